@@ -1,0 +1,88 @@
+"""Recordings in one common shape, whatever the file format (one reader module per format)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..signals import KINDS, OTHER, Block, Channel, to_canonical
+
+
+@dataclass
+class Signal:
+    """One channel's samples in canonical units (µV / cmH2O) at its own rate."""
+
+    channel: Channel
+    fs_hz: float
+    data: np.ndarray
+
+
+@dataclass
+class Annotation:
+    onset_s: float
+    duration_s: float
+    text: str
+
+
+@dataclass
+class Recording:
+    """Signals plus annotations; ``path`` names the source in error messages."""
+
+    signals: list[Signal]
+    annotations: list[Annotation] = field(default_factory=list)
+    path: str = ""
+    header: dict = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        return max((s.data.size / s.fs_hz for s in self.signals), default=0.0)
+
+    def usable(self) -> list[Signal]:
+        """Signals of a kind the pipeline processes (EMG, pressure)."""
+        return [s for s in self.signals if s.channel.kind != OTHER]
+
+    def blocks(self, signals: list[Signal] | None = None) -> list[Block]:
+        """One whole block per sample rate (channels of a rate share a block)."""
+        chosen = self.usable() if signals is None else signals
+        by_rate: dict[float, list[Signal]] = {}
+        for s in chosen:
+            by_rate.setdefault(s.fs_hz, []).append(s)
+        out = []
+        for fs, sigs in by_rate.items():
+            n = min(s.data.size for s in sigs)
+            data = np.column_stack([s.data[:n] for s in sigs])
+            out.append(Block(data, fs, tuple(s.channel for s in sigs)))
+        return out
+
+
+def make_signal(name: str, unit: str, kind: str, fs_hz: float, values: np.ndarray,
+                where: object) -> Signal:
+    """A Signal in canonical units; 'other' signals keep their own unit and values."""
+    if kind not in KINDS:
+        raise InputError(f"unknown channel kind {kind!r} (use emg or pressure)", where)
+    if kind == OTHER:
+        return Signal(Channel(name, OTHER, unit), fs_hz, np.asarray(values, dtype=float))
+    return Signal(Channel.of_kind(name, kind), fs_hz, to_canonical(values, unit, kind, where))
+
+
+def read_recording(path: str | Path, kinds: dict[str, str] | None = None) -> Recording:
+    """Read EDF/EDF+/BDF(+) or CSV by extension. ``kinds`` overrides channel kinds by name."""
+    from . import csvfile, edf
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", p)
+    if p.is_dir():
+        raise InputError("is a folder, not a recording", p)
+    suffix = p.suffix.lower()
+    readers = {".edf": edf.read_edf, ".bdf": edf.read_edf, ".csv": csvfile.read_csv}
+    if suffix not in readers:
+        raise InputError(f"unknown file type {suffix or '(none)'!r}; use .edf, .bdf or .csv", p)
+    rec = readers[suffix](p, kinds or {})
+    unknown = set(kinds or {}) - {s.channel.name for s in rec.signals}
+    if unknown:
+        raise InputError(f"no channel named {sorted(unknown)[0]!r}", p)
+    return rec

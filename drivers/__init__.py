@@ -1,0 +1,1 @@
+"""Device drivers: transports, incremental parsers and the simulated sensor (no Qt here)."""

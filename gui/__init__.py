@@ -1,0 +1,1 @@
+"""Qt user interface (PySide6 + pyqtgraph). Depends on the core; the core never imports it."""

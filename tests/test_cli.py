@@ -1,0 +1,73 @@
+"""The command line as a user meets it: output, JSON, and one-line errors with status 2."""
+
+import json
+import subprocess
+
+import pytest
+from conftest import SAMPLES
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(["bbfeedback", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_analyze_sample_json_has_the_documented_keys():
+    out = run("analyze", str(SAMPLES / "a1_strength_emg.edf"), "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["file"].endswith("a1_strength_emg.edf")
+    assert {c["name"] for c in doc["channels"]} == {"pfm", "abdominal"}
+    for ch in doc["channels"]:
+        assert {"name", "kind", "unit", "fs_hz"} <= ch.keys()
+    pfm = [c for c in doc["contractions"] if c["channel"] == "pfm"]
+    assert len(pfm) == 5
+    for c in doc["contractions"]:
+        assert {"channel", "onset_s", "offset_s", "peak", "mean", "unit"} <= c.keys()
+    assert all(4.8 < c["offset_s"] - c["onset_s"] < 6.5 for c in pfm)
+
+
+def test_analyze_table_and_options():
+    out = run("analyze", str(SAMPLES / "quick_flicks_60hz.edf"), "--mains", "60",
+              "--window-s", "0.1")
+    assert out.returncode == 0, out.stderr
+    assert "pfm" in out.stdout and out.stdout.count(" uV ") >= 10
+
+
+def test_channel_selection():
+    out = run("analyze", str(SAMPLES / "endurance_pressure.edf"), "--channels", "pressure",
+              "--json")
+    doc = json.loads(out.stdout)
+    assert [c["name"] for c in doc["channels"]] == ["pressure"]
+    assert len(doc["contractions"]) == 4 and doc["contractions"][0]["unit"] == "cmH2O"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("analyze", "nope.edf"), "nope.edf: no such file"),
+        (("analyze", str(SAMPLES / "a1_strength_emg.edf"), "--mains", "55"), "invalid choice"),
+        (("analyze", str(SAMPLES / "a1_strength_emg.edf"), "--window-s", "-1"), "positive"),
+        (("analyze", str(SAMPLES / "a1_strength_emg.edf"), "--channels", "x"), "no channel"),
+        (("analyze", str(SAMPLES / "a1_strength_emg.edf"), "--kind", "pfm"), "NAME=emg"),
+        (("frobnicate",), "invalid choice"),
+    ],
+)
+def test_user_errors_are_one_line_with_status_2(args, needle):
+    out = run(*args)
+    assert out.returncode == 2
+    assert needle in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_bad_files_give_one_line(tmp_path):
+    (tmp_path / "bad.edf").write_bytes(b"0       garbage" * 30)
+    (tmp_path / "bad.csv").write_text("time_s,emg_parsec\n0,1\n0.1,1\n")
+    for name in ("bad.edf", "bad.csv"):
+        out = run("analyze", name, cwd=tmp_path)
+        assert out.returncode == 2 and out.stderr.count("\n") == 1
+        assert out.stderr.startswith(f"bbfeedback: error: {name}:")
+
+
+def test_annotation_only_edf_is_refused_clearly(shared_real):
+    out = run("analyze", str(shared_real / "edf_testfiles" / "edfio_SC4001EC-Hypnogram.edf"))
+    assert out.returncode == 2 and "no EMG or pressure signal" in out.stderr

@@ -1,0 +1,147 @@
+"""Reading EDF/EDF+/BDF and CSV in physical units; clear one-line errors for bad files."""
+
+import numpy as np
+import pytest
+
+from bbfeedback.errors import InputError
+from bbfeedback.recording import Annotation, read_recording
+from bbfeedback.recording.csvfile import write_csv
+from bbfeedback.recording.edf import write_edf
+from bbfeedback.signals import EMG, OTHER, PRESSURE, guess_kind, unit_kind
+from bbfeedback.simulate import Patient, Squeeze, simulate
+
+
+@pytest.mark.parametrize(
+    ("unit", "kind", "factor"),
+    [("uV", EMG, 1), ("µV", EMG, 1), ("mV", EMG, 1e3), ("V", EMG, 1e6),
+     ("cmH2O", PRESSURE, 1), ("mmHg", PRESSURE, 1.3595), ("hPa", PRESSURE, 1.0197),
+     ("kPa", PRESSURE, 10.197)],
+)
+def test_units_normalise_to_uv_and_cmh2o(unit, kind, factor):
+    assert unit_kind(unit) == (kind, pytest.approx(factor))
+
+
+def test_kind_from_label_and_unit():
+    assert guess_kind("EMG submental", "uV") == EMG
+    assert guess_kind("EEG Fpz-Cz", "uV") == OTHER
+    assert guess_kind("probe", "mmHg") == PRESSURE
+    assert guess_kind("Temp rectal", "DegC") == OTHER
+
+
+def test_edf_round_trip_keeps_physical_values(tmp_path):
+    sim = simulate([Squeeze(2, 2)], 6, 500, seed=1, pressure=True)
+    path = tmp_path / "r.edf"
+    write_edf(path, sim.recording.signals, [Annotation(2.0, 0, "cue: Contract")])
+    rec = read_recording(path)
+    assert [s.channel.kind for s in rec.signals] == [EMG, PRESSURE]
+    assert [s.channel.unit for s in rec.signals] == ["uV", "cmH2O"]
+    for got, want in zip(rec.signals, sim.recording.signals, strict=True):
+        step = (want.data.max() - want.data.min() + 2) / 65535 * 1.2
+        assert got.fs_hz == 500 and np.max(np.abs(got.data - want.data)) < step
+    assert [(a.onset_s, a.text) for a in rec.annotations] == [(2.0, "cue: Contract")]
+
+
+def test_csv_in_mmhg_and_mv_is_converted(tmp_path):
+    t = np.arange(200) / 100
+    path = tmp_path / "c.csv"
+    rows = "\n".join(f"{a:.2f},{0.01:.4f},{10:.1f}" for a in t)
+    path.write_text("time_s,emg_mV,probe_mmHg\n" + rows + "\n")
+    rec = read_recording(path)
+    emg, probe = rec.signals
+    assert emg.fs_hz == pytest.approx(100) and emg.channel.kind == EMG
+    assert np.allclose(emg.data, 10.0) and np.allclose(probe.data, 13.595)
+    assert probe.channel.unit == "cmH2O"
+
+
+def test_csv_round_trip(tmp_path):
+    sim = simulate([Squeeze(1, 1)], 3, 250, seed=2)
+    write_csv(tmp_path / "s.csv", sim.recording.signals)
+    rec = read_recording(tmp_path / "s.csv")
+    assert rec.signals[0].fs_hz == pytest.approx(250)
+    assert np.allclose(rec.signals[0].data, sim.recording.signals[0].data, atol=1e-6)
+
+
+def test_kind_override_by_name(tmp_path):
+    path = tmp_path / "k.csv"
+    path.write_text("time_s,x_uV\n0,1\n0.01,2\n0.02,3\n")
+    assert read_recording(path, {"x": "emg"}).signals[0].channel.kind == EMG
+    with pytest.raises(InputError, match="no channel named 'y'"):
+        read_recording(path, {"y": "emg"})
+
+
+BAD_CSV = {
+    "empty.csv": ("", "empty file"),
+    "notime.csv": ("t,emg_uV\n0,1\n1,2\n", "first column must be time_s"),
+    "unit.csv": ("time_s,emg_furlong\n0,1\n0.1,2\n", "unknown unit 'furlong'"),
+    "noname.csv": ("time_s,emg\n0,1\n0.1,2\n", "not named <name>_<unit>"),
+    "uneven.csv": ("time_s,emg_uV\n0,1\n0.01,2\n0.02,3\n0.05,4\n", "uneven time steps: line 5"),
+    "text.csv": ("time_s,emg_uV\n0,1\n0.01,abc\n", "line 3: not a number"),
+    "short.csv": ("time_s,emg_uV\n0,1\n0.01\n", "line 3: 1 values, expected 2"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CSV))
+def test_bad_csv_names_file_and_problem(tmp_path, name):
+    text, message = BAD_CSV[name]
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(InputError) as err:
+        read_recording(path)
+    assert str(err.value).startswith(str(path)) and message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_bad_edf_files(tmp_path):
+    sim = simulate([Squeeze(1, 1)], 4, 250, seed=3)
+    good = tmp_path / "good.edf"
+    write_edf(good, sim.recording.signals, [])
+    data = good.read_bytes()
+    cases = {
+        "empty.edf": b"",
+        "garbage.edf": b"this is not an EDF file at all" * 20,
+        "truncated.edf": data[: len(data) // 2],
+        "header_only.edf": data[:200],
+    }
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(InputError) as err:
+            read_recording(path)
+        assert str(err.value).startswith(str(path)), name
+    with pytest.raises(InputError, match="no such file"):
+        read_recording(tmp_path / "missing.edf")
+    with pytest.raises(InputError, match="unknown file type"):
+        read_recording(good.with_suffix(".wav").write_bytes(b"x") and good.with_suffix(".wav"))
+
+
+def test_real_edf_mixed_rates_and_units(shared_real):
+    rec = read_recording(shared_real / "edf_testfiles" / "edfio_short_psg.edf")
+    rates = {s.channel.name: s.fs_hz for s in rec.signals}
+    assert rates["EMG submental"] == 1.0 and rates["EEG Fpz-Cz"] == 100.0
+    kinds = {s.channel.name: s.channel.kind for s in rec.signals}
+    assert kinds["EMG submental"] == EMG and kinds["EEG Fpz-Cz"] == OTHER
+
+
+def test_real_edf_negative_gain_matches_second_reader(shared_real):
+    import edfio
+
+    path = shared_real / "edf_testfiles" / "edfio_test_subsecond.edf"
+    ours = read_recording(path).signals[0].data
+    theirs = edfio.read_edf(path).signals[0].data
+    assert np.allclose(ours, theirs, atol=1e-6)
+    assert len(read_recording(path).annotations) == 4
+
+
+def test_real_edf_utf8_annotation(shared_real):
+    rec = read_recording(shared_real / "edf_testfiles" / "pyedflib_test_utf8.edf")
+    assert any(any(ord(ch) > 127 for ch in a.text) for a in rec.annotations)
+
+
+def test_patient_pressure_kpa_is_scaled(tmp_path):
+    sim = simulate([Squeeze(1, 1)], 3, 100, Patient(), seed=4, pressure=True)
+    prs = sim.recording.signals[1]
+    path = tmp_path / "p.csv"
+    t = np.arange(prs.data.size) / 100
+    np.savetxt(path, np.column_stack([t, prs.data / 10.197]), delimiter=",",
+               header="time_s,probe_kPa", comments="", fmt="%.8f")
+    assert np.allclose(read_recording(path).signals[0].data, prs.data, atol=1e-4)
