@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -11,9 +12,12 @@ from .calibration import Calibration, estimate_from_recording
 from .contractions import Contraction, ContractionDetector, DetectorConfig
 from .errors import InputError
 from .pipeline import Pipeline, PipelineConfig, resolve_notch
+from .protocols import Protocol
 from .recording import Recording
+from .session import Session, pick_channels
 from .signals import EMG, Block, split_blocks
 
+DEFAULT_WINDOW_S = 0.15
 BLOCK_S = 10.0  # offline block length: bounds memory; results do not depend on it
 MAINS_PROBE_S = 20.0  # seconds of signal inspected for hum
 
@@ -21,10 +25,11 @@ MAINS_PROBE_S = 20.0  # seconds of signal inspected for hum
 @dataclass
 class AnalysisOptions:
     mains: str = "auto"  # auto | 50 | 60 | off
-    window_s: float = 0.15
+    window_s: float | None = None  # None: as recorded, else 0.15 s
     channels: list[str] | None = None
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     calibrations: dict[str, Calibration] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)  # bbfeedback:* annotations of the recording
 
 
 @dataclass
@@ -73,7 +78,11 @@ def process_group(block: Block, options: AnalysisOptions, where: object = None) 
     notch: list[float] = []
     for k in emg_cols:
         notch = sorted(set(notch) | set(resolve_notch(options.mains, probe[:, k], block.fs_hz)))
-    config = PipelineConfig(notch_hz=notch, window_s=options.window_s)
+    settings = recorded(options.meta, "settings")
+    if options.mains == "auto" and "notch_hz" in settings:
+        notch = [float(f) for f in settings["notch_hz"]]  # re-score as it was recorded
+    window_s = options.window_s or settings.get("window_s") or DEFAULT_WINDOW_S
+    config = PipelineConfig(notch_hz=notch, window_s=window_s)
     try:
         pipeline = Pipeline(block.channels, block.fs_hz, config)
     except ValueError as exc:
@@ -98,32 +107,124 @@ def detect(result: ChannelResult) -> list[Contraction]:
     return events + result.detector.flush()
 
 
-def analyze(recording: Recording, options: AnalysisOptions | None = None) -> dict:
-    """Channels, calibration and contractions of a recording, as a JSON-ready dict."""
-    options = options or AnalysisOptions()
+def recorded(meta: dict, key: str) -> dict:
+    return meta.get(key) or {}
+
+
+def read_meta(recording: Recording) -> dict:
+    """The ``bbfeedback:<key> <json>`` annotations a session recording carries."""
+    meta = {}
+    for a in recording.annotations:
+        if a.text.startswith("bbfeedback:"):
+            key, _, body = a.text[len("bbfeedback:"):].partition(" ")
+            try:
+                meta[key] = json.loads(body) if body else {}
+            except json.JSONDecodeError:
+                raise InputError(f"annotation bbfeedback:{key} is not valid JSON",
+                                 recording.path) from None
+    return meta
+
+
+def recorded_calibrations(meta: dict) -> dict[str, Calibration]:
+    fields = ("baseline_mean", "baseline_sd", "mvc", "unit", "source")
+    return {name: Calibration(**{k: v for k, v in cal.items() if k in fields})
+            for name, cal in recorded(meta, "calibration").items()}
+
+
+def run_groups(recording: Recording, options: AnalysisOptions
+               ) -> tuple[list[ChannelResult], list[Contraction]]:
+    """Every same-rate group through pipeline, calibration and detector."""
+    options.meta = options.meta or read_meta(recording)
+    options.calibrations = {**recorded_calibrations(options.meta), **options.calibrations}
     chosen = select(recording, options.channels)
-    channels, events = [], []
+    results, events = [], []
     for block in recording.blocks(chosen):
         result = process_group(block, options, recording.path)
         events += detect(result)
-        for k, ch in enumerate(result.pipeline.channels):
-            det = result.detector.channels[k]
-            cal = result.calibrations[k]
-            channels.append({
-                "name": ch.name, "kind": ch.kind, "unit": ch.unit, "fs_hz": block.fs_hz,
-                "notch_hz": result.pipeline.config.notch_hz if ch.kind == EMG else [],
-                "baseline": round(cal.baseline_mean, 4),
-                "baseline_sd": round(cal.baseline_sd, 4),
-                "mvc": None if cal.mvc is None else round(cal.mvc, 4),
-                "calibration": cal.source,
-                "on_threshold": round(det.on, 4), "off_threshold": round(det.off, 4),
-            })
+        results.append(result)
     events.sort(key=lambda e: (e.onset_s, e.channel))
-    return {
+    return results, events
+
+
+def _channel_info(result: ChannelResult) -> list[dict]:
+    out = []
+    for k, ch in enumerate(result.pipeline.channels):
+        det = result.detector.channels[k]
+        cal = result.calibrations[k]
+        out.append({
+            "name": ch.name, "kind": ch.kind, "unit": ch.unit, "fs_hz": result.block.fs_hz,
+            "notch_hz": result.pipeline.config.notch_hz if ch.kind == EMG else [],
+            "window_s": result.pipeline.config.window_s if ch.kind == EMG else None,
+            "baseline": round(cal.baseline_mean, 4),
+            "baseline_sd": round(cal.baseline_sd, 4),
+            "mvc": None if cal.mvc is None else round(cal.mvc, 4),
+            "calibration": cal.source,
+            "on_threshold": round(det.on, 4), "off_threshold": round(det.off, 4),
+        })
+    return out
+
+
+def analyze(recording: Recording, options: AnalysisOptions | None = None,
+            protocol: Protocol | None = None, start_s: float | None = None,
+            main: str | None = None, accessory: str | None = None) -> dict:
+    """Channels, calibration and contractions of a recording, as a JSON-ready dict; with a
+    protocol also its repetitions scored by the session engine."""
+    options = options or AnalysisOptions()
+    results, events = run_groups(recording, options)
+    doc = {
         "file": recording.path,
         "duration_s": round(recording.duration_s, 3),
-        "channels": channels,
-        "settings": {"mains": options.mains, "window_s": options.window_s,
-                     "detector": vars(options.detector)},
+        "channels": [c for r in results for c in _channel_info(r)],
+        "settings": {"mains": options.mains, "detector": vars(options.detector)},
         "contractions": [e.to_dict() for e in events],
     }
+    if protocol is not None:
+        doc.update(score_protocol(recording, results, events, protocol, options, start_s,
+                                  main, accessory))
+    return doc
+
+
+def _alignment(recording: Recording, events: list[Contraction], main_name: str,
+               start_s: float | None) -> tuple[float, str]:
+    if start_s is not None:
+        return start_s, "--start-s"
+    cues = [a.onset_s for a in recording.annotations if a.text.startswith("cue:work")]
+    if cues:
+        return min(cues), "cue annotations"
+    mine = [e.onset_s for e in events if e.channel == main_name]
+    if not mine:
+        raise InputError("no cue annotations and no contraction to align the protocol to "
+                         "(give --start-s)", recording.path)
+    return mine[0], "first contraction"
+
+
+def score_protocol(recording: Recording, results: list[ChannelResult],
+                   events: list[Contraction], protocol: Protocol, options: AnalysisOptions,
+                   start_s: float | None, main: str | None, accessory: str | None) -> dict:
+    """Run the session engine over the group holding the scored channel."""
+    for result in results:
+        try:
+            m, _ = pick_channels(result.pipeline.channels, main, accessory)
+        except ValueError:
+            continue
+        break
+    else:
+        raise InputError(f"no channel named {main!r}", recording.path)
+    channels = result.pipeline.channels
+    start, how = _alignment(recording, events, channels[m].name, start_s)
+    cals = {ch.name: cal for ch, cal in zip(channels, result.calibrations, strict=True)}
+    try:
+        session = Session(protocol, channels, result.block.fs_hz, cals,
+                          pipeline_config=result.pipeline.config,
+                          detector_config=options.detector, start_s=start,
+                          main=main, accessory=accessory)
+    except ValueError as exc:
+        raise InputError(str(exc), recording.path) from None
+    block = result.block.with_data(result.block.data, channels)
+    for b in stream(block):
+        session.process(b)
+    session.finish()
+    scored = session.result()
+    scored["protocol"]["alignment"] = how
+    scored["protocol"]["start_s"] = round(start, 4)
+    return scored

@@ -128,6 +128,14 @@ class ChannelDetector:
             self._finish(events)
         return events
 
+    def current(self) -> Contraction | None:
+        """The contraction still open (active, or waiting out the gap), as known so far."""
+        if self.active:
+            return self._event(self._start, self._position)
+        if self._pending is not None:
+            return self._event(*self._pending)
+        return None
+
     def _toggle(self, sample: int, events: list[Contraction]) -> None:
         if self.active:
             self.active = False
@@ -210,6 +218,9 @@ class ChannelDetector:
         delay = self.window_n / 2 + self.filter_delay_n  # envelope lags the muscle this much
         seg_from = int(round(onset + delay))
         seg = self._slice(seg_from, int(round(offset + delay)) + 1)
+        if seg.size == 0:  # an open contraction: its envelope is not all here yet
+            seg_from = start
+            seg = self._slice(start, end)
         peak = float(seg.max())
         mean = float(seg.mean())
         plateau = float(np.median(seg))

@@ -200,3 +200,155 @@ def random_squeezes(duration_s: float, rng: np.random.Generator,
             return out
         out.append(sq)
         t = sq.offset_s + float(rng.uniform(3, 8))
+
+
+@dataclass
+class Behaviour:
+    """How a simulated patient follows a protocol (repetitions are 1-based)."""
+
+    reaction_s: float = 0.35
+    jitter_s: float = 0.0
+    max_level: float = 0.9  # what "as hard as possible" reaches (fraction of MVC)
+    fatigue_per_rep: float = 0.0
+    hold_s: dict[int, float] = field(default_factory=dict)  # actual hold of some reps
+    late: dict[int, float] = field(default_factory=dict)  # rep -> reaction time
+    tense_after: dict[int, float] = field(default_factory=dict)  # rep -> level kept in rest
+    skip: set[int] = field(default_factory=set)
+    fade_after: int | None = None  # quick contractions: weak from this rep on
+    fade_level: float = 0.25
+    lift_jump: bool = False  # goes straight to the top floor
+    endurance_s: float = 20.0  # how long an as-long-as-possible hold lasts
+    co_contract: dict[int, float] = field(default_factory=dict)  # rep -> abdominal level
+
+    @classmethod
+    def realistic(cls, seed: int = 0) -> Behaviour:
+        rng = np.random.default_rng(seed)
+        return cls(reaction_s=0.6, jitter_s=0.25, fatigue_per_rep=0.04,
+                   late={int(rng.integers(2, 5)): 2.6},
+                   tense_after={int(rng.integers(2, 5)): 0.22}, endurance_s=18.0)
+
+
+@dataclass
+class ProtocolSimulation:
+    sim: Simulated
+    start_s: float  # recording time of the first work cue
+    squeezes: list[Squeeze]
+    cues: list[Annotation]
+
+
+def _rep_groups(steps) -> list[list]:
+    groups, cur = [], []
+    for s in steps:
+        if s.rep is not None:
+            cur.append(s)
+        elif cur:
+            groups.append(cur)
+            cur = []
+    if cur:
+        groups.append(cur)
+    return groups
+
+
+def _prefixed(calibration: list, protocol) -> list:
+    """Calibration steps, then the protocol, re-timed on one clock."""
+    from .protocols import Step
+
+    out, t = [], 0.0
+    for s in calibration + protocol.timeline():
+        out.append(Step(len(out), t, s.phase, s.section, s.scoring, s.rep, s.posture))
+        t += s.phase.duration_s
+    return out
+
+
+def _level(phase, behaviour: Behaviour, factor: float) -> float:
+    """What the patient aims at for a phase: its target, capped at their maximum."""
+    pct = phase.target_pct_mvc if phase.target_pct_mvc is not None else 50.0
+    return min(behaviour.max_level, pct / 100.0) * factor
+
+
+def protocol_squeezes(protocol, behaviour: Behaviour, origin_s: float,
+                      rng: np.random.Generator, calibration: list | None = None
+                      ) -> tuple[list[Squeeze], list[Squeeze], list[Annotation]]:
+    """Squeezes (pelvic floor, abdominal) and cue annotations for a protocol's timeline.
+
+    As-long-as-possible holds end where the session engine would end them (1 s after the
+    level leaves the band), so later cues stay in step with the engine.
+    """
+    shift = origin_s
+    steps = protocol.timeline() if calibration is None else _prefixed(calibration, protocol)
+    starts = {}
+    pfm, abd = [], []
+    group_of = {s.index: g for g in _rep_groups(steps) for s in g}
+    for s in steps:
+        start = s.start_s + shift
+        starts[s.index] = start
+        if s.scoring == "calibration" and s.phase.kind == "work":  # a maximal squeeze
+            pfm.append(Squeeze(start + behaviour.reaction_s, s.phase.hold_s - 0.3,
+                               behaviour.max_level))
+            continue
+        g = group_of.get(s.index)
+        if g is None or s is not g[0]:
+            continue
+        rep = s.rep
+        react = behaviour.late.get(rep, behaviour.reaction_s)
+        react = max(0.05, react + behaviour.jitter_s * float(rng.uniform(-1, 1)))
+        ph = s.phase
+        span = sum(x.phase.duration_s for x in g)
+        factor = max(0.05, 1.0 - behaviour.fatigue_per_rep * (rep - 1))
+        level = _level(ph, behaviour, factor)
+        if behaviour.fade_after is not None and rep > behaviour.fade_after:
+            level = behaviour.fade_level
+        ramp = 0.15 if span <= 2.0 else 0.3
+        if ph.until_fail:
+            hold = behaviour.endurance_s
+            end_step = start + react + ramp + hold + ramp + FAIL_S
+            shift += min(end_step, start + ph.duration_s) - (start + ph.duration_s)
+        else:
+            hold = behaviour.hold_s.get(rep, span - ramp)
+        steps_levels = []
+        if len(g) > 1:
+            t = 0.0
+            for x in g:
+                aim = g[-1].phase if behaviour.lift_jump else x.phase
+                steps_levels.append((t, _level(aim, behaviour, factor)))
+                t += x.phase.duration_s
+        if rep in behaviour.skip:
+            continue
+        following = next((x for x in steps if x.index == g[-1].index + 1), None)
+        residual = behaviour.tense_after.get(rep, 0.0) if following else 0.0
+        pfm.append(Squeeze(start + react, hold, level, ramp, ramp, residual=residual,
+                           steps=steps_levels))
+        if rep in behaviour.co_contract:
+            abd.append(Squeeze(start + react, hold, behaviour.co_contract[rep], ramp, ramp))
+    notes = []
+    for s in steps:
+        tag = "calib" if s.scoring == "calibration" else "cue"
+        tag += f":{s.phase.kind}:{s.phase.cue}" + (f" rep={s.rep}" if s.rep else "")
+        notes.append(Annotation(round(starts[s.index], 4), 0.0, tag))
+    return pfm, abd, notes
+
+
+FAIL_S = 1.0
+
+
+def simulate_protocol(protocol, behaviour: Behaviour | None = None, fs_hz: float = 1000.0,
+                      seed: int = 0, patient: Patient | None = None, pressure: bool = False,
+                      accessory: bool = False, origin_s: float = 2.0,
+                      spikes: bool = False, calibrate: bool = False) -> ProtocolSimulation:
+    """A recording of a patient doing ``protocol``, with its cue annotations and truth.
+
+    ``calibrate``: the patient first rests and squeezes three times for the session's own
+    calibration (the steps of ``session.calibration_steps``)."""
+    from .session import calibration_steps
+
+    behaviour = behaviour or Behaviour()
+    rng = np.random.default_rng(seed)
+    pfm, abd, cues = protocol_squeezes(protocol, behaviour, origin_s, rng,
+                                       calibration_steps() if calibrate else None)
+    end = max([sq.offset_s for sq in pfm] + [cues[-1].onset_s + 1.0]) + 6.0
+    duration = max(end, origin_s + protocol.duration_s + 3.0)
+    sim = simulate(pfm, duration, fs_hz, patient, seed, pressure=pressure,
+                   accessory=abd if accessory else None, spikes=spikes)
+    sim.recording.annotations = cues
+    first_work = next(a.onset_s for a in cues if a.text.startswith("cue:work"))
+    return ProtocolSimulation(sim, first_work, pfm, cues)

@@ -7,42 +7,38 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bbfeedback import protocols
+from bbfeedback.analysis import stream
 from bbfeedback.recording import Annotation
 from bbfeedback.recording.edf import write_edf
-from bbfeedback.simulate import Patient, Squeeze, simulate
+from bbfeedback.session import Session
+from bbfeedback.simulate import Behaviour, Patient, simulate_protocol
 
 HERE = Path(__file__).parent
 
 
-def strength() -> None:
-    """a1-strength: 5 holds of 5 s at maximum, 4 s rest; pelvic floor + abdominal EMG."""
-    squeezes = [Squeeze(6 + 9.6 * k, hold_s=5, level=0.9 - 0.05 * k, fatigue=0.1)
-                for k in range(5)]
-    abdominal = [Squeeze(6 + 9.6 * 3, hold_s=5, level=0.3)]  # co-contraction on rep 4
-    sim = simulate(squeezes, 56, 1000, Patient(mains_hz=50), seed=11, accessory=abdominal)
-    cues = [Annotation(sq.onset_s, 0, "cue: Contract") for sq in squeezes]
-    write_edf(HERE / "a1_strength_emg.edf", sim.recording.signals, cues,
-              {"equipment": "bbfeedback simulator"})
-
-
-def pressure() -> None:
-    """Squeeze pressure with EMG, 500 Hz: 4 holds of 8 s at half strength."""
-    squeezes = [Squeeze(5 + 14 * k, hold_s=8, level=0.5, fatigue=0.2) for k in range(4)]
-    sim = simulate(squeezes, 62, 500, Patient(mains_hz=50), seed=12, pressure=True)
-    write_edf(HERE / "endurance_pressure.edf", sim.recording.signals, [],
-              {"equipment": "bbfeedback simulator"})
-
-
-def quick() -> None:
-    """Quick contractions at 2 kHz with 60 Hz mains hum: 10 flicks that fade after 7."""
-    squeezes = [Squeeze(4 + 3 * k, hold_s=0.6, level=0.9 if k < 7 else 0.3, ramp_s=0.15,
-                        release_s=0.15) for k in range(10)]
-    sim = simulate(squeezes, 36, 2000, Patient(mains_hz=60), seed=13)
-    write_edf(HERE / "quick_flicks_60hz.edf", sim.recording.signals, [],
-              {"equipment": "bbfeedback simulator"})
+def save(name: str, protocol: str, behaviour: Behaviour, fs_hz: float, seed: int,
+         **kwargs) -> None:
+    """Simulate a patient calibrating then doing ``protocol``; record it as a live session
+    would (calibration, settings and cue annotations from the session engine)."""
+    proto = protocols.load(protocol)
+    ps = simulate_protocol(proto, behaviour, fs_hz, seed=seed, calibrate=True, **kwargs)
+    block = ps.sim.recording.blocks()[0]
+    session = Session(proto, block.channels, fs_hz, start_s=ps.start_s)
+    for b in stream(block, 0.1):
+        session.process(b)
+    session.finish()
+    notes = [Annotation(t, 0.0, text) for t, text in session.annotations()]
+    write_edf(HERE / name, ps.sim.recording.signals, notes,
+              {"equipment": "bbfeedback-simulator", "patient": "SAMPLE-01"})
 
 
 if __name__ == "__main__":
-    strength()
-    pressure()
-    quick()
+    save("a1_strength_emg.edf", "a1-strength",
+         Behaviour(reaction_s=0.5, fatigue_per_rep=0.05, tense_after={3: 0.25},
+                   co_contract={4: 0.35}), 1000, seed=11, accessory=True)
+    save("endurance_pressure.edf", "a2-endurance", Behaviour(endurance_s=22.0), 500, seed=12,
+         pressure=True)
+    save("quick_flicks_60hz.edf", "a3-quick", Behaviour(fade_after=7), 2000, seed=13,
+         patient=Patient(mains_hz=60))
+    save("lift.edf", "b5-lift", Behaviour(), 500, seed=14)

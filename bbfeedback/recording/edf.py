@@ -6,6 +6,7 @@ Signals come out in physical units from the header, converted to µV (EMG) or cm
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,7 @@ import pyedflib
 from ..errors import InputError
 from ..signals import guess_kind
 from . import Annotation, Recording, Signal, make_signal
-
-_HEADER_KEYS = ("patientcode", "patientname", "equipment", "recording_additional", "technician")
+from .edf_writer import EdfPlusWriter, SignalSpec
 
 
 def _open(path: Path) -> pyedflib.EdfReader:
@@ -60,42 +60,29 @@ def _read_signal(reader: pyedflib.EdfReader, i: int, kinds: dict[str, str],
 
 def write_edf(path: str | Path, signals: list[Signal], annotations: list[Annotation],
               header: dict | None = None) -> None:
-    """Write a whole recording as EDF+ (1-s data records, 16-bit, physical range from data)."""
-    path = Path(path)
-    writer = pyedflib.EdfWriter(str(path), len(signals), file_type=pyedflib.FILETYPE_EDFPLUS)
-    try:
-        writer.setSignalHeaders([_signal_header(s) for s in signals])
-        for key, value in (header or {}).items():
-            if key in _HEADER_KEYS:
-                getattr(writer, "set" + {"patientcode": "PatientCode",
-                                         "patientname": "PatientName",
-                                         "equipment": "Equipment",
-                                         "recording_additional": "RecordingAdditional",
-                                         "technician": "Technician"}[key])(_ascii(value))
-        for a in annotations:
-            writer.writeAnnotation(a.onset_s, a.duration_s if a.duration_s > 0 else -1, a.text)
-        writer.writeSamples([np.ascontiguousarray(s.data, dtype=float) for s in signals])
-    finally:
-        writer.close()
+    """Write a whole recording as EDF+ (16-bit, physical range from the data)."""
+    header = header or {}
+    specs = [spec_for(s.channel.name, s.channel.unit, s.fs_hz, s.data) for s in signals]
+    start = header.get("start") or datetime(2000, 1, 1)
+    patient = f"{_ascii(header.get('patient', 'X'))} X X X"
+    with EdfPlusWriter(path, specs, start, patient=patient,
+                       recording=f"X X {_ascii(header.get('equipment', 'X'))} bbfeedback") as w:
+        for a in sorted(annotations, key=lambda a: a.onset_s):
+            w.annotate(a.onset_s, a.text, a.duration_s)
+        w.write([s.data for s in signals])
+
+
+def spec_for(label: str, unit: str, fs_hz: float, data: np.ndarray | None = None,
+             lo: float | None = None, hi: float | None = None) -> SignalSpec:
+    """Signal header; the physical range from the data (with 5 % headroom) unless given."""
+    if data is not None and data.size:
+        lo, hi = float(np.min(data)), float(np.max(data))
+        pad = max(1.0, 0.05 * (hi - lo))
+        lo, hi = np.floor(lo - pad), np.ceil(hi + pad)
+    return SignalSpec(label, unit, fs_hz, float(lo), float(hi))
 
 
 def _ascii(value: object) -> str:
     """EDF header fields: printable ASCII without spaces (the standard's rule)."""
     text = str(value).encode("ascii", "replace").decode().replace(" ", "_")
     return "".join(ch if 32 < ord(ch) < 127 else "_" for ch in text)
-
-
-def _signal_header(s: Signal) -> dict:
-    lo, hi = float(np.min(s.data)), float(np.max(s.data))
-    pad = max(1.0, 0.05 * (hi - lo))
-    return {
-        "label": s.channel.name,
-        "dimension": s.channel.unit,
-        "sample_frequency": s.fs_hz,
-        "physical_min": np.floor(lo - pad),
-        "physical_max": np.ceil(hi + pad),
-        "digital_min": -32768,
-        "digital_max": 32767,
-        "transducer": "",
-        "prefilter": "",
-    }

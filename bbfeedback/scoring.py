@@ -1,0 +1,222 @@
+"""Scores for each repetition and for a whole session: pure functions of traces and events.
+
+Rules (documented in the README):
+- hold_s: longest stretch inside the target band during the work phase(s), dips shorter than
+  ``DIP_BRIDGE_S`` bridged. ``met``: the band was reached and hold_s >= target - tolerance,
+  tolerance = 10 % of the target, at least 0.2 s, at most 0.5 s (or 10 %) and half the target.
+- Latencies (assessments.md, Nu-Tek rule): work average = mean of the work segment without
+  its first second (the peak for work shorter than 1.5 s); rise_s = cue -> 75 % of it,
+  release_s = relax cue -> 37.5 % of it, both measured above the resting baseline, and with
+  the repetition's own work average (the device uses the previous one, which rep 1 lacks);
+  for a multi-step rep (the lift) rise uses the first step, release the last. Slower than
+  2 s is flagged (late_onset / slow_release).
+- rest_residual_pct: mean level in the following rest, skipping its first second, in % MVC
+  above baseline; above ``RELAX_LIMIT_PCT`` flags incomplete_relaxation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .calibration import Calibration
+
+DIP_BRIDGE_S = 0.25
+LATENCY_LIMIT_S = 2.0
+RELAX_LIMIT_PCT = 10.0
+CO_CONTRACTION_SD = 3.0
+CO_CONTRACTION_REST_RATIO = 1.5
+CO_CONTRACTION_PCT = 10.0
+FLAGS = {
+    "no_contraction": "no contraction reached the detector threshold during the work phase",
+    "late_onset": "75 % of the work average reached more than 2 s after the cue",
+    "short_hold": "held inside the target band for less than the target time (minus tolerance)",
+    "incomplete_relaxation": f"mean rest level > {RELAX_LIMIT_PCT:g} % MVC above baseline",
+    "slow_release": "37.5 % of the work average reached more than 2 s after the relax cue",
+    "co_contraction": "accessory (abdominal) channel active during the work phase",
+    "signal_gap": "samples were lost during this repetition",
+    "saturation": "the raw signal was clipped (flat at the extreme) during this repetition",
+    "too_strong": "a gentle exercise was done too strongly",
+}
+
+
+@dataclass
+class Trace:
+    """A decimated envelope on the recording clock: ``values[i]`` at ``t0_s + i / rate_hz``."""
+
+    values: np.ndarray
+    rate_hz: float
+    t0_s: float = 0.0
+
+    def index(self, t_s: float) -> int:
+        return int(np.clip(round((t_s - self.t0_s) * self.rate_hz), 0, self.values.size))
+
+    def window(self, a_s: float, b_s: float) -> tuple[np.ndarray, float]:
+        """Values between two times and the time of the first of them."""
+        i, j = self.index(a_s), self.index(b_s)
+        return self.values[i:j], self.t0_s + i / self.rate_hz
+
+
+def tolerance_s(target_s: float) -> float:
+    """How much shorter than the target a hold may be and still count as met: 10 % of the
+    target, at least 0.2 s, at most 0.5 s or half the target (whichever is less)."""
+    return min(max(0.2, 0.1 * target_s), max(0.5, 0.1 * target_s), 0.5 * target_s)
+
+
+def longest_run(mask: np.ndarray, rate_hz: float) -> float:
+    """Longest True stretch in seconds, bridging False gaps shorter than DIP_BRIDGE_S."""
+    if not mask.any():
+        return 0.0
+    idx = np.flatnonzero(mask)
+    breaks = np.flatnonzero(np.diff(idx) > DIP_BRIDGE_S * rate_hz + 1)
+    starts = np.concatenate([[idx[0]], idx[breaks + 1]])
+    ends = np.concatenate([idx[breaks], [idx[-1]]])
+    return float((ends - starts + 1).max() / rate_hz)
+
+
+def first_time(mask: np.ndarray, t0: float, rate_hz: float) -> float | None:
+    hit = np.flatnonzero(mask)
+    return None if hit.size == 0 else t0 + hit[0] / rate_hz
+
+
+@dataclass
+class WorkStep:
+    """One work phase as it happened: cue time, end, band in physical units, target hold."""
+
+    start_s: float
+    end_s: float
+    band: tuple[float, float]
+    target_hold_s: float
+    reach_s: float
+
+
+def hold_in_band(trace: Trace, step: WorkStep) -> float:
+    seg, _ = trace.window(step.start_s, step.end_s)
+    lo, hi = step.band
+    return longest_run((seg >= lo) & (seg <= hi), trace.rate_hz)
+
+
+def work_average(trace: Trace, start_s: float, end_s: float) -> float:
+    seg, _ = trace.window(start_s + 1.0 if end_s - start_s >= 1.5 else start_s, end_s)
+    if seg.size == 0:
+        return float("nan")
+    return float(seg.mean() if end_s - start_s >= 1.5 else seg.max())
+
+
+def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | None,
+              trace: Trace, cal: Calibration, events: list, on_threshold: float,
+              extras: dict | None = None) -> dict:
+    """Score one repetition (one or more consecutive work steps and the rest after them)."""
+    cue, end = steps[0].start_s, steps[-1].end_s
+    base = cal.baseline_mean
+    work, _ = trace.window(cue, end)
+    peak = float(work.max()) if work.size else float("nan")
+    mean = work_average(trace, cue, end)
+    seen = [e for e in events if e.onset_s < end and e.offset_s > cue - 0.5]
+    started = [e for e in seen if e.onset_s >= cue - 0.5]
+    holds = [hold_in_band(trace, s) for s in steps]
+    target = sum(s.target_hold_s for s in steps)
+    rise = release = None
+    first_avg = work_average(trace, cue, steps[0].end_s)
+    last_avg = work_average(trace, steps[-1].start_s, end)
+    if first_avg > base:
+        seg, t0 = trace.window(cue, end)
+        rise = first_time(seg >= base + 0.75 * (first_avg - base), t0, trace.rate_hz)
+        rise = None if rise is None else round(max(0.0, float(rise - cue)), 3)
+    if last_avg > base:
+        rest_end = rest[1] if rest else end + 3.0
+        seg, t0 = trace.window(end, rest_end)
+        release = first_time(seg <= base + 0.375 * (last_avg - base), t0, trace.rate_hz)
+        release = None if release is None else round(max(0.0, float(release - end)), 3)
+    residual = None
+    if rest is not None:
+        skip = 1.0 if rest[1] - rest[0] >= 2.0 else (rest[1] - rest[0]) / 2
+        seg, _ = trace.window(rest[0] + skip, rest[1])
+        if seg.size:
+            residual = float(cal.pct_mvc(seg.mean()))
+    contracted = bool(seen) or peak >= on_threshold
+    met = contracted and all(h > 0 for h in holds) and all(
+        h >= s.target_hold_s - tolerance_s(s.target_hold_s) for h, s in zip(holds, steps,
+                                                                              strict=True))
+    flags = []
+    if not contracted:
+        flags.append("no_contraction")
+    else:
+        if rise is None or rise > LATENCY_LIMIT_S:
+            flags.append("late_onset")
+        if not met:
+            flags.append("short_hold")
+        if release is None or release > LATENCY_LIMIT_S:
+            flags.append("slow_release")
+    if residual is not None and residual > RELAX_LIMIT_PCT:
+        flags.append("incomplete_relaxation")
+    rep = {
+        "index": index,
+        "cue_s": round(float(cue), 3),
+        # still contracted from before: the onset is when 75 % of the work average was reached
+        "onset_s": round(float(started[0].onset_s), 3) if started
+        else (None if rise is None or not seen else round(cue + rise, 3)),
+        "offset_s": round(float(seen[-1].offset_s), 3) if seen else None,
+        "target_hold_s": round(target, 3),
+        "hold_s": round(sum(holds), 3),
+        "step_holds_s": [round(h, 3) for h in holds],
+        "met": bool(met),
+        "rise_s": rise,
+        "release_s": release,
+        "peak": round(peak, 3),
+        "peak_pct_mvc": _pct(cal, peak),
+        "mean": round(mean, 3),
+        "mean_pct_mvc": _pct(cal, mean),
+        "rest_residual_pct": None if residual is None else round(residual, 2),
+        "unit": cal.unit,
+        "flags": flags,
+    }
+    rep.update(extras or {})
+    return rep
+
+
+def _pct(cal: Calibration, value: float) -> float | None:
+    if cal.mvc is None or not np.isfinite(value):
+        return None
+    return round(float(cal.pct_mvc(value)), 2)
+
+
+def co_contracting(acc: Trace, acc_cal: Calibration, start_s: float, end_s: float) -> bool:
+    """Accessory channel above its own rest by k SD, by a ratio, and by a share of its MVC."""
+    seg, _ = acc.window(start_s, end_s)
+    if seg.size == 0:
+        return False
+    level = float(seg.mean())
+    base = acc_cal.baseline_mean
+    above = level > base + CO_CONTRACTION_SD * acc_cal.baseline_sd
+    above &= level > CO_CONTRACTION_REST_RATIO * base
+    if acc_cal.mvc is not None:
+        above &= float(acc_cal.pct_mvc(level)) > CO_CONTRACTION_PCT
+    return bool(above)
+
+
+def lift_extras(trace: Trace, steps: list[WorkStep], rest: tuple[float, float] | None,
+                cal: Calibration, min_step_pct: float, max_cv_pct: float,
+                release_quick_s: float) -> dict:
+    """floors_distinct (three steady levels, each above the one before), release_quick."""
+    floors = []
+    for s in steps:
+        seg, _ = trace.window((s.start_s + s.end_s) / 2, s.end_s)  # the settled half
+        level = float(np.median(seg)) if seg.size else float("nan")
+        cv = float(100 * seg.std() / max(seg.mean() - cal.baseline_mean, 1e-9)) if seg.size \
+            else float("inf")
+        floors.append((float(cal.pct_mvc(level)), cv))
+    distinct = all(b[0] - a[0] >= min_step_pct for a, b in zip(floors, floors[1:], strict=False))
+    distinct &= all(cv <= max_cv_pct for _, cv in floors) and floors[0][0] > 0
+    quick = False
+    if rest is not None:
+        seg, t0 = trace.window(rest[0], rest[1])
+        down = first_time(seg <= cal.level(10.0), t0, trace.rate_hz)
+        quick = down is not None and down - rest[0] <= release_quick_s
+    return {
+        "floors_pct_mvc": [round(f, 1) for f, _ in floors],
+        "floors_cv_pct": [round(c, 1) for _, c in floors],
+        "floors_distinct": bool(distinct),
+        "release_quick": bool(quick),
+    }

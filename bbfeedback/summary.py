@@ -1,0 +1,219 @@
+"""Session summaries: totals, fatigue, resting tone, quick count, endurance, Glazer, PERFECT,
+and the short sentences (Dutch and English) a therapist reads at a glance."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .calibration import Calibration
+from .scoring import Trace
+
+PERFECT_CAP = 10
+
+
+def _above(rep: dict, cal: Calibration) -> float:
+    return max(rep["peak"] - cal.baseline_mean, 0.0) if rep["peak"] == rep["peak"] else 0.0
+
+
+def fatigue_ratio(reps: list[dict], cal: Calibration) -> float | None:
+    """Peak above rest of the last repetition over that of the first (1 = no decline)."""
+    active = [r for r in reps if "no_contraction" not in r["flags"]]
+    if len(active) < 2 or _above(active[0], cal) <= 0:
+        return None
+    return round(_above(active[-1], cal) / _above(active[0], cal), 3)
+
+
+def quick_count(reps: list[dict], cal: Calibration, fraction: float) -> int:
+    """Quick contractions before fatigue: until a peak falls below ``fraction`` of the mean of
+    the first three peaks (above rest), or a contraction is missing."""
+    if not reps:
+        return 0
+    first = [_above(r, cal) for r in reps[:3] if "no_contraction" not in r["flags"]]
+    ref = float(np.mean(first)) if first else 0.0
+    count = 0
+    for r in reps:
+        if "no_contraction" in r["flags"] or _above(r, cal) < fraction * ref:
+            break
+        count += 1
+    return count
+
+
+def resting_tone(trace: Trace, rests: list[tuple[float, float]], cal: Calibration) -> dict:
+    """Mean level in the rest phases (each without its first second)."""
+    vals = [trace.window(a + 1.0, b)[0] for a, b in rests if b - a > 1.5]
+    vals = [v for v in vals if v.size]
+    if not vals:
+        return {"mean": None, "pct_mvc": None, "cv_pct": None}
+    allv = np.concatenate(vals)
+    mean = float(allv.mean())
+    return {"mean": round(mean, 3), "pct_mvc": _pct(cal, mean),
+            "cv_pct": round(float(100 * allv.std() / max(mean, 1e-9)), 1), "unit": cal.unit}
+
+
+def _pct(cal: Calibration, v: float) -> float | None:
+    return None if cal.mvc is None else round(float(cal.pct_mvc(v)), 2)
+
+
+def _mdf_slope(mdf: list[tuple[float, float]], a: float, b: float) -> tuple[float | None, ...]:
+    pts = [(t, f) for t, f in mdf if a <= t <= b]
+    if len(pts) < 3:
+        return None, None, None
+    t, f = np.array(pts).T
+    slope, intercept = np.polyfit(t - t[0], f, 1)
+    return (round(float(np.median(f)), 1), round(float(slope), 3),
+            round(float(100 * slope / intercept), 3) if intercept else None)
+
+
+def glazer(trace: Trace, sections: dict[str, list], reps_by_section: dict[str, list],
+           cal: Calibration, mdf: list[tuple[float, float]]) -> dict:
+    """Per-phase Glazer metrics. Latencies and median frequency are less reliable between
+    days than mean/peak amplitude (Oleksy 2021): reported, and marked so."""
+    out: dict = {"reliability_note": "latencies and median frequency: poor between-day "
+                                     "reliability; compare mean/peak amplitudes first"}
+    for name in ("pre-baseline", "post-baseline"):
+        spans = sections.get(name, [])
+        if spans:
+            a, b = spans[0]
+            seg, _ = trace.window(a + 1.0, b)
+            mean = float(seg.mean()) if seg.size else float("nan")
+            out[name] = {"mean": round(mean, 3),
+                         "cv_pct": round(float(100 * seg.std() / max(mean, 1e-9)), 1),
+                         "median_frequency_hz": _mdf_slope(mdf, a, b)[0]}
+    for name in ("phasic", "tonic"):
+        reps = reps_by_section.get(name, [])
+        if reps:
+            out[name] = {
+                "peak_mean": _avg(r["peak"] for r in reps),
+                "mean": _avg(r["mean"] for r in reps),
+                "onset_latency_s": _avg(r["rise_s"] for r in reps),
+                "release_latency_s": _avg(r["release_s"] for r in reps),
+            }
+            if name == "tonic":
+                spans = sections.get(name, [])
+                cvs = []
+                for a, b in spans:
+                    seg, _ = trace.window(a + 1.0, b)
+                    if seg.size:
+                        cvs.append(100 * seg.std() / max(seg.mean(), 1e-9))
+                out[name]["cv_pct"] = _avg(cvs)
+                out[name]["median_frequency_hz"] = _avg(
+                    _mdf_slope(mdf, a, b)[0] for a, b in spans)
+    spans = sections.get("endurance", [])
+    if spans:
+        a, b = spans[0]
+        seg, _ = trace.window(a, b)
+        first, _ = trace.window(a, a + 10)
+        last, _ = trace.window(b - 10, b)
+        med, slope, slope_pct = _mdf_slope(mdf, a, b)
+        out["endurance"] = {
+            "mean": round(float(seg.mean()), 3) if seg.size else None,
+            "cv_pct": round(float(100 * seg.std() / max(seg.mean(), 1e-9)), 1) if seg.size
+            else None,
+            "ratio_last_first_10s": round(float(last.mean() / first.mean()), 3)
+            if first.size and last.size else None,
+            "median_frequency_hz": med, "mdf_slope_hz_per_s": slope, "mdf_slope_pct_per_s":
+            slope_pct,
+        }
+    if "pre-baseline" in out and "post-baseline" in out:
+        out["post_vs_pre"] = round(out["post-baseline"]["mean"] / out["pre-baseline"]["mean"], 3)
+    return out
+
+
+def _avg(values) -> float | None:
+    vals = [v for v in values if v is not None and v == v]
+    return round(float(np.mean(vals)), 3) if vals else None
+
+
+def endurance_time(trace: Trace, onset_s: float, end_s: float, cap_s: float = 10.0) -> float:
+    """PERFECT E: from onset until the level falls below 50 % of the hold's initial peak."""
+    seg, t0 = trace.window(onset_s, min(end_s, onset_s + cap_s + 1))
+    if seg.size == 0:
+        return 0.0
+    n1 = max(1, int(round(1.0 * trace.rate_hz)))
+    peak = float(seg[:n1].max())
+    below = np.flatnonzero(seg[n1:] < 0.5 * peak)
+    t = (n1 + below[0]) / trace.rate_hz if below.size else seg.size / trace.rate_hz
+    return round(float(min(t, cap_s)), 2)
+
+
+def perfect(trace: Trace, hold_reps: list[dict], fast_reps: list[dict], cal: Calibration,
+            repeat_fraction: float, fast_pct: float, unit: str) -> dict:
+    """PERFECT numbers from a trace: E, R, F (P only as a note / pressure estimate)."""
+    E = 0.0
+    R = 0
+    if hold_reps and hold_reps[0]["onset_s"] is not None:
+        first = hold_reps[0]
+        E = endurance_time(trace, first["onset_s"], first["cue_s"] + 11.0)
+        for r in hold_reps[:PERFECT_CAP]:
+            if r["onset_s"] is None:
+                break
+            e = endurance_time(trace, r["onset_s"], r["cue_s"] + 11.0)
+            if e < E - 0.5 or _above(r, cal) < repeat_fraction * _above(first, cal):
+                break
+            R += 1
+    F = 0
+    for r in fast_reps[:PERFECT_CAP]:
+        pct = r["peak_pct_mvc"]
+        relaxed = "incomplete_relaxation" not in r["flags"]
+        if "no_contraction" in r["flags"] or pct is None or pct < fast_pct or not relaxed:
+            break
+        F += 1
+    out = {"E": E, "R": R, "F": F}
+    if unit == "cmH2O" and hold_reps:
+        out["P"] = oxford_from_pressure(max(r["peak"] for r in hold_reps) - cal.baseline_mean)
+        out["P_note"] = "estimated from squeeze pressure (Angelo 2017 bins, device-specific)"
+    else:
+        out["P"] = None
+        out["P_note"] = "P is a palpation grade; EMG gives only % MVC"
+    return out
+
+
+def oxford_from_pressure(squeeze_cmH2O: float) -> int:
+    """Modified Oxford grade from squeeze pressure above rest (Angelo 2017 bins)."""
+    for grade, upper in ((0, 7.5), (1, 14.55), (2, 26.55), (3, 41.55), (4, 60.55)):
+        if squeeze_cmH2O < upper:
+            return grade
+    return 5
+
+
+def texts(reps: list[dict], summary: dict) -> tuple[str, str]:
+    """Plain sentences: held N of M, which reps relaxed incompletely, other findings."""
+    met = summary["reps_met"]
+    n = summary["reps"]
+    holds = sorted({r["target_hold_s"] for r in reps})
+    hold = f" {holds[0]:g} s" if len(holds) == 1 else ""
+    nl = [f"Hield {met} van {n} keer{hold} vast."]
+    en = [f"Held{hold} {met} of {n} times."]
+    tense = [r["index"] for r in reps if "incomplete_relaxation" in r["flags"]]
+    if tense:
+        nl.append(f"Na herhaling {_join(tense, 'en')} onvolledig ontspannen.")
+        en.append(f"Incomplete relaxation after repetition {_join(tense, 'and')}.")
+    missing = [r["index"] for r in reps if "no_contraction" in r["flags"]]
+    if missing:
+        nl.append(f"Geen aanspanning bij herhaling {_join(missing, 'en')}.")
+        en.append(f"No contraction in repetition {_join(missing, 'and')}.")
+    co = [r["index"] for r in reps if "co_contraction" in r["flags"]]
+    if co:
+        nl.append(f"Buikspieren spanden mee bij herhaling {_join(co, 'en')}.")
+        en.append(f"Abdominal co-contraction in repetition {_join(co, 'and')}.")
+    if summary.get("quick_count") is not None:
+        nl.append(f"{summary['quick_count']} snelle aanspanningen voor vermoeidheid.")
+        en.append(f"{summary['quick_count']} quick contractions before fatigue.")
+    if summary.get("endurance_hold_s"):
+        kept = ", ".join(f"{h:.0f}" for h in summary["endurance_hold_s"])
+        nl.append(f"Uithouding: {kept} s vastgehouden.")
+        en.append(f"Endurance: kept {kept} s.")
+    fr = summary.get("fatigue_ratio")
+    if fr is not None and fr < 0.7:
+        nl.append(f"Kracht nam af tot {fr * 100:.0f} % van de eerste keer.")
+        en.append(f"Strength fell to {fr * 100:.0f} % of the first repetition.")
+    if "perfect" in summary:
+        p = summary["perfect"]
+        nl.append(f"PERFECT: E{p['E']:.0f} R{p['R']} F{p['F']}.")
+        en.append(f"PERFECT: E{p['E']:.0f} R{p['R']} F{p['F']}.")
+    return " ".join(nl), " ".join(en)
+
+
+def _join(items: list[int], word: str) -> str:
+    s = [str(i) for i in items]
+    return s[0] if len(s) == 1 else ", ".join(s[:-1]) + f" {word} " + s[-1]
