@@ -84,7 +84,7 @@ class ChannelDetector:
         self.min_n = int(round(self.config.min_contraction_s * fs_hz))
         self.gap_n = int(round(self.config.min_gap_s * fs_hz))
         self.settle_n = int(round(settle_s * fs_hz))  # filters still ringing before this
-        self.keep_n = window_n + int(np.ceil(self.filter_delay_n)) + self.gap_n + 2
+        self.keep_n = 2 * (window_n + int(np.ceil(self.filter_delay_n)) + self.gap_n) + 2
         self.reset()
 
     def reset(self) -> None:
@@ -125,16 +125,8 @@ class ChannelDetector:
             self.active = False
             self._pending = (self._start, self._position)
         if self._pending is not None:
-            self._finish(events)
+            self._finish(events, horizon=self._position)
         return events
-
-    def current(self) -> Contraction | None:
-        """The contraction still open (active, or waiting out the gap), as known so far."""
-        if self.active:
-            return self._event(self._start, self._position)
-        if self._pending is not None:
-            return self._event(*self._pending)
-        return None
 
     def _toggle(self, sample: int, events: list[Contraction]) -> None:
         if self.active:
@@ -147,18 +139,19 @@ class ChannelDetector:
             self._pending = None
             return
         if self._pending is not None:
-            self._finish(events)
+            self._finish(events, horizon=sample)
         self._start = sample
 
     def _expire(self, events: list[Contraction]) -> None:
+        # wait until the offset look-ahead (one window + gap) is all here: block-size proof
         if self._pending is not None and not self.active:
-            if self._position - self._pending[1] >= self.gap_n:
+            if self._position - self._pending[1] >= self.window_n + self.gap_n:
                 self._finish(events)
 
-    def _finish(self, events: list[Contraction]) -> None:
+    def _finish(self, events: list[Contraction], horizon: int | None = None) -> None:
         start, end = self._pending
         self._pending = None
-        event = self._event(start, end)
+        event = self._event(start, end, horizon)
         # judged on the corrected span: a 50 ms spike smeared over one RMS window stays short
         if event.offset_sample - event.onset_sample >= self.min_n:
             events.append(event)
@@ -180,7 +173,8 @@ class ChannelDetector:
         hi = max(b - self._tape_start, lo + 1)
         return self._tape[lo:hi]
 
-    def _corrected(self, start: int, end: int, level: float) -> tuple[float, float]:
+    def _corrected(self, start: int, end: int, level: float,
+                   horizon: int | None = None) -> tuple[float, float]:
         """Threshold crossings -> onset/offset of the muscle activity, in samples.
 
         A causal moving RMS starts rising the moment activity enters its window and is back
@@ -202,7 +196,7 @@ class ChannelDetector:
             onset = start - (before.size - quiet[-1] - 1)
         else:
             onset = start - float(np.clip((self.on**2 - b2) / span, 0, 1)) * self.window_n
-        after = self._slice(end, end + look)
+        after = self._slice(end, end + look if horizon is None else min(end + look, horizon))
         quiet = np.flatnonzero(after <= rest)
         if quiet.size:
             offset = end + quiet[0] - self.window_n
@@ -212,12 +206,13 @@ class ChannelDetector:
         offset -= self.filter_delay_n
         return onset, max(offset, onset + 1)
 
-    def _event(self, start: int, end: int) -> Contraction:
+    def _event(self, start: int, end: int, horizon: int | None = None) -> Contraction:
         level = float(self._slice(start, end).mean())
-        onset, offset = self._corrected(start, end, level)
+        onset, offset = self._corrected(start, end, level, horizon)
         delay = self.window_n / 2 + self.filter_delay_n  # envelope lags the muscle this much
         seg_from = int(round(onset + delay))
-        seg = self._slice(seg_from, int(round(offset + delay)) + 1)
+        seg_to = int(round(offset + delay)) + 1
+        seg = self._slice(seg_from, seg_to if horizon is None else min(seg_to, horizon))
         if seg.size == 0:  # an open contraction: its envelope is not all here yet
             seg_from = start
             seg = self._slice(start, end)

@@ -75,7 +75,8 @@ class EmgChain:
     def process(self, x: np.ndarray) -> np.ndarray:
         if self.notch is not None:
             x = self.notch.process(x)
-        return self.rms.process(self.band.process(x))
+        self.filtered = self.band.process(x)  # kept for spectral measures (median frequency)
+        return self.rms.process(self.filtered)
 
     def reset(self) -> None:
         for stage in (self.notch, self.band, self.rms):
@@ -135,8 +136,10 @@ class Pipeline:
     def process(self, block: Block) -> Block:
         raw = block.data[:, self.columns]
         out = np.empty_like(raw, dtype=float)
+        self.filtered = out.copy()  # band-passed EMG (pressure: its processed value)
         for cols, chain in self._groups:
             out[:, cols] = chain.process(raw[:, cols])
+            self.filtered[:, cols] = getattr(chain, "filtered", out[:, cols])
         return block.with_data(out, self.channels)
 
     def reset(self) -> None:

@@ -104,8 +104,48 @@ def work_average(trace: Trace, start_s: float, end_s: float) -> float:
     return float(seg.mean() if end_s - start_s >= 1.5 else seg.max())
 
 
+@dataclass
+class Levels:
+    """The detector's levels for the scored channel, and half its RMS window."""
+
+    on: float
+    off: float
+    rest: float
+    half_window_s: float
+
+
+ONSET_LOOKBACK_S = 0.5
+
+
+def activity(trace: Trace, cue: float, end: float, until: float,
+             lv: Levels) -> tuple[float | None, float | None, bool]:
+    """Onset, offset and whether the *on* level was reached, from the envelope alone.
+
+    Same rule as the streaming detector: the onset is where the envelope last left the rest
+    band before crossing *on* (plus half a window, as a causal RMS rises at once), the offset
+    where it is back in the rest band after the work (minus half a window). None: already
+    contracted before the cue, or still contracted at the end of the rest.
+    """
+    seg, t0 = trace.window(cue - 1.0, end)
+    above = np.flatnonzero(seg >= lv.on)
+    if above.size == 0:
+        return None, None, False
+    onset = None
+    i = int(above[0])
+    if seg[0] < lv.on:
+        back = max(0, i - int(round(ONSET_LOOKBACK_S * trace.rate_hz)))
+        quiet = np.flatnonzero(seg[back:i] <= lv.rest)
+        k = back + int(quiet[-1]) + 1 if quiet.size else i
+        onset = t0 + k / trace.rate_hz + lv.half_window_s
+    last_on = t0 + int(above[-1]) / trace.rate_hz
+    seg, t1 = trace.window(last_on, until)
+    back_at_rest = first_time(seg <= lv.rest, t1, trace.rate_hz)
+    offset = None if back_at_rest is None else back_at_rest - lv.half_window_s
+    return onset, offset, True
+
+
 def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | None,
-              trace: Trace, cal: Calibration, events: list, on_threshold: float,
+              trace: Trace, cal: Calibration, levels: Levels,
               extras: dict | None = None) -> dict:
     """Score one repetition (one or more consecutive work steps and the rest after them)."""
     cue, end = steps[0].start_s, steps[-1].end_s
@@ -113,8 +153,8 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
     work, _ = trace.window(cue, end)
     peak = float(work.max()) if work.size else float("nan")
     mean = work_average(trace, cue, end)
-    seen = [e for e in events if e.onset_s < end and e.offset_s > cue - 0.5]
-    started = [e for e in seen if e.onset_s >= cue - 0.5]
+    onset, offset, contracted = activity(trace, cue, end, rest[1] if rest else end + 3.0,
+                                         levels)
     holds = [hold_in_band(trace, s) for s in steps]
     target = sum(s.target_hold_s for s in steps)
     rise = release = None
@@ -135,7 +175,6 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
         seg, _ = trace.window(rest[0] + skip, rest[1])
         if seg.size:
             residual = float(cal.pct_mvc(seg.mean()))
-    contracted = bool(seen) or peak >= on_threshold
     met = contracted and all(h > 0 for h in holds) and all(
         h >= s.target_hold_s - tolerance_s(s.target_hold_s) for h, s in zip(holds, steps,
                                                                               strict=True))
@@ -155,9 +194,9 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
         "index": index,
         "cue_s": round(float(cue), 3),
         # still contracted from before: the onset is when 75 % of the work average was reached
-        "onset_s": round(float(started[0].onset_s), 3) if started
-        else (None if rise is None or not seen else round(cue + rise, 3)),
-        "offset_s": round(float(seen[-1].offset_s), 3) if seen else None,
+        "onset_s": round(float(onset), 3) if onset is not None
+        else (None if rise is None or not contracted else round(cue + rise, 3)),
+        "offset_s": None if offset is None else round(float(offset), 3),
         "target_hold_s": round(target, 3),
         "hold_s": round(sum(holds), 3),
         "step_holds_s": [round(h, 3) for h in holds],

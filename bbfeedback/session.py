@@ -23,7 +23,7 @@ from .signals import EMG, Block, Channel
 
 TRACE_RATE_HZ = 100.0  # envelope kept for scoring and display at about this rate
 FAIL_BELOW_S = 1.0  # an until-fail hold ends after this long below its band
-FLAT_RUN = 5  # identical raw samples in a row at the extreme = clipping
+FLAT_RUN = 3  # identical raw samples in a row at (98 % of) the extreme = clipping
 CALIBRATION_REST_S = 10.0
 CALIBRATION_SQUEEZES = 3
 ACCESSORY_NAMES = ("abd", "abdominal", "accessory", "acc", "buik")
@@ -99,7 +99,7 @@ class FlatTops:
             run = self.run[c]
             for i in np.flatnonzero(same):  # few: EMG noise almost never repeats
                 run = run + 1 if i == 0 or same[i - 1] else 1
-                if run + 1 == FLAT_RUN and col[i] != 0 and abs(col[i]) >= 0.9 * self.max_abs[c]:
+                if run + 1 == FLAT_RUN and col[i] != 0 and abs(col[i]) >= 0.98 * self.max_abs[c]:
                     hits.append(start_sample + int(i))
             self.run[c] = run if same[-1] else 0
             self.last[c] = col[-1]
@@ -195,8 +195,9 @@ class Session:
         cols = self.pipeline.columns
         self.clipped_s += [i / self.fs_hz for i in self.flat.process(raw.data[:, cols],
                                                                       raw.start_sample)]
-        self._mdf.add(raw.data[:, cols[self.main]], raw.start_sample)
         env = self.pipeline.process(raw)
+        if self.channels[self.main].kind == EMG:
+            self._mdf.add(self.pipeline.filtered[:, self.main], raw.start_sample)
         self.store.add(env.data, raw.start_sample)
         if self.detector is not None:
             found = self.detector.process(env)
@@ -395,11 +396,9 @@ class Session:
         rest_span = None
         if rest is not None and rest in self.starts:
             rest_span = (self.starts[rest], self.step_end(rest))
-        on = self.detector.channels[self.main].on
-        events = [e for e in self.contractions if e.channel == self.channels[self.main].name]
-        still_open = self.detector.channels[self.main].current()
-        if still_open is not None:
-            events.append(still_open)
+        det = self.detector.channels[self.main]
+        levels = scoring.Levels(det.on, det.off, cal.baseline_mean + det.config.off_sd
+                                * cal.baseline_sd, det.window_n / 2 / self.fs_hz)
         first = self.steps[works[0]]
         extras = {"section": first.section, "posture": first.posture}
         if first.scoring == "lift":
@@ -407,8 +406,7 @@ class Session:
             extras.update(scoring.lift_extras(
                 self.trace(), steps, rest_span, cal, p.param("min_floor_step_pct"),
                 p.param("max_floor_cv_pct"), p.param("release_quick_s")))
-        rep = scoring.score_rep(first.rep, steps, rest_span, self.trace(), cal, events, on,
-                                extras)
+        rep = scoring.score_rep(first.rep, steps, rest_span, self.trace(), cal, levels, extras)
         self._flag(rep, steps, rest_span, first)
         return rep
 
@@ -453,7 +451,8 @@ class Session:
         proto_steps = [s for s in self.steps if s.scoring != "calibration"]
         rests = [(self.starts[s.index], self.step_end(s.index)) for s in proto_steps
                  if s.phase.kind in (REST, BASELINE) and s.index in self.starts
-                 and s.rep is None and self.step_end(s.index) is not None and s.index > 0]
+                 and s.rep is None and self.step_end(s.index) is not None
+                 and s.section != "lead-in"]
         out: dict = {
             "reps": len(reps),
             "reps_met": sum(r["met"] for r in reps),
@@ -508,7 +507,7 @@ class Session:
 
 
 class _EpochMdf:
-    """Median frequency of 1-s raw EMG epochs (Welch, 20-450 Hz), for fatigue and Glazer.
+    """Median frequency of 1-s band-passed EMG epochs (Welch, 20-450 Hz), for fatigue and Glazer.
 
     Epochs are aligned to absolute sample indices; only at rates >= 500 Hz."""
 
