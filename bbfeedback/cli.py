@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+
+import numpy as np
 
 from . import __version__, protocols
 from .analysis import AnalysisOptions, analyze
 from .contractions import DetectorConfig
+from .drivers.devices import DEVICE_NAMES
 from .errors import InputError
 from .recording import read_recording
+from .signals import Block
 
 
 class _Parser(argparse.ArgumentParser):
@@ -168,12 +173,163 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _device_options(p) -> None:
+    p.add_argument("--device", choices=DEVICE_NAMES, default="sim",
+                   help="sim (built-in simulated sensor, default), p2, cyton, ascii, bitalino")
+    p.add_argument("--port", help="serial port or pyserial URL (loop://, socket://host:port)")
+    p.add_argument("--rate", type=_positive, help="sample rate in Hz (p2: 250 or 257.1 ...)")
+    p.add_argument("--columns", help="ascii: name:emg|pressure:unit[:scale[:offset]],...")
+    p.add_argument("--device-file", help="ascii: a TOML device file with the columns")
+    p.add_argument("--p2-gain", type=_positive, help="p2: amplifier gain (default 2848)")
+    p.add_argument("--p2-vref", type=_positive, help="p2: ADC reference in volts (3.3)")
+
+
+def _spec_options(args: argparse.Namespace) -> dict:
+    return {"columns": args.columns, "device_file": args.device_file,
+            "p2_gain": args.p2_gain, "p2_vref": args.p2_vref}
+
+
+def _add_ports(sub) -> None:
+    p = sub.add_parser("ports", help="list serial ports with a guess of the device")
+    p.set_defaults(func=_cmd_ports)
+
+
+def _cmd_ports(args: argparse.Namespace) -> int:
+    from .drivers.serial_transport import list_serial_ports
+
+    ports = list_serial_ports()
+    if not ports:
+        print("no serial ports found (a pyserial URL such as loop:// works too)")
+    for p in ports:
+        ids = f"{p.vid:04x}:{p.pid:04x}" if p.vid is not None else "-"
+        print(f"{p.device:<22} {ids:<10} {p.guess or '?':<18} {p.description}")
+    return 0
+
+
+def _add_emulate(sub) -> None:
+    p = sub.add_parser("emulate", help="emulate a device on a pseudo-terminal (prints its path)")
+    p.add_argument("--device", choices=DEVICE_NAMES, default="p2")
+    p.add_argument("--protocol", default="a1-strength", metavar="ID|PATH")
+    p.add_argument("--garbage", type=_fraction, default=0.0,
+                   help="fraction of packets followed by line noise")
+    p.add_argument("--drop", type=_fraction, default=0.0, help="fraction of packets dropped")
+    p.add_argument("--seconds", type=_positive, help="stop after this much signal")
+    p.add_argument("--unplug-after", type=_positive, metavar="S",
+                   help="pull the cable after S seconds")
+    p.add_argument("--speed", type=_positive, default=1.0, help="faster than real time")
+    p.add_argument("--rate", type=_positive, help="sample rate in Hz")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_emulate)
+
+
+def _fraction(text: str) -> float:
+    value = _positive(text) if text not in ("0", "0.0") else 0.0
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1: {text!r}")
+    return value
+
+
+def _cmd_emulate(args: argparse.Namespace) -> int:
+    from .drivers.emulator import PtyEmulator, make_packets
+    from .live import device_spec
+    from .simulate import Behaviour, simulate_protocol
+
+    name = "ascii" if args.device == "sim" else args.device
+    spec = device_spec(name, args.rate)
+    proto = protocols.load(args.protocol)
+    ps = simulate_protocol(proto, Behaviour.realistic(args.seed), spec.fs_hz, seed=args.seed,
+                           calibrate=True, accessory=True, pressure=True)
+    by_name = {s.channel.name: s.data for s in ps.sim.recording.signals}
+    n = min(x.size for x in by_name.values())
+    if args.seconds:
+        n = min(n, int(args.seconds * spec.fs_hz))
+    values = np.column_stack([by_name[c.name][:n] for c in spec.channels])
+    packets = make_packets(spec, values, args.garbage, args.drop, args.seed)
+    emu = PtyEmulator(spec, packets, args.speed, args.unplug_after).start()
+    print(emu.port, flush=True)
+    try:
+        emu.done.wait()
+    except KeyboardInterrupt:
+        pass
+    emu.stop()
+    print(f"sent {emu.sent} packets ({int(packets.dropped[:emu.sent].sum())} dropped, "
+          f"{sum(1 for k in packets.junk if k < emu.sent)} with noise after)", file=sys.stderr)
+    return 0
+
+
+def _add_record(sub) -> None:
+    p = sub.add_parser("record", help="record a device (or the simulated sensor) to EDF+")
+    _device_options(p)
+    p.add_argument("--seconds", type=_positive, required=True, help="how long to record")
+    p.add_argument("--out", required=True, help="EDF+ file to write")
+    p.add_argument("--protocol", metavar="ID|PATH",
+                   help="run this protocol (with calibration) and annotate cues and scores")
+    p.add_argument("--patient", default="X", help="pseudonymous patient id")
+    p.add_argument("--speed", type=_positive, default=1.0, help="sim: faster than real time")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_record)
+
+
+def _cmd_record(args: argparse.Namespace) -> int:
+    from .live import open_source
+    from .recorder import SessionRecorder
+    from .session import Session
+
+    proto = protocols.load(args.protocol) if args.protocol else None
+    out = Path(args.out)
+    if not out.parent.exists():
+        raise InputError("folder does not exist", out.parent)
+    src = open_source(args.device, args.port, args.protocol or "a1-strength", args.rate,
+                      args.seed, args.speed, **_spec_options(args))
+    session = None
+    if proto is not None:
+        session = Session(proto, src.channels, src.fs_hz, start_s=src.start_s)
+    rec = SessionRecorder(out, src.channels, src.fs_hz, src.full_scale, session,
+                          {"name": src.name, "port": src.port, "fs_hz": src.fs_hz},
+                          args.patient)
+    target = int(args.seconds * src.fs_hz)
+    disconnects = 0
+    try:
+        while rec.samples < target:
+            item = src.stream.get(timeout=0.5)
+            if item is None:
+                continue
+            if isinstance(item, Block):
+                rec.add(item)
+                continue
+            print(f"bbfeedback: {item.message}", file=sys.stderr)
+            if item.kind in ("disconnected", "reconnected", "warning"):
+                rec.status(item.kind, item.message)
+                disconnects += item.kind == "disconnected"
+            if item.kind in ("stopped", "error"):
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        src.stream.stop()
+        result = rec.close()
+    lost = getattr(src.stream, "parser", None)
+    packets_lost = lost.stats.lost_frames if lost is not None else 0
+    print(f"recorded {rec.samples} samples ({rec.samples / src.fs_hz:.1f} s) to {out}; "
+          f"samples received {rec.samples - rec.lost}; packets lost {packets_lost}; "
+          f"samples lost {rec.lost}; disconnections {disconnects}")
+    if result is not None:
+        print(result["summary"]["text_en"])
+    if rec.samples == 0:
+        raise InputError("no samples received: is the device on, and is it the right one?",
+                         src.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bbfeedback", description="Pelvic-floor myofeedback toolkit")
     parser.add_argument("--version", action="version", version=f"bbfeedback {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_analyze(sub)
     _add_protocols(sub)
+    _add_ports(sub)
+    _add_emulate(sub)
+    _add_record(sub)
     return parser
 
 

@@ -1,0 +1,54 @@
+"""Opening a live source by name: the simulated sensor or a serial device (driver + port)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .drivers import ascii_lines
+from .drivers.devices import DeviceSpec, make_device
+from .drivers.openeeg_p2 import P2Calibration
+from .drivers.serial_transport import DeviceStream
+from .drivers.simulated import SimulatedSource
+from .errors import InputError
+from .signals import Channel
+
+
+@dataclass
+class LiveSource:
+    """A started source with what a recording or a session needs to know about it."""
+
+    stream: object  # DeviceStream | SimulatedSource
+    name: str
+    fs_hz: float
+    channels: tuple[Channel, ...]
+    full_scale: dict[str, tuple[float, float]]
+    start_s: float | None  # first work cue of a simulated patient (None: starts at once)
+    port: str | None = None
+
+
+def device_spec(device: str, rate: float | None = None, columns: str | None = None,
+                device_file: str | None = None, p2_gain: float | None = None,
+                p2_vref: float | None = None) -> DeviceSpec:
+    spec = None
+    if device == "ascii":
+        if device_file:
+            spec = ascii_lines.load_spec(device_file)
+        elif columns:
+            spec = ascii_lines.AsciiSpec(ascii_lines.parse_columns(columns))
+    cal = P2Calibration(p2_gain or P2Calibration.gain, p2_vref or P2Calibration.vref_v)
+    return make_device(device, rate, spec, cal)
+
+
+def open_source(device: str, port: str | None, protocol: str = "a1-strength",
+                rate: float | None = None, seed: int = 0, speed: float = 1.0,
+                **spec_options) -> LiveSource:
+    if device == "sim":
+        src = SimulatedSource(protocol, rate or 1000.0, seed=seed, speed=speed)
+        return LiveSource(src.start(), "sim", src.fs_hz, src.channels,
+                          {"emg": (-2000.0, 2000.0), "pressure": (-100.0, 400.0)}, src.start_s)
+    spec = device_spec(device, rate, **spec_options)
+    if not port:
+        raise InputError(f"--device {device} needs --port (see: bbfeedback ports)")
+    stream = DeviceStream(spec, port).start()
+    scale = {"emg": spec.full_scale, "pressure": (-100.0, 400.0)}
+    return LiveSource(stream, device, spec.fs_hz, spec.channels, scale, None, port)

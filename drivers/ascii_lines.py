@@ -1,0 +1,166 @@
+"""Line-based ASCII from Arduino-class boards (MyoWare EMG, MPX5010 / MPRLS pressure).
+
+The format anyone's sketch can speak (see README): one sample per line, values separated by
+commas, ``\\n`` (or ``\\r\\n``) at the end, optionally a leading sample counter that wraps at
+``counter_modulo``::
+
+    1234,517,88\\n
+
+A column spec gives each value's name, kind, unit and ``physical = (value - offset) * scale``.
+The first line (maybe cut) and any line that does not parse are dropped and counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import tomllib
+
+from bbfeedback.errors import InputError
+from bbfeedback.signals import KINDS, Channel
+
+from .framing import Decoded, ParserStats
+
+MAX_LINE = 256
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    unit: str
+    scale: float = 1.0
+    offset: float = 0.0
+
+
+@dataclass(frozen=True)
+class AsciiSpec:
+    columns: tuple[Column, ...]
+    fs_hz: float = 500.0
+    baud: int = 115200
+    counter: bool = True
+    counter_modulo: int = 65536
+    name: str = "ascii"
+
+    @property
+    def channels(self) -> tuple[Channel, ...]:
+        return tuple(Channel(c.name, c.kind, c.unit) for c in self.columns)
+
+
+DEFAULT_SPEC = AsciiSpec((Column("pfm", "emg", "uV", 0.5, 2048.0),
+                          Column("pressure", "pressure", "cmH2O", 0.05, 0.0)))
+
+
+def parse_columns(text: str) -> tuple[Column, ...]:
+    """``name:kind:unit[:scale[:offset]],...`` from the command line."""
+    cols = []
+    for item in text.split(","):
+        parts = item.strip().split(":")
+        if len(parts) < 3 or parts[1] not in KINDS:
+            raise InputError(f"--columns item {item!r}: want name:emg|pressure:unit"
+                             "[:scale[:offset]]")
+        try:
+            nums = [float(p) for p in parts[3:5]]
+        except ValueError:
+            raise InputError(f"--columns item {item!r}: scale and offset must be numbers"
+                             ) from None
+        cols.append(Column(parts[0], parts[1], parts[2], *nums))
+    return tuple(cols)
+
+
+def load_spec(path: str | Path) -> AsciiSpec:
+    """A small device file (TOML): fs_hz, baud, counter, counter_modulo, [[column]]."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text())
+        cols = tuple(Column(c["name"], c["kind"], c["unit"], float(c.get("scale", 1.0)),
+                            float(c.get("offset", 0.0))) for c in raw["column"])
+        return AsciiSpec(cols, float(raw.get("fs_hz", 500)), int(raw.get("baud", 115200)),
+                         bool(raw.get("counter", True)), int(raw.get("counter_modulo", 65536)),
+                         str(raw.get("name", p.stem)))
+    except FileNotFoundError:
+        raise InputError("no such device file", p) from None
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"not a valid device file ({exc})", p) from None
+
+
+@dataclass
+class AsciiParser:
+    spec: AsciiSpec = DEFAULT_SPEC
+    stats: ParserStats = field(default_factory=ParserStats)
+
+    def __post_init__(self) -> None:
+        self._partial = b""
+        self._first = True
+        self._last_seq: int | None = None
+        self.n_channels = len(self.spec.columns)
+        self._scale = np.array([c.scale for c in self.spec.columns])
+        self._offset = np.array([c.offset for c in self.spec.columns])
+
+    @property
+    def buffered(self) -> int:
+        return len(self._partial)
+
+    def feed(self, data: bytes) -> Decoded:
+        self.stats.bytes_in += len(data)
+        lines = (self._partial + bytes(data)).split(b"\n")
+        self._partial = lines.pop()
+        if len(self._partial) > MAX_LINE:
+            self.stats.discarded += len(self._partial)
+            self._partial = b""
+        rows, seqs = [], []
+        width = self.n_channels + (1 if self.spec.counter else 0)
+        for line in lines:
+            size = len(line) + 1
+            if self._first:  # may be the tail of a line sent before we listened
+                self._first = False
+                self.stats.discarded += size
+                continue
+            try:
+                vals = [float(v) for v in line.decode("ascii").strip().split(",")]
+            except (UnicodeDecodeError, ValueError):
+                vals = []
+            if len(vals) != width or not all(np.isfinite(vals)):
+                self.stats.discarded += size
+                continue
+            self.stats.consumed += size
+            if self.spec.counter:
+                seqs.append(int(vals[0]) % self.spec.counter_modulo)
+                vals = vals[1:]
+            rows.append(vals)
+        return self._decoded(rows, seqs)
+
+    def _decoded(self, rows: list, seqs: list) -> Decoded:
+        n = len(rows)
+        counts = np.array(rows, float).reshape(n, self.n_channels)
+        if self.spec.counter:
+            seq = np.array(seqs, int)
+        else:
+            start = 0 if self._last_seq is None else self._last_seq + 1
+            seq = (start + np.arange(n)) % self.spec.counter_modulo
+        lost = np.zeros(n, int)
+        if n:
+            prev = np.concatenate([[seq[0] - 1 if self._last_seq is None else self._last_seq],
+                                   seq[:-1]])
+            lost = (seq - prev - 1) % self.spec.counter_modulo
+            self._last_seq = int(seq[-1])
+        self.stats.frames_ok += n
+        self.stats.lost_frames += int(lost.sum())
+        return Decoded((counts - self._offset) * self._scale, seq, lost, counts)
+
+
+def encode(counts: np.ndarray, first_seq: int = 0, spec: AsciiSpec = DEFAULT_SPEC) -> list[bytes]:
+    out = []
+    for k, row in enumerate(np.asarray(counts)):
+        vals = ",".join(f"{v:g}" for v in row)
+        head = f"{(first_seq + k) % spec.counter_modulo}," if spec.counter else ""
+        out.append(f"{head}{vals}\n".encode())
+    return out
+
+
+def from_physical(values: np.ndarray, spec: AsciiSpec = DEFAULT_SPEC) -> np.ndarray:
+    scale = np.array([c.scale for c in spec.columns])
+    offset = np.array([c.offset for c in spec.columns])
+    return np.round(np.asarray(values) / scale + offset)

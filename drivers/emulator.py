@@ -1,0 +1,143 @@
+"""Byte-exact device emulators on a pseudo-terminal, for tests and people without hardware.
+
+The emulator turns a simulated session (any protocol, any patient behaviour) into the exact
+bytes the device would send, on a pty (``os.openpty``), in real time or faster. ``garbage``
+is the fraction of packets followed by a burst of line noise, ``drop`` the fraction of packets
+never sent; ``unplug_after_s`` closes the pty like a pulled cable. Cyton and BITalino wait for
+their start command, as the real boards do.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+import time
+import tty
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .devices import DeviceSpec
+
+
+@dataclass
+class Packets:
+    """What the emulator sends: the packets, which were dropped, where junk was inserted."""
+
+    data: list[bytes]
+    counts: np.ndarray  # device counts per packet (samples, channels)
+    dropped: np.ndarray  # bool per packet
+    junk: dict[int, bytes] = field(default_factory=dict)  # packet index -> junk after it
+
+    def stream(self) -> bytes:
+        return b"".join(self.chunk(0, len(self.data)))
+
+    def chunk(self, a: int, b: int) -> list[bytes]:
+        out = []
+        for i in range(a, b):
+            if not self.dropped[i]:
+                out.append(self.data[i])
+            if i in self.junk:
+                out.append(self.junk[i])
+        return out
+
+
+def make_packets(spec: DeviceSpec, values: np.ndarray, garbage: float = 0.0,
+                 drop: float = 0.0, seed: int = 0) -> Packets:
+    """Device packets for a physical signal (samples, channels)."""
+    rng = np.random.default_rng(seed)
+    counts = spec.to_counts(values)
+    data = spec.encode(counts, 0)
+    n = len(data)
+    dropped = rng.random(n) < drop
+    junk = {}
+    for i in np.flatnonzero(rng.random(n) < garbage):
+        junk[int(i)] = rng.integers(0, 256, int(rng.integers(1, 24)), dtype=np.uint8).tobytes()
+    return Packets(data, counts, dropped, junk)
+
+
+class PtyEmulator:
+    """Streams packets to a pty; ``port`` is the path a serial reader opens."""
+
+    def __init__(self, spec: DeviceSpec, packets: Packets, speed: float = 1.0,
+                 unplug_after_s: float | None = None, wait_for_start: bool | None = None):
+        self.spec = spec
+        self.packets = packets
+        self.speed = speed
+        self.unplug_after_s = unplug_after_s
+        self.wait_for_start = bool(spec.start) if wait_for_start is None else wait_for_start
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self.port = os.ttyname(slave)
+        self._slave = slave
+        self.sent = 0  # packets handed to the pty (dropped ones included)
+        self.sent_at: list[tuple[int, float]] = []  # (packet index, monotonic time)
+        self.done = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="emulator")
+
+    def start(self) -> PtyEmulator:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2.0)
+        self._close()
+
+    def _close(self) -> None:
+        for fd in (self.master, self._slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def _commands(self, timeout: float) -> bytes:
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if not ready:
+            return b""
+        try:
+            return os.read(self.master, 256)
+        except OSError:
+            return b""
+
+    def _await_start(self) -> None:
+        from . import openbci_cyton
+
+        while not self._stop.is_set():
+            got = self._commands(0.05)
+            if self.spec.name == "cyton" and openbci_cyton.RESET in got:
+                os.write(self.master, openbci_cyton.BANNER)
+            if self.spec.start and self.spec.start in got:
+                return
+
+    def _run(self) -> None:
+        if self.wait_for_start:
+            self._await_start()
+        t0 = time.monotonic()
+        period = 1.0 / (self.spec.fs_hz * self.speed)
+        n = len(self.packets.data)
+        i = 0
+        try:
+            while i < n and not self._stop.is_set():
+                now = time.monotonic() - t0
+                if self.unplug_after_s is not None and now >= self.unplug_after_s / self.speed:
+                    break
+                due = min(n, int(now / period) + 1)
+                if due > i:
+                    chunk = b"".join(self.packets.chunk(i, due))
+                    if chunk:
+                        os.write(self.master, chunk)
+                    stamp = time.monotonic()
+                    self.sent_at.extend((k, stamp) for k in range(i, due))
+                    i = due
+                    self.sent = i
+                    continue
+                self._commands(min(period, 0.002))  # keep the command channel drained
+        except OSError:
+            pass
+        finally:
+            self.done.set()
+            if self.unplug_after_s is not None:
+                self._close()  # the cable is pulled: the reader sees the port vanish
