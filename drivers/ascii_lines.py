@@ -148,7 +148,10 @@ class AsciiParser:
             self._last_seq = int(seq[-1])
         self.stats.frames_ok += n
         self.stats.lost_frames += int(lost.sum())
-        return Decoded((counts - self._offset) * self._scale, seq, lost, counts)
+        return Decoded(self.to_physical(counts), seq, lost, counts)
+
+    def to_physical(self, counts: np.ndarray) -> np.ndarray:
+        return (counts - self._offset) * self._scale
 
 
 def encode(counts: np.ndarray, first_seq: int = 0, spec: AsciiSpec = DEFAULT_SPEC) -> list[bytes]:

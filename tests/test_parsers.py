@@ -3,12 +3,11 @@ counting and recovery from line noise."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from bbfeedback.drivers import ascii_lines, bitalino, openbci_cyton, openeeg_p2
 from bbfeedback.drivers.devices import make_device
 from bbfeedback.drivers.emulator import make_packets
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 DEVICES = ["p2", "cyton", "bitalino", "ascii"]
 
