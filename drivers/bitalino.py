@@ -23,21 +23,31 @@ def start_command(mask: int) -> bytes:
     return bytes(((mask << 2) | 0x01,))
 
 
+def _byte_table() -> np.ndarray:
+    """CRC state after one whole byte: BYTE_TABLE[crc, byte] (two nibble steps in one)."""
+    crc = np.arange(16, dtype=np.uint8)[:, None]
+    byte = np.arange(256, dtype=np.uint8)[None, :]
+    crc = CRC_TABLE[crc] ^ (byte >> 4)
+    return CRC_TABLE[crc] ^ (byte & 0x0F)
+
+
+BYTE_TABLE = _byte_table()
+
+
 def crc4(frames: np.ndarray) -> np.ndarray:
     """CRC4 (x^4+x+1) of each row, MSB first, the last low nibble taken as zero."""
     crc = np.zeros(frames.shape[0], np.uint8)
     last = frames.shape[1] - 1
-    for j in range(frames.shape[1]):
-        byte = frames[:, j] & (0xF0 if j == last else 0xFF)
-        crc = CRC_TABLE[crc] ^ (byte >> 4)
-        crc = CRC_TABLE[crc] ^ (byte & 0x0F)
-    return crc
+    for j in range(last):
+        crc = BYTE_TABLE[crc, frames[:, j]]
+    return BYTE_TABLE[crc, frames[:, last] & 0xF0]
 
 
 def _image(frames: np.ndarray) -> np.ndarray:
     """Left-pad frames to the full 8-byte image."""
-    pad = np.zeros((frames.shape[0], 8 - frames.shape[1]), np.uint8)
-    return np.concatenate([pad, frames], axis=1).astype(np.int64)
+    img = np.zeros((frames.shape[0], 8), np.int64)
+    img[:, 8 - frames.shape[1]:] = frames
+    return img
 
 
 def decode_counts(frames: np.ndarray, n: int) -> np.ndarray:

@@ -81,7 +81,8 @@ class FixedFrameParser:
     def feed(self, data: bytes) -> Decoded:
         """Parse more bytes; never raises on any input."""
         self.stats.bytes_in += len(data)
-        buf = np.concatenate([self._buf, np.frombuffer(bytes(data), dtype=np.uint8)])
+        new = np.frombuffer(bytes(data), dtype=np.uint8)
+        buf = np.concatenate([self._buf, new]) if self._buf.size else new
         pos, runs = 0, []
         L = self.frame_len
         while True:
@@ -120,7 +121,7 @@ class FixedFrameParser:
         if rest.size > MAX_BUFFER:  # cannot happen with sane frame lengths; stay bounded
             self.stats.discarded += rest.size - MAX_BUFFER
             rest = rest[-MAX_BUFFER:]
-        self._buf = rest.copy()
+        self._buf = rest.copy() if rest.size else rest
         frames = np.concatenate(runs) if runs else np.empty((0, L), np.uint8)
         self.stats.consumed += frames.size
         return self._decode(frames)
@@ -177,8 +178,9 @@ class FixedFrameParser:
             return Decoded(np.empty((0, self.n_channels)), np.empty(0, int), np.empty(0, int),
                            np.empty((0, self.n_channels)))
         seq = self.sequence(frames).astype(int)
-        prev = np.concatenate([[seq[0] - 1 if self._last_seq is None else self._last_seq],
-                               seq[:-1]])
+        prev = np.empty_like(seq)
+        prev[0] = seq[0] - 1 if self._last_seq is None else self._last_seq
+        prev[1:] = seq[:-1]
         lost = (seq - prev - 1) % self.seq_modulo
         self._last_seq = int(seq[-1])
         self.stats.frames_ok += m

@@ -101,7 +101,7 @@ class BlockAssembler:
             lost = int(dec.lost_before[a]) + (self.pending_lost if a == 0 else 0)
             self.next_sample += lost
             out.append(Block(dec.values[a:b], self.spec.fs_hz, self.spec.channels,
-                             self.next_sample, lost))
+                             self.next_sample, lost, {"seq": int(dec.seq[b - 1])}))
             self.next_sample += b - a
         self.pending_lost = 0
         return out

@@ -8,10 +8,10 @@ import time
 
 import numpy as np
 import pytest
-
 from bbfeedback.drivers.devices import make_device
 from bbfeedback.drivers.emulator import PtyEmulator, make_packets
 from bbfeedback.drivers.serial_transport import DeviceStream, Status, ftdi_latency_warning
+
 from bbfeedback.signals import Block
 
 SPEED = 8.0  # faster than real time; the pty still carries every byte
