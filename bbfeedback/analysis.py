@@ -14,7 +14,7 @@ from .errors import InputError
 from .pipeline import Pipeline, PipelineConfig, resolve_notch
 from .protocols import Protocol
 from .recording import Recording
-from .session import Session, pick_channels
+from .session import Gap, Session, pick_channels
 from .signals import EMG, Block, split_blocks
 
 DEFAULT_WINDOW_S = 0.15
@@ -198,19 +198,13 @@ def _alignment(recording: Recording, events: list[Contraction], main_name: str,
     return mine[0], "first contraction"
 
 
-def score_protocol(recording: Recording, results: list[ChannelResult],
-                   events: list[Contraction], protocol: Protocol, options: AnalysisOptions,
-                   start_s: float | None, main: str | None, accessory: str | None) -> dict:
-    """Run the session engine over the group holding the scored channel."""
-    for result in results:
-        try:
-            m, _ = pick_channels(result.pipeline.channels, main, accessory)
-        except ValueError:
-            continue
-        break
-    else:
-        raise InputError(f"no channel named {main!r}", recording.path)
+def make_session(recording: Recording, result: ChannelResult, events: list[Contraction],
+                 protocol: Protocol, options: AnalysisOptions, start_s: float | None,
+                 main: str | None, accessory: str | None) -> tuple[Session, str]:
+    """A session engine set up as the recording was: calibration, settings, alignment, and
+    the gaps the recorder noted."""
     channels = result.pipeline.channels
+    m, _ = pick_channels(channels, main, accessory)
     start, how = _alignment(recording, events, channels[m].name, start_s)
     cals = {ch.name: cal for ch, cal in zip(channels, result.calibrations, strict=True)}
     try:
@@ -220,11 +214,42 @@ def score_protocol(recording: Recording, results: list[ChannelResult],
                           main=main, accessory=accessory)
     except ValueError as exc:
         raise InputError(str(exc), recording.path) from None
-    block = result.block.with_data(result.block.data, channels)
-    for b in stream(block):
+    for a in recording.annotations:  # samples the device lost, as the recorder noted them
+        if a.text.startswith("bbfeedback:gap "):
+            gap = json.loads(a.text.split(" ", 1)[1])
+            session.gaps.append(Gap(float(gap["t_s"]), int(gap["lost_samples"])))
+    return session, how
+
+
+def group_of(results: list[ChannelResult], main: str | None, accessory: str | None,
+             path: str) -> ChannelResult:
+    """The same-rate group that holds the scored channel."""
+    for result in results:
+        try:
+            pick_channels(result.pipeline.channels, main, accessory)
+        except ValueError:
+            continue
+        return result
+    raise InputError(f"no channel named {main!r}", path)
+
+
+def score_protocol(recording: Recording, results: list[ChannelResult],
+                   events: list[Contraction], protocol: Protocol, options: AnalysisOptions,
+                   start_s: float | None, main: str | None, accessory: str | None) -> dict:
+    """Run the session engine over the group holding the scored channel."""
+    result = group_of(results, main, accessory, recording.path)
+    session, how = make_session(recording, result, events, protocol, options, start_s, main,
+                                accessory)
+    for b in stream(result.block):
         session.process(b)
     session.finish()
     scored = session.result()
     scored["protocol"]["alignment"] = how
-    scored["protocol"]["start_s"] = round(start, 4)
+    scored["protocol"]["start_s"] = round(session.origin_s + _lead(session), 4)
     return scored
+
+
+def _lead(session: Session) -> float:
+    first = next(s for s in session.steps if s.phase.kind == "work"
+                 and s.scoring != "calibration")
+    return sum(s.phase.duration_s for s in session.steps[: first.index])

@@ -267,18 +267,25 @@ def _add_record(sub) -> None:
     p.add_argument("--patient", default="X", help="pseudonymous patient id")
     p.add_argument("--speed", type=_positive, default=1.0, help="sim: faster than real time")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--progress", action="store_true",
+                   help="print the samples safely on disk after every second")
     p.set_defaults(func=_cmd_record)
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
     from .live import open_source
-    from .recorder import SessionRecorder
+    from .recorder import SessionRecorder, check_patient_id
+    from .recording.repair import unfinished
     from .session import Session
 
     proto = protocols.load(args.protocol) if args.protocol else None
+    check_patient_id(args.patient)
     out = Path(args.out)
     if not out.parent.exists():
         raise InputError("folder does not exist", out.parent)
+    for left in unfinished(out.parent):
+        print(f"bbfeedback: unfinished recording {left} found (a crash?); "
+              f"recover it with: bbfeedback recover {left}", file=sys.stderr)
     src = open_source(args.device, args.port, args.protocol or "a1-strength", args.rate,
                       args.seed, args.speed, **_spec_options(args))
     session = None
@@ -295,7 +302,11 @@ def _cmd_record(args: argparse.Namespace) -> int:
             if item is None:
                 continue
             if isinstance(item, Block):
+                before = rec.writer.records
                 rec.add(item)
+                if args.progress and rec.writer.records > before:
+                    print(f"on disk {rec.writer.records * rec.writer.per_record[0]} samples",
+                          flush=True)
                 continue
             print(f"bbfeedback: {item.message}", file=sys.stderr)
             if item.kind in ("disconnected", "reconnected", "warning"):
@@ -321,6 +332,48 @@ def _cmd_record(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_recover(sub) -> None:
+    p = sub.add_parser("recover", help="make a recording cut off by a crash valid again")
+    p.add_argument("file")
+    p.set_defaults(func=_cmd_recover)
+
+
+def _cmd_recover(args: argparse.Namespace) -> int:
+    from .recording.repair import recover
+
+    records, cut, crashed = recover(args.file)
+    if not crashed:
+        print(f"{args.file}: nothing to recover, the file is complete ({records} data records)")
+        return 0
+    print(f"{args.file}: recovered {records} data records (every sample up to the crash that "
+          "reached the disk)" + (f"; dropped a partial record of {cut} bytes" if cut else ""))
+    return 0
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="copy a recording, optionally anonymised")
+    p.add_argument("file")
+    p.add_argument("--out", required=True)
+    p.add_argument("--anonymise", "--anonymize", action="store_true",
+                   help="blank patient, recording and start date header fields")
+    p.set_defaults(func=_cmd_export)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import shutil
+
+    from .recording.repair import anonymised_copy
+
+    if args.anonymise:
+        anonymised_copy(args.file, args.out)
+    else:
+        if not Path(args.file).exists():
+            raise InputError("no such file", args.file)
+        shutil.copyfile(args.file, args.out)
+    print(f"wrote {args.out}" + (" (anonymised)" if args.anonymise else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bbfeedback", description="Pelvic-floor myofeedback toolkit")
     parser.add_argument("--version", action="version", version=f"bbfeedback {__version__}")
@@ -330,6 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ports(sub)
     _add_emulate(sub)
     _add_record(sub)
+    _add_recover(sub)
+    _add_export(sub)
     return parser
 
 

@@ -11,17 +11,28 @@ the gap annotation says exactly where and how many: analysis puts the gap back.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from .contractions import Contraction
+from .errors import InputError
 from .recording.edf_writer import EdfPlusWriter, SignalSpec
+from .recording.repair import remove_marker, write_marker
 from .session import CueChange, RepScored, Session
 from .signals import Block, Channel
 
-FLUSH_EVERY_S = 1.0
+PATIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+
+
+def check_patient_id(pid: str) -> str:
+    """A pseudonymous id: letters, digits, '-', '_', '.', at most 32; no names, no spaces."""
+    if not PATIENT_ID.match(pid):
+        raise InputError(f"patient id {pid!r} must be a pseudonymous code (letters, digits, "
+                         "- _ .; no spaces), not a name")
+    return pid
 
 
 class SessionRecorder:
@@ -29,6 +40,8 @@ class SessionRecorder:
                  full_scale: dict[str, tuple[float, float]], session: Session | None = None,
                  device: dict | None = None, patient: str = "X"):
         self.path = Path(path)
+        check_patient_id(patient)
+        write_marker(self.path)  # says "in progress" until close(): see recording.repair
         self.fs_hz = fs_hz
         self.session = session
         specs = [SignalSpec(c.name, c.unit, fs_hz, *full_scale.get(c.kind, (-2000.0, 2000.0)))
@@ -40,7 +53,7 @@ class SessionRecorder:
         self.samples = 0
         self.lost = 0
         self._last = np.zeros(len(channels))
-        self._since_flush = 0
+        self._flushed_records = 0
         self._cal_written = False
         if session is not None:
             self.note(0.0, "bbfeedback:settings " + json.dumps(session.settings()))
@@ -59,15 +72,15 @@ class SessionRecorder:
                 {"t_s": round(self.samples / self.fs_hz, 4), "lost_samples": block.lost_before}))
             self.samples += block.lost_before
             self.lost += block.lost_before
-        self.writer.write(list(block.data.T))
-        self._last = block.data[-1]
+        data = self.writer.quantize(block.data)  # the session sees what the file will hold
+        self.writer.write(list(data.T))
+        self._last = data[-1]
         self.samples += block.n_samples
-        self._since_flush += block.n_samples + block.lost_before
-        events = self.session.process(block) if self.session is not None else []
+        events = self.session.process(block.with_data(data)) if self.session is not None else []
         self._annotate(events)
-        if self._since_flush >= FLUSH_EVERY_S * self.fs_hz:
-            self.writer.flush()
-            self._since_flush = 0
+        if self.writer.records > self._flushed_records:  # each finished record to disk now:
+            self.writer.flush()  # a crash loses at most the record being filled
+            self._flushed_records = self.writer.records
         return events
 
     def _annotate(self, events: list) -> None:
@@ -97,6 +110,7 @@ class SessionRecorder:
             self.note(self.samples / self.fs_hz, "bbfeedback:summary "
                       + json.dumps(result["summary"]))
         self.writer.close()
+        remove_marker(self.path)
         return result
 
 

@@ -188,7 +188,7 @@ class Session:
         out: list = []
         if raw.lost_before or (self._position and raw.start_sample > self._position):
             lost = raw.lost_before or raw.start_sample - self._position
-            gap = Gap(raw.start_s, int(lost))
+            gap = Gap((raw.start_sample - lost) / self.fs_hz, int(lost))  # where it began
             self.gaps.append(gap)
             out.append(gap)
         self._position = raw.end_sample

@@ -20,10 +20,10 @@ import sys
 import time
 
 import numpy as np
-
 from bbfeedback.drivers.devices import make_device
 from bbfeedback.drivers.emulator import PtyEmulator, make_packets
 from bbfeedback.drivers.serial_transport import DeviceStream
+
 from bbfeedback.signals import Block
 
 DEVICES = ("p2", "cyton", "bitalino", "ascii")

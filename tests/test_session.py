@@ -123,7 +123,7 @@ def test_recording_gap_flags_signal_gap():
     session.finish()
     result = session.result()
     assert [r["index"] for r in result["reps"] if "signal_gap" in r["flags"]] == [2]
-    assert result["gaps"] == [{"t_s": 19.5, "lost_samples": 500}]
+    assert result["gaps"] == [{"t_s": 19.0, "lost_samples": 500}]
 
 
 def test_clipped_signal_flags_saturation():

@@ -127,11 +127,21 @@ class EdfPlusWriter:
                                                       strict=True)])
             self._buffers = [b[n:] for b, n in zip(self._buffers, self.per_record, strict=True)]
 
+    def digital(self, k: int, values: np.ndarray) -> np.ndarray:
+        gain, pmin = self._scale[k]
+        return np.clip(np.round((values - pmin) * gain + DIGITAL_MIN), DIGITAL_MIN, DIGITAL_MAX)
+
+    def quantize(self, data: np.ndarray) -> np.ndarray:
+        """Values (samples, signals) as the file will give them back: a live session fed
+        these scores exactly what a later analysis of the file scores."""
+        out = np.empty_like(data, dtype=float)
+        for k, (gain, pmin) in enumerate(self._scale):
+            out[:, k] = (self.digital(k, data[:, k]) - DIGITAL_MIN) / gain + pmin
+        return out
+
     def _write_record(self, chunks: list[np.ndarray]) -> None:
-        parts = []
-        for chunk, (gain, pmin) in zip(chunks, self._scale, strict=True):
-            digital = np.round((chunk - pmin) * gain + DIGITAL_MIN)
-            parts.append(np.clip(digital, DIGITAL_MIN, DIGITAL_MAX).astype("<i2").tobytes())
+        parts = [self.digital(k, chunk).astype("<i2").tobytes()
+                 for k, chunk in enumerate(chunks)]
         parts.append(self._annotation_record())
         self._fh.write(b"".join(parts))
         self.records += 1

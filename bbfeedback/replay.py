@@ -1,0 +1,149 @@
+"""Replaying a recording as if it were a live device: 1x or faster, pause, seek.
+
+``ReplaySource`` has the live sources' interface (start, get, drain, stop), so the GUI and
+the session engine run on it unchanged. ``replay_session`` sets up the session engine the way
+the recording was made (protocol, calibration, settings, cue alignment, gaps), so replayed
+scores equal the recorded ones when nothing changes.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from pathlib import Path
+
+from . import protocols
+from .analysis import AnalysisOptions, group_of, make_session, read_meta, run_groups
+from .errors import InputError
+from .recording import Recording, read_recording
+from .session import Session
+from .signals import Block, split_blocks
+
+BLOCK_S = 0.04
+
+
+class ReplaySource:
+    def __init__(self, recording: Recording | str | Path, speed: float = 1.0,
+                 channels: list[str] | None = None):
+        self.recording = recording if isinstance(recording, Recording) else read_recording(
+            recording)
+        options = AnalysisOptions(channels=channels)
+        self.results, self.events = run_groups(self.recording, options)
+        self.options = options
+        self.group = self.results[0]
+        self.fs_hz = self.group.block.fs_hz
+        self.channels = self.group.pipeline.channels
+        self.blocks = split_blocks(self.group.block, max(1, int(BLOCK_S * self.fs_hz)))
+        self.speed = speed
+        self.queue: queue.Queue = queue.Queue(maxsize=500)
+        self.position = 0  # index of the next block
+        self.samples = 0
+        self.lost_samples = 0
+        self.overflow_blocks = 0
+        self._paused = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="replay")
+
+    @property
+    def duration_s(self) -> float:
+        return self.group.block.n_samples / self.fs_hz
+
+    @property
+    def time_s(self) -> float:
+        return self.position * BLOCK_S
+
+    def start(self) -> ReplaySource:
+        self._thread.start()
+        return self
+
+    def pause(self) -> None:
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+
+    def seek(self, t_s: float) -> None:
+        """Jump to a time; the consumer rebuilds its session from the start of the file
+        (fast) when it sees the ``seek`` status, as filters need the signal before."""
+        with self._lock:
+            self.position = int(max(0.0, min(t_s, self.duration_s)) / BLOCK_S)
+            self._clock = None
+        self.queue.put(("seek", self.position))
+
+    def set_speed(self, speed: float) -> None:
+        with self._lock:
+            self.speed = speed
+            self._clock = None
+
+    def _run(self) -> None:
+        self._clock = None
+        while not self._stop.is_set() and self.position < len(self.blocks):
+            if self._paused.is_set():
+                self._clock = None
+                self._stop.wait(0.05)
+                continue
+            with self._lock:
+                if self._clock is None:
+                    self._clock = (time.monotonic(), self.blocks[self.position].start_s)
+                t0, s0 = self._clock
+                block = self.blocks[self.position]
+                due = (block.end_sample / self.fs_hz - s0) / self.speed
+            wait = due - (time.monotonic() - t0)
+            if wait > 0:
+                self._stop.wait(min(wait, 0.05))
+                continue
+            self.queue.put(block)
+            self.samples += block.n_samples
+            with self._lock:
+                self.position += 1
+        self.queue.put(("end", self.position))
+
+    def get(self, timeout: float | None = None):
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def drain(self) -> list:
+        items = []
+        while True:
+            try:
+                items.append(self.queue.get_nowait())
+            except queue.Empty:
+                return items
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+
+def recorded_protocol(recording: Recording) -> str | None:
+    return (read_meta(recording).get("settings") or {}).get("protocol")
+
+
+def replay_session(source: ReplaySource, protocol: str | None = None) -> Session:
+    """The session engine for a replay, as recorded unless another protocol is given."""
+    pid = protocol or recorded_protocol(source.recording)
+    if pid is None:
+        raise InputError("the recording names no protocol: choose one", source.recording.path)
+    settings = read_meta(source.recording).get("settings") or {}
+    result = group_of(source.results, settings.get("main"), settings.get("accessory"),
+                      source.recording.path)
+    session, _ = make_session(source.recording, result, source.events, protocols.load(pid),
+                              source.options, None, settings.get("main"),
+                              settings.get("accessory"))
+    return session
+
+
+def recorded_reps(recording: Recording) -> list[dict]:
+    """The repetition scores the live session wrote into the recording."""
+    return [json.loads(a.text.split(" ", 1)[1]) for a in recording.annotations
+            if a.text.startswith("bbfeedback:rep ")]
+
+
+def is_block(item) -> bool:
+    return isinstance(item, Block)

@@ -1,0 +1,187 @@
+"""Session recordings: EDF+ with annotations read by a second library, crash recovery,
+anonymised export, replay and re-scoring, and other programs' EDF files."""
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+
+import edfio
+import numpy as np
+import pytest
+
+from bbfeedback.recording import read_recording
+from bbfeedback.replay import ReplaySource, recorded_reps, replay_session
+from bbfeedback.signals import Block
+
+
+@pytest.fixture(scope="module")
+def session_file(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rec") / "a1.edf"
+    run = subprocess.run(["bbfeedback", "record", "--device", "sim", "--protocol", "a1-strength",
+                          "--seconds", "95", "--speed", "40", "--patient", "P-007",
+                          "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "Held" in run.stdout
+    return out
+
+
+def test_recording_reads_back_with_a_second_library(session_file):
+    ours = read_recording(session_file)
+    theirs = edfio.read_edf(session_file)
+    assert [s.label for s in theirs.signals] == [s.channel.name for s in ours.signals]
+    for a, b in zip(theirs.signals, ours.signals, strict=True):
+        assert a.sampling_frequency == b.fs_hz == 1000
+        assert np.allclose(a.data, b.data, atol=1e-9)
+    texts = [a.text for a in theirs.annotations]
+    assert sorted((round(a.onset, 4), a.text) for a in theirs.annotations) == sorted(
+        (round(a.onset_s, 4), a.text) for a in ours.annotations)
+    for prefix in ("bbfeedback:settings", "bbfeedback:device", "bbfeedback:calibration",
+                   "calib:baseline:baseline", "cue:work:squeeze_max rep=5", "cue:rest:relax",
+                   "bbfeedback:contraction", "bbfeedback:rep", "bbfeedback:summary"):
+        assert any(t.startswith(prefix) for t in texts), prefix
+    reps = [json.loads(t.split(" ", 1)[1]) for t in texts if t.startswith("bbfeedback:rep ")]
+    assert [r["index"] for r in reps] == [1, 2, 3, 4, 5]
+    assert theirs.patient.code == "P-007"
+
+
+def test_patient_files_are_readable_by_the_user_only(session_file):
+    assert stat.S_IMODE(os.stat(session_file).st_mode) == 0o600
+
+
+def test_replay_gives_the_recorded_scores(session_file):
+    src = ReplaySource(session_file, speed=1000.0).start()
+    session = replay_session(src)
+    items = []
+    while True:
+        item = src.get(timeout=5)
+        assert item is not None
+        if isinstance(item, Block):
+            session.process(item)
+            items.append(item)
+        elif item[0] == "end":
+            break
+    session.finish()
+    src.stop()
+    assert session.result()["reps"] == recorded_reps(src.recording)
+    assert sum(b.n_samples for b in items) == 95000
+
+
+def test_replay_pause_seek_and_speed(session_file):
+    src = ReplaySource(session_file, speed=1.0).start()
+    src.pause()
+    src.seek(30.0)
+    src.set_speed(50.0)
+    src.resume()
+    got = None
+    while got is None or not isinstance(got, Block):
+        got = src.get(timeout=5)
+        assert got is not None
+    src.stop()
+    assert got.start_s == pytest.approx(30.0, abs=0.05)
+
+
+def test_rescoring_with_the_recorded_protocol_and_with_other_targets(session_file, tmp_path):
+    same = json.loads(subprocess.run(["bbfeedback", "analyze", str(session_file), "--protocol",
+                                      "a1-strength", "--json"], capture_output=True,
+                                     text=True).stdout)
+    assert same["reps"] == recorded_reps(read_recording(session_file))
+    harder = tmp_path / "a1-8s.toml"
+    text = open(os.path.join(os.path.dirname(__import__("bbfeedback").__file__),
+                             "protocols", "a1-strength.toml")).read()
+    harder.write_text(text.replace("hold_s = 5.0", "hold_s = 8.0"))
+    other = json.loads(subprocess.run(["bbfeedback", "analyze", str(session_file), "--protocol",
+                                       str(harder), "--json"], capture_output=True,
+                                      text=True).stdout)
+    assert all(r["target_hold_s"] == 8.0 for r in other["reps"])
+    assert other["summary"]["reps_met"] < same["summary"]["reps_met"]
+
+
+def test_sigkill_loses_at_most_the_last_second_and_recover(tmp_path):
+    out = tmp_path / "crash.edf"
+    proc = subprocess.Popen([sys.executable, "-m", "bbfeedback.cli", "record", "--device", "sim",
+                             "--protocol", "a1-strength", "--seconds", "600", "--speed", "5",
+                             "--progress", "--out", str(out)], stdout=subprocess.PIPE,
+                            text=True)
+    on_disk = 0
+    for _ in range(12):
+        line = proc.stdout.readline()
+        on_disk = int(line.split()[2])
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (tmp_path / "crash.edf.recording").exists()
+    # the next record start offers the recovery
+    again = subprocess.run(["bbfeedback", "record", "--device", "sim", "--seconds", "1",
+                            "--speed", "20", "--out", str(tmp_path / "next.edf")],
+                           capture_output=True, text=True)
+    assert f"bbfeedback recover {out}" in again.stderr
+    fixed = subprocess.run(["bbfeedback", "recover", str(out)], capture_output=True, text=True)
+    assert fixed.returncode == 0 and "recovered" in fixed.stdout
+    rec = read_recording(out)
+    n = rec.signals[0].data.size
+    assert on_disk <= n <= on_disk + 2 * 1000  # what was reported safe is there, and more
+    assert not (tmp_path / "crash.edf.recording").exists()
+    assert len(edfio.read_edf(out).signals) == 2
+    again = subprocess.run(["bbfeedback", "recover", str(out)], capture_output=True, text=True)
+    assert again.returncode == 0 and "nothing to recover" in again.stdout
+
+
+def test_recover_cuts_a_partial_record_and_fixes_a_stale_count(session_file, tmp_path):
+    broken = tmp_path / "broken.edf"
+    data = session_file.read_bytes()
+    record = (len(data) - 256 * 4) // 95  # 3 signals + header; 95 records of 1 s
+    head = bytearray(data[:1024])
+    head[236:244] = b"-1      "  # the header was never updated
+    broken.write_bytes(bytes(head) + data[1024:1024 + 40 * record + record // 2])
+    (tmp_path / "broken.edf.recording").write_text('{"pid": 999999999}')
+    out = subprocess.run(["bbfeedback", "recover", str(broken)], capture_output=True, text=True)
+    assert out.returncode == 0 and "recovered 40 data records" in out.stdout
+    assert "partial record" in out.stdout
+    assert read_recording(broken).signals[0].data.size == 40 * 1000
+    bad = tmp_path / "text.edf"
+    bad.write_text("hello")
+    out = subprocess.run(["bbfeedback", "recover", str(bad)], capture_output=True, text=True)
+    assert out.returncode == 2 and len(out.stderr.splitlines()) == 1
+
+
+def test_export_anonymised(session_file, tmp_path):
+    copy = tmp_path / "anon.edf"
+    out = subprocess.run(["bbfeedback", "export", str(session_file), "--anonymise", "--out",
+                          str(copy)], capture_output=True, text=True)
+    assert out.returncode == 0
+    e = edfio.read_edf(copy)
+    head = copy.read_bytes()[:256]
+    assert e.patient.code == "X" and head[168:184] == b"01.01.8500.00.00"
+    assert head[88:168].strip() == b"Startdate X X X X"  # edfio: "startdate not available"
+    assert edfio.read_edf(session_file).patient.code == "P-007"  # original untouched
+    assert np.array_equal(e.signals[0].data, edfio.read_edf(session_file).signals[0].data)
+    same = subprocess.run(["bbfeedback", "export", str(copy), "--anonymise", "--out",
+                           str(copy)], capture_output=True, text=True)
+    assert same.returncode == 2
+
+
+def test_patient_id_must_be_pseudonymous(tmp_path):
+    out = subprocess.run(["bbfeedback", "record", "--device", "sim", "--seconds", "1",
+                          "--patient", "Jan Jansen", "--out", str(tmp_path / "x.edf")],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "pseudonymous" in out.stderr
+
+
+@pytest.mark.parametrize(("name", "code", "needle"), [
+    ("edfio_short_psg.edf", 2, "too low"),
+    ("edfio_SC4001EC-Hypnogram.edf", 2, "no EMG or pressure signal"),
+    ("edfio_test_subsecond.edf", 0, "Fp1"),
+    ("pyedflib_test_utf8.edf", 0, "Fp1"),
+    ("edfio_mne_test.edf", 0, "A1"),
+    ("pyedflib_test_generator.edf", 0, "squarewave"),
+])
+def test_other_programs_edf_files_read_or_refused_clearly(shared_real, name, code, needle):
+    out = subprocess.run(["bbfeedback", "analyze", str(shared_real / "edf_testfiles" / name)],
+                         capture_output=True, text=True)
+    assert out.returncode == code
+    text = out.stdout if code == 0 else out.stderr
+    assert needle in text and "Traceback" not in out.stderr
+    if code == 2:
+        assert len(out.stderr.strip().splitlines()) == 1
