@@ -38,7 +38,7 @@ class ChannelResult:
 
     block: Block
     pipeline: Pipeline
-    envelope: np.ndarray  # (samples, channels) of this rate group
+    envelope: np.ndarray | None  # (samples, channels); None until needed
     calibrations: list[Calibration]
     detector: ContractionDetector
 
@@ -88,7 +88,8 @@ def process_group(block: Block, options: AnalysisOptions, where: object = None) 
     except ValueError as exc:
         names = ", ".join(c.name for c in block.channels)
         raise InputError(f"channel {names}: {exc}", where) from None
-    envelope = envelope_of(block, pipeline)
+    known = all(ch.name in options.calibrations for ch in pipeline.channels)
+    envelope = None if known else envelope_of(block, pipeline)  # only to self-calibrate
     cals = [
         options.calibrations.get(ch.name)
         or estimate_from_recording(
@@ -100,6 +101,9 @@ def process_group(block: Block, options: AnalysisOptions, where: object = None) 
 
 
 def detect(result: ChannelResult) -> list[Contraction]:
+    if result.envelope is None:
+        result.pipeline.reset()
+        result.envelope = envelope_of(result.block, result.pipeline)
     env_block = result.block.with_data(result.envelope, result.pipeline.channels)
     events: list[Contraction] = []
     for b in stream(env_block):
@@ -131,16 +135,18 @@ def recorded_calibrations(meta: dict) -> dict[str, Calibration]:
             for name, cal in recorded(meta, "calibration").items()}
 
 
-def run_groups(recording: Recording, options: AnalysisOptions
+def run_groups(recording: Recording, options: AnalysisOptions, detect_events: bool = True
                ) -> tuple[list[ChannelResult], list[Contraction]]:
-    """Every same-rate group through pipeline, calibration and detector."""
+    """Every same-rate group through pipeline, calibration and (unless told not to: a
+    session engine will) the detector."""
     options.meta = options.meta or read_meta(recording)
     options.calibrations = {**recorded_calibrations(options.meta), **options.calibrations}
     chosen = select(recording, options.channels)
     results, events = [], []
     for block in recording.blocks(chosen):
         result = process_group(block, options, recording.path)
-        events += detect(result)
+        if detect_events:
+            events += detect(result)
         results.append(result)
     events.sort(key=lambda e: (e.onset_s, e.channel))
     return results, events
@@ -170,7 +176,13 @@ def analyze(recording: Recording, options: AnalysisOptions | None = None,
     """Channels, calibration and contractions of a recording, as a JSON-ready dict; with a
     protocol also its repetitions scored by the session engine."""
     options = options or AnalysisOptions()
-    results, events = run_groups(recording, options)
+    results, events = run_groups(recording, options, detect_events=protocol is None)
+    scored = {}
+    if protocol is not None:  # the session engine detects in its group; others on their own
+        scored, session_events, group = score_protocol(recording, results, protocol, options,
+                                                       start_s, main, accessory)
+        events = session_events + [e for r in results if r is not group for e in detect(r)]
+        events.sort(key=lambda e: (e.onset_s, e.channel))
     doc = {
         "file": recording.path,
         "duration_s": round(recording.duration_s, 3),
@@ -178,34 +190,32 @@ def analyze(recording: Recording, options: AnalysisOptions | None = None,
         "settings": {"mains": options.mains, "detector": vars(options.detector)},
         "contractions": [e.to_dict() for e in events],
     }
-    if protocol is not None:
-        doc.update(score_protocol(recording, results, events, protocol, options, start_s,
-                                  main, accessory))
+    doc.update(scored)
     return doc
 
 
-def _alignment(recording: Recording, events: list[Contraction], main_name: str,
+def _alignment(recording: Recording, result: ChannelResult, main_name: str,
                start_s: float | None) -> tuple[float, str]:
     if start_s is not None:
         return start_s, "--start-s"
     cues = [a.onset_s for a in recording.annotations if a.text.startswith("cue:work")]
     if cues:
         return min(cues), "cue annotations"
-    mine = [e.onset_s for e in events if e.channel == main_name]
+    mine = [e.onset_s for e in detect(result) if e.channel == main_name]
     if not mine:
         raise InputError("no cue annotations and no contraction to align the protocol to "
                          "(give --start-s)", recording.path)
     return mine[0], "first contraction"
 
 
-def make_session(recording: Recording, result: ChannelResult, events: list[Contraction],
-                 protocol: Protocol, options: AnalysisOptions, start_s: float | None,
-                 main: str | None, accessory: str | None) -> tuple[Session, str]:
+def make_session(recording: Recording, result: ChannelResult, protocol: Protocol,
+                 options: AnalysisOptions, start_s: float | None, main: str | None,
+                 accessory: str | None) -> tuple[Session, str]:
     """A session engine set up as the recording was: calibration, settings, alignment, and
     the gaps the recorder noted."""
     channels = result.pipeline.channels
     m, _ = pick_channels(channels, main, accessory)
-    start, how = _alignment(recording, events, channels[m].name, start_s)
+    start, how = _alignment(recording, result, channels[m].name, start_s)
     cals = {ch.name: cal for ch, cal in zip(channels, result.calibrations, strict=True)}
     try:
         session = Session(protocol, channels, result.block.fs_hz, cals,
@@ -233,12 +243,13 @@ def group_of(results: list[ChannelResult], main: str | None, accessory: str | No
     raise InputError(f"no channel named {main!r}", path)
 
 
-def score_protocol(recording: Recording, results: list[ChannelResult],
-                   events: list[Contraction], protocol: Protocol, options: AnalysisOptions,
-                   start_s: float | None, main: str | None, accessory: str | None) -> dict:
-    """Run the session engine over the group holding the scored channel."""
+def score_protocol(recording: Recording, results: list[ChannelResult], protocol: Protocol,
+                   options: AnalysisOptions, start_s: float | None, main: str | None,
+                   accessory: str | None) -> tuple[dict, list[Contraction], ChannelResult]:
+    """Run the session engine over the group holding the scored channel: its scores, the
+    contractions its detector found, and the group."""
     result = group_of(results, main, accessory, recording.path)
-    session, how = make_session(recording, result, events, protocol, options, start_s, main,
+    session, how = make_session(recording, result, protocol, options, start_s, main,
                                 accessory)
     for b in stream(result.block):
         session.process(b)
@@ -246,7 +257,7 @@ def score_protocol(recording: Recording, results: list[ChannelResult],
     scored = session.result()
     scored["protocol"]["alignment"] = how
     scored["protocol"]["start_s"] = round(session.origin_s + _lead(session), 4)
-    return scored
+    return scored, session.contractions, result
 
 
 def _lead(session: Session) -> float:

@@ -30,7 +30,7 @@ class ReplaySource:
         self.recording = recording if isinstance(recording, Recording) else read_recording(
             recording)
         options = AnalysisOptions(channels=channels)
-        self.results, self.events = run_groups(self.recording, options)
+        self.results, _ = run_groups(self.recording, options, detect_events=False)
         self.options = options
         self.group = self.results[0]
         self.fs_hz = self.group.block.fs_hz
@@ -133,9 +133,8 @@ def replay_session(source: ReplaySource, protocol: str | None = None) -> Session
     settings = read_meta(source.recording).get("settings") or {}
     result = group_of(source.results, settings.get("main"), settings.get("accessory"),
                       source.recording.path)
-    session, _ = make_session(source.recording, result, source.events, protocols.load(pid),
-                              source.options, None, settings.get("main"),
-                              settings.get("accessory"))
+    session, _ = make_session(source.recording, result, protocols.load(pid), source.options,
+                              None, settings.get("main"), settings.get("accessory"))
     return session
 
 

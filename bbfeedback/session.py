@@ -177,7 +177,7 @@ class Session:
         self._cue_step = -1
         self._next_rep = 0
         self._position = 0
-        self._mdf = _EpochMdf(fs_hz)
+        self._mdf = _EpochMdf(fs_hz, enabled=protocol.scoring == "glazer")
         self._finished = False
         if self._calibrated():
             self._make_detector()
@@ -511,10 +511,10 @@ class _EpochMdf:
 
     Epochs are aligned to absolute sample indices; only at rates >= 500 Hz."""
 
-    def __init__(self, fs_hz: float):
+    def __init__(self, fs_hz: float, enabled: bool = True):
         self.fs_hz = fs_hz
         self.n = int(round(fs_hz))
-        self.enabled = fs_hz >= 500
+        self.enabled = enabled and fs_hz >= 500
         self.buf: list[np.ndarray] = []
         self.have = 0
         self.epoch_start = 0
@@ -531,20 +531,23 @@ class _EpochMdf:
             return
         allx = np.concatenate(self.buf)
         k = allx.size // self.n
+        mdf = median_frequency(allx[: k * self.n].reshape(k, self.n), self.fs_hz)
         for e in range(k):
-            seg = allx[e * self.n:(e + 1) * self.n]
             self.epochs.append(((self.epoch_start + (e + 0.5) * self.n) / self.fs_hz,
-                                median_frequency(seg, self.fs_hz)))
+                                float(mdf[e])))
         rest = allx[k * self.n:]
         self.epoch_start += k * self.n
         self.buf = [rest] if rest.size else []
         self.have = rest.size
 
 
-def median_frequency(x: np.ndarray, fs_hz: float) -> float:
-    f, p = signal.welch(x - x.mean(), fs=fs_hz, nperseg=min(x.size, int(fs_hz // 4)))
+def median_frequency(epochs: np.ndarray, fs_hz: float) -> np.ndarray:
+    """Median frequency (Hz) of each row: where the 20-450 Hz power reaches half."""
+    x = np.atleast_2d(epochs)
+    f, p = signal.welch(x, fs=fs_hz, nperseg=min(x.shape[1], int(fs_hz // 4)), axis=-1)
     band = (f >= 20) & (f <= min(450, 0.45 * fs_hz))
-    cum = np.cumsum(p[band])
-    if cum.size == 0 or cum[-1] <= 0:
-        return float("nan")
-    return float(f[band][np.searchsorted(cum, cum[-1] / 2)])
+    cum = np.cumsum(p[:, band], axis=1)
+    total = cum[:, -1:]
+    idx = np.argmax(cum >= total / 2, axis=1)
+    out = f[band][idx]
+    return np.where(total[:, 0] > 0, out, np.nan)

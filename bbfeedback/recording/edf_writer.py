@@ -9,6 +9,7 @@ that made it to disk after that flush).
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,6 +79,7 @@ class EdfPlusWriter:
         self.records = 0
         self._pending: list[bytes] = []
         self._buffers = [np.empty(0) for _ in signals]
+        self._last = [0.0 for _ in signals]
         self._scale = [
             ((DIGITAL_MAX - DIGITAL_MIN) / (s.physical_max - s.physical_min), s.physical_min)
             for s in signals
@@ -121,7 +123,10 @@ class EdfPlusWriter:
     def write(self, columns: list[np.ndarray]) -> None:
         """Append samples (physical units) per signal; whole records go to disk."""
         for k, col in enumerate(columns):
-            self._buffers[k] = np.concatenate([self._buffers[k], np.asarray(col, float)])
+            col = np.asarray(col, float)
+            if col.size:
+                self._last[k] = col[-1]
+            self._buffers[k] = np.concatenate([self._buffers[k], col])
         while all(b.size >= n for b, n in zip(self._buffers, self.per_record, strict=True)):
             self._write_record([b[:n] for b, n in zip(self._buffers, self.per_record,
                                                       strict=True)])
@@ -163,20 +168,27 @@ class EdfPlusWriter:
         if self.sync:
             os.fsync(self._fh.fileno())
 
+    @property
+    def pending_annotations(self) -> int:
+        return len(self._pending)
+
     def close(self) -> None:
-        """Pad the last partial record, write leftover annotations, fix the header."""
+        """Fill the last record (repeating the last values), fix the header, close.
+
+        Filled samples are named in a ``bbfeedback:padding`` annotation, and the readers of
+        this package cut them off again."""
         if self._fh.closed:
             return
-        if any(b.size for b in self._buffers):
-            self._write_record([np.concatenate([b, np.full(n - b.size, b[-1] if b.size else 0)])
-                                for b, n in zip(self._buffers, self.per_record, strict=True)])
+        real_s = self.records * self.record_s + self._buffers[0].size / self.signals[0].fs_hz
+        if any(b.size for b in self._buffers) or self._pending:
+            self._pending.insert(0, tal(real_s, "bbfeedback:padding " + json.dumps(
+                {"from_s": round(real_s, 6)})))
+        last = [b[-1] if b.size else v for b, v in zip(self._buffers, self._last, strict=True)]
+        while any(b.size for b in self._buffers) or self._pending:
+            self._write_record([np.concatenate([b, np.full(n - b.size, v)])
+                                for b, n, v in zip(self._buffers, self.per_record, last,
+                                                   strict=True)])
             self._buffers = [np.empty(0) for _ in self.signals]
-        if self._pending:  # more annotations than room: extra records, marked as padding
-            self._pending.insert(0, tal(self.records * self.record_s,
-                                        "bbfeedback:padding (records added for annotations)"))
-            last = [np.full(n, 0.0) for n in self.per_record]
-            while self._pending:
-                self._write_record(last)
         self.flush()
         self._fh.close()
 
