@@ -374,6 +374,27 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_gui(sub) -> None:
+    p = sub.add_parser("gui", help="live myofeedback window for therapist and patient")
+    p.add_argument("--device", choices=DEVICE_NAMES, default="sim")
+    p.add_argument("--port")
+    p.add_argument("--protocol", default="a1-strength", metavar="ID")
+    p.add_argument("--lang", choices=["nl", "en"], help="default: the system language")
+    p.add_argument("--out-dir", help="where recordings go (default ~/bbfeedback-sessions)")
+    p.add_argument("--replay", metavar="FILE", help="open a recording to replay")
+    p.add_argument("--speed", type=_positive, default=1.0, help="sim/replay speed")
+    p.add_argument("--quit-after", type=_positive, metavar="S", help=argparse.SUPPRESS)
+    p.add_argument("--screenshot", help=argparse.SUPPRESS)
+    p.set_defaults(func=_cmd_gui)
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    from .gui.app import run
+
+    return run(args.device, args.port, args.protocol, args.lang, args.out_dir, args.speed,
+               args.replay, args.quit_after, args.screenshot)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bbfeedback", description="Pelvic-floor myofeedback toolkit")
     parser.add_argument("--version", action="version", version=f"bbfeedback {__version__}")
@@ -385,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_record(sub)
     _add_recover(sub)
     _add_export(sub)
+    _add_gui(sub)
     return parser
 
 

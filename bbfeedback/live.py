@@ -39,7 +39,7 @@ def device_spec(device: str, rate: float | None = None, columns: str | None = No
     return make_device(device, rate, spec, cal)
 
 
-def open_source(device: str, port: str | None, protocol: str = "a1-strength",
+def open_source(device: str, port: str | None, protocol: object = "a1-strength",
                 rate: float | None = None, seed: int = 0, speed: float = 1.0,
                 **spec_options) -> LiveSource:
     if device == "sim":

@@ -60,7 +60,8 @@ def calibration_steps() -> list[Step]:
     steps = [Step(0, 0.0, Phase(BASELINE, "baseline", *words["baseline"], CALIBRATION_REST_S),
                   "calibration-rest", "calibration", None)]
     for _ in range(CALIBRATION_SQUEEZES):
-        steps.append(Step(0, 0.0, Phase(WORK, "squeeze_max", *words["squeeze_max"], 3.0, 3.0),
+        steps.append(Step(0, 0.0, Phase(WORK, "squeeze_max", *words["squeeze_max"], 3.0, 3.0,
+                                        0.0, 100.0, (60.0, 300.0)),
                           "calibration-mvc", "calibration", None))
         steps.append(Step(0, 0.0, Phase(REST, "relax", *words["relax"], 5.0),
                           "calibration-mvc", "calibration", None))
@@ -322,7 +323,7 @@ class Session:
         cal = self.calibrations.get(self.channels[self.main].name)
         if phase.band_abs is not None:
             return phase.band_abs
-        if cal is None or cal.mvc is None:
+        if cal is None or cal.mvc is None or phase.band_pct_mvc is None:
             return (float("inf"), float("inf"))
         return cal.level(phase.band_pct_mvc[0]), cal.level(phase.band_pct_mvc[1])
 

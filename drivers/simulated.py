@@ -23,11 +23,11 @@ BLOCK_S = 0.04
 class SimulatedSource:
     spec_name = "sim"
 
-    def __init__(self, protocol: str = "a1-strength", fs_hz: float = 1000.0,
+    def __init__(self, protocol: str | protocols.Protocol = "a1-strength", fs_hz: float = 1000.0,
                  behaviour: Behaviour | None = None, seed: int = 0, speed: float = 1.0,
                  calibrate: bool = True, accessory: bool = True,
                  patient: Patient | None = None):
-        proto = protocols.load(protocol)
+        proto = protocol if isinstance(protocol, protocols.Protocol) else protocols.load(protocol)
         self.sim = simulate_protocol(proto, behaviour or Behaviour.realistic(seed), fs_hz,
                                      seed=seed, calibrate=calibrate, accessory=accessory,
                                      patient=patient)

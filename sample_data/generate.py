@@ -9,8 +9,7 @@ from pathlib import Path
 
 from bbfeedback import protocols
 from bbfeedback.analysis import stream
-from bbfeedback.recording import Annotation
-from bbfeedback.recording.edf import write_edf
+from bbfeedback.recorder import SessionRecorder
 from bbfeedback.session import Session
 from bbfeedback.simulate import Behaviour, Patient, simulate_protocol
 
@@ -25,12 +24,13 @@ def save(name: str, protocol: str, behaviour: Behaviour, fs_hz: float, seed: int
     ps = simulate_protocol(proto, behaviour, fs_hz, seed=seed, calibrate=True, **kwargs)
     block = ps.sim.recording.blocks()[0]
     session = Session(proto, block.channels, fs_hz, start_s=ps.start_s)
-    for b in stream(block, 0.1):
-        session.process(b)
-    session.finish()
-    notes = [Annotation(t, 0.0, text) for t, text in session.annotations()]
-    write_edf(HERE / name, ps.sim.recording.signals, notes,
-              {"equipment": "bbfeedback-simulator", "patient": "SAMPLE-01"})
+    recorder = SessionRecorder(HERE / name, block.channels, fs_hz,
+                               {"emg": (-2000.0, 2000.0), "pressure": (-100.0, 400.0)}, session,
+                               {"name": "sim", "fs_hz": fs_hz}, "SAMPLE-01")
+    for b in stream(block, 0.04):
+        recorder.add(b)
+    recorder.close()
+    (HERE / name).chmod(0o644)  # simulated, no patient: readable by all
 
 
 if __name__ == "__main__":

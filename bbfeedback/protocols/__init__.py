@@ -269,3 +269,29 @@ def load(id_or_path: str | Path, _seen: tuple[str, ...] = ()) -> Protocol:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read ({exc})", path) from None
     return parse(raw, path, _seen)
+
+
+def customise(protocol: Protocol, hold_s: float | None = None, rest_s: float | None = None,
+              repetitions: int | None = None, target_pct_mvc: float | None = None) -> Protocol:
+    """A copy with the therapist's parameters: every work phase's hold and target (its band
+    moved along, keeping its width relative to the target), every rest phase's length, and
+    every repeated section's repetitions."""
+    from dataclasses import replace
+
+    def phase(ph: Phase) -> Phase:
+        if ph.kind == WORK and not ph.until_fail:
+            hold = hold_s if hold_s is not None else ph.hold_s
+            ph = replace(ph, hold_s=hold, duration_s=hold + ph.reach_s)
+        elif ph.kind == REST and rest_s is not None:
+            ph = replace(ph, duration_s=rest_s)
+        if ph.kind == WORK and target_pct_mvc is not None and ph.target_pct_mvc:
+            k = target_pct_mvc / ph.target_pct_mvc
+            lo, hi = ph.band_pct_mvc
+            ph = replace(ph, target_pct_mvc=target_pct_mvc, band_pct_mvc=(lo * k, hi * k))
+        return ph
+
+    sections = tuple(
+        replace(s, phases=tuple(phase(p) for p in s.phases),
+                repetitions=repetitions if repetitions and s.repetitions > 1 else s.repetitions)
+        for s in protocol.sections)
+    return replace(protocol, sections=sections)

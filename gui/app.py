@@ -1,0 +1,45 @@
+"""``bbfeedback gui``: the therapist window (and the patient view) as a desktop program."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from bbfeedback.errors import InputError
+
+
+def has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal", "vnc")):
+        return True
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def run(device: str = "sim", port: str | None = None, protocol: str = "a1-strength",
+        lang: str | None = None, out_dir: str | None = None, speed: float = 1.0,
+        replay: str | None = None, quit_after_s: float | None = None,
+        screenshot: str | None = None) -> int:
+    if not has_display():
+        raise InputError("no display found: run it on a desktop, or without a screen with "
+                         "QT_QPA_PLATFORM=offscreen bbfeedback gui ...")
+    from PySide6 import QtCore, QtWidgets
+
+    from bbfeedback import protocols
+
+    from .therapist import TherapistWindow
+
+    protocols.load(protocol)  # a wrong id is a one-line error before any window opens
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bbfeedback"])
+    win = TherapistWindow(device, port, protocol, lang, out_dir, speed)
+    win.show()
+    if replay:
+        win.open_recording(replay)
+    if quit_after_s is not None:
+        def finish() -> None:
+            if screenshot:
+                win.grab().save(screenshot)
+            win.close()
+            app.quit()
+        QtCore.QTimer.singleShot(int(quit_after_s * 1000), finish)
+    return app.exec()

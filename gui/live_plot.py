@@ -1,0 +1,157 @@
+"""The scrolling plot: raw trace, envelope, target template ahead, thresholds, contractions.
+
+Redrawn from the controller's snapshot by a timer; preallocated curves, ``setData`` with
+peak downsampling and clip-to-view, no ``processEvents`` in slots.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+RAW_PENS = ("#9bb7d4", "#d9b38c")
+ENV_PENS = ("#1f4e8c", "#b35900")
+WORK_BRUSH = (46, 160, 67, 60)
+REST_BRUSH = (120, 120, 120, 25)
+
+
+class RawPlot(pg.PlotWidget):
+    """The raw signals (µV) under the envelope plot, same time axis, own scale."""
+
+    def __init__(self, window_s: float = 30.0, ahead_s: float = 8.0):
+        super().__init__(background="w")
+        self.window_s, self.ahead_s = window_s, ahead_s
+        self.setMouseEnabled(x=False, y=False)
+        self.setMenuEnabled(False)
+        self.setLabel("left", "raw µV")
+        item = self.getPlotItem()
+        item.setDownsampling(auto=True, mode="peak")
+        item.setClipToView(True)
+        self.curves = [self.plot(pen=pg.mkPen(c, width=1), skipFiniteCheck=True)
+                       for c in ENV_PENS]
+        self._range = None
+
+    def draw(self, snap, main: int = 0, accessory: int | None = None) -> None:
+        n = snap.raw.shape[0]
+        if not n:
+            return
+        x = snap.t_s - (n - 1 - np.arange(n)) / snap.fs_hz
+        for k, curve in enumerate(self.curves):
+            col = main if k == 0 else accessory
+            if col is not None and col < snap.raw.shape[1]:
+                curve.setData(x, snap.raw[:, col], skipFiniteCheck=True)
+        self.setXRange(snap.t_s - self.window_s, snap.t_s + self.ahead_s, padding=0)
+        span = float(np.percentile(np.abs(snap.raw[:, main]), 99.5)) * 1.2 + 1.0
+        if self._range is None or abs(span - self._range) > 0.2 * self._range:
+            self._range = span  # rescale only on a real change: a calm picture
+            self.setYRange(-span, span, padding=0)
+
+
+class LivePlot(pg.PlotWidget):
+    def __init__(self, window_s: float = 30.0, ahead_s: float = 8.0, big: bool = False,
+                 raw: bool = False):
+        super().__init__(background="w")
+        self.window_s = window_s
+        self.ahead_s = ahead_s
+        self.setMouseEnabled(x=False, y=False)
+        self.setMenuEnabled(False)
+        self.showGrid(x=False, y=True, alpha=0.2)
+        self.setLabel("bottom", "s")
+        self.setLabel("left", "µV")
+        item = self.getPlotItem()
+        item.setDownsampling(auto=True, mode="peak")
+        item.setClipToView(True)
+        self.raw_curves: list[pg.PlotDataItem] = []
+        self.env_curves: list[pg.PlotDataItem] = []
+        width = 4 if big else 2
+        for k in range(2):
+            self.raw_curves.append(self.plot(pen=pg.mkPen(RAW_PENS[k], width=1),
+                                             skipFiniteCheck=True))
+            self.env_curves.append(self.plot(pen=pg.mkPen(ENV_PENS[k], width=width),
+                                             skipFiniteCheck=True))
+        self.show_raw = raw
+        self.show_marks = not big
+        self.now_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#444", width=1,
+                                                               style=QtCore.Qt.DashLine))
+        self.on_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#c0392b", width=1,
+                                                             style=QtCore.Qt.DotLine))
+        self.off_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#e67e22", width=1,
+                                                              style=QtCore.Qt.DotLine))
+        for line in (self.now_line, self.on_line, self.off_line):
+            self.addItem(line)
+            line.setVisible(False)
+        self._bands: list[pg.LinearRegionItem | QtWidgets.QGraphicsRectItem] = []
+        self._marks: list = []
+
+    def _clear(self, items: list) -> None:
+        for it in items:
+            self.removeItem(it)
+        items.clear()
+
+    def draw(self, snap, main: int = 0, accessory: int | None = None) -> None:
+        t = snap.t_s
+        n = snap.raw.shape[0]
+        if n and self.show_raw:
+            x = t - (n - 1 - np.arange(n)) / snap.fs_hz
+            for k, curve in enumerate(self.raw_curves):
+                if k < snap.raw.shape[1] and k in (main, accessory):
+                    curve.setData(x, snap.raw[:, k], skipFiniteCheck=True)
+                else:
+                    curve.setData([], [])
+        for k, curve in enumerate(self.env_curves):
+            col = main if k == 0 else accessory
+            if col is not None and snap.env.shape[0] and col < snap.env.shape[1]:
+                curve.setData(snap.env_t, snap.env[:, col], skipFiniteCheck=True)
+            else:
+                curve.setData([], [])
+        self._draw_template(snap)
+        self._draw_marks(snap)
+        self.now_line.setPos(t)
+        self.now_line.setVisible(True)
+        if snap.thresholds:
+            self.on_line.setPos(snap.thresholds[0])
+            self.off_line.setPos(snap.thresholds[1])
+        for line in (self.on_line, self.off_line):
+            line.setVisible(bool(snap.thresholds) and self.show_marks)
+        self.setXRange(t - self.window_s, t + self.ahead_s, padding=0)
+        top = self._top(snap)
+        self.setYRange(-0.02 * top, top, padding=0)
+
+    def _top(self, snap) -> float:
+        """Top of the y axis: above the target bands and the trace."""
+        levels = [b["band"][0] * 1.3 for b in snap.template if b.get("band")
+                  and np.isfinite(b["band"][0])]
+        levels += [b["target"] * 1.3 for b in snap.template if b.get("target")]
+        if snap.env.shape[0]:
+            levels.append(float(snap.env.max()) * 1.1)
+        return max(levels + [10.0])
+
+    def _draw_template(self, snap) -> None:
+        """Work bands ahead of (and under) the trace: what the patient should follow."""
+        self._clear(self._bands)
+        top = self._top(snap)
+        for b in snap.template:
+            if b["kind"] == "work" and b.get("band") and np.isfinite(b["band"][0]):
+                lo, hi = b["band"]
+                rect = QtWidgets.QGraphicsRectItem(b["start_s"], lo, b["end_s"] - b["start_s"],
+                                               min(hi, top) - lo)
+                rect.setBrush(pg.mkBrush(*WORK_BRUSH))
+                rect.setPen(pg.mkPen(None))
+            else:
+                rect = QtWidgets.QGraphicsRectItem(b["start_s"], 0, b["end_s"] - b["start_s"],
+                                               0.02 * top)
+                rect.setBrush(pg.mkBrush(*REST_BRUSH))
+                rect.setPen(pg.mkPen(None))
+            self.addItem(rect)
+            self._bands.append(rect)
+
+    def _draw_marks(self, snap) -> None:
+        self._clear(self._marks)
+        if not self.show_marks:
+            return
+        for c in snap.contractions:
+            for x, color in ((c.onset_s, "#27ae60"), (c.offset_s, "#8e44ad")):
+                line = pg.InfiniteLine(pos=x, angle=90, pen=pg.mkPen(color, width=1))
+                self.addItem(line)
+                self._marks.append(line)

@@ -1,0 +1,284 @@
+"""The therapist's window: device, patient, protocol and its parameters, live plot, cue and
+countdown, calibration values, per-repetition scores, summary, recording, replay."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from bbfeedback.drivers.devices import DEVICE_NAMES
+from PySide6 import QtCore, QtWidgets
+
+from bbfeedback import protocols
+from bbfeedback.errors import InputError
+from bbfeedback.recorder import check_patient_id
+
+from .controller import LiveController
+from .i18n import POSTURES, system_language, tr
+from .live_plot import LivePlot, RawPlot
+from .patient import PatientView
+
+FRAME_MS = 33  # ~30 fps
+COLUMNS = ("rep", "hold_col", "met", "peak", "rise", "release", "rest_col", "flags")
+
+
+class TherapistWindow(QtWidgets.QMainWindow):
+    def __init__(self, device: str = "sim", port: str | None = None,
+                 protocol: str = "a1-strength", lang: str | None = None,
+                 out_dir: str | Path | None = None, speed: float = 1.0):
+        super().__init__()
+        self.lang = lang or system_language()
+        self.speed = speed
+        self.out_dir = Path(out_dir) if out_dir else Path.home() / "bbfeedback-sessions"
+        self.controller = LiveController()
+        self.patient_view = PatientView(self.lang)
+        self.main, self.accessory = 0, None
+        self._build(device, port, protocol)
+        self.timer = QtCore.QTimer(self)
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start(FRAME_MS)
+        self.frames = 0
+        self.retranslate()
+
+    # --- layout ----------------------------------------------------------------------------
+    def _build(self, device: str, port: str | None, protocol: str) -> None:
+        self.device = QtWidgets.QComboBox()
+        self.device.addItems(DEVICE_NAMES)
+        self.device.setCurrentText(device)
+        self.port = QtWidgets.QLineEdit(port or "")
+        self.port.setPlaceholderText("/dev/ttyUSB0")
+        self.protocol = QtWidgets.QComboBox()
+        self.protocol.addItems(protocols.builtin_ids())
+        self.protocol.setCurrentText(protocol)
+        self.protocol.currentTextChanged.connect(self._load_parameters)
+        self.patient = QtWidgets.QLineEdit("P-001")
+        self.posture = QtWidgets.QComboBox()
+        for key in POSTURES:
+            self.posture.addItem(key, key)
+        self.hold = self._spin(1, 60, 5)
+        self.rest = self._spin(1, 60, 4)
+        self.reps = self._spin(1, 30, 5, decimals=0)
+        self.target = self._spin(5, 100, 100)
+        self.record = QtWidgets.QCheckBox()
+        self.record.setChecked(True)
+        self.start_button = QtWidgets.QPushButton()
+        self.start_button.clicked.connect(self.toggle)
+        self.open_button = QtWidgets.QPushButton()
+        self.open_button.clicked.connect(self.open_recording)
+        self.patient_button = QtWidgets.QPushButton()
+        self.patient_button.clicked.connect(self.patient_view.show)
+        self.language = QtWidgets.QComboBox()
+        self.language.addItems(["nl", "en"])
+        self.language.setCurrentText(self.lang)
+        self.language.currentTextChanged.connect(self.set_language)
+        self.form = QtWidgets.QFormLayout()
+        self._labels = {}
+        for key, widget in (("device", self.device), ("port", self.port),
+                            ("patient", self.patient), ("posture", self.posture),
+                            ("protocol", self.protocol), ("hold", self.hold),
+                            ("rest", self.rest), ("reps", self.reps), ("target", self.target),
+                            ("record", self.record), ("language", self.language)):
+            label = QtWidgets.QLabel()
+            self._labels[key] = label
+            self.form.addRow(label, widget)
+        self.calibration = QtWidgets.QLabel()
+        self.calibration.setWordWrap(True)
+        side = QtWidgets.QVBoxLayout()
+        side.addLayout(self.form)
+        side.addWidget(self.start_button)
+        side.addWidget(self.open_button)
+        side.addWidget(self.patient_button)
+        side.addWidget(self.calibration)
+        side.addStretch(1)
+        panel = QtWidgets.QWidget()
+        panel.setLayout(side)
+        panel.setFixedWidth(330)
+
+        self.cue = QtWidgets.QLabel()
+        self.cue.setStyleSheet("font-size: 22pt; font-weight: 600; color: #1f4e8c;")
+        self.count = QtWidgets.QLabel()
+        self.count.setStyleSheet("font-size: 22pt; color: #34495e;")
+        self.plot = LivePlot()
+        self.plot.setLabel("left", "µV RMS")
+        self.raw_plot = RawPlot()
+        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
+        self.summary = QtWidgets.QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setStyleSheet("font-size: 12pt;")
+        head = QtWidgets.QHBoxLayout()
+        head.addWidget(self.cue, 4)
+        head.addWidget(self.count, 1)
+        center = QtWidgets.QVBoxLayout()
+        center.addLayout(head)
+        center.addWidget(self.plot, 4)
+        center.addWidget(self.raw_plot, 2)
+        center.addWidget(self.table, 2)
+        center.addWidget(self.summary)
+        body = QtWidgets.QHBoxLayout()
+        body.addWidget(panel)
+        body.addLayout(center, 1)
+        root = QtWidgets.QWidget()
+        root.setLayout(body)
+        self.setCentralWidget(root)
+        self.status = QtWidgets.QLabel()
+        self.statusBar().addPermanentWidget(self.status, 1)
+        self.resize(1400, 900)
+        self._load_parameters(protocol)
+
+    @staticmethod
+    def _spin(lo: float, hi: float, value: float, decimals: int = 1):
+        box = QtWidgets.QDoubleSpinBox() if decimals else QtWidgets.QSpinBox()
+        box.setRange(lo, hi)
+        if decimals:
+            box.setDecimals(decimals)
+        box.setValue(value)
+        return box
+
+    def _load_parameters(self, pid: str) -> None:
+        """Show the protocol's own hold, rest, repetitions and target before editing."""
+        p = protocols.load(pid)
+        work = [ph for s in p.sections for ph in s.phases if ph.kind == "work"]
+        rest = [ph for s in p.sections for ph in s.phases if ph.kind == "rest"]
+        reps = [s.repetitions for s in p.sections if s.repetitions > 1]
+        if work:
+            self.hold.setValue(work[0].hold_s)
+            self.target.setValue(work[0].target_pct_mvc or 50)
+        if rest:
+            self.rest.setValue(rest[0].duration_s)
+        self.reps.setValue(reps[0] if reps else 1)
+
+    def retranslate(self) -> None:
+        lang = self.lang
+        self.setWindowTitle(tr("title", lang))
+        for key, label in self._labels.items():
+            label.setText(tr(key, lang))
+        for i, key in enumerate(POSTURES):
+            self.posture.setItemText(i, POSTURES[key][0 if lang == "nl" else 1])
+        self.start_button.setText(tr("stop" if self.controller.state.running else "start",
+                                     lang))
+        self.open_button.setText(tr("open", lang))
+        self.patient_button.setText(tr("patient_view", lang))
+        self.table.setHorizontalHeaderLabels([tr(c, lang) for c in COLUMNS])
+        self.patient_view.set_language(lang)
+
+    def set_language(self, lang: str) -> None:
+        self.lang = lang
+        self.retranslate()
+
+    # --- actions ---------------------------------------------------------------------------
+    def chosen_protocol(self) -> protocols.Protocol:
+        p = protocols.load(self.protocol.currentText())
+        return protocols.customise(p, self.hold.value(), self.rest.value(),
+                                   int(self.reps.value()), self.target.value())
+
+    def toggle(self) -> None:
+        if self.controller.state.running:
+            self.controller.stop()
+        else:
+            self.start()
+        self.retranslate()
+
+    def start(self) -> str | None:
+        """Start a live session; returns the recording path (or None)."""
+        try:
+            pid = check_patient_id(self.patient.text().strip())
+            path = None
+            if self.record.isChecked():
+                self.out_dir.mkdir(parents=True, exist_ok=True)
+                stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+                path = self.out_dir / f"{pid}-{self.protocol.currentText()}-{stamp}.edf"
+            self.controller.start_live(self.device.currentText(), self.port.text() or None,
+                                       self.chosen_protocol(), path, pid,
+                                       self.posture.currentData(), speed=self.speed)
+        except InputError as exc:
+            self.status.setText(str(exc))
+            return None
+        self.table.setRowCount(0)
+        self.recording_path = path
+        return str(path) if path else None
+
+    def open_recording(self, path: str | None = None, speed: float | None = None) -> None:
+        if not path:
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, tr("open", self.lang),
+                                                            str(self.out_dir), "EDF (*.edf)")
+        if not path:
+            return
+        try:
+            self.controller.start_replay(path, speed or self.speed)
+        except InputError as exc:
+            self.status.setText(str(exc))
+            return
+        self.table.setRowCount(0)
+        self.retranslate()
+
+    # --- drawing ---------------------------------------------------------------------------
+    def redraw(self) -> None:
+        snap = self.controller.snapshot()
+        session = self.controller.session
+        if session is not None:
+            self.main, self.accessory = session.main, session.accessory
+        self.plot.draw(snap, self.main, self.accessory)
+        self.raw_plot.draw(snap, self.main, self.accessory)
+        if self.patient_view.isVisible():
+            self.patient_view.draw(snap, self.main, self.accessory)
+        self._texts(snap)
+        self._scores(snap)
+        self.frames += 1
+
+    def _texts(self, snap) -> None:
+        lang = self.lang
+        if snap.cue is not None:
+            self.cue.setText(snap.cue.cue_nl if lang == "nl" else snap.cue.cue_en)
+        left = (snap.cue_end_s - snap.t_s) if snap.cue_end_s is not None else None
+        self.count.setText(f"{max(0.0, left):.0f} s" if left is not None and snap.running
+                           else "")
+        main = next(iter(snap.calibration.values()), None) if snap.calibration else None
+        if snap.calibration:
+            lines = [f"{tr('calibration', lang)}:"]
+            for name, cal in snap.calibration.items():
+                mvc = "-" if cal["mvc"] is None else f"{cal['mvc']:.1f}"
+                lines.append(f"{name}: {tr('rest_level', lang)} {cal['baseline_mean']:.1f} ± "
+                             f"{cal['baseline_sd']:.1f} {cal['unit']}, MVC {mvc}")
+            self.calibration.setText("\n".join(lines))
+        elif main is None:
+            self.calibration.setText(f"{tr('calibration', lang)}: "
+                                     f"{tr('not_calibrated', lang)}")
+        state = {"connected": tr("connected", lang), "reconnecting": tr("reconnecting", lang),
+                 "finished": tr("finished", lang), "idle": tr("idle", lang),
+                 "replay": tr("replaying", lang), "connecting": "…"}.get(snap.status,
+                                                                          snap.status)
+        lost = f" - {tr('lost', lang)} {snap.lost_samples} {tr('samples', lang)}" \
+            if snap.lost_samples else ""
+        self.status.setText(f"{state}{lost} - t = {snap.t_s:.1f} s")
+        if snap.summary:
+            self.summary.setText(snap.summary["text_nl" if lang == "nl" else "text_en"])
+        else:
+            self.summary.setText("")
+
+    def _scores(self, snap) -> None:
+        if self.table.rowCount() == len(snap.reps):
+            return
+        self.table.setRowCount(len(snap.reps))
+        lang = self.lang
+        for row, r in enumerate(snap.reps):
+            def fmt(v, f="{:.1f}"):
+                return "-" if v is None else f.format(v + 0.0).replace("-0", "0") \
+                    if abs(v) < 0.5 else f.format(v)
+            cells = (str(r["index"]), fmt(r["hold_s"]),
+                     tr("yes", lang) if r["met"] else tr("no", lang),
+                     fmt(r["peak_pct_mvc"], "{:.0f}"), fmt(r["rise_s"], "{:.2f}"),
+                     fmt(r["release_s"], "{:.2f}"), fmt(r["rest_residual_pct"], "{:.0f}"),
+                     ", ".join(r["flags"]))
+            for col, text in enumerate(cells):
+                self.table.setItem(row, col, QtWidgets.QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Closing stops the session and saves the recording."""
+        self.timer.stop()
+        self.controller.stop()
+        self.patient_view.close()
+        super().closeEvent(event)

@@ -1,0 +1,121 @@
+"""The windows, offscreen: a whole live session, unplugging a device, replay, languages.
+Screenshots go to docs/ (shown in the README)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from bbfeedback.drivers.devices import make_device
+from bbfeedback.drivers.emulator import PtyEmulator, make_packets
+from bbfeedback.gui.therapist import TherapistWindow
+from conftest import ROOT, SAMPLES
+
+from bbfeedback import protocols
+from bbfeedback.analysis import analyze
+from bbfeedback.recording import read_recording
+from bbfeedback.simulate import Behaviour, simulate_protocol
+
+DOCS = ROOT / "docs"
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    win = TherapistWindow("sim", None, "a1-strength", "en", tmp_path, speed=12.0)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+
+
+def test_live_session_runs_to_the_end_and_scores_match_analyze(qtbot, window):
+    qtbot.mouseClick(window.start_button, __import__("PySide6").QtCore.Qt.LeftButton)
+    assert window.controller.state.running
+    qtbot.waitUntil(lambda: len(window.controller.snapshot().reps) >= 2, timeout=60000)
+    window.patient_view.show()
+    qtbot.wait(300)
+    DOCS.mkdir(exist_ok=True)
+    window.grab().save(str(DOCS / "therapist.png"))
+    window.patient_view.grab().save(str(DOCS / "patient.png"))
+    assert window.cue.text() and window.plot.env_curves[0].getData()[0] is not None
+    assert "Calibration" in window.calibration.text() and "MVC" in window.calibration.text()
+    qtbot.waitUntil(lambda: window.controller.state.status == "finished", timeout=60000)
+    qtbot.wait(100)
+    assert window.table.rowCount() == 5
+    assert window.summary.text().startswith("Held")
+    result = window.controller.result
+    offline = analyze(read_recording(window.recording_path),
+                      protocol=protocols.load("a1-strength"))
+    assert offline["reps"] == result["reps"]
+    assert offline["summary"] == result["summary"]
+    window.grab().save(str(DOCS / "therapist-finished.png"))
+
+
+def test_unplugged_device_keeps_the_window_and_shows_it(qtbot, tmp_path):
+    spec = make_device("p2")
+    ps = simulate_protocol(protocols.load("a1-strength"), Behaviour(), spec.fs_hz,
+                           accessory=True)
+    values = __import__("numpy").column_stack([s.data for s in ps.sim.recording.signals])
+    emu = PtyEmulator(spec, make_packets(spec, values), speed=1.0, unplug_after_s=2.0).start()
+    win = TherapistWindow("p2", emu.port, "a1-strength", "en", tmp_path)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        win.start()
+        qtbot.waitUntil(lambda: win.controller.state.status == "reconnecting", timeout=15000)
+        qtbot.wait(200)
+        assert win.isVisible() and "reconnecting" in win.status.text()
+        win.grab().save(str(tmp_path / "unplugged.png"))
+    finally:
+        win.close()
+        emu.stop()
+    assert (tmp_path / "unplugged.png").exists()
+    saved = list(tmp_path.glob("*.edf"))
+    assert saved and read_recording(saved[0]).signals[0].data.size > 200  # kept, and saved
+
+
+def test_replay_of_a_sample_recording(qtbot, window):
+    window.open_recording(str(SAMPLES / "a1_strength_emg.edf"), speed=60.0)
+    qtbot.waitUntil(lambda: window.controller.state.status == "finished", timeout=60000)
+    qtbot.wait(100)
+    snap = window.controller.snapshot()
+    assert window.table.rowCount() == 5
+    assert snap.reps == snap.recorded_reps  # re-scored as recorded
+
+
+def test_languages_switch(qtbot, window):
+    window.set_language("nl")
+    assert window._labels["protocol"].text() == "Oefening"
+    assert window.windowTitle().startswith("bbfeedback - bekkenbodem")
+    window.set_language("en")
+    assert window._labels["protocol"].text() == "Exercise"
+
+
+def test_protocol_parameters_are_editable_before_start(window):
+    window.protocol.setCurrentText("b3-long-hold")
+    assert window.hold.value() == 5.0 and window.rest.value() == 6.0
+    window.hold.setValue(8.0)
+    window.reps.setValue(6)
+    window.target.setValue(60.0)
+    p = window.chosen_protocol()
+    work = [s for s in p.timeline() if s.phase.kind == "work"]
+    assert len(work) == 6 and work[0].phase.hold_s == 8.0
+    assert work[0].phase.target_pct_mvc == 60.0
+
+
+def test_without_a_display_it_says_so_in_one_line():
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    out = subprocess.run([sys.executable, "-m", "bbfeedback.cli", "gui"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "no display" in out.stderr
+    assert "QT_QPA_PLATFORM=offscreen" in out.stderr and len(out.stderr.splitlines()) == 1
+
+
+def test_gui_entry_point_smoke_run(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-m", "bbfeedback.cli", "gui", "--device", "sim",
+                          "--protocol", "a1-strength", "--out-dir", str(tmp_path),
+                          "--quit-after", "1.5"], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0 and "Traceback" not in out.stderr
