@@ -16,6 +16,20 @@ def has_display() -> bool:
     return True
 
 
+XCB_LIBRARIES = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4",
+                 "xcb-keysyms": "libxcb-keysyms1", "xkbcommon-x11": "libxkbcommon-x11-0"}
+
+
+def missing_xcb_libraries() -> list[str]:
+    """Debian packages Qt's X11 plugin needs that are not installed (Qt would abort)."""
+    import ctypes.util
+
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM") \
+            or not os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return []
+    return [pkg for lib, pkg in XCB_LIBRARIES.items() if ctypes.util.find_library(lib) is None]
+
+
 def run(device: str = "sim", port: str | None = None, protocol: str = "a1-strength",
         lang: str | None = None, out_dir: str | None = None, speed: float = 1.0,
         replay: str | None = None, quit_after_s: float | None = None,
@@ -23,6 +37,10 @@ def run(device: str = "sim", port: str | None = None, protocol: str = "a1-streng
     if not has_display():
         raise InputError("no display found: run it on a desktop, or without a screen with "
                          "QT_QPA_PLATFORM=offscreen bbfeedback gui ...")
+    missing = missing_xcb_libraries()
+    if missing:
+        raise InputError("Qt needs system libraries to open a window on X11: "
+                         f"sudo apt-get install {' '.join(missing)}")
     from PySide6 import QtCore, QtWidgets
 
     from bbfeedback import protocols

@@ -25,6 +25,7 @@ class RawPlot(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.setMenuEnabled(False)
         self.setLabel("left", "raw µV")
+        self.setXRange(-window_s, ahead_s, padding=0)
         item = self.getPlotItem()
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
@@ -36,12 +37,11 @@ class RawPlot(pg.PlotWidget):
         n = snap.raw.shape[0]
         if not n:
             return
-        x = snap.t_s - (n - 1 - np.arange(n)) / snap.fs_hz
+        x = -(n - 1 - np.arange(n)) / snap.fs_hz  # seconds before now: a fixed axis
         for k, curve in enumerate(self.curves):
             col = main if k == 0 else accessory
             if col is not None and col < snap.raw.shape[1]:
                 curve.setData(x, snap.raw[:, col], skipFiniteCheck=True)
-        self.setXRange(snap.t_s - self.window_s, snap.t_s + self.ahead_s, padding=0)
         span = float(np.percentile(np.abs(snap.raw[:, main]), 99.5)) * 1.2 + 1.0
         if self._range is None or abs(span - self._range) > 0.2 * self._range:
             self._range = span  # rescale only on a real change: a calm picture
@@ -57,8 +57,12 @@ class LivePlot(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.setMenuEnabled(False)
         self.showGrid(x=False, y=True, alpha=0.2)
-        self.setLabel("bottom", "s")
+        self.setLabel("bottom", "s (0 = now)")
         self.setLabel("left", "µV")
+        # time runs relative to now, so the axes stay put and only the data moves: redrawing
+        # axes and ticks every frame cost more than the curves
+        self.setXRange(-window_s, ahead_s, padding=0)
+        self._top_now = None
         item = self.getPlotItem()
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
@@ -84,16 +88,25 @@ class LivePlot(pg.PlotWidget):
         self._bands: list[pg.LinearRegionItem | QtWidgets.QGraphicsRectItem] = []
         self._marks: list = []
 
-    def _clear(self, items: list) -> None:
-        for it in items:
-            self.removeItem(it)
-        items.clear()
+    def _pooled(self, pool: list, k: int, make):
+        """The k-th reusable item of a pool (created once): no scene churn per frame."""
+        while len(pool) <= k:
+            item = make()
+            self.addItem(item)
+            pool.append(item)
+        pool[k].setVisible(True)
+        return pool[k]
+
+    @staticmethod
+    def _hide_from(pool: list, k: int) -> None:
+        for item in pool[k:]:
+            item.setVisible(False)
 
     def draw(self, snap, main: int = 0, accessory: int | None = None) -> None:
         t = snap.t_s
         n = snap.raw.shape[0]
         if n and self.show_raw:
-            x = t - (n - 1 - np.arange(n)) / snap.fs_hz
+            x = -(n - 1 - np.arange(n)) / snap.fs_hz
             for k, curve in enumerate(self.raw_curves):
                 if k < snap.raw.shape[1] and k in (main, accessory):
                     curve.setData(x, snap.raw[:, k], skipFiniteCheck=True)
@@ -102,21 +115,22 @@ class LivePlot(pg.PlotWidget):
         for k, curve in enumerate(self.env_curves):
             col = main if k == 0 else accessory
             if col is not None and snap.env.shape[0] and col < snap.env.shape[1]:
-                curve.setData(snap.env_t, snap.env[:, col], skipFiniteCheck=True)
+                curve.setData(snap.env_t - t, snap.env[:, col], skipFiniteCheck=True)
             else:
                 curve.setData([], [])
         self._draw_template(snap)
         self._draw_marks(snap)
-        self.now_line.setPos(t)
+        self.now_line.setPos(0.0)
         self.now_line.setVisible(True)
         if snap.thresholds:
             self.on_line.setPos(snap.thresholds[0])
             self.off_line.setPos(snap.thresholds[1])
         for line in (self.on_line, self.off_line):
             line.setVisible(bool(snap.thresholds) and self.show_marks)
-        self.setXRange(t - self.window_s, t + self.ahead_s, padding=0)
         top = self._top(snap)
-        self.setYRange(-0.02 * top, top, padding=0)
+        if self._top_now is None or abs(top - self._top_now) > 0.15 * self._top_now:
+            self._top_now = top  # rescale only on a real change: a calm picture
+            self.setYRange(-0.02 * top, top, padding=0)
 
     def _top(self, snap) -> float:
         """Top of the y axis: above the target bands and the trace."""
@@ -129,29 +143,35 @@ class LivePlot(pg.PlotWidget):
 
     def _draw_template(self, snap) -> None:
         """Work bands ahead of (and under) the trace: what the patient should follow."""
-        self._clear(self._bands)
-        top = self._top(snap)
+        top = self._top_now or self._top(snap)
+        t = snap.t_s
+        k = 0
         for b in snap.template:
+            rect = self._pooled(self._bands, k, _rect)
+            k += 1
             if b["kind"] == "work" and b.get("band") and np.isfinite(b["band"][0]):
                 lo, hi = b["band"]
-                rect = QtWidgets.QGraphicsRectItem(b["start_s"], lo, b["end_s"] - b["start_s"],
-                                               min(hi, top) - lo)
+                rect.setRect(b["start_s"] - t, lo, b["end_s"] - b["start_s"], min(hi, top) - lo)
                 rect.setBrush(pg.mkBrush(*WORK_BRUSH))
-                rect.setPen(pg.mkPen(None))
             else:
-                rect = QtWidgets.QGraphicsRectItem(b["start_s"], 0, b["end_s"] - b["start_s"],
-                                               0.02 * top)
+                rect.setRect(b["start_s"] - t, 0, b["end_s"] - b["start_s"], 0.02 * top)
                 rect.setBrush(pg.mkBrush(*REST_BRUSH))
-                rect.setPen(pg.mkPen(None))
-            self.addItem(rect)
-            self._bands.append(rect)
+        self._hide_from(self._bands, k)
 
     def _draw_marks(self, snap) -> None:
-        self._clear(self._marks)
-        if not self.show_marks:
-            return
-        for c in snap.contractions:
-            for x, color in ((c.onset_s, "#27ae60"), (c.offset_s, "#8e44ad")):
-                line = pg.InfiniteLine(pos=x, angle=90, pen=pg.mkPen(color, width=1))
-                self.addItem(line)
-                self._marks.append(line)
+        k = 0
+        if self.show_marks:
+            for c in snap.contractions:
+                for x, color in ((c.onset_s, "#27ae60"), (c.offset_s, "#8e44ad")):
+                    line = self._pooled(self._marks, k, lambda: pg.InfiniteLine(angle=90))
+                    line.setPen(pg.mkPen(color, width=1))
+                    line.setPos(x - snap.t_s)
+                    k += 1
+        self._hide_from(self._marks, k)
+
+
+def _rect() -> QtWidgets.QGraphicsRectItem:
+    rect = QtWidgets.QGraphicsRectItem()
+    rect.setPen(pg.mkPen(None))
+    rect.setZValue(-10)
+    return rect

@@ -1,0 +1,107 @@
+"""GUI benchmark: redraw rate and cost at 2 kHz x 2 channels with a 30 s window, and memory
+over a 1-hour session (offscreen).
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py [--seconds 20] [--hour-speed 60]
+
+(a) Real time: the simulated sensor at 2 kHz streams into the therapist window (recording on)
+    for --seconds; frames per second actually drawn, and the share of one core spent in the
+    redraw slot (time.thread_time of the GUI thread) and by the whole process.
+(b) One hour: the same at --hour-speed x real time for 60 simulated minutes; resident memory
+    after 5 minutes and at the end (flat = bounded buffers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from bbfeedback.gui import controller as ctl  # noqa: E402
+from bbfeedback.gui.therapist import TherapistWindow  # noqa: E402
+from PySide6 import QtWidgets  # noqa: E402
+
+from bbfeedback import protocols  # noqa: E402
+
+FS = 2000.0
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def long_protocol(folder: str, minutes: float) -> protocols.Protocol:
+    text = (protocols.HERE / "a1-strength.toml").read_text()
+    path = os.path.join(folder, "a1-long.toml")
+    with open(path, "w") as fh:
+        fh.write(text.replace("repetitions = 5", f"repetitions = {int(minutes * 6)}"))
+    return protocols.load(path)
+
+
+def run(app, folder: str, minutes: float, speed: float, seconds: float) -> dict:
+    win = TherapistWindow("sim", None, "a1-strength", "en", folder, speed)
+    win.show()
+    proto = long_protocol(folder, minutes)
+    win.chosen_protocol = lambda: proto
+    original = ctl.open_source
+
+    def at_2khz(device, port, protocol, rate, seed, speed, **kw):
+        return original(device, port, protocol, FS, seed, speed, **kw)
+
+    ctl.open_source = at_2khz
+    spent = 0.0
+    redraw = win.redraw
+
+    def timed():
+        nonlocal spent
+        t0 = time.thread_time()
+        redraw()
+        spent += time.thread_time() - t0
+
+    win.timer.timeout.disconnect()
+    win.timer.timeout.connect(timed)
+    win.start()
+    ctl.open_source = original
+    t0, c0, f0 = time.monotonic(), time.process_time(), win.frames
+    memory = []
+    while time.monotonic() - t0 < seconds and win.controller.state.status != "finished":
+        app.processEvents()
+        time.sleep(0.005)
+        sim_min = win.controller.state.t_s / 60
+        if not memory or sim_min - memory[-1][0] >= 5:
+            memory.append((sim_min, rss_mb()))
+    wall = time.monotonic() - t0
+    out = {"fps": (win.frames - f0) / wall, "redraw_core": spent / wall,
+           "process_core": (time.process_time() - c0) / wall, "memory": memory,
+           "t_s": win.controller.state.t_s}
+    win.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--hour-speed", type=float, default=60.0)
+    args = parser.parse_args()
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bench"])
+    with tempfile.TemporaryDirectory() as folder:
+        live = run(app, folder, 2, 1.0, args.seconds)
+        print(f"(a) 2 kHz x 2 ch, 30 s window, real time, {args.seconds:g} s: "
+              f"{live['fps']:.1f} fps drawn; redraw {100 * live['redraw_core']:.1f} % of one "
+              f"core; whole process (acquisition, session, recording, GUI) "
+              f"{100 * live['process_core']:.1f} %")
+        hour = run(app, folder, 61, args.hour_speed, 3600 / args.hour_speed + 30)
+        mem = hour["memory"]
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        after5 = next((m for t, m in mem if t >= 5), mem[0][1])
+        print(f"(b) 1 h session at {args.hour_speed:g}x ({hour['t_s'] / 60:.0f} min simulated): "
+              f"resident memory {after5:.0f} MB after 5 min, {mem[-1][1]:.0f} MB at the end "
+              f"({mem[-1][1] - after5:+.0f} MB); peak {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
