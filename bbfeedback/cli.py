@@ -264,7 +264,10 @@ def _add_record(sub) -> None:
     p.add_argument("--out", required=True, help="EDF+ file to write")
     p.add_argument("--protocol", metavar="ID|PATH",
                    help="run this protocol (with calibration) and annotate cues and scores")
-    p.add_argument("--patient", default="X", help="pseudonymous patient id")
+    p.add_argument("--patient", default="X", help="pseudonymous patient id (adds the "
+                   "session to the history)")
+    p.add_argument("--posture", choices=["lying", "sitting", "standing"])
+    p.add_argument("--db", help="history database (with --patient)")
     p.add_argument("--speed", type=_positive, default=1.0, help="sim: faster than real time")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--progress", action="store_true",
@@ -292,8 +295,8 @@ def _cmd_record(args: argparse.Namespace) -> int:
     if proto is not None:
         session = Session(proto, src.channels, src.fs_hz, start_s=src.start_s)
     rec = SessionRecorder(out, src.channels, src.fs_hz, src.full_scale, session,
-                          {"name": src.name, "port": src.port, "fs_hz": src.fs_hz},
-                          args.patient)
+                          {"name": src.name, "port": src.port, "fs_hz": src.fs_hz,
+                           "posture": args.posture}, args.patient)
     target = int(args.seconds * src.fs_hz)
     disconnects = 0
     try:
@@ -326,6 +329,12 @@ def _cmd_record(args: argparse.Namespace) -> int:
           f"samples lost {rec.lost}; disconnections {disconnects}")
     if result is not None:
         print(result["summary"]["text_en"])
+        if args.patient != "X":
+            from .history import History
+
+            hist = History(args.db)
+            hist.add(out)
+            print(f"added to the history of {args.patient} ({hist.path})")
     if rec.samples == 0:
         raise InputError("no samples received: is the device on, and is it the right one?",
                          src.port)
@@ -395,6 +404,114 @@ def _cmd_gui(args: argparse.Namespace) -> int:
                args.replay, args.quit_after, args.screenshot)
 
 
+def _add_history(sub) -> None:
+    p = sub.add_parser("history", help="a patient's progress and practice (or: history "
+                       "rebuild DIR)")
+    p.add_argument("patient", nargs="?", help="pseudonymous patient id, or 'rebuild'")
+    p.add_argument("folder", nargs="?", help="with rebuild: the folder of EDF recordings")
+    p.add_argument("--db", help="history database (default: $BBFEEDBACK_DB or the user's "
+                   "data directory)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--accept", metavar="OUT.toml",
+                   help="accept the suggested targets: write them as a protocol file")
+    p.set_defaults(func=_cmd_history)
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    from .history import History, progress
+    from .report import to_json
+
+    hist = History(args.db)
+    if args.patient == "rebuild":
+        if not args.folder or not Path(args.folder).is_dir():
+            raise InputError("history rebuild needs a folder of recordings")
+        added, skipped = hist.rebuild(args.folder)
+        print(f"{hist.path}: {added} sessions imported from {args.folder}")
+        for line in skipped:
+            print(f"  skipped {line}", file=sys.stderr)
+        return 0
+    if not args.patient:
+        for pid in hist.patients():
+            print(pid)
+        return 0
+    sessions = hist.sessions(args.patient)
+    if not sessions:
+        raise InputError(f"no sessions of patient {args.patient!r} in {hist.path}")
+    prog = progress(sessions)
+    if args.json:
+        print(to_json(prog))
+    else:
+        print(format_progress(args.patient, prog))
+    if args.accept:
+        if prog.suggestion is None:
+            raise InputError("there is no suggestion to accept")
+        _accept(prog.suggestion, args.accept)
+    return 0
+
+
+def _accept(s: dict, out: str) -> None:
+    base = protocols.load(s["protocol"])
+    work = [ph for sec in base.sections for ph in sec.phases if ph.kind == "work"]
+    if s["change"] == "hold_s":
+        proto = protocols.customise(base, hold_s=s["to"])
+    else:
+        proto = protocols.customise(base, target_pct_mvc=min(
+            100.0, (work[0].target_pct_mvc or 50) + s["to"]))
+    Path(out).write_text(protocols.to_toml(proto))
+    print(f"wrote {out}: load it with --protocol {out}")
+
+
+def format_progress(patient: str, prog) -> str:
+    def f(v, fmt="{:.1f}"):
+        return "-" if v is None else fmt.format(v)
+
+    lines = [f"patient {patient}",
+             f"{'date':<17} {'protocol':<18} {'MVC':>6} {'best hold':>9} {'met':>6} "
+             f"{'quick':>5} {'fatigue':>7} {'rest %':>6}"]
+    for r in prog.rows:
+        lines.append(f"{r['date']:<17} {r['protocol'] or '-':<18} {f(r['mvc']):>6} "
+                     f"{f(r['best_hold_s']):>9} {str(r['reps_met']) + '/' + str(r['reps']):>6} "
+                     f"{f(r['quick_count'], '{:.0f}'):>5} {f(r['fatigue_ratio'], '{:.2f}'):>7} "
+                     f"{f(r['resting_tone_pct'], '{:.0f}'):>6}")
+    a = prog.adherence
+    lines.append(f"practice: {a['mean_per_day']} sessions a day over {a['days']} days (asked "
+                 f"{a['target_per_day'][0]}-{a['target_per_day'][1]}); "
+                 f"{a['days_on_target']} days on target")
+    if prog.suggestion:
+        s = prog.suggestion
+        lines.append(f"suggestion: {s['protocol']} {s['change']} {s['from']:g} -> {s['to']:g} "
+                     f"({s['why']}); accept with --accept FILE.toml")
+    return "\n".join(lines)
+
+
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="printable HTML report of a session or of a patient")
+    p.add_argument("file", nargs="?", help="a session recording (EDF)")
+    p.add_argument("--patient", help="progress over sessions instead of one session")
+    p.add_argument("--out", required=True)
+    p.add_argument("--lang", choices=["nl", "en"], default="en")
+    p.add_argument("--db")
+    p.set_defaults(func=_cmd_report)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from . import report
+
+    if args.patient:
+        from .history import History, progress
+
+        text = report.progress_report(args.patient,
+                                      progress(History(args.db).sessions(args.patient)),
+                                      args.lang)
+    elif args.file:
+        text = report.session_report(args.file, args.lang)
+    else:
+        raise InputError("report needs a session FILE or --patient ID")
+    report.write(text, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bbfeedback", description="Pelvic-floor myofeedback toolkit")
     parser.add_argument("--version", action="version", version=f"bbfeedback {__version__}")
@@ -407,6 +524,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recover(sub)
     _add_export(sub)
     _add_gui(sub)
+    _add_history(sub)
+    _add_report(sub)
     return parser
 
 

@@ -17,7 +17,7 @@ from . import scoring, summary
 from .calibration import Calibration, baseline_from_rest, plateau_max
 from .contractions import Contraction, ContractionDetector, DetectorConfig
 from .pipeline import Pipeline, PipelineConfig, resolve_notch
-from .protocols import BASELINE, CUES, REST, WORK, Phase, Protocol, Step
+from .protocols import BASELINE, CUES, REST, WORK, Phase, Protocol, Step, targets
 from .scoring import Trace, WorkStep
 from .signals import EMG, Block, Channel
 
@@ -429,7 +429,8 @@ class Session:
     # --- recording ---------------------------------------------------------------------------
     def settings(self) -> dict:
         cfg = self.pipeline.config
-        return {"protocol": self.protocol.id, "notch_hz": cfg.notch_hz, "window_s": cfg.window_s,
+        return {"protocol": self.protocol.id, "targets": targets(self.protocol),
+                "notch_hz": cfg.notch_hz, "window_s": cfg.window_s,
                 "main": self.channels[self.main].name,
                 "accessory": None if self.accessory is None
                 else self.channels[self.accessory].name}

@@ -203,6 +203,7 @@ class LiveController:
         session, self.session = self.session, None
         if self.recorder is not None:
             result = self.recorder.close()
+            self._add_to_history(self.recorder.path)
             self.recorder = None
         else:
             session.finish()
@@ -215,6 +216,20 @@ class LiveController:
             self.state.status = "finished"
         self._finished_session = session
         return result
+
+    def _add_to_history(self, path: Path) -> None:
+        """The session joins the patient's history; a database problem never loses the
+        recording (the EDF file is the source of truth)."""
+        from bbfeedback.errors import InputError
+        from bbfeedback.history import History
+
+        try:
+            hist = History()
+            hist.add(path)
+            hist.close()
+            self.history_note = f"history: {hist.path}"
+        except InputError as exc:
+            self.history_note = str(exc)
 
     # --- for the windows -------------------------------------------------------------------
     def snapshot(self, ahead_s: float = 8.0) -> Snapshot:

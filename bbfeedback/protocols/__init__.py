@@ -295,3 +295,56 @@ def customise(protocol: Protocol, hold_s: float | None = None, rest_s: float | N
                 repetitions=repetitions if repetitions and s.repetitions > 1 else s.repetitions)
         for s in protocol.sections)
     return replace(protocol, sections=sections)
+
+
+def to_toml(protocol: Protocol) -> str:
+    """A protocol as a TOML file that ``load`` reads back (for a therapist's own copy)."""
+
+    def val(v) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, tuple | list):
+            return "[" + ", ".join(val(x) for x in v) + "]"
+        return repr(float(v)) if isinstance(v, float) else str(v)
+
+    lines = [f"id = {val(protocol.id)}",
+             f"name = {{ nl = {val(protocol.name['nl'])}, en = {val(protocol.name['en'])} }}",
+             f"description = {{ nl = {val(protocol.description['nl'])}, "
+             f"en = {val(protocol.description['en'])} }}",
+             f"source = {val(protocol.source)}", f"scoring = {val(protocol.scoring)}",
+             f"lead_in_s = {val(protocol.lead_in_s)}"]
+    lines += [f"{k} = {val(v)}" for k, v in protocol.params.items()]
+    for s in protocol.sections:
+        lines += ["", "[[section]]", f"name = {val(s.name)}", f"repetitions = {s.repetitions}"]
+        if s.posture:
+            lines.append(f"posture = {val(s.posture)}")
+        for ph in s.phases:
+            lines += ["  [[section.phase]]", f"  kind = {val(ph.kind)}", f"  cue = {val(ph.cue)}",
+                      f"  cue_nl = {val(ph.cue_nl)}", f"  cue_en = {val(ph.cue_en)}"]
+            if ph.kind != WORK:
+                lines.append(f"  duration_s = {val(ph.duration_s)}")
+                continue
+            lines += [f"  hold_s = {val(ph.hold_s)}", f"  reach_s = {val(ph.reach_s)}"]
+            if ph.until_fail:
+                lines += ["  until_fail = true", f"  max_s = {val(ph.duration_s)}"]
+            if ph.target_pct_mvc is not None:
+                lines += [f"  target_pct_mvc = {val(ph.target_pct_mvc)}",
+                          f"  band_pct_mvc = {val(ph.band_pct_mvc)}"]
+            if ph.target_abs is not None:
+                lines += [f"  target_{ph.abs_unit} = {val(ph.target_abs)}",
+                          f"  band_{ph.abs_unit} = {val(ph.band_abs)}"]
+    return "\n".join(lines) + "\n"
+
+
+def targets(protocol: Protocol) -> dict:
+    """The targets a session ran with (kept with the recording and in the history)."""
+    work = [ph for s in protocol.sections for ph in s.phases if ph.kind == WORK]
+    rest = [ph for s in protocol.sections for ph in s.phases if ph.kind == REST]
+    return {"hold_s": sorted({ph.hold_s for ph in work}),
+            "target_pct_mvc": sorted({ph.target_pct_mvc for ph in work
+                                      if ph.target_pct_mvc is not None}),
+            "rest_s": sorted({ph.duration_s for ph in rest}),
+            "repetitions": sum(1 for s in protocol.timeline() if s.rep is not None
+                               and s.phase.kind == WORK)}

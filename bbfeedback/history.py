@@ -1,0 +1,250 @@
+"""Patient history: an SQLite database of sessions and repetition scores.
+
+The EDF files stay the source of truth: the database is an index that ``history rebuild DIR``
+re-creates from them, and nothing here ever writes to an EDF file. Schema changes are
+numbered migrations (``PRAGMA user_version``); WAL mode and a busy timeout let two processes
+(the GUI and a ``record``) use it at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from .errors import InputError
+from .recording import Recording, read_recording
+
+MIGRATIONS = [
+    """
+    CREATE TABLE patients (id TEXT PRIMARY KEY, created TEXT NOT NULL);
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        patient TEXT NOT NULL REFERENCES patients(id),
+        file TEXT NOT NULL UNIQUE,
+        started TEXT NOT NULL,
+        protocol TEXT,
+        targets TEXT,
+        posture TEXT,
+        device TEXT,
+        calibration TEXT,
+        summary TEXT
+    );
+    CREATE TABLE reps (
+        session INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        hold_s REAL, target_hold_s REAL, met INTEGER, peak_pct_mvc REAL,
+        rest_residual_pct REAL, flags TEXT, score TEXT,
+        PRIMARY KEY (session, idx)
+    );
+    CREATE INDEX sessions_patient ON sessions(patient, started);
+    """,
+]
+SETS_PER_DAY = (4, 6)  # leaflet A: exercises 1-3 at least 4-6 times a day
+MET_TO_PROGRESS = 0.8  # two sessions in a row with >= 80 % of reps met: make it harder
+MET_TO_EASE = 0.4  # two sessions in a row with < 40 % met: make it easier
+
+
+def default_path() -> Path:
+    """``BBFEEDBACK_DB``, else the user's data directory."""
+    env = os.environ.get("BBFEEDBACK_DB")
+    if env:
+        return Path(env)
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "bbfeedback" / "history.sqlite3"
+
+
+class History:
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else default_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=5.0)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.OperationalError as exc:
+            raise InputError(_explain(exc), self.path) from None
+        except sqlite3.DatabaseError:
+            raise InputError("not a readable history database (your EDF files are safe: "
+                             "rebuild it with bbfeedback history rebuild DIR --db NEW)",
+                             self.path) from None
+        except OSError as exc:
+            raise InputError(f"cannot open the history database ({exc.strerror})",
+                             self.path) from None
+        os.chmod(self.path, 0o600)
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise InputError(f"database schema {version} is newer than this bbfeedback "
+                             f"({len(MIGRATIONS)}): upgrade bbfeedback", self.path)
+        for number in range(version, len(MIGRATIONS)):
+            with self.db:
+                self.db.executescript(MIGRATIONS[number])
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- writing ---------------------------------------------------------------------------
+    def add(self, path: str | Path, recording: Recording | None = None) -> int | None:
+        """Index one session recording (None when it holds no bbfeedback session)."""
+        rec = recording or read_recording(path)
+        info = session_info(rec)
+        if info is None:
+            return None
+        try:
+            with self.db:
+                self.db.execute("INSERT OR IGNORE INTO patients VALUES (?, ?)",
+                                (info["patient"], datetime.now().isoformat(timespec="seconds")))
+                self.db.execute("DELETE FROM sessions WHERE file = ?", (info["file"],))
+                cur = self.db.execute(
+                    "INSERT INTO sessions (patient, file, started, protocol, targets, posture,"
+                    " device, calibration, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (info["patient"], info["file"], info["started"], info["protocol"],
+                     json.dumps(info["targets"]), info["posture"], json.dumps(info["device"]),
+                     json.dumps(info["calibration"]), json.dumps(info["summary"])))
+                sid = cur.lastrowid
+                self.db.executemany(
+                    "INSERT INTO reps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(sid, r["index"], r.get("hold_s"), r.get("target_hold_s"), int(r["met"]),
+                      r.get("peak_pct_mvc"), r.get("rest_residual_pct"),
+                      json.dumps(r.get("flags", [])), json.dumps(r)) for r in info["reps"]])
+        except sqlite3.OperationalError as exc:
+            raise InputError(_explain(exc), self.path) from None
+        return sid
+
+    def rebuild(self, folder: str | Path) -> tuple[int, list[str]]:
+        """Re-import every session recording under a folder: (added, skipped files)."""
+        added, skipped = 0, []
+        for edf in sorted(Path(folder).rglob("*.edf")):
+            try:
+                if self.add(edf) is not None:
+                    added += 1
+                else:
+                    skipped.append(f"{edf}: no bbfeedback session in it")
+            except InputError as exc:
+                skipped.append(str(exc))
+        return added, skipped
+
+    # --- reading ---------------------------------------------------------------------------
+    def sessions(self, patient: str) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT id, file, started, protocol, targets, posture, device, calibration, summary"
+            " FROM sessions WHERE patient = ? ORDER BY started", (patient,)).fetchall()
+        out = []
+        for sid, file, started, protocol, targets, posture, device, cal, summary in rows:
+            reps = [json.loads(r[0]) for r in self.db.execute(
+                "SELECT score FROM reps WHERE session = ? ORDER BY idx", (sid,))]
+            out.append({"id": sid, "file": file, "started": started, "protocol": protocol,
+                        "targets": json.loads(targets or "{}"), "posture": posture,
+                        "device": json.loads(device or "{}"),
+                        "calibration": json.loads(cal or "{}"),
+                        "summary": json.loads(summary or "{}"), "reps": reps})
+        return out
+
+    def patients(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM patients ORDER BY id")]
+
+
+def _explain(exc: sqlite3.OperationalError) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return "the history database is busy (another bbfeedback is writing); try again"
+    return f"history database error ({text})"
+
+
+def session_info(rec: Recording) -> dict | None:
+    """What the history keeps of a session recording (from its annotations and header)."""
+    from .analysis import read_meta
+    from .replay import recorded_reps
+
+    meta = read_meta(rec)
+    if "settings" not in meta:
+        return None
+    settings = meta["settings"]
+    patient = (rec.header.get("patientCode") or "").strip() or "X"
+    started = rec.header.get("start") or datetime.now().isoformat(timespec="seconds")
+    return {
+        "patient": patient, "file": str(Path(rec.path).resolve()), "started": started,
+        "protocol": settings.get("protocol"), "targets": settings.get("targets", {}),
+        "posture": meta.get("posture") if isinstance(meta.get("posture"), str)
+        else (meta.get("device") or {}).get("posture"),
+        "device": meta.get("device") or {}, "calibration": meta.get("calibration") or {},
+        "summary": meta.get("summary") or {}, "reps": recorded_reps(rec),
+    }
+
+
+@dataclass
+class Progress:
+    rows: list[dict]
+    adherence: dict
+    suggestion: dict | None
+
+
+def progress(sessions: list[dict], today: date | None = None) -> Progress:
+    """Per-session progress, practice adherence and a suggested next step."""
+    rows = []
+    for s in sessions:
+        summ = s["summary"]
+        main = (s["device"] or {}).get("main") or next(iter(s["calibration"]), None)
+        cal = s["calibration"].get(main, {}) if main else {}
+        holds = [r["hold_s"] for r in s["reps"] if r.get("hold_s") is not None]
+        tone = summ.get("resting_tone") or {}
+        rows.append({
+            "date": s["started"][:16].replace("T", " "), "protocol": s["protocol"],
+            "posture": s["posture"], "mvc": cal.get("mvc"), "unit": cal.get("unit"),
+            "best_hold_s": max(holds) if holds else None,
+            "reps": summ.get("reps", len(s["reps"])), "reps_met": summ.get("reps_met"),
+            "quick_count": summ.get("quick_count"), "fatigue_ratio": summ.get("fatigue_ratio"),
+            "resting_tone_pct": tone.get("pct_mvc"), "file": s["file"],
+        })
+    return Progress(rows, adherence(sessions, today), suggest(sessions))
+
+
+def adherence(sessions: list[dict], today: date | None = None) -> dict:
+    """Sessions per day against the 4-6 a day the leaflet asks, over the days practised."""
+    days = Counter(s["started"][:10] for s in sessions)
+    if not days:
+        return {"days": 0, "per_day": {}, "mean_per_day": 0.0, "days_on_target": 0,
+                "target_per_day": list(SETS_PER_DAY)}
+    first = min(date.fromisoformat(d) for d in days)
+    last = today or max(date.fromisoformat(d) for d in days)
+    span = (last - first).days + 1
+    return {
+        "days": span, "per_day": dict(sorted(days.items())),
+        "mean_per_day": round(sum(days.values()) / span, 2),
+        "days_on_target": sum(1 for n in days.values() if n >= SETS_PER_DAY[0]),
+        "target_per_day": list(SETS_PER_DAY),
+    }
+
+
+def suggest(sessions: list[dict]) -> dict | None:
+    """The documented rule: the last two sessions of a protocol with >= 80 % of repetitions
+    met -> hold 1 s longer (or, for quick and endurance work, target +5 % MVC); both below
+    40 % -> hold 1 s shorter. The therapist accepts it or not."""
+    if not sessions:
+        return None
+    pid = sessions[-1]["protocol"]
+    same = [s for s in sessions if s["protocol"] == pid][-2:]
+    if len(same) < 2:
+        return None
+    shares = [s["summary"].get("reps_met", 0) / max(1, s["summary"].get("reps", 0))
+              for s in same]
+    holds = [r["target_hold_s"] for r in same[-1]["reps"] if r.get("target_hold_s")]
+    hold = max(set(holds), key=holds.count) if holds else None
+    if all(x >= MET_TO_PROGRESS for x in shares):
+        if hold is not None and hold >= 2:
+            return {"protocol": pid, "change": "hold_s", "from": hold, "to": hold + 1,
+                    "why": f"{shares[0]:.0%} and {shares[1]:.0%} of repetitions met"}
+        return {"protocol": pid, "change": "target_pct_mvc_delta", "from": 0, "to": 5,
+                "why": f"{shares[0]:.0%} and {shares[1]:.0%} of repetitions met"}
+    if all(x < MET_TO_EASE for x in shares) and hold is not None and hold > 2:
+        return {"protocol": pid, "change": "hold_s", "from": hold, "to": hold - 1,
+                "why": f"only {shares[0]:.0%} and {shares[1]:.0%} of repetitions met"}
+    return None

@@ -1,0 +1,317 @@
+"""Printable, self-contained HTML reports (inline SVG plots, no network), Dutch or English.
+
+One session: the trace with the target template and detected contractions, the score table
+with flags, Glazer / PERFECT numbers where recorded, calibration and device. A patient's
+progress: MVC, best hold, repetitions met and resting tone over the sessions.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import protocols
+from .analysis import AnalysisOptions, group_of, make_session, read_meta, run_groups, stream
+from .errors import InputError
+from .history import Progress
+from .recording import read_recording
+
+W, H = 1000, 260  # SVG user units; scales to the page width
+LEFT, RIGHT, FONT = 70, 40, 17
+
+T = {
+    "session": ("Sessieverslag", "Session report"),
+    "progress": ("Voortgang", "Progress"),
+    "patient": ("Patiënt", "Patient"),
+    "protocol": ("Oefening", "Exercise"),
+    "device": ("Apparaat", "Device"),
+    "calibration": ("Kalibratie", "Calibration"),
+    "rest": ("rust", "rest"),
+    "reps": ("Herhalingen", "Repetitions"),
+    "rep": ("Herh.", "Rep"), "cue": ("Start (s)", "Cue (s)"), "hold": ("Vast (s)", "Held (s)"),
+    "target": ("Doel (s)", "Target (s)"), "met": ("Gehaald", "Met"),
+    "peak": ("Piek % MVC", "Peak % MVC"), "rise": ("Op (s)", "Rise (s)"),
+    "release": ("Los (s)", "Release (s)"), "rest_pct": ("Rust % MVC", "Rest % MVC"),
+    "flags": ("Opmerkingen", "Flags"), "yes": ("ja", "yes"), "no": ("nee", "no"),
+    "summary": ("Samenvatting", "Summary"), "trace": ("Verloop", "Trace"),
+    "legend": ("groen: doelband; blauw: spieractiviteit (RMS); lijnen: begin/eind van "
+               "aanspanningen", "green: target band; blue: muscle activity (RMS); lines: start/"
+               "end of contractions"),
+    "date": ("Datum", "Date"), "mvc": ("MVC", "MVC"), "best_hold": ("Langst vast (s)",
+                                                                    "Best hold (s)"),
+    "reps_met": ("Gehaald", "Met"), "tone": ("Rusttonus % MVC", "Resting tone % MVC"),
+    "quick": ("Snel", "Quick"), "fatigue": ("Vermoeidheid", "Fatigue"),
+    "adherence": ("Oefentrouw", "Practice"),
+    "adherence_text": ("{mean} sessies per dag (gevraagd {lo}-{hi}); {on} van {days} dagen "
+                       "op doel", "{mean} sessions a day (asked {lo}-{hi}); {on} of {days} days "
+                       "on target"),
+    "suggestion": ("Voorstel", "Suggestion"),
+    "p_note": ("P (kracht) is een palpatiegraad; uit EMG alleen % MVC.",
+               "P (power) is a palpation grade; EMG gives only % MVC."),
+    "glazer": ("Glazer-protocol", "Glazer protocol"), "perfect": ("PERFECT", "PERFECT"),
+    "posture": ("Houding", "Posture"),
+}
+CSS = """
+@page { size: A4; margin: 14mm; }
+body { font-family: 'DejaVu Sans', Arial, sans-serif; color: #222; font-size: 10.5pt;
+       max-width: 190mm; margin: auto; }
+h1 { font-size: 17pt; color: #1f4e8c; margin-bottom: 2mm; }
+h2 { font-size: 12.5pt; color: #1f4e8c; border-bottom: 1px solid #ccd; margin-top: 6mm; }
+table { border-collapse: collapse; width: 100%; font-size: 9.5pt; }
+th, td { border: 1px solid #ccd; padding: 2px 5px; text-align: right; }
+th { background: #eef2f8; } td.l, th.l { text-align: left; }
+table.meta { width: auto; } .meta td { text-align: left; border: none; padding: 1px 10px 1px 0; }
+svg { width: 100%; height: auto; max-height: 62mm; } .note { color: #555; font-size: 9pt; }
+.summary { font-size: 11.5pt; background: #f4f8f4; padding: 3mm; border-radius: 2mm; }
+tr { page-break-inside: avoid; } figure { margin: 0; page-break-inside: avoid; }
+"""
+
+
+def t(key: str, lang: str) -> str:
+    nl, en = T[key]
+    return nl if lang == "nl" else en
+
+
+def _e(x) -> str:
+    return html.escape(str(x))
+
+
+def page(title: str, body: str, lang: str) -> str:
+    return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+            f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
+            f"<h1>{_e(title)}</h1>{body}</body></html>")
+
+
+def _fmt(v, fmt: str = "{:.1f}") -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "-"
+    return fmt.format(v + 0.0)
+
+
+# --- SVG ------------------------------------------------------------------------------------
+def _axes(x0: float, x1: float, y1: float, unit: str, xlabel: str = "s",
+          xticks: bool = True) -> list[str]:
+    out = [f'<line x1="{LEFT}" y1="{H - 30}" x2="{W - RIGHT}" y2="{H - 30}" stroke="#888"/>',
+           f'<line x1="{LEFT}" y1="14" x2="{LEFT}" y2="{H - 30}" stroke="#888"/>',
+           f'<text x="{LEFT + 8}" y="{FONT}" font-size="{FONT}" fill="#555">{_e(unit)}</text>',
+           f'<text x="{W - RIGHT + 6}" y="{H - 26}" font-size="{FONT}">{_e(xlabel)}</text>']
+    for frac in (0, 0.5, 1):
+        y = H - 30 - frac * (H - 50)
+        out.append(f'<text x="{LEFT - 6}" y="{y + 6:.0f}" font-size="{FONT}" '
+                   f'text-anchor="end">{y1 * frac:.0f}</text>')
+    if not xticks:
+        return out
+    step = _nice((x1 - x0) / 8)
+    v = np.ceil(x0 / step) * step
+    while v <= x1:
+        x = LEFT + (v - x0) / max(x1 - x0, 1e-9) * (W - LEFT - RIGHT)
+        out.append(f'<text x="{x:.0f}" y="{H - 6}" font-size="{FONT}" '
+                   f'text-anchor="middle">{v + 0.0:g}</text>')
+        v += step
+    return out
+
+
+def _nice(step: float) -> float:
+    mag = 10 ** np.floor(np.log10(max(step, 1e-9)))
+    return float(min((1, 2, 5, 10), key=lambda m: abs(m * mag - step)) * mag)
+
+
+def trace_svg(t_s: np.ndarray, level: np.ndarray, template: list[dict], events: list,
+              unit: str) -> str:
+    """The envelope over the whole session with the work bands and contraction marks."""
+    x0, x1 = float(t_s[0]), float(t_s[-1])
+    top = float(max(np.percentile(level, 99.5) * 1.15, 1.0))
+
+    def sx(v):
+        return LEFT + (v - x0) / max(x1 - x0, 1e-9) * (W - LEFT - RIGHT)
+
+    def sy(v):
+        return H - 30 - min(v, top) / top * (H - 50)
+
+    parts = [f'<svg viewBox="0 0 {W} {H}" xmlns="http://www.w3.org/2000/svg">']
+    for b in template:
+        if b["kind"] == "work" and b.get("band") and np.isfinite(b["band"][0]):
+            lo, hi = b["band"]
+            parts.append(f'<rect x="{sx(b["start_s"]):.1f}" y="{sy(min(hi, top)):.1f}" '
+                         f'width="{sx(b["end_s"]) - sx(b["start_s"]):.1f}" '
+                         f'height="{sy(lo) - sy(min(hi, top)):.1f}" fill="#2ea043" '
+                         'fill-opacity="0.22"/>')
+    step = max(1, level.size // 3000)  # at most ~3000 points: small files, fine print
+    pts = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(t_s[::step], level[::step],
+                                                             strict=True))
+    parts.append(f'<polyline points="{pts}" fill="none" stroke="#1f4e8c" stroke-width="1.2"/>')
+    for e in events:
+        for v, color in ((e["onset_s"], "#27ae60"), (e["offset_s"], "#8e44ad")):
+            parts.append(f'<line x1="{sx(v):.1f}" y1="10" x2="{sx(v):.1f}" y2="{H - 30}" '
+                         f'stroke="{color}" stroke-width="0.8"/>')
+    parts += _axes(x0, x1, top, unit)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def series_svg(values: list[float | None], labels: list[str], unit: str) -> str:
+    """A small line chart over sessions."""
+    pts = [(i, v) for i, v in enumerate(values) if v is not None]
+    if not pts:
+        return '<p class="note">-</p>'
+    top = max(max(v for _, v in pts) * 1.2, 1.0)
+    n = max(len(values) - 1, 1)
+
+    def sx(i):
+        return LEFT + i / n * (W - LEFT - RIGHT)
+
+    def sy(v):
+        return H - 30 - v / top * (H - 50)
+
+    parts = [f'<svg viewBox="0 0 {W} {H}" xmlns="http://www.w3.org/2000/svg">']
+    parts.append('<polyline points="' + " ".join(f"{sx(i):.1f},{sy(v):.1f}" for i, v in pts)
+                 + '" fill="none" stroke="#1f4e8c" stroke-width="2"/>')
+    for i, v in pts:
+        parts.append(f'<circle cx="{sx(i):.1f}" cy="{sy(v):.1f}" r="4" fill="#1f4e8c"/>')
+    parts += _axes(0, n, top, unit, "", xticks=False)
+    every = max(1, len(labels) // 6)
+    for i, lab in enumerate(labels):
+        if i % every == 0 or i == len(labels) - 1:
+            anchor = "end" if i == len(labels) - 1 and i else "middle"
+            parts.append(f'<text x="{sx(i):.0f}" y="{H - 6}" font-size="{FONT}" '
+                         f'text-anchor="{anchor}">{_e(lab)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# --- session report -------------------------------------------------------------------------
+def session_report(path: str | Path, lang: str = "en") -> str:
+    rec = read_recording(path)
+    meta = read_meta(rec)
+    settings = meta.get("settings")
+    if not settings:
+        raise InputError("no bbfeedback session in this file (no protocol was recorded)", path)
+    options = AnalysisOptions()
+    results, _ = run_groups(rec, options, detect_events=False)
+    group = group_of(results, settings.get("main"), settings.get("accessory"), rec.path)
+    session, _ = make_session(rec, group, protocols.load(settings["protocol"]), options, None,
+                              settings.get("main"), settings.get("accessory"))
+    for b in stream(group.block):
+        session.process(b)
+    session.finish()
+    result = session.result()
+    tr = session.trace()
+    main = session.channels[session.main]
+    level = tr.values
+    t_s = tr.t0_s + np.arange(level.size) / tr.rate_hz
+    events = [e.to_dict() for e in session.contractions if e.channel == main.name]
+    template = session.template(float(t_s[0]), float(t_s[-1]))
+    proto = protocols.load(settings["protocol"])
+    body = [_meta_table(rec, meta, proto, lang),
+            f"<h2>{t('summary', lang)}</h2>",
+            f'<p class="summary">{_e(result["summary"]["text_nl" if lang == "nl" else "text_en"])}'
+            "</p>",
+            f"<h2>{t('trace', lang)}</h2><figure>"
+            f"{trace_svg(t_s, level, template, events, main.unit)}</figure>",
+            f'<p class="note">{t("legend", lang)}</p>',
+            f"<h2>{t('reps', lang)}</h2>{_rep_table(result['reps'], lang)}"]
+    summary = result["summary"]
+    if "glazer" in summary:
+        body.append(f"<h2>{t('glazer', lang)}</h2>{_dict_table(summary['glazer'])}")
+    if "perfect" in summary:
+        p = summary["perfect"]
+        body.append(f"<h2>{t('perfect', lang)}</h2><p>E {p['E']:.0f} s · R {p['R']} · F "
+                    f"{p['F']} · P {p['P'] if p['P'] is not None else '-'}</p>"
+                    f'<p class="note">{t("p_note", lang)}</p>')
+    return page(f"{t('session', lang)} - {proto.name[lang]}", "".join(body), lang)
+
+
+def _meta_table(rec, meta: dict, proto, lang: str) -> str:
+    device = meta.get("device") or {}
+    cals = meta.get("calibration") or {}
+    cal_text = "; ".join(
+        f"{name}: {t('rest', lang)} {c['baseline_mean']:.1f} ± {c['baseline_sd']:.1f} "
+        f"{c['unit']}, MVC {_fmt(c['mvc'])}" for name, c in cals.items())
+    rows = [(t("patient", lang), rec.header.get("patientCode") or "X"),
+            (t("date", lang), (rec.header.get("start") or "")[:16].replace("T", " ")),
+            (t("protocol", lang), f"{proto.id} - {proto.name[lang]}"),
+            (t("posture", lang), meta.get("posture") or device.get("posture") or "-"),
+            (t("device", lang), f"{device.get('name', '-')} "
+                                f"({_fmt(device.get('fs_hz'), '{:.0f}')} Hz)"),
+            (t("calibration", lang), cal_text or "-")]
+    return '<table class="meta">' + "".join(
+        f"<tr><td><b>{_e(k)}</b></td><td>{_e(v)}</td></tr>" for k, v in rows) + "</table>"
+
+
+def _rep_table(reps: list[dict], lang: str) -> str:
+    cols = ("rep", "cue", "hold", "target", "met", "peak", "rise", "release", "rest_pct")
+    head = "".join(f"<th>{t(c, lang)}</th>" for c in cols) + f'<th class="l">' \
+        f"{t('flags', lang)}</th>"
+    rows = []
+    for r in reps:
+        cells = (r["index"], _fmt(r["cue_s"]), _fmt(r["hold_s"]), _fmt(r["target_hold_s"]),
+                 t("yes" if r["met"] else "no", lang), _fmt(r["peak_pct_mvc"], "{:.0f}"),
+                 _fmt(r["rise_s"], "{:.2f}"), _fmt(r["release_s"], "{:.2f}"),
+                 _fmt(r["rest_residual_pct"], "{:.0f}"))
+        rows.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells)
+                    + f'<td class="l">{_e(", ".join(r["flags"]))}</td></tr>')
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _dict_table(d: dict) -> str:
+    rows = []
+    for phase, metrics in d.items():
+        if isinstance(metrics, dict):
+            text = ", ".join(f"{k} {_fmt(v, '{:.2f}') if isinstance(v, float) else v}"
+                             for k, v in metrics.items())
+        else:
+            text = metrics
+        rows.append(f'<tr><td class="l"><b>{_e(phase)}</b></td><td class="l">{_e(text)}</td>'
+                    "</tr>")
+    return f"<table>{''.join(rows)}</table>"
+
+
+# --- progress report ------------------------------------------------------------------------
+def progress_report(patient: str, prog: Progress, lang: str = "en") -> str:
+    rows = prog.rows
+    if not rows:
+        raise InputError(f"no sessions of patient {patient!r} in the history")
+    labels = [r["date"][5:16] for r in rows]
+    unit = next((r["unit"] for r in rows if r["unit"]), "")
+    charts = [("mvc", [r["mvc"] for r in rows], unit),
+              ("best_hold", [r["best_hold_s"] for r in rows], "s"),
+              ("reps_met", [r["reps_met"] for r in rows], ""),
+              ("tone", [r["resting_tone_pct"] for r in rows], "%")]
+    body = [f'<table class="meta"><tr><td><b>{t("patient", lang)}</b></td>'
+            f"<td>{_e(patient)}</td></tr></table>"]
+    a = prog.adherence
+    body.append(f"<h2>{t('adherence', lang)}</h2><p>" + _e(t("adherence_text", lang).format(
+        mean=a["mean_per_day"], lo=a["target_per_day"][0], hi=a["target_per_day"][1],
+        on=a["days_on_target"], days=a["days"])) + "</p>")
+    if prog.suggestion:
+        s = prog.suggestion
+        body.append(f"<h2>{t('suggestion', lang)}</h2><p>{_e(s['protocol'])}: {_e(s['change'])}"
+                    f" {s['from']:g} → {s['to']:g} ({_e(s['why'])})</p>")
+    for key, values, u in charts:
+        body.append(f"<h2>{t(key, lang)}</h2><figure>{series_svg(values, labels, u)}</figure>")
+    head = "".join(f"<th>{t(c, lang)}</th>" for c in ("date", "protocol", "mvc", "best_hold",
+                                                       "reps_met", "quick", "fatigue", "tone"))
+    table = []
+    for r in rows:
+        cells = (r["date"], r["protocol"], _fmt(r["mvc"]), _fmt(r["best_hold_s"]),
+                 f"{r['reps_met']}/{r['reps']}", _fmt(r["quick_count"], "{:.0f}"),
+                 _fmt(r["fatigue_ratio"], "{:.2f}"), _fmt(r["resting_tone_pct"], "{:.0f}"))
+        table.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
+    body.append(f"<h2>{t('reps', lang)}</h2><table><tr>{head}</tr>{''.join(table)}</table>")
+    return page(f"{t('progress', lang)} - {patient}", "".join(body), lang)
+
+
+def write(text: str, out: str | Path) -> None:
+    out = Path(out)
+    if not out.parent.exists():
+        raise InputError("folder does not exist", out.parent)
+    out.write_text(text, encoding="utf-8")
+    out.chmod(0o600)
+
+
+def to_json(prog: Progress) -> str:
+    return json.dumps({"sessions": prog.rows, "adherence": prog.adherence,
+                       "suggestion": prog.suggestion}, indent=1)

@@ -1,0 +1,178 @@
+"""Patient history (SQLite) and printable reports."""
+
+import json
+import sqlite3
+import subprocess
+
+import pytest
+
+from bbfeedback import protocols
+from bbfeedback.errors import InputError
+from bbfeedback.history import History, adherence, progress, suggest
+from bbfeedback.report import progress_report, session_report
+
+
+def _record(folder, name, seed, patient="P-1", protocol="a1-strength", db=None):
+    out = folder / name
+    cmd = ["bbfeedback", "record", "--device", "sim", "--protocol", protocol, "--seconds",
+           "100", "--speed", "60", "--patient", patient, "--posture", "lying", "--seed",
+           str(seed), "--out", str(out)]
+    if db:
+        cmd += ["--db", str(db)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sessions")
+    db = folder / "h.sqlite3"
+    files = [_record(folder, f"s{i}.edf", i, db=db) for i in range(3)]
+    return folder, db, files
+
+
+def test_recording_with_a_patient_adds_the_session(recordings):
+    folder, db, files = recordings
+    hist = History(db)
+    sessions = hist.sessions("P-1")
+    assert [s["file"] for s in sessions] == [str(f.resolve()) for f in files]
+    s = sessions[0]
+    assert s["protocol"] == "a1-strength" and s["posture"] == "lying"
+    assert s["targets"]["hold_s"] == [5.0] and len(s["reps"]) == 5
+    assert s["calibration"]["pfm"]["mvc"] > 20
+    assert hist.db.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_history_command_table_json_and_suggestion(recordings, tmp_path):
+    folder, db, _ = recordings
+    out = subprocess.run(["bbfeedback", "history", "P-1", "--db", str(db)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "a1-strength" in out.stdout and "practice:" in out.stdout
+    doc = json.loads(subprocess.run(["bbfeedback", "history", "P-1", "--db", str(db),
+                                     "--json"], capture_output=True, text=True).stdout)
+    assert len(doc["sessions"]) == 3
+    row = doc["sessions"][0]
+    for key in ("mvc", "best_hold_s", "reps_met", "quick_count", "fatigue_ratio",
+                "resting_tone_pct"):
+        assert key in row
+    assert doc["adherence"]["target_per_day"] == [4, 6]
+    assert doc["adherence"]["per_day"] and doc["adherence"]["mean_per_day"] == 3.0
+
+
+def test_rebuild_from_the_edf_files(recordings, tmp_path):
+    folder, _, files = recordings
+    db = tmp_path / "new.sqlite3"
+    out = subprocess.run(["bbfeedback", "history", "rebuild", str(folder), "--db", str(db)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "3 sessions imported" in out.stdout
+    assert len(History(db).sessions("P-1")) == 3
+    before = [f.read_bytes() for f in files]
+    History(db).rebuild(folder)  # re-importing twice keeps one row per file
+    assert len(History(db).sessions("P-1")) == 3
+    assert [f.read_bytes() for f in files] == before  # the EDF files are never touched
+
+
+def test_env_variable_and_corrupt_or_locked_database(recordings, tmp_path, monkeypatch):
+    db = tmp_path / "env.sqlite3"
+    monkeypatch.setenv("BBFEEDBACK_DB", str(db))
+    assert History().path == db
+    bad = tmp_path / "bad.sqlite3"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(InputError, match="not a readable history database"):
+        History(bad).sessions("x")
+    out = subprocess.run(["bbfeedback", "history", "P-1", "--db", str(bad)],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and len(out.stderr.splitlines()) == 1
+    locked = tmp_path / "locked.sqlite3"
+    History(locked).close()
+    hist = History(locked)
+    holder = sqlite3.connect(locked)
+    holder.execute("BEGIN EXCLUSIVE")  # another process is writing
+    with pytest.raises(InputError, match="busy"):
+        hist.add(recordings[2][0])  # waits 5 s, then says so in one line
+    holder.rollback()
+    holder.close()
+
+
+def test_two_processes_at_once(recordings, tmp_path):
+    folder, _, _ = recordings
+    db = tmp_path / "shared.sqlite3"
+    procs = [subprocess.Popen(["bbfeedback", "history", "rebuild", str(folder), "--db",
+                               str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(3)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert len(History(db).sessions("P-1")) == 3
+
+
+def _fake(protocol, met, reps=5, hold=5.0, day="2026-11-20T10:00:00"):
+    return {"protocol": protocol, "started": day,
+            "summary": {"reps": reps, "reps_met": met},
+            "reps": [{"target_hold_s": hold, "hold_s": hold, "index": i + 1}
+                     for i in range(reps)],
+            "calibration": {}, "device": {}, "posture": None, "file": "x"}
+
+
+def test_suggestion_rule():
+    assert suggest([_fake("a1-strength", 4), _fake("a1-strength", 5)])["to"] == 6.0
+    assert suggest([_fake("a1-strength", 3), _fake("a1-strength", 5)]) is None
+    assert suggest([_fake("a1-strength", 1), _fake("a1-strength", 1)])["to"] == 4.0
+    quick = suggest([_fake("a3-quick", 12, 12, 0.5), _fake("a3-quick", 11, 12, 0.5)])
+    assert quick["change"] == "target_pct_mvc_delta"
+
+
+def test_adherence_counts_sessions_per_day():
+    days = [_fake("a1-strength", 5, day=d) for d in
+            ("2026-11-20T08:00", "2026-11-20T12:00", "2026-11-20T16:00", "2026-11-20T20:00",
+             "2026-11-22T09:00")]
+    a = adherence(days)
+    assert a["days"] == 3 and a["days_on_target"] == 1 and a["mean_per_day"] == 1.67
+
+
+def test_accepting_the_suggestion_writes_a_protocol(recordings, tmp_path):
+    folder, db, _ = recordings
+    prog = progress(History(db).sessions("P-1"))
+    out = tmp_path / "next.toml"
+    run = subprocess.run(["bbfeedback", "history", "P-1", "--db", str(db), "--accept",
+                          str(out)], capture_output=True, text=True)
+    if prog.suggestion is None:
+        assert run.returncode == 2 and "no suggestion" in run.stderr
+    else:
+        assert run.returncode == 0
+        p = protocols.load(str(out))
+        hold = [ph.hold_s for s in p.sections for ph in s.phases if ph.kind == "work"][0]
+        assert hold == prog.suggestion["to"]
+
+
+def test_session_report_is_self_contained_and_bilingual(recordings, tmp_path):
+    _, _, files = recordings
+    for lang, word in (("nl", "Herhalingen"), ("en", "Repetitions")):
+        text = session_report(files[0], lang)
+        assert word in text and "<svg" in text and "<polyline" in text
+        assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")
+        assert "<script" not in text and "@page { size: A4" in text
+    cli = subprocess.run(["bbfeedback", "report", str(files[0]), "--out",
+                          str(tmp_path / "r.html"), "--lang", "nl"], capture_output=True,
+                         text=True)
+    assert cli.returncode == 0 and (tmp_path / "r.html").stat().st_size > 5000
+
+
+def test_progress_report(recordings, tmp_path):
+    _, db, _ = recordings
+    text = progress_report("P-1", progress(History(db).sessions("P-1")), "nl")
+    assert "Voortgang" in text and text.count("<svg") == 4 and "Oefentrouw" in text
+    out = subprocess.run(["bbfeedback", "report", "--patient", "P-1", "--db", str(db),
+                          "--out", str(tmp_path / "p.html")], capture_output=True, text=True)
+    assert out.returncode == 0
+    missing = subprocess.run(["bbfeedback", "report", "--patient", "NOBODY", "--db", str(db),
+                              "--out", str(tmp_path / "n.html")], capture_output=True,
+                             text=True)
+    assert missing.returncode == 2 and "no sessions" in missing.stderr
+
+
+def test_report_of_a_file_without_session_is_refused(shared_real, tmp_path):
+    out = subprocess.run(["bbfeedback", "report", str(shared_real / "edf_testfiles" /
+                                                      "pyedflib_test_generator.edf"),
+                          "--out", str(tmp_path / "x.html")], capture_output=True, text=True)
+    assert out.returncode == 2 and "no bbfeedback session" in out.stderr
