@@ -9,13 +9,13 @@ scores equal the recorded ones when nothing changes.
 from __future__ import annotations
 
 import json
-import queue
 import threading
 import time
 from pathlib import Path
 
 from . import protocols
 from .analysis import AnalysisOptions, group_of, make_session, read_meta, run_groups
+from .drivers.source import ThreadedSource
 from .errors import InputError
 from .recording import Recording, read_recording
 from .session import Session
@@ -24,7 +24,7 @@ from .signals import Block, split_blocks
 BLOCK_S = 0.04
 
 
-class ReplaySource:
+class ReplaySource(ThreadedSource):
     def __init__(self, recording: Recording | str | Path, speed: float = 1.0,
                  channels: list[str] | None = None):
         self.recording = recording if isinstance(recording, Recording) else read_recording(
@@ -37,15 +37,13 @@ class ReplaySource:
         self.channels = self.group.pipeline.channels
         self.blocks = split_blocks(self.group.block, max(1, int(BLOCK_S * self.fs_hz)))
         self.speed = speed
-        self.queue: queue.Queue = queue.Queue(maxsize=500)
+        super().__init__("replay", max_items=500)
         self.position = 0  # index of the next block
         self.samples = 0
         self.lost_samples = 0
         self.overflow_blocks = 0
         self._paused = threading.Event()
-        self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="replay")
 
     @property
     def duration_s(self) -> float:
@@ -54,10 +52,6 @@ class ReplaySource:
     @property
     def time_s(self) -> float:
         return self.position * BLOCK_S
-
-    def start(self) -> ReplaySource:
-        self._thread.start()
-        return self
 
     def pause(self) -> None:
         self._paused.set()
@@ -100,26 +94,6 @@ class ReplaySource:
             with self._lock:
                 self.position += 1
         self.queue.put(("end", self.position))
-
-    def get(self, timeout: float | None = None):
-        try:
-            return self.queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    def drain(self) -> list:
-        items = []
-        while True:
-            try:
-                items.append(self.queue.get_nowait())
-            except queue.Empty:
-                return items
-
-    def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
 
 def recorded_protocol(recording: Recording) -> str | None:
     return (read_meta(recording).get("settings") or {}).get("protocol")

@@ -12,11 +12,11 @@ The first line (maybe cut) and any line that does not parse are dropped and coun
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import tomllib
 
 from bbfeedback.errors import InputError
 from bbfeedback.signals import KINDS, Channel

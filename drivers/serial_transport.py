@@ -14,7 +14,6 @@ from __future__ import annotations
 import glob
 import os
 import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from bbfeedback.signals import Block
 
 from .devices import DeviceSpec, guess_device
 from .framing import Decoded
+from .source import ThreadedSource
 
 BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0)
 READ_TIMEOUT_S = 0.02
@@ -107,7 +107,7 @@ class BlockAssembler:
         return out
 
 
-class DeviceStream:
+class DeviceStream(ThreadedSource):
     """Reads one device on its own thread; ``get()`` hands out Blocks and Status events."""
 
     def __init__(self, spec: DeviceSpec, port: str, *,
@@ -116,17 +116,14 @@ class DeviceStream:
         self.spec = spec
         self.port = port
         self.finder = finder or self._usb_finder(port)
-        self.queue: queue.Queue = queue.Queue(maxsize=max_blocks)
+        super().__init__(f"reader-{spec.name}", max_items=max_blocks)
         self.reconnect = reconnect
         self.assembler = BlockAssembler(spec)
         self.parser = spec.make_parser()
         self.overflow_blocks = 0
         self.samples = 0
         self.lost_samples = 0
-        self._stop = threading.Event()
         self._serial: serial.SerialBase | None = None
-        self._thread = threading.Thread(target=self._run, name=f"reader-{spec.name}",
-                                        daemon=True)
 
     @staticmethod
     def _usb_finder(port: str) -> Callable[[], str | None]:
@@ -135,40 +132,14 @@ class DeviceStream:
             return lambda: port
         return lambda: find_port(info.vid, info.pid, info.serial_number)
 
-    # --- consumer side ---------------------------------------------------------------------
-    def start(self) -> DeviceStream:
-        self._thread.start()
-        return self
-
-    def get(self, timeout: float | None = None):
-        try:
-            return self.queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    def drain(self) -> list:
-        items = []
-        while True:
-            try:
-                items.append(self.queue.get_nowait())
-            except queue.Empty:
-                return items
-
-    def stop(self, timeout: float = 2.0) -> None:
-        """Stop reading; never hangs (the read times out in READ_TIMEOUT_S)."""
-        self._stop.set()
+    def _interrupt(self) -> None:
+        """Stop reading; never hangs (the read times out in READ_TIMEOUT_S anyway)."""
         ser = self._serial
         if ser is not None:
             try:
                 ser.cancel_read()
             except Exception:  # noqa: BLE001 - closing must not fail
                 pass
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
 
     # --- reader thread ---------------------------------------------------------------------
     def _put(self, item) -> None:

@@ -7,8 +7,6 @@ on its own thread at the real rate (or faster), through the same interface as
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 
 from bbfeedback import protocols
@@ -16,11 +14,12 @@ from bbfeedback.signals import Block, split_blocks
 from bbfeedback.simulate import Behaviour, Patient, simulate_protocol
 
 from .serial_transport import Status
+from .source import ThreadedSource
 
 BLOCK_S = 0.04
 
 
-class SimulatedSource:
+class SimulatedSource(ThreadedSource):
     spec_name = "sim"
 
     def __init__(self, protocol: str | protocols.Protocol = "a1-strength", fs_hz: float = 1000.0,
@@ -36,20 +35,14 @@ class SimulatedSource:
         self.channels = block.channels
         self.blocks: list[Block] = split_blocks(block, max(1, int(BLOCK_S * fs_hz)))
         self.speed = speed
-        self.queue: queue.Queue = queue.Queue()
         self.samples = 0
         self.lost_samples = 0
         self.overflow_blocks = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="simulated")
+        super().__init__("simulated")
 
     @property
     def start_s(self) -> float:
         return self.sim.start_s
-
-    def start(self) -> SimulatedSource:
-        self._thread.start()
-        return self
 
     def _run(self) -> None:
         self.queue.put(Status("connected", "simulated sensor: connected"))
@@ -63,26 +56,3 @@ class SimulatedSource:
             self.queue.put(b)
         self.queue.put(Status("stopped", "simulated sensor: end of session",
                               sample=self.samples))
-
-    def get(self, timeout: float | None = None):
-        try:
-            return self.queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    def drain(self) -> list:
-        items = []
-        while True:
-            try:
-                items.append(self.queue.get_nowait())
-            except queue.Empty:
-                return items
-
-    def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()

@@ -7,10 +7,9 @@ A protocol is a list of sections; a section repeats its phases. A phase is ``wor
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import tomllib
 
 from ..errors import InputError
 
