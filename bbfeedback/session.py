@@ -8,7 +8,7 @@ the wall clock, so feeding a recording block by block or in one go gives the sam
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import signal
@@ -107,17 +107,14 @@ class FlatTops:
         return hits
 
 
-@dataclass
 class _Store:
     """Decimated envelope of all channels (every k-th sample at absolute indices)."""
 
-    k: int
-    n_channels: int
-    data: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
-    size: int = 0
-
-    def __post_init__(self) -> None:
-        self.data = np.empty((4096, self.n_channels))
+    def __init__(self, k: int, n_channels: int):
+        self.k = k
+        self.n_channels = n_channels
+        self.data = np.empty((4096, n_channels))
+        self.size = 0
 
     def add(self, env: np.ndarray, start_sample: int) -> None:
         first = (-start_sample) % self.k
@@ -125,10 +122,10 @@ class _Store:
         idx0 = (start_sample + first) // self.k
         need = idx0 + take.shape[0]
         if need > self.data.shape[0]:
-            grown = np.full((max(need, 2 * self.data.shape[0]), self.n_channels), np.nan)
+            grown = np.empty((max(need, 2 * self.data.shape[0]), self.n_channels))
             grown[: self.size] = self.data[: self.size]
             self.data = grown
-        if idx0 > self.size:  # lost samples: leave the gap as NaN-free hold of last value
+        if idx0 > self.size:  # lost samples: hold the last value across the gap
             self.data[self.size:idx0] = self.data[self.size - 1] if self.size else 0.0
         self.data[idx0:need] = take
         self.size = max(self.size, need)
