@@ -21,6 +21,8 @@ from bbfeedback.replay import ReplaySource, recorded_reps, replay_session
 from bbfeedback.session import CueChange, RepScored, Session
 from bbfeedback.signals import Block
 
+EMULATED = "emulated"  # a port choice: start a byte-exact emulator of the device on a pty
+
 
 class Ring:
     """Last ``n`` samples of each channel, preallocated; the write index wraps."""
@@ -82,6 +84,7 @@ class LiveController:
         self.state = Snapshot()
         self.replay: ReplaySource | None = None
         self.result: dict | None = None
+        self.emulator = None
 
     # --- starting and stopping -------------------------------------------------------------
     def start_live(self, device: str, port: str | None, protocol: Protocol,
@@ -89,6 +92,8 @@ class LiveController:
                    posture: str | None = None, speed: float = 1.0, seed: int = 0,
                    **spec_options) -> None:
         self.stop()
+        if port == EMULATED and device != "sim":
+            port = self._emulate(device, protocol, seed)
         src = open_source(device, port, protocol, None, seed, speed, **spec_options)
         self.source = src.stream
         self.session = Session(protocol, src.channels, src.fs_hz, start_s=src.start_s)
@@ -100,6 +105,21 @@ class LiveController:
             if posture:
                 self.recorder.note(0.0, f"bbfeedback:posture \"{posture}\"")
         self._begin(src.fs_hz, src.channels, "connecting")
+
+    def _emulate(self, device: str, protocol: Protocol, seed: int) -> str:
+        """An emulated device on a pty (a simulated patient doing ``protocol``)."""
+        from bbfeedback.drivers.devices import make_device
+        from bbfeedback.drivers.emulator import PtyEmulator, make_packets
+
+        from bbfeedback.simulate import Behaviour, simulate_protocol
+
+        spec = make_device(device)
+        ps = simulate_protocol(protocol, Behaviour.realistic(seed), spec.fs_hz, seed=seed,
+                               calibrate=True, accessory=True, pressure=True)
+        by_name = {s.channel.name: s.data for s in ps.sim.recording.signals}
+        values = np.column_stack([by_name[c.name] for c in spec.channels])
+        self.emulator = PtyEmulator(spec, make_packets(spec, values)).start()
+        return self.emulator.port
 
     def start_replay(self, path: str | Path, speed: float = 1.0,
                      protocol: str | None = None) -> None:
@@ -133,6 +153,9 @@ class LiveController:
         result = self._finish()
         self.source = None
         self.replay = None
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
         return result
 
     # --- worker ----------------------------------------------------------------------------

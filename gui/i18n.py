@@ -51,6 +51,7 @@ TEXTS = {
     "recording_to": ("opname naar", "recording to"),
     "rescored": ("opnieuw gescoord", "re-scored"),
     "as_recorded": ("zoals opgenomen", "as recorded"),
+    "recover": ("Onafgemaakte opname herstellen", "Recover unfinished recording"),
 }
 POSTURES = {"lying": ("liggend", "lying"), "sitting": ("zittend", "sitting"),
             "standing": ("staand", "standing")}

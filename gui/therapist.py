@@ -13,7 +13,7 @@ from bbfeedback import protocols
 from bbfeedback.errors import InputError
 from bbfeedback.recorder import check_patient_id
 
-from .controller import LiveController
+from .controller import EMULATED, LiveController
 from .i18n import POSTURES, system_language, tr
 from .live_plot import LivePlot, RawPlot
 from .patient import PatientView
@@ -45,8 +45,10 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.device = QtWidgets.QComboBox()
         self.device.addItems(DEVICE_NAMES)
         self.device.setCurrentText(device)
-        self.port = QtWidgets.QLineEdit(port or "")
-        self.port.setPlaceholderText("/dev/ttyUSB0")
+        self.port = QtWidgets.QComboBox()
+        self.port.setEditable(True)  # a port from the list, a pyserial URL, or "emulated"
+        self.port.addItems(self._ports() + [EMULATED])
+        self.port.setCurrentText(port or "")
         self.protocol = QtWidgets.QComboBox()
         self.protocol.addItems(protocols.builtin_ids())
         self.protocol.setCurrentText(protocol)
@@ -81,6 +83,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
             label = QtWidgets.QLabel()
             self._labels[key] = label
             self.form.addRow(label, widget)
+        self.recover_button = QtWidgets.QPushButton()
+        self.recover_button.clicked.connect(self.recover_all)
         self.calibration = QtWidgets.QLabel()
         self.calibration.setWordWrap(True)
         side = QtWidgets.QVBoxLayout()
@@ -88,6 +92,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         side.addWidget(self.start_button)
         side.addWidget(self.open_button)
         side.addWidget(self.patient_button)
+        side.addWidget(self.recover_button)
         side.addWidget(self.calibration)
         side.addStretch(1)
         panel = QtWidgets.QWidget()
@@ -127,6 +132,35 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.statusBar().addPermanentWidget(self.status, 1)
         self.resize(1400, 900)
         self._load_parameters(protocol)
+        self._offer_recovery()
+
+    @staticmethod
+    def _ports() -> list[str]:
+        from bbfeedback.drivers.serial_transport import list_serial_ports
+
+        return [f"{p.device} ({p.guess})" if p.guess else p.device for p in list_serial_ports()]
+
+    def _offer_recovery(self) -> None:
+        """Recordings a crash left unfinished: offer to recover them (one click)."""
+        from bbfeedback.recording.repair import unfinished
+
+        self.unfinished = unfinished(self.out_dir) if self.out_dir.exists() else []
+        self.recover_button.setVisible(bool(self.unfinished))
+        if self.unfinished:
+            self.recover_button.setText(f"{tr('recover', self.lang)} ({len(self.unfinished)})")
+
+    def recover_all(self) -> None:
+        from bbfeedback.recording.repair import recover
+
+        done = []
+        for path in self.unfinished:
+            try:
+                records, _, _ = recover(path)
+                done.append(f"{path.name}: {records} s")
+            except InputError as exc:
+                done.append(str(exc))
+        self.status.setText("; ".join(done))
+        self._offer_recovery()
 
     @staticmethod
     def _spin(lo: float, hi: float, value: float, decimals: int = 1):
@@ -161,6 +195,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
                                      lang))
         self.open_button.setText(tr("open", lang))
         self.patient_button.setText(tr("patient_view", lang))
+        if self.recover_button.isVisible():
+            self.recover_button.setText(f"{tr('recover', lang)} ({len(self.unfinished)})")
         self.table.setHorizontalHeaderLabels([tr(c, lang) for c in COLUMNS])
         self.patient_view.set_language(lang)
 
@@ -190,7 +226,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
                 self.out_dir.mkdir(parents=True, exist_ok=True)
                 stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
                 path = self.out_dir / f"{pid}-{self.protocol.currentText()}-{stamp}.edf"
-            self.controller.start_live(self.device.currentText(), self.port.text() or None,
+            self.controller.start_live(self.device.currentText(),
+                                       self.port.currentText().split(" ")[0] or None,
                                        self.chosen_protocol(), path, pid,
                                        self.posture.currentData(), speed=self.speed)
         except InputError as exc:

@@ -74,6 +74,35 @@ def test_unplugged_device_keeps_the_window_and_shows_it(qtbot, tmp_path):
     assert saved and read_recording(saved[0]).signals[0].data.size > 200  # kept, and saved
 
 
+def test_emulated_device_from_the_window(qtbot, tmp_path):
+    win = TherapistWindow("p2", "emulated", "a1-strength", "en", tmp_path)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        win.start()
+        qtbot.waitUntil(lambda: win.controller.state.status == "connected"
+                        and win.controller.state.t_s > 1.0, timeout=15000)
+        assert win.controller.emulator is not None
+    finally:
+        win.close()
+    assert win.controller.emulator is None  # stopped with the session
+
+
+def test_window_start_offers_to_recover_a_crashed_recording(qtbot, tmp_path):
+    from bbfeedback.recording.repair import marker_path
+
+    crashed = tmp_path / "P-1-a1-strength-crash.edf"
+    crashed.write_bytes((SAMPLES / "lift.edf").read_bytes())
+    marker_path(crashed).write_text('{"pid": 999999999}')
+    win = TherapistWindow("sim", None, "a1-strength", "en", tmp_path)
+    qtbot.addWidget(win)
+    win.show()
+    assert win.recover_button.isVisible() and "Recover" in win.recover_button.text()
+    win.recover_all()
+    assert not win.recover_button.isVisible() and not marker_path(crashed).exists()
+    win.close()
+
+
 def test_replay_of_a_sample_recording(qtbot, window):
     window.open_recording(str(SAMPLES / "a1_strength_emg.edf"), speed=60.0)
     qtbot.waitUntil(lambda: window.controller.state.status == "finished", timeout=60000)
