@@ -83,7 +83,9 @@ class PatientView(QtWidgets.QWidget):
 
     def draw(self, snap, main: int, accessory: int | None) -> None:
         self.plot.draw(snap, main, None)
-        if snap.cue is not None:
+        if snap.status == "finished":
+            self.cue.setText("Klaar!" if self.lang == "nl" else "Done!")
+        elif snap.cue is not None:
             self.cue.setText(snap.cue.cue_nl if self.lang == "nl" else snap.cue.cue_en)
         if snap.cue_end_s is not None and snap.running:
             self.count.setText(f"{max(0.0, snap.cue_end_s - snap.t_s):.0f}")

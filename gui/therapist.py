@@ -267,7 +267,10 @@ class TherapistWindow(QtWidgets.QMainWindow):
 
     def _texts(self, snap) -> None:
         lang = self.lang
-        if snap.cue is not None:
+        self.start_button.setText(tr("stop" if snap.running else "start", lang))
+        if snap.status == "finished":
+            self.cue.setText(tr("finished", lang).capitalize())
+        elif snap.cue is not None:
             self.cue.setText(snap.cue.cue_nl if lang == "nl" else snap.cue.cue_en)
         left = (snap.cue_end_s - snap.t_s) if snap.cue_end_s is not None else None
         self.count.setText(f"{max(0.0, left):.0f} s" if left is not None and snap.running

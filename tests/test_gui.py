@@ -43,6 +43,7 @@ def test_live_session_runs_to_the_end_and_scores_match_analyze(qtbot, window):
     qtbot.wait(100)
     assert window.table.rowCount() == 5
     assert window.summary.text().startswith("Held")
+    assert window.start_button.text() == "Start" and window.cue.text() == "Session finished"
     result = window.controller.result
     offline = analyze(read_recording(window.recording_path),
                       protocol=protocols.load("a1-strength"))
