@@ -16,7 +16,10 @@ from bbfeedback.analysis import analyze
 from bbfeedback.recording import read_recording
 from bbfeedback.simulate import Behaviour, simulate_protocol
 
-DOCS = ROOT / "docs"
+def docs_dir(tmp_path):
+    """docs/ when asked (BBFEEDBACK_SCREENSHOTS=1), else a temporary folder: a test run
+    must not change tracked files."""
+    return ROOT / "docs" if os.environ.get("BBFEEDBACK_SCREENSHOTS") else tmp_path
 
 
 @pytest.fixture
@@ -28,15 +31,15 @@ def window(qtbot, tmp_path):
     win.close()
 
 
-def test_live_session_runs_to_the_end_and_scores_match_analyze(qtbot, window):
+def test_live_session_runs_to_the_end_and_scores_match_analyze(qtbot, window, tmp_path):
+    docs = docs_dir(tmp_path)
     qtbot.mouseClick(window.start_button, __import__("PySide6").QtCore.Qt.LeftButton)
     assert window.controller.state.running
     qtbot.waitUntil(lambda: len(window.controller.snapshot().reps) >= 2, timeout=60000)
     window.patient_view.show()
     qtbot.wait(300)
-    DOCS.mkdir(exist_ok=True)
-    window.grab().save(str(DOCS / "therapist.png"))
-    window.patient_view.grab().save(str(DOCS / "patient.png"))
+    assert window.grab().save(str(docs / "therapist.png"))
+    assert window.patient_view.grab().save(str(docs / "patient.png"))
     assert window.cue.text() and window.plot.env_curves[0].getData()[0] is not None
     assert "Calibration" in window.calibration.text() and "MVC" in window.calibration.text()
     qtbot.waitUntil(lambda: window.controller.state.status == "finished", timeout=60000)
@@ -49,7 +52,7 @@ def test_live_session_runs_to_the_end_and_scores_match_analyze(qtbot, window):
                       protocol=protocols.load("a1-strength"))
     assert offline["reps"] == result["reps"]
     assert offline["summary"] == result["summary"]
-    window.grab().save(str(DOCS / "therapist-finished.png"))
+    assert window.grab().save(str(docs / "therapist-finished.png"))
 
 
 def test_unplugged_device_keeps_the_window_and_shows_it(qtbot, tmp_path):
