@@ -16,6 +16,7 @@ from bbfeedback.analysis import analyze
 from bbfeedback.recording import read_recording
 from bbfeedback.simulate import Behaviour, simulate_protocol
 
+
 def docs_dir(tmp_path):
     """docs/ when asked (BBFEEDBACK_SCREENSHOTS=1), else a temporary folder: a test run
     must not change tracked files."""
