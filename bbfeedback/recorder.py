@@ -85,14 +85,13 @@ class SessionRecorder:
 
     def _annotate(self, events: list) -> None:
         s = self.session
-        if s is not None and not self._cal_written and s._calibrated():
+        if s is not None and not self._cal_written and s.calibrated():
             cal = {k: v.to_dict() for k, v in s.calibrations.items()}
             self.note(self.samples / self.fs_hz, "bbfeedback:calibration " + json.dumps(cal))
             self._cal_written = True
         for e in events:
             if isinstance(e, CueChange):
-                tag = "calib" if s.steps[e.step].scoring == "calibration" else "cue"
-                self.note(e.t_s, f"{tag}:{e.kind}:{e.cue}" + (f" rep={e.rep}" if e.rep else ""))
+                self.note(e.t_s, s.cue_text(e))
             elif isinstance(e, Contraction):
                 self.note(e.onset_s, "bbfeedback:contraction " + json.dumps(e.to_dict()))
             elif isinstance(e, RepScored):

@@ -19,7 +19,7 @@ from .drivers.source import ThreadedSource
 from .errors import InputError
 from .recording import Recording, read_recording
 from .session import Session
-from .signals import Block, split_blocks
+from .signals import split_blocks
 
 BLOCK_S = 0.04
 
@@ -116,7 +116,3 @@ def recorded_reps(recording: Recording) -> list[dict]:
     """The repetition scores the live session wrote into the recording."""
     return [json.loads(a.text.split(" ", 1)[1]) for a in recording.annotations
             if a.text.startswith("bbfeedback:rep ")]
-
-
-def is_block(item) -> bool:
-    return isinstance(item, Block)

@@ -149,7 +149,7 @@ class Session:
         self.detector_config = detector_config or DetectorConfig()
         self.calibrations = dict(calibrations or {})
         steps = protocol.timeline()
-        if not self._calibrated():
+        if not self.calibrated():
             steps = calibration_steps() + steps
         self.steps = [Step(i, s.start_s, s.phase, s.section, s.scoring, s.rep, s.posture)
                       for i, s in enumerate(steps)]
@@ -177,7 +177,7 @@ class Session:
         self._position = 0
         self._mdf = _EpochMdf(fs_hz, enabled=protocol.scoring == "glazer")
         self._finished = False
-        if self._calibrated():
+        if self.calibrated():
             self._make_detector()
 
     # --- feeding ---------------------------------------------------------------------------
@@ -288,12 +288,12 @@ class Session:
         cue = CueChange(round(self.starts[i], 4), i, s.phase.kind, s.phase.cue, s.phase.cue_nl,
                         s.phase.cue_en, s.rep, s.phase.duration_s, s.section, s.posture)
         self.cues.append(cue)
-        if not self._calibrated() and s.scoring != "calibration":
+        if not self.calibrated() and s.scoring != "calibration":
             self._calibrate_from_steps(i)
         return cue
 
     # --- calibration -----------------------------------------------------------------------
-    def _calibrated(self) -> bool:
+    def calibrated(self) -> bool:
         return all(c.name in self.calibrations for c in self.channels)
 
     def _calibrate_from_steps(self, first_protocol_step: int) -> None:
@@ -435,13 +435,17 @@ class Session:
     def annotations(self) -> list[tuple[float, str]]:
         """What a recording of this session carries as EDF+ annotations (so far)."""
         out = [(0.0, "bbfeedback:settings " + json.dumps(self.settings()))]
-        if self._calibrated():
+        if self.calibrated():
             cal = {k: v.to_dict() for k, v in self.calibrations.items()}
             out.append((0.0, "bbfeedback:calibration " + json.dumps(cal)))
-        for c in self.cues:
-            tag = "calib" if self.steps[c.step].scoring == "calibration" else "cue"
-            out.append((c.t_s, f"{tag}:{c.kind}:{c.cue}" + (f" rep={c.rep}" if c.rep else "")))
+        out += [(c.t_s, self.cue_text(c)) for c in self.cues]
         return out
+
+    def cue_text(self, c: CueChange) -> str:
+        """A cue as an annotation: ``cue:work:squeeze_max rep=1`` (``calib:`` during the
+        calibration, so re-scoring aligns on the protocol's own cues)."""
+        tag = "calib" if self.steps[c.step].scoring == "calibration" else "cue"
+        return f"{tag}:{c.kind}:{c.cue}" + (f" rep={c.rep}" if c.rep else "")
 
     # --- results ---------------------------------------------------------------------------
     def result(self) -> dict:
