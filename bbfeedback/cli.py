@@ -289,7 +289,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
     for left in unfinished(out.parent):
         print(f"bbfeedback: unfinished recording {left} found (a crash?); "
               f"recover it with: bbfeedback recover {left}", file=sys.stderr)
-    src = open_source(args.device, args.port, args.protocol or "a1-strength", args.rate,
+    src = open_source(args.device, args.port, proto or "a1-strength", args.rate,
                       args.seed, args.speed, **_spec_options(args))
     session = None
     if proto is not None:
@@ -322,8 +322,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
     finally:
         src.stream.stop()
         result = rec.close()
-    lost = getattr(src.stream, "parser", None)
-    packets_lost = lost.stats.lost_frames if lost is not None else 0
+    packets_lost = getattr(src.stream, "lost_packets", 0)  # the simulated sensor loses none
     print(f"recorded {rec.samples} samples ({rec.samples / src.fs_hz:.1f} s) to {out}; "
           f"samples received {rec.samples - rec.lost}; packets lost {packets_lost}; "
           f"samples lost {rec.lost}; disconnections {disconnects}")

@@ -120,6 +120,7 @@ class DeviceStream(ThreadedSource):
         self.reconnect = reconnect
         self.assembler = BlockAssembler(spec)
         self.parser = spec.make_parser()
+        self._lost_before_parser = 0  # lost packets counted by parsers of earlier links
         self.overflow_blocks = 0
         self.samples = 0
         self.lost_samples = 0
@@ -131,6 +132,11 @@ class DeviceStream(ThreadedSource):
         if info is None or info.vid is None:
             return lambda: port
         return lambda: find_port(info.vid, info.pid, info.serial_number)
+
+    @property
+    def lost_packets(self) -> int:
+        """Packets the sequence counters say were lost, over every link so far."""
+        return self._lost_before_parser + self.parser.stats.lost_frames
 
     def _interrupt(self) -> None:
         """Stop reading; never hangs (the read times out in READ_TIMEOUT_S anyway)."""
@@ -199,6 +205,7 @@ class DeviceStream(ThreadedSource):
         gap = int(round((time.monotonic() - lost_at) * self.spec.fs_hz))
         self.assembler.pending_lost += gap
         self.lost_samples += gap
+        self._lost_before_parser += self.parser.stats.lost_frames
         self.parser = self.spec.make_parser()  # the old one's state belongs to the old link
         self._put(Status("reconnected", f"{port}: reconnected, about {gap} samples lost",
                          sample=self.assembler.next_sample, lost_samples=gap))
