@@ -69,6 +69,7 @@ class Snapshot:
     lost_samples: int = 0
     level_pct: float | None = None
     running: bool = False
+    message: str = ""  # the last connection problem, in the device's words
 
 
 class LiveController:
@@ -197,6 +198,8 @@ class LiveController:
 
     def _status(self, status) -> None:
         with self._lock:
+            if status.kind in ("disconnected", "error", "warning"):
+                self.state.message = status.message
             if status.kind == "disconnected":
                 self.state.status = "reconnecting"
             elif status.kind in ("connected", "reconnected"):

@@ -292,7 +292,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
                                                                           snap.status)
         lost = f" - {tr('lost', lang)} {snap.lost_samples} {tr('samples', lang)}" \
             if snap.lost_samples else ""
-        self.status.setText(f"{state}{lost} - t = {snap.t_s:.1f} s")
+        problem = f" - {snap.message}" if snap.message else ""
+        self.status.setText(f"{state}{lost} - t = {snap.t_s:.1f} s{problem}")
         if snap.summary:
             self.summary.setText(snap.summary["text_nl" if lang == "nl" else "text_en"])
         else:

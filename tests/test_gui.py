@@ -117,6 +117,16 @@ def test_replay_of_a_sample_recording(qtbot, window):
     assert snap.reps == snap.recorded_reps  # re-scored as recorded
 
 
+def test_a_port_that_does_not_exist_is_shown_not_fatal(qtbot, tmp_path):
+    win = TherapistWindow("p2", "/dev/nonexistent-port", "a1-strength", "en", tmp_path)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: "cannot open" in win.status.text(), timeout=10000)
+    assert win.isVisible()
+    win.close()
+
+
 def test_languages_switch(qtbot, window):
     window.set_language("nl")
     assert window._labels["protocol"].text() == "Oefening"
