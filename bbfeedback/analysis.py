@@ -115,18 +115,26 @@ def recorded(meta: dict, key: str) -> dict:
     return meta.get(key) or {}
 
 
-def read_meta(recording: Recording) -> dict:
-    """The ``bbfeedback:<key> <json>`` annotations a session recording carries."""
-    meta = {}
+def _bbfeedback_annotations(recording: Recording) -> Iterator[tuple[str, object]]:
+    """(key, value) of every ``bbfeedback:<key> <json>`` annotation, in file order."""
     for a in recording.annotations:
         if a.text.startswith("bbfeedback:"):
             key, _, body = a.text[len("bbfeedback:"):].partition(" ")
             try:
-                meta[key] = json.loads(body) if body else {}
+                yield key, json.loads(body) if body else {}
             except json.JSONDecodeError:
                 raise InputError(f"annotation bbfeedback:{key} is not valid JSON",
                                  recording.path) from None
-    return meta
+
+
+def read_meta(recording: Recording) -> dict:
+    """The session-wide annotations (settings, calibration, device ...): the last of each."""
+    return dict(_bbfeedback_annotations(recording))
+
+
+def recorded_all(recording: Recording, key: str) -> list:
+    """Every annotation of one kind (``gap``, ``rep``, ``contraction``), in file order."""
+    return [value for k, value in _bbfeedback_annotations(recording) if k == key]
 
 
 def recorded_calibrations(meta: dict) -> dict[str, Calibration]:
@@ -224,10 +232,8 @@ def make_session(recording: Recording, result: ChannelResult, protocol: Protocol
                           main=main, accessory=accessory)
     except ValueError as exc:
         raise InputError(str(exc), recording.path) from None
-    for a in recording.annotations:  # samples the device lost, as the recorder noted them
-        if a.text.startswith("bbfeedback:gap "):
-            gap = json.loads(a.text.split(" ", 1)[1])
-            session.gaps.append(Gap(float(gap["t_s"]), int(gap["lost_samples"])))
+    for gap in recorded_all(recording, "gap"):  # samples the device lost, as noted
+        session.gaps.append(Gap(float(gap["t_s"]), int(gap["lost_samples"])))
     return session, how
 
 
@@ -256,11 +262,5 @@ def score_protocol(recording: Recording, results: list[ChannelResult], protocol:
     session.finish()
     scored = session.result()
     scored["protocol"]["alignment"] = how
-    scored["protocol"]["start_s"] = round(session.origin_s + _lead(session), 4)
+    scored["protocol"]["start_s"] = round(session.start_s, 4)
     return scored, session.contractions, result
-
-
-def _lead(session: Session) -> float:
-    first = next(s for s in session.steps if s.phase.kind == "work"
-                 and s.scoring != "calibration")
-    return sum(s.phase.duration_s for s in session.steps[: first.index])

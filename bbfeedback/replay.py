@@ -8,13 +8,12 @@ scores equal the recorded ones when nothing changes.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
 
 from . import protocols
-from .analysis import AnalysisOptions, group_of, make_session, read_meta, run_groups
+from .analysis import AnalysisOptions, group_of, make_session, read_meta, recorded_all, run_groups
 from .drivers.source import ThreadedSource
 from .errors import InputError
 from .recording import Recording, read_recording
@@ -114,5 +113,4 @@ def replay_session(source: ReplaySource, protocol: str | None = None) -> Session
 
 def recorded_reps(recording: Recording) -> list[dict]:
     """The repetition scores the live session wrote into the recording."""
-    return [json.loads(a.text.split(" ", 1)[1]) for a in recording.annotations
-            if a.text.startswith("bbfeedback:rep ")]
+    return recorded_all(recording, "rep")

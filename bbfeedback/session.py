@@ -157,7 +157,8 @@ class Session:
                           if s.phase.kind == WORK and s.scoring != "calibration")
         lead = sum(s.phase.duration_s for s in self.steps[:first_work])
         # start_s: recording time of the first work cue of the protocol proper
-        self.origin_s = (lead if start_s is None else start_s) - lead
+        self.start_s = lead if start_s is None else start_s
+        self.origin_s = self.start_s - lead
         self.starts: dict[int, float] = {0: self.origin_s}
         self.ends: dict[int, float] = {}
         self.k = max(1, int(round(fs_hz / TRACE_RATE_HZ)))

@@ -86,6 +86,8 @@ class LiveController:
         self.replay: ReplaySource | None = None
         self.result: dict | None = None
         self.emulator = None
+        self._finished_session: Session | None = None  # still drawn after the end
+        self._protocol_override: str | None = None
 
     # --- starting and stopping -------------------------------------------------------------
     def start_live(self, device: str, port: str | None, protocol: Protocol,
@@ -263,7 +265,7 @@ class LiveController:
             st = self.state
             snap = Snapshot(**{k: getattr(st, k) for k in st.__dataclass_fields__})
             snap.reps = list(st.reps)
-            session = self.session or getattr(self, "_finished_session", None)
+            session = self.session or self._finished_session
             ring = self.ring
         if ring is not None:
             snap.raw = ring.last()
