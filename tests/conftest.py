@@ -8,12 +8,11 @@ _DB = Path(__import__("tempfile").mkdtemp(prefix="bbfeedback-test-")) / "history
 os.environ.setdefault("BBFEEDBACK_DB", str(_DB))  # tests never touch the user's history
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data" / "real"
+DATA = Path(__file__).resolve().parent / "data"  # small real files, each with SOURCE.txt
 SAMPLES = ROOT / "sample_data"
 
 
 @pytest.fixture
-def shared_real() -> Path:
-    if not SHARED.exists():
-        pytest.fail(f"shared data folder missing: {SHARED}")
-    return SHARED
+def real_data() -> Path:
+    """Real public recordings copied into the project (tests/data/*/SOURCE.txt)."""
+    return DATA

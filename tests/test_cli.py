@@ -71,6 +71,6 @@ def test_bad_files_give_one_line(tmp_path):
         assert out.stderr.startswith(f"bbfeedback: error: {name}:")
 
 
-def test_annotation_only_edf_is_refused_clearly(shared_real):
-    out = run("analyze", str(shared_real / "edf_testfiles" / "edfio_SC4001EC-Hypnogram.edf"))
+def test_annotation_only_edf_is_refused_clearly(real_data):
+    out = run("analyze", str(real_data / "edf_testfiles" / "edfio_SC4001EC-Hypnogram.edf"))
     assert out.returncode == 2 and "no EMG or pressure signal" in out.stderr

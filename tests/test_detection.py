@@ -107,9 +107,9 @@ def test_onsets_and_offsets_are_separate_and_rates_respected():
     assert all(off > on for on, off in times[0])
 
 
-def test_real_limb_emg_bursts(shared_real):
+def test_real_limb_emg_bursts(real_data):
     """BioSPPy's emg_1.txt: clear bursts near 1.5 s, 15.5-17 s and 25.6-26.7 s."""
-    x = np.loadtxt(shared_real / "biosppy_emg" / "emg_1.txt")
+    x = np.loadtxt(real_data / "biosppy_emg" / "emg_1.txt")
     rec = Recording([Signal(Channel("emg", EMG, "uV"), 1000.0, x - x.mean())], path="emg_1")
     found = analyze(rec)["contractions"]
     assert 3 <= len(found) <= 4

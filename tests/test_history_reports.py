@@ -171,8 +171,8 @@ def test_progress_report(recordings, tmp_path):
     assert missing.returncode == 2 and "no sessions" in missing.stderr
 
 
-def test_report_of_a_file_without_session_is_refused(shared_real, tmp_path):
-    out = subprocess.run(["bbfeedback", "report", str(shared_real / "edf_testfiles" /
+def test_report_of_a_file_without_session_is_refused(real_data, tmp_path):
+    out = subprocess.run(["bbfeedback", "report", str(real_data / "edf_testfiles" /
                                                       "pyedflib_test_generator.edf"),
                           "--out", str(tmp_path / "x.html")], capture_output=True, text=True)
     assert out.returncode == 2 and "no bbfeedback session" in out.stderr

@@ -114,26 +114,26 @@ def test_bad_edf_files(tmp_path):
         read_recording(good.with_suffix(".wav").write_bytes(b"x") and good.with_suffix(".wav"))
 
 
-def test_real_edf_mixed_rates_and_units(shared_real):
-    rec = read_recording(shared_real / "edf_testfiles" / "edfio_short_psg.edf")
+def test_real_edf_mixed_rates_and_units(real_data):
+    rec = read_recording(real_data / "edf_testfiles" / "edfio_short_psg.edf")
     rates = {s.channel.name: s.fs_hz for s in rec.signals}
     assert rates["EMG submental"] == 1.0 and rates["EEG Fpz-Cz"] == 100.0
     kinds = {s.channel.name: s.channel.kind for s in rec.signals}
     assert kinds["EMG submental"] == EMG and kinds["EEG Fpz-Cz"] == OTHER
 
 
-def test_real_edf_negative_gain_matches_second_reader(shared_real):
+def test_real_edf_negative_gain_matches_second_reader(real_data):
     import edfio
 
-    path = shared_real / "edf_testfiles" / "edfio_test_subsecond.edf"
+    path = real_data / "edf_testfiles" / "edfio_test_subsecond.edf"
     ours = read_recording(path).signals[0].data
     theirs = edfio.read_edf(path).signals[0].data
     assert np.allclose(ours, theirs, atol=1e-6)
     assert len(read_recording(path).annotations) == 4
 
 
-def test_real_edf_utf8_annotation(shared_real):
-    rec = read_recording(shared_real / "edf_testfiles" / "pyedflib_test_utf8.edf")
+def test_real_edf_utf8_annotation(real_data):
+    rec = read_recording(real_data / "edf_testfiles" / "pyedflib_test_utf8.edf")
     assert any(any(ord(ch) > 127 for ch in a.text) for a in rec.annotations)
 
 

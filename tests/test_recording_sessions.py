@@ -179,8 +179,8 @@ def test_patient_id_must_be_pseudonymous(tmp_path):
     ("edfio_mne_test.edf", 0, "A1"),
     ("pyedflib_test_generator.edf", 0, "squarewave"),
 ])
-def test_other_programs_edf_files_read_or_refused_clearly(shared_real, name, code, needle):
-    out = subprocess.run(["bbfeedback", "analyze", str(shared_real / "edf_testfiles" / name)],
+def test_other_programs_edf_files_read_or_refused_clearly(real_data, name, code, needle):
+    out = subprocess.run(["bbfeedback", "analyze", str(real_data / "edf_testfiles" / name)],
                          capture_output=True, text=True)
     assert out.returncode == code
     text = out.stdout if code == 0 else out.stderr
