@@ -22,8 +22,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from test_detection import score  # noqa: E402  (same matching rule as the tests)
 
-from bbfeedback.analysis import analyze  # noqa: E402
-from bbfeedback.simulate import Patient, random_squeezes, simulate  # noqa: E402
+from bbfeedback.app.analyze import analyze  # noqa: E402
+from bbfeedback.exercise.simulate import Patient, random_squeezes, simulate  # noqa: E402
 
 warnings.filterwarnings("ignore")
 

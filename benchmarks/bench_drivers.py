@@ -24,7 +24,7 @@ from bbfeedback.drivers.devices import make_device
 from bbfeedback.drivers.emulator import PtyEmulator, make_packets
 from bbfeedback.drivers.serial_transport import DeviceStream
 
-from bbfeedback.signals import Block
+from bbfeedback.signal.blocks import Block
 
 DEVICES = ("p2", "cyton", "bitalino", "ascii")
 
@@ -76,7 +76,7 @@ def throughput(name: str, read_bytes: int) -> float:
 
 
 def cpu_per_second(name: str, seconds: float) -> float:
-    emu = subprocess.Popen([sys.executable, "-m", "bbfeedback.cli", "emulate", "--device", name,
+    emu = subprocess.Popen([sys.executable, "-m", "bbfeedback.app.cli", "emulate", "--device", name,
                             "--seconds", str(seconds + 5)], stdout=subprocess.PIPE, text=True,
                            stderr=subprocess.DEVNULL)
     port = emu.stdout.readline().strip()

@@ -24,7 +24,7 @@ from bbfeedback.gui import controller as ctl  # noqa: E402
 from bbfeedback.gui.therapist import TherapistWindow  # noqa: E402
 from PySide6 import QtWidgets  # noqa: E402
 
-from bbfeedback import protocols  # noqa: E402
+from bbfeedback.exercise import protocols  # noqa: E402
 
 FS = 2000.0
 

@@ -16,13 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from bbfeedback import protocols
-from bbfeedback.analysis import analyze
-from bbfeedback.recorder import SessionRecorder
+from bbfeedback.app.analyze import analyze
+from bbfeedback.exercise import protocols
+from bbfeedback.exercise.session import Session
+from bbfeedback.exercise.simulate import Behaviour, simulate_protocol
 from bbfeedback.recording import read_recording
-from bbfeedback.session import Session
-from bbfeedback.signals import split_blocks
-from bbfeedback.simulate import Behaviour, simulate_protocol
+from bbfeedback.recording.recorder import SessionRecorder
+from bbfeedback.signal.blocks import split_blocks
 
 FS = 2000.0
 

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from bbfeedback.drivers.framing import Decoded, ParserStats
 
 from bbfeedback.errors import InputError
-from bbfeedback.signals import KINDS, Channel
-
-from .framing import Decoded, ParserStats
+from bbfeedback.signal.blocks import KINDS, Channel
 
 MAX_LINE = 256
 

@@ -9,8 +9,7 @@ EMG transfer function: mV = (ADC / 2^n - 0.5) * 3.3 / 1009 * 1000.
 from __future__ import annotations
 
 import numpy as np
-
-from .framing import FixedFrameParser
+from bbfeedback.drivers.framing import FixedFrameParser
 
 BAUD = 115200
 FRAME_LEN = {1: 3, 2: 4, 3: 6, 4: 7, 5: 8, 6: 8}

@@ -10,11 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from bbfeedback.drivers import ascii_lines, bitalino, openbci_cyton, openeeg_p2
 
 from bbfeedback.errors import InputError
-from bbfeedback.signals import EMG, Channel
-
-from . import ascii_lines, bitalino, openbci_cyton, openeeg_p2
+from bbfeedback.signal.blocks import EMG, Channel
 
 DEVICE_NAMES = ("sim", "p2", "cyton", "ascii", "bitalino")
 TWO_EMG = (Channel.of_kind("pfm", EMG), Channel.of_kind("abdominal", EMG))

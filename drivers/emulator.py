@@ -17,8 +17,7 @@ import tty
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from .devices import DeviceSpec
+from bbfeedback.drivers.devices import DeviceSpec
 
 
 @dataclass
@@ -103,7 +102,7 @@ class PtyEmulator:
             return b""
 
     def _await_start(self) -> None:
-        from . import openbci_cyton
+        from bbfeedback.drivers import openbci_cyton
 
         while not self._stop.is_set():
             got = self._commands(0.05)

@@ -8,8 +8,7 @@ soft reset (banner ending in ``$$$``), ``d`` default channel settings, ``b`` sta
 from __future__ import annotations
 
 import numpy as np
-
-from .framing import FixedFrameParser
+from bbfeedback.drivers.framing import FixedFrameParser
 
 FRAME_LEN = 33
 HEADER = 0xA0

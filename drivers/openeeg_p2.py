@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from .framing import FixedFrameParser
+from bbfeedback.drivers.framing import FixedFrameParser
 
 FRAME_LEN = 17
 SYNC = (0xA5, 0x5A, 0x02)

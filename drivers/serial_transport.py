@@ -20,13 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import serial
+from bbfeedback.drivers.devices import DeviceSpec, guess_device
+from bbfeedback.drivers.framing import Decoded
+from bbfeedback.drivers.source import ThreadedSource
 from serial.tools import list_ports
 
-from bbfeedback.signals import Block
-
-from .devices import DeviceSpec, guess_device
-from .framing import Decoded
-from .source import ThreadedSource
+from bbfeedback.signal.blocks import Block
 
 BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0)
 READ_TIMEOUT_S = 0.02

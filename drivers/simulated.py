@@ -1,7 +1,7 @@
 """The built-in simulated sensor: a device like the others, with no serial port.
 
-It plays a simulated patient doing a protocol (``bbfeedback.simulate``) and hands out blocks
-on its own thread at the real rate (or faster), through the same interface as
+It plays a simulated patient doing a protocol (``bbfeedback.exercise.simulate``) and hands out
+blocks on its own thread at the real rate (or faster), through the same interface as
 ``DeviceStream``: start, get, drain, stop.
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 
-from bbfeedback import protocols
-from bbfeedback.signals import Block, split_blocks
-from bbfeedback.simulate import Behaviour, Patient, simulate_protocol
+from bbfeedback.drivers.serial_transport import Status
+from bbfeedback.drivers.source import ThreadedSource
 
-from .serial_transport import Status
-from .source import ThreadedSource
+from bbfeedback.exercise import protocols
+from bbfeedback.exercise.simulate import Behaviour, Patient, simulate_protocol
+from bbfeedback.signal.blocks import Block, split_blocks
 
 BLOCK_S = 0.04
 

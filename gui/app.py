@@ -41,11 +41,10 @@ def run(device: str = "sim", port: str | None = None, protocol: str = "a1-streng
     if missing:
         raise InputError("Qt needs system libraries to open a window on X11: "
                          f"sudo apt-get install {' '.join(missing)}")
+    from bbfeedback.gui.therapist import TherapistWindow
     from PySide6 import QtCore, QtWidgets
 
-    from bbfeedback import protocols
-
-    from .therapist import TherapistWindow
+    from bbfeedback.exercise import protocols
 
     protocols.load(protocol)  # a wrong id is a one-line error before any window opens
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bbfeedback"])

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bbfeedback.live import open_source
-from bbfeedback.protocols import Protocol
-from bbfeedback.recorder import SessionRecorder
-from bbfeedback.replay import ReplaySource, recorded_reps, replay_session
-from bbfeedback.session import CueChange, RepScored, Session
-from bbfeedback.signals import Block
+from bbfeedback.app.replay import ReplaySource, recorded_reps, replay_session
+from bbfeedback.app.sources import open_source
+from bbfeedback.exercise.protocols import Protocol
+from bbfeedback.exercise.session import CueChange, RepScored, Session
+from bbfeedback.recording.recorder import SessionRecorder
+from bbfeedback.signal.blocks import Block
 
 EMULATED = "emulated"  # a port choice: start a byte-exact emulator of the device on a pty
 
@@ -114,7 +114,7 @@ class LiveController:
         from bbfeedback.drivers.devices import make_device
         from bbfeedback.drivers.emulator import PtyEmulator, make_packets
 
-        from bbfeedback.simulate import Behaviour, simulate_protocol
+        from bbfeedback.exercise.simulate import Behaviour, simulate_protocol
 
         spec = make_device(device)
         ps = simulate_protocol(protocol, Behaviour.realistic(seed), spec.fs_hz, seed=seed,
@@ -248,8 +248,8 @@ class LiveController:
     def _add_to_history(self, path: Path) -> None:
         """The session joins the patient's history; a database problem never loses the
         recording (the EDF file is the source of truth)."""
+        from bbfeedback.app.history import History
         from bbfeedback.errors import InputError
-        from bbfeedback.history import History
 
         try:
             hist = History()

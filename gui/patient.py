@@ -6,10 +6,9 @@ The trace against the template, the cue word and a countdown, and the lift with 
 
 from __future__ import annotations
 
+from bbfeedback.gui.i18n import tr
+from bbfeedback.gui.live_plot import LivePlot
 from PySide6 import QtCore, QtGui, QtWidgets
-
-from .i18n import tr
-from .live_plot import LivePlot
 
 FLOOR_COLORS = ("#d6eaf8", "#aed6f1", "#85c1e9", "#5dade2")
 

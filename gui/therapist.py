@@ -7,16 +7,15 @@ from datetime import datetime
 from pathlib import Path
 
 from bbfeedback.drivers.devices import DEVICE_NAMES
+from bbfeedback.gui.controller import EMULATED, LiveController
+from bbfeedback.gui.i18n import POSTURES, system_language, tr
+from bbfeedback.gui.live_plot import LivePlot, RawPlot
+from bbfeedback.gui.patient import PatientView
 from PySide6 import QtCore, QtWidgets
 
-from bbfeedback import protocols
 from bbfeedback.errors import InputError
-from bbfeedback.recorder import check_patient_id
-
-from .controller import EMULATED, LiveController
-from .i18n import POSTURES, system_language, tr
-from .live_plot import LivePlot, RawPlot
-from .patient import PatientView
+from bbfeedback.exercise import protocols
+from bbfeedback.recording.recorder import check_patient_id
 
 FRAME_MS = 33  # ~30 fps
 COLUMNS = ("rep", "hold_col", "met", "peak", "rise", "release", "rest_col", "flags")

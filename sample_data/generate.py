@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bbfeedback import protocols
-from bbfeedback.analysis import stream
-from bbfeedback.recorder import SessionRecorder
-from bbfeedback.session import Session
-from bbfeedback.simulate import Behaviour, Patient, simulate_protocol
+from bbfeedback.app.analyze import stream
+from bbfeedback.exercise import protocols
+from bbfeedback.exercise.session import Session
+from bbfeedback.exercise.simulate import Behaviour, Patient, simulate_protocol
+from bbfeedback.recording.recorder import SessionRecorder
 
 HERE = Path(__file__).parent
 

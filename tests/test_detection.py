@@ -5,12 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bbfeedback.analysis import AnalysisOptions, analyze, detect, process_group
-from bbfeedback.calibration import Calibration
-from bbfeedback.contractions import ContractionDetector
+from bbfeedback.app.analyze import AnalysisOptions, analyze, detect, process_group
+from bbfeedback.detect.calibration import Calibration
+from bbfeedback.detect.contractions import ContractionDetector
+from bbfeedback.exercise.simulate import Patient, Squeeze, random_squeezes, simulate
 from bbfeedback.recording import Recording, Signal
-from bbfeedback.signals import EMG, Channel, split_blocks
-from bbfeedback.simulate import Patient, Squeeze, random_squeezes, simulate
+from bbfeedback.signal.blocks import EMG, Channel, split_blocks
 
 MATCH_S = 0.5
 

@@ -12,7 +12,7 @@ from bbfeedback.drivers.devices import make_device
 from bbfeedback.drivers.emulator import PtyEmulator, make_packets
 from bbfeedback.drivers.serial_transport import DeviceStream, Status, ftdi_latency_warning
 
-from bbfeedback.signals import Block
+from bbfeedback.signal.blocks import Block
 
 SPEED = 8.0  # faster than real time; the pty still carries every byte
 
@@ -137,7 +137,7 @@ def test_ftdi_latency_warning(tmp_path):
 
 
 def test_record_from_emulated_device_then_analyze(tmp_path):
-    emu = subprocess.Popen([sys.executable, "-m", "bbfeedback.cli", "emulate", "--device", "p2",
+    emu = subprocess.Popen([sys.executable, "-m", "bbfeedback.app.cli", "emulate", "--device", "p2",
                             "--protocol", "b3-long-hold", "--speed", "4", "--seconds", "90",
                             "--drop", "0.01"], stdout=subprocess.PIPE, text=True)
     try:

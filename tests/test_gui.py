@@ -11,10 +11,10 @@ from bbfeedback.drivers.emulator import PtyEmulator, make_packets
 from bbfeedback.gui.therapist import TherapistWindow
 from conftest import ROOT, SAMPLES
 
-from bbfeedback import protocols
-from bbfeedback.analysis import analyze
+from bbfeedback.app.analyze import analyze
+from bbfeedback.exercise import protocols
+from bbfeedback.exercise.simulate import Behaviour, simulate_protocol
 from bbfeedback.recording import read_recording
-from bbfeedback.simulate import Behaviour, simulate_protocol
 
 
 def docs_dir(tmp_path):
@@ -150,7 +150,7 @@ def test_protocol_parameters_are_editable_before_start(window):
 def test_without_a_display_it_says_so_in_one_line():
     env = {k: v for k, v in os.environ.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    out = subprocess.run([sys.executable, "-m", "bbfeedback.cli", "gui"], env=env,
+    out = subprocess.run([sys.executable, "-m", "bbfeedback.app.cli", "gui"], env=env,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "no display" in out.stderr
     assert "QT_QPA_PLATFORM=offscreen" in out.stderr and len(out.stderr.splitlines()) == 1
@@ -158,7 +158,7 @@ def test_without_a_display_it_says_so_in_one_line():
 
 def test_gui_entry_point_smoke_run(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    out = subprocess.run([sys.executable, "-m", "bbfeedback.cli", "gui", "--device", "sim",
+    out = subprocess.run([sys.executable, "-m", "bbfeedback.app.cli", "gui", "--device", "sim",
                           "--protocol", "a1-strength", "--out-dir", str(tmp_path),
                           "--quit-after", "1.5"], env=env, capture_output=True, text=True,
                          timeout=60)

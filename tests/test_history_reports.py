@@ -6,10 +6,10 @@ import subprocess
 
 import pytest
 
-from bbfeedback import protocols
+from bbfeedback.app.history import History, adherence, progress, suggest
+from bbfeedback.app.report import progress_report, session_report
 from bbfeedback.errors import InputError
-from bbfeedback.history import History, adherence, progress, suggest
-from bbfeedback.report import progress_report, session_report
+from bbfeedback.exercise import protocols
 
 
 def _record(folder, name, seed, patient="P-1", protocol="a1-strength", db=None):

@@ -5,11 +5,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bbfeedback.envelope import MovingRms
-from bbfeedback.filters import ZeroStage, detect_mains
-from bbfeedback.pipeline import Pipeline, PipelineConfig, resolve_notch
-from bbfeedback.signals import EMG, PRESSURE, Block, Channel, split_blocks
-from bbfeedback.simulate import Patient, Squeeze, simulate
+from bbfeedback.exercise.simulate import Patient, Squeeze, simulate
+from bbfeedback.signal.blocks import EMG, PRESSURE, Block, Channel, split_blocks
+from bbfeedback.signal.envelope import MovingRms
+from bbfeedback.signal.filters import ZeroStage, detect_mains
+from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
 
 CHANNELS = (Channel.of_kind("pfm", EMG), Channel.of_kind("abd", EMG),
             Channel.of_kind("pressure", PRESSURE))

@@ -4,8 +4,8 @@ import subprocess
 
 import pytest
 
-from bbfeedback import protocols
 from bbfeedback.errors import InputError
+from bbfeedback.exercise import protocols
 
 SPEC_IDS = ["a1-strength", "a2-endurance", "a3-quick", "a-daily", "b1-awareness",
             "b2-contract-relax", "b3-long-hold", "b4-wink", "b5-lift", "glazer", "perfect"]

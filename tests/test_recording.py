@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from bbfeedback.errors import InputError
+from bbfeedback.exercise.simulate import Patient, Squeeze, simulate
 from bbfeedback.recording import Annotation, read_recording
 from bbfeedback.recording.csvfile import write_csv
 from bbfeedback.recording.edf import write_edf
-from bbfeedback.signals import EMG, OTHER, PRESSURE, guess_kind, unit_kind
-from bbfeedback.simulate import Patient, Squeeze, simulate
+from bbfeedback.signal.blocks import EMG, OTHER, PRESSURE, guess_kind, unit_kind
 
 
 @pytest.mark.parametrize(

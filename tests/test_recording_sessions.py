@@ -12,9 +12,9 @@ import edfio
 import numpy as np
 import pytest
 
+from bbfeedback.app.replay import ReplaySource, recorded_reps, replay_session
 from bbfeedback.recording import read_recording
-from bbfeedback.replay import ReplaySource, recorded_reps, replay_session
-from bbfeedback.signals import Block
+from bbfeedback.signal.blocks import Block
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,7 @@ def test_rescoring_with_the_recorded_protocol_and_with_other_targets(session_fil
     assert same["reps"] == recorded_reps(read_recording(session_file))
     harder = tmp_path / "a1-8s.toml"
     text = open(os.path.join(os.path.dirname(__import__("bbfeedback").__file__),
-                             "protocols", "a1-strength.toml")).read()
+                             "exercise", "protocols", "a1-strength.toml")).read()
     harder.write_text(text.replace("hold_s = 5.0", "hold_s = 8.0"))
     other = json.loads(subprocess.run(["bbfeedback", "analyze", str(session_file), "--protocol",
                                        str(harder), "--json"], capture_output=True,
@@ -103,7 +103,7 @@ def test_rescoring_with_the_recorded_protocol_and_with_other_targets(session_fil
 
 def test_sigkill_loses_at_most_the_last_second_and_recover(tmp_path):
     out = tmp_path / "crash.edf"
-    proc = subprocess.Popen([sys.executable, "-m", "bbfeedback.cli", "record", "--device", "sim",
+    proc = subprocess.Popen([sys.executable, "-m", "bbfeedback", "record", "--device", "sim",
                              "--protocol", "a1-strength", "--seconds", "600", "--speed", "5",
                              "--progress", "--out", str(out)], stdout=subprocess.PIPE,
                             text=True)

@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bbfeedback import protocols
-from bbfeedback.analysis import stream
-from bbfeedback.calibration import Calibration
+from bbfeedback.app.analyze import stream
+from bbfeedback.detect.calibration import Calibration
+from bbfeedback.exercise import protocols
+from bbfeedback.exercise.session import CueChange, RepScored, Session
+from bbfeedback.exercise.simulate import Behaviour, Patient, simulate_protocol
 from bbfeedback.recording import Annotation, read_recording
 from bbfeedback.recording.edf import write_edf
-from bbfeedback.session import CueChange, RepScored, Session
-from bbfeedback.signals import Block, split_blocks
-from bbfeedback.simulate import Behaviour, Patient, simulate_protocol
+from bbfeedback.signal.blocks import Block, split_blocks
 
 CALS = {"pfm": Calibration(2.9, 0.25, 36.5), "abdominal": Calibration(2.4, 0.2, 54.0),
         "pressure": Calibration(0.0, 0.3, 35.0, "cmH2O")}

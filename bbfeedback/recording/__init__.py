@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
-from ..signals import KINDS, OTHER, Block, Channel, to_canonical
+from bbfeedback.errors import InputError
+from bbfeedback.signal.blocks import KINDS, OTHER, Block, Channel, to_canonical
 
 
 @dataclass
@@ -70,7 +70,7 @@ def make_signal(name: str, unit: str, kind: str, fs_hz: float, values: np.ndarra
 
 def read_recording(path: str | Path, kinds: dict[str, str] | None = None) -> Recording:
     """Read EDF/EDF+/BDF(+) or CSV by extension. ``kinds`` overrides channel kinds by name."""
-    from . import csvfile, edf
+    from bbfeedback.recording import csvfile, edf
 
     p = Path(path)
     if not p.exists():

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
-from ..signals import unit_kind
-from . import Recording, Signal, make_signal
+from bbfeedback.errors import InputError
+from bbfeedback.recording import Recording, Signal, make_signal
+from bbfeedback.signal.blocks import unit_kind
 
 # time steps may jitter by this fraction of the median step (text rounding), no more
 _STEP_TOLERANCE = 0.01

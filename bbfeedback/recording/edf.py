@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pyedflib
 
-from ..errors import InputError
-from ..signals import guess_kind
-from . import Annotation, Recording, Signal, make_signal
-from .edf_writer import EdfPlusWriter, SignalSpec
+from bbfeedback.errors import InputError
+from bbfeedback.recording import Annotation, Recording, Signal, make_signal
+from bbfeedback.recording.edf_writer import EdfPlusWriter, SignalSpec
+from bbfeedback.signal.blocks import guess_kind
 
 
 def _open(path: Path) -> pyedflib.EdfReader:

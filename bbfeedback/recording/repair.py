@@ -13,8 +13,8 @@ import os
 import shutil
 from pathlib import Path
 
-from ..errors import InputError
-from .edf_writer import RECORD_COUNT_OFFSET
+from bbfeedback.errors import InputError
+from bbfeedback.recording.edf_writer import RECORD_COUNT_OFFSET
 
 MARKER_SUFFIX = ".recording"
 

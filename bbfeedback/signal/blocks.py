@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import InputError
+from bbfeedback.errors import InputError
 
 EMG = "emg"
 PRESSURE = "pressure"

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .contractions import Contraction
-from .errors import InputError
-from .recording.edf_writer import EdfPlusWriter, SignalSpec
-from .recording.repair import remove_marker, write_marker
-from .session import CueChange, RepScored, Session
-from .signals import Block, Channel
+from bbfeedback.detect.contractions import Contraction
+from bbfeedback.errors import InputError
+from bbfeedback.exercise.session import CueChange, RepScored, Session
+from bbfeedback.recording.edf_writer import EdfPlusWriter, SignalSpec
+from bbfeedback.recording.repair import remove_marker, write_marker
+from bbfeedback.signal.blocks import Block, Channel
 
 PATIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .envelope import MovingRms
-from .filters import (
+from bbfeedback.signal.blocks import EMG, PRESSURE, Block, Channel
+from bbfeedback.signal.envelope import MovingRms
+from bbfeedback.signal.filters import (
     SosFilter,
     ZeroStage,
     bandpass_sos,
@@ -21,7 +22,6 @@ from .filters import (
     lowpass_sos,
     notch_sos,
 )
-from .signals import EMG, PRESSURE, Block, Channel
 
 
 @dataclass

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .calibration import Calibration
+from bbfeedback.detect.calibration import Calibration
 
 DIP_BRIDGE_S = 0.25
 LATENCY_LIMIT_S = 2.0

@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
+from bbfeedback.errors import InputError
 
 HERE = Path(__file__).parent
 WORK, REST, BASELINE = "work", "rest", "baseline"

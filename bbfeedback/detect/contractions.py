@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .calibration import MIN_PRESSURE_STEP_CMH2O, Calibration
-from .signals import PRESSURE, Channel
+from bbfeedback.detect.calibration import MIN_PRESSURE_STEP_CMH2O, Calibration
+from bbfeedback.signal.blocks import PRESSURE, Channel
 
 
 @dataclass

@@ -12,13 +12,20 @@ import threading
 import time
 from pathlib import Path
 
-from . import protocols
-from .analysis import AnalysisOptions, group_of, make_session, read_meta, recorded_all, run_groups
-from .drivers.source import ThreadedSource
-from .errors import InputError
-from .recording import Recording, read_recording
-from .session import Session
-from .signals import split_blocks
+from bbfeedback.app.analyze import (
+    AnalysisOptions,
+    group_of,
+    make_session,
+    read_meta,
+    recorded_all,
+    run_groups,
+)
+from bbfeedback.drivers.source import ThreadedSource
+from bbfeedback.errors import InputError
+from bbfeedback.exercise import protocols
+from bbfeedback.exercise.session import Session
+from bbfeedback.recording import Recording, read_recording
+from bbfeedback.signal.blocks import split_blocks
 
 BLOCK_S = 0.04
 

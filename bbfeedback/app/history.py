@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from .errors import InputError
-from .recording import Recording, read_recording
+from bbfeedback.errors import InputError
+from bbfeedback.recording import Recording, read_recording
 
 MIGRATIONS = [
     """
@@ -161,8 +161,8 @@ def _explain(exc: sqlite3.OperationalError) -> str:
 
 def session_info(rec: Recording) -> dict | None:
     """What the history keeps of a session recording (from its annotations and header)."""
-    from .analysis import read_meta
-    from .replay import recorded_reps
+    from bbfeedback.app.analyze import read_meta
+    from bbfeedback.app.replay import recorded_reps
 
     meta = read_meta(rec)
     if "settings" not in meta:

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
-from . import scoring, summary
-from .calibration import Calibration, baseline_from_rest, plateau_max
-from .contractions import Contraction, ContractionDetector, DetectorConfig
-from .pipeline import Pipeline, PipelineConfig, resolve_notch
-from .protocols import BASELINE, CUES, REST, WORK, Phase, Protocol, Step, targets
-from .scoring import Trace, WorkStep
-from .signals import EMG, Block, Channel
+from bbfeedback.detect.calibration import Calibration, baseline_from_rest, plateau_max
+from bbfeedback.detect.contractions import Contraction, ContractionDetector, DetectorConfig
+from bbfeedback.exercise import scoring, summary
+from bbfeedback.exercise.protocols import BASELINE, CUES, REST, WORK, Phase, Protocol, Step, targets
+from bbfeedback.exercise.scoring import Trace, WorkStep
+from bbfeedback.signal.blocks import EMG, Block, Channel
+from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
 
 TRACE_RATE_HZ = 100.0  # envelope kept for scoring and display at about this rate
 FAIL_BELOW_S = 1.0  # an until-fail hold ends after this long below its band

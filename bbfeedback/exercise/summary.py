@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .calibration import Calibration
-from .scoring import Trace
+from bbfeedback.detect.calibration import Calibration
+from bbfeedback.exercise.scoring import Trace
 
 PERFECT_CAP = 10
 

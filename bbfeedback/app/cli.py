@@ -9,13 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, protocols
-from .analysis import AnalysisOptions, analyze
-from .contractions import DetectorConfig
-from .drivers.devices import DEVICE_NAMES
-from .errors import InputError
-from .recording import read_recording
-from .signals import Block
+from bbfeedback import __version__
+from bbfeedback.app.analyze import AnalysisOptions, analyze
+from bbfeedback.detect.contractions import DetectorConfig
+from bbfeedback.drivers.devices import DEVICE_NAMES
+from bbfeedback.errors import InputError
+from bbfeedback.exercise import protocols
+from bbfeedback.recording import read_recording
+from bbfeedback.signal.blocks import Block
 
 
 class _Parser(argparse.ArgumentParser):
@@ -195,7 +196,7 @@ def _add_ports(sub) -> None:
 
 
 def _cmd_ports(args: argparse.Namespace) -> int:
-    from .drivers.serial_transport import list_serial_ports
+    from bbfeedback.drivers.serial_transport import list_serial_ports
 
     ports = list_serial_ports()
     if not ports:
@@ -230,9 +231,9 @@ def _fraction(text: str) -> float:
 
 
 def _cmd_emulate(args: argparse.Namespace) -> int:
-    from .drivers.emulator import PtyEmulator, make_packets
-    from .live import device_spec
-    from .simulate import Behaviour, simulate_protocol
+    from bbfeedback.app.sources import device_spec
+    from bbfeedback.drivers.emulator import PtyEmulator, make_packets
+    from bbfeedback.exercise.simulate import Behaviour, simulate_protocol
 
     name = "ascii" if args.device == "sim" else args.device
     spec = device_spec(name, args.rate)
@@ -276,10 +277,10 @@ def _add_record(sub) -> None:
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    from .live import open_source
-    from .recorder import SessionRecorder, check_patient_id
-    from .recording.repair import unfinished
-    from .session import Session
+    from bbfeedback.app.sources import open_source
+    from bbfeedback.exercise.session import Session
+    from bbfeedback.recording.recorder import SessionRecorder, check_patient_id
+    from bbfeedback.recording.repair import unfinished
 
     proto = protocols.load(args.protocol) if args.protocol else None
     check_patient_id(args.patient)
@@ -329,7 +330,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
     if result is not None:
         print(result["summary"]["text_en"])
         if args.patient != "X":
-            from .history import History
+            from bbfeedback.app.history import History
 
             hist = History(args.db)
             hist.add(out)
@@ -347,7 +348,7 @@ def _add_recover(sub) -> None:
 
 
 def _cmd_recover(args: argparse.Namespace) -> int:
-    from .recording.repair import recover
+    from bbfeedback.recording.repair import recover
 
     records, cut, crashed = recover(args.file)
     if not crashed:
@@ -370,7 +371,7 @@ def _add_export(sub) -> None:
 def _cmd_export(args: argparse.Namespace) -> int:
     import shutil
 
-    from .recording.repair import anonymised_copy
+    from bbfeedback.recording.repair import anonymised_copy
 
     if args.anonymise:
         anonymised_copy(args.file, args.out)
@@ -397,7 +398,7 @@ def _add_gui(sub) -> None:
 
 
 def _cmd_gui(args: argparse.Namespace) -> int:
-    from .gui.app import run
+    from bbfeedback.gui.app import run
 
     return run(args.device, args.port, args.protocol, args.lang, args.out_dir, args.speed,
                args.replay, args.quit_after, args.screenshot)
@@ -417,8 +418,8 @@ def _add_history(sub) -> None:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    from .history import History, progress
-    from .report import to_json
+    from bbfeedback.app.history import History, progress
+    from bbfeedback.app.report import to_json
 
     hist = History(args.db)
     if args.patient == "rebuild":
@@ -494,10 +495,10 @@ def _add_report(sub) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from . import report
+    from bbfeedback.app import report
 
     if args.patient:
-        from .history import History, progress
+        from bbfeedback.app.history import History, progress
 
         text = report.progress_report(args.patient,
                                       progress(History(args.db).sessions(args.patient)),

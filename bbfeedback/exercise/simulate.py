@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import signal
 
-from .recording import Annotation, Recording, Signal
-from .signals import EMG, PRESSURE, Channel
+from bbfeedback.recording import Annotation, Recording, Signal
+from bbfeedback.signal.blocks import EMG, PRESSURE, Channel
 
 
 @dataclass
@@ -251,7 +251,7 @@ def _rep_groups(steps) -> list[list]:
 
 def _prefixed(calibration: list, protocol) -> list:
     """Calibration steps, then the protocol, re-timed on one clock."""
-    from .protocols import Step
+    from bbfeedback.exercise.protocols import Step
 
     out, t = [], 0.0
     for s in calibration + protocol.timeline():
@@ -339,7 +339,7 @@ def simulate_protocol(protocol, behaviour: Behaviour | None = None, fs_hz: float
 
     ``calibrate``: the patient first rests and squeezes three times for the session's own
     calibration (the steps of ``session.calibration_steps``)."""
-    from .session import calibration_steps
+    from bbfeedback.exercise.session import calibration_steps
 
     behaviour = behaviour or Behaviour()
     rng = np.random.default_rng(seed)

@@ -13,11 +13,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import protocols
-from .analysis import AnalysisOptions, group_of, make_session, read_meta, run_groups, stream
-from .errors import InputError
-from .history import Progress
-from .recording import read_recording
+from bbfeedback.app.analyze import (
+    AnalysisOptions,
+    group_of,
+    make_session,
+    read_meta,
+    run_groups,
+    stream,
+)
+from bbfeedback.app.history import Progress
+from bbfeedback.errors import InputError
+from bbfeedback.exercise import protocols
+from bbfeedback.recording import read_recording
 
 W, H = 1000, 260  # SVG user units; scales to the page width
 LEFT, RIGHT, FONT = 70, 40, 17

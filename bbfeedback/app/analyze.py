@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .calibration import Calibration, estimate_from_recording
-from .contractions import Contraction, ContractionDetector, DetectorConfig
-from .errors import InputError
-from .pipeline import Pipeline, PipelineConfig, resolve_notch
-from .protocols import Protocol
-from .recording import Recording
-from .session import Gap, Session, pick_channels
-from .signals import EMG, Block, split_blocks
+from bbfeedback.detect.calibration import Calibration, estimate_from_recording
+from bbfeedback.detect.contractions import Contraction, ContractionDetector, DetectorConfig
+from bbfeedback.errors import InputError
+from bbfeedback.exercise.protocols import Protocol
+from bbfeedback.exercise.session import Gap, Session, pick_channels
+from bbfeedback.recording import Recording
+from bbfeedback.signal.blocks import EMG, Block, split_blocks
+from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
 
 DEFAULT_WINDOW_S = 0.15
 BLOCK_S = 10.0  # offline block length: bounds memory; results do not depend on it

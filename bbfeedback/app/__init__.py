@@ -1,0 +1,1 @@
+"""What users run: the run loop, record, analyze, replay, history, reports, CLI."""

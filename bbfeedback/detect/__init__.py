@@ -1,0 +1,1 @@
+"""Calibration (rest, MVC) and contraction detection on envelopes."""

@@ -1,0 +1,1 @@
+"""Protocols, the session engine on the sample clock, scores and summaries."""

@@ -1,0 +1,1 @@
+"""Samples as blocks, filters, envelope: the streaming signal chain."""
