@@ -68,16 +68,16 @@ def run(app, folder: str, minutes: float, speed: float, seconds: float) -> dict:
     ctl.open_source = original
     t0, c0, f0 = time.monotonic(), time.process_time(), win.frames
     memory = []
-    while time.monotonic() - t0 < seconds and win.controller.state.status != "finished":
+    while time.monotonic() - t0 < seconds and win.controller.frame().status != "finished":
         app.processEvents()
         time.sleep(0.005)
-        sim_min = win.controller.state.t_s / 60
+        sim_min = win.controller.frame().t_s / 60
         if not memory or sim_min - memory[-1][0] >= 5:
             memory.append((sim_min, rss_mb()))
     wall = time.monotonic() - t0
     out = {"fps": (win.frames - f0) / wall, "redraw_core": spent / wall,
            "process_core": (time.process_time() - c0) / wall, "memory": memory,
-           "t_s": win.controller.state.t_s}
+           "t_s": win.controller.frame().t_s}
     win.close()
     return out
 

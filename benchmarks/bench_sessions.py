@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 from bbfeedback.app.analyze import analyze
+from bbfeedback.app.recorder import SessionRecorder
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.session import Session
 from bbfeedback.exercise.simulate import Behaviour, simulate_protocol
 from bbfeedback.recording import read_recording
-from bbfeedback.recording.recorder import SessionRecorder
 from bbfeedback.signal.blocks import split_blocks
 
 FS = 2000.0

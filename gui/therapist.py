@@ -13,9 +13,9 @@ from bbfeedback.gui.live_plot import LivePlot, RawPlot
 from bbfeedback.gui.patient import PatientView
 from PySide6 import QtCore, QtWidgets
 
+from bbfeedback.app.recorder import check_patient_id
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
-from bbfeedback.recording.recorder import check_patient_id
 
 FRAME_MS = 33  # ~30 fps
 COLUMNS = ("rep", "hold_col", "met", "peak", "rise", "release", "rest_col", "flags")
@@ -190,7 +190,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
             label.setText(tr(key, lang))
         for i, key in enumerate(POSTURES):
             self.posture.setItemText(i, POSTURES[key][0 if lang == "nl" else 1])
-        self.start_button.setText(tr("stop" if self.controller.state.running else "start",
+        self.start_button.setText(tr("stop" if self.controller.frame().running else "start",
                                      lang))
         self.open_button.setText(tr("open", lang))
         self.patient_button.setText(tr("patient_view", lang))
@@ -210,7 +210,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
                                    int(self.reps.value()), self.target.value())
 
     def toggle(self) -> None:
-        if self.controller.state.running:
+        if self.controller.frame().running:
             self.controller.stop()
         else:
             self.start()
@@ -252,10 +252,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
 
     # --- drawing ---------------------------------------------------------------------------
     def redraw(self) -> None:
-        snap = self.controller.snapshot()
-        session = self.controller.session
-        if session is not None:
-            self.main, self.accessory = session.main, session.accessory
+        snap = self.controller.frame()
+        self.main, self.accessory = snap.main, snap.accessory
         self.plot.draw(snap, self.main, self.accessory)
         self.raw_plot.draw(snap, self.main, self.accessory)
         if self.patient_view.isVisible():

@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from bbfeedback.app.analyze import stream
+from bbfeedback.app.recorder import SessionRecorder
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.session import Session
 from bbfeedback.exercise.simulate import Behaviour, Patient, simulate_protocol
-from bbfeedback.recording.recorder import SessionRecorder
 
 HERE = Path(__file__).parent
 

@@ -35,15 +35,15 @@ def window(qtbot, tmp_path):
 def test_live_session_runs_to_the_end_and_scores_match_analyze(qtbot, window, tmp_path):
     docs = docs_dir(tmp_path)
     qtbot.mouseClick(window.start_button, __import__("PySide6").QtCore.Qt.LeftButton)
-    assert window.controller.state.running
-    qtbot.waitUntil(lambda: len(window.controller.snapshot().reps) >= 2, timeout=60000)
+    assert window.controller.frame().running
+    qtbot.waitUntil(lambda: len(window.controller.frame().reps) >= 2, timeout=60000)
     window.patient_view.show()
     qtbot.wait(300)
     assert window.grab().save(str(docs / "therapist.png"))
     assert window.patient_view.grab().save(str(docs / "patient.png"))
     assert window.cue.text() and window.plot.env_curves[0].getData()[0] is not None
     assert "Calibration" in window.calibration.text() and "MVC" in window.calibration.text()
-    qtbot.waitUntil(lambda: window.controller.state.status == "finished", timeout=60000)
+    qtbot.waitUntil(lambda: window.controller.frame().status == "finished", timeout=60000)
     qtbot.wait(100)
     assert window.table.rowCount() == 5
     assert window.summary.text().startswith("Held")
@@ -67,7 +67,7 @@ def test_unplugged_device_keeps_the_window_and_shows_it(qtbot, tmp_path):
     win.show()
     try:
         win.start()
-        qtbot.waitUntil(lambda: win.controller.state.status == "reconnecting", timeout=15000)
+        qtbot.waitUntil(lambda: win.controller.frame().status == "reconnecting", timeout=15000)
         qtbot.wait(200)
         assert win.isVisible() and "reconnecting" in win.status.text()
         win.grab().save(str(tmp_path / "unplugged.png"))
@@ -85,8 +85,8 @@ def test_emulated_device_from_the_window(qtbot, tmp_path):
     win.show()
     try:
         win.start()
-        qtbot.waitUntil(lambda: win.controller.state.status == "connected"
-                        and win.controller.state.t_s > 1.0, timeout=15000)
+        qtbot.waitUntil(lambda: win.controller.frame().status == "connected"
+                        and win.controller.frame().t_s > 1.0, timeout=15000)
         assert win.controller.emulator is not None
     finally:
         win.close()
@@ -110,9 +110,9 @@ def test_window_start_offers_to_recover_a_crashed_recording(qtbot, tmp_path):
 
 def test_replay_of_a_sample_recording(qtbot, window):
     window.open_recording(str(SAMPLES / "a1_strength_emg.edf"), speed=60.0)
-    qtbot.waitUntil(lambda: window.controller.state.status == "finished", timeout=60000)
+    qtbot.waitUntil(lambda: window.controller.frame().status == "finished", timeout=60000)
     qtbot.wait(100)
-    snap = window.controller.snapshot()
+    snap = window.controller.frame()
     assert window.table.rowCount() == 5
     assert snap.reps == snap.recorded_reps  # re-scored as recorded
 

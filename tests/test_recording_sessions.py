@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from bbfeedback.app.replay import ReplaySource, recorded_reps, replay_session
+from bbfeedback.app.run import run
 from bbfeedback.recording import read_recording
+from bbfeedback.recording.annotations import decode
 from bbfeedback.signal.blocks import Block
 
 
@@ -44,7 +46,7 @@ def test_recording_reads_back_with_a_second_library(session_file):
                    "calib:baseline:baseline", "cue:work:squeeze_max rep=5", "cue:rest:relax",
                    "bbfeedback:contraction", "bbfeedback:rep", "bbfeedback:summary"):
         assert any(t.startswith(prefix) for t in texts), prefix
-    reps = [json.loads(t.split(" ", 1)[1]) for t in texts if t.startswith("bbfeedback:rep ")]
+    reps = decode((a.onset, a.text) for a in theirs.annotations).all("rep")
     assert [r["index"] for r in reps] == [1, 2, 3, 4, 5]
     assert theirs.patient.code == "P-007"
 
@@ -54,21 +56,13 @@ def test_patient_files_are_readable_by_the_user_only(session_file):
 
 
 def test_replay_gives_the_recorded_scores(session_file):
-    src = ReplaySource(session_file, speed=1000.0).start()
+    src = ReplaySource(session_file, speed=1000.0)
     session = replay_session(src)
-    items = []
-    while True:
-        item = src.get(timeout=5)
-        assert item is not None
-        if isinstance(item, Block):
-            session.process(item)
-            items.append(item)
-        elif item[0] == "end":
-            break
-    session.finish()
+    end = run(src.start(), session, [])
     src.stop()
-    assert session.result()["reps"] == recorded_reps(src.recording)
-    assert sum(b.n_samples for b in items) == src.recording.signals[0].data.size
+    assert end.reason == "stopped"
+    assert end.result["reps"] == recorded_reps(src.recording)
+    assert end.end_sample == src.recording.signals[0].data.size
 
 
 def test_replay_pause_seek_and_speed(session_file):

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from bbfeedback.app.run import BlockList, run
 from bbfeedback.detect.calibration import Calibration, estimate_from_recording
 from bbfeedback.detect.contractions import Contraction, ContractionDetector, DetectorConfig
 from bbfeedback.errors import InputError
+from bbfeedback.exercise import protocols
 from bbfeedback.exercise.protocols import Protocol
-from bbfeedback.exercise.session import Gap, Session, pick_channels
+from bbfeedback.exercise.session import Session, pick_channels
 from bbfeedback.recording import Recording
 from bbfeedback.signal.blocks import EMG, Block, split_blocks
 from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
@@ -29,7 +30,7 @@ class AnalysisOptions:
     channels: list[str] | None = None
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     calibrations: dict[str, Calibration] = field(default_factory=dict)
-    meta: dict = field(default_factory=dict)  # bbfeedback:* annotations of the recording
+    settings: dict = field(default_factory=dict)  # as recorded (bbfeedback:settings)
 
 
 @dataclass
@@ -78,7 +79,7 @@ def process_group(block: Block, options: AnalysisOptions, where: object = None) 
     notch: list[float] = []
     for k in emg_cols:
         notch = sorted(set(notch) | set(resolve_notch(options.mains, probe[:, k], block.fs_hz)))
-    settings = recorded(options.meta, "settings")
+    settings = options.settings
     if options.mains == "auto" and "notch_hz" in settings:
         notch = [float(f) for f in settings["notch_hz"]]  # re-score as it was recorded
     window_s = options.window_s or settings.get("window_s") or DEFAULT_WINDOW_S
@@ -111,44 +112,50 @@ def detect(result: ChannelResult) -> list[Contraction]:
     return events + result.detector.flush()
 
 
-def recorded(meta: dict, key: str) -> dict:
-    return meta.get(key) or {}
-
-
-def _bbfeedback_annotations(recording: Recording) -> Iterator[tuple[str, object]]:
-    """(key, value) of every ``bbfeedback:<key> <json>`` annotation, in file order."""
-    for a in recording.annotations:
-        if a.text.startswith("bbfeedback:"):
-            key, _, body = a.text[len("bbfeedback:"):].partition(" ")
-            try:
-                yield key, json.loads(body) if body else {}
-            except json.JSONDecodeError:
-                raise InputError(f"annotation bbfeedback:{key} is not valid JSON",
-                                 recording.path) from None
-
-
 def read_meta(recording: Recording) -> dict:
-    """The session-wide annotations (settings, calibration, device ...): the last of each."""
-    return dict(_bbfeedback_annotations(recording))
+    """The session-wide annotations (settings, device, calibration, summary ...): the last
+    of each key."""
+    return {k: v[-1] for k, v in recording.meta.values.items()}
 
 
-def recorded_all(recording: Recording, key: str) -> list:
-    """Every annotation of one kind (``gap``, ``rep``, ``contraction``), in file order."""
-    return [value for k, value in _bbfeedback_annotations(recording) if k == key]
+def recorded_calibrations(recording: Recording) -> dict[str, Calibration]:
+    """The calibration the live session used, as recorded (damaged entries are skipped)."""
+    out = {}
+    for name, cal in (recording.meta.last("calibration") or {}).items():
+        try:
+            out[name] = Calibration.from_dict(cal)
+        except (TypeError, ValueError, KeyError):
+            recording.meta.warnings.append(f"recorded calibration of {name!r} is damaged; "
+                                           "calibrating from the signal")
+    return out
 
 
-def recorded_calibrations(meta: dict) -> dict[str, Calibration]:
-    fields = ("baseline_mean", "baseline_sd", "mvc", "unit", "source")
-    return {name: Calibration(**{k: v for k, v in cal.items() if k in fields})
-            for name, cal in recorded(meta, "calibration").items()}
+def file_blocks(block: Block, recording: Recording, block_s: float = BLOCK_S
+                ) -> Iterator[Block]:
+    """A recording's samples as the blocks its device delivered: the recorder's fill of each
+    noted gap is cut out and the gap put back as a jump of the sample clock."""
+    fs, n = block.fs_hz, block.n_samples
+    cuts = []
+    for g in recording.meta.all("gap"):
+        t_s, lost = g.get("t_s"), g.get("lost_samples")
+        if isinstance(t_s, int | float) and isinstance(lost, int) and lost > 0 and t_s >= 0:
+            cuts.append((int(round(t_s * fs)), lost))
+    size = max(1, int(round(block_s * fs)))
+    pos = 0
+    for start, lost in sorted(cuts) + [(n, 0)]:
+        start = min(max(start, pos), n)
+        if start > pos:
+            part = Block(block.data[pos:start], fs, block.channels, pos)
+            yield from split_blocks(part, size)
+        pos = start + lost
 
 
 def run_groups(recording: Recording, options: AnalysisOptions, detect_events: bool = True
                ) -> tuple[list[ChannelResult], list[Contraction]]:
     """Every same-rate group through pipeline, calibration and (unless told not to: a
     session engine will) the detector."""
-    options.meta = options.meta or read_meta(recording)
-    options.calibrations = {**recorded_calibrations(options.meta), **options.calibrations}
+    options.settings = options.settings or recording.meta.settings
+    options.calibrations = {**recorded_calibrations(recording), **options.calibrations}
     chosen = select(recording, options.channels)
     results, events = [], []
     for block in recording.blocks(chosen):
@@ -187,9 +194,10 @@ def analyze(recording: Recording, options: AnalysisOptions | None = None,
     results, events = run_groups(recording, options, detect_events=protocol is None)
     scored = {}
     if protocol is not None:  # the session engine detects in its group; others on their own
-        scored, session_events, group = score_protocol(recording, results, protocol, options,
-                                                       start_s, main, accessory)
-        events = session_events + [e for r in results if r is not group for e in detect(r)]
+        rescoring = session_for(recording, protocol, options, start_s, main, accessory, results)
+        scored = rescoring.run()
+        events = rescoring.session.contractions + [e for r in results
+                                                   if r is not rescoring.group for e in detect(r)]
         events.sort(key=lambda e: (e.onset_s, e.channel))
     doc = {
         "file": recording.path,
@@ -206,9 +214,9 @@ def _alignment(recording: Recording, result: ChannelResult, main_name: str,
                start_s: float | None) -> tuple[float, str]:
     if start_s is not None:
         return start_s, "--start-s"
-    cues = [a.onset_s for a in recording.annotations if a.text.startswith("cue:work")]
-    if cues:
-        return min(cues), "cue annotations"
+    first = recording.meta.first_work_cue_s()
+    if first is not None:
+        return first, "cue annotations"
     mine = [e.onset_s for e in detect(result) if e.channel == main_name]
     if not mine:
         raise InputError("no cue annotations and no contraction to align the protocol to "
@@ -216,25 +224,70 @@ def _alignment(recording: Recording, result: ChannelResult, main_name: str,
     return mine[0], "first contraction"
 
 
-def make_session(recording: Recording, result: ChannelResult, protocol: Protocol,
-                 options: AnalysisOptions, start_s: float | None, main: str | None,
-                 accessory: str | None) -> tuple[Session, str]:
-    """A session engine set up as the recording was: calibration, settings, alignment, and
-    the gaps the recorder noted."""
-    channels = result.pipeline.channels
+@dataclass
+class Rescoring:
+    """A session engine set up as a recording was made, and the blocks to feed it."""
+
+    session: Session
+    group: ChannelResult
+    alignment: str
+    recording: Recording
+
+    def blocks(self, block_s: float = BLOCK_S) -> Iterator[Block]:
+        return file_blocks(self.group.block, self.recording, block_s)
+
+    def run(self, sinks: list | None = None) -> dict:
+        """Score the whole file through the run loop; the session's result."""
+        end = run(BlockList(self.blocks()), self.session, sinks or [])
+        if end.result is None:
+            raise InputError("the protocol never got its calibration (file too short?)",
+                             self.recording.path)
+        end.result["protocol"]["alignment"] = self.alignment
+        end.result["protocol"]["start_s"] = round(self.session.start_s, 4)
+        return end.result
+
+
+def recorded_protocol(recording: Recording) -> str | None:
+    pid = recording.meta.settings.get("protocol")
+    return pid if isinstance(pid, str) else None
+
+
+def session_for(recording: Recording, protocol: Protocol | None = None,
+                options: AnalysisOptions | None = None, start_s: float | None = None,
+                main: str | None = None, accessory: str | None = None,
+                results: list[ChannelResult] | None = None) -> Rescoring:
+    """The one way to set a session up from a recording (analysis, report, replay): the
+    recorded protocol unless another is given, the recorded calibration, settings, channels
+    and alignment."""
+    options = options or AnalysisOptions()
+    settings = recording.meta.settings
+    if protocol is None:
+        pid = recorded_protocol(recording)
+        if pid is None:
+            raise InputError("no bbfeedback session in this file (no protocol was recorded): "
+                             "choose one", recording.path)
+        protocol = protocols.load(pid)
+    main = main or _str(settings.get("main"))
+    accessory = accessory or _str(settings.get("accessory"))
+    if results is None:
+        results, _ = run_groups(recording, options, detect_events=False)
+    group = group_of(results, main, accessory, recording.path)
+    channels = group.pipeline.channels
     m, _ = pick_channels(channels, main, accessory)
-    start, how = _alignment(recording, result, channels[m].name, start_s)
-    cals = {ch.name: cal for ch, cal in zip(channels, result.calibrations, strict=True)}
+    start, how = _alignment(recording, group, channels[m].name, start_s)
+    cals = {ch.name: cal for ch, cal in zip(channels, group.calibrations, strict=True)}
     try:
-        session = Session(protocol, channels, result.block.fs_hz, cals,
-                          pipeline_config=result.pipeline.config,
+        session = Session(protocol, channels, group.block.fs_hz, cals,
+                          pipeline_config=group.pipeline.config,
                           detector_config=options.detector, start_s=start,
                           main=main, accessory=accessory)
     except ValueError as exc:
         raise InputError(str(exc), recording.path) from None
-    for gap in recorded_all(recording, "gap"):  # samples the device lost, as noted
-        session.gaps.append(Gap(float(gap["t_s"]), int(gap["lost_samples"])))
-    return session, how
+    return Rescoring(session, group, how, recording)
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def group_of(results: list[ChannelResult], main: str | None, accessory: str | None,
@@ -247,20 +300,3 @@ def group_of(results: list[ChannelResult], main: str | None, accessory: str | No
             continue
         return result
     raise InputError(f"no channel named {main!r}", path)
-
-
-def score_protocol(recording: Recording, results: list[ChannelResult], protocol: Protocol,
-                   options: AnalysisOptions, start_s: float | None, main: str | None,
-                   accessory: str | None) -> tuple[dict, list[Contraction], ChannelResult]:
-    """Run the session engine over the group holding the scored channel: its scores, the
-    contractions its detector found, and the group."""
-    result = group_of(results, main, accessory, recording.path)
-    session, how = make_session(recording, result, protocol, options, start_s, main,
-                                accessory)
-    for b in stream(result.block):
-        session.process(b)
-    session.finish()
-    scored = session.result()
-    scored["protocol"]["alignment"] = how
-    scored["protocol"]["start_s"] = round(session.start_s, 4)
-    return scored, session.contractions, result

@@ -16,7 +16,6 @@ from bbfeedback.drivers.devices import DEVICE_NAMES
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.recording import read_recording
-from bbfeedback.signal.blocks import Block
 
 
 class _Parser(argparse.ArgumentParser):
@@ -277,68 +276,11 @@ def _add_record(sub) -> None:
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    from bbfeedback.app.sources import open_source
-    from bbfeedback.exercise.session import Session
-    from bbfeedback.recording.recorder import SessionRecorder, check_patient_id
-    from bbfeedback.recording.repair import unfinished
+    from bbfeedback.app.record import record
 
-    proto = protocols.load(args.protocol) if args.protocol else None
-    check_patient_id(args.patient)
-    out = Path(args.out)
-    if not out.parent.exists():
-        raise InputError("folder does not exist", out.parent)
-    for left in unfinished(out.parent):
-        print(f"bbfeedback: unfinished recording {left} found (a crash?); "
-              f"recover it with: bbfeedback recover {left}", file=sys.stderr)
-    src = open_source(args.device, args.port, proto or "a1-strength", args.rate,
-                      args.seed, args.speed, **_spec_options(args))
-    session = None
-    if proto is not None:
-        session = Session(proto, src.channels, src.fs_hz, start_s=src.start_s)
-    rec = SessionRecorder(out, src.channels, src.fs_hz, src.full_scale, session,
-                          {"name": src.name, "port": src.port, "fs_hz": src.fs_hz,
-                           "posture": args.posture}, args.patient)
-    target = int(args.seconds * src.fs_hz)
-    disconnects = 0
-    try:
-        while rec.samples < target:
-            item = src.stream.get(timeout=0.5)
-            if item is None:
-                continue
-            if isinstance(item, Block):
-                before = rec.writer.records
-                rec.add(item)
-                if args.progress and rec.writer.records > before:
-                    print(f"on disk {rec.writer.records * rec.writer.per_record[0]} samples",
-                          flush=True)
-                continue
-            print(f"bbfeedback: {item.message}", file=sys.stderr)
-            if item.kind in ("disconnected", "reconnected", "warning"):
-                rec.status(item.kind, item.message)
-                disconnects += item.kind == "disconnected"
-            if item.kind in ("stopped", "error"):
-                break
-    except KeyboardInterrupt:
-        pass
-    finally:
-        src.stream.stop()
-        result = rec.close()
-    packets_lost = getattr(src.stream, "lost_packets", 0)  # the simulated sensor loses none
-    print(f"recorded {rec.samples} samples ({rec.samples / src.fs_hz:.1f} s) to {out}; "
-          f"samples received {rec.samples - rec.lost}; packets lost {packets_lost}; "
-          f"samples lost {rec.lost}; disconnections {disconnects}")
-    if result is not None:
-        print(result["summary"]["text_en"])
-        if args.patient != "X":
-            from bbfeedback.app.history import History
-
-            hist = History(args.db)
-            hist.add(out)
-            print(f"added to the history of {args.patient} ({hist.path})")
-    if rec.samples == 0:
-        raise InputError("no samples received: is the device on, and is it the right one?",
-                         src.port)
-    return 0
+    return record(args.device, args.port, args.protocol, args.seconds, args.out, args.patient,
+                  args.posture, args.db, args.speed, args.seed, args.progress, args.rate,
+                  **_spec_options(args))
 
 
 def _add_recover(sub) -> None:

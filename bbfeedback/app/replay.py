@@ -1,8 +1,9 @@
 """Replaying a recording as if it were a live device: 1x or faster, pause, seek.
 
-``ReplaySource`` has the live sources' interface (start, get, drain, stop), so the GUI and
-the session engine run on it unchanged. ``replay_session`` sets up the session engine the way
-the recording was made (protocol, calibration, settings, cue alignment, gaps), so replayed
+``ReplaySource`` has the live sources' interface (start, get, drain, stop) and hands out the
+file's blocks as its device delivered them (gaps as jumps of the sample clock), so the run
+loop, the session engine and the GUI run on it unchanged; ``replay_session`` is
+``session_for`` (the recorded protocol, calibration, settings and alignment), so replayed
 scores equal the recorded ones when nothing changes.
 """
 
@@ -14,18 +15,16 @@ from pathlib import Path
 
 from bbfeedback.app.analyze import (
     AnalysisOptions,
-    group_of,
-    make_session,
-    read_meta,
-    recorded_all,
+    Rescoring,
+    file_blocks,
     run_groups,
+    session_for,
 )
+from bbfeedback.drivers.serial_transport import Status
 from bbfeedback.drivers.source import ThreadedSource
-from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.session import Session
 from bbfeedback.recording import Recording, read_recording
-from bbfeedback.signal.blocks import split_blocks
 
 BLOCK_S = 0.04
 
@@ -35,29 +34,45 @@ class ReplaySource(ThreadedSource):
                  channels: list[str] | None = None):
         self.recording = recording if isinstance(recording, Recording) else read_recording(
             recording)
-        options = AnalysisOptions(channels=channels)
-        self.results, _ = run_groups(self.recording, options, detect_events=False)
-        self.options = options
-        self.group = self.results[0]
-        self.fs_hz = self.group.block.fs_hz
-        self.channels = self.group.pipeline.channels
-        self.blocks = split_blocks(self.group.block, max(1, int(BLOCK_S * self.fs_hz)))
+        self.options = AnalysisOptions(channels=channels)
+        self.results, _ = run_groups(self.recording, self.options, detect_events=False)
+        self.rescoring: Rescoring | None = None
+        group = self.results[0]
+        self.fs_hz = group.block.fs_hz
+        self.channels = group.pipeline.channels
+        self.n_samples = group.block.n_samples
+        self._group = group
+        self.blocks = self._blocks(group)
         self.speed = speed
         super().__init__("replay", max_items=500)
         self.position = 0  # index of the next block
-        self.samples = 0
-        self.lost_samples = 0
-        self.overflow_blocks = 0
         self._paused = threading.Event()
         self._lock = threading.Lock()
 
+    def _blocks(self, group) -> list:
+        return list(file_blocks(group.block, self.recording, BLOCK_S))
+
+    def session(self, protocol: str | None = None) -> Session:
+        """A fresh session engine for this file (as recorded unless another protocol)."""
+        proto = protocols.load(protocol) if protocol else None
+        self.rescoring = session_for(self.recording, proto, self.options,
+                                     results=self.results)
+        if self.rescoring.group is not self._group:
+            self._group = self.rescoring.group
+            self.fs_hz = self._group.block.fs_hz
+            self.channels = self._group.pipeline.channels
+            self.blocks = self._blocks(self._group)
+        return self.rescoring.session
+
     @property
     def duration_s(self) -> float:
-        return self.group.block.n_samples / self.fs_hz
+        return self.n_samples / self.fs_hz
 
     @property
     def time_s(self) -> float:
-        return self.position * BLOCK_S
+        with self._lock:
+            i = self.position
+        return self.blocks[i].start_s if i < len(self.blocks) else self.duration_s
 
     def pause(self) -> None:
         self._paused.set()
@@ -66,12 +81,16 @@ class ReplaySource(ThreadedSource):
         self._paused.clear()
 
     def seek(self, t_s: float) -> None:
-        """Jump to a time; the consumer rebuilds its session from the start of the file
-        (fast) when it sees the ``seek`` status, as filters need the signal before."""
+        """Jump to a time: a ``seek`` status with the sample to go on from; the consumer
+        rebuilds its session from the start of the file (fast): filters need what came before."""
         with self._lock:
-            self.position = int(max(0.0, min(t_s, self.duration_s)) / BLOCK_S)
+            target = max(0.0, min(t_s, self.duration_s)) * self.fs_hz
+            self.position = next((i for i, b in enumerate(self.blocks)
+                                  if b.end_sample > target), len(self.blocks))
             self._clock = None
-        self.queue.put(("seek", self.position))
+            sample = self.blocks[self.position].start_sample if self.position < len(
+                self.blocks) else self.n_samples
+        self.queue.put(Status("seek", f"seek to {sample / self.fs_hz:.1f} s", sample=sample))
 
     def set_speed(self, speed: float) -> None:
         with self._lock:
@@ -80,12 +99,14 @@ class ReplaySource(ThreadedSource):
 
     def _run(self) -> None:
         self._clock = None
-        while not self._stop.is_set() and self.position < len(self.blocks):
+        while not self._stop.is_set():
             if self._paused.is_set():
                 self._clock = None
                 self._stop.wait(0.05)
                 continue
             with self._lock:
+                if self.position >= len(self.blocks):
+                    break
                 if self._clock is None:
                     self._clock = (time.monotonic(), self.blocks[self.position].start_s)
                 t0, s0 = self._clock
@@ -96,28 +117,17 @@ class ReplaySource(ThreadedSource):
                 self._stop.wait(min(wait, 0.05))
                 continue
             self.queue.put(block)
-            self.samples += block.n_samples
             with self._lock:
                 self.position += 1
-        self.queue.put(("end", self.position))
-
-def recorded_protocol(recording: Recording) -> str | None:
-    return (read_meta(recording).get("settings") or {}).get("protocol")
+        if not self._stop.is_set():
+            self.queue.put(Status("stopped", "end of recording", sample=self.n_samples))
 
 
 def replay_session(source: ReplaySource, protocol: str | None = None) -> Session:
     """The session engine for a replay, as recorded unless another protocol is given."""
-    pid = protocol or recorded_protocol(source.recording)
-    if pid is None:
-        raise InputError("the recording names no protocol: choose one", source.recording.path)
-    settings = read_meta(source.recording).get("settings") or {}
-    result = group_of(source.results, settings.get("main"), settings.get("accessory"),
-                      source.recording.path)
-    session, _ = make_session(source.recording, result, protocols.load(pid), source.options,
-                              None, settings.get("main"), settings.get("accessory"))
-    return session
+    return source.session(protocol)
 
 
 def recorded_reps(recording: Recording) -> list[dict]:
     """The repetition scores the live session wrote into the recording."""
-    return recorded_all(recording, "rep")
+    return recording.meta.all("rep")

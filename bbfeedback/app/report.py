@@ -13,17 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bbfeedback.app.analyze import (
-    AnalysisOptions,
-    group_of,
-    make_session,
-    read_meta,
-    run_groups,
-    stream,
-)
+from bbfeedback.app.analyze import session_for
 from bbfeedback.app.history import Progress
 from bbfeedback.errors import InputError
-from bbfeedback.exercise import protocols
 from bbfeedback.recording import read_recording
 
 W, H = 1000, 260  # SVG user units; scales to the page width
@@ -192,26 +184,17 @@ def series_svg(values: list[float | None], labels: list[str], unit: str) -> str:
 # --- session report -------------------------------------------------------------------------
 def session_report(path: str | Path, lang: str = "en") -> str:
     rec = read_recording(path)
-    meta = read_meta(rec)
-    settings = meta.get("settings")
-    if not settings:
-        raise InputError("no bbfeedback session in this file (no protocol was recorded)", path)
-    options = AnalysisOptions()
-    results, _ = run_groups(rec, options, detect_events=False)
-    group = group_of(results, settings.get("main"), settings.get("accessory"), rec.path)
-    session, _ = make_session(rec, group, protocols.load(settings["protocol"]), options, None,
-                              settings.get("main"), settings.get("accessory"))
-    for b in stream(group.block):
-        session.process(b)
-    session.finish()
-    result = session.result()
+    meta = rec.meta
+    rescoring = session_for(rec)
+    result = rescoring.run()
+    session = rescoring.session
     tr = session.trace()
     main = session.channels[session.main]
     level = tr.values
     t_s = tr.t0_s + np.arange(level.size) / tr.rate_hz
     events = [e.to_dict() for e in session.contractions if e.channel == main.name]
     template = session.template(float(t_s[0]), float(t_s[-1]))
-    proto = protocols.load(settings["protocol"])
+    proto = session.protocol
     body = [_meta_table(rec, meta, proto, lang),
             f"<h2>{t('summary', lang)}</h2>",
             f'<p class="summary">{_e(result["summary"]["text_nl" if lang == "nl" else "text_en"])}'
@@ -232,15 +215,15 @@ def session_report(path: str | Path, lang: str = "en") -> str:
 
 
 def _meta_table(rec, meta: dict, proto, lang: str) -> str:
-    device = meta.get("device") or {}
-    cals = meta.get("calibration") or {}
+    device = meta.last("device") or {}
+    cals = meta.last("calibration") or {}
     cal_text = "; ".join(
         f"{name}: {t('rest', lang)} {c['baseline_mean']:.1f} ± {c['baseline_sd']:.1f} "
         f"{c['unit']}, MVC {_fmt(c['mvc'])}" for name, c in cals.items())
     rows = [(t("patient", lang), rec.header.get("patientCode") or "X"),
             (t("date", lang), (rec.header.get("start") or "")[:16].replace("T", " ")),
             (t("protocol", lang), f"{proto.id} - {proto.name[lang]}"),
-            (t("posture", lang), meta.get("posture") or device.get("posture") or "-"),
+            (t("posture", lang), meta.last("posture") or device.get("posture") or "-"),
             (t("device", lang), f"{device.get('name', '-')} "
                                 f"({_fmt(device.get('fs_hz'), '{:.0f}')} Hz)"),
             (t("calibration", lang), cal_text or "-")]

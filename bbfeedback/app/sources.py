@@ -26,6 +26,9 @@ class LiveSource:
     port: str | None = None
 
 
+SIM_FULL_SCALE = {"emg": (-2000.0, 2000.0), "pressure": (-100.0, 400.0)}
+
+
 def device_spec(device: str, rate: float | None = None, columns: str | None = None,
                 device_file: str | None = None, p2_gain: float | None = None,
                 p2_vref: float | None = None) -> DeviceSpec:
@@ -44,8 +47,8 @@ def open_source(device: str, port: str | None, protocol: object = "a1-strength",
                 **spec_options) -> LiveSource:
     if device == "sim":
         src = SimulatedSource(protocol, rate or 1000.0, seed=seed, speed=speed)
-        return LiveSource(src.start(), "sim", src.fs_hz, src.channels,
-                          {"emg": (-2000.0, 2000.0), "pressure": (-100.0, 400.0)}, src.start_s)
+        return LiveSource(src.start(), "sim", src.fs_hz, src.channels, SIM_FULL_SCALE,
+                          src.start_s)
     spec = device_spec(device, rate, **spec_options)
     if not port:
         raise InputError(f"--device {device} needs --port (see: bbfeedback ports)")

@@ -46,6 +46,19 @@ class Calibration:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Calibration:
+        """From ``to_dict`` output as read back from a file; ValueError when it is not one."""
+        try:
+            mean, sd = float(d["baseline_mean"]), float(d["baseline_sd"])
+            mvc = None if d.get("mvc") is None else float(d["mvc"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"not a calibration: {d!r:.80}") from None
+        if not (np.isfinite(mean) and np.isfinite(sd) and sd >= 0
+                and (mvc is None or np.isfinite(mvc))):
+            raise ValueError(f"not a calibration: {d!r:.80}")
+        return cls(mean, sd, mvc, str(d.get("unit", "uV")), str(d.get("source", "recorded")))
+
 
 def baseline_from_rest(envelope: np.ndarray) -> tuple[float, float]:
     """Mean and SD of an envelope recorded at rest."""

@@ -7,7 +7,6 @@ the wall clock, so feeding a recording block by block or in one go gives the sam
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +40,7 @@ class CueChange:
     planned_s: float
     section: str
     posture: str | None
+    calibration: bool = False  # a cue of the built-in calibration, not of the protocol
 
 
 @dataclass
@@ -185,9 +185,8 @@ class Session:
     def process(self, raw: Block) -> list:
         """Feed one raw block; return what happened (cues, contractions, scores, gaps)."""
         out: list = []
-        if raw.lost_before or (self._position and raw.start_sample > self._position):
-            lost = raw.lost_before or raw.start_sample - self._position
-            gap = Gap((raw.start_sample - lost) / self.fs_hz, int(lost))  # where it began
+        if raw.lost_before:  # the run loop makes it equal to the jump of the sample clock
+            gap = Gap((raw.start_sample - raw.lost_before) / self.fs_hz, int(raw.lost_before))
             self.gaps.append(gap)
             out.append(gap)
         self._position = raw.end_sample
@@ -287,7 +286,8 @@ class Session:
     def _cue(self, i: int) -> CueChange:
         s = self.steps[i]
         cue = CueChange(round(self.starts[i], 4), i, s.phase.kind, s.phase.cue, s.phase.cue_nl,
-                        s.phase.cue_en, s.rep, s.phase.duration_s, s.section, s.posture)
+                        s.phase.cue_en, s.rep, s.phase.duration_s, s.section, s.posture,
+                        s.scoring == "calibration")
         self.cues.append(cue)
         if not self.calibrated() and s.scoring != "calibration":
             self._calibrate_from_steps(i)
@@ -432,21 +432,6 @@ class Session:
                 "main": self.channels[self.main].name,
                 "accessory": None if self.accessory is None
                 else self.channels[self.accessory].name}
-
-    def annotations(self) -> list[tuple[float, str]]:
-        """What a recording of this session carries as EDF+ annotations (so far)."""
-        out = [(0.0, "bbfeedback:settings " + json.dumps(self.settings()))]
-        if self.calibrated():
-            cal = {k: v.to_dict() for k, v in self.calibrations.items()}
-            out.append((0.0, "bbfeedback:calibration " + json.dumps(cal)))
-        out += [(c.t_s, self.cue_text(c)) for c in self.cues]
-        return out
-
-    def cue_text(self, c: CueChange) -> str:
-        """A cue as an annotation: ``cue:work:squeeze_max rep=1`` (``calib:`` during the
-        calibration, so re-scoring aligns on the protocol's own cues)."""
-        tag = "calib" if self.steps[c.step].scoring == "calibration" else "cue"
-        return f"{tag}:{c.kind}:{c.cue}" + (f" rep={c.rep}" if c.rep else "")
 
     # --- results ---------------------------------------------------------------------------
     def result(self) -> dict:

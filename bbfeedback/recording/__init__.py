@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from bbfeedback.errors import InputError
+from bbfeedback.recording.annotations import Meta, decode
 from bbfeedback.signal.blocks import KINDS, OTHER, Block, Channel, to_canonical
 
 
@@ -35,6 +37,11 @@ class Recording:
     annotations: list[Annotation] = field(default_factory=list)
     path: str = ""
     header: dict = field(default_factory=dict)
+
+    @cached_property
+    def meta(self) -> Meta:
+        """What the ``bbfeedback:*`` and cue annotations say (damaged ones in warnings)."""
+        return decode((a.onset_s, a.text) for a in self.annotations)
 
     @property
     def duration_s(self) -> float:

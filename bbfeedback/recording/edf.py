@@ -6,7 +6,6 @@ Signals come out in physical units from the header, converted to µV (EMG) or cm
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
@@ -43,12 +42,13 @@ def read_edf(path: Path, kinds: dict[str, str]) -> Recording:
         Annotation(float(o), float(d) if d and d > 0 else 0.0, str(t))
         for o, d, t in zip(onsets, durations, texts, strict=True)
     ]
-    for a in annotations:  # samples our writer added to fill the last record: cut them off
-        if a.text.startswith("bbfeedback:padding "):
-            end_s = float(json.loads(a.text.split(" ", 1)[1])["from_s"])
-            for s in signals:
-                s.data = s.data[: int(round(end_s * s.fs_hz))]
-    return Recording(signals, annotations, str(path), header)
+    rec = Recording(signals, annotations, str(path), header)
+    padding = rec.meta.last("padding")  # samples our writer added to fill the last record
+    end_s = padding.get("from_s") if padding else None
+    if isinstance(end_s, int | float) and end_s >= 0:
+        for s in signals:
+            s.data = s.data[: int(round(end_s * s.fs_hz))]
+    return rec
 
 
 def _read_signal(reader: pyedflib.EdfReader, i: int, kinds: dict[str, str],

@@ -9,13 +9,14 @@ that made it to disk after that flush).
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+
+from bbfeedback.recording.annotations import encode
 
 ANNOTATION_LABEL = "EDF Annotations"
 DIGITAL_MIN, DIGITAL_MAX = -32768, 32767
@@ -181,8 +182,7 @@ class EdfPlusWriter:
             return
         real_s = self.records * self.record_s + self._buffers[0].size / self.signals[0].fs_hz
         if any(b.size for b in self._buffers) or self._pending:
-            self._pending.insert(0, tal(real_s, "bbfeedback:padding " + json.dumps(
-                {"from_s": round(real_s, 6)})))
+            self._pending.insert(0, tal(real_s, encode("padding", {"from_s": round(real_s, 6)})[0]))
         last = [b[-1] if b.size else v for b, v in zip(self._buffers, self._last, strict=True)]
         while any(b.size for b in self._buffers) or self._pending:
             self._write_record([np.concatenate([b, np.full(n - b.size, v)])

@@ -83,6 +83,12 @@ class EmgChain:
             if stage is not None:
                 stage.reset()
 
+    def restart(self) -> None:
+        """After a gap: filters start again at the next sample (steady state, no step)."""
+        for stage in (self.notch, self.band):
+            if stage is not None:
+                stage.reset()
+
 
 class PressureChain:
     """Low-pass -> zero against the resting pressure."""
@@ -102,6 +108,10 @@ class PressureChain:
     def reset(self) -> None:
         self.lowpass.reset()
         self.zero.reset()
+
+    def restart(self) -> None:
+        """After a gap: the low-pass starts again; the resting offset is kept."""
+        self.lowpass.reset()
 
 
 _CHAINS = {EMG: EmgChain, PRESSURE: PressureChain}
@@ -134,6 +144,11 @@ class Pipeline:
         raise IndexError(column)
 
     def process(self, block: Block) -> Block:
+        """The envelope block; after a gap (``lost_before``) the filters restart from the
+        block's first sample rather than run straight across the missing signal."""
+        if block.lost_before:
+            for _, chain in self._groups:
+                chain.restart()
         raw = block.data[:, self.columns]
         out = np.empty_like(raw, dtype=float)
         self.filtered = out.copy()  # band-passed EMG (pressure: its processed value)

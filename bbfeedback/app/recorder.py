@@ -1,0 +1,124 @@
+"""Recording a session as it happens: a run-loop sink writing EDF+ with annotations.
+
+The file's sample clock is the device's: a gap (``block.start_sample`` past what was written)
+is filled with the last value and named in a ``bbfeedback:gap`` annotation, so re-analysis
+cuts the fill out again and sees the very blocks the live session saw. Every annotation goes
+through the codec (``bbfeedback.recording.annotations``): settings, device, calibration, cues,
+contractions, repetition scores, connection events, the summary.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from bbfeedback.app.run import Sink
+from bbfeedback.detect.contractions import Contraction
+from bbfeedback.errors import InputError
+from bbfeedback.exercise.session import CueChange, RepScored, Session
+from bbfeedback.recording.annotations import cue_text, encode
+from bbfeedback.recording.edf_writer import EdfPlusWriter, SignalSpec
+from bbfeedback.recording.repair import remove_marker, write_marker
+from bbfeedback.signal.blocks import Block, Channel
+
+PATIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+NOTED_STATUS = ("disconnected", "reconnected", "warning", "error", "lost")
+
+
+def check_patient_id(pid: str) -> str:
+    """A pseudonymous id: letters, digits, '-', '_', '.', at most 32; no names, no spaces."""
+    if not PATIENT_ID.match(pid):
+        raise InputError(f"patient id {pid!r} must be a pseudonymous code (letters, digits, "
+                         "- _ .; no spaces), not a name")
+    return pid
+
+
+class SessionRecorder(Sink):
+    def __init__(self, path: str | Path, channels: tuple[Channel, ...], fs_hz: float,
+                 full_scale: dict[str, tuple[float, float]], session: Session | None = None,
+                 device: dict | None = None, patient: str = "X"):
+        self.path = Path(path)
+        check_patient_id(patient)
+        write_marker(self.path)  # says "in progress" until close(): see recording.repair
+        self.fs_hz = fs_hz
+        specs = [SignalSpec(c.name, c.unit, fs_hz, *full_scale.get(c.kind, (-2000.0, 2000.0)))
+                 for c in channels]
+        self.writer = EdfPlusWriter(self.path, specs, datetime.now().replace(microsecond=0),
+                                    patient=f"{_token(patient)} X X X",
+                                    recording=f"X X {_token((device or {}).get('name', 'X'))}"
+                                              " bbfeedback")
+        self.samples = 0  # written, fill included: the sample clock
+        self.lost = 0
+        self.result: dict | None = None
+        self._last = np.zeros(len(channels))
+        self._flushed_records = 0
+        self._cal_written = False
+        if session is not None:
+            self.note(0.0, "settings", session.settings())
+        if device:
+            self.note(0.0, "device", device)
+            if device.get("posture"):
+                self.note(0.0, "posture", device["posture"])
+
+    def note(self, t_s: float, key: str, value: object) -> None:
+        for text in encode(key, value):
+            self.writer.annotate(max(0.0, t_s), text)
+
+    # --- sink ------------------------------------------------------------------------------
+    def admit(self, block: Block) -> Block:
+        """The session sees what the file will hold."""
+        return block.with_data(self.writer.quantize(block.data))
+
+    def block(self, block: Block, events: list, session: Session | None) -> None:
+        gap = block.start_sample - self.samples
+        if gap > 0:  # the sample clock jumped: fill, and say where and how much
+            self.writer.write(list(np.repeat(self._last[None, :], gap, axis=0).T))
+            self.note(self.samples / self.fs_hz, "gap",
+                      {"t_s": round(self.samples / self.fs_hz, 4), "lost_samples": int(gap)})
+            self.lost += gap
+        self.writer.write(list(block.data.T))
+        self._last = block.data[-1]
+        self.samples = block.end_sample
+        self._annotate(session, events)
+        if self.writer.records > self._flushed_records:  # each finished record to disk now:
+            self.writer.flush()  # a crash loses at most the record being filled
+            self._flushed_records = self.writer.records
+
+    def status(self, status) -> None:
+        if status.kind in NOTED_STATUS:
+            self.note(self.samples / self.fs_hz, status.kind, status.message)
+
+    def finish(self, session: Session | None, events: list, result: dict | None) -> None:
+        """Annotate what is left and the summary, close the file."""
+        self._annotate(session, events)
+        self.result = result
+        if result is not None:
+            self.note(self.samples / self.fs_hz, "summary", result["summary"])
+        self.close()
+
+    def close(self) -> None:
+        self.writer.close()
+        remove_marker(self.path)
+
+    def _annotate(self, s: Session | None, events: list) -> None:
+        if s is None:
+            return
+        if not self._cal_written and s.calibrated():
+            cal = {k: v.to_dict() for k, v in s.calibrations.items()}
+            self.note(self.samples / self.fs_hz, "calibration", cal)
+            self._cal_written = True
+        for e in events:
+            if isinstance(e, CueChange):
+                self.writer.annotate(max(0.0, e.t_s), cue_text(e.calibration, e.kind, e.cue,
+                                                               e.rep))
+            elif isinstance(e, Contraction):
+                self.note(e.onset_s, "contraction", e.to_dict())
+            elif isinstance(e, RepScored):
+                self.note(e.rep["cue_s"], "rep", e.rep)
+
+
+def _token(text: object) -> str:
+    return "".join(ch if 32 < ord(ch) < 127 else "_" for ch in str(text)) or "X"

@@ -1,0 +1,124 @@
+"""The one consumer loop: a source's blocks through the session engine to every sink.
+
+``record``, the GUI's worker, replay and offline analysis all call ``run``. Sources hand out
+``Block``s and ``Status`` events (``get(timeout)``); the loop puts each block on the sample
+clock (a jump of ``start_sample`` is a gap, whatever the source said), lets the sinks admit
+it (the recorder quantises it to what the file will hold), runs the session on it and hands
+the block and the session's events to every sink, in order, on this thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bbfeedback.drivers.serial_transport import Status
+from bbfeedback.exercise.session import Session
+from bbfeedback.signal.blocks import Block
+
+ENDING = ("stopped", "error", "lost", "seek")  # statuses after which a source gives no more
+
+
+class Sink:
+    """Receives what the run loop sees; every call comes from the loop's thread."""
+
+    def admit(self, block: Block) -> Block:
+        """The block as this sink will keep it (the recorder: quantised to the file)."""
+        return block
+
+    def block(self, block: Block, events: list, session: Session | None) -> None:
+        """A block on the sample clock and what the session made of it."""
+
+    def status(self, status: Status) -> None:
+        """A connection event (connected, disconnected, reconnected, warning, ...)."""
+
+    def finish(self, session: Session | None, events: list, result: dict | None) -> None:
+        """The end: the session's last events and its result (None without a protocol)."""
+
+
+@dataclass
+class RunEnd:
+    """How a run ended and what it saw."""
+
+    reason: str  # limit | stopped | error | lost | seek | stop-requested | interrupted
+    end_sample: int
+    lost_samples: int
+    disconnects: int
+    result: dict | None
+    last_status: Status | None = None
+
+
+class BlockList:
+    """A finished list of blocks as a source (offline analysis, reports)."""
+
+    def __init__(self, blocks: Iterable[Block]):
+        self._blocks = iter(blocks)
+
+    def get(self, timeout: float | None = None) -> Block | Status:
+        block = next(self._blocks, None)
+        return Status("stopped", "end of recording") if block is None else block
+
+
+def on_clock(block: Block, expected: int) -> Block | None:
+    """The block with ``lost_before`` equal to its jump past ``expected`` (the sample clock
+    is the truth); samples before ``expected`` (a repeat) are cut, an all-repeat block None."""
+    if block.end_sample <= expected:
+        return None
+    if block.start_sample < expected:
+        cut = expected - block.start_sample
+        return Block(block.data[cut:], block.fs_hz, block.channels, expected, 0, block.meta)
+    jump = block.start_sample - expected
+    if jump != block.lost_before:
+        return dataclasses.replace(block, lost_before=jump)
+    return block
+
+
+def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int | None = None,
+        stop: threading.Event | None = None, first_sample: int = 0,
+        finish: bool = True) -> RunEnd:
+    """Consume ``source`` until it ends, ``until_sample`` is reached or ``stop`` is set;
+    then finish the session and the sinks (also on Ctrl-C). A ``seek`` (replay) or
+    ``finish=False`` leaves both open: the caller goes on with another run."""
+    expected, lost, disconnects = first_sample, 0, 0
+    reason, last = "stopped", None
+    try:
+        while True:
+            if stop is not None and stop.is_set():
+                reason = "stop-requested"
+                break
+            item = source.get(timeout=0.05)
+            if item is None:
+                continue
+            if not isinstance(item, Block):
+                last = item
+                disconnects += item.kind == "disconnected"
+                for s in sinks:
+                    s.status(item)
+                if item.kind in ENDING:
+                    reason = item.kind
+                    break
+                continue
+            block = on_clock(item, expected)
+            if block is None:
+                continue
+            for s in sinks:
+                block = s.admit(block)
+            lost += block.lost_before
+            expected = block.end_sample
+            events = session.process(block) if session is not None else []
+            for s in sinks:
+                s.block(block, events, session)
+            if until_sample is not None and expected >= until_sample:
+                reason = "limit"
+                break
+    except KeyboardInterrupt:
+        reason = "interrupted"
+    if reason == "seek" or not finish:
+        return RunEnd(reason, expected, lost, disconnects, None, last)
+    events = session.finish() if session is not None else []
+    result = session.result() if session is not None and session.calibrated() else None
+    for s in sinks:
+        s.finish(session, events, result)
+    return RunEnd(reason, expected, lost, disconnects, result, last)

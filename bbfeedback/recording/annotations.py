@@ -1,0 +1,158 @@
+"""The one codec for bbfeedback's EDF+ annotations: every writer and reader goes through here.
+
+Texts:
+- ``bbfeedback:<key> <json>`` for settings, device, calibration, posture, gap, contraction,
+  rep, summary, padding and connection events (``disconnected``, ``reconnected``, ...);
+- ``cue:<kind>:<cue> rep=N`` for the protocol's cues (``calib:`` during the calibration);
+- a long one is cut into ``bbfeedback:part <key> <crc> <i>/<n> <chunk>`` annotations at the
+  same onset: EDFlib (pyedflib) returns at most 512 bytes of an annotation, so no part is
+  longer than ``PART_BYTES``; edfio and MNE read any length. The CRC-32 of the whole text
+  checks the parts fit together.
+
+Reading never fails on a damaged annotation: the signal is the source of truth, so a text
+that does not decode (or has the wrong shape) is ignored and named in ``Meta.warnings``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+PREFIX = "bbfeedback:"
+PART_BYTES = 400  # EDFlib cuts annotations at 512 bytes
+_PART = re.compile(r"^bbfeedback:part (\w+) ([0-9a-f]{8}) (\d+)/(\d+) (.*)$", re.S)
+_CUE = re.compile(r"^(cue|calib):(\w+):([\w-]+)(?: rep=(\d+))?$")
+
+# what each key must hold; anything else is damaged
+SHAPES: dict[str, type | tuple[type, ...]] = {
+    "settings": dict, "device": dict, "calibration": dict, "summary": dict, "rep": dict,
+    "contraction": dict, "gap": dict, "padding": dict, "posture": str,
+    "connected": str, "disconnected": str, "reconnected": str, "warning": str, "error": str,
+    "stopped": str,
+}
+
+
+def finite(value: object) -> object:
+    """The value with NaN and infinities as null: JSON has no NaN."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def encode(key: str, value: object) -> list[str]:
+    """The annotation texts carrying one value (one text, or its numbered parts)."""
+    text = f"{PREFIX}{key} " + json.dumps(finite(value), ensure_ascii=False, allow_nan=False)
+    if len(text.encode("utf-8")) <= PART_BYTES:
+        return [text]
+    body = text[len(PREFIX) + len(key) + 1:]
+    crc = f"{zlib.crc32(body.encode('utf-8')):08x}"
+    chunks = _chunks(body, PART_BYTES - 40 - len(key))
+    return [f"{PREFIX}part {key} {crc} {i}/{len(chunks)} {c}"
+            for i, c in enumerate(chunks, start=1)]
+
+
+def _chunks(text: str, max_bytes: int) -> list[str]:
+    out, cur, size = [], [], 0
+    for ch in text:
+        n = len(ch.encode("utf-8"))
+        if size + n > max_bytes:
+            out.append("".join(cur))
+            cur, size = [], 0
+        cur.append(ch)
+        size += n
+    out.append("".join(cur))
+    return out
+
+
+def cue_text(calibration: bool, kind: str, cue: str, rep: int | None) -> str:
+    """A cue: ``cue:work:squeeze_max rep=1`` (``calib:`` while calibrating, so re-scoring
+    aligns on the protocol's own cues)."""
+    tag = "calib" if calibration else "cue"
+    return f"{tag}:{kind}:{cue}" + (f" rep={rep}" if rep else "")
+
+
+@dataclass(frozen=True)
+class Cue:
+    onset_s: float
+    calibration: bool
+    kind: str
+    cue: str
+    rep: int | None
+
+
+@dataclass
+class Meta:
+    """What a recording's annotations say about its session."""
+
+    values: dict[str, list] = field(default_factory=dict)  # key -> values in file order
+    cues: list[Cue] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def last(self, key: str, default: object = None) -> object:
+        got = self.values.get(key)
+        return got[-1] if got else default
+
+    def all(self, key: str) -> list:
+        return list(self.values.get(key, []))
+
+    @property
+    def settings(self) -> dict:
+        return self.last("settings") or {}
+
+    def first_work_cue_s(self) -> float | None:
+        work = [c.onset_s for c in self.cues if not c.calibration and c.kind == "work"]
+        return min(work) if work else None
+
+
+def decode(annotations: Iterable[tuple[float, str]]) -> Meta:
+    """Every bbfeedback annotation of (onset_s, text) pairs, parts joined, shapes checked."""
+    meta = Meta()
+    parts: dict[tuple[str, str], dict] = {}
+    for onset_s, text in annotations:
+        m = _CUE.match(text)
+        if m:
+            meta.cues.append(Cue(float(onset_s), m[1] == "calib", m[2], m[3],
+                                 int(m[4]) if m[4] else None))
+        elif m := _PART.match(text):
+            got = parts.setdefault((m[1], m[2]), {"n": int(m[4]), "chunks": {}})
+            got["chunks"][int(m[3])] = m[5]
+            if len(got["chunks"]) == got["n"]:  # complete: in file order of its last part
+                _join(meta, m[1], m[2], parts.pop((m[1], m[2])))
+        elif text.startswith(PREFIX):
+            key, _, body = text[len(PREFIX):].partition(" ")
+            _add(meta, key, body)
+    for (key, _), got in parts.items():
+        meta.warnings.append(f"annotation {PREFIX}{key} is incomplete "
+                             f"({len(got['chunks'])} of {got['n']} parts); ignored")
+    return meta
+
+
+def _join(meta: Meta, key: str, crc: str, got: dict) -> None:
+    body = "".join(got["chunks"].get(i, "") for i in range(1, got["n"] + 1))
+    if f"{zlib.crc32(body.encode('utf-8')):08x}" != crc:
+        meta.warnings.append(f"annotation {PREFIX}{key} is damaged (its parts do not fit "
+                             "together); ignored")
+        return
+    _add(meta, key, body)
+
+
+def _add(meta: Meta, key: str, body: str) -> None:
+    try:
+        value = json.loads(body) if body else {}
+    except (json.JSONDecodeError, RecursionError):
+        meta.warnings.append(f"annotation {PREFIX}{key} is not valid JSON; ignored")
+        return
+    shape = SHAPES.get(key)
+    if shape is not None and not isinstance(value, shape):
+        meta.warnings.append(f"annotation {PREFIX}{key} holds a {type(value).__name__}, "
+                             f"not a {getattr(shape, '__name__', shape)}; ignored")
+        return
+    meta.values.setdefault(key, []).append(value)
