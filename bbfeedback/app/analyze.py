@@ -14,7 +14,7 @@ from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.protocols import Protocol
 from bbfeedback.exercise.session import Session, pick_channels
-from bbfeedback.recording import Recording
+from bbfeedback.recording import Recording, log
 from bbfeedback.signal.blocks import EMG, Block, split_blocks
 from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
 
@@ -123,10 +123,11 @@ def recorded_calibrations(recording: Recording) -> dict[str, Calibration]:
     out = {}
     for name, cal in (recording.meta.last("calibration") or {}).items():
         try:
-            out[name] = Calibration.from_dict(cal)
-        except (TypeError, ValueError, KeyError):
-            recording.meta.warnings.append(f"recorded calibration of {name!r} is damaged; "
-                                           "calibrating from the signal")
+            out[name] = Calibration.from_dict(cal if isinstance(cal, dict) else {})
+        except ValueError:
+            msg = f"recorded calibration of {name!r} is damaged; calibrating from the signal"
+            recording.meta.warnings.append(msg)
+            log.warning("%s: %s", recording.path, msg)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -11,6 +12,8 @@ import numpy as np
 from bbfeedback.errors import InputError
 from bbfeedback.recording.annotations import Meta, decode
 from bbfeedback.signal.blocks import KINDS, OTHER, Block, Channel, to_canonical
+
+log = logging.getLogger("bbfeedback")
 
 
 @dataclass
@@ -40,8 +43,12 @@ class Recording:
 
     @cached_property
     def meta(self) -> Meta:
-        """What the ``bbfeedback:*`` and cue annotations say (damaged ones in warnings)."""
-        return decode((a.onset_s, a.text) for a in self.annotations)
+        """What the ``bbfeedback:*`` and cue annotations say; a damaged one is left out, named
+        in ``warnings`` and logged (the signal is the source of truth)."""
+        meta = decode((a.onset_s, a.text) for a in self.annotations)
+        for w in meta.warnings:
+            log.warning("%s: %s", self.path, w)
+        return meta
 
     @property
     def duration_s(self) -> float:
