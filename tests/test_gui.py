@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from bbfeedback.drivers.devices import make_device
 from bbfeedback.drivers.emulator import PtyEmulator, make_packets
@@ -41,12 +42,18 @@ def test_live_session_runs_to_the_end_and_scores_match_analyze(qtbot, window, tm
     qtbot.wait(300)
     assert window.grab().save(str(docs / "therapist.png"))
     assert window.patient_view.grab().save(str(docs / "patient.png"))
-    assert window.cue.text() and window.plot.env_curves[0].getData()[0] is not None
+    assert window.cue.text() in {c["en"] for c in protocols.CUES.values()}  # a cue, in English
     assert "Calibration" in window.calibration.text() and "MVC" in window.calibration.text()
     qtbot.waitUntil(lambda: window.controller.frame().status == "finished", timeout=60000)
-    qtbot.wait(100)
-    assert window.table.rowCount() == 5
+    qtbot.waitUntil(lambda: window.table.rowCount() == 5, timeout=5000)
     assert window.summary.text().startswith("Held")
+    frame = window.controller.frame()  # the last frame, drawn as it is
+    window.redraw()
+    x, y = window.plot.env_curves[0].getData()
+    assert np.array_equal(y, frame.env[:, frame.main]) and y.size > 1000
+    assert np.allclose(x, frame.env_t - frame.t_s) and x[-1] <= 0.0
+    assert window.table.item(4, 0).text() == "5"
+    assert window.table.item(0, 2).text() == ("yes" if frame.reps[0]["met"] else "no")
     assert window.start_button.text() == "Start" and window.cue.text() == "Session finished"
     result = window.controller.result
     offline = analyze(read_recording(window.recording_path),
@@ -67,9 +74,8 @@ def test_unplugged_device_keeps_the_window_and_shows_it(qtbot, tmp_path):
     win.show()
     try:
         win.start()
-        qtbot.waitUntil(lambda: win.controller.frame().status == "reconnecting", timeout=15000)
-        qtbot.wait(200)
-        assert win.isVisible() and "reconnecting" in win.status.text()
+        qtbot.waitUntil(lambda: "reconnecting" in win.status.text(), timeout=15000)
+        assert win.isVisible() and win.controller.frame().status == "reconnecting"
         win.grab().save(str(tmp_path / "unplugged.png"))
     finally:
         win.close()
@@ -111,10 +117,11 @@ def test_window_start_offers_to_recover_a_crashed_recording(qtbot, tmp_path):
 def test_replay_of_a_sample_recording(qtbot, window):
     window.open_recording(str(SAMPLES / "a1_strength_emg.edf"), speed=60.0)
     qtbot.waitUntil(lambda: window.controller.frame().status == "finished", timeout=60000)
-    qtbot.wait(100)
+    qtbot.waitUntil(lambda: window.table.rowCount() == 5, timeout=5000)
     snap = window.controller.frame()
-    assert window.table.rowCount() == 5
-    assert snap.reps == snap.recorded_reps  # re-scored as recorded
+    assert list(snap.reps) == list(snap.recorded_reps)  # re-scored as recorded
+    assert [window.table.item(i, 1).text() for i in range(5)] == [
+        f"{r['hold_s']:.1f}" for r in snap.recorded_reps]
 
 
 def test_a_port_that_does_not_exist_is_shown_not_fatal(qtbot, tmp_path):
