@@ -1,12 +1,16 @@
 """Patient history (SQLite) and printable reports."""
 
+import dataclasses
 import json
+import multiprocessing
 import sqlite3
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from bbfeedback.app.history import History, adherence, progress, suggest
+from bbfeedback.app import history
+from bbfeedback.app.history import MIGRATIONS, History, adherence, progress, suggest
 from bbfeedback.app.report import progress_report, session_report
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
@@ -95,7 +99,49 @@ def test_env_variable_and_corrupt_or_locked_database(recordings, tmp_path, monke
     holder.close()
 
 
-def test_two_processes_at_once(recordings, tmp_path):
+def _open_at_once(folder, runs, barrier, results):
+    """One of several processes: in every run, open the same fresh database as the others,
+    all released together by the barrier; report what failed."""
+    errors = []
+    for k in range(runs):
+        barrier.wait(timeout=60)
+        try:
+            History(Path(folder) / f"run{k}.sqlite3").close()
+        except Exception as exc:  # any failure at all is what this test counts
+            errors.append(f"run {k}: {type(exc).__name__}: {exc}")
+    results.put(errors)
+
+
+@pytest.mark.parametrize("processes", [2, 4])
+def test_processes_opening_a_fresh_database_at_once(tmp_path, processes):
+    runs = 50
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    barrier, results = ctx.Barrier(processes), ctx.Queue()
+    procs = [ctx.Process(target=_open_at_once, args=(str(tmp_path), runs, barrier, results))
+             for _ in range(processes)]
+    for p in procs:
+        p.start()
+    try:
+        errors = [e for _ in procs for e in results.get(timeout=120)]
+    finally:
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.kill()
+    assert errors == [], f"{len({e.split(':')[0] for e in errors})}/{runs} runs failed: " \
+                         f"{errors[:3]}"
+    assert all(p.exitcode == 0 for p in procs)
+    for k in range(runs):  # each database migrated once, in WAL mode
+        hist = History(tmp_path / f"run{k}.sqlite3")
+        assert hist.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert hist.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in hist.db.execute("SELECT name FROM sqlite_master")}
+        assert {"patients", "sessions", "reps", "sessions_patient"} <= tables
+        hist.close()
+
+
+def test_rebuilds_at_once_share_one_database(recordings, tmp_path):
     folder, _, _ = recordings
     db = tmp_path / "shared.sqlite3"
     procs = [subprocess.Popen(["bbfeedback", "history", "rebuild", str(folder), "--db",
@@ -104,6 +150,25 @@ def test_two_processes_at_once(recordings, tmp_path):
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     assert len(History(db).sessions("P-1")) == 3
+
+
+def test_a_failed_write_leaves_no_half_session(recordings, tmp_path, monkeypatch):
+    _, _, files = recordings
+    hist = History(tmp_path / "h.sqlite3")
+    real = history.session_info
+
+    def broken(rec):  # a repetition the database refuses, after the session row went in
+        info = real(rec)
+        info["reps"] = info["reps"] + [{"index": info["reps"][0]["index"], "met": True}]
+        return info
+
+    monkeypatch.setattr(history, "session_info", broken)
+    with pytest.raises(sqlite3.IntegrityError):
+        hist.add(files[0])
+    assert not hist.db.in_transaction
+    assert hist.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+    monkeypatch.setattr(history, "session_info", real)
+    assert hist.add(files[0]) is not None and len(hist.sessions("P-1")) == 1
 
 
 def _fake(protocol, met, reps=5, hold=5.0, day="2026-11-20T10:00:00"):
@@ -131,18 +196,33 @@ def test_adherence_counts_sessions_per_day():
 
 
 def test_accepting_the_suggestion_writes_a_protocol(recordings, tmp_path):
-    folder, db, _ = recordings
-    prog = progress(History(db).sessions("P-1"))
+    folder, db, files = recordings
+    s = progress(History(db).sessions("P-1")).suggestion
+    # the simulated patient met 4 of 5 five-second holds in each session: one second longer
+    assert s is not None, "three a1-strength sessions at >= 80 % met must give a suggestion"
+    assert (s["protocol"], s["change"], s["from"], s["to"]) == ("a1-strength", "hold_s", 5, 6)
     out = tmp_path / "next.toml"
     run = subprocess.run(["bbfeedback", "history", "P-1", "--db", str(db), "--accept",
                           str(out)], capture_output=True, text=True)
-    if prog.suggestion is None:
-        assert run.returncode == 2 and "no suggestion" in run.stderr
-    else:
-        assert run.returncode == 0
-        p = protocols.load(str(out))
-        hold = [ph.hold_s for s in p.sections for ph in s.phases if ph.kind == "work"][0]
-        assert hold == prog.suggestion["to"]
+    assert run.returncode == 0, run.stderr
+    assert "suggestion: a1-strength hold_s 5 -> 6" in run.stdout
+    assert f"wrote {out}" in run.stdout
+    base, mine = protocols.load("a1-strength"), protocols.load(str(out))
+    work = [ph for sec in mine.sections for ph in sec.phases if ph.kind == "work"]
+    assert [ph.hold_s for ph in work] == [s["to"]] and work[0].duration_s == s["to"] + 1.0
+    assert protocols.targets(mine) == {**protocols.targets(base), "hold_s": [s["to"]]}
+    assert mine.duration_s == base.duration_s + 5 * (s["to"] - s["from"])
+    assert dataclasses.replace(mine, path="") == dataclasses.replace(
+        protocols.customise(base, hold_s=s["to"]), path="")  # nothing else changed
+
+    one = tmp_path / "one.sqlite3"  # a single session: nothing to suggest yet
+    History(one).add(files[0])
+    assert progress(History(one).sessions("P-1")).suggestion is None
+    refused = tmp_path / "refused.toml"
+    run = subprocess.run(["bbfeedback", "history", "P-1", "--db", str(one), "--accept",
+                          str(refused)], capture_output=True, text=True)
+    assert run.returncode == 2 and len(run.stderr.splitlines()) == 1
+    assert "no suggestion" in run.stderr and not refused.exists()
 
 
 def test_session_report_is_self_contained_and_bilingual(recordings, tmp_path):

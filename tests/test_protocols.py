@@ -1,5 +1,6 @@
 """Protocols as data: every spec id, Dutch and English cues, therapist edits, named errors."""
 
+import dataclasses
 import subprocess
 
 import pytest
@@ -86,6 +87,10 @@ BAD = {
     'kind = "rest"': ('kind = "nap"', "section[0].phase[1].kind: must be work, rest or"),
     "duration_s = 4.0": ("duration_s = \"four\"", "section[0].phase[1].duration_s: must be a"),
     "lead_in_s = 5.0": ("lead_in_s = 5.0\nhold_time = 3", "hold_time: unknown field"),
+    'name = "strength"': ('name = "strength"\nscoring = "vibes"',
+                          "section[0].scoring: must be one of"),
+    'source = "Leaflet A, exercise 1"': ('source = "x"\nsets_per_day = [6, 4]',
+                                         "sets_per_day: must be [fewest, most]"),
 }
 
 
@@ -121,3 +126,83 @@ def test_cli_lists_and_shows():
     bad = subprocess.run(["bbfeedback", "protocols", "show", "zz"], capture_output=True,
                          text=True)
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
+
+
+def _reloaded(protocol, tmp_path, name="copy.toml"):
+    path = tmp_path / name
+    path.write_text(protocols.to_toml(protocol))
+    return protocols.load(str(path))
+
+
+def _same(a, b):
+    """Equal in every field but ``path`` (where each was read from), field by field first so
+    that a failure names what differs."""
+    for f in dataclasses.fields(protocols.Protocol):
+        if f.name not in ("path", "sections"):
+            assert getattr(a, f.name) == getattr(b, f.name), f.name
+    assert len(a.sections) == len(b.sections)
+    for k, (sa, sb) in enumerate(zip(a.sections, b.sections, strict=True)):
+        for f in dataclasses.fields(protocols.Section):
+            if f.name != "phases":
+                assert getattr(sa, f.name) == getattr(sb, f.name), f"section[{k}].{f.name}"
+        assert len(sa.phases) == len(sb.phases), f"section[{k}].phases"
+        for j, (pa, pb) in enumerate(zip(sa.phases, sb.phases, strict=True)):
+            for f in dataclasses.fields(protocols.Phase):
+                assert getattr(pa, f.name) == getattr(pb, f.name), \
+                    f"section[{k}].phase[{j}].{f.name}"
+    assert a.timeline() == b.timeline()
+    assert dataclasses.replace(a, path="") == dataclasses.replace(b, path="")
+
+
+@pytest.mark.parametrize("pid", protocols.builtin_ids())
+def test_to_toml_round_trips_every_bundled_protocol(pid, tmp_path):
+    original = protocols.load(pid)
+    again = _reloaded(original, tmp_path)
+    assert again.path == str(tmp_path / "copy.toml") and original.path != again.path
+    _same(original, again)
+    _same(again, _reloaded(again, tmp_path, "copy2.toml"))  # and stays so
+
+
+def test_customised_daily_set_keeps_its_exercises(tmp_path):
+    daily = protocols.load("a-daily")
+    assert [s.scoring for s in daily.sections] == ["holds", "endurance", "quick"]
+    assert daily.sets_per_day == (4, 6)
+    for kw in ({"hold_s": 6.0}, {"target_pct_mvc": 80.0}, {"rest_s": 7.0},
+               {"repetitions": 4}, {"hold_s": 3.0, "rest_s": 5.0, "repetitions": 3,
+                                    "target_pct_mvc": 55.0}):
+        mine = protocols.customise(daily, **kw)
+        assert mine != daily, kw
+        again = _reloaded(mine, tmp_path)
+        _same(mine, again)
+        assert [s.scoring for s in again.sections] == ["holds", "endurance", "quick"], kw
+        assert again.sets_per_day == (4, 6) and again.param("fatigue_fraction") == 0.6
+
+
+@pytest.mark.parametrize("pid", protocols.builtin_ids())
+def test_to_toml_round_trips_customised_protocols(pid, tmp_path):
+    mine = protocols.customise(protocols.load(pid), hold_s=7.5, rest_s=3.25, repetitions=2,
+                               target_pct_mvc=45.0)
+    _same(mine, _reloaded(mine, tmp_path))
+
+
+def test_to_toml_keeps_what_a_therapist_may_write(tmp_path):
+    text = (protocols.HERE / "a1-strength.toml").read_text()
+    text = text.replace('source = "Leaflet A, exercise 1"',
+                        'source = "Mine: \\"quoted\\", back\\\\slash, tab\\there"\n'
+                        'sets_per_day = [2, 3]\nrelease_quick_s = 2.5')
+    text = text.replace('name = { nl = "Kracht", en = "Strength" }',
+                        'name = { nl = "Kracht", en = "Strength", de = "Kraft" }')
+    text = text.replace('  cue = "relax"\n',
+                        '  cue = "mine"\n  cue_nl = "Lós\\nlaten"\n  cue_en = "Let go"\n')
+    text = text.replace("  hold_s = 5.0\n",
+                        "  hold_s = 5.0\n  duration_s = 7.5\n  band_uV = [12.0, 60.0]\n")
+    text = text.replace('repetitions = 5', 'repetitions = 5\nposture = "lying"')
+    path = tmp_path / "mine.toml"
+    path.write_text(text)
+    mine = protocols.load(str(path))
+    work = mine.sections[0].phases[0]
+    assert (work.duration_s, work.band_abs, work.abs_unit, work.target_abs) == \
+        (7.5, (12.0, 60.0), "uV", None)
+    assert mine.name["de"] == "Kraft" and mine.sets_per_day == (2, 3)
+    assert mine.sections[0].phases[1].cue_nl == "Lós\nlaten"
+    _same(mine, _reloaded(mine, tmp_path))

@@ -12,7 +12,12 @@ from bbfeedback.app.analyze import stream
 from bbfeedback.detect.calibration import Calibration
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.session import CueChange, RepScored, Session
-from bbfeedback.exercise.simulate import Behaviour, Patient, simulate_protocol
+from bbfeedback.exercise.simulate import (
+    Behaviour,
+    activation,
+    muscle_noise,
+    simulate_protocol,
+)
 from bbfeedback.recording import Annotation, read_recording
 from bbfeedback.recording.edf import write_edf
 from bbfeedback.signal.blocks import Block, split_blocks
@@ -85,12 +90,21 @@ def test_lift_floors():
 
 
 def test_slow_release_fails_release_quick():
+    let_go = _cue_times("b5-lift", "cue:rest:let_go")
+    assert len(let_go) == 3
+
     def slow_release(block):  # keep 40 % for 3 s after each let-go: not one quick drop
-        return block
-    session, _, _ = run("b5-lift", Behaviour(tense_after={1: 0.35, 2: 0.35, 3: 0.35}))
-    reps = session.result()["reps"]
-    assert not any(r["release_quick"] for r in reps)
-    assert all("incomplete_relaxation" in r["flags"] for r in reps)
+        return _keep_level(block, "pfm", let_go, 3.0, 40.0)
+
+    clean, _, _ = run("b5-lift")
+    reps = clean.result()["reps"]
+    assert [r["release_quick"] for r in reps] == [True, True, True]
+    assert clean.result()["summary"]["release_quick"] == 3
+    slow, _, _ = run("b5-lift", tamper=slow_release)
+    reps = slow.result()["reps"]
+    assert [r["release_quick"] for r in reps] == [False, False, False]
+    assert slow.result()["summary"]["release_quick"] == 0
+    assert all(r["floors_distinct"] for r in reps)  # the lift itself was fine
 
 
 def test_accessory_channel_firing_flags_co_contraction():
@@ -161,11 +175,22 @@ def test_perfect_and_glazer_numbers():
     assert 0.2 < gl["phasic"]["onset_latency_s"] < 1.5
 
 
-def test_perfect_power_from_pressure():
-    session, _, _ = run("perfect", pressure=True, patient=Patient(mvc_cmH2O=35.0))
-    session2 = Session(session.protocol, session.pipeline.in_channels, 1000.0,
-                       {"pfm": CALS["pfm"], "pressure": CALS["pressure"]}, main="pressure")
-    assert session2.channels[session2.main].name == "pressure"
+# squeeze above rest (cmH2O) -> modified Oxford grade: the Angelo 2017 bins of assessments.md
+# (7.5-14.5 / 14.6-26.5 / 26.6-41.5 / 41.6-60.5 / > 60.6), each squeeze well inside its bin
+ANGELO_2017 = [(4.0, 0), (11.0, 1), (20.5, 2), (34.0, 3), (51.0, 4), (72.0, 5)]
+
+
+@pytest.mark.parametrize("squeeze_cmH2O, grade", ANGELO_2017)
+def test_perfect_power_from_pressure(squeeze_cmH2O, grade):
+    session = _pressure_session("perfect", squeeze_cmH2O)
+    assert session.channels[session.main].name == "pressure"
+    result = session.result()
+    holds = [r for r in result["reps"] if r["section"] == "endurance-repetitions"]
+    assert len(holds) == 10 and all(r["unit"] == "cmH2O" for r in holds)
+    assert max(r["peak"] for r in holds) == pytest.approx(squeeze_cmH2O, rel=0.03, abs=0.3)
+    p = result["summary"]["perfect"]
+    assert p["P"] == grade
+    assert "Angelo 2017" in p["P_note"]
 
 
 def test_template_runs_ahead_with_bands_in_units():
@@ -233,3 +258,47 @@ def test_alignment_without_annotations_uses_start_or_first_contraction(tmp_path)
     assert first["protocol"]["start_s"] == pytest.approx(ps.start_s + 0.4, abs=0.2)
     assert given_start["protocol"]["start_s"] == ps.start_s
     assert given_start["summary"]["reps_met"] == 8
+
+
+# --- helpers for the release and PERFECT-power tests ----------------------------------------
+def _cue_times(pid, prefix):
+    """Recording times of the cues starting with ``prefix`` in the simulation ``run`` makes."""
+    ps = simulate_protocol(protocols.load(pid), Behaviour(), 1000.0, seed=5)
+    return [a.onset_s for a in ps.cues if a.text.startswith(prefix)]
+
+
+def _keep_level(block, name, starts, length_s, pct):
+    """The block with EMG channel ``name`` kept at ``pct`` % MVC (at least) for ``length_s``
+    after each of ``starts``: muscle noise added so that the RMS reaches that level."""
+    c = [ch.name for ch in block.channels].index(name)
+    cal = CALS[name]
+    data = block.data.copy()
+    rng = np.random.default_rng(11)
+    for t in starts:
+        i = int(round((t - block.start_s) * block.fs_hz))
+        j = i + int(round(length_s * block.fs_hz))
+        amp = np.sqrt(cal.level(pct) ** 2 - cal.baseline_mean ** 2)  # on top of the rest level
+        data[i:j, c] += amp * muscle_noise(j - i, block.fs_hz, rng)
+    return block.with_data(data)
+
+
+def _pressure_session(pid, squeeze_cmH2O, rest_cmH2O=20.0):
+    """``pid`` scored on a pressure channel whose every squeeze is ``squeeze_cmH2O`` above a
+    steady resting pressure (the simulated patient's contractions, no drift or breathing)."""
+    behaviour = Behaviour()
+    ps = simulate_protocol(protocols.load(pid), behaviour, 1000.0, seed=5, pressure=True)
+    block = ps.sim.recording.blocks()[0]
+    col = [ch.name for ch in block.channels].index("pressure")
+    t = (block.start_sample + np.arange(block.n_samples)) / block.fs_hz
+    act = activation(t, ps.squeezes) / behaviour.max_level  # 1 while squeezing "maximally"
+    data = block.data.copy()
+    rng = np.random.default_rng(3)
+    data[:, col] = rest_cmH2O + squeeze_cmH2O * act + 0.1 * rng.standard_normal(t.size)
+    block = block.with_data(data)
+    cals = {"pfm": CALS["pfm"], "pressure": Calibration(0.0, 0.3, squeeze_cmH2O, "cmH2O")}
+    session = Session(protocols.load(pid), block.channels, block.fs_hz, cals,
+                      start_s=ps.start_s, main="pressure")
+    for b in stream(block, 0.25):
+        session.process(b)
+    session.finish()
+    return session

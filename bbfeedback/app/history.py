@@ -3,7 +3,8 @@
 The EDF files stay the source of truth: the database is an index that ``history rebuild DIR``
 re-creates from them, and nothing here ever writes to an EDF file. Schema changes are
 numbered migrations (``PRAGMA user_version``); WAL mode and a busy timeout let two processes
-(the GUI and a ``record``) use it at once.
+(the GUI and a ``record``) use it at once, and every write, migrations included, is one
+``BEGIN IMMEDIATE`` transaction (so two processes opening a new database never both create it).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -44,6 +47,7 @@ MIGRATIONS = [
     CREATE INDEX sessions_patient ON sessions(patient, started);
     """,
 ]
+BUSY_TIMEOUT_S = 5.0  # how long to wait for another process's write before saying "busy"
 SETS_PER_DAY = (4, 6)  # leaflet A: exercises 1-3 at least 4-6 times a day
 MET_TO_PROGRESS = 0.8  # two sessions in a row with >= 80 % of reps met: make it harder
 MET_TO_EASE = 0.4  # two sessions in a row with < 40 % met: make it easier
@@ -63,8 +67,10 @@ class History:
         self.path = Path(path) if path else default_path()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=5.0)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            # isolation_level=None: no implicit transactions; every write below opens its own
+            # with BEGIN IMMEDIATE (see _transaction)
+            self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            self._use_wal()
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.OperationalError as exc:
@@ -78,15 +84,53 @@ class History:
                              self.path) from None
         os.chmod(self.path, 0o600)
 
+    def _use_wal(self) -> None:
+        """Switch to WAL mode (once per database file). Two processes switching a fresh file
+        at once can get "database is locked" at once, without the busy timeout (SQLite's
+        deadlock avoidance): retry until the timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.005)
+
+    @contextmanager
+    def _transaction(self):
+        """A write transaction that holds the write lock from its start (BEGIN IMMEDIATE,
+        waiting up to the busy timeout for another writer): what it reads stays true until it
+        commits. Rolled back on any error (a failed COMMIT included)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:  # (SQLite may have rolled back already)
+                self.db.execute("ROLLBACK")
+            raise
+
     def _migrate(self) -> None:
+        """Bring the schema to the newest version. The version is read inside the write
+        transaction, so two processes opening a fresh database at once cannot both run the
+        same migration: the second waits, then finds it done."""
+        if self._version() == len(MIGRATIONS):
+            return  # the usual case: no write lock needed
+        with self._transaction():
+            version = self._version()
+            for number in range(version, len(MIGRATIONS)):
+                for statement in _statements(MIGRATIONS[number]):
+                    self.db.execute(statement)  # not executescript: it would COMMIT first
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def _version(self) -> int:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
             raise InputError(f"database schema {version} is newer than this bbfeedback "
                              f"({len(MIGRATIONS)}): upgrade bbfeedback", self.path)
-        for number in range(version, len(MIGRATIONS)):
-            with self.db:
-                self.db.executescript(MIGRATIONS[number])
-                self.db.execute(f"PRAGMA user_version = {number + 1}")
+        return version
 
     def close(self) -> None:
         self.db.close()
@@ -99,7 +143,7 @@ class History:
         if info is None:
             return None
         try:
-            with self.db:
+            with self._transaction():
                 self.db.execute("INSERT OR IGNORE INTO patients VALUES (?, ?)",
                                 (info["patient"], datetime.now().isoformat(timespec="seconds")))
                 self.db.execute("DELETE FROM sessions WHERE file = ?", (info["file"],))
@@ -150,6 +194,20 @@ class History:
 
     def patients(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM patients ORDER BY id")]
+
+
+def _statements(script: str) -> list[str]:
+    """The SQL statements of a migration script, one by one."""
+    out, cur = [], ""
+    for piece in script.split(";"):
+        cur += piece + ";"
+        if sqlite3.complete_statement(cur):
+            if cur.strip(" \t\n;"):
+                out.append(cur.strip())
+            cur = ""
+    if cur.strip(" \t\n;"):
+        raise ValueError(f"incomplete SQL statement in a migration: {cur.strip()!r}")
+    return out
 
 
 def _explain(exc: sqlite3.OperationalError) -> str:

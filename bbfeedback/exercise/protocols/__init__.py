@@ -28,7 +28,7 @@ PARAMS = {  # protocol-level scoring parameters and their defaults
 }
 _TOP_KEYS = {"id", "name", "description", "source", "scoring", "lead_in_s", "section",
              "include", "sets_per_day", *PARAMS}
-_SECTION_KEYS = {"name", "repetitions", "posture", "phase"}
+_SECTION_KEYS = {"name", "repetitions", "posture", "phase", "scoring"}
 _PHASE_KEYS = {"kind", "cue", "cue_nl", "cue_en", "duration_s", "hold_s", "reach_s",
                "target_pct_mvc", "band_pct_mvc", "target_uV", "band_uV", "target_cmH2O",
                "band_cmH2O", "until_fail", "max_s"}
@@ -213,6 +213,9 @@ def _section(chk: _Checker, raw: dict, where: str, scoring: str) -> Section:
     if not isinstance(phases, list) or not phases:
         chk.fail(f"{where}phase", "missing: a section needs at least one [[section.phase]]")
     parsed = tuple(_phase(chk, p, f"{where}phase[{k}].") for k, p in enumerate(phases))
+    scoring = raw.get("scoring", scoring)  # a section of another kind (as in the daily set)
+    if scoring not in SCORINGS:
+        chk.fail(f"{where}scoring", f"must be one of {', '.join(SCORINGS)}, got {scoring!r}")
     return Section(str(raw.get("name", where.rstrip("."))), reps, parsed, raw.get("posture"),
                    scoring)
 
@@ -245,6 +248,11 @@ def parse(raw: dict, path: Path, _seen: tuple[str, ...] = ()) -> Protocol:
             chk.fail(key, "must be a table with nl and en texts")
     lead = chk.number(raw, "lead_in_s", "", 5.0, positive=True, allow_zero=True)
     spd = raw.get("sets_per_day")
+    if spd is not None:
+        ok = isinstance(spd, list) and len(spd) == 2 and all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in spd)
+        if not ok or spd[0] > spd[1]:
+            chk.fail("sets_per_day", f"must be [fewest, most] whole numbers >= 1, got {spd!r}")
     return Protocol(pid, name, desc, str(raw.get("source", "")), scoring, lead,
                     tuple(sections), params, str(path), tuple(spd) if spd else None)
 
@@ -296,28 +304,59 @@ def customise(protocol: Protocol, hold_s: float | None = None, rest_s: float | N
     return replace(protocol, sections=sections)
 
 
+def _toml_string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    special = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
+               "\f": "\\f", "\r": "\\r"}
+    out = []
+    for ch in text:
+        if ch in special:
+            out.append(special[ch])
+        elif ord(ch) < 0x20 or ch == "\x7f":
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return _toml_string(v)
+    if isinstance(v, tuple | list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, float):
+        return repr(v)  # shortest text that reads back as the same float (inf, nan included)
+    if isinstance(v, int):
+        return str(v)
+    raise TypeError(f"cannot write {v!r} to TOML")
+
+
+def _toml_key(key: str) -> str:
+    bare = key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key)
+    return key if bare else _toml_string(key)
+
+
 def to_toml(protocol: Protocol) -> str:
-    """A protocol as a TOML file that ``load`` reads back (for a therapist's own copy)."""
-
-    def val(v) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(v, tuple | list):
-            return "[" + ", ".join(val(x) for x in v) + "]"
-        return repr(float(v)) if isinstance(v, float) else str(v)
-
-    lines = [f"id = {val(protocol.id)}",
-             f"name = {{ nl = {val(protocol.name['nl'])}, en = {val(protocol.name['en'])} }}",
-             f"description = {{ nl = {val(protocol.description['nl'])}, "
-             f"en = {val(protocol.description['en'])} }}",
+    """A protocol as a TOML file that ``load`` reads back as an equal protocol (all but its
+    ``path``): a therapist's own copy. Included protocols are written out in full, each
+    section with its own scoring where it differs from the protocol's."""
+    val = _toml_value
+    lines = [f"id = {val(protocol.id)}", f"name = {val(protocol.name)}",
+             f"description = {val(protocol.description)}",
              f"source = {val(protocol.source)}", f"scoring = {val(protocol.scoring)}",
              f"lead_in_s = {val(protocol.lead_in_s)}"]
+    if protocol.sets_per_day is not None:
+        lines.append(f"sets_per_day = {val(list(protocol.sets_per_day))}")
     lines += [f"{k} = {val(v)}" for k, v in protocol.params.items()]
     for s in protocol.sections:
         lines += ["", "[[section]]", f"name = {val(s.name)}", f"repetitions = {s.repetitions}"]
-        if s.posture:
+        if s.scoring != protocol.scoring:
+            lines.append(f"scoring = {val(s.scoring)}")
+        if s.posture is not None:
             lines.append(f"posture = {val(s.posture)}")
         for ph in s.phases:
             lines += ["  [[section.phase]]", f"  kind = {val(ph.kind)}", f"  cue = {val(ph.cue)}",
@@ -328,12 +367,16 @@ def to_toml(protocol: Protocol) -> str:
             lines += [f"  hold_s = {val(ph.hold_s)}", f"  reach_s = {val(ph.reach_s)}"]
             if ph.until_fail:
                 lines += ["  until_fail = true", f"  max_s = {val(ph.duration_s)}"]
+            else:
+                lines.append(f"  duration_s = {val(ph.duration_s)}")
             if ph.target_pct_mvc is not None:
-                lines += [f"  target_pct_mvc = {val(ph.target_pct_mvc)}",
-                          f"  band_pct_mvc = {val(ph.band_pct_mvc)}"]
+                lines.append(f"  target_pct_mvc = {val(ph.target_pct_mvc)}")
+            if ph.band_pct_mvc is not None:
+                lines.append(f"  band_pct_mvc = {val(ph.band_pct_mvc)}")
             if ph.target_abs is not None:
-                lines += [f"  target_{ph.abs_unit} = {val(ph.target_abs)}",
-                          f"  band_{ph.abs_unit} = {val(ph.band_abs)}"]
+                lines.append(f"  target_{ph.abs_unit} = {val(ph.target_abs)}")
+            if ph.band_abs is not None:
+                lines.append(f"  band_{ph.abs_unit} = {val(ph.band_abs)}")
     return "\n".join(lines) + "\n"
 
 
