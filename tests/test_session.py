@@ -9,6 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bbfeedback.app.analyze import stream
+from bbfeedback.app.recorder import SessionRecorder
+from bbfeedback.app.run import BlockList
+from bbfeedback.app.run import run as run_loop
 from bbfeedback.detect.calibration import Calibration
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.session import CueChange, RepScored, Session
@@ -18,7 +21,7 @@ from bbfeedback.exercise.simulate import (
     muscle_noise,
     simulate_protocol,
 )
-from bbfeedback.recording import Annotation, read_recording
+from bbfeedback.recording import read_recording
 from bbfeedback.recording.edf import write_edf
 from bbfeedback.signal.blocks import Block, split_blocks
 
@@ -130,12 +133,9 @@ def test_recording_gap_flags_signal_gap():
     ps = simulate_protocol(proto, Behaviour(), 1000.0, seed=5)
     block = ps.sim.recording.blocks()[0]
     session = Session(proto, block.channels, 1000.0, {"pfm": CALS["pfm"]}, start_s=ps.start_s)
-    for b in stream(block, 0.25):
-        if b.start_sample >= 19000 and b.start_sample < 19500:
-            continue  # these blocks never arrived
-        session.process(b)
-    session.finish()
-    result = session.result()
+    arrived = [b for b in stream(block, 0.25)  # the blocks of 19.0-19.5 s never arrived
+               if not 19000 <= b.start_sample < 19500]
+    result = run_loop(BlockList(arrived), session, []).result
     assert [r["index"] for r in result["reps"] if "signal_gap" in r["flags"]] == [2]
     assert result["gaps"] == [{"t_s": 19.0, "lost_samples": 500}]
 
@@ -227,13 +227,10 @@ def test_streamed_session_equals_offline_analysis_of_its_file(tmp_path):
     write_edf(raw_path, ps.sim.recording.signals, [])
     block = read_recording(raw_path).blocks()[0]
     live = Session(proto, block.channels, 1000.0, start_s=ps.start_s)
-    rng = np.random.default_rng(1)
-    for b in split_blocks(block, list(rng.integers(1, 700, 2000))):
-        live.process(b)
-    live.finish()
-    notes = [Annotation(t, 0.0, text) for t, text in live.annotations()]
     path = tmp_path / "session.edf"
-    write_edf(path, read_recording(raw_path).signals, notes)
+    rec = SessionRecorder(path, block.channels, 1000.0, {"emg": (-2000.0, 2000.0)}, live)
+    rng = np.random.default_rng(1)
+    run_loop(BlockList(split_blocks(block, list(rng.integers(1, 700, 2000)))), live, [rec])
     out = subprocess.run(["bbfeedback", "analyze", str(path), "--protocol", "a1-strength",
                           "--json"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
