@@ -102,6 +102,11 @@ class AsciiParser:
     def buffered(self) -> int:
         return len(self._partial)
 
+    @property
+    def has_counter(self) -> bool:
+        """Whether lines carry the device's sample counter (else losses cannot be counted)."""
+        return self.spec.counter
+
     def feed(self, data: bytes) -> Decoded:
         self.stats.bytes_in += len(data)
         lines = (self._partial + bytes(data)).split(b"\n")

@@ -56,6 +56,7 @@ class FixedFrameParser:
     strict_sequence: bool = False
     max_jump: int = 4
     n_channels: int = 1
+    has_counter: bool = True  # the device numbers its frames (losses can be counted)
 
     def __init__(self) -> None:
         self.stats = ParserStats()

@@ -1,19 +1,28 @@
 """Serial transport: a reader thread per device, a bounded queue, reconnection with back-off.
 
 The reader only reads and feeds the parser (no parsing here, no I/O in parsers). Blocks go to
-a bounded queue without ever waiting for the consumer; if the consumer falls behind by more
-than the queue holds, the oldest blocks are dropped and counted (``overflow_blocks``). A lost
-connection is reported with the sample index, everything received so far stays delivered,
-the port is looked up again (by VID/PID/serial number when known: port names change on
-replug) and reading resumes; the gap is estimated from the time the device was away and
-handed on as ``lost_before`` of the next block, never filled in.
+a bounded queue without ever waiting for the consumer. If the consumer falls behind by more
+than the queue holds, the *new* block is dropped, never an older one: its samples (and any
+loss it carried) become ``lost_before`` of the next block that finds room, on the same sample
+clock, they are counted (``overflow_blocks``, ``overflow_samples``) and a warning status says
+so once the queue has room again. Status events are never dropped (see ``ThreadedSource``).
+
+A lost connection is reported with the sample index, everything received so far stays
+delivered, the port is looked up again (by VID/PID/serial number when known: port names
+change on replug) and reading resumes; the gap is estimated from the time the device was away
+and handed on as ``lost_before`` of the next block, never filled in. A parser that raises
+(a bug, not bad input: parsers resynchronise on any bytes) is replaced by a fresh one, with a
+warning; the samples lost meanwhile are counted from the device's sequence numbers.
+
+Counters: ``samples`` delivered, ``lost_samples`` = the ``lost_before`` of delivered blocks,
+so ``samples + lost_samples`` is the end of the last delivered block on the sample clock.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
-import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,8 +36,10 @@ from serial.tools import list_ports
 
 from bbfeedback.signal.blocks import Block
 
+_GIVE_UP = "parser keeps failing"  # _read_loop's answer when reading further is pointless
 BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0)
 READ_TIMEOUT_S = 0.02
+MAX_PARSER_FAILURES = 5  # in a row, without a decoded sample between: give up the device
 
 
 @dataclass
@@ -120,9 +131,16 @@ class DeviceStream(ThreadedSource):
         self.assembler = BlockAssembler(spec)
         self.parser = spec.make_parser()
         self._lost_before_parser = 0  # lost packets counted by parsers of earlier links
-        self.overflow_blocks = 0
-        self.samples = 0
-        self.lost_samples = 0
+        self.overflow_blocks = 0  # blocks dropped because the queue was full
+        self.overflow_samples = 0  # their samples
+        self.parser_failures = 0
+        self.empty_reads = 0  # reads that timed out with nothing: the reader had caught up
+        self.samples = 0  # delivered
+        self.lost_samples = 0  # lost_before of delivered blocks
+        self._unreported = 0  # lost samples the next delivered block must carry
+        self._overflow_run = 0  # samples dropped since the last overflow warning
+        self._last_seq: int | None = None  # device counter of the last decoded sample
+        self._resync_seq: int | None = None  # last counter before a parser was replaced
         self._serial: serial.SerialBase | None = None
 
     @staticmethod
@@ -147,17 +165,30 @@ class DeviceStream(ThreadedSource):
                 pass
 
     # --- reader thread ---------------------------------------------------------------------
-    def _put(self, item) -> None:
-        while True:
-            try:
-                self.queue.put_nowait(item)
-                return
-            except queue.Full:
-                try:
-                    self.queue.get_nowait()
-                    self.overflow_blocks += 1
-                except queue.Empty:
-                    pass
+    def _put(self, item: Status) -> None:
+        self._put_status(item)
+
+    def _deliver(self, block: Block) -> None:
+        """Hand a block on, or drop it if the consumer is behind: never silently. A dropped
+        block's samples, and the loss it carried, go to the next block that gets through."""
+        if self._unreported:
+            block = dataclasses.replace(block, lost_before=block.lost_before + self._unreported)
+        if not self._offer_block(block):
+            self.overflow_blocks += 1
+            self.overflow_samples += block.n_samples
+            self._overflow_run += block.n_samples
+            self._unreported = block.lost_before + block.n_samples
+            return
+        self._unreported = 0
+        self.samples += block.n_samples
+        self.lost_samples += block.lost_before
+        if self._overflow_run:
+            self._overflow_warning(block.start_sample)
+
+    def _overflow_warning(self, sample: int) -> None:
+        n, self._overflow_run = self._overflow_run, 0
+        self._put(Status("warning", f"{self.spec.name}: consumer too slow: {n} samples dropped",
+                         sample=sample, lost_samples=n))
 
     def _open(self, port: str) -> serial.SerialBase:
         ser = serial.serial_for_url(port, baudrate=self.spec.baud, timeout=READ_TIMEOUT_S)
@@ -186,12 +217,14 @@ class DeviceStream(ThreadedSource):
             lost_at, attempt = None, 0
             error = self._read_loop()
             self._close()
-            if error is None or not self.reconnect:
+            if error is None or error is _GIVE_UP or not self.reconnect:
                 break
             lost_at = time.monotonic()
             self._put(Status("disconnected", f"{port}: {error}",
                              sample=self.assembler.next_sample))
             port = self.finder() or port
+        if self._overflow_run:  # dropped at the very end: no later block will carry them
+            self._overflow_warning(self.assembler.next_sample)
         self._put(Status("stopped", f"{port}: stopped", sample=self.assembler.next_sample))
 
     def _connected(self, port: str, lost_at: float | None) -> None:
@@ -202,29 +235,70 @@ class DeviceStream(ThreadedSource):
             self._put(Status("connected", f"{port}: connected"))
             return
         gap = int(round((time.monotonic() - lost_at) * self.spec.fs_hz))
-        self.assembler.pending_lost += gap
-        self.lost_samples += gap
+        self.assembler.pending_lost += gap  # counted in lost_samples when a block carries it
         self._lost_before_parser += self.parser.stats.lost_frames
         self.parser = self.spec.make_parser()  # the old one's state belongs to the old link
+        self._last_seq = self._resync_seq = None  # the device restarts its counter or not
         self._put(Status("reconnected", f"{port}: reconnected, about {gap} samples lost",
                          sample=self.assembler.next_sample, lost_samples=gap))
 
     def _read_loop(self) -> str | None:
-        """Read until stopped (None) or the link fails (its error text)."""
+        """Read until stopped (None), the link fails (its error text) or the parser keeps
+        failing (``_GIVE_UP``)."""
         ser = self._serial
+        failures = 0
         while not self._stop.is_set():
             try:
                 data = ser.read(ser.in_waiting or 1)
             except (serial.SerialException, OSError) as exc:
                 return str(exc) or "disconnected"
             if not data:
+                self.empty_reads += 1
                 continue
-            dec = self.parser.feed(data)
+            try:
+                dec = self.parser.feed(data)
+            except Exception as exc:  # noqa: BLE001 - a parser bug must not end the stream
+                failures += 1
+                if self._parser_failed(exc, failures):
+                    return _GIVE_UP
+                continue
+            if dec.n:
+                failures = 0
+                dec = self._after_resync(dec)
+                self._last_seq = int(dec.seq[-1])
             for block in self.assembler.blocks(dec):
-                self.samples += block.n_samples
-                self.lost_samples += block.lost_before
-                self._put(block)
+                self._deliver(block)
         return None
+
+    def _parser_failed(self, exc: Exception, failures: int) -> bool:
+        """Replace a parser that raised (its state is suspect) and say so; True to give up."""
+        self.parser_failures += 1
+        self._lost_before_parser += self.parser.stats.lost_frames
+        self.parser = self.spec.make_parser()
+        if self._last_seq is not None and self.parser.has_counter:
+            self._resync_seq = self._last_seq
+        at = self.assembler.next_sample
+        if failures >= MAX_PARSER_FAILURES:
+            self._put(Status("error", f"{self.spec.name}: parser failed {failures} times in a "
+                             f"row ({exc!r}); stopped reading", sample=at))
+            return True
+        self._put(Status("warning", f"{self.spec.name}: parser failed ({exc!r}); "
+                         "resynchronising", sample=at))
+        return False
+
+    def _after_resync(self, dec: Decoded) -> Decoded:
+        """The first samples of a replacement parser: add the packets its predecessor lost
+        (from the device's counter) to ``lost_before`` of the first one."""
+        if self._resync_seq is None:
+            return dec
+        missed = (int(dec.seq[0]) - self._resync_seq - 1) % self.spec.seq_modulo
+        self._resync_seq = None
+        if not missed:
+            return dec
+        self._lost_before_parser += missed
+        lost = dec.lost_before.copy()
+        lost[0] += missed
+        return dataclasses.replace(dec, lost_before=lost)
 
     def _close(self) -> None:
         ser, self._serial = self._serial, None

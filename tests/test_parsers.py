@@ -53,6 +53,36 @@ def test_bitalino_derived_vectors_and_transfer_function():
         (1023 / 1024 - 0.5) * 3.3 / 1009 * 1e6)
 
 
+# tests/data/openbci_cyton/SOURCE.txt: a packet captured from a board (published in OpenBCI's
+# NodeJS SDK tests); its values below were worked out by hand from the documented format
+CYTON_CAPTURE_COUNTS = [-7343552, -7348236, -7328842, -7356481, 8388607, 8388607, -7068364,
+                        2143869]
+CYTON_CAPTURE_UV = [-164141.198, -164245.893, -163812.404, -164430.183, 187500.0, 187500.0,
+                    -157990.266, 47919.212]
+
+
+def test_cyton_decodes_a_published_capture(real_data):
+    packet = (real_data / "openbci_cyton" / "first_packet.bin").read_bytes()
+    assert len(packet) == openbci_cyton.FRAME_LEN and packet[0] == 0xA0 and packet[-1] == 0xC0
+    # the parser locks on two packets in a row: the capture, then the same bytes numbered 1
+    follower = packet[:1] + b"\x01" + packet[2:]
+    p = openbci_cyton.CytonParser(8)
+    out = p.feed(b"\x13\x37" + packet + follower)
+    assert out.n == 2 and out.seq.tolist() == [0, 1] and p.stats.discarded == 2
+    assert out.raw[0].tolist() == CYTON_CAPTURE_COUNTS
+    assert out.values[0] == pytest.approx(CYTON_CAPTURE_UV, abs=5e-4)
+    assert out.lost_before.tolist() == [0, 0]
+    # the default two-channel parser reads the first two channels of the same packet
+    two = openbci_cyton.CytonParser(2).feed(packet + follower)
+    assert two.values[0] == pytest.approx(CYTON_CAPTURE_UV[:2], abs=5e-4)
+    # the int24 examples published with their integers in the same OpenBCI test file, put in
+    # the capture's channel slots (a derived frame)
+    published = {"000690": 1680, "02c001": 180225, "ffffff": -1, "81a101": -8281855}
+    body = b"".join(bytes.fromhex(h) for h in published) * 2
+    frame = np.frombuffer(packet[:2] + body + packet[26:], np.uint8)[None, :]
+    assert p.counts(frame)[0].tolist() == list(published.values()) * 2
+
+
 def test_cyton_int24_and_scale():
     counts = np.array([[-1, 2**23 - 1], [-(2**23) + 1, 12345]])
     p = openbci_cyton.CytonParser(2)
