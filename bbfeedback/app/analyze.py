@@ -112,12 +112,6 @@ def detect(result: ChannelResult) -> list[Contraction]:
     return events + result.detector.flush()
 
 
-def read_meta(recording: Recording) -> dict:
-    """The session-wide annotations (settings, device, calibration, summary ...): the last
-    of each key."""
-    return {k: v[-1] for k, v in recording.meta.values.items()}
-
-
 def recorded_calibrations(recording: Recording) -> dict[str, Calibration]:
     """The calibration the live session used, as recorded (damaged entries are skipped)."""
     out = {}

@@ -219,22 +219,18 @@ def _explain(exc: sqlite3.OperationalError) -> str:
 
 def session_info(rec: Recording) -> dict | None:
     """What the history keeps of a session recording (from its annotations and header)."""
-    from bbfeedback.app.analyze import read_meta
-    from bbfeedback.app.replay import recorded_reps
-
-    meta = read_meta(rec)
-    if "settings" not in meta:
+    meta = rec.meta
+    settings = meta.settings
+    if not settings:
         return None
-    settings = meta["settings"]
     patient = (rec.header.get("patientCode") or "").strip() or "X"
     started = rec.header.get("start") or datetime.now().isoformat(timespec="seconds")
     return {
         "patient": patient, "file": str(Path(rec.path).resolve()), "started": started,
         "protocol": settings.get("protocol"), "targets": settings.get("targets", {}),
-        "posture": meta.get("posture") if isinstance(meta.get("posture"), str)
-        else (meta.get("device") or {}).get("posture"),
-        "device": meta.get("device") or {}, "calibration": meta.get("calibration") or {},
-        "summary": meta.get("summary") or {}, "reps": recorded_reps(rec),
+        "posture": meta.last("posture") or (meta.last("device") or {}).get("posture"),
+        "device": meta.last("device") or {}, "calibration": meta.last("calibration") or {},
+        "summary": meta.last("summary") or {}, "reps": meta.all("rep"),
     }
 
 
