@@ -117,8 +117,6 @@ class FramePublisher(Sink):
             self._base["status"] = "reconnecting"
         elif status.kind in ("connected", "reconnected"):
             self._base["status"] = "connected"
-        self._base["lost_samples"] = self._base.get("lost_samples", 0) + getattr(
-            status, "lost_samples", 0)
         self.latest = Frame(**{**_fields(self.latest), **self._base})
 
     def finish(self, session: Session | None, events: list, result: dict | None) -> None:

@@ -90,7 +90,7 @@ class ReplaySource(ThreadedSource):
             self._clock = None
             sample = self.blocks[self.position].start_sample if self.position < len(
                 self.blocks) else self.n_samples
-        self.queue.put(Status("seek", f"seek to {sample / self.fs_hz:.1f} s", sample=sample))
+        self._put_status(Status("seek", f"seek to {sample / self.fs_hz:.1f} s", sample=sample))
 
     def set_speed(self, speed: float) -> None:
         with self._lock:
@@ -116,11 +116,15 @@ class ReplaySource(ThreadedSource):
             if wait > 0:
                 self._stop.wait(min(wait, 0.05))
                 continue
-            self.queue.put(block)
+            if not self._offer_block(block):  # a replay waits for its consumer, losing nothing
+                self._stop.wait(0.01)
+                continue
             with self._lock:
-                self.position += 1
+                moved = self.position >= len(self.blocks) or self.blocks[self.position] is not block
+                if not moved:  # by a seek meanwhile
+                    self.position += 1
         if not self._stop.is_set():
-            self.queue.put(Status("stopped", "end of recording", sample=self.n_samples))
+            self._put_status(Status("stopped", "end of recording", sample=self.n_samples))
 
 
 def replay_session(source: ReplaySource, protocol: str | None = None) -> Session:
