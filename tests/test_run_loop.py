@@ -154,3 +154,50 @@ def test_gap_events_are_the_sessions_own():
             events.extend(e for e in evs if isinstance(e, Gap))
     run(BlockList(blocks), session, [Events()])
     assert events == session.gaps == [Gap(src.blocks[1].start_s, src.blocks[1].n_samples)]
+
+
+def test_a_slow_consumer_and_dropped_packets_on_a_real_link(tmp_path):
+    """p2 over a pty with 2 % of packets dropped and a consumer that stalls with a queue of 4
+    blocks: every lost sample is a gap in the file, the file keeps the device's clock, and
+    re-analysis gives the live scores."""
+    from bbfeedback.drivers.devices import make_device
+    from bbfeedback.drivers.emulator import PtyEmulator, make_packets
+    from bbfeedback.drivers.serial_transport import DeviceStream
+
+    from bbfeedback.exercise.simulate import Behaviour, simulate_protocol
+
+    spec = make_device("p2")
+    proto = protocols.load("a1-strength")
+    ps = simulate_protocol(proto, Behaviour(), spec.fs_hz, seed=7, calibrate=True,
+                           accessory=True)
+    by_name = {s.channel.name: s.data for s in ps.sim.recording.signals}
+    values = np.column_stack([by_name[c.name] for c in spec.channels])
+    packets = make_packets(spec, values, drop=0.02, seed=7)
+    emu = PtyEmulator(spec, packets, speed=8.0).start()
+    stream = DeviceStream(spec, emu.port, max_blocks=4, reconnect=False).start()
+
+    class Stalls(Sink):  # a consumer that falls behind three times
+        def __init__(self):
+            self.stalls = [20.0, 45.0, 70.0]
+
+        def block(self, block, events, session):
+            if self.stalls and block.start_s > self.stalls[0]:
+                self.stalls.pop(0)
+                threading.Event().wait(0.6)
+
+    session = Session(proto, spec.channels, spec.fs_hz, start_s=ps.start_s)
+    path = tmp_path / "link.edf"
+    rec = SessionRecorder(path, spec.channels, spec.fs_hz, {"emg": spec.full_scale}, session)
+    try:
+        end = run(stream, session, [rec, Stalls()], until_sample=values.shape[0] - 250)
+    finally:
+        stream.stop()
+        emu.stop()
+    assert stream.overflow_samples > 0 and stream.lost_packets > 0  # both faults happened
+    assert end.lost_samples == rec.lost == sum(g.lost_samples for g in session.gaps)
+    back = read_recording(path)
+    assert back.signals[0].data.size == end.end_sample  # the device's clock
+    assert sum(g["lost_samples"] for g in back.meta.all("gap")) == end.lost_samples
+    live = json.loads(json.dumps(end.result))
+    offline = json.loads(json.dumps(analyze(back, protocol=proto)))
+    assert offline["reps"] == live["reps"] and offline["summary"] == live["summary"]
