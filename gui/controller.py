@@ -11,8 +11,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-
 from bbfeedback.app.frames import Frame, FramePublisher
 from bbfeedback.app.record import HistorySink
 from bbfeedback.app.recorder import SessionRecorder
@@ -71,14 +69,11 @@ class LiveController:
         from bbfeedback.drivers.devices import make_device
         from bbfeedback.drivers.emulator import PtyEmulator, make_packets
 
-        from bbfeedback.exercise.simulate import Behaviour, simulate_protocol
+        from bbfeedback.app.emulate import emulated_values
 
         spec = make_device(device)
-        ps = simulate_protocol(protocol, Behaviour.realistic(seed), spec.fs_hz, seed=seed,
-                               calibrate=True, accessory=True, pressure=True)
-        by_name = {s.channel.name: s.data for s in ps.sim.recording.signals}
-        values = np.column_stack([by_name[c.name] for c in spec.channels])
-        self.emulator = PtyEmulator(spec, make_packets(spec, values)).start()
+        packets = make_packets(spec, emulated_values(spec, protocol, seed))
+        self.emulator = PtyEmulator(spec, packets).start()
         return self.emulator.port
 
     def start_replay(self, path: str | Path, speed: float = 1.0,

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from bbfeedback.errors import InputError
+from bbfeedback.exercise import protocols
 from bbfeedback.recording import Recording, read_recording
 
 MIGRATIONS = [
@@ -302,3 +303,13 @@ def suggest(sessions: list[dict]) -> dict | None:
         return {"protocol": pid, "change": "hold_s", "from": hold, "to": hold - 1,
                 "why": f"only {shares[0]:.0%} and {shares[1]:.0%} of repetitions met"}
     return None
+
+
+def accept_suggestion(s: dict) -> protocols.Protocol:
+    """The protocol a suggestion asks for (``history --accept`` writes it as TOML)."""
+    base = protocols.load(s["protocol"])
+    if s["change"] == "hold_s":
+        return protocols.customise(base, hold_s=s["to"])
+    work = [ph for sec in base.sections for ph in sec.phases if ph.kind == "work"]
+    return protocols.customise(base, target_pct_mvc=min(
+        100.0, (work[0].target_pct_mvc or 50) + s["to"]))
