@@ -21,43 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from bbfeedback.detect.calibration import Calibration
+from bbfeedback.exercise.scores import RELAX_LIMIT_PCT, Flag, LiftScore, RepScore
+from bbfeedback.exercise.trace_store import Trace
 
 DIP_BRIDGE_S = 0.25
 LATENCY_LIMIT_S = 2.0
-RELAX_LIMIT_PCT = 10.0
 CO_CONTRACTION_SD = 3.0
 CO_CONTRACTION_REST_RATIO = 1.5
 CO_CONTRACTION_PCT = 10.0
-FLAGS = {
-    "no_contraction": "no contraction reached the detector threshold during the work phase",
-    "late_onset": "75 % of the work average reached more than 2 s after the cue",
-    "short_hold": "held inside the target band for less than the target time (minus tolerance)",
-    "incomplete_relaxation": f"mean rest level > {RELAX_LIMIT_PCT:g} % MVC above baseline",
-    "slow_release": "37.5 % of the work average reached more than 2 s after the relax cue",
-    "co_contraction": "accessory (abdominal) channel active during the work phase",
-    "signal_gap": "samples were lost during this repetition",
-    "saturation": "the raw signal was clipped (flat at the extreme) during this repetition",
-    "too_strong": "a gentle exercise was done too strongly",
-}
-
-
-@dataclass
-class Trace:
-    """A decimated envelope on the recording clock: ``values[i]`` at ``t0_s + i / rate_hz``."""
-
-    values: np.ndarray
-    rate_hz: float
-    t0_s: float = 0.0
-
-    def index(self, t_s: float) -> int:
-        return int(np.clip(round((t_s - self.t0_s) * self.rate_hz), 0, self.values.size))
-
-    def window(self, a_s: float, b_s: float) -> tuple[np.ndarray, float]:
-        """Values between two times and the time of the first of them."""
-        i, j = self.index(a_s), self.index(b_s)
-        return self.values[i:j], self.t0_s + i / self.rate_hz
-
-
 def tolerance_s(target_s: float) -> float:
     """How much shorter than the target a hold may be and still count as met: 10 % of the
     target, at least 0.2 s, at most 0.5 s or half the target (whichever is less)."""
@@ -145,8 +116,8 @@ def activity(trace: Trace, cue: float, end: float, until: float,
 
 
 def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | None,
-              trace: Trace, cal: Calibration, levels: Levels,
-              extras: dict | None = None) -> dict:
+              trace: Trace, cal: Calibration, levels: Levels, section: str,
+              posture: str | None, lift: LiftScore | None = None) -> RepScore:
     """Score one repetition (one or more consecutive work steps and the rest after them)."""
     cue, end = steps[0].start_s, steps[-1].end_s
     base = cal.baseline_mean
@@ -180,39 +151,40 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
                                                                               strict=True))
     flags = []
     if not contracted:
-        flags.append("no_contraction")
+        flags.append(Flag.NO_CONTRACTION)
     else:
         if rise is None or rise > LATENCY_LIMIT_S:
-            flags.append("late_onset")
+            flags.append(Flag.LATE_ONSET)
         if not met:
-            flags.append("short_hold")
+            flags.append(Flag.SHORT_HOLD)
         if release is None or release > LATENCY_LIMIT_S:
-            flags.append("slow_release")
+            flags.append(Flag.SLOW_RELEASE)
     if residual is not None and residual > RELAX_LIMIT_PCT:
-        flags.append("incomplete_relaxation")
-    rep = {
-        "index": index,
-        "cue_s": round(float(cue), 3),
+        flags.append(Flag.INCOMPLETE_RELAXATION)
+    return RepScore(
+        index=index,
+        cue_s=round(float(cue), 3),
         # still contracted from before: the onset is when 75 % of the work average was reached
-        "onset_s": round(float(onset), 3) if onset is not None
+        onset_s=round(float(onset), 3) if onset is not None
         else (None if rise is None or not contracted else round(cue + rise, 3)),
-        "offset_s": None if offset is None else round(float(offset), 3),
-        "target_hold_s": round(target, 3),
-        "hold_s": round(sum(holds), 3),
-        "step_holds_s": [round(h, 3) for h in holds],
-        "met": bool(met),
-        "rise_s": rise,
-        "release_s": release,
-        "peak": round(peak, 3),
-        "peak_pct_mvc": _pct(cal, peak),
-        "mean": round(mean, 3),
-        "mean_pct_mvc": _pct(cal, mean),
-        "rest_residual_pct": None if residual is None else round(residual, 2),
-        "unit": cal.unit,
-        "flags": flags,
-    }
-    rep.update(extras or {})
-    return rep
+        offset_s=None if offset is None else round(float(offset), 3),
+        target_hold_s=round(target, 3),
+        hold_s=round(sum(holds), 3),
+        step_holds_s=tuple(round(h, 3) for h in holds),
+        met=bool(met),
+        rise_s=rise,
+        release_s=release,
+        peak=round(peak, 3),
+        peak_pct_mvc=_pct(cal, peak),
+        mean=round(mean, 3),
+        mean_pct_mvc=_pct(cal, mean),
+        rest_residual_pct=None if residual is None else round(residual, 2),
+        unit=cal.unit,
+        flags=tuple(flags),
+        section=section,
+        posture=posture,
+        lift=lift,
+    )
 
 
 def _pct(cal: Calibration, value: float) -> float | None:
@@ -235,9 +207,9 @@ def co_contracting(acc: Trace, acc_cal: Calibration, start_s: float, end_s: floa
     return bool(above)
 
 
-def lift_extras(trace: Trace, steps: list[WorkStep], rest: tuple[float, float] | None,
+def lift_score(trace: Trace, steps: list[WorkStep], rest: tuple[float, float] | None,
                 cal: Calibration, min_step_pct: float, max_cv_pct: float,
-                release_quick_s: float) -> dict:
+                release_quick_s: float) -> LiftScore:
     """floors_distinct (three steady levels, each above the one before), release_quick."""
     floors = []
     for s in steps:
@@ -253,9 +225,5 @@ def lift_extras(trace: Trace, steps: list[WorkStep], rest: tuple[float, float] |
         seg, t0 = trace.window(rest[0], rest[1])
         down = first_time(seg <= cal.level(10.0), t0, trace.rate_hz)
         quick = down is not None and down - rest[0] <= release_quick_s
-    return {
-        "floors_pct_mvc": [round(f, 1) for f, _ in floors],
-        "floors_cv_pct": [round(c, 1) for _, c in floors],
-        "floors_distinct": bool(distinct),
-        "release_quick": bool(quick),
-    }
+    return LiftScore(tuple(round(f, 1) for f, _ in floors), tuple(round(c, 1) for _, c in floors),
+                     bool(distinct), bool(quick))

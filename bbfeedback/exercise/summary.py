@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from bbfeedback.detect.calibration import Calibration
-from bbfeedback.exercise.scoring import Trace
+from bbfeedback.exercise.trace_store import Trace
 
 PERFECT_CAP = 10
 

@@ -1,0 +1,118 @@
+"""Scoring repetitions as they complete: a run of work steps and the rest after them.
+
+A repetition is scored once its rest is over and the envelope up to its end is in (at the end
+of the stream: whatever is there). Its score comes from the trace and the detector's levels
+(``scoring.score_rep``), plus the flags that need the rest of the session: the accessory
+channel (co-contraction), lost samples and clipping, and the awareness exercise's ceiling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bbfeedback.detect.calibration import Calibration
+from bbfeedback.detect.contractions import ContractionDetector
+from bbfeedback.exercise import scoring
+from bbfeedback.exercise.clock import ProtocolClock
+from bbfeedback.exercise.protocols import BASELINE, REST, Protocol, Step
+from bbfeedback.exercise.scores import Flag, RepScore
+from bbfeedback.exercise.scoring import WorkStep
+from bbfeedback.exercise.signal_quality import SignalQuality
+from bbfeedback.exercise.targets import Targets
+from bbfeedback.exercise.trace_store import TraceStore
+
+
+def rep_groups(steps: list[Step]) -> list[tuple[list[int], int | None]]:
+    """(work step indices, index of the rest after them or None) for every repetition."""
+    groups, cur = [], []
+    for s in steps:
+        if s.rep is not None:
+            cur.append(s.index)
+            continue
+        if cur:
+            groups.append((cur, s.index if s.phase.kind in (REST, BASELINE) else None))
+            cur = []
+    if cur:
+        groups.append((cur, None))
+    return groups
+
+
+class RepScorer:
+    """The repetitions of a session, scored in order as each one completes."""
+
+    def __init__(self, protocol: Protocol, clock: ProtocolClock, store: TraceStore,
+                 targets: Targets, quality: SignalQuality,
+                 calibrations: dict[str, Calibration], names: list[str], main: int,
+                 accessory: int | None):
+        self.protocol = protocol
+        self.clock = clock
+        self.store = store
+        self.targets = targets
+        self.quality = quality
+        self.calibrations = calibrations
+        self.names = names  # channel names by column
+        self.main = main
+        self.accessory = accessory
+        self.groups = rep_groups(clock.steps)
+        self.next_group = 0  # the first repetition not scored yet
+        self.scores: list[RepScore] = []
+
+    def score_ready(self, detector: ContractionDetector, position_s: float) -> list[RepScore]:
+        """Score every repetition that has completed by now, in order."""
+        out = []
+        clock = self.clock
+        while self.next_group < len(self.groups):
+            works, rest = self.groups[self.next_group]
+            last = rest if rest is not None else works[-1]
+            end = clock.step_end(last) if last in clock.starts else None
+            if not clock.finished and (end is None or end > self.store.available_s):
+                break
+            if works[0] not in clock.starts:
+                break
+            rep = self._score(works, rest, detector, position_s)
+            self.next_group += 1
+            self.scores.append(rep)
+            out.append(rep)
+        return out
+
+    def _score(self, works: list[int], rest: int | None, detector: ContractionDetector,
+               position_s: float) -> RepScore:
+        clock = self.clock
+        cal = self.calibrations[self.names[self.main]]
+        steps = []
+        for i in works:
+            ph = clock.steps[i].phase
+            end = clock.step_end(i) or position_s
+            steps.append(WorkStep(clock.starts[i], end, self.targets.band(ph), ph.hold_s,
+                                  ph.reach_s))
+        rest_span = None
+        if rest is not None and rest in clock.starts:
+            rest_span = (clock.starts[rest], clock.step_end(rest))
+        det = detector.channels[self.main]
+        levels = scoring.Levels(det.on, det.off, cal.baseline_mean + det.config.off_sd
+                                * cal.baseline_sd, det.window_n / 2 / det.fs_hz)
+        first = clock.steps[works[0]]
+        trace = self.store.trace(self.main)
+        lift = None
+        if first.scoring == "lift":
+            p = self.protocol
+            lift = scoring.lift_score(trace, steps, rest_span, cal, p.param("min_floor_step_pct"),
+                                      p.param("max_floor_cv_pct"), p.param("release_quick_s"))
+        rep = scoring.score_rep(first.rep, steps, rest_span, trace, cal, levels, first.section,
+                                first.posture, lift)
+        more = self._flags(rep, steps, rest_span, first)
+        return replace(rep, flags=rep.flags + tuple(more)) if more else rep
+
+    def _flags(self, rep: RepScore, steps: list[WorkStep], rest_span, first: Step) -> list[Flag]:
+        a, b = steps[0].start_s, steps[-1].end_s
+        until = rest_span[1] if rest_span else b
+        out = []
+        if self.accessory is not None:
+            acc_cal = self.calibrations[self.names[self.accessory]]
+            if scoring.co_contracting(self.store.trace(self.accessory), acc_cal, a, b):
+                out.append(Flag.CO_CONTRACTION)
+        out += self.quality.flags(a, until)
+        if first.scoring == "awareness" and (rep.peak_pct_mvc or 0) > \
+                self.protocol.param("max_pct_mvc"):
+            out.append(Flag.TOO_STRONG)
+        return out

@@ -1,0 +1,59 @@
+"""Target levels and bands of work phases in the scored channel's unit, and the template the
+patient follows (drawn ahead of the trace)."""
+
+from __future__ import annotations
+
+from bbfeedback.detect.calibration import Calibration
+from bbfeedback.exercise.protocols import WORK, Phase
+
+NO_BAND = (float("inf"), float("inf"))  # no calibration yet: nothing is inside
+
+
+class Targets:
+    """Phase targets of one channel, from its calibration once there is one.
+
+    ``calibrations`` is the session's dict (name -> Calibration), filled in by the calibrator:
+    the targets follow it as it is filled."""
+
+    def __init__(self, calibrations: dict[str, Calibration], channel: str):
+        self.calibrations = calibrations
+        self.channel = channel
+
+    def band(self, phase: Phase) -> tuple[float, float]:
+        """Target band of a work phase in the channel's physical unit."""
+        cal = self.calibrations.get(self.channel)
+        if phase.band_abs is not None:
+            return phase.band_abs
+        if cal is None or cal.mvc is None or phase.band_pct_mvc is None:
+            return NO_BAND
+        return cal.level(phase.band_pct_mvc[0]), cal.level(phase.band_pct_mvc[1])
+
+    def level(self, phase: Phase) -> float | None:
+        """Target level of a work phase in the channel's physical unit, if it has one."""
+        cal = self.calibrations.get(self.channel)
+        if phase.target_abs is not None:
+            return phase.target_abs
+        if phase.target_pct_mvc is None or cal is None or cal.mvc is None:
+            return None
+        return cal.level(phase.target_pct_mvc)
+
+    def template(self, clock, a_s: float, b_s: float) -> list[dict]:
+        """What the patient should follow between two times: the steps of ``clock`` (a
+        ``ProtocolClock``) as they ran or are planned, work steps with their band and target."""
+        out, t = [], clock.origin_s
+        for i, s in enumerate(clock.steps):
+            start = clock.starts.get(i, t)
+            end = clock.step_end(i) if i in clock.starts else None
+            end = start + s.phase.duration_s if end is None else end
+            t = end
+            if end < a_s:
+                continue
+            if start > b_s:
+                break
+            item = {"start_s": start, "end_s": end, "kind": s.phase.kind, "cue_nl":
+                    s.phase.cue_nl, "cue_en": s.phase.cue_en, "rep": s.rep}
+            if s.phase.kind == WORK:
+                item["band"] = self.band(s.phase)
+                item["target"] = self.level(s.phase)
+            out.append(item)
+        return out
