@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from bbfeedback.detect.calibration import Calibration
 from bbfeedback.detect.contractions import Contraction, ContractionDetector, DetectorConfig
 from bbfeedback.exercise import summary
-from bbfeedback.exercise.calibrator import Calibrator, calibration_steps
+from bbfeedback.exercise.calibrator import CALIBRATION, Calibrator, calibration_steps
 from bbfeedback.exercise.clock import CueChange, ProtocolClock
 from bbfeedback.exercise.median_frequency import EpochMedianFrequency, median_frequency
-from bbfeedback.exercise.protocols import BASELINE, REST, WORK, Protocol, Step, targets
+from bbfeedback.exercise.protocols import WORK, Protocol, Step, targets
 from bbfeedback.exercise.rep_scorer import RepScorer
 from bbfeedback.exercise.signal_quality import Gap, SignalQuality
 from bbfeedback.exercise.targets import Targets
@@ -74,7 +74,7 @@ class Session:
         steps = [Step(i, s.start_s, s.phase, s.section, s.scoring, s.rep, s.posture)
                  for i, s in enumerate(steps)]
         first_work = next(i for i, s in enumerate(steps)
-                          if s.phase.kind == WORK and s.scoring != "calibration")
+                          if s.phase.kind == WORK and s.scoring != CALIBRATION)
         lead = sum(s.phase.duration_s for s in steps[:first_work])
         # start_s: recording time of the first work cue of the protocol proper
         self.start_s = lead if start_s is None else start_s
@@ -86,7 +86,8 @@ class Session:
         self.scorer = RepScorer(protocol, self.clock, self.store, self.targets, self.quality,
                                 self.calibrations, [c.name for c in self.channels], self.main,
                                 self.accessory)
-        self.mdf = EpochMedianFrequency(fs_hz, enabled=protocol.scoring == "glazer")
+        kinds = summary.kinds(protocol, [s for s in steps if s.scoring != CALIBRATION])
+        self.mdf = EpochMedianFrequency(fs_hz, enabled="glazer" in kinds)
         self.detector: ContractionDetector | None = None
         self.contractions: list[Contraction] = []
         self.reps: list[dict] = []  # the scores so far, as users see them
@@ -191,42 +192,12 @@ class Session:
 
     # --- results ---------------------------------------------------------------------------
     def result(self) -> dict:
+        """Everything scored: protocol, calibration, repetitions, summary, gaps (the JSON)."""
         cal = self.calibrations[self.channels[self.main].name]
-        reps = self.reps
-        proto_steps = [s for s in self.steps if s.scoring != "calibration"]
-        rests = [(self.starts[s.index], self.step_end(s.index)) for s in proto_steps
-                 if s.phase.kind in (REST, BASELINE) and s.index in self.starts
-                 and s.rep is None and self.step_end(s.index) is not None
-                 and s.section != "lead-in"]
-        out: dict = {
-            "reps": len(reps),
-            "reps_met": sum(r["met"] for r in reps),
-            "fatigue_ratio": summary.fatigue_ratio(reps, cal),
-            "resting_tone": summary.resting_tone(self.trace(), rests, cal),
-        }
-        scorings = {r["section"]: s.scoring for s in proto_steps for r in reps
-                    if s.section == r["section"]}
-        quick = [r for r in reps if scorings.get(r["section"]) == "quick"]
-        if quick:
-            out["quick_count"] = summary.quick_count(quick, cal,
-                                                     self.protocol.param("fatigue_fraction"))
-        until = {s.section for s in proto_steps if s.phase.until_fail}
-        if until:
-            out["endurance_hold_s"] = [r["hold_s"] for r in reps if r["section"] in until]
-        if self.protocol.scoring == "glazer":
-            out["glazer"] = self._glazer(proto_steps, reps, cal)
-        if self.protocol.scoring == "perfect":
-            holds = [r for r in reps if r["section"] == "endurance-repetitions"]
-            fast = [r for r in reps if r["section"] == "fast"]
-            out["perfect"] = summary.perfect(
-                self.trace(), holds, fast, cal, self.protocol.param("repeat_peak_fraction"),
-                self.protocol.param("fast_peak_pct_mvc"), cal.unit)
-        if self.protocol.scoring == "lift":
-            out["floors_distinct"] = sum(r.get("floors_distinct", False) for r in reps)
-            out["release_quick"] = sum(r.get("release_quick", False) for r in reps)
-        if self.protocol.sets_per_day:
-            out["sets_per_day"] = list(self.protocol.sets_per_day)
-        out["text_nl"], out["text_en"] = summary.texts(reps, out)
+        steps = tuple(s for s in self.steps if s.scoring != CALIBRATION)
+        spans = {s.index: span for s in steps if (span := self.clock.span(s.index)) is not None}
+        facts = summary.SessionFacts(self.protocol, steps, spans, tuple(self.scorer.scores),
+                                     self.trace(), cal, tuple(self.mdf.epochs))
         return {
             "protocol": {"id": self.protocol.id, "name": self.protocol.name,
                          "source": self.protocol.path, "origin_s": round(self.origin_s, 4),
@@ -234,18 +205,7 @@ class Session:
                          "accessory_channel": None if self.accessory is None
                          else self.channels[self.accessory].name},
             "calibration": {k: v.to_dict() for k, v in self.calibrations.items()},
-            "reps": reps,
-            "summary": out,
+            "reps": self.reps,
+            "summary": summary.summarise(facts),
             "gaps": [{"t_s": round(g.t_s, 4), "lost_samples": g.lost_samples} for g in self.gaps],
         }
-
-    def _glazer(self, steps: list[Step], reps: list[dict], cal: Calibration) -> dict:
-        spans: dict[str, list] = {}
-        for s in steps:
-            if s.index in self.starts and s.phase.kind in (WORK, BASELINE):
-                spans.setdefault(s.section, []).append((self.starts[s.index],
-                                                        self.step_end(s.index)))
-        by_section: dict[str, list] = {}
-        for r in reps:
-            by_section.setdefault(r["section"], []).append(r)
-        return summary.glazer(self.trace(), spans, by_section, cal, self.mdf.epochs)

@@ -1,38 +1,72 @@
 """Session summaries: totals, fatigue, resting tone, quick count, endurance, Glazer, PERFECT,
-and the short sentences (Dutch and English) a therapist reads at a glance."""
+and the short sentences (Dutch and English) a therapist reads at a glance.
+
+``summarise`` gives the common part for every protocol and, from the table ``SUMMARIES``
+keyed by scoring type, the part of each kind of exercise the protocol has (its own scoring
+and its sections': the daily set has quick and endurance sections in a "holds" protocol).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from bbfeedback.detect.calibration import Calibration
+from bbfeedback.exercise.protocols import BASELINE, REST, WORK, Protocol, Step
+from bbfeedback.exercise.scores import Flag, RepScore
 from bbfeedback.exercise.trace_store import Trace
 
 PERFECT_CAP = 10
 
 
-def _above(rep: dict, cal: Calibration) -> float:
-    return max(rep["peak"] - cal.baseline_mean, 0.0) if rep["peak"] == rep["peak"] else 0.0
+@dataclass(frozen=True)
+class SessionFacts:
+    """What the summaries read: the protocol's steps, when they ran, the scored repetitions."""
+
+    protocol: Protocol
+    steps: tuple[Step, ...]  # the protocol's own steps (no calibration)
+    spans: dict[int, tuple[float, float]]  # step index -> (start, end) of the steps that ran
+    reps: tuple[RepScore, ...]
+    trace: Trace  # the scored channel
+    cal: Calibration
+    mdf: tuple[tuple[float, float], ...]  # (time, median frequency) of 1-s EMG epochs
+
+    def section_spans(self, kinds: tuple[str, ...]) -> dict[str, list[tuple[float, float]]]:
+        """(start, end) of the steps of these kinds that ran, by section."""
+        out: dict[str, list] = {}
+        for s in self.steps:
+            if s.index in self.spans and s.phase.kind in kinds:
+                out.setdefault(s.section, []).append(self.spans[s.index])
+        return out
+
+    def reps_in(self, sections: set[str]) -> list[RepScore]:
+        return [r for r in self.reps if r.section in sections]
 
 
-def fatigue_ratio(reps: list[dict], cal: Calibration) -> float | None:
+def _above(rep: RepScore, cal: Calibration) -> float:
+    return max(rep.peak - cal.baseline_mean, 0.0) if rep.peak == rep.peak else 0.0
+
+
+def fatigue_ratio(reps: list[RepScore], cal: Calibration) -> float | None:
     """Peak above rest of the last repetition over that of the first (1 = no decline)."""
-    active = [r for r in reps if "no_contraction" not in r["flags"]]
+    active = [r for r in reps if not r.has(Flag.NO_CONTRACTION)]
     if len(active) < 2 or _above(active[0], cal) <= 0:
         return None
     return round(_above(active[-1], cal) / _above(active[0], cal), 3)
 
 
-def quick_count(reps: list[dict], cal: Calibration, fraction: float) -> int:
+def quick_count(reps: list[RepScore], cal: Calibration, fraction: float) -> int:
     """Quick contractions before fatigue: until a peak falls below ``fraction`` of the mean of
     the first three peaks (above rest), or a contraction is missing."""
     if not reps:
         return 0
-    first = [_above(r, cal) for r in reps[:3] if "no_contraction" not in r["flags"]]
+    first = [_above(r, cal) for r in reps[:3] if not r.has(Flag.NO_CONTRACTION)]
     ref = float(np.mean(first)) if first else 0.0
     count = 0
     for r in reps:
-        if "no_contraction" in r["flags"] or _above(r, cal) < fraction * ref:
+        if r.has(Flag.NO_CONTRACTION) or _above(r, cal) < fraction * ref:
             break
         count += 1
     return count
@@ -64,7 +98,7 @@ def _mdf_slope(mdf: list[tuple[float, float]], a: float, b: float) -> tuple[floa
             round(float(100 * slope / intercept), 3) if intercept else None)
 
 
-def glazer(trace: Trace, sections: dict[str, list], reps_by_section: dict[str, list],
+def glazer(trace: Trace, sections: dict[str, list], reps_by_section: dict[str, list[RepScore]],
            cal: Calibration, mdf: list[tuple[float, float]]) -> dict:
     """Per-phase Glazer metrics. Latencies and median frequency are less reliable between
     days than mean/peak amplitude (Oleksy 2021): reported, and marked so."""
@@ -83,10 +117,10 @@ def glazer(trace: Trace, sections: dict[str, list], reps_by_section: dict[str, l
         reps = reps_by_section.get(name, [])
         if reps:
             out[name] = {
-                "peak_mean": _avg(r["peak"] for r in reps),
-                "mean": _avg(r["mean"] for r in reps),
-                "onset_latency_s": _avg(r["rise_s"] for r in reps),
-                "release_latency_s": _avg(r["release_s"] for r in reps),
+                "peak_mean": _avg(r.peak for r in reps),
+                "mean": _avg(r.mean for r in reps),
+                "onset_latency_s": _avg(r.rise_s for r in reps),
+                "release_latency_s": _avg(r.release_s for r in reps),
             }
             if name == "tonic":
                 spans = sections.get(name, [])
@@ -136,31 +170,31 @@ def endurance_time(trace: Trace, onset_s: float, end_s: float, cap_s: float = 10
     return round(float(min(t, cap_s)), 2)
 
 
-def perfect(trace: Trace, hold_reps: list[dict], fast_reps: list[dict], cal: Calibration,
+def perfect(trace: Trace, hold_reps: list[RepScore], fast_reps: list[RepScore], cal: Calibration,
             repeat_fraction: float, fast_pct: float, unit: str) -> dict:
     """PERFECT numbers from a trace: E, R, F (P only as a note / pressure estimate)."""
     E = 0.0
     R = 0
-    if hold_reps and hold_reps[0]["onset_s"] is not None:
+    if hold_reps and hold_reps[0].onset_s is not None:
         first = hold_reps[0]
-        E = endurance_time(trace, first["onset_s"], first["cue_s"] + 11.0)
+        E = endurance_time(trace, first.onset_s, first.cue_s + 11.0)
         for r in hold_reps[:PERFECT_CAP]:
-            if r["onset_s"] is None:
+            if r.onset_s is None:
                 break
-            e = endurance_time(trace, r["onset_s"], r["cue_s"] + 11.0)
+            e = endurance_time(trace, r.onset_s, r.cue_s + 11.0)
             if e < E - 0.5 or _above(r, cal) < repeat_fraction * _above(first, cal):
                 break
             R += 1
     F = 0
     for r in fast_reps[:PERFECT_CAP]:
-        pct = r["peak_pct_mvc"]
-        relaxed = "incomplete_relaxation" not in r["flags"]
-        if "no_contraction" in r["flags"] or pct is None or pct < fast_pct or not relaxed:
+        pct = r.peak_pct_mvc
+        relaxed = not r.has(Flag.INCOMPLETE_RELAXATION)
+        if r.has(Flag.NO_CONTRACTION) or pct is None or pct < fast_pct or not relaxed:
             break
         F += 1
     out = {"E": E, "R": R, "F": F}
     if unit == "cmH2O" and hold_reps:
-        out["P"] = oxford_from_pressure(max(r["peak"] for r in hold_reps) - cal.baseline_mean)
+        out["P"] = oxford_from_pressure(max(r.peak for r in hold_reps) - cal.baseline_mean)
         out["P_note"] = "estimated from squeeze pressure (Angelo 2017 bins, device-specific)"
     else:
         out["P"] = None
@@ -176,23 +210,23 @@ def oxford_from_pressure(squeeze_cmH2O: float) -> int:
     return 5
 
 
-def texts(reps: list[dict], summary: dict) -> tuple[str, str]:
+def texts(reps: list[RepScore], summary: dict) -> tuple[str, str]:
     """Plain sentences: held N of M, which reps relaxed incompletely, other findings."""
     met = summary["reps_met"]
     n = summary["reps"]
-    holds = sorted({r["target_hold_s"] for r in reps})
+    holds = sorted({r.target_hold_s for r in reps})
     hold = f" {holds[0]:g} s" if len(holds) == 1 else ""
     nl = [f"Hield {met} van {n} keer{hold} vast."]
     en = [f"Held{hold} {met} of {n} times."]
-    tense = [r["index"] for r in reps if "incomplete_relaxation" in r["flags"]]
+    tense = [r.index for r in reps if r.has(Flag.INCOMPLETE_RELAXATION)]
     if tense:
         nl.append(f"Na herhaling {_join(tense, 'en')} onvolledig ontspannen.")
         en.append(f"Incomplete relaxation after repetition {_join(tense, 'and')}.")
-    missing = [r["index"] for r in reps if "no_contraction" in r["flags"]]
+    missing = [r.index for r in reps if r.has(Flag.NO_CONTRACTION)]
     if missing:
         nl.append(f"Geen aanspanning bij herhaling {_join(missing, 'en')}.")
         en.append(f"No contraction in repetition {_join(missing, 'and')}.")
-    co = [r["index"] for r in reps if "co_contraction" in r["flags"]]
+    co = [r.index for r in reps if r.has(Flag.CO_CONTRACTION)]
     if co:
         nl.append(f"Buikspieren spanden mee bij herhaling {_join(co, 'en')}.")
         en.append(f"Abdominal co-contraction in repetition {_join(co, 'and')}.")
@@ -217,3 +251,87 @@ def texts(reps: list[dict], summary: dict) -> tuple[str, str]:
 def _join(items: list[int], word: str) -> str:
     s = [str(i) for i in items]
     return s[0] if len(s) == 1 else ", ".join(s[:-1]) + f" {word} " + s[-1]
+
+
+# --- the table: what each kind of exercise adds to the summary -------------------------------
+def _quick(facts: SessionFacts) -> dict:
+    """Quick contractions before fatigue, over the quick sections' repetitions."""
+    kind = {s.section: s.scoring for s in facts.steps}
+    quick = [r for r in facts.reps if kind.get(r.section) == "quick"]
+    if not quick:
+        return {}
+    return {"quick_count": quick_count(quick, facts.cal, facts.protocol.param("fatigue_fraction"))}
+
+
+def _endurance(facts: SessionFacts) -> dict:
+    """How long each as-long-as-possible hold was kept."""
+    until = {s.section for s in facts.steps if s.phase.until_fail}
+    if not until:
+        return {}
+    return {"endurance_hold_s": [r.hold_s for r in facts.reps_in(until)]}
+
+
+def _glazer(facts: SessionFacts) -> dict:
+    by_section: dict[str, list[RepScore]] = {}
+    for r in facts.reps:
+        by_section.setdefault(r.section, []).append(r)
+    return {"glazer": glazer(facts.trace, facts.section_spans((WORK, BASELINE)), by_section,
+                             facts.cal, list(facts.mdf))}
+
+
+def _perfect(facts: SessionFacts) -> dict:
+    p, cal = facts.protocol, facts.cal
+    return {"perfect": perfect(facts.trace, facts.reps_in({"endurance-repetitions"}),
+                               facts.reps_in({"fast"}), cal, p.param("repeat_peak_fraction"),
+                               p.param("fast_peak_pct_mvc"), cal.unit)}
+
+
+def _lift(facts: SessionFacts) -> dict:
+    lifts = [r.lift for r in facts.reps if r.lift is not None]
+    return {"floors_distinct": sum(lf.floors_distinct for lf in lifts),
+            "release_quick": sum(lf.release_quick for lf in lifts)}
+
+
+def _nothing(facts: SessionFacts) -> dict:
+    return {}
+
+
+# in the order their keys appear in the summary
+SUMMARIES: dict[str, Callable[[SessionFacts], dict]] = {
+    "quick": _quick,
+    "endurance": _endurance,
+    "glazer": _glazer,
+    "perfect": _perfect,
+    "lift": _lift,
+    "holds": _nothing,
+    "awareness": _nothing,  # too_strong is a flag of each repetition
+}
+
+
+def kinds(protocol: Protocol, steps: list[Step] | tuple[Step, ...]) -> list[str]:
+    """The scoring types a session of ``protocol`` summarises, in table order: the protocol's,
+    its sections' and, for a section with an as-long-as-possible hold, endurance."""
+    have = {protocol.scoring} | {s.scoring for s in steps}
+    if any(s.phase.until_fail for s in steps):
+        have.add("endurance")
+    return [k for k in SUMMARIES if k in have]
+
+
+def summarise(facts: SessionFacts) -> dict:
+    """The session summary: common totals, each kind's part, sets per day, the sentences."""
+    reps, cal = list(facts.reps), facts.cal
+    rests = [facts.spans[s.index] for s in facts.steps
+             if s.phase.kind in (REST, BASELINE) and s.index in facts.spans and s.rep is None
+             and s.section != "lead-in"]
+    out: dict = {
+        "reps": len(reps),
+        "reps_met": sum(r.met for r in reps),
+        "fatigue_ratio": fatigue_ratio(reps, cal),
+        "resting_tone": resting_tone(facts.trace, rests, cal),
+    }
+    for kind in kinds(facts.protocol, facts.steps):
+        out.update(SUMMARIES[kind](facts))
+    if facts.protocol.sets_per_day:
+        out["sets_per_day"] = list(facts.protocol.sets_per_day)
+    out["text_nl"], out["text_en"] = texts(reps, out)
+    return out
