@@ -15,7 +15,7 @@ from bbfeedback.app.frames import Frame, FramePublisher
 from bbfeedback.app.record import HistorySink
 from bbfeedback.app.recorder import SessionRecorder
 from bbfeedback.app.replay import ReplaySource, recorded_reps
-from bbfeedback.app.run import BlockList, Sink, run
+from bbfeedback.app.run import BlockList, Sink, Watchdog, run
 from bbfeedback.app.sources import open_source
 from bbfeedback.exercise.protocols import Protocol
 from bbfeedback.exercise.session import Session
@@ -36,6 +36,7 @@ class LiveController:
         self.result: dict | None = None
         self.emulator = None
         self._idle = Frame()
+        self._watchdog: Watchdog | None = None  # live sources only: a paused replay is quiet
         self._protocol_override: str | None = None
 
     @property
@@ -62,6 +63,7 @@ class LiveController:
                                             src.full_scale, session, device_info, patient)
             self.history = HistorySink(self.recorder.path, None)
             sinks += [self.recorder, self.history]
+        self._watchdog = Watchdog(src.port or src.name)  # says "no data", never gives up
         self._begin(session, sinks + [self.publisher])
 
     def _emulate(self, device: str, protocol: Protocol, seed: int) -> str:
@@ -80,6 +82,7 @@ class LiveController:
                      protocol: str | None = None) -> None:
         self.stop()
         self.replay = ReplaySource(path, speed)
+        self._watchdog = None
         self.source = self.replay
         self._protocol_override = protocol
         session = self.replay.session(protocol)
@@ -116,7 +119,8 @@ class LiveController:
     def _work(self, session: Session, sinks: list[Sink]) -> None:
         first = 0
         while True:
-            end = run(self.source, session, sinks, stop=self._stop, first_sample=first)
+            end = run(self.source, session, sinks, stop=self._stop, first_sample=first,
+                      watchdog=self._watchdog)
             if end.reason != "seek":
                 return
             session, first = self._reseek(end.last_status.sample)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -30,8 +31,8 @@ def _positive(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
     return value
 
 
@@ -188,6 +189,9 @@ def _add_record(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--progress", action="store_true",
                    help="print the samples safely on disk after every second")
+    p.add_argument("--wait-s", type=_positive, default=10.0, metavar="S",
+                   help="end (exit status 3, file saved) when the device sends nothing for S "
+                   "seconds (default 10; 'no data' is reported after 3)")
     p.set_defaults(func=_cmd_record)
 
 
@@ -196,7 +200,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
     return record(args.device, args.port, args.protocol, args.seconds, args.out, args.patient,
                   args.posture, args.db, args.speed, args.seed, args.progress, args.rate,
-                  **_spec_options(args))
+                  args.wait_s, **_spec_options(args))
 
 
 def _add_recover(sub) -> None:

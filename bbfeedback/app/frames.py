@@ -111,7 +111,7 @@ class FramePublisher(Sink):
             self._built_at = now
 
     def status(self, status) -> None:
-        if status.kind in ("disconnected", "error", "warning", "lost"):
+        if status.kind in ("disconnected", "error", "warning", "lost", "silent"):
             self._base["message"] = status.message
         if status.kind == "disconnected":
             self._base["status"] = "reconnecting"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from bbfeedback.app.recorder import SessionRecorder, check_patient_id
-from bbfeedback.app.run import RunEnd, Sink, run
+from bbfeedback.app.run import RunEnd, Sink, Watchdog, run
 from bbfeedback.app.sources import LiveSource, open_source
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
@@ -54,10 +56,16 @@ class HistorySink(Sink):
             self.note = f"not added to the history: {exc}"
 
 
+SILENT_S = 3.0  # no data this long: "no data from PORT" (the watchdog)
+EXIT_DEVICE_LOST = 3
+
+
 def record(device: str, port: str | None, protocol: str | None, seconds: float, out: str,
            patient: str = "X", posture: str | None = None, db: str | None = None,
            speed: float = 1.0, seed: int = 0, progress: bool = False,
-           rate: float | None = None, **spec_options) -> int:
+           rate: float | None = None, wait_s: float = 10.0, **spec_options) -> int:
+    """Record until ``seconds`` of signal, Ctrl-C / SIGTERM, or a device silent for
+    ``wait_s`` (exit status 3); the file is finalised in every case."""
     proto = protocols.load(protocol) if protocol else None
     check_patient_id(patient)
     path = Path(out)
@@ -75,15 +83,44 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
     history = HistorySink(path, db) if patient != "X" and proto else None
     if history:
         sinks.append(history)
+    watchdog = Watchdog(src.port or src.name, SILENT_S, max(wait_s, SILENT_S))
     try:
-        end = run(src.stream, session, sinks, until_sample=int(seconds * src.fs_hz))
+        with _sigterm_as_interrupt():
+            end = run(src.stream, session, sinks, until_sample=int(seconds * src.fs_hz),
+                      watchdog=watchdog)
     finally:
         src.stream.stop()
+    if rec.samples == 0:  # nothing half-made: a failed start leaves no file behind
+        path.unlink(missing_ok=True)
+        why = end.last_status.message if end.last_status else "no samples received"
+        if end.reason != "lost":
+            raise InputError(f"{why}: is the device on, and is it the right one?")
+        print(f"bbfeedback: error: {why}: is the device on, and is it the right one? "
+              "(nothing recorded)", file=sys.stderr)
+        return EXIT_DEVICE_LOST
     _report(src, rec, end, path, history)
-    if rec.samples == 0:
-        raise InputError("no samples received: is the device on, and is it the right one?",
-                         src.port)
+    if end.reason == "lost":
+        print(f"bbfeedback: device lost ({end.last_status.message}); the recording up to "
+              f"then is saved in {path}", file=sys.stderr)
+        return EXIT_DEVICE_LOST
     return 0
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM ends a recording the way Ctrl-C does: finished and saved."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def _report(src: LiveSource, rec: SessionRecorder, end: RunEnd, path: Path,
@@ -92,6 +129,8 @@ def _report(src: LiveSource, rec: SessionRecorder, end: RunEnd, path: Path,
     print(f"recorded {rec.samples} samples ({rec.samples / src.fs_hz:.1f} s) to {path}; "
           f"samples received {rec.samples - rec.lost}; packets lost {packets_lost}; "
           f"samples lost {rec.lost}; disconnections {end.disconnects}")
+    if end.reason == "interrupted":
+        print("stopped early (Ctrl-C or SIGTERM); the recording is saved")
     if end.result is not None:
         print(end.result["summary"]["text_en"])
     if history is not None and history.note:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -50,6 +51,34 @@ class RunEnd:
     last_status: Status | None = None
 
 
+class Watchdog:
+    """No block for ``silent_s`` (wall clock) is a ``silent`` status, said once; none for
+    ``give_up_s`` a ``lost`` one, which ends the run. Only for live sources: a paused replay
+    is quiet on purpose."""
+
+    def __init__(self, name: str, silent_s: float = 3.0, give_up_s: float | None = None):
+        self.name = name
+        self.silent_s = silent_s
+        self.give_up_s = give_up_s
+        self._last = time.monotonic()
+        self._said = False
+
+    def check(self, item: Block | Status | None) -> Block | Status | None:
+        now = time.monotonic()
+        if isinstance(item, Block):
+            self._last, self._said = now, False
+            return item
+        if item is not None:
+            return item
+        quiet = now - self._last
+        if self.give_up_s is not None and quiet >= self.give_up_s:
+            return Status("lost", f"{self.name}: no data for {quiet:.0f} s; device lost")
+        if quiet >= self.silent_s and not self._said:
+            self._said = True
+            return Status("silent", f"{self.name}: no data for {self.silent_s:g} s")
+        return None
+
+
 class BlockList:
     """A finished list of blocks as a source (offline analysis, reports)."""
 
@@ -77,10 +106,11 @@ def on_clock(block: Block, expected: int) -> Block | None:
 
 def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int | None = None,
         stop: threading.Event | None = None, first_sample: int = 0,
-        finish: bool = True) -> RunEnd:
+        finish: bool = True, watchdog: Watchdog | None = None) -> RunEnd:
     """Consume ``source`` until it ends, ``until_sample`` is reached or ``stop`` is set;
     then finish the session and the sinks (also on Ctrl-C). A ``seek`` (replay) or
-    ``finish=False`` leaves both open: the caller goes on with another run."""
+    ``finish=False`` leaves both open: the caller goes on with another run. A ``watchdog``
+    (live sources) names a silent link and, if it allows, gives up on it (reason ``lost``)."""
     expected, lost, disconnects = first_sample, 0, 0
     reason, last = "stopped", None
     try:
@@ -89,6 +119,8 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
                 reason = "stop-requested"
                 break
             item = source.get(timeout=0.05)
+            if watchdog is not None:
+                item = watchdog.check(item)
             if item is None:
                 continue
             if not isinstance(item, Block):

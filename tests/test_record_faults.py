@@ -1,0 +1,63 @@
+"""`record` never hangs and always finalises: a silent port, a device that goes away, SIGTERM."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from bbfeedback.recording import read_recording
+from bbfeedback.recording.repair import marker_path
+
+RECORD = [sys.executable, "-m", "bbfeedback", "record"]
+
+
+def test_a_silent_port_ends_with_status_3_and_leaves_no_file(tmp_path):
+    out = tmp_path / "silent.edf"
+    t0 = time.monotonic()
+    got = subprocess.run(RECORD + ["--device", "cyton", "--port", "loop://", "--seconds", "60",
+                                   "--wait-s", "4", "--out", str(out)],
+                         capture_output=True, text=True, timeout=60)
+    assert got.returncode == 3, got.stderr
+    assert time.monotonic() - t0 < 4 + 10  # the wait, plus start-up: never a hang
+    assert "no data for 3 s" in got.stderr and "device lost" in got.stderr
+    assert "Traceback" not in got.stderr
+    assert not out.exists() and not marker_path(out).exists()
+
+
+def test_a_device_that_goes_away_ends_with_status_3_and_the_file_saved(tmp_path):
+    emu = subprocess.Popen([sys.executable, "-m", "bbfeedback", "emulate", "--device", "p2",
+                            "--protocol", "a1-strength", "--seconds", "6"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    port = emu.stdout.readline().strip()
+    out = tmp_path / "gone.edf"
+    try:
+        got = subprocess.run(RECORD + ["--device", "p2", "--port", port, "--seconds", "60",
+                                       "--wait-s", "3", "--out", str(out)],
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        emu.kill()
+        emu.wait()
+    assert got.returncode == 3, got.stderr
+    assert "device lost" in got.stderr and str(out) in got.stderr
+    rec = read_recording(out)
+    assert 1.0 < rec.duration_s <= 6.5 and not marker_path(out).exists()
+    assert rec.meta.last("lost") and rec.meta.last("disconnected")
+
+
+def test_sigterm_finalises_the_recording_like_ctrl_c(tmp_path):
+    out = tmp_path / "term.edf"
+    proc = subprocess.Popen(RECORD + ["--device", "sim", "--protocol", "a1-strength",
+                                      "--seconds", "600", "--speed", "5", "--progress",
+                                      "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:  # wait until some seconds are safely on disk
+        if line.startswith("on disk") and int(line.split()[2]) >= 10000:
+            break
+    proc.send_signal(signal.SIGTERM)
+    rest, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped early" in rest and "Traceback" not in err
+    assert not marker_path(out).exists()  # finished, nothing to recover
+    rec = read_recording(out)
+    assert rec.duration_s >= 10.0 and os.stat(out).st_size > 0
