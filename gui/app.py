@@ -47,6 +47,7 @@ def run(device: str = "sim", port: str | None = None, protocol: str = "a1-streng
     from bbfeedback.exercise import protocols
 
     protocols.load(protocol)  # a wrong id is a one-line error before any window opens
+    QtCore.qInstallMessageHandler(_quiet_offscreen)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bbfeedback"])
     win = TherapistWindow(device, port, protocol, lang, out_dir, speed)
     win.show()
@@ -60,3 +61,10 @@ def run(device: str = "sim", port: str | None = None, protocol: str = "a1-streng
             app.quit()
         QtCore.QTimer.singleShot(int(quit_after_s * 1000), finish)
     return app.exec()
+
+
+def _quiet_offscreen(mode, context, message: str) -> None:
+    """Qt's messages on stderr, but not the offscreen plugin's harmless "does not support
+    propagateSizeHints()", printed at every redraw without a screen."""
+    if "propagateSizeHints" not in message:
+        print(message, file=sys.stderr)

@@ -182,6 +182,11 @@ class TherapistWindow(QtWidgets.QMainWindow):
         if rest:
             self.rest.setValue(rest[0].duration_s)
         self.reps.setValue(reps[0] if reps else 1)
+        self._shown = self._parameters()  # what the protocol itself says, as the boxes show it
+
+    def _parameters(self) -> tuple[float, float, int, float]:
+        return (self.hold.value(), self.rest.value(), int(self.reps.value()),
+                self.target.value())
 
     def retranslate(self) -> None:
         lang = self.lang
@@ -205,9 +210,12 @@ class TherapistWindow(QtWidgets.QMainWindow):
 
     # --- actions ---------------------------------------------------------------------------
     def chosen_protocol(self) -> protocols.Protocol:
+        """The protocol with what the therapist changed in the boxes, and only that: a box
+        left alone never rewrites the protocol (the lift's floors, Glazer's phases)."""
         p = protocols.load(self.protocol.currentText())
-        return protocols.customise(p, self.hold.value(), self.rest.value(),
-                                   int(self.reps.value()), self.target.value())
+        changed = [now if now != shown else None
+                   for now, shown in zip(self._parameters(), self._shown, strict=True)]
+        return protocols.customise(p, *changed) if any(v is not None for v in changed) else p
 
     def toggle(self) -> None:
         if self.controller.frame().running:

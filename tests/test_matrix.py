@@ -9,7 +9,7 @@ import pytest
 from bbfeedback.drivers.simulated import SimulatedSource
 from bbfeedback.gui.therapist import TherapistWindow
 
-from bbfeedback.app.analyze import analyze
+from bbfeedback.app.analyze import analyze, recorded_protocol_itself
 from bbfeedback.app.recorder import SessionRecorder
 from bbfeedback.app.report import session_report
 from bbfeedback.app.run import BlockList, run
@@ -84,3 +84,38 @@ def test_record_then_report(live):
         page = session_report(path, lang)
         assert html.escape(result["summary"][f"text_{lang}"]) in page
         assert page.count("<tr") >= len(result["reps"])
+
+
+@pytest.mark.parametrize("pid", PROTOCOLS)
+def test_live_gui_session_then_analyze(pid, qtbot, tmp_path):
+    """The therapist's window, form untouched: the bundled protocol runs as it is, and the
+    recording re-analyses to what the window showed."""
+    win = TherapistWindow("sim", None, pid, "en", tmp_path, speed=100.0)
+    qtbot.addWidget(win)
+    win.start()
+    qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=120000)
+    live = same(win.controller.result)
+    path = win.recording_path
+    win.close()
+    rec = read_recording(path)
+    assert protocols.loads(rec.meta.last("protocol"), "x").timeline() == \
+        protocols.load(pid).timeline()
+    offline = same(analyze(rec, protocol=recorded_protocol_itself(rec)))
+    assert offline["reps"] == live["reps"] and offline["summary"] == live["summary"]
+
+
+def test_a_changed_form_is_the_protocol_the_file_carries(qtbot, tmp_path):
+    win = TherapistWindow("sim", None, "a1-strength", "en", tmp_path, speed=100.0)
+    qtbot.addWidget(win)
+    win.hold.setValue(7.0)
+    win.start()
+    qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=120000)
+    live = same(win.controller.result)
+    path = win.recording_path
+    win.close()
+    rec = read_recording(path)
+    ran = recorded_protocol_itself(rec)
+    assert [s.phase.hold_s for s in ran.timeline() if s.phase.kind == "work"] == [7.0] * 5
+    assert all(r["target_hold_s"] == 7.0 for r in live["reps"])
+    offline = same(analyze(rec, protocol=ran))
+    assert offline["reps"] == live["reps"] and offline["summary"] == live["summary"]

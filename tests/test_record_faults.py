@@ -61,3 +61,51 @@ def test_sigterm_finalises_the_recording_like_ctrl_c(tmp_path):
     assert not marker_path(out).exists()  # finished, nothing to recover
     rec = read_recording(out)
     assert rec.duration_s >= 10.0 and os.stat(out).st_size > 0
+
+
+def bb(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "bbfeedback", *args], capture_output=True,
+                          text=True, timeout=120, **kw)
+
+
+def one_line_error(got, needle: str) -> None:
+    """Exit 2 and one error line (after, at most, a notice of an unfinished recording)."""
+    assert got.returncode == 2, got.stderr
+    lines = got.stderr.strip().splitlines()
+    assert lines[-1].startswith("bbfeedback: error: ") and needle in lines[-1]
+    assert len(lines) == 1 or (len(lines) == 2 and "unfinished recording" in lines[0])
+
+
+def test_outputs_never_replace_or_follow_a_file_unasked(tmp_path):
+    session = tmp_path / "session.edf"
+    got = bb("record", "--device", "sim", "--seconds", "2", "--speed", "20", "--out",
+             str(session))
+    assert got.returncode == 0, got.stderr
+    before = session.read_bytes()
+    one_line_error(bb("record", "--device", "sim", "--seconds", "1", "--out", str(session)),
+                   "exists already")
+    one_line_error(bb("report", str(session), "--out", str(session)), "is the input file")
+    one_line_error(bb("export", str(session), "--out", str(session)), "is the input file")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    link = tmp_path / "link.html"
+    link.symlink_to(victim)
+    one_line_error(bb("export", str(session), "--out", str(link)), "symbolic link")
+    planted = tmp_path / "new.edf.recording"
+    planted.symlink_to(victim)
+    one_line_error(bb("record", "--device", "sim", "--seconds", "1", "--out",
+                      str(tmp_path / "new.edf")), "cannot create")
+    one_line_error(bb("export", str(session), "--out", str(tmp_path / "no" / "x.edf")),
+                   "folder does not exist")
+    one_line_error(bb("export", str(session), "--out", str(tmp_path)), "is a folder")
+    assert session.read_bytes() == before and victim.read_text() == "keep me"
+    assert not (tmp_path / "new.edf").exists()
+    copy = tmp_path / "copy.edf"
+    assert bb("export", str(session), "--out", str(copy), "--anonymise").returncode == 0
+    assert os.stat(copy).st_mode & 0o777 == 0o600
+    assert b"X X X X" in copy.read_bytes()[:256]
+    assert bb("export", str(session), "--out", str(copy), "--force").returncode == 0
+    assert copy.read_bytes() == before
+    got = bb("record", "--device", "sim", "--seconds", "1", "--speed", "20", "--out",
+             str(session), "--force")
+    assert got.returncode == 0 and session.read_bytes() != before

@@ -247,6 +247,24 @@ def recorded_protocol(recording: Recording) -> str | None:
     return pid if isinstance(pid, str) else None
 
 
+def recorded_protocol_itself(recording: Recording) -> Protocol:
+    """The protocol the recorded session ran: as recorded in full (with the therapist's
+    changes), else the bundled one its settings name."""
+    text = recording.meta.last("protocol")
+    if text is not None:
+        try:
+            return protocols.loads(text, f"{recording.path} (recorded protocol)")
+        except InputError as exc:
+            msg = f"{exc}; using the protocol its settings name"
+            recording.meta.warnings.append(msg)
+            log.warning("%s: %s", recording.path, msg)
+    pid = recorded_protocol(recording)
+    if pid is None:
+        raise InputError("no bbfeedback session in this file (no protocol was recorded): "
+                         "choose one", recording.path)
+    return protocols.load(pid)
+
+
 def session_for(recording: Recording, protocol: Protocol | None = None,
                 options: AnalysisOptions | None = None, start_s: float | None = None,
                 main: str | None = None, accessory: str | None = None,
@@ -257,11 +275,7 @@ def session_for(recording: Recording, protocol: Protocol | None = None,
     options = options or AnalysisOptions()
     settings = recording.meta.settings
     if protocol is None:
-        pid = recorded_protocol(recording)
-        if pid is None:
-            raise InputError("no bbfeedback session in this file (no protocol was recorded): "
-                             "choose one", recording.path)
-        protocol = protocols.load(pid)
+        protocol = recorded_protocol_itself(recording)
     main = main or _str(settings.get("main"))
     accessory = accessory or _str(settings.get("accessory"))
     if results is None:

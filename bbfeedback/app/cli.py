@@ -17,6 +17,8 @@ from bbfeedback.drivers.devices import DEVICE_NAMES
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.recording import read_recording
+from bbfeedback.recording.annotations import finite
+from bbfeedback.recording.outputs import check_output
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,7 +61,8 @@ def _add_analyze(sub) -> None:
                    help="say a channel's kind explicitly (emg or pressure); repeatable")
     p.add_argument("--min-contraction-s", type=_positive, default=0.3)
     p.add_argument("--min-gap-s", type=_positive, default=0.2)
-    p.add_argument("--protocol", metavar="ID|PATH", help="score the repetitions of a protocol")
+    p.add_argument("--protocol", metavar="ID|PATH", help="score the repetitions of a protocol "
+                   "(default: the one a bbfeedback recording ran, as it ran)")
     p.add_argument("--start-s", type=float, help="when the protocol's first contract cue was "
                    "(default: the cue annotations, else the first contraction)")
     p.add_argument("--main", metavar="NAME", help="channel to score (default: first EMG)")
@@ -98,15 +101,34 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         detector=DetectorConfig(min_contraction_s=args.min_contraction_s,
                                 min_gap_s=args.min_gap_s),
     )
-    proto = protocols.load(args.protocol) if args.protocol else None
+    proto = _protocol_for(rec, args.protocol, bool(args.channels or args.main))
     result = analyze(rec, options, proto, args.start_s, args.main, args.accessory)
     if args.json:
-        print(json.dumps(result, indent=1))
+        print(json.dumps(finite(result), indent=1, allow_nan=False))  # NaN is not JSON
     else:
         print(tables.format_table(result))
         if proto is not None:
             print(tables.format_reps(result, args.lang))
     return 0
+
+
+def _force_option(p) -> None:
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
+
+
+def _protocol_for(rec, chosen: str | None, own_channels: bool):
+    """``--protocol`` if given (a warning when the file ran another), else the protocol a
+    bbfeedback recording ran (unless channels were chosen), else none (contractions only)."""
+    from bbfeedback.app.analyze import recorded_protocol, recorded_protocol_itself
+
+    ran = recorded_protocol(rec)
+    if chosen is None:
+        return recorded_protocol_itself(rec) if ran and not own_channels else None
+    proto = protocols.load(chosen)
+    if ran and proto.id != ran:
+        logging.getLogger("bbfeedback").warning(
+            "%s: recorded with %s, scored now as %s", rec.path, ran, proto.id)
+    return proto
 
 
 def _device_options(p) -> None:
@@ -179,6 +201,7 @@ def _add_record(sub) -> None:
     _device_options(p)
     p.add_argument("--seconds", type=_positive, required=True, help="how long to record")
     p.add_argument("--out", required=True, help="EDF+ file to write")
+    _force_option(p)
     p.add_argument("--protocol", metavar="ID|PATH",
                    help="run this protocol (with calibration) and annotate cues and scores")
     p.add_argument("--patient", default="X", help="pseudonymous patient id (adds the "
@@ -200,7 +223,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
     return record(args.device, args.port, args.protocol, args.seconds, args.out, args.patient,
                   args.posture, args.db, args.speed, args.seed, args.progress, args.rate,
-                  args.wait_s, **_spec_options(args))
+                  args.wait_s, args.force, **_spec_options(args))
 
 
 def _add_recover(sub) -> None:
@@ -227,20 +250,20 @@ def _add_export(sub) -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--anonymise", "--anonymize", action="store_true",
                    help="blank patient, recording and start date header fields")
+    _force_option(p)
     p.set_defaults(func=_cmd_export)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    import shutil
+    from bbfeedback.recording.outputs import write_private
+    from bbfeedback.recording.repair import anonymised
 
-    from bbfeedback.recording.repair import anonymised_copy
-
-    if args.anonymise:
-        anonymised_copy(args.file, args.out)
-    else:
-        if not Path(args.file).exists():
-            raise InputError("no such file", args.file)
-        shutil.copyfile(args.file, args.out)
+    src = Path(args.file)
+    if not src.is_file():
+        raise InputError("no such file" if not src.exists() else "not a regular file", src)
+    check_output(args.out, args.force, (src,))
+    data = anonymised(src) if args.anonymise else src.read_bytes()
+    write_private(args.out, data, args.force, (src,))
     print(f"wrote {args.out}" + (" (anonymised)" if args.anonymise else ""))
     return 0
 
@@ -276,6 +299,7 @@ def _add_history(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--accept", metavar="OUT.toml",
                    help="accept the suggested targets: write them as a protocol file")
+    _force_option(p)
     p.set_defaults(func=_cmd_history)
 
 
@@ -308,8 +332,10 @@ def _cmd_history(args: argparse.Namespace) -> int:
         if prog.suggestion is None:
             raise InputError("there is no suggestion to accept")
         from bbfeedback.app.history import accept_suggestion
+        from bbfeedback.recording.outputs import write_private
 
-        Path(args.accept).write_text(protocols.to_toml(accept_suggestion(prog.suggestion)))
+        write_private(args.accept, protocols.to_toml(accept_suggestion(prog.suggestion)),
+                      args.force)
         print(f"wrote {args.accept}: load it with --protocol {args.accept}")
     return 0
 
@@ -319,6 +345,7 @@ def _add_report(sub) -> None:
     p.add_argument("file", nargs="?", help="a session recording (EDF)")
     p.add_argument("--patient", help="progress over sessions instead of one session")
     p.add_argument("--out", required=True)
+    _force_option(p)
     p.add_argument("--lang", choices=["nl", "en"], default="en")
     p.add_argument("--db")
     p.set_defaults(func=_cmd_report)
@@ -327,6 +354,7 @@ def _add_report(sub) -> None:
 def _cmd_report(args: argparse.Namespace) -> int:
     from bbfeedback.app import report
 
+    check_output(args.out, args.force, (args.file,) if args.file else ())
     if args.patient:
         from bbfeedback.app.history import History, progress
 
@@ -337,7 +365,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         text = report.session_report(args.file, args.lang)
     else:
         raise InputError("report needs a session FILE or --patient ID")
-    report.write(text, args.out)
+    report.write(text, args.out, args.force, (args.file,) if args.file else ())
     print(f"wrote {args.out}")
     return 0
 

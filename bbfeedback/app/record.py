@@ -13,6 +13,7 @@ from bbfeedback.app.sources import LiveSource, open_source
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.session import Session
+from bbfeedback.recording.outputs import check_output
 from bbfeedback.recording.repair import unfinished
 
 
@@ -63,22 +64,25 @@ EXIT_DEVICE_LOST = 3
 def record(device: str, port: str | None, protocol: str | None, seconds: float, out: str,
            patient: str = "X", posture: str | None = None, db: str | None = None,
            speed: float = 1.0, seed: int = 0, progress: bool = False,
-           rate: float | None = None, wait_s: float = 10.0, **spec_options) -> int:
+           rate: float | None = None, wait_s: float = 10.0, force: bool = False,
+           **spec_options) -> int:
     """Record until ``seconds`` of signal, Ctrl-C / SIGTERM, or a device silent for
     ``wait_s`` (exit status 3); the file is finalised in every case."""
     proto = protocols.load(protocol) if protocol else None
     check_patient_id(patient)
-    path = Path(out)
-    if not path.parent.exists():
-        raise InputError("folder does not exist", path.parent)
+    path = check_output(out, force)
     for left in unfinished(path.parent):
         print(f"bbfeedback: unfinished recording {left} found (a crash?); "
               f"recover it with: bbfeedback recover {left}", file=sys.stderr)
     src = open_source(device, port, proto or "a1-strength", rate, seed, speed, **spec_options)
-    session = Session(proto, src.channels, src.fs_hz, start_s=src.start_s) if proto else None
-    rec = SessionRecorder(path, src.channels, src.fs_hz, src.full_scale, session,
-                          {"name": src.name, "port": src.port, "fs_hz": src.fs_hz,
-                           "posture": posture}, patient)
+    try:
+        session = Session(proto, src.channels, src.fs_hz, start_s=src.start_s) if proto else None
+        rec = SessionRecorder(path, src.channels, src.fs_hz, src.full_scale, session,
+                              {"name": src.name, "port": src.port, "fs_hz": src.fs_hz,
+                               "posture": posture}, patient, force)
+    except BaseException:
+        src.stream.stop()
+        raise
     sinks: list[Sink] = [rec, ConsoleSink(rec, progress)]
     history = HistorySink(path, db) if patient != "X" and proto else None
     if history:

@@ -18,9 +18,11 @@ import numpy as np
 from bbfeedback.app.run import Sink
 from bbfeedback.detect.contractions import Contraction
 from bbfeedback.errors import InputError
+from bbfeedback.exercise import protocols
 from bbfeedback.exercise.session import CueChange, RepScored, Session
 from bbfeedback.recording.annotations import cue_text, encode
 from bbfeedback.recording.edf_writer import EdfPlusWriter, SignalSpec
+from bbfeedback.recording.outputs import check_output
 from bbfeedback.recording.repair import remove_marker, write_marker
 from bbfeedback.signal.blocks import Block, Channel
 
@@ -39,8 +41,8 @@ def check_patient_id(pid: str) -> str:
 class SessionRecorder(Sink):
     def __init__(self, path: str | Path, channels: tuple[Channel, ...], fs_hz: float,
                  full_scale: dict[str, tuple[float, float]], session: Session | None = None,
-                 device: dict | None = None, patient: str = "X"):
-        self.path = Path(path)
+                 device: dict | None = None, patient: str = "X", force: bool = False):
+        self.path = check_output(path, force)
         check_patient_id(patient)
         write_marker(self.path)  # says "in progress" until close(): see recording.repair
         self.fs_hz = fs_hz
@@ -49,15 +51,16 @@ class SessionRecorder(Sink):
         self.writer = EdfPlusWriter(self.path, specs, datetime.now().replace(microsecond=0),
                                     patient=f"{_token(patient)} X X X",
                                     recording=f"X X {_token((device or {}).get('name', 'X'))}"
-                                              " bbfeedback")
+                                              " bbfeedback", force=force)
         self.samples = 0  # written, fill included: the sample clock
         self.lost = 0
         self.result: dict | None = None
         self._last = np.zeros(len(channels))
         self._flushed_records = 0
         self._cal_written = False
-        if session is not None:
+        if session is not None:  # the protocol as it ran (a therapist may have changed it)
             self.note(0.0, "settings", session.settings())
+            self.note(0.0, "protocol", protocols.to_toml(session.protocol))
         if device:
             self.note(0.0, "device", device)
             if device.get("posture"):

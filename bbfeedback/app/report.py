@@ -17,6 +17,8 @@ from bbfeedback.app.analyze import session_for
 from bbfeedback.app.history import Progress
 from bbfeedback.errors import InputError
 from bbfeedback.recording import read_recording
+from bbfeedback.recording.annotations import finite
+from bbfeedback.recording.outputs import write_private
 
 W, H = 1000, 260  # SVG user units; scales to the page width
 LEFT, RIGHT, FONT = 70, 40, 17
@@ -294,14 +296,11 @@ def progress_report(patient: str, prog: Progress, lang: str = "en") -> str:
     return page(f"{t('progress', lang)} - {patient}", "".join(body), lang)
 
 
-def write(text: str, out: str | Path) -> None:
-    out = Path(out)
-    if not out.parent.exists():
-        raise InputError("folder does not exist", out.parent)
-    out.write_text(text, encoding="utf-8")
-    out.chmod(0o600)
+def write(text: str, out: str | Path, force: bool = False, inputs: tuple = ()) -> None:
+    """The report as a private file, whole or not at all; never over a file unasked."""
+    write_private(out, text, force, inputs)
 
 
 def to_json(prog: Progress) -> str:
-    return json.dumps({"sessions": prog.rows, "adherence": prog.adherence,
-                       "suggestion": prog.suggestion}, indent=1)
+    return json.dumps(finite({"sessions": prog.rows, "adherence": prog.adherence,
+                              "suggestion": prog.suggestion}), indent=1, allow_nan=False)

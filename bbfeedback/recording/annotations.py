@@ -30,7 +30,7 @@ _CUE = re.compile(r"^(cue|calib):(\w+):([\w-]+)(?: rep=(\d+))?$")
 # what each key must hold; anything else is damaged
 SHAPES: dict[str, type | tuple[type, ...]] = {
     "settings": dict, "device": dict, "calibration": dict, "summary": dict, "rep": dict,
-    "contraction": dict, "gap": dict, "padding": dict, "posture": str,
+    "contraction": dict, "gap": dict, "padding": dict, "posture": str, "protocol": str,
     "connected": str, "disconnected": str, "reconnected": str, "warning": str, "error": str,
     "stopped": str,
 }

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from bbfeedback.recording.annotations import encode
+from bbfeedback.recording.outputs import create_exclusive
 
 ANNOTATION_LABEL = "EDF Annotations"
 DIGITAL_MIN, DIGITAL_MAX = -32768, 32767
@@ -69,7 +70,7 @@ class EdfPlusWriter:
 
     def __init__(self, path: str | Path, signals: list[SignalSpec], start: datetime,
                  patient: str = "X X X X", recording: str = "X X X bbfeedback",
-                 annotation_bytes: int = 4096, sync: bool = True):
+                 annotation_bytes: int = 4096, sync: bool = True, force: bool = True):
         self.path = Path(path)
         self.signals = signals
         self.start = start
@@ -85,7 +86,7 @@ class EdfPlusWriter:
             ((DIGITAL_MAX - DIGITAL_MIN) / (s.physical_max - s.physical_min), s.physical_min)
             for s in signals
         ]
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = create_exclusive(self.path, force)  # 0600, no symlink, new unless forced
         self._fh = os.fdopen(fd, "wb")
         self._fh.write(self._header(patient, recording))
         self._fh.flush()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 from bbfeedback.errors import InputError
@@ -24,7 +23,11 @@ def marker_path(path: str | Path) -> Path:
 
 
 def write_marker(path: str | Path) -> None:
-    fd = os.open(marker_path(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:  # never through a planted link
+        fd = os.open(marker_path(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
+                     0o600)
+    except OSError as exc:
+        raise InputError(f"cannot create ({exc.strerror})", marker_path(path)) from None
     with os.fdopen(fd, "w") as fh:
         json.dump({"pid": os.getpid()}, fh)
 
@@ -107,26 +110,20 @@ def recover(path: str | Path) -> tuple[int, int, bool]:
     return records, tail, True
 
 
-def anonymised_copy(path: str | Path, out: str | Path) -> None:
-    """Copy an EDF/EDF+/BDF with the identifying header fields blanked (EDF+ style):
+def anonymised(path: str | Path) -> bytes:
+    """An EDF/EDF+/BDF's bytes with the identifying header fields blanked (EDF+ style):
     patient 'X X X X', recording 'Startdate X X X X', start date 01.01.85 00.00.00."""
-    src, dst = Path(path), Path(out)
-    if not src.exists():
-        raise InputError("no such file", src)
-    with src.open("rb") as fh:
-        head = fh.read(256)
-    if len(head) < 256:
+    src = Path(path)
+    if not src.is_file():
+        raise InputError("no such file" if not src.exists() else "not a regular file", src)
+    data = bytearray(src.read_bytes())
+    if len(data) < 256:
         raise InputError("too short to be an EDF file", src)
-    ns = int(head[252:256]) if head[252:256].strip().isdigit() else -1
+    ns = int(data[252:256]) if data[252:256].strip().isdigit() else -1
     if ns < 0:
         raise InputError("not an EDF/BDF file (header unreadable)", src)
-    if dst.resolve() == src.resolve():
-        raise InputError("--out must be a new file, not the original", dst)
-    shutil.copyfile(src, dst)
-    os.chmod(dst, 0o600)
     fields = {8: b"X X X X".ljust(80), 88: b"Startdate X X X X".ljust(80),
               168: b"01.01.85", 176: b"00.00.00"}
-    with dst.open("r+b") as fh:
-        for offset, value in fields.items():
-            fh.seek(offset)
-            fh.write(value)
+    for offset, value in fields.items():
+        data[offset:offset + len(value)] = value
+    return bytes(data)

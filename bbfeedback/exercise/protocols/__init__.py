@@ -278,6 +278,15 @@ def load(id_or_path: str | Path, _seen: tuple[str, ...] = ()) -> Protocol:
     return parse(raw, path, _seen)
 
 
+def loads(text: str, where: str | Path) -> Protocol:
+    """A protocol from TOML text (as a recording carries the one it ran)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML ({exc})", where) from None
+    return parse(raw, Path(str(where)))
+
+
 def customise(protocol: Protocol, hold_s: float | None = None, rest_s: float | None = None,
               repetitions: int | None = None, target_pct_mvc: float | None = None) -> Protocol:
     """A copy with the therapist's parameters: every work phase's hold and target (its band
