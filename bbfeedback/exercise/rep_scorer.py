@@ -1,22 +1,28 @@
 """Scoring repetitions as they complete: a run of work steps and the rest after them.
 
-A repetition is scored once its rest is over and the envelope up to its end is in (at the end
-of the stream: whatever is there). Its score comes from the trace and the detector's levels
-(``scoring.score_rep``), plus the flags that need the rest of the session: the accessory
-channel (co-contraction), lost samples and clipping, and the awareness exercise's ceiling.
+A repetition is scored at a set sample (``due_sample``): once its rest is over and the
+detector has surely reported every contraction that ended within it (at the end of the
+stream: with whatever is there). The session runs the detector up to that very sample and
+scores it there, so the score does not depend on how the samples came in blocks. The score
+comes from the trace and the detector's contractions (``scoring.score_rep``), plus the flags
+that need the rest of the session: the accessory channel (co-contraction), lost samples and
+clipping, and the awareness exercise's ceiling.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from bbfeedback.detect.calibration import Calibration
 from bbfeedback.detect.contractions import ContractionDetector
 from bbfeedback.exercise import scoring
 from bbfeedback.exercise.clock import ProtocolClock
+from bbfeedback.exercise.contraction_log import report_lag_s
 from bbfeedback.exercise.protocols import BASELINE, REST, Protocol, Step
 from bbfeedback.exercise.scores import Flag, RepScore
-from bbfeedback.exercise.scoring import WorkStep
+from bbfeedback.exercise.scoring import NO_REST_S, Activity, WorkStep
 from bbfeedback.exercise.signal_quality import SignalQuality
 from bbfeedback.exercise.targets import Targets
 from bbfeedback.exercise.trace_store import TraceStore
@@ -57,25 +63,41 @@ class RepScorer:
         self.next_group = 0  # the first repetition not scored yet
         self.scores: list[RepScore] = []
 
-    def score_ready(self, detector: ContractionDetector, position_s: float) -> list[RepScore]:
-        """Score every repetition that has completed by now, in order."""
-        out = []
-        clock = self.clock
-        while self.next_group < len(self.groups):
-            works, rest = self.groups[self.next_group]
-            last = rest if rest is not None else works[-1]
-            end = clock.step_end(last) if last in clock.starts else None
-            if not clock.finished and (end is None or end > self.store.available_s):
-                break
-            if works[0] not in clock.starts:
-                break
-            rep = self._score(works, rest, detector, position_s)
-            self.next_group += 1
-            self.scores.append(rep)
-            out.append(rep)
-        return out
+    def due_sample(self, detector: ContractionDetector) -> int | None:
+        """The sample at which the next repetition is scored: by then the trace covers its
+        rest and the detector has surely reported every contraction that ended within it.
+        None: no repetition left, or the end of its rest is not known yet."""
+        if self.next_group >= len(self.groups):
+            return None
+        works, rest = self.groups[self.next_group]
+        until = self._until(works, rest) if works[0] in self.clock.starts else None
+        if until is None:
+            return None
+        det = detector.channels[self.main]
+        due_s = until + report_lag_s(det, self.store.k) + self.store.lag_s
+        return int(np.ceil(due_s * det.fs_hz))
 
-    def _score(self, works: list[int], rest: int | None, detector: ContractionDetector,
+    def score_next(self, activity: Activity, position_s: float) -> RepScore | None:
+        """Score the next repetition with what the detector knows now of the scored channel
+        (None: none is left, or its work has not begun). ``position_s``: the end of what was
+        fed (for a step whose end is not known, at the end of the stream)."""
+        if self.next_group >= len(self.groups):
+            return None
+        works, rest = self.groups[self.next_group]
+        if works[0] not in self.clock.starts:
+            return None
+        rep = self._score(works, rest, activity, position_s)
+        self.next_group += 1
+        self.scores.append(rep)
+        return rep
+
+    def _until(self, works: list[int], rest: int | None) -> float | None:
+        """When a repetition is over: the end of its rest (no rest: a while after its work)."""
+        last = rest if rest is not None else works[-1]
+        end = self.clock.step_end(last) if last in self.clock.starts else None
+        return end if end is None or rest is not None else end + NO_REST_S
+
+    def _score(self, works: list[int], rest: int | None, activity: Activity,
                position_s: float) -> RepScore:
         clock = self.clock
         cal = self.calibrations[self.names[self.main]]
@@ -88,9 +110,6 @@ class RepScorer:
         rest_span = None
         if rest is not None and rest in clock.starts:
             rest_span = (clock.starts[rest], clock.step_end(rest))
-        det = detector.channels[self.main]
-        levels = scoring.Levels(det.on, det.off, cal.baseline_mean + det.config.off_sd
-                                * cal.baseline_sd, det.window_n / 2 / det.fs_hz)
         first = clock.steps[works[0]]
         trace = self.store.trace(self.main)
         lift = None
@@ -98,8 +117,8 @@ class RepScorer:
             p = self.protocol
             lift = scoring.lift_score(trace, steps, rest_span, cal, p.param("min_floor_step_pct"),
                                       p.param("max_floor_cv_pct"), p.param("release_quick_s"))
-        rep = scoring.score_rep(first.rep, steps, rest_span, trace, cal, levels, first.section,
-                                first.posture, lift)
+        rep = scoring.score_rep(first.rep, steps, rest_span, trace, cal, activity,
+                                first.section, first.posture, lift)
         more = self._flags(rep, steps, rest_span, first)
         return replace(rep, flags=rep.flags + tuple(more)) if more else rep
 

@@ -1,4 +1,4 @@
-"""Scores for each repetition and for a whole session: pure functions of traces and events.
+"""Scores of a repetition: pure functions of the trace and the detector's contractions.
 
 Rules (documented in the README):
 - hold_s: longest stretch inside the target band during the work phase(s), dips shorter than
@@ -10,6 +10,11 @@ Rules (documented in the README):
   the repetition's own work average (the device uses the previous one, which rep 1 lacks);
   for a multi-step rep (the lift) rise uses the first step, release the last. Slower than
   2 s is flagged (late_onset / slow_release).
+- onset_s / offset_s: from the detector's contractions overlapping the work phase (the onset
+  of the first, the offset of the last; see ``Activity.onset_offset``): one rule with the
+  contraction events. A contraction begun over ``PRE_CUE_S`` before the cue is carried over:
+  the onset is then when 75 % of the work average was reached. offset None: still contracted
+  at the end of the rest. Both None: no contraction detected in the work phase.
 - rest_residual_pct: mean level in the following rest, skipping its first second, in % MVC
   above baseline; above ``RELAX_LIMIT_PCT`` flags incomplete_relaxation.
 """
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bbfeedback.detect.calibration import Calibration
+from bbfeedback.detect.contractions import Contraction
 from bbfeedback.exercise.scores import RELAX_LIMIT_PCT, Flag, LiftScore, RepScore
 from bbfeedback.exercise.trace_store import Trace
 
@@ -75,48 +81,46 @@ def work_average(trace: Trace, start_s: float, end_s: float) -> float:
     return float(seg.mean() if end_s - start_s >= 1.5 else seg.max())
 
 
-@dataclass
-class Levels:
-    """The detector's levels for the scored channel, and half its RMS window."""
-
-    on: float
-    off: float
-    rest: float
-    half_window_s: float
+# the envelope this long before the cue counts for the repetition; a contraction that began
+# earlier is carried over from before (its onset is not the repetition's)
+PRE_CUE_S = 1.0
+NO_REST_S = 3.0  # without a rest after it, a repetition is followed this long for its release
 
 
-ONSET_LOOKBACK_S = 0.5
+@dataclass(frozen=True)
+class Activity:
+    """What the contraction detector knows of the scored channel when a repetition is scored:
+    the contractions it reported (``closed``), the ones still going on (``open``, their
+    onsets only are final) and its *on* level."""
 
+    closed: tuple[Contraction, ...]
+    open: tuple[Contraction, ...]
+    on_level: float
 
-def activity(trace: Trace, cue: float, end: float, until: float,
-             lv: Levels) -> tuple[float | None, float | None, bool]:
-    """Onset, offset and whether the *on* level was reached, from the envelope alone.
+    def contracted(self, trace: Trace, cue: float, end: float) -> bool:
+        """Did the envelope reach the *on* level in the work phase (or just before its cue)?"""
+        seg, _ = trace.window(cue - PRE_CUE_S, end)
+        return bool((seg >= self.on_level).any())
 
-    Same rule as the streaming detector: the onset is where the envelope last left the rest
-    band before crossing *on* (plus half a window, as a causal RMS rises at once), the offset
-    where it is back in the rest band after the work (minus half a window). None: already
-    contracted before the cue, or still contracted at the end of the rest.
-    """
-    seg, t0 = trace.window(cue - 1.0, end)
-    above = np.flatnonzero(seg >= lv.on)
-    if above.size == 0:
-        return None, None, False
-    onset = None
-    i = int(above[0])
-    if seg[0] < lv.on:
-        back = max(0, i - int(round(ONSET_LOOKBACK_S * trace.rate_hz)))
-        quiet = np.flatnonzero(seg[back:i] <= lv.rest)
-        k = back + int(quiet[-1]) + 1 if quiet.size else i
-        onset = t0 + k / trace.rate_hz + lv.half_window_s
-    last_on = t0 + int(above[-1]) / trace.rate_hz
-    seg, t1 = trace.window(last_on, until)
-    back_at_rest = first_time(seg <= lv.rest, t1, trace.rate_hz)
-    offset = None if back_at_rest is None else back_at_rest - lv.half_window_s
-    return onset, offset, True
+    def onset_offset(self, cue: float, end: float,
+                     until: float) -> tuple[float | None, float | None]:
+        """Onset and offset of the muscle activity of a work phase, from the detector's
+        contractions overlapping it: the onset of the first, the offset of the last.
+
+        None, None: no contraction overlaps. Offset None: the last is still going on, or
+        ended only after ``until`` (the end of the rest: not relaxed in time)."""
+        over = [(c, False) for c in self.closed if c.onset_s < end and c.offset_s > cue]
+        over += [(c, True) for c in self.open if c.onset_s < end]
+        if not over:
+            return None, None
+        over.sort(key=lambda item: item[0].onset_s)
+        first, (last, still_open) = over[0][0], over[-1]
+        offset = None if still_open or last.offset_s > until else last.offset_s
+        return first.onset_s, offset
 
 
 def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | None,
-              trace: Trace, cal: Calibration, levels: Levels, section: str,
+              trace: Trace, cal: Calibration, activity: Activity, section: str,
               posture: str | None, lift: LiftScore | None = None) -> RepScore:
     """Score one repetition (one or more consecutive work steps and the rest after them)."""
     cue, end = steps[0].start_s, steps[-1].end_s
@@ -124,8 +128,9 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
     work, _ = trace.window(cue, end)
     peak = float(work.max()) if work.size else float("nan")
     mean = work_average(trace, cue, end)
-    onset, offset, contracted = activity(trace, cue, end, rest[1] if rest else end + 3.0,
-                                         levels)
+    until = rest[1] if rest else end + NO_REST_S
+    contracted = activity.contracted(trace, cue, end)
+    onset, offset = activity.onset_offset(cue, end, until) if contracted else (None, None)
     holds = [hold_in_band(trace, s) for s in steps]
     target = sum(s.target_hold_s for s in steps)
     rise = release = None
@@ -136,8 +141,7 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
         rise = first_time(seg >= base + 0.75 * (first_avg - base), t0, trace.rate_hz)
         rise = None if rise is None else round(max(0.0, float(rise - cue)), 3)
     if last_avg > base:
-        rest_end = rest[1] if rest else end + 3.0
-        seg, t0 = trace.window(end, rest_end)
+        seg, t0 = trace.window(end, until)
         release = first_time(seg <= base + 0.375 * (last_avg - base), t0, trace.rate_hz)
         release = None if release is None else round(max(0.0, float(release - end)), 3)
     residual = None
@@ -161,12 +165,13 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
             flags.append(Flag.SLOW_RELEASE)
     if residual is not None and residual > RELAX_LIMIT_PCT:
         flags.append(Flag.INCOMPLETE_RELAXATION)
+    if onset is not None and onset < cue - PRE_CUE_S:
+        # contracted from before: the onset is when 75 % of the work average was reached
+        onset = None if rise is None else cue + rise
     return RepScore(
         index=index,
         cue_s=round(float(cue), 3),
-        # still contracted from before: the onset is when 75 % of the work average was reached
-        onset_s=round(float(onset), 3) if onset is not None
-        else (None if rise is None or not contracted else round(cue + rise, 3)),
+        onset_s=None if onset is None else round(float(onset), 3),
         offset_s=None if offset is None else round(float(offset), 3),
         target_hold_s=round(target, 3),
         hold_s=round(sum(holds), 3),

@@ -18,6 +18,7 @@ from bbfeedback.detect.contractions import Contraction, ContractionDetector, Det
 from bbfeedback.exercise import summary
 from bbfeedback.exercise.calibrator import CALIBRATION, Calibrator, calibration_steps
 from bbfeedback.exercise.clock import CueChange, ProtocolClock
+from bbfeedback.exercise.contraction_log import ContractionLog
 from bbfeedback.exercise.median_frequency import EpochMedianFrequency, median_frequency
 from bbfeedback.exercise.protocols import WORK, Protocol, Step, targets
 from bbfeedback.exercise.rep_scorer import RepScorer
@@ -88,12 +89,11 @@ class Session:
                                 self.accessory)
         kinds = summary.kinds(protocol, [s for s in steps if s.scoring != CALIBRATION])
         self.mdf = EpochMedianFrequency(fs_hz, enabled="glazer" in kinds)
-        self.detector: ContractionDetector | None = None
-        self.contractions: list[Contraction] = []
+        self.log = ContractionLog(self.pipeline)
         self.reps: list[dict] = []  # the scores so far, as users see them
         self._position = 0  # sample index after the last one fed
         if self.calibrated():
-            self._make_detector()
+            self._start_detector()
 
     # --- the parts' state, as the session's -----------------------------------------------
     @property
@@ -120,6 +120,14 @@ class Session:
         return self.quality.gaps
 
     @property
+    def detector(self) -> ContractionDetector | None:
+        return self.log.detector
+
+    @property
+    def contractions(self) -> list[Contraction]:
+        return self.log.contractions
+
+    @property
     def available_s(self) -> float:
         """Recording time up to which every channel's envelope is complete."""
         return self.store.available_s
@@ -136,50 +144,65 @@ class Session:
 
     # --- feeding ---------------------------------------------------------------------------
     def process(self, raw: Block) -> list:
-        """Feed one raw block; return what happened (cues, contractions, scores, gaps)."""
+        """Feed one raw block; return what happened (gaps, cues, contractions, scores)."""
         out: list = self.quality.process(raw)
+        if (held := self.log.held_before(raw.start_sample)) is not None:  # after a gap
+            out += self._detect_and_score(held)
         self._position = raw.end_sample
         env = self.pipeline.process(raw)
         if self.channels[self.main].kind == EMG:
             self.mdf.add(self.pipeline.filtered[:, self.main], raw.start_sample)
         self.store.add(env.data, raw.start_sample)
-        if self.detector is not None:
-            found = self.detector.process(env)
-            self.contractions += found
-            out += found
-        out += self._advance(raw.end_sample / self.fs_hz)
-        return out
+        if env.n_samples:
+            self.log.last_level = env.data[-1]
+        out += self._cues(raw.end_sample / self.fs_hz)
+        return out + self._detect_and_score(env)
 
     def finish(self) -> list:
         """End of stream: close open contractions and score what is left."""
-        out: list = []
-        if self.detector is not None:
-            found = self.detector.flush()
-            self.contractions += found
-            out += found
+        out: list = self.log.close()
         self.clock.finished = True
-        out += self._advance(self._position / self.fs_hz)
+        out += self._cues(self._position / self.fs_hz)
+        while self.detector is not None and (rep := self._score_next()) is not None:
+            out.append(rep)
         return out
 
-    def _advance(self, clock_s: float) -> list:
-        out: list = []
+    def _cues(self, clock_s: float) -> list[CueChange]:
+        """The cues of the steps begun by ``clock_s``; calibrates when the protocol begins."""
+        out = []
         while (cue := self.clock.next_cue(clock_s)) is not None:
             out.append(cue)
             if not cue.calibration and not self.calibrated():
                 self.calibrator.calibrate(self.clock, self.store, cue.step)
-                self._make_detector()
-        if self.detector is None:
-            return out
-        for score in self.scorer.score_ready(self.detector, self._position / self.fs_hz):
-            rep = score.to_dict()
-            self.reps.append(rep)
-            out.append(RepScored(rep))
+                self._start_detector(int(round(self.clock.starts[cue.step] * self.fs_hz)))
         return out
 
-    def _make_detector(self) -> None:
-        self.detector = ContractionDetector(
-            self.pipeline, [self.calibrations[c.name] for c in self.channels],
-            self.detector_config)
+    def _detect_and_score(self, env: Block) -> list:
+        """Run the detector over an envelope block, stopping at each repetition's scoring
+        sample to score it there: the same detector state whatever the block sizes."""
+        out: list = []
+        a = env.start_sample
+        while self.detector is not None:
+            due = self.scorer.due_sample(self.detector)
+            b = env.end_sample if due is None else min(max(due, a), env.end_sample)
+            out += self.log.feed(env, a, b)
+            a = b
+            if due is None or due > env.end_sample:
+                break
+            out.append(self._score_next())
+        return out
+
+    def _score_next(self) -> RepScored | None:
+        score = self.scorer.score_next(self.log.activity(self.main), self._position / self.fs_hz)
+        if score is None:
+            return None
+        rep = score.to_dict()
+        self.reps.append(rep)
+        return RepScored(rep)
+
+    def _start_detector(self, from_sample: int = 0) -> None:
+        self.log.start([self.calibrations[c.name] for c in self.channels],
+                       self.detector_config, from_sample)
 
     # --- recording ---------------------------------------------------------------------------
     def settings(self) -> dict:

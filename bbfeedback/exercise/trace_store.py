@@ -63,9 +63,14 @@ class TraceStore:
         self.size = max(self.size, need)
 
     @property
+    def lag_s(self) -> float:
+        """How long the slowest channel's envelope lags the muscle."""
+        return max(self.delays_s)
+
+    @property
     def available_s(self) -> float:
         """Recording time up to which every channel's envelope is complete."""
-        return self.size * self.k / self.fs_hz - max(self.delays_s)
+        return self.size * self.k / self.fs_hz - self.lag_s
 
     def trace(self, column: int) -> Trace:
         return Trace(self.data[: self.size, column], self.fs_hz / self.k, -self.delays_s[column])
