@@ -60,12 +60,16 @@ class PtyEmulator:
     """Streams packets to a pty; ``port`` is the path a serial reader opens."""
 
     def __init__(self, spec: DeviceSpec, packets: Packets, speed: float = 1.0,
-                 unplug_after_s: float | None = None, wait_for_start: bool | None = None):
+                 unplug_after_s: float | None = None, wait_for_start: bool | None = None,
+                 wait_for_reader: bool = True):
         self.spec = spec
         self.packets = packets
         self.speed = speed
         self.unplug_after_s = unplug_after_s
         self.wait_for_start = bool(spec.start) if wait_for_start is None else wait_for_start
+        # a device without a start command starts when a reader opens the port (as a board
+        # powered by the USB cable does), so the patient is not ahead of the session
+        self.wait_for_reader = wait_for_reader and not self.wait_for_start
         self.master, slave = os.openpty()
         tty.setraw(slave)
         self.port = os.ttyname(slave)
@@ -87,10 +91,27 @@ class PtyEmulator:
 
     def _close(self) -> None:
         for fd in (self.master, self._slave):
+            if fd < 0:
+                continue
             try:
                 os.close(fd)
             except OSError:
                 pass
+
+    def _await_reader(self) -> None:
+        """Until someone opens the port: with no one at the other end, the master side
+        reads as hung up (EIO); once a reader holds it open, it has nothing to read."""
+        os.close(self._slave)
+        self._slave = -1
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if not ready:
+                return
+            try:
+                os.read(self.master, 256)  # a reader's commands: it is there
+                return
+            except OSError:
+                self._stop.wait(0.02)
 
     def _commands(self, timeout: float) -> bytes:
         ready, _, _ = select.select([self.master], [], [], timeout)
@@ -114,6 +135,8 @@ class PtyEmulator:
     def _run(self) -> None:
         if self.wait_for_start:
             self._await_start()
+        elif self.wait_for_reader:
+            self._await_reader()
         t0 = time.monotonic()
         period = 1.0 / (self.spec.fs_hz * self.speed)
         n = len(self.packets.data)
