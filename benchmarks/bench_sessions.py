@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bbfeedback.app.analyze import analyze
 from bbfeedback.app.recorder import SessionRecorder
+from bbfeedback.app.run import BlockList, run
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.session import Session
 from bbfeedback.exercise.simulate import Behaviour, simulate_protocol
@@ -40,9 +41,7 @@ def record(path: Path, block, proto, start_s, with_session: bool) -> float:
     rec = SessionRecorder(path, block.channels, FS, {"emg": (-2000.0, 2000.0)}, session,
                           {"name": "bench"}, "BENCH-1")
     c0 = time.process_time()
-    for b in split_blocks(block, int(0.04 * FS)):
-        rec.add(b)
-    rec.close()
+    run(BlockList(split_blocks(block, int(0.04 * FS))), session, [rec])
     return time.process_time() - c0
 
 

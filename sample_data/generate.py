@@ -9,6 +9,8 @@ from pathlib import Path
 
 from bbfeedback.app.analyze import stream
 from bbfeedback.app.recorder import SessionRecorder
+from bbfeedback.app.run import BlockList, run
+from bbfeedback.app.sources import SIM_FULL_SCALE
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.session import Session
 from bbfeedback.exercise.simulate import Behaviour, Patient, simulate_protocol
@@ -24,12 +26,9 @@ def save(name: str, protocol: str, behaviour: Behaviour, fs_hz: float, seed: int
     ps = simulate_protocol(proto, behaviour, fs_hz, seed=seed, calibrate=True, **kwargs)
     block = ps.sim.recording.blocks()[0]
     session = Session(proto, block.channels, fs_hz, start_s=ps.start_s)
-    recorder = SessionRecorder(HERE / name, block.channels, fs_hz,
-                               {"emg": (-2000.0, 2000.0), "pressure": (-100.0, 400.0)}, session,
-                               {"name": "sim", "fs_hz": fs_hz}, "SAMPLE-01")
-    for b in stream(block, 0.04):
-        recorder.add(b)
-    recorder.close()
+    recorder = SessionRecorder(HERE / name, block.channels, fs_hz, SIM_FULL_SCALE, session,
+                               {"name": "sim", "fs_hz": fs_hz}, "SAMPLE-01", force=True)
+    run(BlockList(stream(block, 0.04)), session, [recorder])
     (HERE / name).chmod(0o644)  # simulated, no patient: readable by all
 
 
