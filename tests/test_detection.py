@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from bbfeedback.app.analyze import AnalysisOptions, analyze, detect, process_group
 from bbfeedback.detect.calibration import Calibration
-from bbfeedback.detect.contractions import ContractionDetector
+from bbfeedback.detect.contractions import ChannelDetector, ContractionDetector
 from bbfeedback.exercise.simulate import Patient, Squeeze, random_squeezes, simulate
 from bbfeedback.recording import Recording, Signal
 from bbfeedback.signal.blocks import EMG, Channel, split_blocks
@@ -115,3 +115,22 @@ def test_real_limb_emg_bursts(real_data):
     assert 3 <= len(found) <= 4
     for want in (1.5, 15.5, 25.6):
         assert any(want - 0.3 <= e["onset_s"] <= want + 1.2 for e in found), want
+
+
+@settings(max_examples=60, deadline=None)
+@given(gaps=st.lists(st.integers(0, 5000), min_size=1, max_size=12),
+       burst=st.integers(0, 2500))
+def test_detector_stays_on_the_sample_clock_across_gaps(gaps, burst):
+    """Envelope blocks with jumps of the sample clock between them (lost samples): never a
+    crash, and a burst after the gaps is found where it is on the clock."""
+    det = ChannelDetector(Channel.of_kind("pfm", "emg"), 1000.0, Calibration(2.0, 0.2, 40.0),
+                          150, 0.0)
+    start, events = 0, []
+    for g in gaps:
+        events += det.process(np.full(500, 2.0), start)
+        start += 500 + g
+    env = np.full(4000, 2.0)
+    env[burst:burst + 1000] = 30.0
+    events += det.process(env, start) + det.flush()
+    assert len(events) == 1
+    assert events[0].onset_sample == start + burst

@@ -201,3 +201,27 @@ def test_a_slow_consumer_and_dropped_packets_on_a_real_link(tmp_path):
     live = json.loads(json.dumps(end.result))
     offline = json.loads(json.dumps(analyze(back, protocol=proto)))
     assert offline["reps"] == live["reps"] and offline["summary"] == live["summary"]
+
+
+@pytest.mark.parametrize("pid", protocols.builtin_ids())
+def test_a_session_cut_short_scores_only_what_was_reached(pid):
+    """Stopped half-way: only repetitions whose work began are scored, the summary holds no
+    NaN and no numpy warning is raised; stopped during the calibration: no result at all."""
+    import warnings
+
+    src = SimulatedSource(pid, 250.0, seed=2)
+    stop_s = src.start_s + 0.4 * protocols.load(pid).duration_s  # 40 % into the protocol
+    half = [b for b in src.blocks if b.end_sample <= stop_s * src.fs_hz]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        session = Session(protocols.load(pid), src.channels, src.fs_hz, start_s=src.start_s)
+        end = run(BlockList(half), session, [])
+    assert end.result is not None
+    reached = max(c.t_s for c in session.cues)
+    assert all(r["cue_s"] <= reached for r in end.result["reps"])
+    begun = {(c.section, c.rep) for c in session.cues
+             if c.kind == "work" and not c.calibration and c.rep}
+    assert len(end.result["reps"]) == len(begun)  # every begun one, and no other
+    json.dumps(end.result, allow_nan=False)  # no NaN anywhere
+    early = Session(protocols.load(pid), src.channels, src.fs_hz, start_s=src.start_s)
+    assert run(BlockList(src.blocks[:100]), early, []).result is None  # 4 s: calibrating

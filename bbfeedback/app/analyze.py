@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -132,9 +133,13 @@ def file_blocks(block: Block, recording: Recording, block_s: float = BLOCK_S
     fs, n = block.fs_hz, block.n_samples
     cuts = []
     for g in recording.meta.all("gap"):
-        t_s, lost = g.get("t_s"), g.get("lost_samples")
-        if isinstance(t_s, int | float) and isinstance(lost, int) and lost > 0 and t_s >= 0:
-            cuts.append((int(round(t_s * fs)), lost))
+        cut = _gap_in_file(g, fs, n)
+        if cut is None:
+            msg = f"gap annotation {g!r:.80} does not fit the signal; ignored"
+            recording.meta.warnings.append(msg)
+            log.warning("%s: %s", recording.path, msg)
+            continue
+        cuts.append(cut)
     size = max(1, int(round(block_s * fs)))
     pos = 0
     for start, lost in sorted(cuts) + [(n, 0)]:
@@ -242,6 +247,16 @@ class Rescoring:
         return end.result
 
 
+def _gap_in_file(g: dict, fs_hz: float, n: int) -> tuple[int, int] | None:
+    """(first filled sample, lost samples) of a recorded gap, if its fill lies in the file."""
+    t_s, lost = g.get("t_s"), g.get("lost_samples")
+    if not (isinstance(t_s, int | float) and math.isfinite(t_s) and t_s >= 0
+            and isinstance(lost, int) and not isinstance(lost, bool) and lost > 0):
+        return None
+    at = int(round(t_s * fs_hz))
+    return (at, lost) if at + lost <= n else None
+
+
 def recorded_protocol(recording: Recording) -> str | None:
     pid = recording.meta.settings.get("protocol")
     return pid if isinstance(pid, str) else None
@@ -262,6 +277,9 @@ def recorded_protocol_itself(recording: Recording) -> Protocol:
     if pid is None:
         raise InputError("no bbfeedback session in this file (no protocol was recorded): "
                          "choose one", recording.path)
+    if pid not in protocols.builtin_ids():  # a name from a file is never opened as a path
+        raise InputError(f"recorded with protocol {pid!r}, which is not a bundled one: give "
+                         "it with --protocol FILE.toml", recording.path)
     return protocols.load(pid)
 
 

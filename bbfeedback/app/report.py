@@ -87,8 +87,11 @@ def page(title: str, body: str, lang: str) -> str:
 
 
 def _fmt(v, fmt: str = "{:.1f}") -> str:
+    """A number as text; "-" for none; anything else (a damaged annotation) as it is."""
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "-"
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return str(v)[:40]
     return fmt.format(v + 0.0)
 
 
@@ -197,7 +200,7 @@ def session_report(path: str | Path, lang: str = "en") -> str:
     events = [e.to_dict() for e in session.contractions if e.channel == main.name]
     template = session.template(float(t_s[0]), float(t_s[-1]))
     proto = session.protocol
-    body = [_meta_table(rec, meta, proto, lang),
+    body = [_meta_table(rec, meta, proto, session.calibrations, lang),
             f"<h2>{t('summary', lang)}</h2>",
             f'<p class="summary">{_e(result["summary"]["text_nl" if lang == "nl" else "text_en"])}'
             "</p>",
@@ -216,12 +219,13 @@ def session_report(path: str | Path, lang: str = "en") -> str:
     return page(f"{t('session', lang)} - {proto.name[lang]}", "".join(body), lang)
 
 
-def _meta_table(rec, meta: dict, proto, lang: str) -> str:
+def _meta_table(rec, meta, proto, cals: dict, lang: str) -> str:
+    """The session's facts; the calibration as the session used it (validated), the device
+    and posture as recorded (shown as text, whatever they hold)."""
     device = meta.last("device") or {}
-    cals = meta.last("calibration") or {}
     cal_text = "; ".join(
-        f"{name}: {t('rest', lang)} {c['baseline_mean']:.1f} ± {c['baseline_sd']:.1f} "
-        f"{c['unit']}, MVC {_fmt(c['mvc'])}" for name, c in cals.items())
+        f"{name}: {t('rest', lang)} {c.baseline_mean:.1f} ± {c.baseline_sd:.1f} "
+        f"{c.unit}, MVC {_fmt(c.mvc)}" for name, c in cals.items())
     rows = [(t("patient", lang), rec.header.get("patientCode") or "X"),
             (t("date", lang), (rec.header.get("start") or "")[:16].replace("T", " ")),
             (t("protocol", lang), f"{proto.id} - {proto.name[lang]}"),

@@ -135,6 +135,11 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
             block = on_clock(item, expected)
             if block is None:
                 continue
+            if until_sample is not None:  # exactly up to the limit, never a fill beyond it
+                if block.start_sample >= until_sample:
+                    reason = "limit"
+                    break
+                block = block.head(until_sample - block.start_sample)
             for s in sinks:
                 block = s.admit(block)
             lost += block.lost_before

@@ -96,9 +96,10 @@ class ChannelDetector:
         self._position = 0
 
     def process(self, env: np.ndarray, start_sample: int) -> list[Contraction]:
-        """Feed one envelope column starting at ``start_sample``; return finished events."""
-        if self._tape.size == 0:
-            self._tape_start = start_sample
+        """Feed one envelope column starting at ``start_sample``; return finished events.
+        Lost samples before it (a jump of ``start_sample``) are held at the last level, so
+        the history stays on the sample clock; repeated samples are skipped."""
+        env, start_sample = self._on_clock(np.asarray(env, dtype=float), start_sample)
         self._tape = np.concatenate([self._tape, env])
         events: list[Contraction] = []
         above = np.flatnonzero(env > self.on)
@@ -117,6 +118,22 @@ class ChannelDetector:
         self._expire(events)
         self._trim()
         return events
+
+    def _on_clock(self, env: np.ndarray, start_sample: int) -> tuple[np.ndarray, int]:
+        if self._tape.size == 0:
+            self._tape_start = start_sample
+            return env, start_sample
+        end = self._tape_start + self._tape.size
+        if start_sample < end:
+            cut = min(end - start_sample, env.size)
+            return env[cut:], start_sample + cut
+        jump = start_sample - end
+        if jump:  # beyond what any event can look back on, the history starts afresh
+            hold = min(jump, self.keep_n)
+            self._tape = np.concatenate([self._tape[-self.keep_n:] if jump > self.keep_n
+                                         else self._tape, np.full(hold, self._tape[-1])])
+            self._tape_start = start_sample - self._tape.size
+        return env, start_sample
 
     def flush(self) -> list[Contraction]:
         """End of stream: close what is open (offset at the last sample) and emit it."""

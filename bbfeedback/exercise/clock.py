@@ -98,9 +98,10 @@ class ProtocolClock:
         return limit if horizon >= limit else None
 
     def next_cue(self, clock_s: float) -> CueChange | None:
-        """The cue of the next step if it has started by ``clock_s`` (at the end of the stream:
-        whenever it starts), else None. Call until None: each call gives one cue, so the
-        caller can act on it (calibrate) before the next step's start is worked out."""
+        """The cue of the next step if it has started by ``clock_s``, else None (also at the
+        end of the stream: a step the signal never reached is not cued, so never scored).
+        Call until None: each call gives one cue, so the caller can act on it (calibrate)
+        before the next step's start is worked out."""
         nxt = self.cue_step + 1
         if nxt >= len(self.steps):
             return None
@@ -109,7 +110,7 @@ class ProtocolClock:
             if prev_end is None:
                 return None
             self.starts[nxt] = prev_end
-        if self.starts[nxt] > clock_s and not self.finished:
+        if self.starts[nxt] > clock_s:
             return None
         self.cue_step = nxt
         s = self.steps[nxt]

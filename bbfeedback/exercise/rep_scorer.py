@@ -84,7 +84,7 @@ class RepScorer:
         if self.next_group >= len(self.groups):
             return None
         works, rest = self.groups[self.next_group]
-        if works[0] not in self.clock.starts:
+        if works[0] > self.clock.cue_step:  # not begun (at the end: never reached)
             return None
         rep = self._score(works, rest, activity, position_s)
         self.next_group += 1

@@ -49,8 +49,8 @@ FLAG_DESCRIPTIONS = {
 class LiftScore:
     """The lift's extra scores: three steady floors, each above the one before; quick let-go."""
 
-    floors_pct_mvc: tuple[float, ...]
-    floors_cv_pct: tuple[float, ...]
+    floors_pct_mvc: tuple[float | None, ...]  # None: a floor never reached
+    floors_cv_pct: tuple[float | None, ...]
     floors_distinct: bool
     release_quick: bool
 

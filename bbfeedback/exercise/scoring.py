@@ -216,19 +216,26 @@ def lift_score(trace: Trace, steps: list[WorkStep], rest: tuple[float, float] | 
                 cal: Calibration, min_step_pct: float, max_cv_pct: float,
                 release_quick_s: float) -> LiftScore:
     """floors_distinct (three steady levels, each above the one before), release_quick."""
-    floors = []
+    floors: list[tuple[float | None, float | None]] = []
     for s in steps:
         seg, _ = trace.window((s.start_s + s.end_s) / 2, s.end_s)  # the settled half
-        level = float(np.median(seg)) if seg.size else float("nan")
-        cv = float(100 * seg.std() / max(seg.mean() - cal.baseline_mean, 1e-9)) if seg.size \
-            else float("inf")
-        floors.append((float(cal.pct_mvc(level)), cv))
-    distinct = all(b[0] - a[0] >= min_step_pct for a, b in zip(floors, floors[1:], strict=False))
-    distinct &= all(cv <= max_cv_pct for _, cv in floors) and floors[0][0] > 0
+        if seg.size < 2:  # a floor the session never reached (stopped early)
+            floors.append((None, None))
+            continue
+        cv = float(100 * seg.std() / max(seg.mean() - cal.baseline_mean, 1e-9))
+        floors.append((float(cal.pct_mvc(float(np.median(seg)))), cv))
+    known = all(f is not None for f, _ in floors)
+    distinct = known and floors[0][0] > 0 and all(
+        b[0] - a[0] >= min_step_pct for a, b in zip(floors, floors[1:], strict=False)) and all(
+        cv <= max_cv_pct for _, cv in floors)
     quick = False
     if rest is not None:
         seg, t0 = trace.window(rest[0], rest[1])
         down = first_time(seg <= cal.level(10.0), t0, trace.rate_hz)
         quick = down is not None and down - rest[0] <= release_quick_s
-    return LiftScore(tuple(round(f, 1) for f, _ in floors), tuple(round(c, 1) for _, c in floors),
+    return LiftScore(tuple(_round1(f) for f, _ in floors), tuple(_round1(c) for _, c in floors),
                      bool(distinct), bool(quick))
+
+
+def _round1(v: float | None) -> float | None:
+    return None if v is None else round(v, 1)

@@ -109,7 +109,9 @@ def glazer(trace: Trace, sections: dict[str, list], reps_by_section: dict[str, l
         if spans:
             a, b = spans[0]
             seg, _ = trace.window(a + 1.0, b)
-            mean = float(seg.mean()) if seg.size else float("nan")
+            if seg.size < 2:  # a session stopped before this phase: nothing to say
+                continue
+            mean = float(seg.mean())
             out[name] = {"mean": round(mean, 3),
                          "cv_pct": round(float(100 * seg.std() / max(mean, 1e-9)), 1),
                          "median_frequency_hz": _mdf_slope(mdf, a, b)[0]}
@@ -127,7 +129,7 @@ def glazer(trace: Trace, sections: dict[str, list], reps_by_section: dict[str, l
                 cvs = []
                 for a, b in spans:
                     seg, _ = trace.window(a + 1.0, b)
-                    if seg.size:
+                    if seg.size >= 2:
                         cvs.append(100 * seg.std() / max(seg.mean(), 1e-9))
                 out[name]["cv_pct"] = _avg(cvs)
                 out[name]["median_frequency_hz"] = _avg(
@@ -140,15 +142,15 @@ def glazer(trace: Trace, sections: dict[str, list], reps_by_section: dict[str, l
         last, _ = trace.window(b - 10, b)
         med, slope, slope_pct = _mdf_slope(mdf, a, b)
         out["endurance"] = {
-            "mean": round(float(seg.mean()), 3) if seg.size else None,
-            "cv_pct": round(float(100 * seg.std() / max(seg.mean(), 1e-9)), 1) if seg.size
-            else None,
+            "mean": round(float(seg.mean()), 3) if seg.size >= 2 else None,
+            "cv_pct": round(float(100 * seg.std() / max(seg.mean(), 1e-9)), 1)
+            if seg.size >= 2 else None,
             "ratio_last_first_10s": round(float(last.mean() / first.mean()), 3)
-            if first.size and last.size else None,
+            if first.size and last.size and first.mean() > 0 else None,
             "median_frequency_hz": med, "mdf_slope_hz_per_s": slope, "mdf_slope_pct_per_s":
             slope_pct,
         }
-    if "pre-baseline" in out and "post-baseline" in out:
+    if "pre-baseline" in out and "post-baseline" in out and out["pre-baseline"]["mean"] > 0:
         out["post_vs_pre"] = round(out["post-baseline"]["mean"] / out["pre-baseline"]["mean"], 3)
     return out
 

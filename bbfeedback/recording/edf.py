@@ -13,7 +13,7 @@ import numpy as np
 import pyedflib
 
 from bbfeedback.errors import InputError
-from bbfeedback.recording import Annotation, Recording, Signal, make_signal
+from bbfeedback.recording import Annotation, Recording, Signal, log, make_signal
 from bbfeedback.recording.edf_writer import EdfPlusWriter, SignalSpec
 from bbfeedback.signal.blocks import guess_kind
 
@@ -36,6 +36,7 @@ def read_edf(path: Path, kinds: dict[str, str]) -> Recording:
         header = {k: getattr(reader, f"get{k[0].upper()}{k[1:]}", lambda: "")()
                   for k in ("equipment", "technician", "patientCode")}
         header["start"] = reader.getStartdatetime().isoformat()
+        record_s = float(reader.datarecord_duration)
     finally:
         reader.close()
     annotations = [
@@ -43,12 +44,26 @@ def read_edf(path: Path, kinds: dict[str, str]) -> Recording:
         for o, d, t in zip(onsets, durations, texts, strict=True)
     ]
     rec = Recording(signals, annotations, str(path), header)
-    padding = rec.meta.last("padding")  # samples our writer added to fill the last record
-    end_s = padding.get("from_s") if padding else None
-    if isinstance(end_s, int | float) and end_s >= 0:
-        for s in signals:
-            s.data = s.data[: int(round(end_s * s.fs_hz))]
+    _cut_padding(rec, record_s)
     return rec
+
+
+def _cut_padding(rec: Recording, record_s: float) -> None:
+    """Cut off what our writer added to fill the last data record (``bbfeedback:padding``);
+    a padding note that does not point into the last record is ignored, with a warning."""
+    padding = rec.meta.last("padding")
+    if padding is None:
+        return
+    end_s = padding.get("from_s")
+    total_s = rec.duration_s
+    if isinstance(end_s, bool) or not isinstance(end_s, int | float) or not (
+            total_s - record_s <= end_s <= total_s):
+        msg = f"padding annotation {padding!r:.60} does not point into the last record; ignored"
+        rec.meta.warnings.append(msg)
+        log.warning("%s: %s", rec.path, msg)
+        return
+    for s in rec.signals:
+        s.data = s.data[: int(round(end_s * s.fs_hz))]
 
 
 def _read_signal(reader: pyedflib.EdfReader, i: int, kinds: dict[str, str],

@@ -111,6 +111,13 @@ class Block:
     def end_sample(self) -> int:
         return self.start_sample + self.n_samples
 
+    def head(self, n: int) -> Block:
+        """The first ``n`` samples (the block itself when it has no more)."""
+        if n >= self.n_samples:
+            return self
+        return Block(self.data[:n], self.fs_hz, self.channels, self.start_sample,
+                     self.lost_before, self.meta)
+
     def with_data(self, data: np.ndarray, channels: tuple[Channel, ...] | None = None) -> Block:
         """Same clock, new values (what a pipeline stage hands on)."""
         return Block(
