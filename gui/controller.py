@@ -123,7 +123,7 @@ class LiveController:
                       watchdog=self._watchdog)
             if end.reason != "seek":
                 return
-            session, first = self._reseek(end.last_status.sample)
+            session, first = self._reseek(self.replay.take_seek())
 
     def _reseek(self, sample: int) -> tuple[Session, int]:
         """A fresh session run fast up to the new position (filters need the signal before)."""

@@ -127,3 +127,20 @@ def test_a_damaged_annotation_still_analyses_with_a_warning(glazer_file, tmp_pat
     assert got.stderr.startswith("bbfeedback: warning: ")
     doc = json.loads(got.stdout)
     assert doc["summary"]["reps"] == result["summary"]["reps"]  # scored from the signal
+
+
+def test_repeated_parts_and_warning_floods_stay_quiet(tmp_path):
+    texts = encode("summary", {"x": "y" * 1500})
+    doubled = [t for t in texts for _ in range(2)]  # every part twice, interleaved
+    meta = decode((0.0, t) for t in doubled)
+    assert meta.warnings == [] and meta.last("summary") == {"x": "y" * 1500}
+    flood = [(0.0, f"bbfeedback:part rep 0000000{k % 10} 1/2 x{k}") for k in range(200)]
+    path = tmp_path / "flood.edf"
+    with EdfPlusWriter(path, [SignalSpec("pfm", "uV", 100.0, -100, 100)],
+                       datetime(2020, 1, 1)) as w:
+        for onset, text in flood:
+            w.annotate(onset, text)
+        w.write([np.zeros(200)])
+    got = subprocess.run(["bbfeedback", "analyze", str(path)], capture_output=True, text=True)
+    warnings = [x for x in got.stderr.splitlines() if "warning" in x]
+    assert len(warnings) == 6 and "and 5 more" in warnings[-1]

@@ -225,3 +225,27 @@ def test_a_session_cut_short_scores_only_what_was_reached(pid):
     json.dumps(end.result, allow_nan=False)  # no NaN anywhere
     early = Session(protocols.load(pid), src.channels, src.fs_hz, start_s=src.start_s)
     assert run(BlockList(src.blocks[:100]), early, []).result is None  # 4 s: calibrating
+
+
+def test_a_storm_of_seeks_coalesces_and_makes_no_fake_gaps():
+    """Dragging a slider: 60 seeks in a row while replaying; the worker rebuilds once for
+    the latest, no block of an old place sneaks in after a seek (no fake gap), and the replay
+    ends with the recorded scores."""
+    from conftest import SAMPLES
+
+    from bbfeedback.app.replay import recorded_reps
+
+    ctl = LiveController(window_s=10.0)
+    ctl.start_replay(SAMPLES / "a1_strength_emg.edf", speed=5.0)
+    for k in range(60):
+        ctl.replay.seek(5.0 + (k % 7) * 3.0)
+    ctl.replay.seek(0.0)
+    ctl.replay.set_speed(200.0)
+    with pytest.raises(ValueError):
+        ctl.replay.set_speed(0.0)
+    assert ctl.wait_finished(60.0)
+    frame = ctl.frame()
+    reps = recorded_reps(ctl.replay.recording)
+    ctl.stop()
+    assert frame.lost_samples == 0
+    assert list(frame.reps) == reps

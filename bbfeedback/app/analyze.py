@@ -80,10 +80,10 @@ def process_group(block: Block, options: AnalysisOptions, where: object = None) 
     notch: list[float] = []
     for k in emg_cols:
         notch = sorted(set(notch) | set(resolve_notch(options.mains, probe[:, k], block.fs_hz)))
-    settings = options.settings
-    if options.mains == "auto" and "notch_hz" in settings:
-        notch = [float(f) for f in settings["notch_hz"]]  # re-score as it was recorded
-    window_s = options.window_s or settings.get("window_s") or DEFAULT_WINDOW_S
+    recorded_notch, recorded_window = _recorded_filters(options.settings, block.fs_hz, where)
+    if options.mains == "auto" and recorded_notch is not None:
+        notch = recorded_notch  # re-score as it was recorded
+    window_s = options.window_s or recorded_window or DEFAULT_WINDOW_S
     config = PipelineConfig(notch_hz=notch, window_s=window_s)
     try:
         pipeline = Pipeline(block.channels, block.fs_hz, config)
@@ -113,12 +113,38 @@ def detect(result: ChannelResult) -> list[Contraction]:
     return events + result.detector.flush()
 
 
+MAX_WINDOW_S = 2.0  # an RMS window longer than this is not a setting we ever wrote
+
+
+def _recorded_filters(settings: dict, fs_hz: float, where: object
+                      ) -> tuple[list[float] | None, float | None]:
+    """The notch frequencies and envelope window a recording was made with, if they make
+    sense at this rate; a damaged value is ignored with a warning."""
+    notch, window = settings.get("notch_hz"), settings.get("window_s")
+    if notch is not None and not (isinstance(notch, list) and all(
+            _number(f) and 0 < f < fs_hz / 2 for f in notch)):
+        log.warning("%s: recorded notch_hz %.40r is damaged; detecting the hum instead",
+                    where, notch)
+        notch = None
+    if window is not None and not (_number(window) and 0 < window <= MAX_WINDOW_S):
+        log.warning("%s: recorded window_s %r is damaged; using the default", where, window)
+        window = None
+    return ([float(f) for f in notch] if notch is not None else None), window
+
+
+def _number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def recorded_calibrations(recording: Recording) -> dict[str, Calibration]:
     """The calibration the live session used, as recorded (damaged entries are skipped)."""
     out = {}
     for name, cal in (recording.meta.last("calibration") or {}).items():
         try:
-            out[name] = Calibration.from_dict(cal if isinstance(cal, dict) else {})
+            c = Calibration.from_dict(cal if isinstance(cal, dict) else {})
+            if c.mvc is None or c.mvc <= c.baseline_mean:  # scores need a maximum above rest
+                raise ValueError("no usable MVC")
+            out[name] = c
         except ValueError:
             msg = f"recorded calibration of {name!r} is damaged; calibrating from the signal"
             recording.meta.warnings.append(msg)

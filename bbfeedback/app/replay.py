@@ -9,6 +9,7 @@ scores equal the recorded ones when nothing changes.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from pathlib import Path
@@ -48,6 +49,8 @@ class ReplaySource(ThreadedSource):
         self.position = 0  # index of the next block
         self._paused = threading.Event()
         self._lock = threading.Lock()
+        self._seek_to = 0
+        self._seek_pending = False
 
     def _blocks(self, group) -> list:
         return list(file_blocks(group.block, self.recording, BLOCK_S))
@@ -81,18 +84,30 @@ class ReplaySource(ThreadedSource):
         self._paused.clear()
 
     def seek(self, t_s: float) -> None:
-        """Jump to a time: a ``seek`` status with the sample to go on from; the consumer
-        rebuilds its session from the start of the file (fast): filters need what came before."""
+        """Jump to a time. Seeks coalesce: one ``seek`` status is queued until the consumer
+        takes the latest target (``take_seek``) and rebuilds its session from the start of
+        the file (fast: filters need what came before)."""
         with self._lock:
-            target = max(0.0, min(t_s, self.duration_s)) * self.fs_hz
+            target = max(0.0, min(float(t_s), self.duration_s)) * self.fs_hz
             self.position = next((i for i, b in enumerate(self.blocks)
                                   if b.end_sample > target), len(self.blocks))
             self._clock = None
-            sample = self.blocks[self.position].start_sample if self.position < len(
+            self._seek_to = self.blocks[self.position].start_sample if self.position < len(
                 self.blocks) else self.n_samples
-        self._put_status(Status("seek", f"seek to {sample / self.fs_hz:.1f} s", sample=sample))
+            if not self._seek_pending:  # under the lock: no block of the old place after it
+                self._seek_pending = True
+                self._put_status(Status("seek", "seek", sample=self._seek_to))
+
+    def take_seek(self) -> int:
+        """The sample to go on from after the latest seek (the consumer's side)."""
+        with self._lock:
+            self._seek_pending = False
+            return self._seek_to
 
     def set_speed(self, speed: float) -> None:
+        speed = float(speed)
+        if not (math.isfinite(speed) and speed > 0):
+            raise ValueError(f"replay speed must be a positive number, not {speed!r}")
         with self._lock:
             self.speed = speed
             self._clock = None
@@ -104,25 +119,20 @@ class ReplaySource(ThreadedSource):
                 self._clock = None
                 self._stop.wait(0.05)
                 continue
-            with self._lock:
+            with self._lock:  # pick and queue a block in one step: a seek comes before or after
                 if self.position >= len(self.blocks):
                     break
                 if self._clock is None:
                     self._clock = (time.monotonic(), self.blocks[self.position].start_s)
                 t0, s0 = self._clock
                 block = self.blocks[self.position]
-                due = (block.end_sample / self.fs_hz - s0) / self.speed
-            wait = due - (time.monotonic() - t0)
-            if wait > 0:
-                self._stop.wait(min(wait, 0.05))
-                continue
-            if not self._offer_block(block):  # a replay waits for its consumer, losing nothing
-                self._stop.wait(0.01)
-                continue
-            with self._lock:
-                moved = self.position >= len(self.blocks) or self.blocks[self.position] is not block
-                if not moved:  # by a seek meanwhile
+                wait = (block.end_sample / self.fs_hz - s0) / self.speed - (
+                    time.monotonic() - t0)
+                sent = wait <= 0 and self._offer_block(block)  # waits for its consumer
+                if sent:
                     self.position += 1
+            if not sent:
+                self._stop.wait(min(max(wait, 0.01), 0.05))
         if not self._stop.is_set():
             self._put_status(Status("stopped", "end of recording", sample=self.n_samples))
 

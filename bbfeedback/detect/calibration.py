@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+PLAUSIBLE_MAX = 1e6  # µV or cmH2O: a recorded level beyond this is damage, not a body
 # pressure thresholds never go below this many cmH2O above rest (probe noise, breathing)
 MIN_PRESSURE_STEP_CMH2O = 2.0
 
@@ -54,8 +55,8 @@ class Calibration:
             mvc = None if d.get("mvc") is None else float(d["mvc"])
         except (KeyError, TypeError, ValueError):
             raise ValueError(f"not a calibration: {d!r:.80}") from None
-        if not (np.isfinite(mean) and np.isfinite(sd) and sd >= 0
-                and (mvc is None or np.isfinite(mvc))):
+        levels = [mean, sd] + ([] if mvc is None else [mvc])
+        if not (all(np.isfinite(v) and abs(v) < PLAUSIBLE_MAX for v in levels) and sd >= 0):
             raise ValueError(f"not a calibration: {d!r:.80}")
         return cls(mean, sd, mvc, str(d.get("unit", "uV")), str(d.get("source", "recorded")))
 

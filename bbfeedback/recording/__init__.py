@@ -14,6 +14,7 @@ from bbfeedback.recording.annotations import Meta, decode
 from bbfeedback.signal.blocks import KINDS, OTHER, Block, Channel, to_canonical
 
 log = logging.getLogger("bbfeedback")
+MAX_WARNINGS = 5  # damaged annotations named one by one; the rest counted
 
 
 @dataclass
@@ -46,8 +47,11 @@ class Recording:
         """What the ``bbfeedback:*`` and cue annotations say; a damaged one is left out, named
         in ``warnings`` and logged (the signal is the source of truth)."""
         meta = decode((a.onset_s, a.text) for a in self.annotations)
-        for w in meta.warnings:
+        for w in meta.warnings[:MAX_WARNINGS]:
             log.warning("%s: %s", self.path, w)
+        if len(meta.warnings) > MAX_WARNINGS:
+            log.warning("%s: and %d more damaged annotations", self.path,
+                        len(meta.warnings) - MAX_WARNINGS)
         return meta
 
     @property
