@@ -86,34 +86,31 @@ def test_record_then_report(live):
         assert page.count("<tr") >= len(result["reps"])
 
 
+def gui_session(qtbot, tmp_path, pid: str, hold_s: float | None = None):
+    """A session run from the therapist's window at 100x: (live result, its recording)."""
+    win = TherapistWindow("sim", None, pid, "en", tmp_path, speed=100.0)
+    qtbot.addWidget(win)
+    if hold_s is not None:
+        win.hold.setValue(hold_s)
+    win.start()
+    qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=120000)
+    live, path = same(win.controller.result), win.recording_path
+    win.close()
+    return live, read_recording(path)
+
+
 @pytest.mark.parametrize("pid", PROTOCOLS)
 def test_live_gui_session_then_analyze(pid, qtbot, tmp_path):
     """The therapist's window, form untouched: the bundled protocol runs as it is, and the
     recording re-analyses to what the window showed."""
-    win = TherapistWindow("sim", None, pid, "en", tmp_path, speed=100.0)
-    qtbot.addWidget(win)
-    win.start()
-    qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=120000)
-    live = same(win.controller.result)
-    path = win.recording_path
-    win.close()
-    rec = read_recording(path)
-    assert protocols.loads(rec.meta.last("protocol"), "x").timeline() == \
-        protocols.load(pid).timeline()
+    live, rec = gui_session(qtbot, tmp_path, pid)
+    assert recorded_protocol_itself(rec).timeline() == protocols.load(pid).timeline()
     offline = same(analyze(rec, protocol=recorded_protocol_itself(rec)))
     assert offline["reps"] == live["reps"] and offline["summary"] == live["summary"]
 
 
 def test_a_changed_form_is_the_protocol_the_file_carries(qtbot, tmp_path):
-    win = TherapistWindow("sim", None, "a1-strength", "en", tmp_path, speed=100.0)
-    qtbot.addWidget(win)
-    win.hold.setValue(7.0)
-    win.start()
-    qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=120000)
-    live = same(win.controller.result)
-    path = win.recording_path
-    win.close()
-    rec = read_recording(path)
+    live, rec = gui_session(qtbot, tmp_path, "a1-strength", hold_s=7.0)
     ran = recorded_protocol_itself(rec)
     assert [s.phase.hold_s for s in ran.timeline() if s.phase.kind == "work"] == [7.0] * 5
     assert all(r["target_hold_s"] == 7.0 for r in live["reps"])
