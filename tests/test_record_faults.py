@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from bbfeedback.recording import read_recording
 from bbfeedback.recording.repair import marker_path
 
@@ -109,3 +111,45 @@ def test_outputs_never_replace_or_follow_a_file_unasked(tmp_path):
     got = bb("record", "--device", "sim", "--seconds", "1", "--speed", "20", "--out",
              str(session), "--force")
     assert got.returncode == 0 and session.read_bytes() != before
+
+
+BAD_PROTOCOLS = {
+    "cue-list": ('cue = "relax"', 'cue = ["a"]', "must be a cue name"),
+    "until-no": ('hold_s = 5.0', 'hold_s = 5.0\n  until_fail = "no"', "must be true or false"),
+    "reps-huge": ("repetitions = 5", "repetitions = 100000000", "from 1 to 1000"),
+    "days-long": ("duration_s = 4.0", "duration_s = 40000.0", "at most 4 h"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PROTOCOLS))
+def test_a_bad_protocol_file_is_one_line(case, tmp_path):
+    from bbfeedback.exercise import protocols
+
+    old, new, needle = BAD_PROTOCOLS[case]
+    text = (protocols.HERE / "a1-strength.toml").read_text()
+    assert old in text
+    path = tmp_path / f"{case}.toml"
+    path.write_text(text.replace(old, new, 1))
+    one_line_error(bb("protocols", "show", str(path)), needle)
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (("analyze", "sample_data/lift.edf", "--window-s", "1e12"), "from 0.01 to 2"),
+    (("analyze", "sample_data/lift.edf", "--start-s", "nan"), "finite"),
+    (("record", "--device", "sim", "--seconds", "inf", "--out", "x.edf"), "positive number"),
+    (("record", "--device", "sim", "--rate", "1e7", "--seconds", "1", "--out", "x.edf"),
+     "from 100 to 20000"),
+    (("history", "P1", "--db", "/nonexistent-folder/h.sqlite3"), "folder does not exist"),
+])
+def test_a_wrong_option_value_is_one_line(args, needle):
+    from conftest import ROOT
+
+    got = bb(*args, cwd=ROOT)
+    assert got.returncode == 2 and needle in got.stderr and "Traceback" not in got.stderr
+    assert len(got.stderr.strip().splitlines()) == 1
+
+
+def test_a_fifo_is_refused_not_waited_on(tmp_path):
+    fifo = tmp_path / "pipe.edf"
+    os.mkfifo(fifo)
+    one_line_error(bb("analyze", str(fifo)), "not a regular file")

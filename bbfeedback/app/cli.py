@@ -38,6 +38,30 @@ def _positive(text: str) -> float:
     return value
 
 
+def _within(lo: float, hi: float):
+    """An argparse type: a finite number from ``lo`` to ``hi`` (bounds that keep memory and
+    time sane: a 1e12 s window or a 1e7 Hz rate is a typo, not a wish)."""
+    def parse(text: str) -> float:
+        value = _positive(text) if lo > 0 else _finite(text)
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be from {lo:g} to {hi:g}: {text!r}")
+        return value
+    return parse
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number: {text!r}")
+    return value
+
+
+DAY_S = 24 * 3600.0
+
+
 def _kinds(items: list[str]) -> dict[str, str]:
     out = {}
     for item in items:
@@ -54,16 +78,17 @@ def _add_analyze(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument("--mains", choices=["auto", "50", "60", "off"], default="auto",
                    help="mains notch: detect hum (default), force 50/60 Hz, or off")
-    p.add_argument("--window-s", type=_positive, default=None,
+    p.add_argument("--window-s", type=_within(0.01, 2.0), default=None,
                    help="RMS envelope window in seconds (default: as recorded, else 0.15)")
     p.add_argument("--channels", help="comma-separated channel names to analyse")
     p.add_argument("--kind", action="append", default=[], metavar="NAME=KIND",
                    help="say a channel's kind explicitly (emg or pressure); repeatable")
-    p.add_argument("--min-contraction-s", type=_positive, default=0.3)
-    p.add_argument("--min-gap-s", type=_positive, default=0.2)
+    p.add_argument("--min-contraction-s", type=_within(0.01, 60.0), default=0.3)
+    p.add_argument("--min-gap-s", type=_within(0.001, 60.0), default=0.2)
     p.add_argument("--protocol", metavar="ID|PATH", help="score the repetitions of a protocol "
                    "(default: the one a bbfeedback recording ran, as it ran)")
-    p.add_argument("--start-s", type=float, help="when the protocol's first contract cue was "
+    p.add_argument("--start-s", type=_within(0.0, DAY_S),
+                   help="when the protocol's first contract cue was "
                    "(default: the cue annotations, else the first contraction)")
     p.add_argument("--main", metavar="NAME", help="channel to score (default: first EMG)")
     p.add_argument("--accessory", metavar="NAME",
@@ -135,7 +160,8 @@ def _device_options(p) -> None:
     p.add_argument("--device", choices=DEVICE_NAMES, default="sim",
                    help="sim (built-in simulated sensor, default), p2, cyton, ascii, bitalino")
     p.add_argument("--port", help="serial port or pyserial URL (loop://, socket://host:port)")
-    p.add_argument("--rate", type=_positive, help="sample rate in Hz (p2: 250 or 257.1 ...)")
+    p.add_argument("--rate", type=_within(100.0, 20000.0),
+                   help="sample rate in Hz (p2: 250 or 257.1 ...)")
     p.add_argument("--columns", help="ascii: name:emg|pressure:unit[:scale[:offset]],...")
     p.add_argument("--device-file", help="ascii: a TOML device file with the columns")
     p.add_argument("--p2-gain", type=_positive, help="p2: amplifier gain (default 2848)")
@@ -171,11 +197,11 @@ def _add_emulate(sub) -> None:
     p.add_argument("--garbage", type=_fraction, default=0.0,
                    help="fraction of packets followed by line noise")
     p.add_argument("--drop", type=_fraction, default=0.0, help="fraction of packets dropped")
-    p.add_argument("--seconds", type=_positive, help="stop after this much signal")
-    p.add_argument("--unplug-after", type=_positive, metavar="S",
+    p.add_argument("--seconds", type=_within(0.01, DAY_S), help="stop after this much signal")
+    p.add_argument("--unplug-after", type=_within(0.01, DAY_S), metavar="S",
                    help="pull the cable after S seconds")
-    p.add_argument("--speed", type=_positive, default=1.0, help="faster than real time")
-    p.add_argument("--rate", type=_positive, help="sample rate in Hz")
+    p.add_argument("--speed", type=_within(0.01, 1000.0), default=1.0, help="faster than real time")
+    p.add_argument("--rate", type=_within(100.0, 20000.0), help="sample rate in Hz")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_emulate)
 
@@ -199,7 +225,7 @@ def _cmd_emulate(args: argparse.Namespace) -> int:
 def _add_record(sub) -> None:
     p = sub.add_parser("record", help="record a device (or the simulated sensor) to EDF+")
     _device_options(p)
-    p.add_argument("--seconds", type=_positive, required=True, help="how long to record")
+    p.add_argument("--seconds", type=_within(0.01, DAY_S), required=True, help="how long to record")
     p.add_argument("--out", required=True, help="EDF+ file to write")
     _force_option(p)
     p.add_argument("--protocol", metavar="ID|PATH",
@@ -208,11 +234,12 @@ def _add_record(sub) -> None:
                    "session to the history)")
     p.add_argument("--posture", choices=["lying", "sitting", "standing"])
     p.add_argument("--db", help="history database (with --patient)")
-    p.add_argument("--speed", type=_positive, default=1.0, help="sim: faster than real time")
+    p.add_argument("--speed", type=_within(0.01, 1000.0), default=1.0,
+                   help="sim: faster than real time")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--progress", action="store_true",
                    help="print the samples safely on disk after every second")
-    p.add_argument("--wait-s", type=_positive, default=10.0, metavar="S",
+    p.add_argument("--wait-s", type=_within(3.0, 3600.0), default=10.0, metavar="S",
                    help="end (exit status 3, file saved) when the device sends nothing for S "
                    "seconds (default 10; 'no data' is reported after 3)")
     p.set_defaults(func=_cmd_record)
@@ -276,7 +303,7 @@ def _add_gui(sub) -> None:
     p.add_argument("--lang", choices=["nl", "en"], help="default: the system language")
     p.add_argument("--out-dir", help="where recordings go (default ~/bbfeedback-sessions)")
     p.add_argument("--replay", metavar="FILE", help="open a recording to replay")
-    p.add_argument("--speed", type=_positive, default=1.0, help="sim/replay speed")
+    p.add_argument("--speed", type=_within(0.01, 1000.0), default=1.0, help="sim/replay speed")
     p.add_argument("--quit-after", type=_positive, metavar="S", help=argparse.SUPPRESS)
     p.add_argument("--screenshot", help=argparse.SUPPRESS)
     p.set_defaults(func=_cmd_gui)

@@ -66,6 +66,8 @@ def default_path() -> Path:
 class History:
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else default_path()
+        if path and not self.path.parent.is_dir():  # a given --db: its folder must exist
+            raise InputError("folder does not exist", self.path.parent)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: no implicit transactions; every write below opens its own

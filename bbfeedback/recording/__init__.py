@@ -95,6 +95,8 @@ def read_recording(path: str | Path, kinds: dict[str, str] | None = None) -> Rec
         raise InputError("no such file", p)
     if p.is_dir():
         raise InputError("is a folder, not a recording", p)
+    if not p.is_file():  # a FIFO or a device would be waited on for ever
+        raise InputError("not a regular file", p)
     suffix = p.suffix.lower()
     readers = {".edf": edf.read_edf, ".bdf": edf.read_edf, ".csv": csvfile.read_csv}
     if suffix not in readers:

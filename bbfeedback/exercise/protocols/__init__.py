@@ -28,6 +28,8 @@ PARAMS = {  # protocol-level scoring parameters and their defaults
 }
 _TOP_KEYS = {"id", "name", "description", "source", "scoring", "lead_in_s", "section",
              "include", "sets_per_day", *PARAMS}
+MAX_REPETITIONS = 1000  # a session is minutes to an hour, not days
+MAX_SESSION_S = 4 * 3600.0
 _SECTION_KEYS = {"name", "repetitions", "posture", "phase", "scoring"}
 _PHASE_KEYS = {"kind", "cue", "cue_nl", "cue_en", "duration_s", "hold_s", "reach_s",
                "target_pct_mvc", "band_pct_mvc", "target_uV", "band_uV", "target_cmH2O",
@@ -168,12 +170,16 @@ def _phase(chk: _Checker, raw: dict, where: str) -> Phase:
     if kind not in (WORK, REST, BASELINE):
         chk.fail(f"{where}kind", f"must be work, rest or baseline, got {kind!r}")
     cue = raw.get("cue", "contract" if kind == WORK else "relax")
+    if not isinstance(cue, str):
+        chk.fail(f"{where}cue", f"must be a cue name (text), got {cue!r:.40}")
     words = CUES.get(cue, {})
     cue_nl, cue_en = raw.get("cue_nl", words.get("nl")), raw.get("cue_en", words.get("en"))
     if not cue_nl or not cue_en:
         chk.fail(f"{where}cue", f"unknown cue {cue!r}: use one of {sorted(CUES)} or give "
                                 "cue_nl and cue_en")
-    until_fail = bool(raw.get("until_fail", False))
+    until_fail = raw.get("until_fail", False)
+    if not isinstance(until_fail, bool):  # "no" is not false: say it
+        chk.fail(f"{where}until_fail", f"must be true or false, got {until_fail!r:.40}")
     if kind != WORK:
         if "duration_s" not in raw:
             chk.fail(f"{where}duration_s", "missing (rest and baseline phases need one)")
@@ -207,8 +213,9 @@ def _phase(chk: _Checker, raw: dict, where: str) -> Phase:
 def _section(chk: _Checker, raw: dict, where: str, scoring: str) -> Section:
     chk.keys(raw, _SECTION_KEYS, where)
     reps = raw.get("repetitions", 1)
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-        chk.fail(f"{where}repetitions", f"must be a whole number >= 1, got {reps!r}")
+    if isinstance(reps, bool) or not isinstance(reps, int) or not 1 <= reps <= MAX_REPETITIONS:
+        chk.fail(f"{where}repetitions",
+                 f"must be a whole number from 1 to {MAX_REPETITIONS}, got {reps!r:.40}")
     phases = raw.get("phase")
     if not isinstance(phases, list) or not phases:
         chk.fail(f"{where}phase", "missing: a section needs at least one [[section.phase]]")
@@ -253,6 +260,13 @@ def parse(raw: dict, path: Path, _seen: tuple[str, ...] = ()) -> Protocol:
             isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in spd)
         if not ok or spd[0] > spd[1]:
             chk.fail("sets_per_day", f"must be [fewest, most] whole numbers >= 1, got {spd!r}")
+    planned_s = lead + sum(s.repetitions * sum(ph.duration_s for ph in s.phases)
+                           for s in sections)  # without building the timeline
+    if not planned_s <= MAX_SESSION_S:
+        chk.fail("section", f"the session would last {planned_s / 3600:.1f} h; at most "
+                            f"{MAX_SESSION_S / 3600:g} h")
+    if not any(ph.kind == WORK for s in sections for ph in s.phases):
+        chk.fail("section", "no work phase: a protocol needs something to do")
     return Protocol(pid, name, desc, str(raw.get("source", "")), scoring, lead,
                     tuple(sections), params, str(path), tuple(spd) if spd else None)
 
