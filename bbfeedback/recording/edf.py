@@ -36,7 +36,6 @@ def read_edf(path: Path, kinds: dict[str, str]) -> Recording:
         header = {k: getattr(reader, f"get{k[0].upper()}{k[1:]}", lambda: "")()
                   for k in ("equipment", "technician", "patientCode")}
         header["start"] = reader.getStartdatetime().isoformat()
-        record_s = float(reader.datarecord_duration)
     finally:
         reader.close()
     annotations = [
@@ -44,21 +43,23 @@ def read_edf(path: Path, kinds: dict[str, str]) -> Recording:
         for o, d, t in zip(onsets, durations, texts, strict=True)
     ]
     rec = Recording(signals, annotations, str(path), header)
-    _cut_padding(rec, record_s)
+    _cut_padding(rec)
     return rec
 
 
-def _cut_padding(rec: Recording, record_s: float) -> None:
-    """Cut off what our writer added to fill the last data record (``bbfeedback:padding``);
-    a padding note that does not point into the last record is ignored, with a warning."""
+def _cut_padding(rec: Recording) -> None:
+    """Cut off what our writer added after the signal's true end (``bbfeedback:padding``:
+    the last record's fill, and records that only carry the last annotations). A padding
+    note before any other annotation, or past the end, is damage: ignored, with a warning."""
     padding = rec.meta.last("padding")
     if padding is None:
         return
     end_s = padding.get("from_s")
-    total_s = rec.duration_s
+    last_note_s = max((a.onset_s for a in rec.annotations
+                       if not a.text.startswith("bbfeedback:padding")), default=0.0)
     if isinstance(end_s, bool) or not isinstance(end_s, int | float) or not (
-            total_s - record_s <= end_s <= total_s):
-        msg = f"padding annotation {padding!r:.60} does not point into the last record; ignored"
+            last_note_s - 1e-3 <= end_s <= rec.duration_s):
+        msg = f"padding annotation {padding!r:.60} does not fit the signal's end; ignored"
         rec.meta.warnings.append(msg)
         log.warning("%s: %s", rec.path, msg)
         return
