@@ -116,19 +116,15 @@ def decode(annotations: Iterable[tuple[float, str]]) -> Meta:
     """Every bbfeedback annotation of (onset_s, text) pairs, parts joined, shapes checked."""
     meta = Meta()
     parts: dict[tuple[str, str], dict] = {}
-    joined: set[tuple[str, str]] = set()
     for onset_s, text in annotations:
         m = _CUE.match(text)
         if m:
             meta.cues.append(Cue(float(onset_s), m[1] == "calib", m[2], m[3],
                                  int(m[4]) if m[4] else None))
         elif (m := _PART.match(text)) and 1 <= int(m[3]) <= int(m[4]):
-            if (m[1], m[2]) in joined:  # a repeated part of one already read
-                continue
             got = parts.setdefault((m[1], m[2]), {"n": int(m[4]), "chunks": {}})
             got["chunks"][int(m[3])] = m[5]
             if len(got["chunks"]) == got["n"]:  # complete: in file order of its last part
-                joined.add((m[1], m[2]))
                 _join(meta, m[1], m[2], parts.pop((m[1], m[2])))
         elif text.startswith(PREFIX):
             key, _, body = text[len(PREFIX):].partition(" ")
