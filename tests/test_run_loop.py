@@ -249,3 +249,22 @@ def test_a_storm_of_seeks_coalesces_and_makes_no_fake_gaps():
     ctl.stop()
     assert frame.lost_samples == 0
     assert list(frame.reps) == reps
+
+
+def test_a_crash_inside_the_loop_still_saves_the_recording(tmp_path):
+    from bbfeedback.recording.repair import marker_path
+
+    src = SimulatedSource("a1-strength", 250.0, seed=1)
+    session = Session(protocols.load("a1-strength"), src.channels, src.fs_hz,
+                      start_s=src.start_s)
+    path = tmp_path / "crash.edf"
+    rec = SessionRecorder(path, src.channels, src.fs_hz, SIM_FULL_SCALE, session)
+
+    class Bug(Sink):
+        def block(self, block, events, s):
+            if block.start_s > 12.0:
+                raise RuntimeError("a bug")
+    with pytest.raises(RuntimeError):
+        run(BlockList(src.blocks), session, [rec, Bug()])
+    assert not marker_path(path).exists()
+    assert read_recording(path).duration_s >= 12.0

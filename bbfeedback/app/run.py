@@ -152,6 +152,9 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
                 break
     except KeyboardInterrupt:
         reason = "interrupted"
+    except Exception:  # a bug: the sinks still close (the recording is saved), then it shows
+        _close_after_crash(sinks)
+        raise
     if reason == "seek" or not finish:
         return RunEnd(reason, expected, lost, disconnects, None, last)
     events = session.finish() if session is not None else []
@@ -159,3 +162,11 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
     for s in sinks:
         s.finish(session, events, result)
     return RunEnd(reason, expected, lost, disconnects, result, last)
+
+
+def _close_after_crash(sinks: list[Sink]) -> None:
+    for s in sinks:
+        try:
+            s.finish(None, [], None)
+        except Exception:  # noqa: BLE001 - the first error is the one to show
+            pass
