@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import sys
 from pathlib import Path
 
 from bbfeedback import __version__
 from bbfeedback.app import tables
 from bbfeedback.app.analyze import AnalysisOptions, analyze
+from bbfeedback.app.options import DAY_S, Parser, fraction, kinds, log_to_stderr, positive, within
 from bbfeedback.detect.contractions import DetectorConfig
 from bbfeedback.drivers.devices import DEVICE_NAMES
 from bbfeedback.errors import InputError
@@ -21,73 +21,22 @@ from bbfeedback.recording.annotations import finite
 from bbfeedback.recording.outputs import check_output
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a wrong option in one line (no usage dump)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
-    return value
-
-
-def _within(lo: float, hi: float):
-    """An argparse type: a finite number from ``lo`` to ``hi`` (bounds that keep memory and
-    time sane: a 1e12 s window or a 1e7 Hz rate is a typo, not a wish)."""
-    def parse(text: str) -> float:
-        value = _positive(text) if lo > 0 else _finite(text)
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"must be from {lo:g} to {hi:g}: {text!r}")
-        return value
-    return parse
-
-
-def _finite(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number: {text!r}")
-    return value
-
-
-DAY_S = 24 * 3600.0
-
-
-def _kinds(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        name, sep, kind = item.partition("=")
-        if not sep or kind not in ("emg", "pressure"):
-            raise InputError(f"--kind wants NAME=emg or NAME=pressure, got {item!r}")
-        out[name] = kind
-    return out
-
-
 def _add_analyze(sub) -> None:
     p = sub.add_parser("analyze", help="find contractions in a recording (EDF/BDF/CSV)")
     p.add_argument("file", help="EDF, EDF+, BDF(+) or CSV recording")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument("--mains", choices=["auto", "50", "60", "off"], default="auto",
                    help="mains notch: detect hum (default), force 50/60 Hz, or off")
-    p.add_argument("--window-s", type=_within(0.01, 2.0), default=None,
+    p.add_argument("--window-s", type=within(0.01, 2.0), default=None,
                    help="RMS envelope window in seconds (default: as recorded, else 0.15)")
     p.add_argument("--channels", help="comma-separated channel names to analyse")
     p.add_argument("--kind", action="append", default=[], metavar="NAME=KIND",
                    help="say a channel's kind explicitly (emg or pressure); repeatable")
-    p.add_argument("--min-contraction-s", type=_within(0.01, 60.0), default=0.3)
-    p.add_argument("--min-gap-s", type=_within(0.001, 60.0), default=0.2)
+    p.add_argument("--min-contraction-s", type=within(0.01, 60.0), default=0.3)
+    p.add_argument("--min-gap-s", type=within(0.001, 60.0), default=0.2)
     p.add_argument("--protocol", metavar="ID|PATH", help="score the repetitions of a protocol "
                    "(default: the one a bbfeedback recording ran, as it ran)")
-    p.add_argument("--start-s", type=_within(0.0, DAY_S),
+    p.add_argument("--start-s", type=within(0.0, DAY_S),
                    help="when the protocol's first contract cue was "
                    "(default: the cue annotations, else the first contraction)")
     p.add_argument("--main", metavar="NAME", help="channel to score (default: first EMG)")
@@ -118,7 +67,7 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    rec = read_recording(args.file, _kinds(args.kind))
+    rec = read_recording(args.file, kinds(args.kind))
     options = AnalysisOptions(
         mains=args.mains,
         window_s=args.window_s,
@@ -160,12 +109,12 @@ def _device_options(p) -> None:
     p.add_argument("--device", choices=DEVICE_NAMES, default="sim",
                    help="sim (built-in simulated sensor, default), p2, cyton, ascii, bitalino")
     p.add_argument("--port", help="serial port or pyserial URL (loop://, socket://host:port)")
-    p.add_argument("--rate", type=_within(100.0, 20000.0),
+    p.add_argument("--rate", type=within(100.0, 20000.0),
                    help="sample rate in Hz (p2: 250 or 257.1 ...)")
     p.add_argument("--columns", help="ascii: name:emg|pressure:unit[:scale[:offset]],...")
     p.add_argument("--device-file", help="ascii: a TOML device file with the columns")
-    p.add_argument("--p2-gain", type=_positive, help="p2: amplifier gain (default 2848)")
-    p.add_argument("--p2-vref", type=_positive, help="p2: ADC reference in volts (3.3)")
+    p.add_argument("--p2-gain", type=positive, help="p2: amplifier gain (default 2848)")
+    p.add_argument("--p2-vref", type=positive, help="p2: ADC reference in volts (3.3)")
 
 
 def _spec_options(args: argparse.Namespace) -> dict:
@@ -194,23 +143,16 @@ def _add_emulate(sub) -> None:
     p = sub.add_parser("emulate", help="emulate a device on a pseudo-terminal (prints its path)")
     p.add_argument("--device", choices=DEVICE_NAMES, default="p2")
     p.add_argument("--protocol", default="a1-strength", metavar="ID|PATH")
-    p.add_argument("--garbage", type=_fraction, default=0.0,
+    p.add_argument("--garbage", type=fraction, default=0.0,
                    help="fraction of packets followed by line noise")
-    p.add_argument("--drop", type=_fraction, default=0.0, help="fraction of packets dropped")
-    p.add_argument("--seconds", type=_within(0.01, DAY_S), help="stop after this much signal")
-    p.add_argument("--unplug-after", type=_within(0.01, DAY_S), metavar="S",
+    p.add_argument("--drop", type=fraction, default=0.0, help="fraction of packets dropped")
+    p.add_argument("--seconds", type=within(0.01, DAY_S), help="stop after this much signal")
+    p.add_argument("--unplug-after", type=within(0.01, DAY_S), metavar="S",
                    help="pull the cable after S seconds")
-    p.add_argument("--speed", type=_within(0.01, 1000.0), default=1.0, help="faster than real time")
-    p.add_argument("--rate", type=_within(100.0, 20000.0), help="sample rate in Hz")
+    p.add_argument("--speed", type=within(0.01, 1000.0), default=1.0, help="faster than real time")
+    p.add_argument("--rate", type=within(100.0, 20000.0), help="sample rate in Hz")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_emulate)
-
-
-def _fraction(text: str) -> float:
-    value = _positive(text) if text not in ("0", "0.0") else 0.0
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1: {text!r}")
-    return value
 
 
 def _cmd_emulate(args: argparse.Namespace) -> int:
@@ -225,7 +167,7 @@ def _cmd_emulate(args: argparse.Namespace) -> int:
 def _add_record(sub) -> None:
     p = sub.add_parser("record", help="record a device (or the simulated sensor) to EDF+")
     _device_options(p)
-    p.add_argument("--seconds", type=_within(0.01, DAY_S), required=True, help="how long to record")
+    p.add_argument("--seconds", type=within(0.01, DAY_S), required=True, help="how long to record")
     p.add_argument("--out", required=True, help="EDF+ file to write")
     _force_option(p)
     p.add_argument("--protocol", metavar="ID|PATH",
@@ -234,12 +176,12 @@ def _add_record(sub) -> None:
                    "session to the history)")
     p.add_argument("--posture", choices=["lying", "sitting", "standing"])
     p.add_argument("--db", help="history database (with --patient)")
-    p.add_argument("--speed", type=_within(0.01, 1000.0), default=1.0,
+    p.add_argument("--speed", type=within(0.01, 1000.0), default=1.0,
                    help="sim: faster than real time")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--progress", action="store_true",
                    help="print the samples safely on disk after every second")
-    p.add_argument("--wait-s", type=_within(3.0, 3600.0), default=10.0, metavar="S",
+    p.add_argument("--wait-s", type=within(3.0, 3600.0), default=10.0, metavar="S",
                    help="end (exit status 3, file saved) when the device sends nothing for S "
                    "seconds (default 10; 'no data' is reported after 3)")
     p.set_defaults(func=_cmd_record)
@@ -303,8 +245,8 @@ def _add_gui(sub) -> None:
     p.add_argument("--lang", choices=["nl", "en"], help="default: the system language")
     p.add_argument("--out-dir", help="where recordings go (default ~/bbfeedback-sessions)")
     p.add_argument("--replay", metavar="FILE", help="open a recording to replay")
-    p.add_argument("--speed", type=_within(0.01, 1000.0), default=1.0, help="sim/replay speed")
-    p.add_argument("--quit-after", type=_positive, metavar="S", help=argparse.SUPPRESS)
+    p.add_argument("--speed", type=within(0.01, 1000.0), default=1.0, help="sim/replay speed")
+    p.add_argument("--quit-after", type=positive, metavar="S", help=argparse.SUPPRESS)
     p.add_argument("--screenshot", help=argparse.SUPPRESS)
     p.set_defaults(func=_cmd_gui)
 
@@ -398,9 +340,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="bbfeedback", description="Pelvic-floor myofeedback toolkit")
+    parser = Parser(prog="bbfeedback", description="Pelvic-floor myofeedback toolkit")
     parser.add_argument("--version", action="version", version=f"bbfeedback {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     _add_analyze(sub)
     _add_protocols(sub)
     _add_ports(sub)
@@ -414,23 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _OneLine(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return f"bbfeedback: {record.levelname.lower()}: {record.getMessage()}"
-
-
-def _log_to_stderr() -> None:
-    """Warnings (a damaged annotation, ...) as one line each on stderr."""
-    logger = logging.getLogger("bbfeedback")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_OneLine())
-        logger.addHandler(handler)
-        logger.propagate = False
-
-
 def main(argv: list[str] | None = None) -> int:
-    _log_to_stderr()
+    log_to_stderr()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
