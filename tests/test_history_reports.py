@@ -5,6 +5,7 @@ import json
 import multiprocessing
 import sqlite3
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -256,3 +257,51 @@ def test_report_of_a_file_without_session_is_refused(real_data, tmp_path):
                                                       "pyedflib_test_generator.edf"),
                           "--out", str(tmp_path / "x.html")], capture_output=True, text=True)
     assert out.returncode == 2 and "no bbfeedback session" in out.stderr
+
+
+def test_rebuild_skips_bad_files_and_keeps_the_good_ones(tmp_path):
+    """One malformed file never costs the others: unnamed, damaged repetition scores,
+    duplicate indexes and an unreadable file are skipped, each with its reason."""
+    from bbfeedback.drivers.simulated import SimulatedSource
+
+    from bbfeedback.app.recorder import SessionRecorder
+    from bbfeedback.app.run import BlockList, run
+    from bbfeedback.app.sources import SIM_FULL_SCALE
+    from bbfeedback.exercise.session import Session
+    from bbfeedback.recording import Annotation, read_recording
+    from bbfeedback.recording.edf import write_edf
+
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    for seed in (3, 4):  # two sessions of one patient
+        src = SimulatedSource("b4-wink", 250.0, seed=seed)
+        session = Session(protocols.load("b4-wink"), src.channels, 250.0, start_s=src.start_s)
+        run(BlockList(src.blocks), session, [SessionRecorder(
+            folder / f"good-{seed}.edf", src.channels, 250.0, SIM_FULL_SCALE, session,
+            patient="P-7")])
+    rec = read_recording(folder / "good-3.edf")
+
+    def copy(name, patient, edit=lambda text: text):
+        notes = [Annotation(a.onset_s, a.duration_s, edit(a.text)) for a in rec.annotations
+                 if not a.text.startswith("bbfeedback:padding")]
+        write_edf(folder / name, rec.signals, notes,
+                  {"patient": patient, "start": datetime(2026, 11, 1, 9, 0)})
+
+    copy("unnamed.edf", "X")
+    copy("html.edf", "<b>Jan</b>")
+    copy("no-index.edf", "P-7", lambda t: t.replace('"index": 2', '"idx": 2'))
+    copy("same-index.edf", "P-7", lambda t: t.replace('"index": 3', '"index": 2'))
+    (folder / "broken.edf").write_bytes(b"0       not an edf file at all")
+    db = tmp_path / "h.sqlite3"
+    got = subprocess.run(["bbfeedback", "history", "rebuild", str(folder), "--db", str(db)],
+                         capture_output=True, text=True)
+    assert got.returncode == 0 and "Traceback" not in got.stderr, got.stderr
+    assert "2 sessions imported" in got.stdout and "5 files skipped" in got.stdout
+    for name, why in (("unnamed", "patient code"), ("html", "patient code"),
+                      ("no-index", "damaged repetition"), ("same-index", "damaged repetition"),
+                      ("broken", "broken.edf")):
+        assert any(name in line and why in line for line in got.stderr.splitlines()), name
+    assert History(db).patients() == ["P-7"]
+    shown = subprocess.run(["bbfeedback", "history", "P-7", "--db", str(db)],
+                           capture_output=True, text=True)
+    assert shown.returncode == 0 and shown.stdout.count("b4-wink") == 2

@@ -281,7 +281,8 @@ def _cmd_history(args: argparse.Namespace) -> int:
         if not args.folder or not Path(args.folder).is_dir():
             raise InputError("history rebuild needs a folder of recordings")
         added, skipped = hist.rebuild(args.folder)
-        print(f"{hist.path}: {added} sessions imported from {args.folder}")
+        print(f"{hist.path}: {added} sessions imported from {args.folder}, {len(skipped)} files "
+              "skipped")
         for line in skipped:
             print(f"  skipped {line}", file=sys.stderr)
         return 0

@@ -10,6 +10,7 @@ numbered migrations (``PRAGMA user_version``); WAL mode and a busy timeout let t
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import time
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from bbfeedback.app.recorder import PATIENT_ID
+from bbfeedback.detect.calibration import Calibration
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.recording import Recording, read_recording
@@ -175,7 +178,7 @@ class History:
                     added += 1
                 else:
                     skipped.append(f"{edf}: no bbfeedback session in it")
-            except InputError as exc:
+            except (InputError, sqlite3.IntegrityError) as exc:  # one bad file, not all
                 skipped.append(str(exc))
         return added, skipped
 
@@ -221,20 +224,82 @@ def _explain(exc: sqlite3.OperationalError) -> str:
 
 
 def session_info(rec: Recording) -> dict | None:
-    """What the history keeps of a session recording (from its annotations and header)."""
+    """What the history keeps of a session recording (from its annotations and header),
+    checked: a pseudonymous patient code, sound repetition scores, numbers where numbers
+    belong. A file that fails is not added (InputError says why); None: no session in it."""
     meta = rec.meta
     settings = meta.settings
     if not settings:
         return None
-    patient = (rec.header.get("patientCode") or "").strip() or "X"
+    patient = (rec.header.get("patientCode") or "").strip()
+    if patient in ("", "X") or not PATIENT_ID.match(patient):
+        raise InputError("no pseudonymous patient code in the file's header (none, or a "
+                         "name); not added", rec.path)
     started = rec.header.get("start") or datetime.now().isoformat(timespec="seconds")
+    device = {k: v for k, v in (meta.last("device") or {}).items() if _plain(v)}
+    posture = meta.last("posture") or device.get("posture")
+    protocol, targets = settings.get("protocol"), settings.get("targets")
     return {
         "patient": patient, "file": str(Path(rec.path).resolve()), "started": started,
-        "protocol": settings.get("protocol"), "targets": settings.get("targets", {}),
-        "posture": meta.last("posture") or (meta.last("device") or {}).get("posture"),
-        "device": meta.last("device") or {}, "calibration": meta.last("calibration") or {},
-        "summary": meta.last("summary") or {}, "reps": meta.all("rep"),
+        "protocol": protocol if isinstance(protocol, str) else None,
+        "targets": targets if isinstance(targets, dict) else {},
+        "posture": posture if isinstance(posture, str) else None, "device": device,
+        "calibration": _calibrations(meta.last("calibration") or {}),
+        "summary": _summary(meta.last("summary") or {}), "reps": _reps(meta.all("rep"), rec),
     }
+
+
+def _plain(v: object) -> bool:
+    return v is None or isinstance(v, str | bool) or (
+        isinstance(v, int | float) and math.isfinite(v))
+
+
+def _calibrations(cals: dict) -> dict:
+    out = {}
+    for name, c in cals.items():
+        try:
+            out[name] = Calibration.from_dict(c if isinstance(c, dict) else {}).to_dict()
+        except ValueError:
+            continue  # a damaged entry: progress shows no MVC for that session
+    return out
+
+
+_SUMMARY_NUMBERS = ("reps", "reps_met", "quick_count", "fatigue_ratio")
+
+
+def _summary(summ: dict) -> dict:
+    """The summary with the numbers progress reads made sure of (others as recorded)."""
+    out = dict(summ)
+    for key in _SUMMARY_NUMBERS:
+        if key in out and (isinstance(out[key], bool) or not _plain(out[key])
+                           or isinstance(out[key], str)):
+            out[key] = None
+    tone = out.get("resting_tone")
+    if not isinstance(tone, dict) or not _plain(tone.get("pct_mvc")) or isinstance(
+            tone.get("pct_mvc"), str | bool):
+        out["resting_tone"] = {}
+    return out
+
+
+_REP_NUMBERS = ("hold_s", "target_hold_s", "peak_pct_mvc", "rest_residual_pct")
+
+
+def _reps(reps: list, rec: Recording) -> list[dict]:
+    """Repetition scores as stored: each a dict with its own index, met a yes/no, numbers
+    numbers; otherwise the file is not added (its scores are damaged: re-analyse it)."""
+    seen = set()
+    for r in reps:
+        ok = (isinstance(r, dict) and isinstance(r.get("index"), int)
+              and not isinstance(r["index"], bool) and r["index"] not in seen
+              and isinstance(r.get("met"), bool)
+              and all(r.get(k) is None or (_plain(r[k]) and not isinstance(r[k], str | bool))
+                      for k in _REP_NUMBERS)
+              and isinstance(r.get("flags", []), list))
+        if not ok:
+            raise InputError("damaged repetition scores in the file; not added (analyze it to "
+                             "score it again from the signal)", rec.path)
+        seen.add(r["index"])
+    return reps
 
 
 @dataclass
