@@ -85,6 +85,10 @@ def load_spec(path: str | Path) -> AsciiSpec:
         raise InputError(f"not a valid device file ({exc})", p) from None
 
 
+MAX_STEP = 64  # lines lost between two good ones that we believe without confirmation
+CONFIRM = 3  # lines in a row that confirm a larger jump of the counter
+
+
 @dataclass
 class AsciiParser:
     spec: AsciiSpec = DEFAULT_SPEC
@@ -94,13 +98,15 @@ class AsciiParser:
         self._partial = b""
         self._first = True
         self._last_seq: int | None = None
+        self._held: list[tuple[int, list, int]] = []  # lines whose counter is not yet believed
         self.n_channels = len(self.spec.columns)
         self._scale = np.array([c.scale for c in self.spec.columns])
         self._offset = np.array([c.offset for c in self.spec.columns])
 
     @property
     def buffered(self) -> int:
-        return len(self._partial)
+        """Bytes not yet handed on: the partial line and lines held back for their counter."""
+        return len(self._partial) + sum(n for _, _, n in self._held)
 
     @property
     def has_counter(self) -> bool:
@@ -129,12 +135,40 @@ class AsciiParser:
             if len(vals) != width or not all(np.isfinite(vals)):
                 self.stats.discarded += size
                 continue
-            self.stats.consumed += size
-            if self.spec.counter:
-                seqs.append(int(vals[0]) % self.spec.counter_modulo)
-                vals = vals[1:]
-            rows.append(vals)
+            if not self.spec.counter:
+                self.stats.consumed += size
+                rows.append(vals)
+                continue
+            for seq, row, n in self._trusted(int(vals[0]) % self.spec.counter_modulo, vals[1:],
+                                             size, seqs):
+                self.stats.consumed += n
+                seqs.append(seq)
+                rows.append(row)
         return self._decoded(rows, seqs)
+
+    def _trusted(self, seq: int, row: list, size: int, seqs: list) -> list:
+        """Lines whose counter can be believed. Noise glued to a line's start turns its
+        counter into a random number: a counter that does not follow the last one (a step
+        of 1 to ``MAX_STEP``) is held back, and believed only when ``CONFIRM`` lines in a row
+        continue it (a real jump: resync); held-back lines that never got confirmed are
+        dropped as noise, never counted as lost samples."""
+        last = seqs[-1] if seqs else self._last_seq
+        mod = self.spec.counter_modulo
+        if last is None or 1 <= (seq - last) % mod <= MAX_STEP:
+            self._discard_held()
+            return [(seq, row, size)]
+        held = self._held
+        if held and (seq - held[-1][0]) % mod != 1:
+            self._discard_held()
+        held.append((seq, row, size))
+        if len(held) < CONFIRM:
+            return []
+        self._held = []
+        return held
+
+    def _discard_held(self) -> None:
+        self.stats.discarded += sum(n for _, _, n in self._held)
+        self._held = []
 
     def _decoded(self, rows: list, seqs: list) -> Decoded:
         n = len(rows)

@@ -61,7 +61,7 @@ class PtyEmulator:
 
     def __init__(self, spec: DeviceSpec, packets: Packets, speed: float = 1.0,
                  unplug_after_s: float | None = None, wait_for_start: bool | None = None,
-                 wait_for_reader: bool = True):
+                 wait_for_reader: bool = False):
         self.spec = spec
         self.packets = packets
         self.speed = speed

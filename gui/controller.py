@@ -75,7 +75,7 @@ class LiveController:
 
         spec = make_device(device)
         packets = make_packets(spec, emulated_values(spec, protocol, seed))
-        self.emulator = PtyEmulator(spec, packets).start()
+        self.emulator = PtyEmulator(spec, packets, wait_for_reader=True).start()
         return self.emulator.port
 
     def start_replay(self, path: str | Path, speed: float = 1.0,

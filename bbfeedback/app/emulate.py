@@ -31,7 +31,7 @@ def emulate(spec: DeviceSpec, protocol: protocols.Protocol, garbage: float = 0.0
     """``bbfeedback emulate``: print the pty's path, send until done (or Ctrl-C)."""
     packets = make_packets(spec, emulated_values(spec, protocol, seed, seconds), garbage, drop,
                            seed)
-    emu = PtyEmulator(spec, packets, speed, unplug_after).start()
+    emu = PtyEmulator(spec, packets, speed, unplug_after, wait_for_reader=True).start()
     print(emu.port, flush=True)
     try:
         emu.done.wait()
