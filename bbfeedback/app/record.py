@@ -85,6 +85,9 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
         raise
     sinks: list[Sink] = [rec, ConsoleSink(rec, progress)]
     history = HistorySink(path, db) if patient != "X" and proto else None
+    if patient != "X" and not proto:
+        print("bbfeedback: note: --patient without --protocol records no scores, so the "
+              "session is not added to the history", file=sys.stderr)
     if history:
         sinks.append(history)
     watchdog = Watchdog(src.port or src.name, SILENT_S, max(wait_s, SILENT_S))
