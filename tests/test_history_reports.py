@@ -305,3 +305,16 @@ def test_rebuild_skips_bad_files_and_keeps_the_good_ones(tmp_path):
     shown = subprocess.run(["bbfeedback", "history", "P-7", "--db", str(db)],
                            capture_output=True, text=True)
     assert shown.returncode == 0 and shown.stdout.count("b4-wink") == 2
+
+
+def test_a_new_database_and_its_wal_files_are_private(tmp_path):
+    import os
+    import stat
+
+    db = tmp_path / "new.sqlite3"
+    hist = History(db)
+    hist.patients()
+    files = [db, Path(f"{db}-wal"), Path(f"{db}-shm")]
+    assert all(stat.S_IMODE(os.stat(f).st_mode) == 0o600 for f in files if f.exists())
+    assert Path(f"{db}-wal").exists()
+    hist.close()

@@ -73,6 +73,7 @@ class History:
             raise InputError("folder does not exist", self.path.parent)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)  # SQLite gives its -wal/-shm files the same mode
             # isolation_level=None: no implicit transactions; every write below opens its own
             # with BEGIN IMMEDIATE (see _transaction)
             self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
@@ -88,7 +89,6 @@ class History:
         except OSError as exc:
             raise InputError(f"cannot open the history database ({exc.strerror})",
                              self.path) from None
-        os.chmod(self.path, 0o600)
 
     def _use_wal(self) -> None:
         """Switch to WAL mode (once per database file). Two processes switching a fresh file
@@ -200,6 +200,14 @@ class History:
 
     def patients(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM patients ORDER BY id")]
+
+
+def _create_private(path: Path) -> None:
+    """A new database file is the user's only (0600); an existing one keeps its mode."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+    except FileExistsError:
+        pass
 
 
 def _statements(script: str) -> list[str]:
