@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -16,6 +15,7 @@ from bbfeedback.exercise import protocols
 from bbfeedback.exercise.protocols import Protocol
 from bbfeedback.exercise.session import Session, pick_channels
 from bbfeedback.recording import Recording, log
+from bbfeedback.recording.annotations import finite_number
 from bbfeedback.signal.blocks import EMG, Block, split_blocks
 from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
 
@@ -122,18 +122,14 @@ def _recorded_filters(settings: dict, fs_hz: float, where: object
     sense at this rate; a damaged value is ignored with a warning."""
     notch, window = settings.get("notch_hz"), settings.get("window_s")
     if notch is not None and not (isinstance(notch, list) and all(
-            _number(f) and 0 < f < fs_hz / 2 for f in notch)):
+            finite_number(f) and 0 < f < fs_hz / 2 for f in notch)):
         log.warning("%s: recorded notch_hz %.40r is damaged; detecting the hum instead",
                     where, notch)
         notch = None
-    if window is not None and not (_number(window) and 0 < window <= MAX_WINDOW_S):
+    if window is not None and not (finite_number(window) and 0 < window <= MAX_WINDOW_S):
         log.warning("%s: recorded window_s %r is damaged; using the default", where, window)
         window = None
     return ([float(f) for f in notch] if notch is not None else None), window
-
-
-def _number(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def recorded_calibrations(recording: Recording) -> dict[str, Calibration]:
@@ -146,9 +142,8 @@ def recorded_calibrations(recording: Recording) -> dict[str, Calibration]:
                 raise ValueError("no usable MVC")
             out[name] = c
         except ValueError:
-            msg = f"recorded calibration of {name!r} is damaged; calibrating from the signal"
-            recording.meta.warnings.append(msg)
-            log.warning("%s: %s", recording.path, msg)
+            recording.warn(f"recorded calibration of {name!r} is damaged; calibrating from the "
+                           "signal")
     return out
 
 
@@ -161,9 +156,7 @@ def file_blocks(block: Block, recording: Recording, block_s: float = BLOCK_S
     for g in recording.meta.all("gap"):
         cut = _gap_in_file(g, fs, n)
         if cut is None:
-            msg = f"gap annotation {g!r:.80} does not fit the signal; ignored"
-            recording.meta.warnings.append(msg)
-            log.warning("%s: %s", recording.path, msg)
+            recording.warn(f"gap annotation {g!r:.80} does not fit the signal; ignored")
             continue
         cuts.append(cut)
     size = max(1, int(round(block_s * fs)))
@@ -276,8 +269,8 @@ class Rescoring:
 def _gap_in_file(g: dict, fs_hz: float, n: int) -> tuple[int, int] | None:
     """(first filled sample, lost samples) of a recorded gap, if its fill lies in the file."""
     t_s, lost = g.get("t_s"), g.get("lost_samples")
-    if not (isinstance(t_s, int | float) and math.isfinite(t_s) and t_s >= 0
-            and isinstance(lost, int) and not isinstance(lost, bool) and lost > 0):
+    if not (finite_number(t_s) and t_s >= 0 and isinstance(lost, int) and finite_number(lost)
+            and lost > 0):
         return None
     at = int(round(t_s * fs_hz))
     return (at, lost) if at + lost <= n else None
@@ -296,9 +289,7 @@ def recorded_protocol_itself(recording: Recording) -> Protocol:
         try:
             return protocols.loads(text, f"{recording.path} (recorded protocol)")
         except InputError as exc:
-            msg = f"{exc}; using the protocol its settings name"
-            recording.meta.warnings.append(msg)
-            log.warning("%s: %s", recording.path, msg)
+            recording.warn(f"{exc}; using the protocol its settings name")
     pid = recorded_protocol(recording)
     if pid is None:
         raise InputError("no bbfeedback session in this file (no protocol was recorded): "

@@ -10,7 +10,6 @@ numbered migrations (``PRAGMA user_version``); WAL mode and a busy timeout let t
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
 import time
@@ -25,6 +24,7 @@ from bbfeedback.detect.calibration import Calibration
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.recording import Recording, read_recording
+from bbfeedback.recording.annotations import finite_number
 
 MIGRATIONS = [
     """
@@ -258,8 +258,11 @@ def session_info(rec: Recording) -> dict | None:
 
 
 def _plain(v: object) -> bool:
-    return v is None or isinstance(v, str | bool) or (
-        isinstance(v, int | float) and math.isfinite(v))
+    return v is None or isinstance(v, str | bool) or finite_number(v)
+
+
+def _number_or_none(v: object) -> bool:
+    return v is None or finite_number(v)
 
 
 def _calibrations(cals: dict) -> dict:
@@ -279,12 +282,10 @@ def _summary(summ: dict) -> dict:
     """The summary with the numbers progress reads made sure of (others as recorded)."""
     out = dict(summ)
     for key in _SUMMARY_NUMBERS:
-        if key in out and (isinstance(out[key], bool) or not _plain(out[key])
-                           or isinstance(out[key], str)):
+        if key in out and not _number_or_none(out[key]):
             out[key] = None
     tone = out.get("resting_tone")
-    if not isinstance(tone, dict) or not _plain(tone.get("pct_mvc")) or isinstance(
-            tone.get("pct_mvc"), str | bool):
+    if not isinstance(tone, dict) or not _number_or_none(tone.get("pct_mvc")):
         out["resting_tone"] = {}
     return out
 
@@ -300,8 +301,7 @@ def _reps(reps: list, rec: Recording) -> list[dict]:
         ok = (isinstance(r, dict) and isinstance(r.get("index"), int)
               and not isinstance(r["index"], bool) and r["index"] not in seen
               and isinstance(r.get("met"), bool)
-              and all(r.get(k) is None or (_plain(r[k]) and not isinstance(r[k], str | bool))
-                      for k in _REP_NUMBERS)
+              and all(_number_or_none(r.get(k)) for k in _REP_NUMBERS)
               and isinstance(r.get("flags", []), list))
         if not ok:
             raise InputError("damaged repetition scores in the file; not added (analyze it to "

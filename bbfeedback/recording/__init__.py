@@ -54,6 +54,11 @@ class Recording:
                         len(meta.warnings) - MAX_WARNINGS)
         return meta
 
+    def warn(self, msg: str) -> None:
+        """A damaged annotation found while using it: named in ``meta.warnings``, logged."""
+        self.meta.warnings.append(msg)
+        log.warning("%s: %s", self.path, msg)
+
     @property
     def duration_s(self) -> float:
         return max((s.data.size / s.fs_hz for s in self.signals), default=0.0)

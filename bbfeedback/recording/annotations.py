@@ -47,6 +47,11 @@ def finite(value: object) -> object:
     return value
 
 
+def finite_number(v: object) -> bool:
+    """A real number, not NaN or infinite (and not a bool): what a damaged field is not."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def encode(key: str, value: object) -> list[str]:
     """The annotation texts carrying one value (one text, or its numbered parts)."""
     text = f"{PREFIX}{key} " + json.dumps(finite(value), ensure_ascii=False, allow_nan=False)

@@ -13,7 +13,8 @@ import numpy as np
 import pyedflib
 
 from bbfeedback.errors import InputError
-from bbfeedback.recording import Annotation, Recording, Signal, log, make_signal
+from bbfeedback.recording import Annotation, Recording, Signal, make_signal
+from bbfeedback.recording.annotations import finite_number
 from bbfeedback.recording.edf_writer import EdfPlusWriter, SignalSpec
 from bbfeedback.signal.blocks import guess_kind
 
@@ -57,11 +58,8 @@ def _cut_padding(rec: Recording) -> None:
     end_s = padding.get("from_s")
     last_note_s = max((a.onset_s for a in rec.annotations
                        if not a.text.startswith("bbfeedback:padding")), default=0.0)
-    if isinstance(end_s, bool) or not isinstance(end_s, int | float) or not (
-            last_note_s - 1e-3 <= end_s <= rec.duration_s):
-        msg = f"padding annotation {padding!r:.60} does not fit the signal's end; ignored"
-        rec.meta.warnings.append(msg)
-        log.warning("%s: %s", rec.path, msg)
+    if not (finite_number(end_s) and last_note_s - 1e-3 <= end_s <= rec.duration_s):
+        rec.warn(f"padding annotation {padding!r:.60} does not fit the signal's end; ignored")
         return
     for s in rec.signals:
         s.data = s.data[: int(round(end_s * s.fs_hz))]
