@@ -131,10 +131,13 @@ class LiveController:
         session = src.session(self._protocol_override)
         before = [b for b in src.blocks if b.end_sample <= sample]
         end = run(BlockList(before), session, [], finish=False)
-        window = int(self.window_s * src.fs_hz)
-        self.publisher.restart(session, end.end_sample / src.fs_hz,
-                               [b.data for b in before[-(window // max(1, before[0].n_samples)
-                                                         + 1):]] if before else [])
+        shown, n = [], 0  # the raw blocks of the window before the new position
+        for b in reversed(before):
+            if n >= self.publisher.ring.n:
+                break
+            shown.insert(0, b.data)
+            n += b.n_samples
+        self.publisher.restart(session, end.end_sample / src.fs_hz, shown)
         return session, end.end_sample
 
     # --- for the windows -------------------------------------------------------------------
