@@ -16,6 +16,7 @@ from bbfeedback.app.replay import ReplaySource, recorded_reps, replay_session
 from bbfeedback.app.run import run
 from bbfeedback.recording import read_recording
 from bbfeedback.recording.annotations import decode
+from bbfeedback.recording.repair import unfinished
 from bbfeedback.signal.blocks import Block
 
 
@@ -113,15 +114,45 @@ def test_sigkill_loses_at_most_the_last_second_and_recover(tmp_path):
                             "--speed", "20", "--out", str(tmp_path / "next.edf")],
                            capture_output=True, text=True)
     assert f"bbfeedback recover {out}" in again.stderr
+    crashed = out.read_bytes()
     fixed = subprocess.run(["bbfeedback", "recover", str(out)], capture_output=True, text=True)
     assert fixed.returncode == 0 and "recovered" in fixed.stdout
-    rec = read_recording(out)
-    n = rec.signals[0].data.size
+    copy = tmp_path / "crash-recovered.edf"
+    assert out.read_bytes() == crashed and (tmp_path / "crash.edf.recording").exists()
+    assert copy.stat().st_mode & 0o777 == 0o600
+    n = read_recording(copy).signals[0].data.size
     assert on_disk <= n <= on_disk + 2 * 1000  # what was reported safe is there, and more
+    assert len(edfio.read_edf(copy).signals) == 2
+    # the copy exists: the crash is no longer offered, and a second copy is not made over it
+    assert unfinished(tmp_path) == []
+    twice = subprocess.run(["bbfeedback", "recover", str(out)], capture_output=True, text=True)
+    assert twice.returncode == 2 and "exists already" in twice.stderr
+    fixed = subprocess.run(["bbfeedback", "recover", "--in-place", str(out)],
+                           capture_output=True, text=True)
+    assert fixed.returncode == 0 and "recovered" in fixed.stdout
+    assert read_recording(out).signals[0].data.size == n
     assert not (tmp_path / "crash.edf.recording").exists()
-    assert len(edfio.read_edf(out).signals) == 2
     again = subprocess.run(["bbfeedback", "recover", str(out)], capture_output=True, text=True)
     assert again.returncode == 0 and "nothing to recover" in again.stdout
+
+
+def test_recover_refuses_a_recording_still_being_written(tmp_path):
+    out = tmp_path / "live.edf"
+    proc = subprocess.Popen([sys.executable, "-m", "bbfeedback", "record", "--device", "sim",
+                             "--seconds", "600", "--speed", "5", "--progress", "--out", str(out)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        proc.stdout.readline()
+        for args in ([], ["--in-place"]):
+            got = subprocess.run(["bbfeedback", "recover", *args, str(out)],
+                                 capture_output=True, text=True)
+            assert got.returncode == 2 and "still being recorded" in got.stderr
+            assert len(got.stderr.splitlines()) == 1
+        assert not (tmp_path / "live-recovered.edf").exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert read_recording(out).signals[0].data.size > 0  # finalised by SIGTERM, untouched
 
 
 def test_recover_cuts_a_partial_record_and_fixes_a_stale_count(session_file, tmp_path):
@@ -132,7 +163,8 @@ def test_recover_cuts_a_partial_record_and_fixes_a_stale_count(session_file, tmp
     head[236:244] = b"-1      "  # the header was never updated
     broken.write_bytes(bytes(head) + data[1024:1024 + 40 * record + record // 2])
     (tmp_path / "broken.edf.recording").write_text('{"pid": 999999999}')
-    out = subprocess.run(["bbfeedback", "recover", str(broken)], capture_output=True, text=True)
+    out = subprocess.run(["bbfeedback", "recover", "--in-place", str(broken)],
+                         capture_output=True, text=True)
     assert out.returncode == 0 and "recovered 40 data records" in out.stdout
     assert "partial record" in out.stdout
     assert read_recording(broken).signals[0].data.size == 40 * 1000

@@ -196,20 +196,29 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 
 def _add_recover(sub) -> None:
-    p = sub.add_parser("recover", help="make a recording cut off by a crash valid again")
+    p = sub.add_parser("recover", help="make a recording cut off by a crash valid again",
+                       description="Repairs a recording a crash left unfinished. The repaired "
+                       "copy is written beside it as NAME-recovered.edf (or --out); the "
+                       "original is left as it was unless --in-place.")
     p.add_argument("file")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", help="the repaired copy (default NAME-recovered.edf)")
+    where.add_argument("--in-place", action="store_true", help="repair the file itself")
+    _force_option(p)
     p.set_defaults(func=_cmd_recover)
 
 
 def _cmd_recover(args: argparse.Namespace) -> int:
-    from bbfeedback.recording.repair import recover
+    from bbfeedback.recording.repair import recover, recovered_path
 
-    records, cut, crashed = recover(args.file)
+    out = None if args.in_place else (args.out or recovered_path(args.file))
+    records, cut, crashed = recover(args.file, out, args.force)
     if not crashed:
         print(f"{args.file}: nothing to recover, the file is complete ({records} data records)")
         return 0
-    print(f"{args.file}: recovered {records} data records (every sample up to the crash that "
-          "reached the disk)" + (f"; dropped a partial record of {cut} bytes" if cut else ""))
+    where = f"{args.file}" if out is None else f"{out} (the original is left as it was)"
+    print(f"recovered {records} data records into {where}: every sample up to the crash "
+          "that reached the disk" + (f"; dropped a partial record of {cut} bytes" if cut else ""))
     return 0
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -12,6 +14,9 @@ from bbfeedback.signal.blocks import unit_kind
 
 # time steps may jitter by this fraction of the median step (text rounding), no more
 _STEP_TOLERANCE = 0.01
+MAX_CSV_BYTES = 2 * 2**30  # ~16 h of 2 channels at 2 kHz as text
+MAX_LINE = 4096
+_CHUNK_ROWS = 100_000
 
 
 def _column(name: str, path: Path) -> tuple[str, str]:
@@ -24,17 +29,20 @@ def _column(name: str, path: Path) -> tuple[str, str]:
 
 
 def read_csv(path: Path, kinds: dict[str, str]) -> Recording:
-    with path.open(encoding="utf-8-sig", errors="replace") as fh:
-        first = fh.readline()
-    if not first.strip():
-        raise InputError("empty file", path)
-    names = [c.strip() for c in first.split(",")]
-    if names[0] != "time_s":
-        raise InputError(f"first column must be time_s, found {names[0]!r}", path)
-    if len(names) < 2:
-        raise InputError("no signal columns after time_s", path)
-    columns = [_column(n, path) for n in names[1:]]
-    data = _numbers(path, len(names))
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise InputError(f"{size / 2**30:.1f} GiB is more than a CSV recording may hold "
+                         f"({MAX_CSV_BYTES // 2**30} GiB); use EDF for long recordings", path)
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        names = [c.strip() for c in _line(fh, 1, path).split(",")]
+        if not any(names):
+            raise InputError("empty file", path)
+        if names[0] != "time_s":
+            raise InputError(f"first column must be time_s, found {names[0]!r:.40}", path)
+        if len(names) < 2:
+            raise InputError("no signal columns after time_s", path)
+        columns = [_column(n, path) for n in names[1:]]
+        data = _numbers(fh, len(names), path)
     fs = _rate(data[:, 0], path)
     signals: list[Signal] = []
     for k, (name, unit) in enumerate(columns, start=1):
@@ -43,34 +51,61 @@ def read_csv(path: Path, kinds: dict[str, str]) -> Recording:
     return Recording(signals, [], str(path), {"start_time_s": float(data[0, 0])})
 
 
-def _numbers(path: Path, width: int) -> np.ndarray:
-    """Fast path with numpy; on failure a line-by-line pass finds the line to name."""
+def _line(fh: TextIO, number: int, path: Path) -> str:
+    """One line, read no further than MAX_LINE characters: a file without line ends (a
+    block of zeros, a binary file) is refused without reading it whole."""
+    line = fh.readline(MAX_LINE + 1)
+    if len(line) > MAX_LINE:
+        raise InputError(f"line {number} is longer than {MAX_LINE} characters; "
+                         "not a CSV recording", path)
+    return line
+
+
+def _numbers(fh: TextIO, width: int, path: Path) -> np.ndarray:
+    """The sample rows, parsed in chunks by numpy; a bad row is named by its line."""
+    chunks, rows, first = [], [], 2
+    for number in itertools.count(2):
+        line = _line(fh, number, path)
+        if not line:
+            break
+        if line.strip():
+            rows.append(line)
+        if len(rows) == _CHUNK_ROWS:
+            chunks.append(_chunk(rows, first, width, path))
+            rows, first = [], number + 1
+    if rows:
+        chunks.append(_chunk(rows, first, width, path))
+    n = sum(len(c) for c in chunks)
+    if n < 2:
+        raise InputError("needs at least two rows of samples", path)
+    return np.concatenate(chunks)
+
+
+def _chunk(rows: list[str], first: int, width: int, path: Path) -> np.ndarray:
     try:
-        data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, encoding="utf-8-sig")
-        if data.shape[1] == width and data.shape[0] >= 2 and np.all(np.isfinite(data)):
+        data = np.loadtxt(rows, delimiter=",", ndmin=2)
+        if data.shape[1] == width and np.all(np.isfinite(data)):
             return data
     except ValueError:
         pass
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
-    rows = [ln for ln in text.splitlines()[1:] if ln.strip()]
-    return _scan(rows, width, path)
+    return _scan(rows, first, width, path)
 
 
-def _scan(rows: list[str], width: int, path: Path) -> np.ndarray:
-    if len(rows) < 2:
-        raise InputError("needs at least two rows of samples", path)
+def _scan(rows: list[str], first: int, width: int, path: Path) -> np.ndarray:
+    """Row by row, to name the first bad line (``first`` is the line number of rows[0];
+    blank lines are not counted in rows, so numbers after one are approximate)."""
     out = np.empty((len(rows), width))
     for i, row in enumerate(rows):
         cells = row.split(",")
+        where = f"line {first + i}"
         if len(cells) != width:
-            raise InputError(f"line {i + 2}: {len(cells)} values, expected {width}", path)
+            raise InputError(f"{where}: {len(cells)} values, expected {width}", path)
         try:
             out[i] = [float(c) for c in cells]
         except ValueError:
-            raise InputError(f"line {i + 2}: not a number in {row.strip()!r}", path) from None
-    if not np.all(np.isfinite(out)):
-        bad = int(np.flatnonzero(~np.isfinite(out).all(axis=1))[0]) + 2
-        raise InputError(f"line {bad}: value is not finite", path)
+            raise InputError(f"{where}: not a number in {row.strip()!r:.60}", path) from None
+        if not np.all(np.isfinite(out[i])):
+            raise InputError(f"{where}: value is not finite", path)
     return out
 
 

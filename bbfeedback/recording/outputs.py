@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from bbfeedback.errors import InputError
@@ -33,21 +34,28 @@ def check_output(out: str | Path, force: bool = False, inputs: tuple = ()) -> Pa
     return path
 
 
-def write_private(out: str | Path, data: bytes | str, force: bool = False,
+def write_private(out: str | Path, data: bytes | str | Iterable[bytes], force: bool = False,
                   inputs: tuple = ()) -> Path:
-    """Write a whole file (0600) via a temporary name; the target appears complete or not."""
+    """Write a whole file (0600) via a temporary name; the target appears complete or not.
+    ``data`` may be an iterable of byte chunks, so a large copy is never held in memory."""
     path = check_output(out, force, inputs)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    chunks = (data,) if isinstance(data, bytes | bytearray) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
+            for chunk in chunks:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)  # replaces a link itself, never writes through it
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise InputError(f"cannot write ({exc.strerror or exc})", path) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -4,16 +4,20 @@ A recording in progress has a marker file ``FILE.edf.recording`` beside it (remo
 file is closed properly). After a crash the header's record count may be stale and the last
 record partial: ``recover`` counts the complete records on disk, drops the partial tail and
 writes the right count, so every sample up to the crash (within the last record) is kept.
+By default the repair goes to a copy (the original stays as the crash left it); a file that
+a live recorder still writes is refused.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from bbfeedback.errors import InputError
 from bbfeedback.recording.edf_writer import RECORD_COUNT_OFFSET
+from bbfeedback.recording.outputs import write_private
 
 MARKER_SUFFIX = ".recording"
 
@@ -49,16 +53,38 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _marker_pid(path: Path) -> int:
+    """The recorder's process id in a marker (-1 when unreadable)."""
+    try:
+        return int(json.loads(marker_path(path).read_text()).get("pid", -1))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return -1
+
+
+def recording_now(path: str | Path) -> int | None:
+    """The process still writing this recording, if one is (its marker names a live one)."""
+    p = Path(path)
+    if not marker_path(p).exists():
+        return None
+    pid = _marker_pid(p)
+    return pid if pid > 0 and pid != os.getpid() and _alive(pid) else None
+
+
+def recovered_path(path: str | Path) -> Path:
+    """Where ``recover`` puts its copy by default: ``NAME-recovered.edf`` beside it."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}-recovered{p.suffix}")
+
+
 def unfinished(folder: str | Path) -> list[Path]:
-    """Recordings in a folder whose recorder died before closing them."""
+    """Recordings in a folder whose recorder died before closing them (and that have no
+    recovered copy yet)."""
     found = []
     for m in sorted(Path(folder).glob(f"*{MARKER_SUFFIX}")):
-        try:
-            pid = int(json.loads(m.read_text()).get("pid", -1))
-        except (OSError, ValueError, AttributeError):
-            pid = -1
-        if pid <= 0 or not _alive(pid):
-            found.append(Path(str(m)[: -len(MARKER_SUFFIX)]))
+        rec = Path(str(m)[: -len(MARKER_SUFFIX)])
+        pid = _marker_pid(rec)
+        if (pid <= 0 or not _alive(pid)) and not recovered_path(rec).exists():
+            found.append(rec)
     return found
 
 
@@ -78,13 +104,43 @@ def _layout(head: bytes, path: Path) -> tuple[int, int, int]:
     return header_bytes, sum(samples) * (3 if bdf else 2), count
 
 
-def recover(path: str | Path) -> tuple[int, int, bool]:
+def recover(path: str | Path, out: str | Path | None = None,
+            force: bool = False) -> tuple[int, int, bool]:
     """Make a crashed recording valid: (records kept, bytes of a partial record cut, whether
-    anything was left to recover - a stale header or the in-progress marker)."""
+    anything was left to recover - a stale header or the in-progress marker).
+
+    With ``out`` the repaired recording is written there (0600, whole or not at all) and the
+    original is left as it was; without, the file itself is repaired. A recording that a
+    live process is still writing is refused."""
     p = Path(path)
-    if not p.exists():
-        raise InputError("no such file", p)
+    if not p.is_file():
+        raise InputError("no such file" if not p.exists() else "not a regular file", p)
+    pid = recording_now(p)
+    if pid is not None:
+        raise InputError(f"is still being recorded (process {pid}); stop that recording "
+                         "first", p)
     size = p.stat().st_size
+    header_bytes, record_bytes, count = _read_layout(p)
+    records = (size - header_bytes) // record_bytes
+    tail = size - header_bytes - records * record_bytes
+    crashed = marker_path(p).exists() or records != count or tail != 0
+    if records == 0 and crashed:
+        raise InputError("no complete data record on disk: nothing to recover", p)
+    if out is not None:
+        if crashed:
+            write_private(out, _repaired(p, header_bytes, records * record_bytes, records),
+                          force, (p,))
+        return records, tail, crashed
+    if records != count or tail:
+        with p.open("r+b") as fh:
+            fh.truncate(header_bytes + records * record_bytes)
+            fh.seek(RECORD_COUNT_OFFSET)
+            fh.write(str(records).encode().ljust(8))
+    remove_marker(p)
+    return records, tail, crashed
+
+
+def _read_layout(p: Path) -> tuple[int, int, int]:
     with p.open("rb") as fh:
         head = fh.read(256)
         if len(head) < 256:
@@ -94,20 +150,22 @@ def recover(path: str | Path) -> tuple[int, int, bool]:
     header_bytes, record_bytes, count = _layout(head, p)
     if record_bytes <= 0:
         raise InputError("no data records in this file: nothing to recover", p)
-    records = (size - header_bytes) // record_bytes
-    tail = size - header_bytes - records * record_bytes
-    if records == count and tail == 0:
-        crashed = marker_path(p).exists()
-        remove_marker(p)
-        return records, 0, crashed
-    if records == 0:
-        raise InputError("no complete data record on disk: nothing to recover", p)
-    with p.open("r+b") as fh:
-        fh.truncate(header_bytes + records * record_bytes)
-        fh.seek(RECORD_COUNT_OFFSET)
-        fh.write(str(records).encode().ljust(8))
-    remove_marker(p)
-    return records, tail, True
+    return header_bytes, record_bytes, count
+
+
+def _repaired(p: Path, header_bytes: int, data_bytes: int, records: int) -> Iterator[bytes]:
+    """The file's complete records, in chunks, behind a header with their true count."""
+    with p.open("rb") as fh:
+        head = bytearray(fh.read(header_bytes))
+        head[RECORD_COUNT_OFFSET:RECORD_COUNT_OFFSET + 8] = str(records).encode().ljust(8)
+        yield bytes(head)
+        left = data_bytes
+        while left > 0:
+            chunk = fh.read(min(left, 1 << 20))
+            if not chunk:
+                return
+            left -= len(chunk)
+            yield chunk
 
 
 def anonymised(path: str | Path) -> bytes:
