@@ -46,7 +46,7 @@ def test_recording_with_a_patient_adds_the_session(recordings):
     assert s["protocol"] == "a1-strength" and s["posture"] == "lying"
     assert s["targets"]["hold_s"] == [5.0] and len(s["reps"]) == 5
     assert s["calibration"]["pfm"]["mvc"] > 20
-    assert hist.db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert hist.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
 
 
 def test_history_command_table_json_and_suggestion(recordings, tmp_path):
@@ -76,6 +76,43 @@ def test_rebuild_from_the_edf_files(recordings, tmp_path):
     History(db).rebuild(folder)  # re-importing twice keeps one row per file
     assert len(History(db).sessions("P-1")) == 3
     assert [f.read_bytes() for f in files] == before  # the EDF files are never touched
+
+
+def test_rebuild_skips_copies_of_a_session_already_indexed(recordings, tmp_path):
+    folder, _, files = recordings
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for args in ([], ["--anonymise"]):
+        out = archive / f"copy{len(args)}.edf"
+        assert subprocess.run(["bbfeedback", "export", str(files[0]), *args, "--out", str(out)],
+                              capture_output=True).returncode == 0
+    db = tmp_path / "h.sqlite3"
+    History(db).rebuild(folder)
+    got = subprocess.run(["bbfeedback", "history", "rebuild", str(archive), "--db", str(db)],
+                         capture_output=True, text=True)
+    assert got.returncode == 0 and "0 sessions imported" in got.stdout
+    assert "2 files skipped" in got.stdout and got.stderr.count("a copy of") == 1
+    assert got.stderr.count("no pseudonymous patient code") == 1  # the anonymised copy
+    assert history.signal_hash(archive / "copy1.edf") == history.signal_hash(files[0])
+    assert len(History(db).sessions("P-1")) == 3
+
+
+def test_an_older_database_is_migrated_and_its_rows_hashed(recordings, tmp_path):
+    folder, _, files = recordings
+    db = tmp_path / "v1.sqlite3"
+    old = sqlite3.connect(db)
+    old.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    old.execute("INSERT INTO patients VALUES ('P-1', '2026-01-01')")
+    old.execute("INSERT INTO sessions (patient, file, started) VALUES ('P-1', ?, "
+                "'2026-01-01T10:00:00')", (str(files[1].resolve()),))
+    old.commit()
+    old.close()
+    copy = tmp_path / "copy.edf"
+    copy.write_bytes(files[1].read_bytes())
+    hist = History(db)
+    assert hist.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    added, skipped = hist.rebuild(tmp_path)  # the copy only: its original is indexed
+    assert added == 0 and "a copy of" in skipped[0]
 
 
 def test_env_variable_and_corrupt_or_locked_database(recordings, tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ numbered migrations (``PRAGMA user_version``); WAL mode and a busy timeout let t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -24,7 +25,6 @@ from bbfeedback.detect.calibration import Calibration
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.recording import Recording, read_recording
-from bbfeedback.recording.annotations import finite_number
 
 MIGRATIONS = [
     """
@@ -49,6 +49,12 @@ MIGRATIONS = [
         PRIMARY KEY (session, idx)
     );
     CREATE INDEX sessions_patient ON sessions(patient, started);
+    """,
+    # 2: the hash of a file's data records, so a copy (an export, an anonymised copy) of a
+    # session already in the history is recognised
+    """
+    ALTER TABLE sessions ADD COLUMN signal_hash TEXT;
+    CREATE INDEX sessions_signal_hash ON sessions(signal_hash);
     """,
 ]
 BUSY_TIMEOUT_S = 5.0  # how long to wait for another process's write before saying "busy"
@@ -143,22 +149,26 @@ class History:
 
     # --- writing ---------------------------------------------------------------------------
     def add(self, path: str | Path, recording: Recording | None = None) -> int | None:
-        """Index one session recording (None when it holds no bbfeedback session)."""
+        """Index one session recording (None when it holds no bbfeedback session). A copy of
+        a session already indexed under another file name is refused (InputError)."""
         rec = recording or read_recording(path)
         info = session_info(rec)
         if info is None:
             return None
+        digest = signal_hash(path)
         try:
             with self._transaction():
+                self._refuse_copy(digest, info["file"])
                 self.db.execute("INSERT OR IGNORE INTO patients VALUES (?, ?)",
                                 (info["patient"], datetime.now().isoformat(timespec="seconds")))
                 self.db.execute("DELETE FROM sessions WHERE file = ?", (info["file"],))
                 cur = self.db.execute(
                     "INSERT INTO sessions (patient, file, started, protocol, targets, posture,"
-                    " device, calibration, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " device, calibration, summary, signal_hash)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (info["patient"], info["file"], info["started"], info["protocol"],
                      json.dumps(info["targets"]), info["posture"], json.dumps(info["device"]),
-                     json.dumps(info["calibration"]), json.dumps(info["summary"])))
+                     json.dumps(info["calibration"]), json.dumps(info["summary"]), digest))
                 sid = cur.lastrowid
                 self.db.executemany(
                     "INSERT INTO reps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -169,8 +179,17 @@ class History:
             raise InputError(_explain(exc), self.path) from None
         return sid
 
+    def _refuse_copy(self, digest: str, file: str) -> None:
+        row = self.db.execute("SELECT file FROM sessions WHERE signal_hash = ? AND file != ?",
+                              (digest, file)).fetchone()
+        if row:
+            raise InputError(f"a copy of {row[0]}, which is in the history already", file)
+
     def rebuild(self, folder: str | Path) -> tuple[int, list[str]]:
-        """Re-import every session recording under a folder: (added, skipped files)."""
+        """Re-import every session recording under a folder: (added, skipped files with the
+        reason). Copies of a session already indexed and files without a patient code are
+        skipped; so is a damaged file, without stopping the others."""
+        self._hash_older_rows()
         added, skipped = 0, []
         for edf in sorted(Path(folder).rglob("*.edf")):
             try:
@@ -181,6 +200,19 @@ class History:
             except (InputError, sqlite3.IntegrityError) as exc:  # one bad file, not all
                 skipped.append(str(exc))
         return added, skipped
+
+    def _hash_older_rows(self) -> None:
+        """Sessions indexed before signal hashes existed get theirs (when the file is still
+        there), so a rebuild recognises their copies too."""
+        rows = self.db.execute("SELECT id, file FROM sessions WHERE signal_hash IS NULL")
+        for sid, file in rows.fetchall():
+            try:
+                digest = signal_hash(file)
+            except InputError:
+                continue
+            with self._transaction():
+                self.db.execute("UPDATE sessions SET signal_hash = ? WHERE id = ?",
+                                (digest, sid))
 
     # --- reading ---------------------------------------------------------------------------
     def sessions(self, patient: str) -> list[dict]:
@@ -200,6 +232,27 @@ class History:
 
     def patients(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM patients ORDER BY id")]
+
+
+def signal_hash(path: str | Path) -> str:
+    """SHA-256 of an EDF's data records (everything after its header): equal for a file, its
+    export and its anonymised copy, which differ only in header fields."""
+    p = Path(path)
+    digest = hashlib.sha256()
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(256)
+            header_bytes = int(head[184:192]) if len(head) == 256 else -1
+            if header_bytes < 256:
+                raise InputError("not an EDF file (header unreadable)", p)
+            fh.seek(header_bytes)
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    except ValueError:
+        raise InputError("not an EDF file (header unreadable)", p) from None
+    except OSError as exc:
+        raise InputError(f"cannot read ({exc.strerror})", p) from None
+    return digest.hexdigest()
 
 
 def _create_private(path: Path) -> None:
@@ -232,9 +285,9 @@ def _explain(exc: sqlite3.OperationalError) -> str:
 
 
 def session_info(rec: Recording) -> dict | None:
-    """What the history keeps of a session recording (from its annotations and header),
-    checked: a pseudonymous patient code, sound repetition scores, numbers where numbers
-    belong. A file that fails is not added (InputError says why); None: no session in it."""
+    """What the history keeps of a session recording (from its annotations, checked when
+    read by ``recording.schemas``, and header): a pseudonymous patient code, sound repetition
+    scores. A file that fails is not added (InputError says why); None: no session in it."""
     meta = rec.meta
     settings = meta.settings
     if not settings:
@@ -244,69 +297,25 @@ def session_info(rec: Recording) -> dict | None:
         raise InputError("no pseudonymous patient code in the file's header (none, or a "
                          "name); not added", rec.path)
     started = rec.header.get("start") or datetime.now().isoformat(timespec="seconds")
-    device = {k: v for k, v in (meta.last("device") or {}).items() if _plain(v)}
-    posture = meta.last("posture") or device.get("posture")
-    protocol, targets = settings.get("protocol"), settings.get("targets")
+    device = meta.last("device") or {}
     return {
         "patient": patient, "file": str(Path(rec.path).resolve()), "started": started,
-        "protocol": protocol if isinstance(protocol, str) else None,
-        "targets": targets if isinstance(targets, dict) else {},
-        "posture": posture if isinstance(posture, str) else None, "device": device,
-        "calibration": _calibrations(meta.last("calibration") or {}),
-        "summary": _summary(meta.last("summary") or {}), "reps": _reps(meta.all("rep"), rec),
+        "protocol": settings.get("protocol"), "targets": settings.get("targets") or {},
+        "posture": meta.last("posture") or device.get("posture"), "device": device,
+        "calibration": {name: Calibration.from_dict(c).to_dict()
+                        for name, c in (meta.last("calibration") or {}).items()},
+        "summary": meta.last("summary") or {}, "reps": _reps(rec),
     }
 
 
-def _plain(v: object) -> bool:
-    return v is None or isinstance(v, str | bool) or finite_number(v)
-
-
-def _number_or_none(v: object) -> bool:
-    return v is None or finite_number(v)
-
-
-def _calibrations(cals: dict) -> dict:
-    out = {}
-    for name, c in cals.items():
-        try:
-            out[name] = Calibration.from_dict(c if isinstance(c, dict) else {}).to_dict()
-        except ValueError:
-            continue  # a damaged entry: progress shows no MVC for that session
-    return out
-
-
-_SUMMARY_NUMBERS = ("reps", "reps_met", "quick_count", "fatigue_ratio")
-
-
-def _summary(summ: dict) -> dict:
-    """The summary with the numbers progress reads made sure of (others as recorded)."""
-    out = dict(summ)
-    for key in _SUMMARY_NUMBERS:
-        if key in out and not _number_or_none(out[key]):
-            out[key] = None
-    tone = out.get("resting_tone")
-    if not isinstance(tone, dict) or not _number_or_none(tone.get("pct_mvc")):
-        out["resting_tone"] = {}
-    return out
-
-
-_REP_NUMBERS = ("hold_s", "target_hold_s", "peak_pct_mvc", "rest_residual_pct")
-
-
-def _reps(reps: list, rec: Recording) -> list[dict]:
-    """Repetition scores as stored: each a dict with its own index, met a yes/no, numbers
-    numbers; otherwise the file is not added (its scores are damaged: re-analyse it)."""
-    seen = set()
-    for r in reps:
-        ok = (isinstance(r, dict) and isinstance(r.get("index"), int)
-              and not isinstance(r["index"], bool) and r["index"] not in seen
-              and isinstance(r.get("met"), bool)
-              and all(_number_or_none(r.get(k)) for k in _REP_NUMBERS)
-              and isinstance(r.get("flags", []), list))
-        if not ok:
-            raise InputError("damaged repetition scores in the file; not added (analyze it to "
-                             "score it again from the signal)", rec.path)
-        seen.add(r["index"])
+def _reps(rec: Recording) -> list[dict]:
+    """Repetition scores as stored, each with its own index; a file with a damaged one (left
+    out when read) is not added: re-analyse it to score it again from the signal."""
+    reps = rec.meta.all("rep")
+    indexes = {r["index"] for r in reps}
+    if "rep" in rec.meta.damaged or len(indexes) < len(reps):
+        raise InputError("damaged repetition scores in the file; not added (analyze it to "
+                         "score it again from the signal)", rec.path)
     return reps
 
 
