@@ -77,6 +77,7 @@ class PtyEmulator:
         self.sent = 0  # packets handed to the pty (dropped ones included)
         self.sent_at: list[tuple[int, float]] = []  # (packet index, monotonic time)
         self.done = threading.Event()
+        self.reader_gone = False  # the reader closed the port: nothing more to send
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="emulator")
 
@@ -98,11 +99,17 @@ class PtyEmulator:
             except OSError:
                 pass
 
+    def _drop_slave(self) -> None:
+        """Close our own copy of the port, so the master reads as hung up (EIO) whenever no
+        reader holds it open: that is how a reader's arrival and departure show."""
+        if self._slave >= 0:
+            os.close(self._slave)
+            self._slave = -1
+
     def _await_reader(self) -> None:
         """Until someone opens the port: with no one at the other end, the master side
         reads as hung up (EIO); once a reader holds it open, it has nothing to read."""
-        os.close(self._slave)
-        self._slave = -1
+        self._drop_slave()
         while not self._stop.is_set():
             ready, _, _ = select.select([self.master], [], [], 0.05)
             if not ready:
@@ -119,7 +126,8 @@ class PtyEmulator:
             return b""
         try:
             return os.read(self.master, 256)
-        except OSError:
+        except OSError:  # hung up: with our copy closed, the reader has closed the port
+            self.reader_gone = self._slave < 0
             return b""
 
     def _await_start(self) -> None:
@@ -130,6 +138,7 @@ class PtyEmulator:
             if self.spec.name == "cyton" and openbci_cyton.RESET in got:
                 os.write(self.master, openbci_cyton.BANNER)
             if self.spec.start and self.spec.start in got:
+                self._drop_slave()  # a reader is there: from now on its leaving shows
                 return
 
     def _run(self) -> None:
@@ -157,6 +166,8 @@ class PtyEmulator:
                     self.sent = i
                     continue
                 self._commands(min(period, 0.002))  # keep the command channel drained
+                if self.reader_gone:
+                    break
         except OSError:
             pass
         finally:

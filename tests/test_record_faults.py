@@ -47,6 +47,23 @@ def test_a_device_that_goes_away_ends_with_status_3_and_the_file_saved(tmp_path)
     assert rec.meta.last("lost") and rec.meta.last("disconnected")
 
 
+@pytest.mark.parametrize("device", ["p2", "cyton"])  # starts on open; starts on command
+def test_the_emulator_stops_when_its_reader_closes_the_port(device, tmp_path):
+    emu = subprocess.Popen([sys.executable, "-m", "bbfeedback", "emulate", "--device", device,
+                            "--protocol", "a1-strength"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = emu.stdout.readline().strip()
+        got = subprocess.run(RECORD + ["--device", device, "--port", port, "--seconds", "2",
+                                       "--out", str(tmp_path / "short.edf")],
+                             capture_output=True, text=True, timeout=60)
+        assert got.returncode == 0, got.stderr
+        _, err = emu.communicate(timeout=10)  # a session lasts minutes: it stopped early
+    finally:
+        emu.kill()
+    assert emu.returncode == 0 and "the reader closed the port" in err
+
+
 def test_sigterm_finalises_the_recording_like_ctrl_c(tmp_path):
     out = tmp_path / "term.edf"
     proc = subprocess.Popen(RECORD + ["--device", "sim", "--protocol", "a1-strength",

@@ -38,6 +38,8 @@ def emulate(spec: DeviceSpec, protocol: protocols.Protocol, garbage: float = 0.0
     except KeyboardInterrupt:
         pass
     emu.stop()
+    if emu.reader_gone:
+        print(f"{emu.port}: the reader closed the port; stopped", file=sys.stderr)
     print(f"sent {emu.sent} packets ({int(packets.dropped[:emu.sent].sum())} dropped, "
           f"{sum(1 for k in packets.junk if k < emu.sent)} with noise after)", file=sys.stderr)
     return 0
