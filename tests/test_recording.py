@@ -1,5 +1,9 @@
 """Reading EDF/EDF+/BDF and CSV in physical units; clear one-line errors for bad files."""
 
+import re
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -145,3 +149,32 @@ def test_patient_pressure_kpa_is_scaled(tmp_path):
     np.savetxt(path, np.column_stack([t, prs.data / 10.197]), delimiter=",",
                header="time_s,probe_kPa", comments="", fmt="%.8f")
     assert np.allclose(read_recording(path).signals[0].data, prs.data, atol=1e-4)
+
+
+@pytest.mark.parametrize("where", ["timekeeping", "settings", "every record"])
+def test_a_damaged_annotation_channel_keeps_the_signal_and_the_readable_notes(where, tmp_path):
+    """EDFlib refuses a whole file for one malformed TAL; we read the signal without it and
+    keep every annotation list that still parses."""
+    src = Path(__file__).parents[1] / "sample_data" / "lift.edf"
+    data = bytearray(src.read_bytes())
+    good = read_recording(src)
+    if where == "timekeeping":  # record 5's "+5\x14\x14"
+        i = data.find(b"+5\x14\x14\x00")
+        data[i:i + 3] = b"x\x00q"
+    elif where == "settings":
+        i = data.find(b"bbfeedback:settings")
+        data[i + 21:i + 25] = b"\x00\x14\x00\x15"
+    else:
+        for m in re.finditer(rb"\+\d+\x14\x14\x00", bytes(data)):
+            data[m.start()] = ord("*")
+    bad = tmp_path / "bad.edf"
+    bad.write_bytes(bytes(data))
+    rec = read_recording(bad)
+    assert np.array_equal(rec.signals[0].data, good.signals[0].data)
+    assert any("annotation channel is damaged" in w for w in rec.meta.warnings)
+    kept = {a.text for a in rec.annotations}
+    lost = [a.text for a in good.annotations if a.text not in kept]
+    assert len(lost) <= (1 if where != "every record" else len(good.annotations))
+    got = subprocess.run(["bbfeedback", "analyze", str(bad), "--json"], capture_output=True,
+                         text=True)
+    assert got.returncode == 0 and "Traceback" not in got.stderr

@@ -14,51 +14,61 @@ import pyedflib
 
 from bbfeedback.errors import InputError
 from bbfeedback.recording import Annotation, Recording, Signal, make_signal
-from bbfeedback.recording.annotations import finite_number
 from bbfeedback.recording.edf_writer import EdfPlusWriter, SignalSpec
+from bbfeedback.recording.tal import read_tals
 from bbfeedback.signal.blocks import guess_kind
 
 
-def _open(path: Path) -> pyedflib.EdfReader:
+def _open(path: Path) -> tuple[pyedflib.EdfReader, bool]:
+    """The reader, and whether EDFlib read the annotations too. A file EDFlib refuses only
+    for its annotation channel is opened without it (see ``tal``)."""
     if path.stat().st_size == 0:
         raise InputError("empty file", path)
     try:
-        return pyedflib.EdfReader(str(path))
+        return pyedflib.EdfReader(str(path)), True
     except OSError as exc:
         reason = str(exc).split("\n")[0].strip() or "not a valid EDF/BDF file"
+    try:
+        return pyedflib.EdfReader(str(path), pyedflib.DO_NOT_READ_ANNOTATIONS), False
+    except OSError:
         raise InputError(f"not a readable EDF/BDF file ({reason})", path) from None
 
 
 def read_edf(path: Path, kinds: dict[str, str]) -> Recording:
-    reader = _open(path)
+    reader, with_annotations = _open(path)
     try:
         signals = [_read_signal(reader, i, kinds, path) for i in range(reader.signals_in_file)]
-        onsets, durations, texts = reader.readAnnotations()
         header = {k: getattr(reader, f"get{k[0].upper()}{k[1:]}", lambda: "")()
                   for k in ("equipment", "technician", "patientCode")}
         header["start"] = reader.getStartdatetime().isoformat()
+        tals = zip(*reader.readAnnotations(), strict=True) if with_annotations else []
     finally:
         reader.close()
-    annotations = [
-        Annotation(float(o), float(d) if d and d > 0 else 0.0, str(t))
-        for o, d, t in zip(onsets, durations, texts, strict=True)
-    ]
+    damaged = 0
+    if not with_annotations:
+        tals, damaged = read_tals(path)
+    annotations = [Annotation(float(o), float(d) if d and d > 0 else 0.0, str(t))
+                   for o, d, t in tals]
     rec = Recording(signals, annotations, str(path), header)
+    if not with_annotations:
+        rec.warn(f"the annotation channel is damaged ({damaged} unreadable annotation "
+                 f"lists left out; {len(annotations)} read)")
     _cut_padding(rec)
     return rec
 
 
 def _cut_padding(rec: Recording) -> None:
     """Cut off what our writer added after the signal's true end (``bbfeedback:padding``:
-    the last record's fill, and records that only carry the last annotations). A padding
-    note before any other annotation, or past the end, is damage: ignored, with a warning."""
+    the last record's fill, and records that only carry the last annotations; its value
+    checked by ``schemas.Padding``). A padding note before any other annotation, or past the
+    end, is damage: ignored, with a warning."""
     padding = rec.meta.last("padding")
     if padding is None:
         return
-    end_s = padding.get("from_s")
+    end_s = padding["from_s"]
     last_note_s = max((a.onset_s for a in rec.annotations
                        if not a.text.startswith("bbfeedback:padding")), default=0.0)
-    if not (finite_number(end_s) and last_note_s - 1e-3 <= end_s <= rec.duration_s):
+    if not last_note_s - 1e-3 <= end_s <= rec.duration_s:
         rec.warn(f"padding annotation {padding!r:.60} does not fit the signal's end; ignored")
         return
     for s in rec.signals:
