@@ -213,3 +213,19 @@ def test_other_programs_edf_files_read_or_refused_clearly(real_data, name, code,
     assert needle in text and "Traceback" not in out.stderr
     if code == 2:
         assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_recover_leaves_a_file_whose_header_lies_about_its_records(session_file, tmp_path):
+    data = bytearray(session_file.read_bytes())
+    ns = int(data[252:256])
+    at = 256 + ns * 216  # samples per record of the first signal
+    data[at:at + 8] = str(int(data[at:at + 8]) - 100).encode().ljust(8)
+    data[236:244] = b"-1      "
+    lying = tmp_path / "lying.edf"
+    lying.write_bytes(bytes(data) + b"\0" * 100)
+    for args in ([], ["--in-place"]):
+        got = subprocess.run(["bbfeedback", "recover", *args, str(lying)], capture_output=True,
+                             text=True)
+        assert got.returncode == 2 and "does not describe the data records" in got.stderr
+    assert lying.read_bytes() == bytes(data) + b"\0" * 100
+    assert not (tmp_path / "lying-recovered.edf").exists()

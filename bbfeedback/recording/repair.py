@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from bbfeedback.errors import InputError
 from bbfeedback.recording.edf_writer import RECORD_COUNT_OFFSET
 from bbfeedback.recording.outputs import write_private
+from bbfeedback.recording.tal import annotation_layout
 
 MARKER_SUFFIX = ".recording"
 
@@ -126,6 +128,8 @@ def recover(path: str | Path, out: str | Path | None = None,
     crashed = marker_path(p).exists() or records != count or tail != 0
     if records == 0 and crashed:
         raise InputError("no complete data record on disk: nothing to recover", p)
+    if crashed:
+        _check_records(p, records)
     if out is not None:
         if crashed:
             write_private(out, _repaired(p, header_bytes, records * record_bytes, records),
@@ -138,6 +142,27 @@ def recover(path: str | Path, out: str | Path | None = None,
             fh.write(str(records).encode().ljust(8))
     remove_marker(p)
     return records, tail, crashed
+
+
+def _check_records(p: Path, records: int) -> None:
+    """Refuse to cut a file whose header does not describe its records: in an EDF+ file,
+    the first and the last record kept must each start with their own time stamp."""
+    with p.open("rb") as fh:
+        head = fh.read(256)
+        ns = int(head[252:256])
+        duration_s = float(head[244:252])
+        layout = annotation_layout(head + fh.read(256 * ns), ns)
+        if layout is None:
+            return  # plain EDF: nothing to check against
+        header_bytes, record_bytes, start, _ = layout
+        onsets = []
+        for r in (0, records - 1):
+            fh.seek(header_bytes + r * record_bytes + start)
+            m = re.match(rb"[+-](\d+(?:\.\d+)?)\x14\x14", fh.read(32))
+            onsets.append(float(m[1]) if m else None)
+    if None in onsets or abs(onsets[1] - onsets[0] - (records - 1) * duration_s) > 1e-3:
+        raise InputError("the header does not describe the data records (a record has no "
+                         "time stamp where it should); left unchanged", p)
 
 
 def _read_layout(p: Path) -> tuple[int, int, int]:

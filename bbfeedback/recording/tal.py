@@ -27,7 +27,7 @@ def read_tals(path: Path) -> tuple[list[tuple[float, float, str]], int]:
         except ValueError:
             raise InputError("header unreadable", path) from None
         head += fh.read(256 * ns)
-        layout = _annotation_layout(head, ns)
+        layout = annotation_layout(head, ns)
         if layout is None:
             return [], 0
         header_bytes, record_bytes, start, length = layout
@@ -43,7 +43,7 @@ def read_tals(path: Path) -> tuple[list[tuple[float, float, str]], int]:
     return found, damaged
 
 
-def _annotation_layout(head: bytes, ns: int) -> tuple[int, int, int, int] | None:
+def annotation_layout(head: bytes, ns: int) -> tuple[int, int, int, int] | None:
     """(header bytes, record bytes, offset and length of the annotation channel in a
     record), or None when the file has no annotation channel."""
     try:
