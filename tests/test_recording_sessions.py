@@ -229,3 +229,27 @@ def test_recover_leaves_a_file_whose_header_lies_about_its_records(session_file,
         assert got.returncode == 2 and "does not describe the data records" in got.stderr
     assert lying.read_bytes() == bytes(data) + b"\0" * 100
     assert not (tmp_path / "lying-recovered.edf").exists()
+
+
+@pytest.mark.parametrize("seconds", [7.3, 12.0, 3.999])
+def test_the_last_records_fill_is_marked_for_every_reader(seconds, tmp_path):
+    """A recording rarely ends on a record boundary: the fill is a BAD_ACQ_SKIP span (MNE)
+    and a bbfeedback:padding note (our readers), so both give the true length."""
+    mne = pytest.importorskip("mne")
+    out = tmp_path / "end.edf"
+    got = subprocess.run(["bbfeedback", "record", "--device", "sim", "--protocol",
+                          "a1-strength", "--seconds", str(seconds), "--speed", "20", "--out",
+                          str(out)], capture_output=True, text=True)
+    assert got.returncode == 0, got.stderr
+    n = int(round(seconds * 1000))
+    assert read_recording(out).signals[0].data.size == n
+    raw = mne.io.read_raw_edf(out, verbose="error")
+    kept = raw.get_data(reject_by_annotation="omit", verbose="error").shape[1]
+    assert kept == n
+    # one span, from the true end to the file's end (records that only carry the last
+    # annotations included)
+    skips = [a for a in raw.annotations if a["description"] == "BAD_ACQ_SKIP"]
+    assert len(skips) <= 1 and len(skips) == int(raw.n_times > n)
+    if skips:
+        assert skips[0]["onset"] == pytest.approx(seconds)
+        assert skips[0]["onset"] + skips[0]["duration"] == pytest.approx(raw.times[-1] + 1e-3)

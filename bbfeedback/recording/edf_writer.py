@@ -177,13 +177,14 @@ class EdfPlusWriter:
     def close(self) -> None:
         """Fill the last record (repeating the last values), fix the header, close.
 
-        Filled samples are named in a ``bbfeedback:padding`` annotation, and the readers of
-        this package cut them off again."""
+        Filled samples are named in a ``bbfeedback:padding`` annotation, which the readers
+        of this package cut off again, and in a ``BAD_ACQ_SKIP`` span for other readers
+        (MNE leaves such spans out of ``get_data(reject_by_annotation="omit")``)."""
         if self._fh.closed:
             return
         real_s = self.records * self.record_s + self._buffers[0].size / self.signals[0].fs_hz
         if any(b.size for b in self._buffers) or self._pending:
-            self._pending.insert(0, tal(real_s, encode("padding", {"from_s": round(real_s, 6)})[0]))
+            self._pending[:0] = self._padding_notes(real_s)
         last = [b[-1] if b.size else v for b, v in zip(self._buffers, self._last, strict=True)]
         while any(b.size for b in self._buffers) or self._pending:
             self._write_record([np.concatenate([b, np.full(n - b.size, v)])
@@ -192,6 +193,33 @@ class EdfPlusWriter:
             self._buffers = [np.empty(0) for _ in self.signals]
         self.flush()
         self._fh.close()
+
+    def _padding_notes(self, real_s: float) -> list[bytes]:
+        """The two notes marking the fill from ``real_s`` to the end of the records that
+        still have to be written (enough to carry every pending annotation)."""
+        n = 1
+        while True:
+            skip_s = round((self.records + n) * self.record_s - real_s, 6)
+            notes = [tal(real_s, encode("padding", {"from_s": round(real_s, 6)})[0])]
+            if skip_s > 0:
+                notes.append(tal(real_s, "BAD_ACQ_SKIP", skip_s))
+            needed = self._records_to_hold(notes + self._pending)
+            if needed <= n:
+                return notes
+            n = needed
+
+    def _records_to_hold(self, entries: list[bytes]) -> int:
+        """How many records the annotation channel needs for these entries (as written by
+        ``_annotation_record``)."""
+        n, i = 0, 0
+        while True:
+            size = len(tal((self.records + n) * self.record_s))
+            n += 1
+            while i < len(entries) and size + len(entries[i]) <= self.annotation_bytes:
+                size += len(entries[i])
+                i += 1
+            if i == len(entries):
+                return n
 
     def __enter__(self) -> EdfPlusWriter:
         return self
