@@ -355,3 +355,39 @@ def test_a_new_database_and_its_wal_files_are_private(tmp_path):
     assert all(stat.S_IMODE(os.stat(f).st_mode) == 0o600 for f in files if f.exists())
     assert Path(f"{db}-wal").exists()
     hist.close()
+
+
+def test_a_damaged_database_is_named_not_a_traceback(recordings, tmp_path):
+    folder, db, _ = recordings
+    dropped = tmp_path / "dropped.sqlite3"
+    copy = sqlite3.connect(dropped)
+    sqlite3.connect(db).backup(copy)
+    copy.execute("DROP TABLE reps")
+    copy.commit()
+    copy.close()
+    garbled = tmp_path / "garbled.sqlite3"
+    data = bytearray(db.read_bytes())
+    data[100:4096] = b"\xa5" * (4096 - 100)  # the first page's schema
+    garbled.write_bytes(bytes(data))
+    for bad in (dropped, garbled):
+        for cmd in (["history", "P-1"], ["report", "--patient", "P-1", "--out",
+                                         str(tmp_path / "r.html")],
+                    ["history", "rebuild", str(folder)]):
+            got = subprocess.run(["bbfeedback", *cmd, "--db", str(bad)], capture_output=True,
+                                 text=True)
+            assert got.returncode == 2 and "Traceback" not in got.stderr, (bad, cmd)
+            assert got.stderr.count("\n") == 1 and "rebuild it" in got.stderr
+
+
+def test_a_damaged_session_row_is_left_out_with_a_warning(recordings, tmp_path):
+    _, db, files = recordings
+    copy = tmp_path / "rows.sqlite3"
+    dest = sqlite3.connect(copy)
+    sqlite3.connect(db).backup(dest)
+    dest.execute("UPDATE sessions SET summary = '{bad' WHERE file = ?", (str(files[0].resolve()),))
+    dest.commit()
+    dest.close()
+    got = subprocess.run(["bbfeedback", "history", "P-1", "--db", str(copy), "--json"],
+                         capture_output=True, text=True)
+    assert got.returncode == 0 and "is damaged in the history" in got.stderr
+    assert len(json.loads(got.stdout)["sessions"]) == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -26,6 +27,7 @@ from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.recording import Recording, read_recording
 
+log = logging.getLogger("bbfeedback")
 MIGRATIONS = [
     """
     CREATE TABLE patients (id TEXT PRIMARY KEY, created TEXT NOT NULL);
@@ -86,12 +88,11 @@ class History:
             self._use_wal()
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+            self._check()
         except sqlite3.OperationalError as exc:
             raise InputError(_explain(exc), self.path) from None
-        except sqlite3.DatabaseError:
-            raise InputError("not a readable history database (your EDF files are safe: "
-                             "rebuild it with bbfeedback history rebuild DIR --db NEW)",
-                             self.path) from None
+        except sqlite3.DatabaseError as exc:
+            raise InputError(_damaged(exc), self.path) from None
         except OSError as exc:
             raise InputError(f"cannot open the history database ({exc.strerror})",
                              self.path) from None
@@ -216,19 +217,50 @@ class History:
 
     # --- reading ---------------------------------------------------------------------------
     def sessions(self, patient: str) -> list[dict]:
-        rows = self.db.execute(
-            "SELECT id, file, started, protocol, targets, posture, device, calibration, summary"
-            " FROM sessions WHERE patient = ? ORDER BY started", (patient,)).fetchall()
-        out = []
-        for sid, file, started, protocol, targets, posture, device, cal, summary in rows:
-            reps = [json.loads(r[0]) for r in self.db.execute(
-                "SELECT score FROM reps WHERE session = ? ORDER BY idx", (sid,))]
-            out.append({"id": sid, "file": file, "started": started, "protocol": protocol,
-                        "targets": json.loads(targets or "{}"), "posture": posture,
-                        "device": json.loads(device or "{}"),
-                        "calibration": json.loads(cal or "{}"),
-                        "summary": json.loads(summary or "{}"), "reps": reps})
-        return out
+        """A patient's sessions in time order; a damaged row is left out with a warning
+        (the EDF file still has it: ``history rebuild`` restores it)."""
+        try:
+            rows = self.db.execute(
+                "SELECT id, file, started, protocol, targets, posture, device, calibration,"
+                " summary FROM sessions WHERE patient = ? ORDER BY started", (patient,)
+            ).fetchall()
+            out = []
+            for row in rows:
+                try:
+                    out.append(self._session(*row))
+                except (ValueError, TypeError):
+                    log.warning("%s: session %s (%s) is damaged in the history; left out "
+                                "(history rebuild restores it)", self.path, row[0], row[1])
+            return out
+        except sqlite3.DatabaseError as exc:
+            raise InputError(_damaged(exc), self.path) from None
+
+    def _session(self, sid: int, file: str, started: str, protocol: str, targets: str,
+                 posture: str, device: str, cal: str, summary: str) -> dict:
+        reps = [json.loads(r[0]) for r in self.db.execute(
+            "SELECT score FROM reps WHERE session = ? ORDER BY idx", (sid,))]
+        got = {"id": sid, "file": file, "started": started, "protocol": protocol,
+               "targets": json.loads(targets or "{}"), "posture": posture,
+               "device": json.loads(device or "{}"), "calibration": json.loads(cal or "{}"),
+               "summary": json.loads(summary or "{}"), "reps": reps}
+        datetime.fromisoformat(started)  # a damaged date would break every plot
+        if not all(isinstance(got[k], dict) for k in ("targets", "device", "calibration",
+                                                       "summary")):
+            raise ValueError("not an object")
+        if not all(isinstance(r, dict) for r in reps):
+            raise ValueError("rep not an object")
+        return got
+
+    def _check(self) -> None:
+        """A damaged database file (a bad page, a dropped table) is named at once, with the
+        way back; it is never repaired or rewritten behind the user's back."""
+        ok = self.db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        tables = {r[0] for r in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = {"patients", "sessions", "reps"} - tables
+        if not ok or missing:
+            raise sqlite3.DatabaseError("table " + sorted(missing)[0] + " is missing"
+                                        if missing else "database disk image is malformed")
 
     def patients(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM patients ORDER BY id")]
@@ -275,6 +307,11 @@ def _statements(script: str) -> list[str]:
     if cur.strip(" \t\n;"):
         raise ValueError(f"incomplete SQL statement in a migration: {cur.strip()!r}")
     return out
+
+
+def _damaged(exc: sqlite3.DatabaseError) -> str:
+    return (f"not a readable history database ({exc}); your EDF files are safe: rebuild it "
+            "with bbfeedback history rebuild DIR --db NEW")
 
 
 def _explain(exc: sqlite3.OperationalError) -> str:
