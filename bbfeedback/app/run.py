@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bbfeedback.drivers.serial_transport import Status
 from bbfeedback.exercise.session import Session
-from bbfeedback.signal.blocks import Block
+from bbfeedback.signal.blocks import Block, SampleGuard
 
 ENDING = ("stopped", "error", "lost", "seek")  # statuses after which a source gives no more
 
@@ -92,8 +92,9 @@ class BlockList:
 
 def on_clock(block: Block, expected: int) -> Block | None:
     """The block with ``lost_before`` equal to its jump past ``expected`` (the sample clock
-    is the truth); samples before ``expected`` (a repeat) are cut, an all-repeat block None."""
-    if block.end_sample <= expected:
+    is the truth); samples before ``expected`` (a repeat) are cut; an all-repeat or empty
+    block is None (a jump it carried shows again at the next block)."""
+    if block.end_sample <= expected or block.n_samples == 0:
         return None
     if block.start_sample < expected:
         cut = expected - block.start_sample
@@ -113,6 +114,7 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
     (live sources) names a silent link and, if it allows, gives up on it (reason ``lost``)."""
     expected, lost, disconnects = first_sample, 0, 0
     reason, last = "stopped", None
+    guard = SampleGuard()
     try:
         while True:
             if stop is not None and stop.is_set():
@@ -140,6 +142,7 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
                     reason = "limit"
                     break
                 block = block.head(until_sample - block.start_sample)
+            block = _guarded(guard, block, sinks)
             for s in sinks:
                 block = s.admit(block)
             lost += block.lost_before
@@ -162,6 +165,18 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
     for s in sinks:
         s.finish(session, events, result)
     return RunEnd(reason, expected, lost, disconnects, result, last)
+
+
+def _guarded(guard: SampleGuard, block: Block, sinks: list[Sink]) -> Block:
+    """The block with every sample a usable number; the first repair is told to the sinks
+    (the recorder notes it in the file)."""
+    before = guard.replaced
+    block = guard.check(block)
+    if before == 0 and guard.replaced:
+        for s in sinks:
+            s.status(Status("warning", "samples that are not numbers (NaN, infinite or out of "
+                            "range) were held at the last good value", block.start_sample))
+    return block
 
 
 def _close_after_crash(sinks: list[Sink]) -> None:

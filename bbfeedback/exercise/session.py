@@ -25,7 +25,7 @@ from bbfeedback.exercise.rep_scorer import RepScorer
 from bbfeedback.exercise.signal_quality import Gap, SignalQuality
 from bbfeedback.exercise.targets import Targets
 from bbfeedback.exercise.trace_store import Trace, TraceStore
-from bbfeedback.signal.blocks import EMG, Block, Channel
+from bbfeedback.signal.blocks import EMG, Block, Channel, SampleGuard
 from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
 
 __all__ = ["CueChange", "Gap", "RepScored", "Session", "calibration_steps", "median_frequency",
@@ -67,6 +67,7 @@ class Session:
         if pipeline_config is None:  # live default: notch every 50 Hz harmonic
             pipeline_config = PipelineConfig(notch_hz=resolve_notch("50", None, fs_hz))
         self.pipeline = Pipeline(channels, fs_hz, pipeline_config)
+        self._guard = SampleGuard()
         self.channels = self.pipeline.channels
         self.main, self.accessory = pick_channels(self.channels, main, accessory)
         self.detector_config = detector_config or DetectorConfig()
@@ -144,7 +145,12 @@ class Session:
 
     # --- feeding ---------------------------------------------------------------------------
     def process(self, raw: Block) -> list:
-        """Feed one raw block; return what happened (gaps, cues, contractions, scores)."""
+        """Feed one raw block; return what happened (gaps, cues, contractions, scores).
+        An empty block is nothing; samples that are not numbers are held (``SampleGuard``;
+        the run loop has done so already, before the recorder saw them)."""
+        if raw.n_samples == 0:
+            return []
+        raw = self._guard.check(raw)
         out: list = self.quality.process(raw)
         if (held := self.log.held_before(raw.start_sample)) is not None:  # after a gap
             out += self._detect_and_score(held)

@@ -6,6 +6,7 @@ Time is the sample clock: ``t_s = sample_index / fs_hz``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -143,3 +144,44 @@ def split_blocks(block: Block, sizes: list[int] | int) -> list[Block]:
     if pos < n:
         out.append(Block(block.data[pos:], block.fs_hz, block.channels, block.start_sample + pos))
     return out
+
+
+# Beyond any sensor we read (a 24-bit EMG front end spans ±187 mV; a squeeze is < 300 cmH2O):
+# a value past this is a corrupt sample, held like a NaN, not a number to square.
+PLAUSIBLE_LIMIT = {EMG: 1e6, PRESSURE: 1e4, OTHER: 1e12}
+
+
+class SampleGuard:
+    """Makes every sample a usable number before anyone sees it: NaN, infinities and values
+    past ``PLAUSIBLE_LIMIT`` are held at the channel's last good value (a filter fed one NaN
+    gives NaN for ever). Counts what it replaced."""
+
+    def __init__(self) -> None:
+        self.replaced = 0
+        self._last: np.ndarray | None = None
+
+    def check(self, block: Block) -> Block:
+        limits = np.array([PLAUSIBLE_LIMIT[c.kind] for c in block.channels])
+        bad = ~(np.abs(block.data) <= limits)  # NaN compares False: bad too
+        if self._last is None or self._last.shape[0] != block.data.shape[1]:
+            self._last = np.zeros(block.data.shape[1])
+        if not bad.any():
+            if block.n_samples:
+                self._last = block.data[-1].astype(float)
+            return block
+        self.replaced += int(bad.sum())
+        data = np.array(block.data, dtype=float)
+        for c in np.flatnonzero(bad.any(axis=0)):
+            data[:, c] = _hold(data[:, c], bad[:, c], self._last[c])
+        self._last = data[-1].copy()
+        return dataclasses.replace(block, data=data)
+
+
+def _hold(col: np.ndarray, bad: np.ndarray, before: float) -> np.ndarray:
+    """Each bad sample replaced by the last good one before it (``before`` at the start)."""
+    idx = np.where(bad, 0, np.arange(col.size))
+    np.maximum.accumulate(idx, out=idx)
+    held = col[idx]
+    lead = bad & (np.cumsum(~bad) == 0)  # bad ones before the block's first good sample
+    held[lead] = before
+    return held
