@@ -26,14 +26,9 @@ PARAMS = {  # protocol-level scoring parameters and their defaults
     "repeat_peak_fraction": 0.7,
     "fast_peak_pct_mvc": 50.0,
 }
-_TOP_KEYS = {"id", "name", "description", "source", "scoring", "lead_in_s", "section",
-             "include", "sets_per_day", *PARAMS}
 MAX_REPETITIONS = 1000  # a session is minutes to an hour, not days
 MAX_SESSION_S = 4 * 3600.0
-_SECTION_KEYS = {"name", "repetitions", "posture", "phase", "scoring"}
-_PHASE_KEYS = {"kind", "cue", "cue_nl", "cue_en", "duration_s", "hold_s", "reach_s",
-               "target_pct_mvc", "band_pct_mvc", "target_uV", "band_uV", "target_cmH2O",
-               "band_cmH2O", "until_fail", "max_s"}
+MAX_FILE_BYTES = 1_000_000  # a protocol is a few kB; more is not one
 
 
 def _cues() -> dict[str, dict[str, str]]:
@@ -124,181 +119,88 @@ class Protocol:
         return self.timeline()[-1].end_s
 
 
-class _Checker:
-    """Reads fields with named, one-line errors: '<file>: <field>: <problem>'."""
+def parse(raw: dict, path: Path, _chain: tuple[Path, ...] = (),
+          builtin_includes_only: bool = False) -> Protocol:
+    """A protocol from a TOML document, validated by ``schema`` (types, ranges, includes)."""
+    from bbfeedback.exercise.protocols import schema  # it imports the names above
 
-    def __init__(self, path: Path):
-        self.path = path
-
-    def fail(self, where: str, problem: str):
-        raise InputError(f"{where}: {problem}", self.path)
-
-    def keys(self, table: dict, allowed: set, where: str) -> None:
-        if not isinstance(table, dict):
-            self.fail(where, "must be a table")
-        for key in table:
-            if key not in allowed:
-                self.fail(f"{where}{key}", "unknown field")
-
-    def number(self, table: dict, key: str, where: str, default=None, positive=False,
-               allow_zero=False) -> float | None:
-        if key not in table:
-            if default is None:
-                return None
-            return default
-        value = table[key]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(f"{where}{key}", f"must be a number, got {value!r}")
-        if positive and (value < 0 or (value == 0 and not allow_zero)):
-            self.fail(f"{where}{key}", f"must be positive, got {value!r}")
-        return float(value)
-
-    def band(self, table: dict, key: str, where: str) -> tuple[float, float] | None:
-        if key not in table:
-            return None
-        value = table[key]
-        ok = isinstance(value, list) and len(value) == 2 and all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-        if not ok or value[0] >= value[1]:
-            self.fail(f"{where}{key}", f"must be [low, high] with low < high, got {value!r}")
-        return float(value[0]), float(value[1])
+    chain = (*_chain, _path_key(path))
+    includes = (schema.Includes(chain, _builtin_path, load, "a bundled protocol id")
+                if builtin_includes_only else schema.Includes(chain, _path, load))
+    try:
+        doc = schema.ProtocolDoc.model_validate(raw, context=includes)
+    except schema.ValidationError as exc:
+        raise _error(schema.explain(exc), path) from None
+    return doc.protocol(path)
 
 
-def _phase(chk: _Checker, raw: dict, where: str) -> Phase:
-    chk.keys(raw, _PHASE_KEYS, where)
-    kind = raw.get("kind")
-    if kind not in (WORK, REST, BASELINE):
-        chk.fail(f"{where}kind", f"must be work, rest or baseline, got {kind!r}")
-    cue = raw.get("cue", "contract" if kind == WORK else "relax")
-    if not isinstance(cue, str):
-        chk.fail(f"{where}cue", f"must be a cue name (text), got {cue!r:.40}")
-    words = CUES.get(cue, {})
-    cue_nl, cue_en = raw.get("cue_nl", words.get("nl")), raw.get("cue_en", words.get("en"))
-    if not cue_nl or not cue_en:
-        chk.fail(f"{where}cue", f"unknown cue {cue!r}: use one of {sorted(CUES)} or give "
-                                "cue_nl and cue_en")
-    until_fail = raw.get("until_fail", False)
-    if not isinstance(until_fail, bool):  # "no" is not false: say it
-        chk.fail(f"{where}until_fail", f"must be true or false, got {until_fail!r:.40}")
-    if kind != WORK:
-        if "duration_s" not in raw:
-            chk.fail(f"{where}duration_s", "missing (rest and baseline phases need one)")
-        duration = chk.number(raw, "duration_s", where, positive=True)
-        return Phase(kind, cue, cue_nl, cue_en, duration)
-    hold = chk.number(raw, "hold_s", where, positive=True)
-    if hold is None:
-        chk.fail(f"{where}hold_s", "missing (work phases need a target hold time)")
-    reach = chk.number(raw, "reach_s", where, DEFAULT_REACH_S, positive=True, allow_zero=True)
-    duration = chk.number(raw, "duration_s", where, hold + reach, positive=True)
-    if until_fail:
-        duration = chk.number(raw, "max_s", where, max(60.0, duration), positive=True)
-    target_pct = chk.number(raw, "target_pct_mvc", where, positive=True)
-    band_pct = chk.band(raw, "band_pct_mvc", where)
-    target_abs = band_abs = unit = None
-    for key_unit in ("uV", "cmH2O"):
-        if f"target_{key_unit}" in raw or f"band_{key_unit}" in raw:
-            unit = key_unit
-            target_abs = chk.number(raw, f"target_{key_unit}", where, positive=True)
-            band_abs = chk.band(raw, f"band_{key_unit}", where)
-    if target_pct is None and target_abs is None:
-        chk.fail(f"{where}target_pct_mvc", "missing (or give target_uV / target_cmH2O)")
-    if target_pct is not None and band_pct is None:
-        band_pct = (0.6 * target_pct, max(300.0, 1.5 * target_pct))
-    if target_abs is not None and band_abs is None:
-        band_abs = (0.6 * target_abs, 10 * target_abs)
-    return Phase(kind, cue, cue_nl, cue_en, duration, hold, reach, target_pct, band_pct,
-                 target_abs, band_abs, unit, until_fail)
+def _error(message: str, path: object) -> InputError:
+    return InputError(message, f"protocol {path}")
 
 
-def _section(chk: _Checker, raw: dict, where: str, scoring: str) -> Section:
-    chk.keys(raw, _SECTION_KEYS, where)
-    reps = raw.get("repetitions", 1)
-    if isinstance(reps, bool) or not isinstance(reps, int) or not 1 <= reps <= MAX_REPETITIONS:
-        chk.fail(f"{where}repetitions",
-                 f"must be a whole number from 1 to {MAX_REPETITIONS}, got {reps!r:.40}")
-    phases = raw.get("phase")
-    if not isinstance(phases, list) or not phases:
-        chk.fail(f"{where}phase", "missing: a section needs at least one [[section.phase]]")
-    parsed = tuple(_phase(chk, p, f"{where}phase[{k}].") for k, p in enumerate(phases))
-    scoring = raw.get("scoring", scoring)  # a section of another kind (as in the daily set)
-    if scoring not in SCORINGS:
-        chk.fail(f"{where}scoring", f"must be one of {', '.join(SCORINGS)}, got {scoring!r}")
-    return Section(str(raw.get("name", where.rstrip("."))), reps, parsed, raw.get("posture"),
-                   scoring)
+def _path_key(path: Path) -> Path:
+    """One name per file, for include cycles (a builtin by id and by path are the same)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL: it is read as written
+        return path
 
 
-def parse(raw: dict, path: Path, _seen: tuple[str, ...] = ()) -> Protocol:
-    chk = _Checker(path)
-    chk.keys(raw, _TOP_KEYS, "")
-    pid = raw.get("id")
-    if not isinstance(pid, str) or not pid:
-        chk.fail("id", "missing or not a string")
-    scoring = raw.get("scoring", "holds")
-    if scoring not in SCORINGS:
-        chk.fail("scoring", f"must be one of {', '.join(SCORINGS)}, got {scoring!r}")
-    params = {k: chk.number(raw, k, "", positive=True) for k in PARAMS if k in raw}
-    sections: list[Section] = []
-    for inc in raw.get("include", []):
-        if inc in _seen or inc == pid:
-            chk.fail("include", f"{inc!r} includes itself")
-        sub = load(inc, _seen + (pid,))
-        sections += sub.sections
-        params = {**sub.params, **params}
-    sections += [_section(chk, s, f"section[{k}].", scoring)
-                 for k, s in enumerate(raw.get("section", []))]
-    if not sections:
-        chk.fail("section", "missing: a protocol needs [[section]] entries or include")
-    name = raw.get("name", {"nl": pid, "en": pid})
-    desc = raw.get("description", {"nl": "", "en": ""})
-    for key, value in (("name", name), ("description", desc)):
-        if not isinstance(value, dict) or not {"nl", "en"} <= value.keys():
-            chk.fail(key, "must be a table with nl and en texts")
-    lead = chk.number(raw, "lead_in_s", "", 5.0, positive=True, allow_zero=True)
-    spd = raw.get("sets_per_day")
-    if spd is not None:
-        ok = isinstance(spd, list) and len(spd) == 2 and all(
-            isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in spd)
-        if not ok or spd[0] > spd[1]:
-            chk.fail("sets_per_day", f"must be [fewest, most] whole numbers >= 1, got {spd!r}")
-    planned_s = lead + sum(s.repetitions * sum(ph.duration_s for ph in s.phases)
-                           for s in sections)  # without building the timeline
-    if not planned_s <= MAX_SESSION_S:
-        chk.fail("section", f"the session would last {planned_s / 3600:.1f} h; at most "
-                            f"{MAX_SESSION_S / 3600:g} h")
-    if not any(ph.kind == WORK for s in sections for ph in s.phases):
-        chk.fail("section", "no work phase: a protocol needs something to do")
-    return Protocol(pid, name, desc, str(raw.get("source", "")), scoring, lead,
-                    tuple(sections), params, str(path), tuple(spd) if spd else None)
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # ValueError: a NUL character in the name
+        return False
+
+
+def _builtin_path(id_or_path: str) -> Path | None:
+    return _path_key(HERE / f"{id_or_path}.toml") if id_or_path in builtin_ids() else None
+
+
+def _path(id_or_path: str) -> Path | None:
+    """The file an include names (a bundled id first, as ``load`` reads it), if there is one."""
+    builtin = _builtin_path(id_or_path)
+    if builtin is not None:
+        return builtin
+    path = Path(id_or_path)
+    return _path_key(path) if _exists(path) and not path.is_dir() else None
+
+
+def _document(text: str, where: object) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _error(f"not valid TOML ({exc})", where) from None
+    except RecursionError:
+        raise _error("not valid TOML (nested too deeply)", where) from None
 
 
 def builtin_ids() -> list[str]:
     return sorted(p.stem for p in HERE.glob("*.toml") if p.stem != "cues")
 
 
-def load(id_or_path: str | Path, _seen: tuple[str, ...] = ()) -> Protocol:
+def load(id_or_path: str | Path, _chain: tuple[Path, ...] = ()) -> Protocol:
     """A built-in protocol by id, or a therapist's own TOML file by path."""
     text = str(id_or_path)
     path = HERE / f"{text}.toml" if text in builtin_ids() else Path(text)
-    if not path.exists():
+    if not _exists(path):
         raise InputError(f"no protocol with this id or path (built in: {', '.join(builtin_ids())})",
                          text)
     try:
         with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML ({exc})", path) from None
+            data = fh.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise _error(f"larger than {MAX_FILE_BYTES // 1000} kB: not a protocol", path)
+        raw = _document(data.decode("utf-8"), path)
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read ({exc})", path) from None
-    return parse(raw, path, _seen)
+        raise _error(f"cannot read ({exc})", path) from None
+    return parse(raw, path, _chain)
 
 
 def loads(text: str, where: str | Path) -> Protocol:
-    """A protocol from TOML text (as a recording carries the one it ran)."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML ({exc})", where) from None
-    return parse(raw, Path(str(where)))
+    """A protocol from TOML text (as a recording carries the one it ran): it may include only
+    bundled protocols, as a name from a file is never opened as a path."""
+    return parse(_document(text, where), Path(str(where)), builtin_includes_only=True)
 
 
 def customise(protocol: Protocol, hold_s: float | None = None, rest_s: float | None = None,
