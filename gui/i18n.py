@@ -5,16 +5,16 @@ from __future__ import annotations
 import locale
 import os
 
+from bbfeedback import texts as words
+
+# the GUI's own words; everything else (labels, columns, flags, postures, summaries) is in
+# the core table ``bbfeedback.texts``, which ``tr`` falls back to (no key is in both)
 TEXTS = {
     "title": ("bbfeedback - bekkenbodem myofeedback", "bbfeedback - pelvic-floor myofeedback"),
-    "device": ("Apparaat", "Device"),
     "port": ("Poort", "Port"),
-    "protocol": ("Oefening", "Exercise"),
-    "patient": ("Patiënt (code)", "Patient (code)"),
-    "posture": ("Houding", "Posture"),
+    "patient_code": ("Patiënt (code)", "Patient (code)"),
     "hold": ("Vasthouden (s)", "Hold (s)"),
     "rest": ("Rust (s)", "Rest (s)"),
-    "reps": ("Herhalingen", "Repetitions"),
     "target": ("Doel (% MVC)", "Target (% MVC)"),
     "start": ("Start", "Start"),
     "stop": ("Stop", "Stop"),
@@ -25,36 +25,24 @@ TEXTS = {
     "speed": ("Snelheid", "Speed"),
     "patient_view": ("Patiëntscherm", "Patient view"),
     "language": ("Taal", "Language"),
-    "calibration": ("Kalibratie", "Calibration"),
-    "rest_level": ("rust", "rest"),
-    "mvc": ("MVC", "MVC"),
     "not_calibrated": ("nog niet gekalibreerd", "not calibrated yet"),
     "connected": ("verbonden", "connected"),
+    "connecting": ("verbinden…", "connecting…"),
     "reconnecting": ("verbinding kwijt, opnieuw verbinden…", "connection lost, reconnecting…"),
     "lost": ("verloren", "lost"),
-    "samples": ("samples", "samples"),
+    "samples": ("metingen", "samples"),
     "idle": ("klaar om te starten", "ready to start"),
     "finished": ("sessie klaar", "session finished"),
-    "replaying": ("herhaling", "replay"),
-    "summary": ("Samenvatting", "Summary"),
-    "rep": ("Herh.", "Rep"),
-    "hold_col": ("Vast (s)", "Held (s)"),
-    "met": ("Gehaald", "Met"),
-    "peak": ("Piek %", "Peak %"),
-    "rise": ("Op (s)", "Rise (s)"),
-    "release": ("Los (s)", "Release (s)"),
-    "rest_col": ("Rust %", "Rest %"),
-    "flags": ("Opmerkingen", "Flags"),
-    "yes": ("ja", "yes"),
-    "no": ("nee", "no"),
-    "floor": ("Verdieping", "Floor"),
+    "replaying": ("terugkijken", "replay"),  # not "herhaling": that is a repetition
+    "done": ("Klaar!", "Done!"),
     "recording_to": ("opname naar", "recording to"),
     "rescored": ("opnieuw gescoord", "re-scored"),
     "as_recorded": ("zoals opgenomen", "as recorded"),
     "recover": ("Onafgemaakte opname herstellen", "Recover unfinished recording"),
+    "time_axis": ("s (0 = nu)", "s (0 = now)"),
+    "raw_axis": ("ruw µV", "raw µV"),
 }
-POSTURES = {"lying": ("liggend", "lying"), "sitting": ("zittend", "sitting"),
-            "standing": ("staand", "standing")}
+POSTURES = ("lying", "sitting", "standing")  # a session's postures (words: texts.POSTURES)
 
 
 def system_language() -> str:
@@ -68,5 +56,9 @@ def system_language() -> str:
 
 
 def tr(key: str, lang: str) -> str:
-    nl, en = TEXTS[key]
-    return nl if lang == "nl" else en
+    """A word of the GUI, else of the core table (``bbfeedback.texts``)."""
+    return words.pick(TEXTS[key], lang) if key in TEXTS else words.text(key, lang)
+
+
+def posture(key: str, lang: str) -> str:
+    return words.posture(key, lang)

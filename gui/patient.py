@@ -79,11 +79,12 @@ class PatientView(QtWidgets.QWidget):
     def set_language(self, lang: str) -> None:
         self.lang = lang
         self.lift.lang = lang
+        self.plot.setLabel("bottom", tr("time_axis", lang))
 
     def draw(self, snap, main: int, accessory: int | None) -> None:
         self.plot.draw(snap, main, None)
         if snap.status == "finished":
-            self.cue.setText("Klaar!" if self.lang == "nl" else "Done!")
+            self.cue.setText(tr("done", self.lang))
         elif snap.cue is not None:
             self.cue.setText(snap.cue.cue_nl if self.lang == "nl" else snap.cue.cue_en)
         if snap.cue_end_s is not None and snap.running:

@@ -8,17 +8,19 @@ from pathlib import Path
 
 from bbfeedback.drivers.devices import DEVICE_NAMES
 from bbfeedback.gui.controller import EMULATED, LiveController
-from bbfeedback.gui.i18n import POSTURES, system_language, tr
+from bbfeedback.gui.i18n import POSTURES, posture, system_language, tr
 from bbfeedback.gui.live_plot import LivePlot, RawPlot
 from bbfeedback.gui.patient import PatientView
 from PySide6 import QtCore, QtWidgets
 
+from bbfeedback import texts as words
 from bbfeedback.app.recorder import check_patient_id
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 
 FRAME_MS = 33  # ~30 fps
-COLUMNS = ("rep", "hold_col", "met", "peak", "rise", "release", "rest_col", "flags")
+COLUMNS = ("col_rep", "col_held", "col_met", "col_peak", "col_rise", "col_release", "col_rest",
+           "col_flags")
 
 
 class TherapistWindow(QtWidgets.QMainWindow):
@@ -75,7 +77,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.form = QtWidgets.QFormLayout()
         self._labels = {}
         for key, widget in (("device", self.device), ("port", self.port),
-                            ("patient", self.patient), ("posture", self.posture),
+                            ("patient_code", self.patient), ("posture", self.posture),
                             ("protocol", self.protocol), ("hold", self.hold),
                             ("rest", self.rest), ("reps", self.reps), ("target", self.target),
                             ("record", self.record), ("language", self.language)):
@@ -194,7 +196,14 @@ class TherapistWindow(QtWidgets.QMainWindow):
         for key, label in self._labels.items():
             label.setText(tr(key, lang))
         for i, key in enumerate(POSTURES):
-            self.posture.setItemText(i, POSTURES[key][0 if lang == "nl" else 1])
+            self.posture.setItemText(i, posture(key, lang))
+        number_locale = QtCore.QLocale(QtCore.QLocale.Language.Dutch if lang == "nl"
+                                       else QtCore.QLocale.Language.English)
+        for box in (self.hold, self.rest, self.reps, self.target):
+            box.setLocale(number_locale)  # "5,0" in Dutch, typed and shown
+            box.setValue(box.value())  # shown again in that locale
+        self.plot.setLabel("bottom", tr("time_axis", lang))
+        self.raw_plot.setLabel("left", tr("raw_axis", lang))
         self.start_button.setText(tr("stop" if self.controller.frame().running else "start",
                                      lang))
         self.open_button.setText(tr("open", lang))
@@ -206,6 +215,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
 
     def set_language(self, lang: str) -> None:
         self.lang = lang
+        self.table.setRowCount(0)  # the scores are drawn again, in the new language
         self.retranslate()
 
     # --- actions ---------------------------------------------------------------------------
@@ -284,21 +294,22 @@ class TherapistWindow(QtWidgets.QMainWindow):
         if snap.calibration:
             lines = [f"{tr('calibration', lang)}:"]
             for name, cal in snap.calibration.items():
-                mvc = "-" if cal["mvc"] is None else f"{cal['mvc']:.1f}"
-                lines.append(f"{name}: {tr('rest_level', lang)} {cal['baseline_mean']:.1f} ± "
-                             f"{cal['baseline_sd']:.1f} {cal['unit']}, MVC {mvc}")
+                lines.append(words.text("calibration_of", lang, channel=name,
+                                        mean=cal["baseline_mean"], sd=cal["baseline_sd"],
+                                        unit=cal["unit"], mvc=cal["mvc"]))
             self.calibration.setText("\n".join(lines))
         elif main is None:
             self.calibration.setText(f"{tr('calibration', lang)}: "
                                      f"{tr('not_calibrated', lang)}")
         state = {"connected": tr("connected", lang), "reconnecting": tr("reconnecting", lang),
                  "finished": tr("finished", lang), "idle": tr("idle", lang),
-                 "replay": tr("replaying", lang), "connecting": "…"}.get(snap.status,
-                                                                          snap.status)
+                 "replay": tr("replaying", lang),
+                 "connecting": tr("connecting", lang)}.get(snap.status, snap.status)
         lost = f" - {tr('lost', lang)} {snap.lost_samples} {tr('samples', lang)}" \
             if snap.lost_samples else ""
         problem = f" - {snap.message}" if snap.message else ""
-        self.status.setText(f"{state}{lost} - t = {snap.t_s:.1f} s{problem}")
+        self.status.setText(f"{state}{lost} - t = {words.fmt(snap.t_s, lang, '.1f')} s"
+                            f"{problem}")
         if snap.summary:
             self.summary.setText(snap.summary["text_nl" if lang == "nl" else "text_en"])
         else:
@@ -310,16 +321,17 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.table.setRowCount(len(snap.reps))
         lang = self.lang
         for row, r in enumerate(snap.reps):
-            def fmt(v, f="{:.1f}"):
-                return "-" if v is None else f.format(v + 0.0).replace("-0", "0") \
-                    if abs(v) < 0.5 else f.format(v)
-            cells = (str(r["index"]), fmt(r["hold_s"]),
+            cells = (str(r["index"]), words.fmt(r["hold_s"], lang, ".1f"),
                      tr("yes", lang) if r["met"] else tr("no", lang),
-                     fmt(r["peak_pct_mvc"], "{:.0f}"), fmt(r["rise_s"], "{:.2f}"),
-                     fmt(r["release_s"], "{:.2f}"), fmt(r["rest_residual_pct"], "{:.0f}"),
-                     ", ".join(r["flags"]))
+                     words.fmt(r["peak_pct_mvc"], lang, ".0f"),
+                     words.fmt(r["rise_s"], lang, ".2f"), words.fmt(r["release_s"], lang, ".2f"),
+                     words.fmt(r["rest_residual_pct"], lang, ".0f"),
+                     words.flag_names(r["flags"], lang))
             for col, text in enumerate(cells):
                 self.table.setItem(row, col, QtWidgets.QTableWidgetItem(text))
+            why = "\n".join(f"{words.flag_name(f, lang)}: {words.flag_why(f, lang)}"
+                            for f in r["flags"])
+            self.table.item(row, len(cells) - 1).setToolTip(why)
         self.table.resizeColumnsToContents()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name

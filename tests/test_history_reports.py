@@ -243,7 +243,7 @@ def test_accepting_the_suggestion_writes_a_protocol(recordings, tmp_path):
     run = subprocess.run(["bbfeedback", "history", "P-1", "--db", str(db), "--accept",
                           str(out)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    assert "suggestion: a1-strength hold_s 5 -> 6" in run.stdout
+    assert "suggestion: a1-strength: hold 5 → 6 s (" in run.stdout
     assert f"wrote {out}" in run.stdout
     base, mine = protocols.load("a1-strength"), protocols.load(str(out))
     work = [ph for sec in mine.sections for ph in sec.phases if ph.kind == "work"]

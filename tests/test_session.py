@@ -199,7 +199,7 @@ def test_template_runs_ahead_with_bands_in_units():
     work = [i for i in items if i["kind"] == "work"]
     lo, hi = work[0]["band"]
     assert lo == pytest.approx(CALS["pfm"].level(60)) and work[0]["start_s"] == 7.0
-    assert work[0]["cue_nl"] == "Knijp zo hard als je kunt"
+    assert work[0]["cue_nl"] == "Knijp zo hard als u kunt"
 
 
 @settings(max_examples=6, deadline=None)

@@ -15,7 +15,6 @@ from bbfeedback.exercise import protocols
 from bbfeedback.exercise.protocols import Protocol
 from bbfeedback.exercise.session import Session, pick_channels
 from bbfeedback.recording import Recording, log
-from bbfeedback.recording.annotations import finite_number
 from bbfeedback.signal.blocks import EMG, Block, split_blocks
 from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
 
@@ -113,37 +112,30 @@ def detect(result: ChannelResult) -> list[Contraction]:
     return events + result.detector.flush()
 
 
-MAX_WINDOW_S = 2.0  # an RMS window longer than this is not a setting we ever wrote
-
-
 def _recorded_filters(settings: dict, fs_hz: float, where: object
                       ) -> tuple[list[float] | None, float | None]:
-    """The notch frequencies and envelope window a recording was made with, if they make
-    sense at this rate; a damaged value is ignored with a warning."""
+    """The notch frequencies and envelope window a recording was made with (checked by
+    ``schemas.Settings``), the notch only if it fits this rate (a notch at or above the
+    Nyquist frequency is damage: ignored with a warning)."""
     notch, window = settings.get("notch_hz"), settings.get("window_s")
-    if notch is not None and not (isinstance(notch, list) and all(
-            finite_number(f) and 0 < f < fs_hz / 2 for f in notch)):
-        log.warning("%s: recorded notch_hz %.40r is damaged; detecting the hum instead",
-                    where, notch)
+    if notch is not None and not all(f < fs_hz / 2 for f in notch):
+        log.warning("%s: recorded notch_hz %.40r does not fit %g Hz; detecting the hum "
+                    "instead", where, notch, fs_hz)
         notch = None
-    if window is not None and not (finite_number(window) and 0 < window <= MAX_WINDOW_S):
-        log.warning("%s: recorded window_s %r is damaged; using the default", where, window)
-        window = None
     return ([float(f) for f in notch] if notch is not None else None), window
 
 
 def recorded_calibrations(recording: Recording) -> dict[str, Calibration]:
-    """The calibration the live session used, as recorded (damaged entries are skipped)."""
+    """The calibration the live session used, as recorded (checked by ``schemas``); a
+    channel's without an MVC above rest is not used (scores need one)."""
     out = {}
     for name, cal in (recording.meta.last("calibration") or {}).items():
-        try:
-            c = Calibration.from_dict(cal if isinstance(cal, dict) else {})
-            if c.mvc is None or c.mvc <= c.baseline_mean:  # scores need a maximum above rest
-                raise ValueError("no usable MVC")
-            out[name] = c
-        except ValueError:
-            recording.warn(f"recorded calibration of {name!r} is damaged; calibrating from the "
-                           "signal")
+        c = Calibration.from_dict(cal)
+        if c.mvc is None or c.mvc <= c.baseline_mean:
+            recording.warn(f"recorded calibration of {name!r} has no MVC above rest; "
+                           "calibrating from the signal")
+            continue
+        out[name] = c
     return out
 
 
@@ -267,12 +259,10 @@ class Rescoring:
 
 
 def _gap_in_file(g: dict, fs_hz: float, n: int) -> tuple[int, int] | None:
-    """(first filled sample, lost samples) of a recorded gap, if its fill lies in the file."""
-    t_s, lost = g.get("t_s"), g.get("lost_samples")
-    if not (finite_number(t_s) and t_s >= 0 and isinstance(lost, int) and finite_number(lost)
-            and lost > 0):
-        return None
-    at = int(round(t_s * fs_hz))
+    """(first filled sample, lost samples) of a recorded gap (checked by ``schemas.Gap``),
+    if its fill lies in the file."""
+    lost = g["lost_samples"]
+    at = int(round(g["t_s"] * fs_hz))
     return (at, lost) if at + lost <= n else None
 
 

@@ -414,15 +414,16 @@ def suggest(sessions: list[dict]) -> dict | None:
               for s in same]
     holds = [r["target_hold_s"] for r in same[-1]["reps"] if r.get("target_hold_s")]
     hold = max(set(holds), key=holds.count) if holds else None
+    met = {"met_shares": [round(x, 3) for x in shares]}  # the words: texts.suggestion_text
     if all(x >= MET_TO_PROGRESS for x in shares):
         if hold is not None and hold >= 2:
             return {"protocol": pid, "change": "hold_s", "from": hold, "to": hold + 1,
-                    "why": f"{shares[0]:.0%} and {shares[1]:.0%} of repetitions met"}
+                    "why": f"{shares[0]:.0%} and {shares[1]:.0%} of repetitions met", **met}
         return {"protocol": pid, "change": "target_pct_mvc_delta", "from": 0, "to": 5,
-                "why": f"{shares[0]:.0%} and {shares[1]:.0%} of repetitions met"}
+                "why": f"{shares[0]:.0%} and {shares[1]:.0%} of repetitions met", **met}
     if all(x < MET_TO_EASE for x in shares) and hold is not None and hold > 2:
         return {"protocol": pid, "change": "hold_s", "from": hold, "to": hold - 1,
-                "why": f"only {shares[0]:.0%} and {shares[1]:.0%} of repetitions met"}
+                "why": f"only {shares[0]:.0%} and {shares[1]:.0%} of repetitions met", **met}
     return None
 
 

@@ -143,5 +143,6 @@ def replay_session(source: ReplaySource, protocol: str | None = None) -> Session
 
 
 def recorded_reps(recording: Recording) -> list[dict]:
-    """The repetition scores the live session wrote into the recording."""
+    """The repetition scores the live session wrote into the recording (each checked when
+    read, ``schemas.Rep``; a damaged one is left out with a warning)."""
     return recording.meta.all("rep")

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bbfeedback import texts as words
 from bbfeedback.app.analyze import session_for
 from bbfeedback.app.history import Progress
 from bbfeedback.errors import InputError
+from bbfeedback.exercise import protocols
 from bbfeedback.recording import read_recording
 from bbfeedback.recording.annotations import finite
 from bbfeedback.recording.outputs import write_private
@@ -23,38 +25,6 @@ from bbfeedback.recording.outputs import write_private
 W, H = 1000, 260  # SVG user units; scales to the page width
 LEFT, RIGHT, FONT = 70, 40, 17
 
-T = {
-    "session": ("Sessieverslag", "Session report"),
-    "progress": ("Voortgang", "Progress"),
-    "patient": ("Patiënt", "Patient"),
-    "protocol": ("Oefening", "Exercise"),
-    "device": ("Apparaat", "Device"),
-    "calibration": ("Kalibratie", "Calibration"),
-    "rest": ("rust", "rest"),
-    "reps": ("Herhalingen", "Repetitions"),
-    "rep": ("Herh.", "Rep"), "cue": ("Start (s)", "Cue (s)"), "hold": ("Vast (s)", "Held (s)"),
-    "target": ("Doel (s)", "Target (s)"), "met": ("Gehaald", "Met"),
-    "peak": ("Piek % MVC", "Peak % MVC"), "rise": ("Op (s)", "Rise (s)"),
-    "release": ("Los (s)", "Release (s)"), "rest_pct": ("Rust % MVC", "Rest % MVC"),
-    "flags": ("Opmerkingen", "Flags"), "yes": ("ja", "yes"), "no": ("nee", "no"),
-    "summary": ("Samenvatting", "Summary"), "trace": ("Verloop", "Trace"),
-    "legend": ("groen: doelband; blauw: spieractiviteit (RMS); lijnen: begin/eind van "
-               "aanspanningen", "green: target band; blue: muscle activity (RMS); lines: start/"
-               "end of contractions"),
-    "date": ("Datum", "Date"), "mvc": ("MVC", "MVC"), "best_hold": ("Langst vast (s)",
-                                                                    "Best hold (s)"),
-    "reps_met": ("Gehaald", "Met"), "tone": ("Rusttonus % MVC", "Resting tone % MVC"),
-    "quick": ("Snel", "Quick"), "fatigue": ("Vermoeidheid", "Fatigue"),
-    "adherence": ("Oefentrouw", "Practice"),
-    "adherence_text": ("{mean} sessies per dag (gevraagd {lo}-{hi}); {on} van {days} dagen "
-                       "op doel", "{mean} sessions a day (asked {lo}-{hi}); {on} of {days} days "
-                       "on target"),
-    "suggestion": ("Voorstel", "Suggestion"),
-    "p_note": ("P (kracht) is een palpatiegraad; uit EMG alleen % MVC.",
-               "P (power) is a palpation grade; EMG gives only % MVC."),
-    "glazer": ("Glazer-protocol", "Glazer protocol"), "perfect": ("PERFECT", "PERFECT"),
-    "posture": ("Houding", "Posture"),
-}
 CSS = """
 @page { size: A4; margin: 14mm; }
 body { font-family: 'DejaVu Sans', Arial, sans-serif; color: #222; font-size: 10.5pt;
@@ -71,9 +41,9 @@ tr { page-break-inside: avoid; } figure { margin: 0; page-break-inside: avoid; }
 """
 
 
-def t(key: str, lang: str) -> str:
-    nl, en = T[key]
-    return nl if lang == "nl" else en
+def t(key: str, lang: str, **values) -> str:
+    """A text of the one table of words (``bbfeedback.texts``), in ``lang``."""
+    return words.text(key, lang, **values)
 
 
 def _e(x) -> str:
@@ -86,18 +56,19 @@ def page(title: str, body: str, lang: str) -> str:
             f"<h1>{_e(title)}</h1>{body}</body></html>")
 
 
-def _fmt(v, fmt: str = "{:.1f}") -> str:
-    """A number as text; "-" for none; anything else (a damaged annotation) as it is."""
+def _fmt(v, fmt: str = "{:.1f}", lang: str = "en") -> str:
+    """A number as text in ``lang`` (decimal comma in Dutch); "-" for none; anything else (a
+    damaged annotation) as it is."""
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "-"
     if isinstance(v, bool) or not isinstance(v, int | float):
         return str(v)[:40]
-    return fmt.format(v + 0.0)
+    return words.fmt(v + 0.0, lang, fmt[2:-1])
 
 
 # --- SVG ------------------------------------------------------------------------------------
 def _axes(x0: float, x1: float, y1: float, unit: str, xlabel: str = "s",
-          xticks: bool = True) -> list[str]:
+          xticks: bool = True, lang: str = "en") -> list[str]:
     out = [f'<line x1="{LEFT}" y1="{H - 30}" x2="{W - RIGHT}" y2="{H - 30}" stroke="#888"/>',
            f'<line x1="{LEFT}" y1="14" x2="{LEFT}" y2="{H - 30}" stroke="#888"/>',
            f'<text x="{LEFT + 8}" y="{FONT}" font-size="{FONT}" fill="#555">{_e(unit)}</text>',
@@ -105,7 +76,7 @@ def _axes(x0: float, x1: float, y1: float, unit: str, xlabel: str = "s",
     for frac in (0, 0.5, 1):
         y = H - 30 - frac * (H - 50)
         out.append(f'<text x="{LEFT - 6}" y="{y + 6:.0f}" font-size="{FONT}" '
-                   f'text-anchor="end">{y1 * frac:.0f}</text>')
+                   f'text-anchor="end">{words.fmt(y1 * frac, lang, ".0f")}</text>')
     if not xticks:
         return out
     step = _nice((x1 - x0) / 8)
@@ -113,7 +84,7 @@ def _axes(x0: float, x1: float, y1: float, unit: str, xlabel: str = "s",
     while v <= x1:
         x = LEFT + (v - x0) / max(x1 - x0, 1e-9) * (W - LEFT - RIGHT)
         out.append(f'<text x="{x:.0f}" y="{H - 6}" font-size="{FONT}" '
-                   f'text-anchor="middle">{v + 0.0:g}</text>')
+                   f'text-anchor="middle">{words.fmt(v + 0.0, lang, "g")}</text>')
         v += step
     return out
 
@@ -124,7 +95,7 @@ def _nice(step: float) -> float:
 
 
 def trace_svg(t_s: np.ndarray, level: np.ndarray, template: list[dict], events: list,
-              unit: str) -> str:
+              unit: str, lang: str = "en") -> str:
     """The envelope over the whole session with the work bands and contraction marks."""
     x0, x1 = float(t_s[0]), float(t_s[-1])
     top = float(max(np.percentile(level, 99.5) * 1.15, 1.0))
@@ -151,12 +122,13 @@ def trace_svg(t_s: np.ndarray, level: np.ndarray, template: list[dict], events: 
         for v, color in ((e["onset_s"], "#27ae60"), (e["offset_s"], "#8e44ad")):
             parts.append(f'<line x1="{sx(v):.1f}" y1="10" x2="{sx(v):.1f}" y2="{H - 30}" '
                          f'stroke="{color}" stroke-width="0.8"/>')
-    parts += _axes(x0, x1, top, unit)
+    parts += _axes(x0, x1, top, unit, lang=lang)
     parts.append("</svg>")
     return "".join(parts)
 
 
-def series_svg(values: list[float | None], labels: list[str], unit: str) -> str:
+def series_svg(values: list[float | None], labels: list[str], unit: str,
+               lang: str = "en") -> str:
     """A small line chart over sessions."""
     pts = [(i, v) for i, v in enumerate(values) if v is not None]
     if not pts:
@@ -175,7 +147,7 @@ def series_svg(values: list[float | None], labels: list[str], unit: str) -> str:
                  + '" fill="none" stroke="#1f4e8c" stroke-width="2"/>')
     for i, v in pts:
         parts.append(f'<circle cx="{sx(i):.1f}" cy="{sy(v):.1f}" r="4" fill="#1f4e8c"/>')
-    parts += _axes(0, n, top, unit, "", xticks=False)
+    parts += _axes(0, n, top, unit, "", xticks=False, lang=lang)
     every = max(1, len(labels) // 6)
     for i, lab in enumerate(labels):
         if i % every == 0 or i == len(labels) - 1:
@@ -205,64 +177,85 @@ def session_report(path: str | Path, lang: str = "en") -> str:
             f'<p class="summary">{_e(result["summary"]["text_nl" if lang == "nl" else "text_en"])}'
             "</p>",
             f"<h2>{t('trace', lang)}</h2><figure>"
-            f"{trace_svg(t_s, level, template, events, main.unit)}</figure>",
+            f"{trace_svg(t_s, level, template, events, main.unit, lang)}</figure>",
             f'<p class="note">{t("legend", lang)}</p>',
             f"<h2>{t('reps', lang)}</h2>{_rep_table(result['reps'], lang)}"]
     summary = result["summary"]
     if "glazer" in summary:
-        body.append(f"<h2>{t('glazer', lang)}</h2>{_dict_table(summary['glazer'])}")
+        body.append(f"<h2>{t('glazer', lang)}</h2>"
+                    f"{_glazer_table(summary['glazer'], lang, main.unit)}")
     if "perfect" in summary:
         p = summary["perfect"]
-        body.append(f"<h2>{t('perfect', lang)}</h2><p>E {p['E']:.0f} s · R {p['R']} · F "
-                    f"{p['F']} · P {p['P'] if p['P'] is not None else '-'}</p>"
-                    f'<p class="note">{t("p_note", lang)}</p>')
-    return page(f"{t('session', lang)} - {proto.name[lang]}", "".join(body), lang)
+        note = "p_note_pressure" if p.get("P") is not None else "p_note"
+        body.append(f"<h2>{t('perfect', lang)}</h2><p>"
+                    + _e(t("perfect_line", lang, E=p.get("E"), R=p.get("R"), F=p.get("F"),
+                           P=p.get("P")))
+                    + f'</p><p class="note">{t(note, lang)}</p>')
+    return page(f"{t('session_report', lang)} - {proto.name[lang]}", "".join(body), lang)
 
 
 def _meta_table(rec, meta, proto, cals: dict, lang: str) -> str:
-    """The session's facts; the calibration as the session used it (validated), the device
-    and posture as recorded (shown as text, whatever they hold)."""
+    """The session's facts; the calibration as the session used it, the device and posture
+    as recorded (checked when read: ``recording.schemas``)."""
     device = meta.last("device") or {}
     cal_text = "; ".join(
-        f"{name}: {t('rest', lang)} {c.baseline_mean:.1f} ± {c.baseline_sd:.1f} "
-        f"{c.unit}, MVC {_fmt(c.mvc)}" for name, c in cals.items())
+        t("calibration_of", lang, channel=name, mean=c.baseline_mean, sd=c.baseline_sd,
+          unit=c.unit, mvc=c.mvc) for name, c in cals.items())
     rows = [(t("patient", lang), rec.header.get("patientCode") or "X"),
             (t("date", lang), (rec.header.get("start") or "")[:16].replace("T", " ")),
-            (t("protocol", lang), f"{proto.id} - {proto.name[lang]}"),
-            (t("posture", lang), meta.last("posture") or device.get("posture") or "-"),
-            (t("device", lang), f"{device.get('name', '-')} "
-                                f"({_fmt(device.get('fs_hz'), '{:.0f}')} Hz)"),
+            (t("protocol", lang), f"{proto.name[lang]} ({proto.id})"),
+            (t("posture", lang), words.posture(meta.last("posture") or device.get("posture"),
+                                               lang)),
+            (t("device", lang), f"{device.get('name') or '-'} "
+                                f"({_fmt(device.get('fs_hz'), '{:.0f}', lang)} Hz)"),
             (t("calibration", lang), cal_text or "-")]
     return '<table class="meta">' + "".join(
         f"<tr><td><b>{_e(k)}</b></td><td>{_e(v)}</td></tr>" for k, v in rows) + "</table>"
 
 
 def _rep_table(reps: list[dict], lang: str) -> str:
-    cols = ("rep", "cue", "hold", "target", "met", "peak", "rise", "release", "rest_pct")
+    cols = ("col_rep", "col_cue", "col_held", "col_target", "col_met", "col_peak", "col_rise",
+            "col_release", "col_rest")
     head = "".join(f"<th>{t(c, lang)}</th>" for c in cols) + f'<th class="l">' \
-        f"{t('flags', lang)}</th>"
+        f"{t('col_flags', lang)}</th>"
     rows = []
     for r in reps:
-        cells = (r["index"], _fmt(r["cue_s"]), _fmt(r["hold_s"]), _fmt(r["target_hold_s"]),
-                 t("yes" if r["met"] else "no", lang), _fmt(r["peak_pct_mvc"], "{:.0f}"),
-                 _fmt(r["rise_s"], "{:.2f}"), _fmt(r["release_s"], "{:.2f}"),
-                 _fmt(r["rest_residual_pct"], "{:.0f}"))
+        cells = (r["index"], _fmt(r["cue_s"], lang=lang), _fmt(r["hold_s"], lang=lang),
+                 _fmt(r["target_hold_s"], lang=lang), t("yes" if r["met"] else "no", lang),
+                 _fmt(r["peak_pct_mvc"], "{:.0f}", lang), _fmt(r["rise_s"], "{:.2f}", lang),
+                 _fmt(r["release_s"], "{:.2f}", lang),
+                 _fmt(r["rest_residual_pct"], "{:.0f}", lang))
+        why = "; ".join(f"{words.flag_name(f, lang)}: {words.flag_why(f, lang)}"
+                        for f in r["flags"])
         rows.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells)
-                    + f'<td class="l">{_e(", ".join(r["flags"]))}</td></tr>')
+                    + f'<td class="l" title="{_e(why)}">{_e(words.flag_names(r["flags"], lang))}'
+                    "</td></tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
-def _dict_table(d: dict) -> str:
+def _glazer_table(d: dict, lang: str, unit: str) -> str:
+    """The Glazer phases and their metrics, in words (``texts.GLAZER``)."""
     rows = []
     for phase, metrics in d.items():
         if isinstance(metrics, dict):
-            text = ", ".join(f"{k} {_fmt(v, '{:.2f}') if isinstance(v, float) else v}"
-                             for k, v in metrics.items())
+            text = ", ".join(
+                f"{words.lookup(words.GLAZER, k, lang)} {_fmt(v, '{:.2f}', lang)}"
+                + (f" {unit}" if k in ("mean", "peak_mean") and v is not None else "")
+                for k, v in metrics.items())
+        elif phase == "reliability_note":
+            text = words.lookup(words.GLAZER, "reliability_text", lang)
         else:
-            text = metrics
-        rows.append(f'<tr><td class="l"><b>{_e(phase)}</b></td><td class="l">{_e(text)}</td>'
-                    "</tr>")
+            text = _fmt(metrics, "{:.2f}", lang)
+        rows.append(f'<tr><td class="l"><b>{_e(words.lookup(words.GLAZER, phase, lang))}</b>'
+                    f'</td><td class="l">{_e(text)}</td></tr>')
     return f"<table>{''.join(rows)}</table>"
+
+
+def _protocol_name(pid: str | None, lang: str) -> str:
+    """A bundled protocol's name in ``lang``; any other id as it is."""
+    if pid in protocols.builtin_ids():
+        return protocols.load(pid).name[lang]
+    return pid or "-"
 
 
 # --- progress report ------------------------------------------------------------------------
@@ -279,24 +272,30 @@ def progress_report(patient: str, prog: Progress, lang: str = "en") -> str:
     body = [f'<table class="meta"><tr><td><b>{t("patient", lang)}</b></td>'
             f"<td>{_e(patient)}</td></tr></table>"]
     a = prog.adherence
-    body.append(f"<h2>{t('adherence', lang)}</h2><p>" + _e(t("adherence_text", lang).format(
-        mean=a["mean_per_day"], lo=a["target_per_day"][0], hi=a["target_per_day"][1],
-        on=a["days_on_target"], days=a["days"])) + "</p>")
+    body.append(f"<h2>{t('adherence', lang)}</h2><p>" + _e(t(
+        "adherence_text", lang, mean=a["mean_per_day"], lo=a["target_per_day"][0],
+        hi=a["target_per_day"][1], on=a["days_on_target"], days=a["days"])) + "</p>")
     if prog.suggestion:
         s = prog.suggestion
-        body.append(f"<h2>{t('suggestion', lang)}</h2><p>{_e(s['protocol'])}: {_e(s['change'])}"
-                    f" {s['from']:g} → {s['to']:g} ({_e(s['why'])})</p>")
+        name = _protocol_name(s["protocol"], lang)
+        body.append(f"<h2>{t('suggestion', lang)}</h2><p>"
+                    f"{_e(words.suggestion_text(s, lang, name))}</p>")
     for key, values, u in charts:
-        body.append(f"<h2>{t(key, lang)}</h2><figure>{series_svg(values, labels, u)}</figure>")
-    head = "".join(f"<th>{t(c, lang)}</th>" for c in ("date", "protocol", "mvc", "best_hold",
-                                                       "reps_met", "quick", "fatigue", "tone"))
+        body.append(f"<h2>{t(key, lang)}</h2><figure>{series_svg(values, labels, u, lang)}"
+                    "</figure>")
+    head = "".join(f"<th>{t(c, lang)}</th>" for c in (
+        "date", "protocol", "col_mvc", "col_best_hold", "col_met", "col_quick", "col_fatigue",
+        "col_rest"))
     table = []
     for r in rows:
-        cells = (r["date"], r["protocol"], _fmt(r["mvc"]), _fmt(r["best_hold_s"]),
-                 f"{r['reps_met']}/{r['reps']}", _fmt(r["quick_count"], "{:.0f}"),
-                 _fmt(r["fatigue_ratio"], "{:.2f}"), _fmt(r["resting_tone_pct"], "{:.0f}"))
+        cells = (r["date"], _protocol_name(r["protocol"], lang), _fmt(r["mvc"], lang=lang),
+                 _fmt(r["best_hold_s"], lang=lang), f"{r['reps_met']}/{r['reps']}",
+                 _fmt(r["quick_count"], "{:.0f}", lang),
+                 _fmt(r["fatigue_ratio"], "{:.2f}", lang),
+                 _fmt(r["resting_tone_pct"], "{:.0f}", lang))
         table.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
-    body.append(f"<h2>{t('reps', lang)}</h2><table><tr>{head}</tr>{''.join(table)}</table>")
+    body.append(f"<h2>{t('sessions', lang)}</h2><table><tr>{head}</tr>{''.join(table)}"
+                "</table>")
     return page(f"{t('progress', lang)} - {patient}", "".join(body), lang)
 
 

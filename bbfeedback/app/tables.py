@@ -3,90 +3,123 @@ repetition scores, a patient's progress."""
 
 from __future__ import annotations
 
+from bbfeedback import texts as words
+
+
+def t(key: str, lang: str, **values) -> str:
+    return words.text(key, lang, **values)
+
 
 def format_timeline(p, lang: str) -> str:
-    lines = [f"{p.id}: {p.name[lang]} - {p.description[lang]}", f"source: {p.source}",
-             f"{'start s':>8} {'dur s':>6}  {'kind':<8} {'rep':>3}  {'target':<22} cue"]
+    lines = [f"{p.id}: {p.name[lang]} - {p.description[lang]}",
+             f"{t('source', lang)}: {p.source}",
+             f"{t('col_start', lang):>9} {t('col_duration', lang):>8}  "
+             f"{t('col_kind', lang):<10} {t('col_rep', lang):>5}  "
+             f"{t('col_target_level', lang):<36} {t('col_cue_word', lang)}"]
     for s in p.timeline():
         ph = s.phase
         target = ""
         if ph.kind == "work":
             if ph.target_pct_mvc is not None:
                 lo, hi = ph.band_pct_mvc
-                target = f"{ph.target_pct_mvc:g}% MVC [{lo:g}-{hi:g}]"
+                target = words.format_text("{pct:g} % MVC [{lo:g}-{hi:g}]", lang,
+                                           pct=ph.target_pct_mvc, lo=lo, hi=hi)
             else:
-                target = f"{ph.target_abs:g} {ph.abs_unit}"
-            target += f" hold {ph.hold_s:g}s" + (" max" if ph.until_fail else "")
-        dur = f"<={ph.duration_s:g}" if ph.until_fail else f"{ph.duration_s:g}"
+                target = f"{words.fmt(ph.target_abs, lang, 'g')} {ph.abs_unit}"
+            target += ", " + (t("as_long_as_possible", lang) if ph.until_fail
+                              else t("hold_for", lang, hold=ph.hold_s))
+        dur = words.fmt(ph.duration_s, lang, "g")
+        dur = f"<={dur}" if ph.until_fail else dur
         cue = ph.cue_nl if lang == "nl" else ph.cue_en
-        lines.append(f"{s.start_s:>8.1f} {dur:>6}  {ph.kind:<8} {s.rep or '':>3}  "
-                     f"{target:<22} {cue}" + (f"  ({s.posture})" if s.posture else ""))
-    lines.append(f"total {p.duration_s:.0f} s (as-long-as-possible holds at their limit)")
+        posture = f"  ({words.posture(s.posture, lang)})" if s.posture else ""
+        lines.append(f"{words.fmt(s.start_s, lang, '.1f'):>9} {dur:>8}  "
+                     f"{words.lookup(words.KINDS, ph.kind, lang):<10} {s.rep or '':>5}  "
+                     f"{target:<36} {cue}{posture}")
+    lines.append(t("total", lang, s=p.duration_s))
     return "\n".join(lines)
 
 
 def format_reps(result: dict, lang: str) -> str:
     """Per-repetition score table and the summary sentences."""
     p = result["protocol"]
-    lines = ["", f"protocol {p['id']} (aligned by {p['alignment']} at {p['start_s']:.2f} s)",
-             f"{'rep':>3} {'cue s':>7} {'hold s':>6} {'target':>6} {'met':>4} {'rise s':>6} "
-             f"{'rel s':>6} {'peak%':>6} {'rest%':>6}  flags"]
+    cols = ("col_rep", "col_cue", "col_held", "col_target", "col_met", "col_rise",
+            "col_release", "col_peak", "col_rest")
+    heads = [t(c, lang) for c in cols]
+    widths = [max(len(h), 6) for h in heads]
+    lines = ["", t("aligned", lang, protocol=p["id"], start=p["start_s"],
+                   how=words.lookup(words.ALIGNMENTS, p["alignment"], lang)),
+             " ".join(f"{h:>{w}}" for h, w in zip(heads, widths, strict=True))
+             + f"  {t('col_flags', lang)}"]
     for r in result["reps"]:
-        def f(v, fmt):  # noqa: E306
-            return format(v, fmt) if v is not None else "-"
-        lines.append(
-            f"{r['index']:>3} {r['cue_s']:>7.2f} {r['hold_s']:>6.2f} {r['target_hold_s']:>6.1f} "
-            f"{'yes' if r['met'] else 'no':>4} {f(r['rise_s'], '6.2f'):>6} "
-            f"{f(r['release_s'], '6.2f'):>6} {f(r['peak_pct_mvc'], '6.0f'):>6} "
-            f"{f(r['rest_residual_pct'], '6.0f'):>6}  {' '.join(r['flags'])}")
+        cells = (str(r["index"]), words.fmt(r["cue_s"], lang, ".2f"),
+                 words.fmt(r["hold_s"], lang, ".2f"), words.fmt(r["target_hold_s"], lang, ".1f"),
+                 t("yes" if r["met"] else "no", lang), words.fmt(r["rise_s"], lang, ".2f"),
+                 words.fmt(r["release_s"], lang, ".2f"),
+                 words.fmt(r["peak_pct_mvc"], lang, ".0f"),
+                 words.fmt(r["rest_residual_pct"], lang, ".0f"))
+        lines.append(" ".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))
+                     + f"  {words.flag_names(r['flags'], lang)}")
     lines.append("")
     lines.append(result["summary"]["text_nl" if lang == "nl" else "text_en"])
     return "\n".join(lines)
 
 
-def format_table(result: dict) -> str:
+def format_table(result: dict, lang: str = "en") -> str:
     """A readable table of channels and contractions."""
-    lines = [f"{result['file']}  ({result['duration_s']:.1f} s)"]
+    lines = [f"{result['file']}  ({words.fmt(result['duration_s'], lang, '.1f')} s)"]
     for ch in result["channels"]:
-        mvc = "-" if ch["mvc"] is None else f"{ch['mvc']:.1f}"
+        kind = words.lookup(words.CHANNEL_KINDS, ch["kind"], lang)
         lines.append(
-            f"  {ch['name']:<12} {ch['kind']:<8} {ch['fs_hz']:g} Hz  rest {ch['baseline']:.2f}"
-            f" ± {ch['baseline_sd']:.2f} {ch['unit']}  MVC {mvc}  ({ch['calibration']})"
-        )
+            f"  {ch['name']:<12} {kind:<8} {words.fmt(ch['fs_hz'], lang, 'g')} Hz  "
+            f"{t('rest_level', lang)} {words.fmt(ch['baseline'], lang, '.2f')} ± "
+            f"{words.fmt(ch['baseline_sd'], lang, '.2f')} {ch['unit']}  "
+            f"MVC {words.fmt(ch['mvc'], lang, '.1f')}  "
+            f"({words.lookup(words.CALIBRATION_SOURCES, ch['calibration'], lang)})")
     lines.append("")
-    head = f"{'#':>3} {'channel':<12} {'onset s':>8} {'offset s':>8} {'dur s':>6} "
-    head += f"{'peak':>8} {'mean':>8} {'unit':<6} {'%MVC':>5} {'rise s':>6} {'rel s':>6}"
-    lines.append(head)
+    heads = ["#", t("channel", lang), t("onset", lang), t("offset", lang),
+             t("col_duration", lang), t("peak", lang), t("mean", lang), t("unit", lang),
+             "% MVC", t("col_rise", lang), t("col_release", lang)]
+    widths = [3, 12] + [max(len(h), 6) for h in heads[2:]]
+    left = {1, 7}  # channel and unit: text, to the left
+
+    def row(cells) -> str:
+        return " ".join(f"{c:<{w}}" if k in left else f"{c:>{w}}"
+                        for k, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+    lines.append(row(heads))
     for i, c in enumerate(result["contractions"], start=1):
-        pct = "" if c["peak_pct_mvc"] is None else f"{c['peak_pct_mvc']:.0f}"
-        lines.append(
-            f"{i:>3} {c['channel']:<12} {c['onset_s']:>8.2f} {c['offset_s']:>8.2f} "
-            f"{c['offset_s'] - c['onset_s']:>6.2f} {c['peak']:>8.2f} {c['mean']:>8.2f} "
-            f"{c['unit']:<6} {pct:>5} {c['rise_s']:>6.2f} {c['release_s']:>6.2f}"
-        )
+        lines.append(row((
+            str(i), c["channel"], words.fmt(c["onset_s"], lang, ".2f"),
+            words.fmt(c["offset_s"], lang, ".2f"),
+            words.fmt(c["offset_s"] - c["onset_s"], lang, ".2f"),
+            words.fmt(c["peak"], lang, ".2f"), words.fmt(c["mean"], lang, ".2f"), c["unit"],
+            "" if c["peak_pct_mvc"] is None else words.fmt(c["peak_pct_mvc"], lang, ".0f"),
+            words.fmt(c["rise_s"], lang, ".2f"), words.fmt(c["release_s"], lang, ".2f"))))
     if not result["contractions"]:
-        lines.append("  (no contractions found)")
+        lines.append("  " + t("no_contractions", lang))
     return "\n".join(lines)
 
 
-def format_progress(patient: str, prog) -> str:
-    def f(v, fmt="{:.1f}"):
-        return "-" if v is None else fmt.format(v)
+def format_progress(patient: str, prog, lang: str = "en") -> str:
+    heads = [t(k, lang) for k in ("date", "protocol", "col_mvc", "col_best_hold", "col_met",
+                                  "col_quick", "col_fatigue", "col_rest")]
+    rows = [(r["date"], r["protocol"] or "-", words.fmt(r["mvc"], lang, ".1f"),
+             words.fmt(r["best_hold_s"], lang, ".1f"), f"{r['reps_met']}/{r['reps']}",
+             words.fmt(r["quick_count"], lang, ".0f"),
+             words.fmt(r["fatigue_ratio"], lang, ".2f"),
+             words.fmt(r["resting_tone_pct"], lang, ".0f")) for r in prog.rows]
+    widths = [max([len(h)] + [len(r[k]) for r in rows]) for k, h in enumerate(heads)]
 
-    lines = [f"patient {patient}",
-             f"{'date':<17} {'protocol':<18} {'MVC':>6} {'best hold':>9} {'met':>6} "
-             f"{'quick':>5} {'fatigue':>7} {'rest %':>6}"]
-    for r in prog.rows:
-        lines.append(f"{r['date']:<17} {r['protocol'] or '-':<18} {f(r['mvc']):>6} "
-                     f"{f(r['best_hold_s']):>9} {str(r['reps_met']) + '/' + str(r['reps']):>6} "
-                     f"{f(r['quick_count'], '{:.0f}'):>5} {f(r['fatigue_ratio'], '{:.2f}'):>7} "
-                     f"{f(r['resting_tone_pct'], '{:.0f}'):>6}")
+    def row(cells) -> str:
+        return " ".join(f"{c:<{w}}" if k < 2 else f"{c:>{w}}"
+                        for k, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+    lines = [f"{t('patient', lang)} {patient}", row(heads)] + [row(r) for r in rows]
     a = prog.adherence
-    lines.append(f"practice: {a['mean_per_day']} sessions a day over {a['days']} days (asked "
-                 f"{a['target_per_day'][0]}-{a['target_per_day'][1]}); "
-                 f"{a['days_on_target']} days on target")
+    lines.append(t("practice_line", lang, text=t(
+        "adherence_text", lang, mean=a["mean_per_day"], lo=a["target_per_day"][0],
+        hi=a["target_per_day"][1], on=a["days_on_target"], days=a["days"])))
     if prog.suggestion:
-        s = prog.suggestion
-        lines.append(f"suggestion: {s['protocol']} {s['change']} {s['from']:g} -> {s['to']:g} "
-                     f"({s['why']}); accept with --accept FILE.toml")
+        lines.append(t("suggestion_line", lang, text=words.suggestion_text(prog.suggestion, lang))
+                     + "; " + t("suggest_accept", lang))
     return "\n".join(lines)

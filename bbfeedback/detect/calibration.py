@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-PLAUSIBLE_MAX = 1e6  # µV or cmH2O: a recorded level beyond this is damage, not a body
+from bbfeedback.recording.schemas import CalibrationEntry
+
 # pressure thresholds never go below this many cmH2O above rest (probe noise, breathing)
 MIN_PRESSURE_STEP_CMH2O = 2.0
 
@@ -49,16 +50,10 @@ class Calibration:
 
     @classmethod
     def from_dict(cls, d: dict) -> Calibration:
-        """From ``to_dict`` output as read back from a file; ValueError when it is not one."""
-        try:
-            mean, sd = float(d["baseline_mean"]), float(d["baseline_sd"])
-            mvc = None if d.get("mvc") is None else float(d["mvc"])
-        except (KeyError, TypeError, ValueError):
-            raise ValueError(f"not a calibration: {d!r:.80}") from None
-        levels = [mean, sd] + ([] if mvc is None else [mvc])
-        if not (all(np.isfinite(v) and abs(v) < PLAUSIBLE_MAX for v in levels) and sd >= 0):
-            raise ValueError(f"not a calibration: {d!r:.80}")
-        return cls(mean, sd, mvc, str(d.get("unit", "uV")), str(d.get("source", "recorded")))
+        """From ``to_dict`` output as read back from a file (``schemas.CalibrationEntry``: a
+        recording's are checked when read); ValueError when it is not one."""
+        c = CalibrationEntry.model_validate(d)  # a ValidationError is a ValueError
+        return cls(c.baseline_mean, c.baseline_sd, c.mvc, c.unit, c.source)
 
 
 def baseline_from_rest(envelope: np.ndarray) -> tuple[float, float]:

@@ -3,6 +3,8 @@
 A session without a calibration for every channel puts these steps before the protocol and,
 when the protocol's first step begins, calibrates each channel from them: baseline = mean and
 SD of the rest (without its first 2 s), MVC = the best 0.5 s plateau of the squeezes.
+The accessory (abdominal) channel is judged on its own rest only: its "MVC" here is its level
+during pelvic-floor squeezes, not an abdominal maximum, and no rule reads it (``scoring``).
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ detector has surely reported every contraction that ended within it (at the end 
 stream: with whatever is there). The session runs the detector up to that very sample and
 scores it there, so the score does not depend on how the samples came in blocks. The score
 comes from the trace and the detector's contractions (``scoring.score_rep``), plus the flags
-that need the rest of the session: the accessory channel (co-contraction), lost samples and
-clipping, and the awareness exercise's ceiling.
+that need the rest of the session: the accessory channel (co-contraction, outside the phases
+that allow it), straining (pressure or abdominal channel up, pelvic-floor EMG not), lost
+samples and clipping, and the awareness exercise's ceiling.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bbfeedback.exercise.scoring import NO_REST_S, Activity, WorkStep
 from bbfeedback.exercise.signal_quality import SignalQuality
 from bbfeedback.exercise.targets import Targets
 from bbfeedback.exercise.trace_store import TraceStore
+from bbfeedback.signal.blocks import EMG, PRESSURE
 
 
 def rep_groups(steps: list[Step]) -> list[tuple[list[int], int | None]]:
@@ -49,7 +51,7 @@ class RepScorer:
     def __init__(self, protocol: Protocol, clock: ProtocolClock, store: TraceStore,
                  targets: Targets, quality: SignalQuality,
                  calibrations: dict[str, Calibration], names: list[str], main: int,
-                 accessory: int | None):
+                 accessory: int | None, kinds: list[str] | None = None):
         self.protocol = protocol
         self.clock = clock
         self.store = store
@@ -59,6 +61,12 @@ class RepScorer:
         self.names = names  # channel names by column
         self.main = main
         self.accessory = accessory
+        kinds = kinds or [EMG] * len(names)
+        # for straining: a pressure channel, and the pelvic-floor EMG (the scored channel, or
+        # beside a scored pressure channel the first EMG that is not the accessory)
+        self.pressure = next((c for c, k in enumerate(kinds) if k == PRESSURE), None)
+        self.pelvic_emg = main if kinds[main] == EMG else next(
+            (c for c, k in enumerate(kinds) if k == EMG and c != accessory), None)
         self.groups = rep_groups(clock.steps)
         self.next_group = 0  # the first repetition not scored yet
         self.scores: list[RepScore] = []
@@ -77,16 +85,18 @@ class RepScorer:
         due_s = until + report_lag_s(det, self.store.k) + self.store.lag_s
         return int(np.ceil(due_s * det.fs_hz))
 
-    def score_next(self, activity: Activity, position_s: float) -> RepScore | None:
+    def score_next(self, activity: Activity, position_s: float,
+                   on_levels: list[float] | None = None) -> RepScore | None:
         """Score the next repetition with what the detector knows now of the scored channel
         (None: none is left, or its work has not begun). ``position_s``: the end of what was
-        fed (for a step whose end is not known, at the end of the stream)."""
+        fed (for a step whose end is not known, at the end of the stream); ``on_levels``: the
+        detector's *on* level of every column (the accessory and straining rules)."""
         if self.next_group >= len(self.groups):
             return None
         works, rest = self.groups[self.next_group]
         if works[0] > self.clock.cue_step:  # not begun (at the end: never reached)
             return None
-        rep = self._score(works, rest, activity, position_s)
+        rep = self._score(works, rest, activity, position_s, on_levels)
         self.next_group += 1
         self.scores.append(rep)
         return rep
@@ -98,7 +108,7 @@ class RepScorer:
         return end if end is None or rest is not None else end + NO_REST_S
 
     def _score(self, works: list[int], rest: int | None, activity: Activity,
-               position_s: float) -> RepScore:
+               position_s: float, on_levels: list[float] | None = None) -> RepScore:
         clock = self.clock
         cal = self.calibrations[self.names[self.main]]
         steps = []
@@ -118,20 +128,52 @@ class RepScorer:
             lift = scoring.lift_score(trace, steps, rest_span, cal, p.param("min_floor_step_pct"),
                                       p.param("max_floor_cv_pct"), p.param("release_quick_s"))
         rep = scoring.score_rep(first.rep, steps, rest_span, trace, cal, activity,
-                                first.section, first.posture, lift)
-        more = self._flags(rep, steps, rest_span, first)
+                                first.section, first.posture, lift,
+                                self.protocol.param("rest_limit_uV"))
+        allowed = [clock.steps[i].phase.accessory_allowed for i in works]
+        more = self._flags(rep, steps, rest_span, first, allowed, on_levels)
         return replace(rep, flags=rep.flags + tuple(more)) if more else rep
 
-    def _flags(self, rep: RepScore, steps: list[WorkStep], rest_span, first: Step) -> list[Flag]:
+    def _flags(self, rep: RepScore, steps: list[WorkStep], rest_span, first: Step,
+               allowed: list[bool], on_levels: list[float] | None) -> list[Flag]:
         a, b = steps[0].start_s, steps[-1].end_s
         until = rest_span[1] if rest_span else b
         out = []
-        if self.accessory is not None:
-            acc_cal = self.calibrations[self.names[self.accessory]]
-            if scoring.co_contracting(self.store.trace(self.accessory), acc_cal, a, b):
-                out.append(Flag.CO_CONTRACTION)
+        if on_levels is not None:
+            out += self._accessory_flags(rep, steps, allowed, on_levels)
         out += self.quality.flags(a, until)
         if first.scoring == "awareness" and (rep.peak_pct_mvc or 0) > \
                 self.protocol.param("max_pct_mvc"):
             out.append(Flag.TOO_STRONG)
+        return out
+
+    def _accessory_flags(self, rep: RepScore, steps: list[WorkStep], allowed: list[bool],
+                         on_levels: list[float]) -> list[Flag]:
+        """co_contraction: the pelvic floor contracted and the accessory rose with it in a work
+        phase that does not allow it; straining: the pelvic floor did not contract while the
+        pressure or the accessory rose (any phase)."""
+        a, b = steps[0].start_s, steps[-1].end_s
+        if self.pelvic_emg is not None and self.pelvic_emg != self.main:
+            quiet = not scoring.rose(self.store.trace(self.pelvic_emg),
+                                     on_levels[self.pelvic_emg], a - scoring.PRE_CUE_S, b)
+        else:  # the scored channel (a pressure channel alone: it cannot tell a push)
+            quiet = rep.has(Flag.NO_CONTRACTION)
+        acc_on = acc_all = False
+        if self.accessory is not None:
+            acc = self.store.trace(self.accessory)
+            level = on_levels[self.accessory]
+            spans = [(s.start_s, s.end_s) for s, ok in zip(steps, allowed, strict=True)
+                     if not ok]
+            acc_on = scoring.co_contracting(acc, level, spans)
+            acc_all = scoring.co_contracting(acc, level, [(a, b)])
+        out = []
+        if acc_on and not quiet:
+            out.append(Flag.CO_CONTRACTION)
+        rise = step = None
+        if self.pressure is not None and self.pressure != self.accessory:
+            cal = self.calibrations[self.names[self.pressure]]
+            rise = scoring.pressure_rise(self.store.trace(self.pressure), a, b)
+            step = on_levels[self.pressure] - cal.baseline_mean
+        if self.pelvic_emg is not None and scoring.straining(quiet, rise, step, acc_all):
+            out.append(Flag.STRAINING)
         return out

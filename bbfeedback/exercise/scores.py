@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bbfeedback import texts
+
 RELAX_LIMIT_PCT = 10.0  # rest residual above this (% MVC) is incomplete relaxation
 
 
@@ -25,24 +27,14 @@ class Flag(StrEnum):
     SIGNAL_GAP = "signal_gap"
     SATURATION = "saturation"
     TOO_STRONG = "too_strong"
+    TENSE_REST = "tense_rest"
+    STRAINING = "straining"
 
     @property
     def description(self) -> str:
-        return FLAG_DESCRIPTIONS[self]
-
-
-FLAG_DESCRIPTIONS = {
-    Flag.NO_CONTRACTION: "no contraction reached the detector threshold during the work phase",
-    Flag.LATE_ONSET: "75 % of the work average reached more than 2 s after the cue",
-    Flag.SHORT_HOLD: "held inside the target band for less than the target time "
-                     "(minus tolerance)",
-    Flag.INCOMPLETE_RELAXATION: f"mean rest level > {RELAX_LIMIT_PCT:g} % MVC above baseline",
-    Flag.SLOW_RELEASE: "37.5 % of the work average reached more than 2 s after the relax cue",
-    Flag.CO_CONTRACTION: "accessory (abdominal) channel active during the work phase",
-    Flag.SIGNAL_GAP: "samples were lost during this repetition",
-    Flag.SATURATION: "the raw signal was clipped (flat at the extreme) during this repetition",
-    Flag.TOO_STRONG: "a gentle exercise was done too strongly",
-}
+        """Why a repetition has this flag, in English (``bbfeedback.texts.FLAGS`` has its
+        Dutch and English name and why: a new flag needs its row there)."""
+        return texts.flag_why(self.value, "en")
 
 
 @dataclass(frozen=True)
@@ -79,6 +71,8 @@ class RepScore:
     mean: float
     mean_pct_mvc: float | None
     rest_residual_pct: float | None
+    rest_level: float | None  # median of the rest after it (without its first second), in unit
+    rest_ratio: float | None  # rest_level / the pre-session rest (EMG only)
     unit: str
     flags: tuple[Flag, ...]
     section: str
@@ -96,7 +90,8 @@ class RepScore:
             "rise_s": self.rise_s, "release_s": self.release_s, "peak": self.peak,
             "peak_pct_mvc": self.peak_pct_mvc, "mean": self.mean,
             "mean_pct_mvc": self.mean_pct_mvc, "rest_residual_pct": self.rest_residual_pct,
-            "unit": self.unit, "flags": [f.value for f in self.flags],
+            "rest_level": self.rest_level, "rest_ratio": self.rest_ratio, "unit": self.unit,
+            "flags": [f.value for f in self.flags],
             "section": self.section, "posture": self.posture,
         }
         if self.lift is not None:

@@ -17,6 +17,16 @@ Rules (documented in the README):
   at the end of the rest. Both None: no contraction detected in the work phase.
 - rest_residual_pct: mean level in the following rest, skipping its first second, in % MVC
   above baseline; above ``RELAX_LIMIT_PCT`` flags incomplete_relaxation.
+- rest_level / rest_ratio: median of that rest (robust to a spike or an early next
+  contraction), and its ratio to the pre-session rest (the calibration baseline). EMG in µV
+  only: ``tense_at_rest`` (tense_rest) when above the patient's own rest by
+  ``TENSE_REST_SD`` SD and by ``TENSE_REST_RATIO``, or above the absolute ``rest_limit_uV``
+  (a device-dependent norm: clinical-reference.md §1/§4). Pressure at rest drifts and carries
+  abdominal pressure: no rest rule for it.
+- co-contraction and straining (``rose``, ``co_contracting``, ``straining``): a channel
+  "rises" when it reaches its own contraction detector's *on* level (its own rest + the
+  larger of 3 SD, 10 % of its MVC span, 0.5 x its rest for EMG, 2 cmH2O for pressure);
+  pressure against the 2 s before the cue (it drifts).
 """
 
 from __future__ import annotations
@@ -27,14 +37,19 @@ import numpy as np
 
 from bbfeedback.detect.calibration import Calibration
 from bbfeedback.detect.contractions import Contraction
+from bbfeedback.exercise.protocols import PARAMS
 from bbfeedback.exercise.scores import RELAX_LIMIT_PCT, Flag, LiftScore, RepScore
 from bbfeedback.exercise.trace_store import Trace
 
 DIP_BRIDGE_S = 0.25
 LATENCY_LIMIT_S = 2.0
-CO_CONTRACTION_SD = 3.0
-CO_CONTRACTION_REST_RATIO = 1.5
-CO_CONTRACTION_PCT = 10.0
+# rest judged against the patient's own pre-session rest: above it by this many SD of its
+# envelope (the detector's onset rule, Hodges & Bui 1996) and by this factor
+TENSE_REST_SD = 3.0
+TENSE_REST_RATIO = 1.5
+PRESSURE_BEFORE_S = 2.0  # a pressure rise is against its median over this long before the cue
+
+
 def tolerance_s(target_s: float) -> float:
     """How much shorter than the target a hold may be and still count as met: 10 % of the
     target, at least 0.2 s, at most 0.5 s or half the target (whichever is less)."""
@@ -119,9 +134,29 @@ class Activity:
         return first.onset_s, offset
 
 
+def rest_ratio(level: float, cal: Calibration) -> float | None:
+    """A rest level over the pre-session rest (EMG in µV only: pressure is zeroed)."""
+    if cal.unit != "uV" or not cal.baseline_mean > 0 or not np.isfinite(level):
+        return None
+    return float(level / cal.baseline_mean)
+
+
+def tense_at_rest(level: float, cal: Calibration,
+                  limit_uV: float = PARAMS["rest_limit_uV"]) -> bool:
+    """EMG at rest above the patient's own pre-session rest (by ``TENSE_REST_SD`` SD and by
+    ``TENSE_REST_RATIO``) or above the absolute norm ``limit_uV``."""
+    if cal.unit != "uV" or not np.isfinite(level):
+        return False
+    ratio = rest_ratio(level, cal)
+    above_own = ratio is not None and ratio > TENSE_REST_RATIO \
+        and level > cal.baseline_mean + TENSE_REST_SD * cal.baseline_sd
+    return bool(above_own or level > limit_uV)
+
+
 def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | None,
               trace: Trace, cal: Calibration, activity: Activity, section: str,
-              posture: str | None, lift: LiftScore | None = None) -> RepScore:
+              posture: str | None, lift: LiftScore | None = None,
+              rest_limit_uV: float = PARAMS["rest_limit_uV"]) -> RepScore:
     """Score one repetition (one or more consecutive work steps and the rest after them)."""
     cue, end = steps[0].start_s, steps[-1].end_s
     base = cal.baseline_mean
@@ -144,12 +179,14 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
         seg, t0 = trace.window(end, until)
         release = first_time(seg <= base + 0.375 * (last_avg - base), t0, trace.rate_hz)
         release = None if release is None else round(max(0.0, float(release - end)), 3)
-    residual = None
+    residual = rest_level = None
     if rest is not None:
         skip = 1.0 if rest[1] - rest[0] >= 2.0 else (rest[1] - rest[0]) / 2
         seg, _ = trace.window(rest[0] + skip, rest[1])
         if seg.size:
-            residual = float(cal.pct_mvc(seg.mean()))
+            residual = cal.pct_mvc(seg.mean())
+            residual = None if residual is None else float(residual)
+            rest_level = float(np.median(seg))
     met = contracted and all(h > 0 for h in holds) and all(
         h >= s.target_hold_s - tolerance_s(s.target_hold_s) for h, s in zip(holds, steps,
                                                                               strict=True))
@@ -165,6 +202,9 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
             flags.append(Flag.SLOW_RELEASE)
     if residual is not None and residual > RELAX_LIMIT_PCT:
         flags.append(Flag.INCOMPLETE_RELAXATION)
+    if rest_level is not None and tense_at_rest(rest_level, cal, rest_limit_uV):
+        flags.append(Flag.TENSE_REST)
+    ratio = None if rest_level is None else rest_ratio(rest_level, cal)
     if onset is not None and onset < cue - PRE_CUE_S:
         # contracted from before: the onset is when 75 % of the work average was reached
         onset = None if rise is None else cue + rise
@@ -184,6 +224,8 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
         mean=round(mean, 3),
         mean_pct_mvc=_pct(cal, mean),
         rest_residual_pct=None if residual is None else round(residual, 2),
+        rest_level=None if rest_level is None else round(rest_level, 3),
+        rest_ratio=None if ratio is None else round(ratio, 2),
         unit=cal.unit,
         flags=tuple(flags),
         section=section,
@@ -198,18 +240,43 @@ def _pct(cal: Calibration, value: float) -> float | None:
     return round(float(cal.pct_mvc(value)), 2)
 
 
-def co_contracting(acc: Trace, acc_cal: Calibration, start_s: float, end_s: float) -> bool:
-    """Accessory channel above its own rest by k SD, by a ratio, and by a share of its MVC."""
-    seg, _ = acc.window(start_s, end_s)
-    if seg.size == 0:
-        return False
-    level = float(seg.mean())
-    base = acc_cal.baseline_mean
-    above = level > base + CO_CONTRACTION_SD * acc_cal.baseline_sd
-    above &= level > CO_CONTRACTION_REST_RATIO * base
-    if acc_cal.mvc is not None:
-        above &= float(acc_cal.pct_mvc(level)) > CO_CONTRACTION_PCT
-    return bool(above)
+def rose(trace: Trace, on_level: float, start_s: float, end_s: float) -> bool:
+    """Did the envelope reach ``on_level`` (its detector's) between two times?"""
+    seg, _ = trace.window(start_s, end_s)
+    return bool(seg.size and (seg >= on_level).any())
+
+
+def co_contracting(acc: Trace, on_level: float, spans: list[tuple[float, float]]) -> bool:
+    """The accessory (abdominal) channel's mean over any of ``spans`` (the work phases that do
+    not allow it) above its own *on* level: its own rest (the session's calibration rest) + the
+    larger of 3 SD and 0.5 x that rest (its "MVC" is taken during pelvic-floor squeezes, so
+    10 % of its span adds next to nothing)."""
+    for a, b in spans:
+        seg, _ = acc.window(a, b)
+        if seg.size and float(seg.mean()) > on_level:
+            return True
+    return False
+
+
+def pressure_rise(pressure: Trace, cue_s: float, end_s: float) -> float | None:
+    """How far the pressure rose in the work phase (its 90th percentile: a short push in a
+    quick phase counts, a spike does not) above its median over the ``PRESSURE_BEFORE_S``
+    before the cue (the probe drifts and the breath moves it: not against the calibration)."""
+    work, _ = pressure.window(cue_s, end_s)
+    before, _ = pressure.window(cue_s - PRESSURE_BEFORE_S, cue_s)
+    if work.size == 0 or before.size == 0:
+        return None
+    return float(np.percentile(work, 90) - np.median(before))
+
+
+def straining(pelvic_floor_quiet: bool, rise: float | None, pressure_step: float | None,
+              abdominal_rose: bool) -> bool:
+    """Pushing instead of squeezing (Valsalva: pressure and abdominal EMG up, pelvic-floor EMG
+    flat or below rest, clinical-reference.md §5-6): the pelvic floor stayed below its *on*
+    level while the pressure rose by at least its *on* step, or the abdominal channel rose."""
+    pushed = (rise is not None and pressure_step is not None and rise >= pressure_step) \
+        or abdominal_rose
+    return bool(pelvic_floor_quiet and pushed)
 
 
 def lift_score(trace: Trace, steps: list[WorkStep], rest: tuple[float, float] | None,

@@ -87,7 +87,7 @@ class Session:
         self.clock = ProtocolClock(steps, self.origin_s, self.store, self.main, self.targets)
         self.scorer = RepScorer(protocol, self.clock, self.store, self.targets, self.quality,
                                 self.calibrations, [c.name for c in self.channels], self.main,
-                                self.accessory)
+                                self.accessory, [c.kind for c in self.channels])
         kinds = summary.kinds(protocol, [s for s in steps if s.scoring != CALIBRATION])
         self.mdf = EpochMedianFrequency(fs_hz, enabled="glazer" in kinds)
         self.log = ContractionLog(self.pipeline)
@@ -199,7 +199,9 @@ class Session:
         return out
 
     def _score_next(self) -> RepScored | None:
-        score = self.scorer.score_next(self.log.activity(self.main), self._position / self.fs_hz)
+        on_levels = [ch.on for ch in self.detector.channels]
+        score = self.scorer.score_next(self.log.activity(self.main), self._position / self.fs_hz,
+                                       on_levels)
         if score is None:
             return None
         rep = score.to_dict()

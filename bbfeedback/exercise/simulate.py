@@ -162,8 +162,11 @@ class Simulated:
 
 def simulate(squeezes: list[Squeeze], duration_s: float, fs_hz: float = 1000.0,
              patient: Patient | None = None, seed: int = 0, pressure: bool = False,
-             accessory: list[Squeeze] | None = None, spikes: bool = True) -> Simulated:
-    """Make a recording: pelvic-floor EMG, optionally pressure and an abdominal channel."""
+             accessory: list[Squeeze] | None = None, spikes: bool = True,
+             strain: list[Squeeze] | None = None) -> Simulated:
+    """Make a recording: pelvic-floor EMG, optionally pressure and an abdominal channel.
+    ``strain``: abdominal pushes that raise the pressure (default: the accessory's
+    contractions), with or without an abdominal channel recorded."""
     patient = patient or Patient()
     rng = np.random.default_rng(seed)
     t = np.arange(int(round(duration_s * fs_hz))) / fs_hz
@@ -180,8 +183,9 @@ def simulate(squeezes: list[Squeeze], duration_s: float, fs_hz: float = 1000.0,
                         patient.accessory_mvc_uV, patient, rng)
         signals.append(Signal(Channel.of_kind("abdominal", EMG), fs_hz, abd))
     if pressure:
-        strain = activation(t, accessory) if accessory is not None else None
-        prs = pressure_trace(t, act, patient, rng, strain)
+        pushes = strain if strain is not None else accessory
+        prs = pressure_trace(t, act, patient, rng,
+                             activation(t, pushes) if pushes is not None else None)
         signals.append(Signal(Channel.of_kind("pressure", PRESSURE), fs_hz, prs))
     notes = [Annotation(0.0, 0.0, f"simulated seed={seed} fs={fs_hz:g}Hz")]
     rec = Recording(signals, notes, path=f"<simulated seed {seed}>")
@@ -219,6 +223,11 @@ class Behaviour:
     lift_jump: bool = False  # goes straight to the top floor
     endurance_s: float = 20.0  # how long an as-long-as-possible hold lasts
     co_contract: dict[int, float] = field(default_factory=dict)  # rep -> abdominal level
+    # the navel drawn in (abdominal level) from the first phase of a rep that allows it
+    # (b5-lift floor 2) to the let-go
+    navel_in: float = 0.0
+    # rep -> abdominal push (level): pressure up, the pelvic floor does not contract
+    strain: dict[int, float] = field(default_factory=dict)
 
     @classmethod
     def realistic(cls, seed: int = 0) -> Behaviour:
@@ -312,6 +321,9 @@ def protocol_squeezes(protocol, behaviour: Behaviour, origin_s: float,
                 aim = g[-1].phase if behaviour.lift_jump else x.phase
                 steps_levels.append((t, _level(aim, behaviour, factor)))
                 t += x.phase.duration_s
+        if rep in behaviour.strain:  # pushes instead of squeezing
+            abd.append(Squeeze(start + react, hold, behaviour.strain[rep], ramp, ramp))
+            continue
         if rep in behaviour.skip:
             continue
         following = next((x for x in steps if x.index == g[-1].index + 1), None)
@@ -320,6 +332,10 @@ def protocol_squeezes(protocol, behaviour: Behaviour, origin_s: float,
                            steps=steps_levels))
         if rep in behaviour.co_contract:
             abd.append(Squeeze(start + react, hold, behaviour.co_contract[rep], ramp, ramp))
+        allowed = [x for x in g if x.phase.accessory_allowed]
+        if behaviour.navel_in and allowed:
+            at = allowed[0].start_s - s.start_s  # into the repetition
+            abd.append(Squeeze(start + react + at, hold - at, behaviour.navel_in, ramp, ramp))
     notes = []
     for s in steps:
         tag = "calib" if s.scoring == "calibration" else "cue"
@@ -348,7 +364,7 @@ def simulate_protocol(protocol, behaviour: Behaviour | None = None, fs_hz: float
     end = max([sq.offset_s for sq in pfm] + [cues[-1].onset_s + 1.0]) + 6.0
     duration = max(end, origin_s + protocol.duration_s + 3.0)
     sim = simulate(pfm, duration, fs_hz, patient, seed, pressure=pressure,
-                   accessory=abd if accessory else None, spikes=spikes)
+                   accessory=abd if accessory else None, spikes=spikes, strain=abd)
     sim.recording.annotations = cues
     first_work = next(a.onset_s for a in cues if a.text.startswith("cue:work"))
     return ProtocolSimulation(sim, first_work, pfm, cues)

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bbfeedback import texts as words
 from bbfeedback.detect.calibration import Calibration
-from bbfeedback.exercise.protocols import BASELINE, REST, WORK, Protocol, Step
+from bbfeedback.exercise import scoring
+from bbfeedback.exercise.protocols import BASELINE, PARAMS, REST, WORK, Protocol, Step
 from bbfeedback.exercise.scores import Flag, RepScore
 from bbfeedback.exercise.trace_store import Trace
 
@@ -72,16 +74,50 @@ def quick_count(reps: list[RepScore], cal: Calibration, fraction: float) -> int:
     return count
 
 
-def resting_tone(trace: Trace, rests: list[tuple[float, float]], cal: Calibration) -> dict:
-    """Mean level in the rest phases (each without its first second)."""
-    vals = [trace.window(a + 1.0, b)[0] for a, b in rests if b - a > 1.5]
-    vals = [v for v in vals if v.size]
-    if not vals:
+def resting_tone(trace: Trace, rests: list[tuple[float, float]], cal: Calibration,
+                 steps: list[Step] | None = None, reps: list[RepScore] | None = None,
+                 limit_uV: float = PARAMS["rest_limit_uV"]) -> dict:
+    """The rest phases (each without its first second): ``mean``, ``pct_mvc``, ``cv_pct`` of
+    all of them (the progress table's number), and, not pooled, ``by_posture`` and
+    ``by_phase`` (``steps``: the rest steps, in the order of ``rests``), each with its median
+    ``level``, ``ratio`` to the pre-session rest (``baseline``) and whether it was ``tense``
+    (``scoring.tense_at_rest``: own rest + 3 SD and x 1.5, or above ``limit`` µV, EMG only);
+    ``tense_rests``: the repetitions flagged tense_rest."""
+    kept = [(v, k) for k, (a, b) in enumerate(rests) if b - a > 1.5
+            and (v := trace.window(a + 1.0, b)[0]).size]
+    if not kept:
         return {"mean": None, "pct_mvc": None, "cv_pct": None}
-    allv = np.concatenate(vals)
+    allv = np.concatenate([v for v, _ in kept])
     mean = float(allv.mean())
-    return {"mean": round(mean, 3), "pct_mvc": _pct(cal, mean),
-            "cv_pct": round(float(100 * allv.std() / max(mean, 1e-9)), 1), "unit": cal.unit}
+    out = {"mean": round(mean, 3), "pct_mvc": _pct(cal, mean),
+           "cv_pct": round(float(100 * allv.std() / max(mean, 1e-9)), 1), "unit": cal.unit,
+           "baseline": round(cal.baseline_mean, 3),
+           "limit": limit_uV if cal.unit == "uV" else None,
+           "tense_rests": sum(r.has(Flag.TENSE_REST) for r in reps or [])}
+    if steps is None:
+        return out
+    groups: dict[tuple, list[np.ndarray]] = {}
+    for v, k in kept:
+        s = steps[k]
+        groups.setdefault(("posture", s.posture), []).append(v)
+        groups.setdefault(("phase", s.section, s.phase.cue, s.phase.kind, s.posture), []).append(v)
+    out["by_posture"], out["by_phase"] = [], []
+    for key, vals in groups.items():
+        row = ({"posture": key[1]} if key[0] == "posture" else
+               {"section": key[1], "phase": key[2], "kind": key[3], "posture": key[4]})
+        out["by_" + key[0]].append({**row, **_rest_group(vals, cal, limit_uV)})
+    return out
+
+
+def _rest_group(vals: list[np.ndarray], cal: Calibration, limit_uV: float) -> dict:
+    """One posture's or phase's rests: how many, median level, ratio, % MVC, CV, tense."""
+    allv = np.concatenate(vals)
+    level = float(np.median(allv))
+    ratio = scoring.rest_ratio(level, cal)
+    return {"rests": len(vals), "level": round(level, 3),
+            "ratio": None if ratio is None else round(ratio, 2), "pct_mvc": _pct(cal, level),
+            "cv_pct": round(float(100 * allv.std() / max(float(allv.mean()), 1e-9)), 1),
+            "tense": scoring.tense_at_rest(level, cal, limit_uV)}
 
 
 def _pct(cal: Calibration, v: float) -> float | None:
@@ -213,46 +249,10 @@ def oxford_from_pressure(squeeze_cmH2O: float) -> int:
 
 
 def texts(reps: list[RepScore], summary: dict) -> tuple[str, str]:
-    """Plain sentences: held N of M, which reps relaxed incompletely, other findings."""
-    met = summary["reps_met"]
-    n = summary["reps"]
-    holds = sorted({r.target_hold_s for r in reps})
-    hold = f" {holds[0]:g} s" if len(holds) == 1 else ""
-    nl = [f"Hield {met} van {n} keer{hold} vast."]
-    en = [f"Held{hold} {met} of {n} times."]
-    tense = [r.index for r in reps if r.has(Flag.INCOMPLETE_RELAXATION)]
-    if tense:
-        nl.append(f"Na herhaling {_join(tense, 'en')} onvolledig ontspannen.")
-        en.append(f"Incomplete relaxation after repetition {_join(tense, 'and')}.")
-    missing = [r.index for r in reps if r.has(Flag.NO_CONTRACTION)]
-    if missing:
-        nl.append(f"Geen aanspanning bij herhaling {_join(missing, 'en')}.")
-        en.append(f"No contraction in repetition {_join(missing, 'and')}.")
-    co = [r.index for r in reps if r.has(Flag.CO_CONTRACTION)]
-    if co:
-        nl.append(f"Buikspieren spanden mee bij herhaling {_join(co, 'en')}.")
-        en.append(f"Abdominal co-contraction in repetition {_join(co, 'and')}.")
-    if summary.get("quick_count") is not None:
-        nl.append(f"{summary['quick_count']} snelle aanspanningen voor vermoeidheid.")
-        en.append(f"{summary['quick_count']} quick contractions before fatigue.")
-    if summary.get("endurance_hold_s"):
-        kept = ", ".join(f"{h:.0f}" for h in summary["endurance_hold_s"])
-        nl.append(f"Uithouding: {kept} s vastgehouden.")
-        en.append(f"Endurance: kept {kept} s.")
-    fr = summary.get("fatigue_ratio")
-    if fr is not None and fr < 0.7:
-        nl.append(f"Kracht nam af tot {fr * 100:.0f} % van de eerste keer.")
-        en.append(f"Strength fell to {fr * 100:.0f} % of the first repetition.")
-    if "perfect" in summary:
-        p = summary["perfect"]
-        nl.append(f"PERFECT: E{p['E']:.0f} R{p['R']} F{p['F']}.")
-        en.append(f"PERFECT: E{p['E']:.0f} R{p['R']} F{p['F']}.")
-    return " ".join(nl), " ".join(en)
-
-
-def _join(items: list[int], word: str) -> str:
-    s = [str(i) for i in items]
-    return s[0] if len(s) == 1 else ", ".join(s[:-1]) + f" {word} " + s[-1]
+    """The summary's sentences (Dutch, English): their words and which summary keys and flags
+    they read are the table ``bbfeedback.texts.SENTENCES``."""
+    rows = [r.to_dict() for r in reps]
+    return words.summary_text(summary, rows, "nl"), words.summary_text(summary, rows, "en")
 
 
 # --- the table: what each kind of exercise adds to the summary -------------------------------
@@ -322,14 +322,16 @@ def kinds(protocol: Protocol, steps: list[Step] | tuple[Step, ...]) -> list[str]
 def summarise(facts: SessionFacts) -> dict:
     """The session summary: common totals, each kind's part, sets per day, the sentences."""
     reps, cal = list(facts.reps), facts.cal
-    rests = [facts.spans[s.index] for s in facts.steps
-             if s.phase.kind in (REST, BASELINE) and s.index in facts.spans and s.rep is None
-             and s.section != "lead-in"]
+    rest_steps = [s for s in facts.steps
+                  if s.phase.kind in (REST, BASELINE) and s.index in facts.spans
+                  and s.rep is None and s.section != "lead-in"]
+    rests = [facts.spans[s.index] for s in rest_steps]
     out: dict = {
         "reps": len(reps),
         "reps_met": sum(r.met for r in reps),
         "fatigue_ratio": fatigue_ratio(reps, cal),
-        "resting_tone": resting_tone(facts.trace, rests, cal),
+        "resting_tone": resting_tone(facts.trace, rests, cal, rest_steps, reps,
+                                     facts.protocol.param("rest_limit_uV")),
     }
     for kind in kinds(facts.protocol, facts.steps):
         out.update(SUMMARIES[kind](facts))

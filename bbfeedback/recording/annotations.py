@@ -10,7 +10,8 @@ Texts:
   checks the parts fit together.
 
 Reading never fails on a damaged annotation: the signal is the source of truth, so a text
-that does not decode (or has the wrong shape) is ignored and named in ``Meta.warnings``.
+that does not decode, or whose value breaks its key's model (``schemas``), is ignored and
+named in ``Meta.warnings``; what ``Meta`` holds is checked, and readers trust it.
 """
 
 from __future__ import annotations
@@ -22,18 +23,12 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bbfeedback.recording.schemas import problem
+
 PREFIX = "bbfeedback:"
 PART_BYTES = 400  # EDFlib cuts annotations at 512 bytes
-_PART = re.compile(r"^bbfeedback:part (\w+) ([0-9a-f]{8}) (\d+)/(\d+) (.*)$", re.S)
-_CUE = re.compile(r"^(cue|calib):(\w+):([\w-]+)(?: rep=(\d+))?$")
-
-# what each key must hold; anything else is damaged
-SHAPES: dict[str, type | tuple[type, ...]] = {
-    "settings": dict, "device": dict, "calibration": dict, "summary": dict, "rep": dict,
-    "contraction": dict, "gap": dict, "padding": dict, "posture": str, "protocol": str,
-    "connected": str, "disconnected": str, "reconnected": str, "warning": str, "error": str,
-    "stopped": str,
-}
+_PART = re.compile(r"^bbfeedback:part (\w+) ([0-9a-f]{8}) (\d{1,9})/(\d{1,9}) (.*)$", re.S)
+_CUE = re.compile(r"^(cue|calib):(\w+):([\w-]+)(?: rep=(\d{1,9}))?$")
 
 
 def finite(value: object) -> object:
@@ -45,11 +40,6 @@ def finite(value: object) -> object:
     if isinstance(value, list | tuple):
         return [finite(v) for v in value]
     return value
-
-
-def finite_number(v: object) -> bool:
-    """A real number, not NaN or infinite (and not a bool): what a damaged field is not."""
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def encode(key: str, value: object) -> list[str]:
@@ -100,6 +90,7 @@ class Meta:
     values: dict[str, list] = field(default_factory=dict)  # key -> values in file order
     cues: list[Cue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    damaged: set[str] = field(default_factory=set)  # keys with a value left out
 
     def last(self, key: str, default: object = None) -> object:
         got = self.values.get(key)
@@ -118,7 +109,8 @@ class Meta:
 
 
 def decode(annotations: Iterable[tuple[float, str]]) -> Meta:
-    """Every bbfeedback annotation of (onset_s, text) pairs, parts joined, shapes checked."""
+    """Every bbfeedback annotation of (onset_s, text) pairs, parts joined, each value checked
+    against its key's model; the values kept as they were written (plain JSON)."""
     meta = Meta()
     parts: dict[tuple[str, str], dict] = {}
     for onset_s, text in annotations:
@@ -135,16 +127,19 @@ def decode(annotations: Iterable[tuple[float, str]]) -> Meta:
             key, _, body = text[len(PREFIX):].partition(" ")
             _add(meta, key, body)
     for (key, _), got in parts.items():
-        meta.warnings.append(f"annotation {PREFIX}{key} is incomplete "
-                             f"({len(got['chunks'])} of {got['n']} parts); ignored")
+        _ignore(meta, key, f"is incomplete ({len(got['chunks'])} of {got['n']} parts)")
     return meta
+
+
+def _ignore(meta: Meta, key: str, why: str) -> None:
+    meta.warnings.append(f"annotation {PREFIX}{key} {why}; ignored")
+    meta.damaged.add(key)
 
 
 def _join(meta: Meta, key: str, crc: str, got: dict) -> None:
     body = "".join(got["chunks"].get(i, "") for i in range(1, got["n"] + 1))
     if f"{zlib.crc32(body.encode('utf-8')):08x}" != crc:
-        meta.warnings.append(f"annotation {PREFIX}{key} is damaged (its parts do not fit "
-                             "together); ignored")
+        _ignore(meta, key, "is damaged (its parts do not fit together)")
         return
     _add(meta, key, body)
 
@@ -152,12 +147,11 @@ def _join(meta: Meta, key: str, crc: str, got: dict) -> None:
 def _add(meta: Meta, key: str, body: str) -> None:
     try:
         value = json.loads(body) if body else {}
-    except (json.JSONDecodeError, RecursionError):
-        meta.warnings.append(f"annotation {PREFIX}{key} is not valid JSON; ignored")
+    except (ValueError, RecursionError):  # ValueError: also an integer of 5000 digits
+        _ignore(meta, key, "is not valid JSON")
         return
-    shape = SHAPES.get(key)
-    if shape is not None and not isinstance(value, shape):
-        meta.warnings.append(f"annotation {PREFIX}{key} holds a {type(value).__name__}, "
-                             f"not a {getattr(shape, '__name__', shape)}; ignored")
+    why = problem(key, value)
+    if why is not None:
+        _ignore(meta, key, f"is damaged ({why})")
         return
     meta.values.setdefault(key, []).append(value)

@@ -25,6 +25,7 @@ PARAMS = {  # protocol-level scoring parameters and their defaults
     "release_quick_s": 1.5,
     "repeat_peak_fraction": 0.7,
     "fast_peak_pct_mvc": 50.0,
+    "rest_limit_uV": 7.0,  # rest above this (EMG in µV, device-dependent) is tense_rest
 }
 MAX_REPETITIONS = 1000  # a session is minutes to an hour, not days
 MAX_SESSION_S = 4 * 3600.0
@@ -54,6 +55,8 @@ class Phase:
     band_abs: tuple[float, float] | None = None
     abs_unit: str | None = None
     until_fail: bool = False
+    accessory_allowed: bool = False  # the abdominal wall may draw in (b5 floor 2): no
+    # co_contraction is flagged in this phase
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,8 @@ def to_toml(protocol: Protocol) -> str:
                 lines.append(f"  target_{ph.abs_unit} = {val(ph.target_abs)}")
             if ph.band_abs is not None:
                 lines.append(f"  band_{ph.abs_unit} = {val(ph.band_abs)}")
+            if ph.accessory_allowed:
+                lines.append("  accessory_allowed = true")
     return "\n".join(lines) + "\n"
 
 

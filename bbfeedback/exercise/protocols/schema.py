@@ -47,7 +47,7 @@ MAX_ABS = 1e6  # µV or cmH2O: far above any pelvic-floor level, far below overf
 MAX_STEPS = 100_000  # phases on the timeline: a 4 h session of 0.1 s phases
 MAX_SETS_PER_DAY = 100
 WORK_ONLY = ("hold_s", "reach_s", "target_pct_mvc", "band_pct_mvc", "target_uV", "band_uV",
-             "target_cmH2O", "band_cmH2O", "until_fail", "max_s")
+             "target_cmH2O", "band_cmH2O", "until_fail", "max_s", "accessory_allowed")
 ABS_UNITS = ("uV", "cmH2O")
 
 
@@ -157,6 +157,7 @@ class PhaseDoc(_Doc):
     band_cmH2O: AbsBand | None = None
     until_fail: Flag = False
     max_s: Seconds | None = None
+    accessory_allowed: Flag = False  # the abdominal wall may draw in: no co_contraction
 
     @model_validator(mode="after")
     def _consistent(self) -> PhaseDoc:
@@ -245,7 +246,8 @@ class PhaseDoc(_Doc):
         if target_abs is not None and band_abs is None:
             band_abs = (0.6 * target_abs, 10 * target_abs)
         return Phase(self.kind, self.cue_name, nl, en, self.planned_s, self.hold_s, self.reach,
-                     target, _pair(band), target_abs, _pair(band_abs), unit, self.until_fail)
+                     target, _pair(band), target_abs, _pair(band_abs), unit, self.until_fail,
+                     self.accessory_allowed)
 
 
 def _pair(band: list | tuple | None) -> tuple[float, float] | None:
@@ -299,6 +301,7 @@ class ProtocolDoc(_Doc):
     release_quick_s: Seconds | None = None
     repeat_peak_fraction: Fraction | None = None
     fast_peak_pct_mvc: Pct | None = None
+    rest_limit_uV: Abs | None = None
     _sections: tuple[Section, ...] = PrivateAttr(())
     _params: dict[str, float] = PrivateAttr(default_factory=dict)
 

@@ -1,0 +1,501 @@
+"""Every word bbfeedback shows a person, in Dutch and English: one table for the session
+summaries, the reports, the command-line tables and the GUI (``gui/i18n.py`` adds only the
+GUI's own words and looks the others up here).
+
+Rules the Dutch follows: the u-form of the leaflets (never "je"), a decimal comma ("0,5 s"),
+singular and plural ("1 snelle aanspanning", "3 snelle aanspanningen"), the leaflets' own
+words (knijpen, ontspannen, lift, verdieping), and no code names on a screen or in a report:
+flags, postures, Glazer and PERFECT keys all have words here. ``tests/test_language.py``
+renders everything in both languages and fails on English in the Dutch (and the reverse).
+
+Templates are ``str.format`` strings, formatted per language:
+
+- a number takes the usual spec (``{hold:g}``, ``{pct:.0f}``) and gets a decimal comma in
+  Dutch; None or NaN shows as "-";
+- a list is joined as "2, 3 en 5" / "2, 3 and 5" (each item with the spec);
+- ``{n:aanspanning|aanspanningen}`` picks the singular when ``n`` (or the list's length) is 1.
+
+Adding a flag, a posture, a Glazer/PERFECT key or a summary sentence is one row below.
+This module imports nothing of bbfeedback: anything may use it.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import string
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+LANGS = ("nl", "en")
+
+
+def pick(pair: Sequence[str], lang: str) -> str:
+    """The Dutch or English one of a (nl, en) pair (English for any other language)."""
+    return pair[0] if lang == "nl" else pair[1]
+
+
+# --- labels: reports, tables, GUI ------------------------------------------------------------
+TEXTS: dict[str, tuple[str, str]] = {
+    # the session and its facts
+    "session_report": ("Sessieverslag", "Session report"),
+    "progress": ("Voortgang", "Progress"),
+    "patient": ("Patiënt", "Patient"),
+    "date": ("Datum", "Date"),
+    "protocol": ("Oefening", "Exercise"),
+    "posture": ("Houding", "Posture"),
+    "device": ("Apparaat", "Device"),
+    "calibration": ("Kalibratie", "Calibration"),
+    "calibration_of": ("{channel}: rust {mean:.1f} ± {sd:.1f} {unit}, MVC {mvc:.1f}",
+                       "{channel}: rest {mean:.1f} ± {sd:.1f} {unit}, MVC {mvc:.1f}"),
+    "summary": ("Samenvatting", "Summary"),
+    "trace": ("Verloop", "Trace"),
+    "legend": ("groen: doelband; blauw: spieractiviteit (RMS); lijnen: begin en einde van de "
+               "aanspanningen",
+               "green: target band; blue: muscle activity (RMS); lines: start and end of the "
+               "contractions"),
+    "reps": ("Herhalingen", "Repetitions"),
+    "yes": ("ja", "yes"),
+    "no": ("nee", "no"),
+    "floor": ("Verdieping", "Floor"),
+    "source": ("bron", "source"),
+    # the columns of a repetition table
+    "col_rep": ("Herh.", "Rep"),
+    "col_cue": ("Start (s)", "Cue (s)"),
+    "col_held": ("Vastgehouden (s)", "Held (s)"),
+    "col_target": ("Doel (s)", "Target (s)"),
+    "col_met": ("Gehaald", "Met"),
+    "col_peak": ("Piek (% MVC)", "Peak (% MVC)"),
+    "col_rise": ("Aanspantijd (s)", "Rise time (s)"),
+    "col_release": ("Ontspantijd (s)", "Release time (s)"),
+    "col_rest": ("Rust (% MVC)", "Rest (% MVC)"),
+    "col_flags": ("Opmerkingen", "Flags"),
+    # progress over sessions
+    "mvc": ("MVC (maximale aanspanning)", "MVC (maximal contraction)"),
+    "best_hold": ("Langst vastgehouden (s)", "Longest hold (s)"),
+    "reps_met": ("Herhalingen gehaald", "Repetitions met"),
+    "tone": ("Rusttonus (% MVC)", "Resting tone (% MVC)"),
+    "quick": ("Snelle aanspanningen", "Quick contractions"),
+    "fatigue": ("Spieractiviteit laatste/eerste", "Muscle activity last/first"),
+    "sessions": ("Sessies", "Sessions"),
+    "col_mvc": ("MVC", "MVC"),  # the progress table's short headings
+    "col_best_hold": ("Langst vast (s)", "Best hold (s)"),
+    "col_quick": ("Snel (aantal)", "Quick (count)"),
+    "col_fatigue": ("Laatste ÷ eerste", "Last ÷ first"),
+    "adherence": ("Oefentrouw", "Practice"),
+    "adherence_text": ("{mean:g} {mean:sessie|sessies} per dag (gevraagd: {lo} tot {hi}); "
+                       "{on} van de {days} {days:dag|dagen} op doel",
+                       "{mean:g} {mean:session|sessions} a day (asked: {lo} to {hi}); "
+                       "{on} of {days} {days:day|days} on target"),
+    "suggestion": ("Voorstel", "Suggestion"),
+    "suggest_hold_s": ("{protocol}: vasthouden {old:g} → {new:g} s",
+                       "{protocol}: hold {old:g} → {new:g} s"),
+    "suggest_target_pct_mvc_delta": ("{protocol}: doel {new:+g} % MVC",
+                                     "{protocol}: target {new:+g} % MVC"),
+    "suggest_why": ("de laatste twee keer {shares} van de herhalingen gehaald",
+                    "{shares} of the repetitions met in the last two sessions"),
+    "suggest_why_low": ("de laatste twee keer maar {shares} van de herhalingen gehaald",
+                        "only {shares} of the repetitions met in the last two sessions"),
+    "suggest_accept": ("overnemen met --accept BESTAND.toml", "accept with --accept FILE.toml"),
+    # Glazer and PERFECT
+    "glazer": ("Glazer-protocol", "Glazer protocol"),
+    "perfect": ("PERFECT-schema", "PERFECT scheme"),
+    "perfect_line": ("E (uithoudingsvermogen) {E:.0f} s · R (herhalingen) {R} · "
+                     "F (snelle aanspanningen) {F} · P (knijpkracht) {P}",
+                     "E (endurance) {E:.0f} s · R (repetitions) {R} · "
+                     "F (fast contractions) {F} · P (power) {P}"),
+    "p_note": ("P (knijpkracht) is een graad bij inwendig onderzoek; uit EMG alleen % MVC.",
+               "P (power) is a palpation grade; EMG gives only % MVC."),
+    "p_note_pressure": ("P geschat uit de knijpdruk (indeling van Angelo 2017, verschilt per "
+                        "apparaat).",
+                        "P estimated from the squeeze pressure (Angelo 2017 bins, "
+                        "device-specific)."),
+    # the command-line tables
+    "col_start": ("start (s)", "start (s)"),
+    "col_duration": ("duur (s)", "dur. (s)"),
+    "col_kind": ("fase", "phase"),
+    "col_target_level": ("doel", "target"),
+    "col_cue_word": ("aanwijzing", "cue"),
+    "hold_for": ("{hold:g} s vasthouden", "hold {hold:g} s"),
+    "as_long_as_possible": ("zo lang mogelijk", "as long as possible"),
+    "total": ("totaal {s:.0f} s (zo-lang-mogelijk-oefeningen op hun maximum)",
+              "total {s:.0f} s (as-long-as-possible holds at their limit)"),
+    "aligned": ("oefening {protocol} (gelijkgezet op {how}, bij {start:.2f} s)",
+                "exercise {protocol} (aligned by {how} at {start:.2f} s)"),
+    "channel": ("kanaal", "channel"),
+    "onset": ("begin (s)", "onset (s)"),
+    "offset": ("einde (s)", "offset (s)"),
+    "peak": ("piek", "peak"),
+    "mean": ("gemiddeld", "mean"),
+    "unit": ("eenheid", "unit"),
+    "no_contractions": ("(geen aanspanningen gevonden)", "(no contractions found)"),
+    "rest_level": ("rust", "rest"),
+    "practice_line": ("oefentrouw: {text}", "practice: {text}"),
+    "suggestion_line": ("voorstel: {text}", "suggestion: {text}"),
+}
+
+# phase kinds of a protocol's timeline
+KINDS: dict[str, tuple[str, str]] = {
+    "work": ("aanspannen", "work"),
+    "rest": ("rust", "rest"),
+    "baseline": ("rustmeting", "baseline"),
+}
+
+# the kind of a channel
+CHANNEL_KINDS: dict[str, tuple[str, str]] = {
+    "emg": ("EMG", "EMG"),
+    "pressure": ("druk", "pressure"),
+}
+
+# where a channel's calibration came from
+CALIBRATION_SOURCES: dict[str, tuple[str, str]] = {
+    "rest": ("rust", "rest"),
+    "estimated": ("geschat uit de opname", "estimated from the recording"),
+    "session": ("kalibratie van de sessie", "the session's calibration"),
+}
+
+# how a recording was aligned to its protocol (``analyze``)
+ALIGNMENTS: dict[str, tuple[str, str]] = {
+    "cue annotations": ("de opgenomen aanwijzingen", "cue annotations"),
+    "first contraction": ("de eerste aanspanning", "first contraction"),
+    "contractions": ("de aanspanningen zelf", "the contractions themselves"),
+    "--start-s": ("--start-s", "--start-s"),
+}
+
+# the patient's posture: of the session (device) and of a protocol's section (b1)
+POSTURES: dict[str, tuple[str, str]] = {
+    "lying": ("liggend", "lying"),
+    "sitting": ("zittend", "sitting"),
+    "standing": ("staand", "standing"),
+    "upright": ("rechtop zittend", "sitting upright"),
+    "rounded back": ("bolle rug", "rounded back"),
+    "hollow back": ("holle rug", "hollow back"),
+}
+
+# flag code: (Dutch name, English name, Dutch why, English why) -- the why is the GUI's tooltip
+FLAGS: dict[str, tuple[str, str, str, str]] = {
+    "no_contraction": (
+        "geen aanspanning", "no contraction",
+        "in de aanspanfase werd geen aanspanning gemeten",
+        "no contraction reached the detector threshold during the work phase"),
+    "late_onset": (
+        "laat begonnen", "late onset",
+        "de aanspanning kwam pas ruim na het startsignaal op gang",
+        "the contraction got going well after the cue"),
+    "short_hold": (
+        "te kort vastgehouden", "short hold",
+        "korter in de doelband gebleven dan de doeltijd",
+        "held inside the target band for less than the target time"),
+    "incomplete_relaxation": (
+        "onvolledig ontspannen", "incomplete relaxation",
+        "na de aanspanning niet terug naar het eigen rustniveau",
+        "did not get back to the own resting level after the contraction"),
+    "slow_release": (
+        "traag ontspannen", "slow release",
+        "na het ontspansignaal duurde het loslaten meer dan 2 seconden",
+        "letting go took more than 2 seconds after the relax cue"),
+    "co_contraction": (
+        "buikspieren spanden mee", "abdominal co-contraction",
+        "de buikspieren (tweede kanaal) spanden duidelijk mee met de bekkenbodem",
+        "the abdominal (accessory) channel rose clearly with the pelvic floor"),
+    "signal_gap": (
+        "signaal onderbroken", "signal gap",
+        "tijdens deze herhaling gingen metingen verloren",
+        "samples were lost during this repetition"),
+    "saturation": (
+        "signaal afgekapt", "clipped signal",
+        "het ruwe signaal zat tegen de grens van de versterker",
+        "the raw signal was clipped at the amplifier's limit"),
+    "too_strong": (
+        "te hard aangespannen", "too strong",
+        "een rustige oefening werd te krachtig gedaan",
+        "a gentle exercise was done too strongly"),
+    "straining": (
+        "persen", "straining",
+        "de druk steeg zonder bijpassende bekkenbodemactiviteit: niet persen, adem niet "
+        "inhouden",
+        "pressure rose without matching pelvic-floor activity: no pushing, no holding the "
+        "breath"),
+    "tense_rest": (
+        "gespannen in rust", "tense at rest",
+        "in de rustfase boven het rustniveau van vooraf of boven de absolute grens",
+        "during the rest above the pre-session rest or above the absolute limit"),
+}
+
+# the Glazer summary's phases and metrics (report table)
+GLAZER: dict[str, tuple[str, str]] = {
+    "pre-baseline": ("Rust vooraf", "Rest before"),
+    "phasic": ("Snelle aanspanningen (fasisch)", "Quick contractions (phasic)"),
+    "tonic": ("Aanspannen en vasthouden (tonisch)", "Contract and hold (tonic)"),
+    "endurance": ("Uithoudingsvermogen", "Endurance"),
+    "post-baseline": ("Rust achteraf", "Rest after"),
+    "post_vs_pre": ("Rust achteraf ÷ vooraf", "Rest after ÷ before"),
+    "reliability_note": ("Betrouwbaarheid", "Reliability"),
+    "reliability_text": ("aanspan- en ontspantijden en de mediane frequentie zijn van dag tot "
+                         "dag slecht herhaalbaar: vergelijk eerst gemiddelde en piek",
+                         "latencies and median frequency have poor between-day "
+                         "reliability: compare mean and peak amplitudes first"),
+    "mean": ("gemiddeld", "mean"),
+    "peak_mean": ("gemiddelde piek", "mean peak"),
+    "cv_pct": ("variatie (CV, %)", "variability (CV, %)"),
+    "median_frequency_hz": ("mediane frequentie (Hz)", "median frequency (Hz)"),
+    "onset_latency_s": ("aanspantijd (s)", "onset latency (s)"),
+    "release_latency_s": ("ontspantijd (s)", "release latency (s)"),
+    "ratio_last_first_10s": ("laatste ÷ eerste 10 s", "last ÷ first 10 s"),
+    "mdf_slope_hz_per_s": ("helling mediane frequentie (Hz/s)",
+                           "median-frequency slope (Hz/s)"),
+    "mdf_slope_pct_per_s": ("helling mediane frequentie (%/s)",
+                            "median-frequency slope (%/s)"),
+}
+
+
+# --- formatting ------------------------------------------------------------------------------
+def fmt(value: object, lang: str, spec: str = "") -> str:
+    """A value as text in ``lang``: numbers with the spec and, in Dutch, a decimal comma
+    ("-0" shown as "0"); None, NaN and infinity as "-"; yes/no for booleans."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return pick(TEXTS["yes" if value else "no"], lang)
+    if isinstance(value, numbers.Real):  # numpy's numbers too
+        if not math.isfinite(value):
+            return "-"
+        try:
+            s = format(value, spec or ("d" if isinstance(value, numbers.Integral) else "g"))
+        except ValueError:  # an int with a float spec and the like
+            s = format(float(value), spec)
+        if s.startswith("-") and not any(c in "123456789" for c in s):
+            s = s[1:]  # "-0", "-0.0": rounding, not a sign worth showing
+        return s.replace(".", ",") if lang == "nl" else s
+    return str(value)
+
+
+def join(items: Iterable[str], lang: str) -> str:
+    """"1, 2 en 3" / "1, 2 and 3"."""
+    s = list(items)
+    if len(s) < 2:
+        return "".join(s)
+    return ", ".join(s[:-1]) + (" en " if lang == "nl" else " and ") + s[-1]
+
+
+class _Formatter(string.Formatter):
+    def __init__(self, lang: str):
+        super().__init__()
+        self.lang = lang
+
+    def format_field(self, value: object, spec: str) -> str:
+        if "|" in spec:  # {n:one|many}
+            one, many = spec.split("|", 1)
+            count = len(value) if isinstance(value, list | tuple) else value
+            return one if count == 1 else many
+        if isinstance(value, list | tuple):
+            return join((fmt(v, self.lang, spec) for v in value), self.lang)
+        return fmt(value, self.lang, spec)
+
+
+def format_text(template: str, lang: str, **values: object) -> str:
+    """A template filled in with the rules of ``lang`` (see the module's doc)."""
+    return _Formatter(lang).format(template, **values)
+
+
+def text(key: str, lang: str, **values: object) -> str:
+    """The text ``key`` of ``TEXTS`` in ``lang``, filled in with ``values``."""
+    template = pick(TEXTS[key], lang)
+    return format_text(template, lang, **values) if values else template
+
+
+def lookup(table: dict[str, Sequence[str]], key: str, lang: str) -> str:
+    """A word from one of the tables above; a key the table lacks (a file from a newer
+    version, a hand-edited protocol) shows as it is rather than failing."""
+    row = table.get(key)
+    return pick(row, lang) if row else str(key)
+
+
+def flag_name(code: str, lang: str) -> str:
+    row = FLAGS.get(str(code))
+    return (row[0] if lang == "nl" else row[1]) if row else str(code)
+
+
+def flag_why(code: str, lang: str) -> str:
+    row = FLAGS.get(str(code))
+    return (row[2] if lang == "nl" else row[3]) if row else ""
+
+
+def flag_names(codes: Iterable[str], lang: str) -> str:
+    """The flags of a repetition as words, comma-separated."""
+    return ", ".join(flag_name(c, lang) for c in codes)
+
+
+def posture(name: str | None, lang: str) -> str:
+    return "-" if not name else lookup(POSTURES, name, lang)
+
+
+# --- the session summary's sentences ---------------------------------------------------------
+Values = Callable[[dict, list[dict]], dict | None]
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a summary: ``values`` reads the summary and the repetitions (as their
+    JSON dicts) and gives the template's values, or None to leave the sentence out."""
+
+    key: str
+    values: Values
+    nl: str
+    en: str
+
+
+def _with_flag(code: str) -> Values:
+    def values(summary: dict, reps: list[dict]) -> dict | None:
+        which = [r["index"] for r in reps if code in r.get("flags", ())]
+        return {"reps": which} if which else None
+    return values
+
+
+def _single_hold(summary: dict, reps: list[dict]) -> float | None:
+    holds = {r.get("target_hold_s") for r in reps}
+    return holds.pop() if len(holds) == 1 else None
+
+
+def _held(summary: dict, reps: list[dict]) -> dict | None:
+    if not summary.get("reps") or _single_hold(summary, reps) is None:
+        return None
+    return {"met": summary["reps_met"], "n": summary["reps"],
+            "hold": _single_hold(summary, reps)}
+
+
+def _held_mixed(summary: dict, reps: list[dict]) -> dict | None:
+    if not summary.get("reps") or _single_hold(summary, reps) is not None:
+        return None
+    return {"met": summary["reps_met"], "n": summary["reps"]}
+
+
+def _none_scored(summary: dict, reps: list[dict]) -> dict | None:
+    return None if summary.get("reps") else {}
+
+
+def _key(name: str, **extra) -> Values:
+    """The summary value ``name`` as ``{value}``, when the summary has it."""
+    def values(summary: dict, reps: list[dict]) -> dict | None:
+        v = summary.get(name)
+        return None if v is None or v == [] else {"value": v, **extra}
+    return values
+
+
+def _fatigue(summary: dict, reps: list[dict]) -> dict | None:
+    fr = summary.get("fatigue_ratio")
+    return {"pct": 100 * fr} if fr is not None and fr < 0.7 else None
+
+
+def _lift(summary: dict, reps: list[dict]) -> dict | None:
+    if summary.get("floors_distinct") is None:
+        return None
+    n = sum(1 for r in reps if "floors_distinct" in r) or summary.get("reps", 0)
+    return {"floors": summary["floors_distinct"], "quick": summary.get("release_quick", 0),
+            "n": n}
+
+
+def _glazer(summary: dict, reps: list[dict]) -> dict | None:
+    g = summary.get("glazer") or {}
+    pre, post = (g.get(k, {}).get("mean") for k in ("pre-baseline", "post-baseline"))
+    if pre is None or post is None:
+        return None
+    return {"pre": pre, "post": post, "unit": (summary.get("resting_tone") or {}).get("unit")
+            or ""}
+
+
+def _tense_rest(summary: dict, reps: list[dict]) -> dict | None:
+    """The repetitions flagged tense_rest, their median rest level and ratio to the rest
+    before the session, and the absolute limit (tense_rest is for EMG in µV only)."""
+    which = [r for r in reps if "tense_rest" in r.get("flags", ())]
+    if not which:
+        return None
+
+    def median(key: str) -> float | None:
+        vals = sorted(r[key] for r in which if r.get(key) is not None)
+        return None if not vals else (vals[(len(vals) - 1) // 2] + vals[len(vals) // 2]) / 2
+
+    return {"reps": [r["index"] for r in which], "level": median("rest_level"),
+            "ratio": median("rest_ratio"),
+            "limit": (summary.get("resting_tone") or {}).get("limit")}
+
+
+def _perfect(summary: dict, reps: list[dict]) -> dict | None:
+    p = summary.get("perfect")
+    return None if p is None else {"E": p.get("E"), "R": p.get("R"), "F": p.get("F")}
+
+
+# in the order they are read; a new summary key or flag sentence is one row
+SENTENCES: tuple[Sentence, ...] = (
+    Sentence("no_reps", _none_scored, "Geen herhalingen gescoord.", "No repetitions scored."),
+    Sentence("reps_met", _held, "Hield {met} van de {n} keer {hold:g} s vast.",
+             "Held {hold:g} s in {met} of {n} {n:repetition|repetitions}."),
+    Sentence("reps_met_mixed", _held_mixed, "Hield {met} van de {n} keer vast.",
+             "Held the target in {met} of {n} {n:repetition|repetitions}."),
+    Sentence("incomplete_relaxation", _with_flag("incomplete_relaxation"),
+             "Na {reps:herhaling|herhalingen} {reps} onvolledig ontspannen.",
+             "Incomplete relaxation after {reps:repetition|repetitions} {reps}."),
+    Sentence("tense_rest", _tense_rest,
+             "Gespannen in rust na {reps:herhaling|herhalingen} {reps}: {level:.1f} µV, "
+             "{ratio:.1f} × de rust vooraf (grens {limit:g} µV).",
+             "Tense at rest after {reps:repetition|repetitions} {reps}: {level:.1f} µV, "
+             "{ratio:.1f} × the rest before (limit {limit:g} µV)."),
+    Sentence("no_contraction", _with_flag("no_contraction"),
+             "Geen aanspanning bij {reps:herhaling|herhalingen} {reps}.",
+             "No contraction in {reps:repetition|repetitions} {reps}."),
+    Sentence("co_contraction", _with_flag("co_contraction"),
+             "Buikspieren spanden mee bij {reps:herhaling|herhalingen} {reps}.",
+             "Abdominal co-contraction in {reps:repetition|repetitions} {reps}."),
+    Sentence("straining", _with_flag("straining"),
+             "Geperst in plaats van aangespannen bij {reps:herhaling|herhalingen} {reps}: "
+             "niet persen, adem niet inhouden.",
+             "Straining instead of squeezing in {reps:repetition|repetitions} {reps}: "
+             "no pushing, keep breathing."),
+    Sentence("too_strong", _with_flag("too_strong"),
+             "Te hard aangespannen bij {reps:herhaling|herhalingen} {reps}.",
+             "Too strong in {reps:repetition|repetitions} {reps}."),
+    Sentence("quick_count", _key("quick_count"),
+             "{value} snelle {value:aanspanning|aanspanningen} tot vermoeidheid.",
+             "{value} quick {value:contraction|contractions} before fatigue."),
+    Sentence("endurance_hold_s", _key("endurance_hold_s"),
+             "Uithoudingsvermogen: {value:.0f} s vastgehouden.",
+             "Endurance: held {value:.0f} s."),
+    Sentence("floors_distinct", _lift,
+             "Verdiepingen duidelijk gescheiden: {floors} van de {n} keer. "
+             "In één keer losgelaten: {quick} van de {n} keer.",
+             "Distinct floors: {floors} of {n} {n:lift|lifts}. "
+             "Let go in one go: {quick} of {n} {n:lift|lifts}."),
+    Sentence("fatigue_ratio", _fatigue,
+             "Spieractiviteit nam af tot {pct:.0f} % van de eerste herhaling.",
+             "Muscle activity fell to {pct:.0f} % of the first repetition."),
+    Sentence("glazer", _glazer,
+             "Rust vooraf {pre:.1f} {unit}, achteraf {post:.1f} {unit}.",
+             "Rest before {pre:.1f} {unit}, after {post:.1f} {unit}."),
+    Sentence("perfect", _perfect, "PERFECT: E {E:.0f} s, R {R}, F {F}.",
+             "PERFECT: E {E:.0f} s, R {R}, F {F}."),
+)
+
+
+def summary_text(summary: dict, reps: list[dict], lang: str) -> str:
+    """The summary's sentences in ``lang``: what a therapist reads at a glance."""
+    out = []
+    for s in SENTENCES:
+        values = s.values(summary, reps)
+        if values is not None:
+            out.append(format_text(s.nl if lang == "nl" else s.en, lang, **values))
+    return " ".join(out)
+
+
+def suggestion_text(s: dict, lang: str, protocol: str | None = None) -> str:
+    """A progress suggestion ("a1-strength: vasthouden 5 → 6 s (100 % en 80 % van de
+    herhalingen gehaald)"); ``protocol`` is the name to show (default: the id)."""
+    key = f"suggest_{s['change']}"
+    head = (text(key, lang, protocol=protocol or s["protocol"], old=s["from"], new=s["to"])
+            if key in TEXTS else f"{protocol or s['protocol']}: {s['change']} {s['from']} → "
+                                 f"{s['to']}")
+    shares = s.get("met_shares")
+    if not shares:
+        return head
+    pcts = [format_text("{p:.0f} %", lang, p=100 * x) for x in shares]
+    why = "suggest_why_low" if s["to"] < s["from"] else "suggest_why"
+    return f"{head} ({format_text(pick(TEXTS[why], lang), lang, shares=pcts)})"

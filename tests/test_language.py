@@ -1,0 +1,309 @@
+"""Plain Dutch and English everywhere: every bundled protocol is run on the simulated patient,
+recorded, and its summary, session report, progress report, command-line tables and the
+GUI's visible texts are rendered in both languages. The Dutch must have no English words,
+no code names (flags, postures, Glazer keys), no decimal point, no "je"/"jij"/"jouw" (the
+leaflets say "u") and no "1 ... aanspanningen"; the English must have no Dutch words.
+The words themselves are one table: ``bbfeedback/texts.py``."""
+
+import html
+import re
+
+import pytest
+from bbfeedback.drivers.simulated import SimulatedSource
+from bbfeedback.gui import i18n
+from bbfeedback.gui.therapist import TherapistWindow
+from PySide6 import QtWidgets
+
+from bbfeedback import texts
+from bbfeedback.app import tables
+from bbfeedback.app.analyze import analyze
+from bbfeedback.app.history import History, progress
+from bbfeedback.app.recorder import SessionRecorder
+from bbfeedback.app.report import progress_report, session_report
+from bbfeedback.app.run import BlockList, run
+from bbfeedback.app.sources import SIM_FULL_SCALE
+from bbfeedback.exercise import protocols
+from bbfeedback.exercise.scores import Flag
+from bbfeedback.exercise.session import Session
+from bbfeedback.recording import read_recording
+
+PROTOCOLS = protocols.builtin_ids()
+PATIENT = "P-042"
+
+# common English words that must never show in Dutch (not "of", "met", "lift", "start",
+# "stop", "in", "is", "let", "late": Dutch words too; not channel names, which are the
+# device's: "abdominal")
+ENGLISH = """hold holds held rest repetition repetitions rep reps sitting lying standing fatigue
+strength quick fast work relax relaxation release squeeze contract contraction contractions
+floor floors target endurance power phasic tonic baseline onset latency slope mean peak
+before after first last muscle activity times time the and with kept fell only yes session
+sessions summary flags report progress practice suggestion trace calibration device posture
+patient date incomplete short slow gap signal clipped too strong straining tense
+breathe done ready connected lost samples replay recording speed language
+rise cue upright rounded hollow back estimated""".split()
+# common Dutch words that must never show in English
+DUTCH = """hield vast vastgehouden vasthouden keer herhaling herhalingen aanspanning aanspanningen
+ontspannen onvolledig snelle spieractiviteit kracht verdieping verdiepingen houding zittend
+liggend staand geen buikspieren loslaten knijp gehaald opmerkingen ja nee sessie sessies
+dagen voorstel oefening uithoudingsvermogen rust van de het een bij na tot en gemiddeld
+gemiddelde piek rustig doel kalibratie apparaat datum samenvatting verloop terugkijken
+uitademen inademen laatste eerste traag persen gespannen""".split()
+CODES = [f.value for f in Flag] + list(texts.FLAGS) + list(texts.GLAZER) + list(texts.POSTURES)
+
+
+def _words(text: str, vocabulary: list[str]) -> list[str]:
+    found = re.findall(r"(?<!\w)(" + "|".join(vocabulary) + r")(?!\w)", text, re.I)
+    return sorted({w.lower() for w in found})
+
+
+def _plain(text: str) -> str:
+    """The words a reader sees: identifiers (protocol ids, the patient code) taken out."""
+    for pid in sorted(PROTOCOLS, key=len, reverse=True):
+        text = text.replace(pid, "ID")
+    return text.replace(PATIENT, "ID")
+
+
+def dutch_problems(text: str) -> list[str]:
+    text = _plain(text)
+    problems = [f"English word {w!r}" for w in _words(text, ENGLISH)]
+    problems += [f"code {c!r}" for c in sorted(set(re.findall(r"\b[a-z]+_[a-z0-9_]+\b", text)))]
+    problems += [f"code {c!r}" for c in CODES
+                 if re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", text)]
+    problems += [f"decimal point {m!r}" for m in re.findall(r"\d\.\d+", text)]
+    problems += [f"je-form {m!r}" for m in re.findall(r"\b(je|jij|jouw|jou|jullie)\b", text,
+                                                       re.I)]
+    problems += [f"plural after 1: {m!r}" for m in re.findall(
+        r"(?<![\d,.])1 (?:[a-zë]+ )?(?:aanspanningen|herhalingen|sessies|dagen|verdiepingen|"
+        r"metingen|seconden|keren|liften)\b", text)]
+    return problems
+
+
+def english_problems(text: str) -> list[str]:
+    text = _plain(text)
+    problems = [f"Dutch word {w!r}" for w in _words(text, DUTCH)]
+    problems += [f"code {c!r}" for c in sorted(set(re.findall(r"\b[a-z]+_[a-z0-9_]+\b", text)))]
+    problems += [f"decimal comma {m!r}" for m in re.findall(r"\d,\d+", text)]
+    problems += [f"plural after 1: {m!r}" for m in re.findall(
+        r"(?<![\d,.])1 (?:[a-z]+ )?(?:times|repetitions|contractions|sessions|days|lifts|"
+        r"seconds)\b", text)]
+    return problems
+
+
+def check(text: str, lang: str, what: str) -> None:
+    problems = dutch_problems(text) if lang == "nl" else english_problems(text)
+    assert not problems, f"{what} ({lang}): {problems}\n{text}"
+
+
+def page_text(page: str) -> str:
+    """An HTML page as read: without style and tags, with its tooltips (title="...")."""
+    page = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
+    titles = re.findall(r'title="([^"]*)"', page)
+    body = re.sub(r"<[^>]+>", " ", page)
+    return html.unescape(" ".join([body, *titles]))
+
+
+# --- sessions: every protocol, simulated, recorded, in a patient's history ------------------
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory):
+    """pid -> (recording path, live result); a history database holding them all, with two
+    more a1-strength sessions (a progress suggestion needs the same protocol twice)."""
+    folder = tmp_path_factory.mktemp("language")
+    out = {}
+    db = History(folder / "history.sqlite3")
+    runs = [(pid, 3, "sitting") for pid in PROTOCOLS] + [("a1-strength", 4, "lying"),
+                                                          ("a1-strength", 5, "standing")]
+    for pid, seed, posture in runs:
+        src = SimulatedSource(pid, 500.0, seed=seed)
+        session = Session(protocols.load(pid), src.channels, src.fs_hz, start_s=src.start_s)
+        path = folder / f"{pid}-{seed}.edf"
+        rec = SessionRecorder(path, src.channels, src.fs_hz, SIM_FULL_SCALE, session,
+                              {"name": "sim", "fs_hz": src.fs_hz, "posture": posture}, PATIENT)
+        end = run(BlockList(src.blocks), session, [rec])
+        db.add(path)
+        out.setdefault(pid, (path, end.result))
+    return out, db
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_every_protocols_summary_reads_plainly(sessions, lang):
+    by_pid, _ = sessions
+    for pid, (_, result) in by_pid.items():
+        text = result["summary"][f"text_{lang}"]
+        assert text, pid
+        check(text, lang, f"summary of {pid}")
+        # EMG is muscle activity, not strength: fatigue is never "kracht"
+        assert "kracht" not in text.lower() and "strength" not in text.lower()
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+@pytest.mark.parametrize("pid", PROTOCOLS)
+def test_session_report(sessions, pid, lang):
+    path, result = sessions[0][pid]
+    page = session_report(path, lang)
+    text = page_text(page)
+    check(text, lang, f"session report of {pid}")
+    assert texts.posture("sitting", lang) in text  # the posture in words ("zittend")
+    if result["reps"] and any(r["flags"] for r in result["reps"]):
+        flag = next(f for r in result["reps"] for f in r["flags"])
+        assert texts.flag_name(flag, lang) in text and texts.flag_why(flag, lang) in text
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_cli_tables(sessions, lang):
+    for pid, (path, _) in sessions[0].items():
+        doc = analyze(read_recording(path), protocol=protocols.load(pid))
+        table = tables.format_table(doc, lang).replace(doc["file"], "FILE")
+        check(table, lang, f"contractions table of {pid}")
+        check(tables.format_reps(doc, lang), lang, f"repetition table of {pid}")
+        timeline = tables.format_timeline(protocols.load(pid), lang)
+        # the protocol's source is a citation, kept as written
+        check("\n".join(line for line in timeline.splitlines()
+                        if not line.startswith(texts.text("source", lang) + ":")),
+              lang, f"timeline of {pid}")
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_progress_report_and_table(sessions, lang):
+    _, db = sessions
+    prog = progress(db.sessions(PATIENT))
+    if prog.suggestion is None:  # the simulated patient did not earn one: show one anyway
+        prog.suggestion = {"protocol": "a1-strength", "change": "hold_s", "from": 5.0,
+                           "to": 6.0, "why": "", "met_shares": [1.0, 0.8]}
+    page = page_text(progress_report(PATIENT, prog, lang))
+    check(page, lang, "progress report")
+    table = tables.format_progress(PATIENT, prog, lang)
+    check(table, lang, "progress table")
+    for shown in (page, table):
+        assert "hold_s" not in shown and texts.text("suggestion", lang).lower() in shown.lower()
+    if lang == "nl" and prog.suggestion["change"] == "hold_s":
+        assert "vasthouden" in page and "van de herhalingen gehaald" in page
+
+
+def gui_texts(win: TherapistWindow) -> str:
+    """Everything the therapist's window and the patient's view show as words."""
+    out = [win.windowTitle()]
+    out += [w.text() for w in win.findChildren(QtWidgets.QLabel) if w.isVisibleTo(win)]
+    out += [w.text() for w in win.findChildren(QtWidgets.QAbstractButton)]
+    out += [win.posture.itemText(i) for i in range(win.posture.count())]  # other boxes: ids
+    out += [box.text() for box in win.findChildren(QtWidgets.QAbstractSpinBox)]
+    table = win.table
+    out += [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    for r in range(table.rowCount()):
+        for c in range(table.columnCount()):
+            item = table.item(r, c)
+            out += [item.text(), item.toolTip()] if item else []
+    for plot, axis in ((win.plot, "bottom"), (win.plot, "left"), (win.raw_plot, "left"),
+                       (win.patient_view.plot, "bottom")):
+        out.append(plot.getPlotItem().getAxis(axis).labelText)
+    out += [win.patient_view.cue.text(), i18n.tr("floor", win.lang)]
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("pid", PROTOCOLS)
+def test_gui_replay_in_dutch_then_english(sessions, pid, qtbot, tmp_path):
+    path, result = sessions[0][pid]
+    win = TherapistWindow("sim", None, pid, "nl", tmp_path, speed=1000.0)
+    qtbot.addWidget(win)
+    win.open_recording(str(path), 1000.0)
+    qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=60000)
+    qtbot.waitUntil(lambda: win.table.rowCount() == len(result["reps"]), timeout=5000)
+    win.redraw()
+    dutch = gui_texts(win)
+    assert result["summary"]["text_nl"] in dutch
+    check(dutch, "nl", f"GUI, {pid}")
+    win.set_language("en")
+    win.redraw()
+    english = gui_texts(win)
+    assert result["summary"]["text_en"] in english
+    check(english, "en", f"GUI, {pid}")
+    win.close()
+
+
+def test_gui_status_and_cues_in_dutch(qtbot, tmp_path):
+    win = TherapistWindow("sim", None, "b1-awareness", "nl", tmp_path)
+    qtbot.addWidget(win)
+    win.redraw()
+    check(gui_texts(win) + "\n" + win.status.text(), "nl", "GUI at rest")
+    assert i18n.tr("replaying", "nl") == "terugkijken"  # a replay is not a "herhaling"
+    win.close()
+    for name, words in protocols.CUES.items():
+        check(words["nl"], "nl", f"cue {name}")
+        check(words["en"], "en", f"cue {name}")
+    for pid in PROTOCOLS:
+        p = protocols.load(pid)
+        check(f"{p.name['nl']}. {p.description['nl']}", "nl", f"name of {pid}")
+        check(f"{p.name['en']}. {p.description['en']}", "en", f"name of {pid}")
+
+
+# --- the table itself ------------------------------------------------------------------------
+def test_every_flag_has_dutch_and_english_words():
+    """A new Flag fails here until it has its row in texts.FLAGS."""
+    for flag in Flag:
+        row = texts.FLAGS.get(flag.value)
+        assert row and len(row) == 4 and all(row), f"{flag.value}: no row in texts.FLAGS"
+        nl_name, en_name, nl_why, en_why = row
+        check(f"{nl_name}: {nl_why}", "nl", flag.value)
+        check(f"{en_name}: {en_why}", "en", flag.value)
+        assert flag.description == en_why
+
+
+def test_every_sentence_in_both_languages_singular_and_plural():
+    """Every summary sentence at once (all flags on every repetition, every summary key),
+    then with ones: singular forms."""
+    def reps(n):
+        return [{"index": i, "flags": [f.value for f in Flag], "target_hold_s": 0.5,
+                 "floors_distinct": True, "rest_level": 8.43, "rest_ratio": 2.1}
+                for i in range(1, n + 1)]
+
+    for n in (1, 3):
+        summary = {"reps": n, "reps_met": 1, "quick_count": n, "endurance_hold_s": [18.4] * n,
+                   "floors_distinct": 1, "release_quick": 1, "fatigue_ratio": 0.55,
+                   "glazer": {"pre-baseline": {"mean": 2.84}, "post-baseline": {"mean": 3.1}},
+                   "perfect": {"E": 7.5, "R": n, "F": 1}, "resting_tone": {"unit": "µV"}}
+        for lang in ("nl", "en"):
+            text = texts.summary_text(summary, reps(n), lang)
+            check(text, lang, "all sentences")
+            shown = [s.key for s in texts.SENTENCES if s.values(summary, reps(n)) is not None]
+            assert set(shown) == {s.key for s in texts.SENTENCES} - {"no_reps",
+                                                                    "reps_met_mixed"}
+    one = {"reps": 1, "reps_met": 1, "quick_count": 1, "fatigue_ratio": None,
+           "resting_tone": {"limit": 7.0}}
+    assert texts.summary_text(one, reps(1)[:1], "nl") == (
+        "Hield 1 van de 1 keer 0,5 s vast. Na herhaling 1 onvolledig ontspannen. "
+        "Gespannen in rust na herhaling 1: 8,4 µV, 2,1 × de rust vooraf (grens 7 µV). "
+        "Geen aanspanning bij herhaling 1. Buikspieren spanden mee bij herhaling 1. "
+        "Geperst in plaats van aangespannen bij herhaling 1: niet persen, adem niet inhouden. "
+        "Te hard aangespannen bij herhaling 1. 1 snelle aanspanning tot vermoeidheid.")
+    assert "1 quick contraction before" in texts.summary_text(one, reps(1), "en")
+    assert "herhalingen 1, 2 en 3" in texts.summary_text({"reps": 3, "reps_met": 0},
+                                                         reps(3), "nl")
+
+
+def test_numbers_per_language():
+    assert texts.fmt(0.5, "nl") == "0,5" and texts.fmt(0.5, "en") == "0.5"
+    assert texts.fmt(-0.2, "nl", ".0f") == "0" and texts.fmt(float("nan"), "nl") == "-"
+    assert texts.fmt(None, "en") == "-" and texts.fmt(True, "nl") == "ja"
+    assert texts.format_text("{n} {n:keer|keren}", "nl", n=1) == "1 keer"
+    assert texts.format_text("{xs:.1f} s", "nl", xs=[1.25, 2.0]) == "1,2 en 2,0 s"
+
+
+def test_gui_adds_only_its_own_words():
+    """gui/i18n.py keeps the GUI's own words; the shared ones are the core's (no key twice)."""
+    assert not set(i18n.TEXTS) & set(texts.TEXTS)
+    for key, (nl, en) in i18n.TEXTS.items():
+        check(nl, "nl", key)
+        check(en, "en", key)
+    assert i18n.tr("col_flags", "nl") == "Opmerkingen" and i18n.tr("title", "en")
+
+
+def test_the_core_table_reads_plainly():
+    for key, (nl, en) in texts.TEXTS.items():
+        check(re.sub(r"\{[^}]*\}", "0", nl), "nl", key)
+        check(re.sub(r"\{[^}]*\}", "0", en), "en", key)
+    for table in (texts.POSTURES, texts.GLAZER, texts.KINDS, texts.ALIGNMENTS,
+                  texts.CHANNEL_KINDS, texts.CALIBRATION_SOURCES):
+        for key, (nl, en) in table.items():
+            check(nl.replace("--start-s", ""), "nl", key)
+            check(en, "en", key)
+    assert protocols.CUES["breathe_in"]["nl"].startswith("Loslaten")  # leaflet B: out, lift,
+    # let go before breathing in
