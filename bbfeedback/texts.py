@@ -237,6 +237,7 @@ GLAZER: dict[str, tuple[str, str]] = {
                          "reliability: compare mean and peak amplitudes first"),
     "mean": ("gemiddeld", "mean"),
     "peak_mean": ("gemiddelde piek", "mean peak"),
+    "peak_pct_mvc": ("piek (% MVC)", "peak (% MVC)"),
     "cv_pct": ("variatie (CV, %)", "variability (CV, %)"),
     "median_frequency_hz": ("mediane frequentie (Hz)", "median frequency (Hz)"),
     "onset_latency_s": ("aanspantijd (s)", "onset latency (s)"),
@@ -357,15 +358,22 @@ def _single_hold(summary: dict, reps: list[dict]) -> float | None:
     return holds.pop() if len(holds) == 1 else None
 
 
+def _quick_only(summary: dict) -> bool:
+    """Every repetition a quick one: not judged on hold time (the quick count says it)."""
+    return bool(summary.get("reps")) and summary.get("quick_reps") == summary["reps"]
+
+
 def _held(summary: dict, reps: list[dict]) -> dict | None:
-    if not summary.get("reps") or _single_hold(summary, reps) is None:
+    if not summary.get("reps") or _quick_only(summary) or not _single_hold(summary, reps):
+        # no single target, or none (0: "as long as you can", the times held say it)
         return None
     return {"met": summary["reps_met"], "n": summary["reps"],
             "hold": _single_hold(summary, reps)}
 
 
 def _held_mixed(summary: dict, reps: list[dict]) -> dict | None:
-    if not summary.get("reps") or _single_hold(summary, reps) is not None:
+    if not summary.get("reps") or _quick_only(summary) \
+            or _single_hold(summary, reps) is not None:
         return None
     return {"met": summary["reps_met"], "n": summary["reps"]}
 

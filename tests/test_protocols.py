@@ -32,7 +32,7 @@ def test_leaflet_parameters():
     work = [s for s in a1 if s.phase.kind == "work"]
     assert len(work) == 5 and all(s.phase.hold_s == 5 for s in work)
     assert all(a1[s.index + 1].phase.duration_s == 4 for s in work)
-    assert work[0].phase.cue_nl == "Knijp zo hard als je kunt"
+    assert work[0].phase.cue_nl == "Knijp zo hard als u kunt"
     relax = a1[work[0].index + 1].phase
     assert (relax.cue_nl, relax.cue_en) == ("Ontspannen", "Relax")
     a2 = [s for s in protocols.load("a2-endurance").timeline() if s.phase.kind == "work"]
@@ -140,7 +140,7 @@ def test_cli_lists_and_shows():
     show = subprocess.run(["bbfeedback", "protocols", "show", "b5-lift", "--lang", "nl"],
                           capture_output=True, text=True)
     assert show.returncode == 0 and "Verdieping 3: nog harder" in show.stdout
-    assert "75% MVC" in show.stdout
+    assert "75 % MVC" in show.stdout
     bad = subprocess.run(["bbfeedback", "protocols", "show", "zz"], capture_output=True,
                          text=True)
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1

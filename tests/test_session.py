@@ -176,8 +176,9 @@ def test_perfect_and_glazer_numbers():
 
 
 # squeeze above rest (cmH2O) -> modified Oxford grade: the Angelo 2017 bins of assessments.md
-# (7.5-14.5 / 14.6-26.5 / 26.6-41.5 / 41.6-60.5 / > 60.6), each squeeze well inside its bin
-ANGELO_2017 = [(4.0, 0), (11.0, 1), (20.5, 2), (34.0, 3), (51.0, 4), (72.0, 5)]
+# (7.5-14.5 / 14.6-26.5 / 26.6-41.5 / 41.6-60.5 / > 60.6), each squeeze well inside its bin;
+# Angelo has no bin below 7.5: a detected squeeze there is 1 (a flicker), 0 is no contraction
+ANGELO_2017 = [(4.0, 1), (11.0, 1), (20.5, 2), (34.0, 3), (51.0, 4), (72.0, 5)]
 
 
 @pytest.mark.parametrize("squeeze_cmH2O, grade", ANGELO_2017)

@@ -130,6 +130,9 @@ class RepScorer:
         rep = scoring.score_rep(first.rep, steps, rest_span, trace, cal, activity,
                                 first.section, first.posture, lift,
                                 self.protocol.param("rest_limit_uV"))
+        if first.scoring == "quick":  # a quick squeeze is not judged on hold time
+            rep = replace(rep, met=not rep.has(Flag.NO_CONTRACTION),
+                          flags=tuple(f for f in rep.flags if f != Flag.SHORT_HOLD))
         allowed = [clock.steps[i].phase.accessory_allowed for i in works]
         more = self._flags(rep, steps, rest_span, first, allowed, on_levels)
         return replace(rep, flags=rep.flags + tuple(more)) if more else rep

@@ -227,8 +227,10 @@ class Session:
         cal = self.calibrations[self.channels[self.main].name]
         steps = tuple(s for s in self.steps if s.scoring != CALIBRATION)
         spans = {s.index: span for s in steps if (span := self.clock.span(s.index)) is not None}
+        main = self.channels[self.main].name
         facts = summary.SessionFacts(self.protocol, steps, spans, tuple(self.scorer.scores),
-                                     self.trace(), cal, tuple(self.mdf.epochs))
+                                     self.trace(), cal, tuple(self.mdf.epochs),
+                                     tuple(c for c in self.contractions if c.channel == main))
         return {
             "protocol": {"id": self.protocol.id, "name": self.protocol.name,
                          "source": self.protocol.path, "origin_s": round(self.origin_s, 4),

@@ -228,6 +228,9 @@ class Behaviour:
     navel_in: float = 0.0
     # rep -> abdominal push (level): pressure up, the pelvic floor does not contract
     strain: dict[int, float] = field(default_factory=dict)
+    # quick sections at the patient's own pace: a squeeze every ``pace_s`` from the first
+    # quick cue (+ reaction) to the section's end, whatever the cues say (None: on the cues)
+    pace_s: float | None = None
 
     @classmethod
     def realistic(cls, seed: int = 0) -> Behaviour:
@@ -298,6 +301,10 @@ def protocol_squeezes(protocol, behaviour: Behaviour, origin_s: float,
         g = group_of.get(s.index)
         if g is None or s is not g[0]:
             continue
+        if behaviour.pace_s and s.scoring == "quick":
+            if s.rep == 1:
+                pfm += _own_pace(steps, s, start, behaviour)
+            continue
         rep = s.rep
         react = behaviour.late.get(rep, behaviour.reaction_s)
         react = max(0.05, react + behaviour.jitter_s * float(rng.uniform(-1, 1)))
@@ -345,6 +352,20 @@ def protocol_squeezes(protocol, behaviour: Behaviour, origin_s: float,
 
 
 FAIL_S = 1.0
+
+
+def _own_pace(steps, first, start: float, behaviour: Behaviour) -> list[Squeeze]:
+    """A quick section done at the patient's own pace: squeezes every ``pace_s`` until the
+    section's end; squeeze n > ``fade_after`` is weak (``fade_level``)."""
+    end = start + sum(x.phase.duration_s for x in steps
+                      if x.section == first.section and x.index >= first.index)
+    out, t, n = [], start + behaviour.reaction_s, 1
+    while t + 0.6 < end:
+        fade = behaviour.fade_after is not None and n > behaviour.fade_after
+        level = behaviour.fade_level if fade else _level(first.phase, behaviour, 1.0)
+        out.append(Squeeze(t, 0.2, level, 0.15, 0.15))
+        t, n = t + behaviour.pace_s, n + 1
+    return out
 
 
 def simulate_protocol(protocol, behaviour: Behaviour | None = None, fs_hz: float = 1000.0,

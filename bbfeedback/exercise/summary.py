@@ -15,9 +15,10 @@ import numpy as np
 
 from bbfeedback import texts as words
 from bbfeedback.detect.calibration import Calibration
+from bbfeedback.detect.contractions import Contraction
 from bbfeedback.exercise import scoring
 from bbfeedback.exercise.protocols import BASELINE, PARAMS, REST, WORK, Protocol, Step
-from bbfeedback.exercise.scores import Flag, RepScore
+from bbfeedback.exercise.scores import RELAX_LIMIT_PCT, Flag, RepScore
 from bbfeedback.exercise.trace_store import Trace
 
 PERFECT_CAP = 10
@@ -34,6 +35,7 @@ class SessionFacts:
     trace: Trace  # the scored channel
     cal: Calibration
     mdf: tuple[tuple[float, float], ...]  # (time, median frequency) of 1-s EMG epochs
+    contractions: tuple[Contraction, ...] = ()  # the detector's, of the scored channel
 
     def section_spans(self, kinds: tuple[str, ...]) -> dict[str, list[tuple[float, float]]]:
         """(start, end) of the steps of these kinds that ran, by section."""
@@ -51,27 +53,68 @@ def _above(rep: RepScore, cal: Calibration) -> float:
     return max(rep.peak - cal.baseline_mean, 0.0) if rep.peak == rep.peak else 0.0
 
 
+FATIGUE_MIN_REPS = 3  # fewer repetitions in a section: no fatigue figure
+
+
 def fatigue_ratio(reps: list[RepScore], cal: Calibration) -> float | None:
-    """Peak above rest of the last repetition over that of the first (1 = no decline)."""
+    """Peak above rest of the last repetition over that of the first, within one exercise:
+    the repetitions of one section with one target (1 = no decline). None with fewer than
+    ``FATIGUE_MIN_REPS`` of them contracting. Surface EMG: muscle activity, not strength."""
     active = [r for r in reps if not r.has(Flag.NO_CONTRACTION)]
-    if len(active) < 2 or _above(active[0], cal) <= 0:
+    if len(active) < FATIGUE_MIN_REPS or _above(active[0], cal) <= 0:
         return None
     return round(_above(active[-1], cal) / _above(active[0], cal), 3)
 
 
-def quick_count(reps: list[RepScore], cal: Calibration, fraction: float) -> int:
-    """Quick contractions before fatigue: until a peak falls below ``fraction`` of the mean of
-    the first three peaks (above rest), or a contraction is missing."""
-    if not reps:
-        return 0
-    first = [_above(r, cal) for r in reps[:3] if not r.has(Flag.NO_CONTRACTION)]
-    ref = float(np.mean(first)) if first else 0.0
-    count = 0
+def fatigue_by_section(reps: list[RepScore], cal: Calibration) -> dict[str, float | None]:
+    """``fatigue_ratio`` of each section (its repetitions with the first one's target hold):
+    never the last rep of one exercise against the first of another."""
+    groups: dict[str, list[RepScore]] = {}
     for r in reps:
-        if r.has(Flag.NO_CONTRACTION) or _above(r, cal) < fraction * ref:
+        groups.setdefault(r.section, []).append(r)
+    return {name: fatigue_ratio([r for r in g if r.target_hold_s == g[0].target_hold_s], cal)
+            for name, g in groups.items()}
+
+
+def session_fatigue(by_section: dict[str, float | None]) -> float | None:
+    """The session's one figure (progress table, summary sentence): the lowest section ratio
+    (the exercise that tired most), None when no section has one."""
+    known = [v for v in by_section.values() if v is not None]
+    return min(known) if known else None
+
+
+QUICK_EARLY_S = 1.5  # a contraction begun this long before the first quick cue is one of them
+
+
+def quick_count(contractions: list[Contraction], span: tuple[float, float], trace: Trace,
+                cal: Calibration, fraction: float) -> int:
+    """Quick contractions at the patient's own pace (leaflet A: "tel hoe vaak", at least 5):
+    the detector's contractions with an onset in ``span`` (the quick section, from
+    ``QUICK_EARLY_S`` before its first cue), counted in order until they fade: a peak (above
+    rest) below ``fraction`` of the best so far, or a release not complete before the next
+    one (the level between them stays above ``RELAX_LIMIT_PCT`` % MVC). No ceiling, no hold
+    time: the cues only pace."""
+    a, b = span
+    mine = sorted((c for c in contractions if a - QUICK_EARLY_S <= c.onset_s < b),
+                  key=lambda c: c.onset_s)
+    count, best = 0, 0.0
+    for k, c in enumerate(mine):
+        height = max(c.peak - cal.baseline_mean, 0.0)
+        if height <= 0 or height < fraction * best:
             break
-        count += 1
+        count, best = count + 1, max(best, height)
+        if k + 1 < len(mine) and not _released(trace, c.offset_s, mine[k + 1].onset_s, cal):
+            break
     return count
+
+
+def _released(trace: Trace, a: float, b: float, cal: Calibration) -> bool:
+    """Back down between two contractions: the lowest level from one's offset to the next
+    one's onset within ``RELAX_LIMIT_PCT`` % MVC of rest (no MVC: the detector's offset)."""
+    seg, _ = trace.window(a, max(b, a + 1.0 / trace.rate_hz))
+    if cal.mvc is None or seg.size == 0:
+        return True
+    return float(cal.pct_mvc(float(seg.min()))) <= RELAX_LIMIT_PCT
 
 
 def resting_tone(trace: Trace, rests: list[tuple[float, float]], cal: Calibration,
@@ -151,7 +194,12 @@ def glazer(trace: Trace, sections: dict[str, list], reps_by_section: dict[str, l
             out[name] = {"mean": round(mean, 3),
                          "cv_pct": round(float(100 * seg.std() / max(mean, 1e-9)), 1),
                          "median_frequency_hz": _mdf_slope(mdf, a, b)[0]}
-    for name in ("phasic", "tonic"):
+    flicks = [f for r in reps_by_section.get("phasic", [])
+              if (f := flick(trace, r.cue_s, cal)) is not None]
+    if flicks:
+        out["phasic"] = {("peak_mean" if k == "peak" else k): _avg(f[k] for f in flicks)
+                         for k in flicks[0]}
+    for name in ("tonic",):
         reps = reps_by_section.get(name, [])
         if reps:
             out[name] = {
@@ -191,6 +239,32 @@ def glazer(trace: Trace, sections: dict[str, list], reps_by_section: dict[str, l
     return out
 
 
+FLICK_WINDOW_S = 3.0  # a flick is looked for from its cue this long (next cue: >= 4 s on)
+
+
+def flick(trace: Trace, cue_s: float, cal: Calibration) -> dict | None:
+    """One Glazer flick, scored by its peak (a 0.3 s flick is over before the second second
+    of its 2 s window, where a work average would start): ``peak`` and ``peak_pct_mvc``;
+    ``onset_latency_s`` cue -> 75 % of the peak above rest (the device rule with the peak as
+    work average: never shorter than the reaction); ``release_latency_s`` peak -> back to
+    37.5 % of it ("time after peak", from the peak, not the relax cue); ``mean`` over the
+    flick (from that onset to that release). None: no rise above rest."""
+    seg, t0 = trace.window(cue_s, cue_s + FLICK_WINDOW_S)
+    base = cal.baseline_mean
+    if seg.size == 0 or not float(seg.max()) > base:
+        return None
+    k = int(np.argmax(seg))
+    height = float(seg[k]) - base
+    up = np.flatnonzero(seg[:k + 1] >= base + 0.75 * height)
+    down = np.flatnonzero(seg[k:] <= base + 0.375 * height)
+    rate = trace.rate_hz
+    end = k + int(down[0]) if down.size else seg.size
+    return {"peak": round(float(seg[k]), 3), "peak_pct_mvc": _pct(cal, float(seg[k])),
+            "mean": round(float(seg[int(up[0]):end].mean()), 3),
+            "onset_latency_s": round(float(t0 + up[0] / rate - cue_s), 3),
+            "release_latency_s": round(float(down[0] / rate), 3) if down.size else None}
+
+
 def _avg(values) -> float | None:
     vals = [v for v in values if v is not None and v == v]
     return round(float(np.mean(vals)), 3) if vals else None
@@ -212,17 +286,19 @@ def perfect(trace: Trace, hold_reps: list[RepScore], fast_reps: list[RepScore], 
             repeat_fraction: float, fast_pct: float, unit: str) -> dict:
     """PERFECT numbers from a trace: E, R, F (P only as a note / pressure estimate)."""
     E = 0.0
-    R = 0
+    kept: list[bool] = []  # per hold (at most 10): reached E with a strong enough peak
     if hold_reps and hold_reps[0].onset_s is not None:
         first = hold_reps[0]
         E = endurance_time(trace, first.onset_s, first.cue_s + 11.0)
         for r in hold_reps[:PERFECT_CAP]:
-            if r.onset_s is None:
-                break
-            e = endurance_time(trace, r.onset_s, r.cue_s + 11.0)
-            if e < E - 0.5 or _above(r, cal) < repeat_fraction * _above(first, cal):
-                break
-            R += 1
+            e = None if r.onset_s is None else endurance_time(trace, r.onset_s, r.cue_s + 11.0)
+            kept.append(e is not None and e >= E - 0.5
+                        and _above(r, cal) >= repeat_fraction * _above(first, cal))
+    # R: the holds that reach E ("number of such holds (max 10)", Laycock & Jerwood 2001 as
+    # taught, clinical-reference.md §2); one late or missed hold does not end the count.
+    # R_consecutive: those before the first that does not (the stricter reading)
+    R = sum(kept)
+    R_consecutive = kept.index(False) if False in kept else len(kept)
     F = 0
     for r in fast_reps[:PERFECT_CAP]:
         pct = r.peak_pct_mvc
@@ -230,9 +306,11 @@ def perfect(trace: Trace, hold_reps: list[RepScore], fast_reps: list[RepScore], 
         if r.has(Flag.NO_CONTRACTION) or pct is None or pct < fast_pct or not relaxed:
             break
         F += 1
-    out = {"E": E, "R": R, "F": F}
+    out = {"E": E, "R": R, "R_consecutive": R_consecutive, "F": F}
     if unit == "cmH2O" and hold_reps:
-        out["P"] = oxford_from_pressure(max(r.peak for r in hold_reps) - cal.baseline_mean)
+        contracted = any(not r.has(Flag.NO_CONTRACTION) for r in hold_reps)
+        out["P"] = oxford_from_pressure(max(r.peak for r in hold_reps) - cal.baseline_mean,
+                                        contracted)
         out["P_note"] = "estimated from squeeze pressure (Angelo 2017 bins, device-specific)"
     else:
         out["P"] = None
@@ -240,9 +318,15 @@ def perfect(trace: Trace, hold_reps: list[RepScore], fast_reps: list[RepScore], 
     return out
 
 
-def oxford_from_pressure(squeeze_cmH2O: float) -> int:
-    """Modified Oxford grade from squeeze pressure above rest (Angelo 2017 bins)."""
-    for grade, upper in ((0, 7.5), (1, 14.55), (2, 26.55), (3, 41.55), (4, 60.55)):
+def oxford_from_pressure(squeeze_cmH2O: float, contracted: bool = True) -> int:
+    """Modified Oxford grade from squeeze pressure above rest (Angelo 2017 bins: 7.5-14.5
+    very weak = 1, 14.6-26.5 weak = 2, 26.6-41.5 moderate = 3, 41.6-60.5 good = 4, above 60.6
+    strong = 5). Angelo's scale has five grades and no bin below 7.5 cmH2O; grade 0 is "no
+    contraction", so a detected squeeze below 7.5 is 1 (a flicker), and 0 only when the
+    detector found no contraction."""
+    if squeeze_cmH2O < 7.5:
+        return 1 if contracted else 0
+    for grade, upper in ((1, 14.55), (2, 26.55), (3, 41.55), (4, 60.55)):
         if squeeze_cmH2O < upper:
             return grade
     return 5
@@ -257,20 +341,28 @@ def texts(reps: list[RepScore], summary: dict) -> tuple[str, str]:
 
 # --- the table: what each kind of exercise adds to the summary -------------------------------
 def _quick(facts: SessionFacts) -> dict:
-    """Quick contractions before fatigue, over the quick sections' repetitions."""
-    kind = {s.section: s.scoring for s in facts.steps}
-    quick = [r for r in facts.reps if kind.get(r.section) == "quick"]
-    if not quick:
+    """Quick contractions before fatigue, at the patient's own pace, over the quick section
+    (the first, when a protocol has more than one)."""
+    quick = {s.section for s in facts.steps if s.scoring == "quick"}
+    spans = [span for name, spans in facts.section_spans((WORK, REST)).items()
+             if name in quick for span in spans]
+    if not spans:
         return {}
-    return {"quick_count": quick_count(quick, facts.cal, facts.protocol.param("fatigue_fraction"))}
+    span = (min(a for a, _ in spans), max(b for _, b in spans))
+    return {"quick_count": quick_count(list(facts.contractions), span, facts.trace, facts.cal,
+                                       facts.protocol.param("fatigue_fraction")),
+            "quick_reps": len(facts.reps_in(quick))}
 
 
 def _endurance(facts: SessionFacts) -> dict:
-    """How long each as-long-as-possible hold was kept."""
+    """How long each as-long-as-possible hold was kept (the score: leaflet A exercise 2 has
+    no target), and its trend: the last hold minus the first, in s (None: one hold)."""
     until = {s.section for s in facts.steps if s.phase.until_fail}
     if not until:
         return {}
-    return {"endurance_hold_s": [r.hold_s for r in facts.reps_in(until)]}
+    held = [r.hold_s for r in facts.reps_in(until)]
+    return {"endurance_hold_s": held,
+            "endurance_trend_s": round(held[-1] - held[0], 2) if len(held) > 1 else None}
 
 
 def _glazer(facts: SessionFacts) -> dict:
@@ -326,10 +418,12 @@ def summarise(facts: SessionFacts) -> dict:
                   if s.phase.kind in (REST, BASELINE) and s.index in facts.spans
                   and s.rep is None and s.section != "lead-in"]
     rests = [facts.spans[s.index] for s in rest_steps]
+    fatigue = fatigue_by_section(reps, cal)
     out: dict = {
         "reps": len(reps),
         "reps_met": sum(r.met for r in reps),
-        "fatigue_ratio": fatigue_ratio(reps, cal),
+        "fatigue_ratio": session_fatigue(fatigue),
+        "fatigue_by_section": fatigue,
         "resting_tone": resting_tone(facts.trace, rests, cal, rest_steps, reps,
                                      facts.protocol.param("rest_limit_uV")),
     }

@@ -292,7 +292,9 @@ def to_toml(protocol: Protocol) -> str:
             if ph.kind != WORK:
                 lines.append(f"  duration_s = {val(ph.duration_s)}")
                 continue
-            lines += [f"  hold_s = {val(ph.hold_s)}", f"  reach_s = {val(ph.reach_s)}"]
+            if ph.hold_s > 0 or not ph.until_fail:  # an until_fail phase may have no target
+                lines.append(f"  hold_s = {val(ph.hold_s)}")
+            lines.append(f"  reach_s = {val(ph.reach_s)}")
             if ph.until_fail:
                 lines += ["  until_fail = true", f"  max_s = {val(ph.duration_s)}"]
             else:

@@ -189,13 +189,14 @@ class PhaseDoc(_Doc):
             raise _fail("missing (rest and baseline phases need one)", "duration_s")
 
     def _check_work(self) -> None:
-        if self.hold_s is None:
-            raise _fail("missing (work phases need a target hold time)", "hold_s")
+        if self.hold_s is None and not self.until_fail:
+            raise _fail("missing (work phases need a target hold time; only an until_fail "
+                        "phase may have none: its score is the time held)", "hold_s")
         if self.target_pct_mvc is None and self._abs()[1] is None:
             raise _fail("missing (or give target_uV / target_cmH2O)", "target_pct_mvc")
         if "max_s" in self.model_fields_set and not self.until_fail:
             raise _fail("only with until_fail = true", "max_s")
-        needed_s = self.hold_s + self.reach
+        needed_s = self.hold + self.reach
         if self.planned_s < needed_s:
             raise _fail(f"shorter than hold_s + reach_s ({needed_s:g} s): the hold could never "
                         "be met", "max_s" if self.until_fail else "duration_s")
@@ -220,6 +221,12 @@ class PhaseDoc(_Doc):
         return unit, getattr(self, f"target_{unit}"), getattr(self, f"band_{unit}")
 
     @property
+    def hold(self) -> float:
+        """The target hold; 0 for an until_fail phase without one ("as long as you can":
+        leaflet A exercise 2 — the time held is the score, nothing is met or missed)."""
+        return 0.0 if self.hold_s is None else self.hold_s
+
+    @property
     def reach(self) -> float:
         if self.kind != WORK:
             return 0.0
@@ -230,7 +237,7 @@ class PhaseDoc(_Doc):
         """Its length on the timeline (an until-fail phase: its limit)."""
         if self.kind != WORK:
             return self.duration_s
-        own_s = self.duration_s if self.duration_s is not None else self.hold_s + self.reach
+        own_s = self.duration_s if self.duration_s is not None else self.hold + self.reach
         if not self.until_fail:
             return own_s
         return self.max_s if self.max_s is not None else max(60.0, own_s)
@@ -245,7 +252,7 @@ class PhaseDoc(_Doc):
         unit, target_abs, band_abs = self._abs()
         if target_abs is not None and band_abs is None:
             band_abs = (0.6 * target_abs, 10 * target_abs)
-        return Phase(self.kind, self.cue_name, nl, en, self.planned_s, self.hold_s, self.reach,
+        return Phase(self.kind, self.cue_name, nl, en, self.planned_s, self.hold, self.reach,
                      target, _pair(band), target_abs, _pair(band_abs), unit, self.until_fail,
                      self.accessory_allowed)
 

@@ -1,0 +1,139 @@
+"""Scoring rules against the leaflets, each with a known-truth simulated session (issue 12):
+quick contractions counted at the patient's own pace until they fade, fatigue within one
+exercise only. The rules and their sources: README, "Session engine and scores"."""
+
+import pytest
+
+from bbfeedback.app.analyze import stream
+from bbfeedback.exercise import protocols
+from bbfeedback.exercise.session import Session
+from bbfeedback.exercise.simulate import Behaviour, simulate_protocol
+
+FS_HZ = 500.0
+
+
+def run(pid, behaviour=None, **kw) -> dict:
+    """A simulated patient doing ``pid`` after the session's own calibration, fed in 0.25 s
+    blocks; the result."""
+    proto = protocols.load(pid)
+    ps = simulate_protocol(proto, behaviour or Behaviour(), FS_HZ, seed=5, calibrate=True, **kw)
+    block = ps.sim.recording.blocks()[0]
+    session = Session(proto, block.channels, FS_HZ, start_s=ps.start_s)
+    for b in stream(block, 0.25):
+        session.process(b)
+    session.finish()
+    return session.result()
+
+
+# --- 1. quick contractions at the patient's own pace ----------------------------------------
+@pytest.mark.parametrize("behaviour", [
+    Behaviour(pace_s=2.5, fade_after=9),  # own pace, not the cues' 3 s
+    Behaviour(pace_s=2.5, reaction_s=0.9, fade_after=9),
+    Behaviour(reaction_s=0.9, fade_after=9),  # on the cues, slow to react
+], ids=["own-pace", "own-pace-slow", "cued-slow"])
+def test_quick_squeezes_fading_after_nine_count_nine(behaviour):
+    summary = run("a3-quick", behaviour)["summary"]
+    assert summary["quick_count"] == 9
+    assert "9 snelle aanspanningen tot vermoeidheid" in summary["text_nl"]
+    assert "9 quick contractions before fatigue" in summary["text_en"]
+    assert "Hield" not in summary["text_nl"]  # a quick squeeze is not judged on hold time
+
+
+def test_quick_count_has_no_ceiling():
+    """A squeeze every 2 s for the 36 s of a3's quick section, none fading: 18, not 12."""
+    assert run("a3-quick", Behaviour(pace_s=2.0))["summary"]["quick_count"] == 18
+
+
+def test_quick_reps_are_not_judged_on_hold_time():
+    reps = run("a3-quick", Behaviour(reaction_s=0.9))["reps"]
+    assert all(r["met"] and "short_hold" not in r["flags"] for r in reps)
+
+
+def test_wink_counted_at_own_pace():
+    summary = run("b4-wink", Behaviour(pace_s=2.5, fade_after=6))["summary"]
+    assert summary["quick_count"] == 6
+
+
+# --- 2. fatigue within one exercise only ---------------------------------------------------
+def test_fatigue_is_per_section():
+    """a1 at 10 % less per rep: rep 5 at 0.6 of rep 1; a2 (2 holds): no figure."""
+    summary = run("a-daily", Behaviour(fatigue_per_rep=0.1))["summary"]
+    by = summary["fatigue_by_section"]
+    assert set(by) == {"strength", "endurance", "quick"}
+    assert by["strength"] == pytest.approx(0.6, abs=0.1)
+    assert by["endurance"] is None
+    assert summary["fatigue_ratio"] == min(v for v in by.values() if v is not None)
+    assert "Spieractiviteit nam af" in summary["text_nl"] and "Kracht" not in summary["text_nl"]
+
+
+def test_glazer_endurance_hold_is_not_compared_with_a_flick():
+    """Before: the 50 % endurance hold over the first maximal flick, "afgenomen tot 40 %"."""
+    summary = run("glazer")["summary"]
+    assert summary["fatigue_by_section"]["endurance"] is None
+    assert summary["fatigue_by_section"]["phasic"] == pytest.approx(1.0, abs=0.2)
+    assert summary["fatigue_by_section"]["tonic"] == pytest.approx(1.0, abs=0.2)
+    assert "nam af" not in summary["text_nl"]
+
+
+# --- 3. a2-endurance: the time held is the score, no invented target ------------------------
+def test_endurance_holds_of_18_s_are_the_score():
+    """Before: a 30 s target, "Hield 0 van de 2 keer 30 s vast" and short_hold on 18 s holds."""
+    result = run("a2-endurance", Behaviour(endurance_s=18.0))
+    reps, summary = result["reps"], result["summary"]
+    assert [r["hold_s"] for r in reps] == pytest.approx([18.3, 18.3], abs=0.6)
+    assert all(r["target_hold_s"] == 0 and r["met"] and "short_hold" not in r["flags"]
+               for r in reps)
+    assert summary["endurance_hold_s"] == [r["hold_s"] for r in reps]
+    assert abs(summary["endurance_trend_s"]) < 0.6
+    assert "Uithoudingsvermogen: 18 en 18 s vastgehouden." in summary["text_nl"]
+    assert "Endurance: held 18 and 18 s." in summary["text_en"]
+    assert "Hield" not in summary["text_nl"] and "30" not in summary["text_nl"]
+
+
+def test_endurance_phase_without_target_round_trips():
+    """The protocol as it ran (the recording's copy) keeps "no target hold"."""
+    proto = protocols.load("a2-endurance")
+    again = protocols.loads(protocols.to_toml(proto), "a2 copy")
+    assert again.sections == proto.sections and proto.sections[0].phases[0].hold_s == 0.0
+
+
+def test_work_phase_needs_a_hold_unless_until_fail():
+    text = protocols.to_toml(protocols.load("a1-strength")).replace("  hold_s = 5.0\n", "")
+    with pytest.raises(Exception, match="hold_s"):
+        protocols.loads(text, "no hold")
+
+
+# --- 4. PERFECT -----------------------------------------------------------------------------
+def test_perfect_one_late_hold_among_ten():
+    """Hold 3 starts 2.6 s late (not full in its window); the other nine are full. Before:
+    R = 2 (the count stopped at the late hold)."""
+    p = run("perfect", Behaviour(late={3: 2.6}))["summary"]["perfect"]
+    assert p["E"] == pytest.approx(10.0, abs=0.5)
+    assert p["R"] == 9 and p["R_consecutive"] == 2
+
+
+def test_perfect_rests_about_a_minute_before_fast():
+    pause = [s for s in protocols.load("perfect").sections if s.name == "pause"][0]
+    assert pause.phases[0].duration_s == 60.0
+
+
+@pytest.mark.parametrize("squeeze, contracted, grade", [
+    (5.0, True, 1), (5.0, False, 0), (7.5, True, 1), (14.5, True, 1), (20.0, True, 2),
+    (35.1, True, 3), (50.0, True, 4), (61.0, True, 5)])
+def test_oxford_grade_from_pressure_angelo_bins(squeeze, contracted, grade):
+    """Angelo 2017: five grades from 7.5 cmH2O up; below it a detected squeeze is a flicker."""
+    from bbfeedback.exercise.summary import oxford_from_pressure
+    assert oxford_from_pressure(squeeze, contracted) == grade
+
+
+# --- 5. Glazer flicks ----------------------------------------------------------------------
+def test_glazer_flicks_of_0_3_s_are_scored_by_their_peak():
+    """0.3 s flicks at the calibration squeezes' level (true ~100 % MVC), 0.35 s reaction.
+    Before: the work average of the window's second second (about 0 % MVC for every flick),
+    onset latency from 75 % of it (0.32 s: shorter than the reaction), release from the cue."""
+    result = run("glazer", Behaviour(hold_s={k: 0.3 for k in range(1, 6)}))
+    phasic = result["summary"]["glazer"]["phasic"]
+    assert phasic["peak_pct_mvc"] == pytest.approx(100, abs=15)
+    assert phasic["mean"] > 0.5 * phasic["peak_mean"]
+    assert 0.35 <= phasic["onset_latency_s"] < 0.7  # the reaction, plus part of the ramp
+    assert 0.1 < phasic["release_latency_s"] < 0.6  # the 0.3 s hold and the 0.15 s ramp down
