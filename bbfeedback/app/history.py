@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from bbfeedback.app import change
 from bbfeedback.app.recorder import PATIENT_ID
 from bbfeedback.detect.calibration import Calibration
 from bbfeedback.errors import InputError
@@ -266,6 +267,21 @@ class History:
         return [r[0] for r in self.db.execute("SELECT id FROM patients ORDER BY id")]
 
 
+def previous_calibration(history: History, patient: str) -> dict[str, Calibration]:
+    """The calibration of the patient's last session that had an MVC (``record --calibration
+    previous``: that MVC, with today's rest); {} when there is none."""
+    for s in reversed(history.sessions(patient)):
+        cals = {}
+        for name, c in (s["calibration"] or {}).items():
+            try:
+                cals[name] = Calibration.from_dict(c)
+            except ValueError:
+                continue
+        if any(c.mvc is not None for c in cals.values()):
+            return cals
+    return {}
+
+
 def signal_hash(path: str | Path) -> str:
     """SHA-256 of an EDF's data records (everything after its header): equal for a file, its
     export and its anonymised copy, which differ only in header fields."""
@@ -379,7 +395,10 @@ def progress(sessions: list[dict], today: date | None = None) -> Progress:
             "reps": summ.get("reps", len(s["reps"])), "reps_met": summ.get("reps_met"),
             "quick_count": summ.get("quick_count"), "fatigue_ratio": summ.get("fatigue_ratio"),
             "resting_tone_pct": tone.get("pct_mvc"), "file": s["file"],
+            "device": change.device_name(s["device"]), "mvc_source": cal.get("source"),
         })
+    for row, judged in zip(rows, change.changes(rows), strict=True):
+        row["changes"] = judged  # per metric: beyond its measurement error or not
     return Progress(rows, adherence(sessions, today), suggest(sessions))
 
 

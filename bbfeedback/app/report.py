@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from bbfeedback import texts as words
+from bbfeedback.app import change
 from bbfeedback.app.analyze import session_for
 from bbfeedback.app.history import Progress
 from bbfeedback.errors import InputError
@@ -284,18 +285,24 @@ def progress_report(patient: str, prog: Progress, lang: str = "en") -> str:
         body.append(f"<h2>{t(key, lang)}</h2><figure>{series_svg(values, labels, u, lang)}"
                     "</figure>")
     head = "".join(f"<th>{t(c, lang)}</th>" for c in (
-        "date", "protocol", "col_mvc", "col_best_hold", "col_met", "col_quick", "col_fatigue",
-        "col_rest"))
+        "date", "protocol", "col_mvc", "col_mvc_change", "col_best_hold", "col_met",
+        "col_quick", "col_fatigue", "col_rest", "col_rest_change"))
     table = []
     for r in rows:
+        judged = r.get("changes") or {}
         cells = (r["date"], _protocol_name(r["protocol"], lang), _fmt(r["mvc"], lang=lang),
+                 words.change_text(judged.get("mvc"), lang),
                  _fmt(r["best_hold_s"], lang=lang), f"{r['reps_met']}/{r['reps']}",
                  _fmt(r["quick_count"], "{:.0f}", lang),
                  _fmt(r["fatigue_ratio"], "{:.2f}", lang),
-                 _fmt(r["resting_tone_pct"], "{:.0f}", lang))
+                 _fmt(r["resting_tone_pct"], "{:.0f}", lang),
+                 words.change_text(judged.get("resting_tone_pct"), lang))
         table.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
     body.append(f"<h2>{t('sessions', lang)}</h2><table><tr>{head}</tr>{''.join(table)}"
                 "</table>")
+    body.append(f"<h2>{t('noise', lang)}</h2><p>" + _e(t(
+        "noise_text", lang, mvc=change.BY_KEY["mvc"].mdc_pct,
+        tone=change.BY_KEY["resting_tone_pct"].mdc_pct)) + "</p>")
     return page(f"{t('progress', lang)} - {patient}", "".join(body), lang)
 
 

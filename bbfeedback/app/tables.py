@@ -4,6 +4,7 @@ repetition scores, a patient's progress."""
 from __future__ import annotations
 
 from bbfeedback import texts as words
+from bbfeedback.app import change
 
 
 def t(key: str, lang: str, **values) -> str:
@@ -101,20 +102,29 @@ def format_table(result: dict, lang: str = "en") -> str:
 
 
 def format_progress(patient: str, prog, lang: str = "en") -> str:
-    heads = [t(k, lang) for k in ("date", "protocol", "col_mvc", "col_best_hold", "col_met",
-                                  "col_quick", "col_fatigue", "col_rest")]
+    heads = [t(k, lang) for k in ("date", "protocol", "col_mvc", "col_mvc_change",
+                                  "col_best_hold", "col_met", "col_quick", "col_fatigue",
+                                  "col_rest", "col_rest_change")]
+
+    def judged(r: dict, key: str) -> str:  # the change against its measurement error
+        return words.change_text((r.get("changes") or {}).get(key), lang)
+
     rows = [(r["date"], r["protocol"] or "-", words.fmt(r["mvc"], lang, ".1f"),
-             words.fmt(r["best_hold_s"], lang, ".1f"), f"{r['reps_met']}/{r['reps']}",
-             words.fmt(r["quick_count"], lang, ".0f"),
+             judged(r, "mvc"), words.fmt(r["best_hold_s"], lang, ".1f"),
+             f"{r['reps_met']}/{r['reps']}", words.fmt(r["quick_count"], lang, ".0f"),
              words.fmt(r["fatigue_ratio"], lang, ".2f"),
-             words.fmt(r["resting_tone_pct"], lang, ".0f")) for r in prog.rows]
+             words.fmt(r["resting_tone_pct"], lang, ".0f"), judged(r, "resting_tone_pct"))
+            for r in prog.rows]
     widths = [max([len(h)] + [len(r[k]) for r in rows]) for k, h in enumerate(heads)]
+    left = {0, 1, 3, 9}  # date, exercise and the changes: text, to the left
 
     def row(cells) -> str:
-        return " ".join(f"{c:<{w}}" if k < 2 else f"{c:>{w}}"
-                        for k, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        return " ".join(f"{c:<{w}}" if k in left else f"{c:>{w}}"
+                        for k, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
 
     lines = [f"{t('patient', lang)} {patient}", row(heads)] + [row(r) for r in rows]
+    lines.append(t("noise_line", lang, mvc=change.BY_KEY["mvc"].mdc_pct,
+                   tone=change.BY_KEY["resting_tone_pct"].mdc_pct))
     a = prog.adherence
     lines.append(t("practice_line", lang, text=t(
         "adherence_text", lang, mean=a["mean_per_day"], lo=a["target_per_day"][0],
