@@ -142,6 +142,7 @@ class DeviceStream(ThreadedSource):
         self._last_seq: int | None = None  # device counter of the last decoded sample
         self._resync_seq: int | None = None  # last counter before a parser was replaced
         self._serial: serial.SerialBase | None = None
+        self._heard_at = time.monotonic()  # the last byte from the device (the gap's start)
 
     @staticmethod
     def _usb_finder(port: str) -> Callable[[], str | None]:
@@ -207,7 +208,7 @@ class DeviceStream(ThreadedSource):
                 self._serial = self._open(port)
             except (serial.SerialException, OSError, ValueError) as exc:
                 if lost_at is None:  # never connected: report and stop
-                    self._put(Status("error", f"{port}: cannot open ({exc})"))
+                    self._put(Status("error", f"{port}: cannot open ({_reason(exc)})"))
                     return
                 self._stop.wait(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
                 attempt += 1
@@ -219,7 +220,7 @@ class DeviceStream(ThreadedSource):
             self._close()
             if error is None or error is _GIVE_UP or not self.reconnect:
                 break
-            lost_at = time.monotonic()
+            lost_at = self._heard_at  # what the device sent after its last byte is lost too
             self._put(Status("disconnected", f"{port}: {error}",
                              sample=self.assembler.next_sample))
             port = self.finder() or port
@@ -255,6 +256,7 @@ class DeviceStream(ThreadedSource):
             if not data:
                 self.empty_reads += 1
                 continue
+            self._heard_at = time.monotonic()
             try:
                 dec = self.parser.feed(data)
             except Exception as exc:  # noqa: BLE001 - a parser bug must not end the stream
@@ -313,3 +315,11 @@ class DeviceStream(ThreadedSource):
             ser.close()
         except (serial.SerialException, OSError):
             pass
+
+
+def _reason(exc: Exception) -> str:
+    """Why a port did not open, in a few words (pyserial nests the OS error in its text)."""
+    code = getattr(exc, "errno", None)
+    if isinstance(code, int) and code > 0:
+        return os.strerror(code).lower()
+    return str(exc).split(": [Errno")[0].strip() or type(exc).__name__

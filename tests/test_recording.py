@@ -178,3 +178,12 @@ def test_a_damaged_annotation_channel_keeps_the_signal_and_the_readable_notes(wh
     got = subprocess.run(["bbfeedback", "analyze", str(bad), "--json"], capture_output=True,
                          text=True)
     assert got.returncode == 0 and "Traceback" not in got.stderr
+
+
+def test_a_cut_off_edf_is_one_line_pointing_to_recover(tmp_path):
+    src = Path(__file__).parents[1] / "sample_data" / "lift.edf"
+    cut = tmp_path / "cut.edf"
+    cut.write_bytes(src.read_bytes()[:5000])
+    got = subprocess.run(["bbfeedback", "analyze", str(cut)], capture_output=True, text=True)
+    assert got.returncode == 2 and got.stdout == ""  # nothing from EDFlib's C code either
+    assert got.stderr.count("\n") == 1 and f"bbfeedback recover {cut}" in got.stderr

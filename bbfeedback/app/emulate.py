@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import sys
 
 import numpy as np
@@ -10,14 +12,17 @@ from bbfeedback.drivers.devices import DeviceSpec
 from bbfeedback.drivers.emulator import PtyEmulator, make_packets
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.simulate import Behaviour, simulate_protocol
+from bbfeedback.recording.outputs import check_output, write_private
 
 
 def emulated_values(spec: DeviceSpec, protocol: protocols.Protocol, seed: int = 0,
                     seconds: float | None = None) -> np.ndarray:
     """The physical values (samples, device channels) of a simulated patient doing
-    ``protocol`` (calibration first), at the device's rate."""
+    ``protocol`` (calibration first), at the device's rate. The patient starts with the
+    first sample (origin 0), as a session started when the port opens does: a reader's
+    cues and the patient are in step."""
     ps = simulate_protocol(protocol, Behaviour.realistic(seed), spec.fs_hz, seed=seed,
-                           calibrate=True, accessory=True, pressure=True)
+                           calibrate=True, accessory=True, pressure=True, origin_s=0.0)
     by_name = {s.channel.name: s.data for s in ps.sim.recording.signals}
     n = min(x.size for x in by_name.values())
     if seconds:
@@ -27,19 +32,37 @@ def emulated_values(spec: DeviceSpec, protocol: protocols.Protocol, seed: int = 
 
 def emulate(spec: DeviceSpec, protocol: protocols.Protocol, garbage: float = 0.0,
             drop: float = 0.0, seconds: float | None = None, unplug_after: float | None = None,
-            speed: float = 1.0, seed: int = 0) -> int:
-    """``bbfeedback emulate``: print the pty's path, send until done (or Ctrl-C)."""
+            speed: float = 1.0, seed: int = 0, replug_after: float | None = None,
+            stall_after: float | None = None, link: str | None = None,
+            report_sent: str | None = None) -> int:
+    """``bbfeedback emulate``: print the pty's path (or ``link``), send until done, the
+    reader has gone, or Ctrl-C / SIGTERM; ``report_sent``: what was sent, as JSON."""
+    if link:
+        check_output(link)
+    if report_sent:
+        check_output(report_sent)
     packets = make_packets(spec, emulated_values(spec, protocol, seed, seconds), garbage, drop,
                            seed)
-    emu = PtyEmulator(spec, packets, speed, unplug_after, wait_for_reader=True).start()
-    print(emu.port, flush=True)
+    emu = PtyEmulator(spec, packets, speed, unplug_after, wait_for_reader=True,
+                      replug_after_s=replug_after, stall_after_s=stall_after, link=link).start()
+    print(link or emu.port, flush=True)
+    old = signal.signal(signal.SIGTERM, _interrupt)
     try:
         emu.done.wait()
     except KeyboardInterrupt:
         pass
+    finally:
+        signal.signal(signal.SIGTERM, old)
     emu.stop()
     if emu.reader_gone:
         print(f"{emu.port}: the reader closed the port; stopped", file=sys.stderr)
-    print(f"sent {emu.sent} packets ({int(packets.dropped[:emu.sent].sum())} dropped, "
-          f"{sum(1 for k in packets.junk if k < emu.sent)} with noise after)", file=sys.stderr)
+    sent = emu.report()
+    print(f"sent {sent['packets']} packets ({sent['packets'] - sent['delivered']} dropped or "
+          f"unplugged, {sent['noise']} with noise after)", file=sys.stderr)
+    if report_sent:
+        write_private(report_sent, json.dumps(sent))
     return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt

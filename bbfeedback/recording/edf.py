@@ -6,6 +6,10 @@ Signals come out in physical units from the header, converted to µV (EMG) or cm
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -13,9 +17,9 @@ import numpy as np
 import pyedflib
 
 from bbfeedback.errors import InputError
-from bbfeedback.recording import Annotation, Recording, Signal, make_signal
+from bbfeedback.recording import MAX_RATE_HZ, Annotation, Recording, Signal, make_signal
 from bbfeedback.recording.edf_writer import EdfPlusWriter, SignalSpec
-from bbfeedback.recording.tal import read_tals
+from bbfeedback.recording.tal import read_layout, read_tals
 from bbfeedback.signal.blocks import guess_kind
 
 
@@ -24,14 +28,49 @@ def _open(path: Path) -> tuple[pyedflib.EdfReader, bool]:
     for its annotation channel is opened without it (see ``tal``)."""
     if path.stat().st_size == 0:
         raise InputError("empty file", path)
+    _check_length(path)
     try:
-        return pyedflib.EdfReader(str(path)), True
+        with _quiet_stdout():
+            return pyedflib.EdfReader(str(path)), True
     except OSError as exc:
         reason = str(exc).split("\n")[0].strip() or "not a valid EDF/BDF file"
     try:
-        return pyedflib.EdfReader(str(path), pyedflib.DO_NOT_READ_ANNOTATIONS), False
+        with _quiet_stdout():
+            return pyedflib.EdfReader(str(path), pyedflib.DO_NOT_READ_ANNOTATIONS), False
     except OSError:
         raise InputError(f"not a readable EDF/BDF file ({reason})", path) from None
+
+
+def _check_length(path: Path) -> None:
+    """A file shorter than its header says (cut off, or still being written) is named as
+    such, with the way out, before EDFlib looks at it."""
+    layout = read_layout(path)
+    if layout is None:
+        return  # not even a header: EDFlib names what is wrong
+    header_bytes, record_bytes, records = layout
+    if records == -1 or path.stat().st_size < header_bytes + records * record_bytes:
+        raise InputError("is cut off or still being recorded (its header promises more "
+                         f"than the file holds): bbfeedback recover {path}", path)
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """EDFlib prints some errors to the C stdout before raising them: keep that off the
+    user's screen (the error itself is reported as one line)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def check_header(path: Path) -> None:
+    """A file whose header EDFlib accepts (before anything is done with it), or one line."""
+    _open(path)[0].close()
 
 
 def read_edf(path: Path, kinds: dict[str, str]) -> Recording:
@@ -79,7 +118,14 @@ def _read_signal(reader: pyedflib.EdfReader, i: int, kinds: dict[str, str],
                  path: Path) -> Signal:
     label = reader.getLabel(i).strip()
     unit = reader.getPhysicalDimension(i).strip()
-    fs = float(reader.getSampleFrequency(i))
+    try:  # EDFlib divides by the record duration the header gives, whatever it is
+        fs = float(reader.getSampleFrequency(i))
+    except (ArithmeticError, ValueError):
+        fs = float("nan")
+    if not (math.isfinite(fs) and 0 < fs <= MAX_RATE_HZ):
+        raise InputError(f"signal {label!r}: {fs:.6g} samples a second is not a sample rate "
+                         f"(record duration {reader.datarecord_duration:.6g} s in the header)",
+                         path)
     kind = kinds.get(label) or guess_kind(label, unit)
     try:
         values = reader.readSignal(i)

@@ -43,6 +43,24 @@ def read_tals(path: Path) -> tuple[list[tuple[float, float, str]], int]:
     return found, damaged
 
 
+def read_layout(path: Path) -> tuple[int, int, int] | None:
+    """(header bytes, bytes per data record, record count) from an EDF/BDF header, or None
+    when the header does not parse."""
+    with path.open("rb") as fh:
+        head = fh.read(256)
+        try:
+            ns = int(head[252:256])
+            head += fh.read(256 * ns)
+            off = 256 + ns * 216
+            samples = [int(head[off + 8 * i: off + 8 * i + 8]) for i in range(ns)]
+            header_bytes, records = int(head[184:192]), int(head[236:244])
+        except (ValueError, IndexError):
+            return None
+    if ns <= 0 or header_bytes != 256 * (ns + 1) or min(samples, default=0) < 1:
+        return None
+    return header_bytes, sum(samples) * (3 if head[0] == 0xFF else 2), records
+
+
 def annotation_layout(head: bytes, ns: int) -> tuple[int, int, int, int] | None:
     """(header bytes, record bytes, offset and length of the annotation channel in a
     record), or None when the file has no annotation channel."""
