@@ -1,5 +1,6 @@
 """`record` never hangs and always finalises: a silent port, a device that goes away, SIGTERM."""
 
+import json
 import os
 import signal
 import subprocess
@@ -170,3 +171,16 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path):
     fifo = tmp_path / "pipe.edf"
     os.mkfifo(fifo)
     one_line_error(bb("analyze", str(fifo)), "not a regular file")
+
+
+@pytest.mark.parametrize("pid", ["a1-strength", "a3-quick", "glazer"])
+def test_a_session_stopped_in_its_calibration_scores_no_repetition(pid, tmp_path):
+    out = tmp_path / "calib.edf"
+    got = subprocess.run(RECORD + ["--device", "sim", "--protocol", pid, "--seconds", "8",
+                                   "--speed", "20", "--out", str(out)],
+                         capture_output=True, text=True, timeout=60)
+    assert got.returncode == 0, got.stderr
+    doc = subprocess.run([sys.executable, "-m", "bbfeedback", "analyze", str(out), "--json"],
+                         capture_output=True, text=True, timeout=60)
+    assert doc.returncode == 0 and "stopped during its calibration" in doc.stderr
+    assert "reps" not in json.loads(doc.stdout)  # the calibration squeezes are no reps

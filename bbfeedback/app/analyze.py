@@ -12,6 +12,7 @@ from bbfeedback.detect.calibration import Calibration, estimate_from_recording
 from bbfeedback.detect.contractions import Contraction, ContractionDetector, DetectorConfig
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
+from bbfeedback.exercise.calibrator import NO_MVC_SOURCES
 from bbfeedback.exercise.protocols import Protocol
 from bbfeedback.exercise.session import Session, pick_channels
 from bbfeedback.recording import Recording, log
@@ -21,6 +22,7 @@ from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
 DEFAULT_WINDOW_S = 0.15
 BLOCK_S = 10.0  # offline block length: bounds memory; results do not depend on it
 MAINS_PROBE_S = 20.0  # seconds of signal inspected for hum
+
 
 
 @dataclass
@@ -127,10 +129,15 @@ def _recorded_filters(settings: dict, fs_hz: float, where: object
 
 def recorded_calibrations(recording: Recording) -> dict[str, Calibration]:
     """The calibration the live session used, as recorded (checked by ``schemas``); a
-    channel's without an MVC above rest is not used (scores need one)."""
+    channel's without an MVC above rest is not used (scores need one), unless the live session
+    scored without one (calibration "none", or "previous" without an MVC): then it is used
+    as it was, µV only, so that the file scores as the session did."""
     out = {}
     for name, cal in (recording.meta.last("calibration") or {}).items():
         c = Calibration.from_dict(cal)
+        if c.mvc is None and c.source in NO_MVC_SOURCES:
+            out[name] = c
+            continue
         if c.mvc is None or c.mvc <= c.baseline_mean:
             recording.warn(f"recorded calibration of {name!r} has no MVC above rest; "
                            "calibrating from the signal")
@@ -204,6 +211,12 @@ def analyze(recording: Recording, options: AnalysisOptions | None = None,
     options = options or AnalysisOptions()
     results, events = run_groups(recording, options, detect_events=protocol is None)
     scored = {}
+    if protocol is not None and start_s is None and _stopped_in_calibration(recording):
+        log.warning("%s: the session was stopped during its calibration: no repetition was "
+                    "reached, so none is scored", recording.path)
+        protocol = None
+        events = [e for r in results for e in detect(r)]
+        events.sort(key=lambda e: (e.onset_s, e.channel))
     if protocol is not None:  # the session engine detects in its group; others on their own
         rescoring = session_for(recording, protocol, options, start_s, main, accessory, results)
         scored = rescoring.run()
@@ -219,6 +232,13 @@ def analyze(recording: Recording, options: AnalysisOptions | None = None,
     }
     doc.update(scored)
     return doc
+
+
+def _stopped_in_calibration(recording: Recording) -> bool:
+    """A recording of ours that has calibration cues but no work cue: it was stopped before
+    the exercise began (its calibration squeezes are not repetitions)."""
+    cues = recording.meta.cues
+    return any(c.calibration for c in cues) and recording.meta.first_work_cue_s() is None
 
 
 def _alignment(recording: Recording, result: ChannelResult, main_name: str,
