@@ -82,6 +82,25 @@ TEXTS: dict[str, tuple[str, str]] = {
     "col_best_hold": ("Langst vast (s)", "Best hold (s)"),
     "col_quick": ("Snel (aantal)", "Quick (count)"),
     "col_fatigue": ("Laatste ÷ eerste", "Last ÷ first"),
+    "col_mvc_change": ("MVC: verandering", "MVC: change"),
+    "col_rest_change": ("Rust: verandering", "Rest: change"),
+    "noise": ("Meetfout", "Measurement error"),
+    "noise_text": ("Een verandering ten opzichte van de vorige sessie van dezelfde oefening is "
+                   "echt als ze groter is dan de kleinste aantoonbare verandering, in procent "
+                   "van de vorige waarde: MVC {mvc:g} %, rusttonus {tone:g} % (Koenig 2017). "
+                   "µV-waarden worden alleen op hetzelfde apparaat vergeleken. Langst "
+                   "vastgehouden, snelle aanspanningen en spieractiviteit laatste ÷ eerste: "
+                   "geen meetfout bekend, niet beoordeeld.",
+                   "A change from the previous session of the same exercise is real when it "
+                   "is larger than the minimal detectable change, in percent of the previous "
+                   "value: MVC {mvc:g} %, resting tone {tone:g} % (Koenig 2017). µV values "
+                   "are compared on the same device only. Longest hold, quick contractions "
+                   "and muscle activity last ÷ first: no known measurement error, not "
+                   "judged."),
+    "noise_line": ("meetfout: echt bij meer dan {mvc:g} % (MVC) of {tone:g} % (rusttonus) "
+                   "van de vorige waarde (Koenig 2017); µV alleen op hetzelfde apparaat",
+                   "measurement error: real beyond {mvc:g} % (MVC) or {tone:g} % (resting "
+                   "tone) of the previous value (Koenig 2017); µV on the same device only"),
     "adherence": ("Oefentrouw", "Practice"),
     "adherence_text": ("{mean:g} {mean:sessie|sessies} per dag (gevraagd: {lo} tot {hi}); "
                        "{on} van de {days} {days:dag|dagen} op doel",
@@ -141,6 +160,19 @@ KINDS: dict[str, tuple[str, str]] = {
     "baseline": ("rustmeting", "baseline"),
 }
 
+# a change between two sessions against its measurement error (``app/change.py``)
+CHANGES: dict[str, tuple[str, str]] = {
+    "improved": ("echte verbetering", "real improvement"),
+    "declined": ("echte achteruitgang", "real decline"),
+    "within_error": ("binnen de meetfout", "within measurement error"),
+    "other_device": ("ander apparaat: niet vergeleken", "other device: not compared"),
+    "device_unknown": ("apparaat onbekend: niet vergeleken", "device unknown: not compared"),
+    "not_measured": ("MVC niet gemeten: niet beoordeeld", "MVC not measured: not judged"),
+    "no_figure": ("geen meetfout bekend: niet beoordeeld",
+                  "no known measurement error: not judged"),
+    "missing": ("-", "-"),
+}
+
 # the kind of a channel
 CHANNEL_KINDS: dict[str, tuple[str, str]] = {
     "emg": ("EMG", "EMG"),
@@ -152,6 +184,9 @@ CALIBRATION_SOURCES: dict[str, tuple[str, str]] = {
     "rest": ("rust", "rest"),
     "estimated": ("geschat uit de opname", "estimated from the recording"),
     "session": ("kalibratie van de sessie", "the session's calibration"),
+    "session-gentle": ("rustig aangespannen, MVC geschat", "gentle squeezes, MVC estimated"),
+    "session-rest": ("alleen rust, geen MVC", "rest only, no MVC"),
+    "session-previous": ("MVC van de vorige sessie", "MVC of the previous session"),
 }
 
 # how a recording was aligned to its protocol (``analyze``)
@@ -378,6 +413,13 @@ def _held_mixed(summary: dict, reps: list[dict]) -> dict | None:
     return {"met": summary["reps_met"], "n": summary["reps"]}
 
 
+def _flagged(key: str) -> Values:
+    """No values; said when the summary's ``key`` is true (how the session calibrated)."""
+    def values(summary: dict, reps: list[dict]) -> dict | None:
+        return {} if summary.get(key) else None
+    return values
+
+
 def _none_scored(summary: dict, reps: list[dict]) -> dict | None:
     return None if summary.get("reps") else {}
 
@@ -481,6 +523,12 @@ SENTENCES: tuple[Sentence, ...] = (
              "Rest before {pre:.1f} {unit}, after {post:.1f} {unit}."),
     Sentence("perfect", _perfect, "PERFECT: E {E:.0f} s, R {R}, F {F}.",
              "PERFECT: E {E:.0f} s, R {R}, F {F}."),
+    Sentence("no_mvc", _flagged("no_mvc"),
+             "Zonder maximale aanspanning gemeten: niveaus in µV, geen % MVC.",
+             "Measured without a maximal squeeze: levels in µV, no % MVC."),
+    Sentence("mvc_estimated", _flagged("mvc_estimated"),
+             "MVC geschat uit rustige aanspanningen (half), niet gemeten.",
+             "MVC estimated from gentle (half) squeezes, not measured."),
 )
 
 
@@ -492,6 +540,18 @@ def summary_text(summary: dict, reps: list[dict], lang: str) -> str:
         if values is not None:
             out.append(format_text(s.nl if lang == "nl" else s.en, lang, **values))
     return " ".join(out)
+
+
+def change_text(judged: dict | None, lang: str) -> str:
+    """One metric's change between sessions in words: "echte verbetering (+60 %)",
+    "binnen de meetfout (+10 %)", "ander apparaat: niet vergeleken"; "-" for none."""
+    if not judged:
+        return "-"
+    words = lookup(CHANGES, judged["verdict"], lang)
+    if judged["verdict"] in ("improved", "declined", "within_error") \
+            and judged.get("change_pct") is not None:
+        return words + format_text(" ({pct:+.0f} %)", lang, pct=judged["change_pct"])
+    return words
 
 
 def suggestion_text(s: dict, lang: str, protocol: str | None = None) -> str:

@@ -46,7 +46,7 @@ def test_lift_has_three_ascending_floors_then_one_release():
     rep1 = [s for s in steps if s.rep == 1]
     assert [s.phase.target_pct_mvc for s in rep1] == [25, 50, 75]
     after = steps[rep1[-1].index + 1].phase
-    assert after.kind == "rest" and after.cue_nl == "Helemaal loslaten"
+    assert after.kind == "rest" and after.cue_nl == "In één keer loslaten, helemaal ontspannen"
 
 
 def test_awareness_in_three_postures():

@@ -56,7 +56,8 @@ def test_ideal_patient_meets_every_protocol(pid):
     fixed = [r for r in result["reps"] if r["section"] not in until]
     assert all(r["met"] and not r["flags"] for r in fixed), [r["flags"] for r in fixed]
     cal = result["calibration"]["pfm"]
-    assert cal["source"] == "session" and 2 < cal["baseline_mean"] < 4 and 30 < cal["mvc"] < 45
+    source = {"max": "session", "gentle": "session-gentle"}[protocols.load(pid).calibration]
+    assert cal["source"] == source and 2 < cal["baseline_mean"] < 4 and 30 < cal["mvc"] < 45
     cues = [e for e in events if isinstance(e, CueChange)]
     assert len(cues) == len(session.steps)
     assert [e for e in events if isinstance(e, RepScored)][0].rep == result["reps"][0]

@@ -61,8 +61,18 @@ class Session:
                  calibrations: dict[str, Calibration] | None = None, *,
                  pipeline_config: PipelineConfig | None = None,
                  detector_config: DetectorConfig | None = None, start_s: float | None = None,
-                 main: str | None = None, accessory: str | None = None):
+                 main: str | None = None, accessory: str | None = None,
+                 calibration: str | None = None,
+                 previous: dict[str, Calibration] | None = None, posture: str | None = None):
+        """``calibration``: the protocol's own mode (``protocol.calibration``) unless the
+        therapist picks another: "max", "gentle", "none" (µV only) or "previous" (the MVC of
+        ``previous``, the patient's last session's calibration); ``posture``: the session's
+        ("lying", "sitting", "standing"; else the protocol's first section's), for the words
+        of the calibration rest. Given ``calibrations`` for every channel, none is made."""
         self.protocol = protocol
+        self.calibration_mode = calibration or protocol.calibration
+        if posture is None:
+            posture = next((s.posture for s in protocol.sections if s.posture), None)
         self.fs_hz = fs_hz
         if pipeline_config is None:  # live default: notch every 50 Hz harmonic
             pipeline_config = PipelineConfig(notch_hz=resolve_notch("50", None, fs_hz))
@@ -71,7 +81,8 @@ class Session:
         self.channels = self.pipeline.channels
         self.main, self.accessory = pick_channels(self.channels, main, accessory)
         self.detector_config = detector_config or DetectorConfig()
-        self.calibrator = Calibrator(self.channels, calibrations)
+        self.calibrator = Calibrator(self.channels, calibrations, self.calibration_mode,
+                                     previous, posture)
         steps = self.calibrator.steps_before(protocol.timeline())
         steps = [Step(i, s.start_s, s.phase, s.section, s.scoring, s.rep, s.posture)
                  for i, s in enumerate(steps)]
@@ -83,7 +94,8 @@ class Session:
         self.origin_s = self.start_s - lead
         self.quality = SignalQuality(self.pipeline.columns, fs_hz)
         self.store = TraceStore(self.pipeline)
-        self.targets = Targets(self.calibrations, self.channels[self.main].name)
+        self.targets = Targets(self.calibrations, self.channels[self.main].name,
+                               self.channels[self.main].kind, self.detector_config)
         self.clock = ProtocolClock(steps, self.origin_s, self.store, self.main, self.targets)
         self.scorer = RepScorer(protocol, self.clock, self.store, self.targets, self.quality,
                                 self.calibrations, [c.name for c in self.channels], self.main,
@@ -216,6 +228,7 @@ class Session:
     def settings(self) -> dict:
         cfg = self.pipeline.config
         return {"protocol": self.protocol.id, "targets": targets(self.protocol),
+                "calibration": self.calibration_mode,
                 "notch_hz": cfg.notch_hz, "window_s": cfg.window_s,
                 "main": self.channels[self.main].name,
                 "accessory": None if self.accessory is None

@@ -294,9 +294,9 @@ def protocol_squeezes(protocol, behaviour: Behaviour, origin_s: float,
     for s in steps:
         start = s.start_s + shift
         starts[s.index] = start
-        if s.scoring == "calibration" and s.phase.kind == "work":  # a maximal squeeze
-            pfm.append(Squeeze(start + behaviour.reaction_s, s.phase.hold_s - 0.3,
-                               behaviour.max_level))
+        if s.scoring == "calibration" and s.phase.kind == "work":  # maximal, or gentle (half)
+            level = behaviour.max_level * (s.phase.target_pct_mvc or 100.0) / 100.0
+            pfm.append(Squeeze(start + behaviour.reaction_s, s.phase.hold_s - 0.3, level))
             continue
         g = group_of.get(s.index)
         if g is None or s is not g[0]:
@@ -371,17 +371,20 @@ def _own_pace(steps, first, start: float, behaviour: Behaviour) -> list[Squeeze]
 def simulate_protocol(protocol, behaviour: Behaviour | None = None, fs_hz: float = 1000.0,
                       seed: int = 0, patient: Patient | None = None, pressure: bool = False,
                       accessory: bool = False, origin_s: float = 2.0,
-                      spikes: bool = False, calibrate: bool = False) -> ProtocolSimulation:
+                      spikes: bool = False, calibrate: bool = False,
+                      calibration: str | None = None) -> ProtocolSimulation:
     """A recording of a patient doing ``protocol``, with its cue annotations and truth.
 
     ``calibrate``: the patient first rests and squeezes three times for the session's own
-    calibration (the steps of ``session.calibration_steps``)."""
+    calibration (the steps of ``session.calibration_steps`` in the protocol's mode, or in
+    ``calibration``: a gentle squeeze is a half one, "none" and "previous" rest only)."""
     from bbfeedback.exercise.session import calibration_steps
 
     behaviour = behaviour or Behaviour()
     rng = np.random.default_rng(seed)
     pfm, abd, cues = protocol_squeezes(protocol, behaviour, origin_s, rng,
-                                       calibration_steps() if calibrate else None)
+                                       calibration_steps(calibration or protocol.calibration)
+                                       if calibrate else None)
     end = max([sq.offset_s for sq in pfm] + [cues[-1].onset_s + 1.0]) + 6.0
     duration = max(end, origin_s + protocol.duration_s + 3.0)
     sim = simulate(pfm, duration, fs_hz, patient, seed, pressure=pressure,

@@ -17,6 +17,7 @@ from bbfeedback import texts as words
 from bbfeedback.detect.calibration import Calibration
 from bbfeedback.detect.contractions import Contraction
 from bbfeedback.exercise import scoring
+from bbfeedback.exercise.calibrator import SOURCES
 from bbfeedback.exercise.protocols import BASELINE, PARAMS, REST, WORK, Protocol, Step
 from bbfeedback.exercise.scores import RELAX_LIMIT_PCT, Flag, RepScore
 from bbfeedback.exercise.trace_store import Trace
@@ -431,5 +432,9 @@ def summarise(facts: SessionFacts) -> dict:
         out.update(SUMMARIES[kind](facts))
     if facts.protocol.sets_per_day:
         out["sets_per_day"] = list(facts.protocol.sets_per_day)
+    if cal.mvc is None:  # calibration "none" (or "previous" without one): µV only
+        out["no_mvc"] = True
+    elif cal.source == SOURCES["gentle"]:
+        out["mvc_estimated"] = True
     out["text_nl"], out["text_en"] = texts(reps, out)
     return out

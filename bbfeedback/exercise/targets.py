@@ -4,6 +4,7 @@ patient follows (drawn ahead of the trace)."""
 from __future__ import annotations
 
 from bbfeedback.detect.calibration import Calibration
+from bbfeedback.detect.contractions import DetectorConfig, thresholds
 from bbfeedback.exercise.protocols import WORK, Phase
 
 NO_BAND = (float("inf"), float("inf"))  # no calibration yet: nothing is inside
@@ -15,17 +16,22 @@ class Targets:
     ``calibrations`` is the session's dict (name -> Calibration), filled in by the calibrator:
     the targets follow it as it is filled."""
 
-    def __init__(self, calibrations: dict[str, Calibration], channel: str):
+    def __init__(self, calibrations: dict[str, Calibration], channel: str, kind: str = "emg",
+                 detector: DetectorConfig | None = None):
         self.calibrations = calibrations
         self.channel = channel
+        self.kind = kind
+        self.detector = detector or DetectorConfig()
 
     def band(self, phase: Phase) -> tuple[float, float]:
         """Target band of a work phase in the channel's physical unit."""
         cal = self.calibrations.get(self.channel)
         if phase.band_abs is not None:
             return phase.band_abs
-        if cal is None or cal.mvc is None or phase.band_pct_mvc is None:
+        if cal is None or phase.band_pct_mvc is None:
             return NO_BAND
+        if cal.mvc is None:  # calibrated without MVC ("none"): a contraction is on target
+            return thresholds(cal, self.detector, self.kind)[0], float("inf")
         return cal.level(phase.band_pct_mvc[0]), cal.level(phase.band_pct_mvc[1])
 
     def level(self, phase: Phase) -> float | None:

@@ -61,6 +61,7 @@ class Settings(Value):
     window_s: Annotated[float, Field(gt=0, le=MAX_WINDOW_S)] | None = None
     main: str | None = None
     accessory: str | None = None
+    calibration: str | None = None  # the calibration mode: max, gentle, none, previous
 
 
 class Device(Value):

@@ -16,6 +16,10 @@ from bbfeedback.errors import InputError
 HERE = Path(__file__).parent
 WORK, REST, BASELINE = "work", "rest", "baseline"
 SCORINGS = ("holds", "endurance", "quick", "lift", "awareness", "glazer", "perfect")
+# how a session calibrates before the protocol (``exercise.calibrator``): "max" rest and three
+# maximal squeezes; "gentle" rest and three comfortable half squeezes, MVC estimated from them
+# (leaflet B: "rustig ... bouw langzaam op"); "none" rest only, scores in µV, no % MVC
+CALIBRATION_MODES = ("max", "gentle", "none")
 DEFAULT_REACH_S = 1.0  # time a work phase allows to reach the target, before the hold counts
 PARAMS = {  # protocol-level scoring parameters and their defaults
     "fatigue_fraction": 0.6,
@@ -97,6 +101,7 @@ class Protocol:
     params: dict = field(default_factory=dict)
     path: str = ""
     sets_per_day: tuple[int, int] | None = None
+    calibration: str = "max"  # one of CALIBRATION_MODES
 
     def param(self, key: str) -> float:
         return float(self.params.get(key, PARAMS[key]))
@@ -279,6 +284,8 @@ def to_toml(protocol: Protocol) -> str:
              f"lead_in_s = {val(protocol.lead_in_s)}"]
     if protocol.sets_per_day is not None:
         lines.append(f"sets_per_day = {val(list(protocol.sets_per_day))}")
+    if protocol.calibration != "max":
+        lines.append(f"calibration = {val(protocol.calibration)}")
     lines += [f"{k} = {val(v)}" for k, v in protocol.params.items()]
     for s in protocol.sections:
         lines += ["", "[[section]]", f"name = {val(s.name)}", f"repetitions = {s.repetitions}"]

@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 
 from bbfeedback.exercise.protocols import (
     BASELINE,
+    CALIBRATION_MODES,
     CUES,
     DEFAULT_REACH_S,
     MAX_REPETITIONS,
@@ -130,6 +131,8 @@ SetsPerDay = Annotated[list[Annotated[int, Field(strict=True, ge=1, le=MAX_SETS_
                        _explained(f"[fewest, most] whole numbers from 1 to {MAX_SETS_PER_DAY}")]
 Kind = Annotated[Literal[WORK, REST, BASELINE], _explained("work, rest or baseline")]
 Scoring = Annotated[Literal[SCORINGS], _explained(f"one of {', '.join(SCORINGS)}")]
+CalibrationMode = Annotated[Literal[CALIBRATION_MODES],
+                            _explained(f"one of {', '.join(CALIBRATION_MODES)}")]
 
 
 class _Doc(BaseModel):
@@ -301,6 +304,7 @@ class ProtocolDoc(_Doc):
     include: Annotated[list[Text], _explained("a list of protocol ids or paths")] = []
     section: list[SectionDoc] = []
     sets_per_day: SetsPerDay | None = None
+    calibration: CalibrationMode = "max"
     fatigue_fraction: Fraction | None = None  # the scoring parameters: see PARAMS
     max_pct_mvc: Pct | None = None
     min_floor_step_pct: Pct | None = None
@@ -316,13 +320,17 @@ class ProtocolDoc(_Doc):
     def _whole(self, info: ValidationInfo) -> ProtocolDoc:
         params = {k: float(getattr(self, k)) for k in PARAMS if k in self.model_fields_set}
         sections: list[Section] = []
+        modes = [self.calibration]
         for k, name in enumerate(self.include):
             sub = self._read_include(k, name, info.context)
             sections += sub.sections
+            modes.append(sub.calibration)
             params = {**sub.params, **params}  # the protocol's own, then the first include's
         sections += [s.section(f"section[{k}]", self.scoring) for k, s in enumerate(self.section)]
         _check_plan(sections, self.lead_in_s)
         self._sections, self._params = tuple(sections), params
+        if "calibration" not in self.model_fields_set:  # an included gentle exercise stays
+            self.calibration = max(modes, key=CALIBRATION_MODES.index)  # gentle: the gentlest
         return self
 
     @staticmethod
@@ -343,7 +351,7 @@ class ProtocolDoc(_Doc):
         description = self.description or {"nl": "", "en": ""}
         spd = tuple(self.sets_per_day) if self.sets_per_day else None
         return Protocol(self.id, name, description, self.source, self.scoring, self.lead_in_s,
-                        self._sections, self._params, str(path), spd)
+                        self._sections, self._params, str(path), spd, self.calibration)
 
 
 def _check_plan(sections: list[Section], lead_in_s: float) -> None:
