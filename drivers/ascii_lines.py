@@ -12,15 +12,17 @@ The first line (maybe cut) and any line that does not parse are dropped and coun
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from bbfeedback.drivers.framing import Decoded, ParserStats
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bbfeedback.errors import InputError
-from bbfeedback.signal.blocks import KINDS, Channel
+from bbfeedback.signal.blocks import EMG, KINDS, PRESSURE, Channel, unit_kind
 
 MAX_LINE = 256
 
@@ -52,12 +54,26 @@ DEFAULT_SPEC = AsciiSpec((Column("pfm", "emg", "uV", 0.5, 2048.0),
                           Column("pressure", "pressure", "cmH2O", 0.05, 0.0)))
 
 
+def _column(name: str, kind: str, unit: str, scale: float = 1.0, offset: float = 0.0,
+            where: str = "") -> Column:
+    """A column, or one line saying what is wrong with it."""
+    if kind not in (EMG, PRESSURE):
+        raise InputError(f"{where}kind must be emg or pressure, not {kind!r:.20}")
+    if not name or len(name) > 16 or not name.isprintable():
+        raise InputError(f"{where}name must be 1 to 16 printable characters")
+    if unit_kind(unit) is None or unit_kind(unit)[0] != kind:
+        raise InputError(f"{where}unit {unit!r:.20} is not a unit of {kind}")
+    if not (math.isfinite(scale) and scale != 0 and math.isfinite(offset)):
+        raise InputError(f"{where}scale must be a finite number other than 0, offset finite")
+    return Column(name, kind, unit, scale, offset)
+
+
 def parse_columns(text: str) -> tuple[Column, ...]:
     """``name:kind:unit[:scale[:offset]],...`` from the command line."""
     cols = []
     for item in text.split(","):
         parts = item.strip().split(":")
-        if len(parts) < 3 or parts[1] not in KINDS:
+        if len(parts) < 3 or len(parts) > 5 or parts[1] not in KINDS:
             raise InputError(f"--columns item {item!r}: want name:emg|pressure:unit"
                              "[:scale[:offset]]")
         try:
@@ -65,24 +81,52 @@ def parse_columns(text: str) -> tuple[Column, ...]:
         except ValueError:
             raise InputError(f"--columns item {item!r}: scale and offset must be numbers"
                              ) from None
-        cols.append(Column(parts[0], parts[1], parts[2], *nums))
+        cols.append(_column(*parts[:3], *nums, where=f"--columns item {item!r}: "))
     return tuple(cols)
 
 
+class _ColumnFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str
+    kind: str
+    unit: str
+    scale: float = Field(1.0, allow_inf_nan=False)
+    offset: float = Field(0.0, allow_inf_nan=False)
+
+
+class _DeviceFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    fs_hz: float = Field(500.0, ge=100.0, le=20000.0, allow_inf_nan=False)
+    baud: int = Field(115200, ge=300, le=4_000_000)
+    counter: bool = True
+    counter_modulo: int = Field(65536, ge=2, le=2**32)
+    name: str = Field("", max_length=32)
+    column: list[_ColumnFile] = Field(min_length=1, max_length=16)
+
+
+MAX_DEVICE_FILE = 64 * 1024
+
+
 def load_spec(path: str | Path) -> AsciiSpec:
-    """A small device file (TOML): fs_hz, baud, counter, counter_modulo, [[column]]."""
+    """A small device file (TOML): fs_hz, baud, counter, counter_modulo, [[column]]; checked
+    whole before use (types, ranges, known kinds and units), a mistake is one line."""
     p = Path(path)
+    if not p.is_file():
+        raise InputError("no such device file" if not p.exists() else "not a regular file", p)
+    if p.stat().st_size > MAX_DEVICE_FILE:
+        raise InputError("too large for a device file", p)
     try:
-        raw = tomllib.loads(p.read_text())
-        cols = tuple(Column(c["name"], c["kind"], c["unit"], float(c.get("scale", 1.0)),
-                            float(c.get("offset", 0.0))) for c in raw["column"])
-        return AsciiSpec(cols, float(raw.get("fs_hz", 500)), int(raw.get("baud", 115200)),
-                         bool(raw.get("counter", True)), int(raw.get("counter_modulo", 65536)),
-                         str(raw.get("name", p.stem)))
-    except FileNotFoundError:
-        raise InputError("no such device file", p) from None
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+        raw = _DeviceFile.model_validate(tomllib.loads(p.read_text(errors="replace")))
+    except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not a valid device file ({exc})", p) from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err["loc"]) or "file"
+        raise InputError(f"not a valid device file ({where}: {err['msg']})", p) from None
+    cols = tuple(_column(c.name, c.kind, c.unit, c.scale, c.offset,
+                         where=f"{p}: column {i + 1}: ") for i, c in enumerate(raw.column))
+    return AsciiSpec(cols, raw.fs_hz, raw.baud, raw.counter, raw.counter_modulo,
+                     raw.name or p.stem)
 
 
 MAX_STEP = 64  # lines lost between two good ones that we believe without confirmation

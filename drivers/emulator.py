@@ -3,8 +3,12 @@
 The emulator turns a simulated session (any protocol, any patient behaviour) into the exact
 bytes the device would send, on a pty (``os.openpty``), in real time or faster. ``garbage``
 is the fraction of packets followed by a burst of line noise, ``drop`` the fraction of packets
-never sent; ``unplug_after_s`` closes the pty like a pulled cable. Cyton and BITalino wait for
-their start command, as the real boards do.
+never sent; ``unplug_after_s`` closes the pty like a pulled cable, and ``replug_after_s``
+later plugs it back in (a new pty, as a replugged adapter gets a new name: ``link`` is a
+symbolic link kept pointing at the current one, like /dev/serial/by-id); ``stall_after_s`` makes
+the device fall silent with the port still there (switched off behind its USB adapter). Cyton
+and BITalino wait for their start command, as the real boards do. ``report()`` says what was
+sent, and when.
 """
 
 from __future__ import annotations
@@ -61,11 +65,17 @@ class PtyEmulator:
 
     def __init__(self, spec: DeviceSpec, packets: Packets, speed: float = 1.0,
                  unplug_after_s: float | None = None, wait_for_start: bool | None = None,
-                 wait_for_reader: bool = False):
+                 wait_for_reader: bool = False, replug_after_s: float | None = None,
+                 stall_after_s: float | None = None, link: str | None = None):
         self.spec = spec
         self.packets = packets
         self.speed = speed
         self.unplug_after_s = unplug_after_s
+        self.replug_after_s = replug_after_s
+        self.stall_after_s = stall_after_s
+        self.link = link
+        self.events: dict[str, float] = {}  # unplugged, replugged, stalled: monotonic time
+        self.skipped: list[tuple[int, int]] = []  # packets due while unplugged: never sent
         self.wait_for_start = bool(spec.start) if wait_for_start is None else wait_for_start
         # a device without a start command starts when a reader opens the port (as a board
         # powered by the USB cable does), so the patient is not ahead of the session
@@ -74,6 +84,7 @@ class PtyEmulator:
         tty.setraw(slave)
         self.port = os.ttyname(slave)
         self._slave = slave
+        self._point_link()
         self.sent = 0  # packets handed to the pty (dropped ones included)
         self.sent_at: list[tuple[int, float]] = []  # (packet index, monotonic time)
         self.done = threading.Event()
@@ -98,6 +109,65 @@ class PtyEmulator:
                 os.close(fd)
             except OSError:
                 pass
+        self.master = self._slave = -1  # never closed twice (the number may be another's by then)
+        if self.link and os.path.realpath(self.link) == self.port:
+            try:
+                os.unlink(self.link)  # the device is gone: so is its stable name
+            except FileNotFoundError:
+                pass
+
+    def _point_link(self) -> None:
+        if self.link:
+            tmp = f"{self.link}.{os.getpid()}.new"
+            os.symlink(self.port, tmp)
+            os.replace(tmp, self.link)  # at once: a reader never finds it half made
+
+    def _replug(self) -> bool:
+        """The cable back in after ``replug_after_s``: a new pty (a new name, the link follows)
+        and, as after power-up, the device starts when a reader is there. False if stopped."""
+        if self._stop.wait(self.replug_after_s / self.speed):
+            return False
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self.port, self._slave = os.ttyname(slave), slave
+        self._point_link()
+        if self.wait_for_start:
+            self._await_start()
+        else:
+            self._await_reader()
+        self.events["replugged"] = time.monotonic()
+        return not self._stop.is_set()
+
+    def _stall(self) -> None:
+        """Silent with the port still open, until stopped or the reader has gone."""
+        self.events["stalled"] = time.monotonic()
+        while not self._stop.is_set() and not self.reader_gone:
+            self._commands(0.05)
+
+    def report(self) -> dict:
+        """What was sent: packets on the device's clock (dropped ones and those due while
+        unplugged included), how many of them went out (``delivered``), noise bursts, the
+        events, and ``timeline``: [packets so far, monotonic time], a point every 10 ms."""
+        sent = self.sent
+        unsent = np.zeros(len(self.packets.data), dtype=bool)
+        for a, b in self.skipped:
+            unsent[a:b] = True
+        unsent |= self.packets.dropped
+        timeline: list[list] = []  # exact points, thinned: at time t, so many packets sent
+        prev = None
+        for k, stamp in self.sent_at:
+            if prev is not None and k != prev[0] + 1 and timeline[-1] != [prev[0] + 1, prev[1]]:
+                timeline.append([prev[0] + 1, prev[1]])  # the last point before a jump
+            if not timeline or stamp - timeline[-1][1] >= 0.01:
+                timeline.append([k + 1, stamp])
+            prev = (k, stamp)
+        if prev is not None and timeline[-1] != [prev[0] + 1, prev[1]]:
+            timeline.append([prev[0] + 1, prev[1]])
+        return {"device": self.spec.name, "fs_hz": self.spec.fs_hz, "speed": self.speed,
+                "packets": sent, "delivered": int((~unsent[:sent]).sum()),
+                "noise": sum(1 for k in self.packets.junk if k < sent and not unsent[k]),
+                "skipped": [list(x) for x in self.skipped], "events": self.events,
+                "reader_gone": self.reader_gone, "timeline": timeline}
 
     def _drop_slave(self) -> None:
         """Close our own copy of the port, so the master reads as hung up (EIO) whenever no
@@ -153,7 +223,18 @@ class PtyEmulator:
         try:
             while i < n and not self._stop.is_set():
                 now = time.monotonic() - t0
-                if self.unplug_after_s is not None and now >= self.unplug_after_s / self.speed:
+                if (self.unplug_after_s is not None and "unplugged" not in self.events
+                        and now >= self.unplug_after_s / self.speed):
+                    self.events["unplugged"] = time.monotonic()
+                    self._close()  # the cable is pulled: the reader sees the port vanish
+                    if self.replug_after_s is None or not self._replug():
+                        break
+                    due = min(n, int((time.monotonic() - t0) / period))
+                    self.skipped.append((i, due))  # sent by the device to no one
+                    i = self.sent = due
+                    continue
+                if self.stall_after_s is not None and now >= self.stall_after_s / self.speed:
+                    self._stall()
                     break
                 due = min(n, int(now / period) + 1)
                 if due > i:
@@ -168,9 +249,9 @@ class PtyEmulator:
                 self._commands(min(period, 0.002))  # keep the command channel drained
                 if self.reader_gone:
                     break
-        except OSError:
+        except (OSError, ValueError):  # the port closed under us (stop)
             pass
         finally:
             self.done.set()
-            if self.unplug_after_s is not None:
-                self._close()  # the cable is pulled: the reader sees the port vanish
+            if self.unplug_after_s is not None and "replugged" not in self.events:
+                self._close()  # pulled for good: the reader sees the port vanish

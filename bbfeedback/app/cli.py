@@ -10,13 +10,21 @@ from pathlib import Path
 
 from bbfeedback import __version__
 from bbfeedback.app import tables
-from bbfeedback.app.analyze import AnalysisOptions, analyze
-from bbfeedback.app.options import DAY_S, Parser, fraction, kinds, log_to_stderr, positive, within
+from bbfeedback.app.options import (
+    DAY_S,
+    Parser,
+    fraction,
+    kinds,
+    log_to_stderr,
+    positive,
+    seed,
+    within,
+)
 from bbfeedback.detect.contractions import DetectorConfig
 from bbfeedback.drivers.devices import DEVICE_NAMES
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
-from bbfeedback.recording import read_recording
+from bbfeedback.recording import read_recording, recording_file
 from bbfeedback.recording.annotations import finite
 from bbfeedback.recording.outputs import check_output
 
@@ -68,6 +76,11 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     rec = read_recording(args.file, kinds(args.kind))
+    names = {sig.channel.name for sig in rec.signals}
+    for name in (args.main, args.accessory):
+        if name is not None and name not in names:
+            raise InputError(f"no channel named {name!r}", rec.path)
+    from bbfeedback.app.analyze import AnalysisOptions, analyze  # scipy: once the file is read
     options = AnalysisOptions(
         mains=args.mains,
         window_s=args.window_s,
@@ -80,7 +93,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(finite(result), indent=1, allow_nan=False))  # NaN is not JSON
     else:
-        print(tables.format_table(result))
+        print(tables.format_table(result, args.lang))
         if proto is not None:
             print(tables.format_reps(result, args.lang))
     return 0
@@ -113,8 +126,9 @@ def _device_options(p) -> None:
                    help="sample rate in Hz (p2: 250 or 257.1 ...)")
     p.add_argument("--columns", help="ascii: name:emg|pressure:unit[:scale[:offset]],...")
     p.add_argument("--device-file", help="ascii: a TOML device file with the columns")
-    p.add_argument("--p2-gain", type=positive, help="p2: amplifier gain (default 2848)")
-    p.add_argument("--p2-vref", type=positive, help="p2: ADC reference in volts (3.3)")
+    p.add_argument("--p2-gain", type=within(1.0, 1e6), help="p2: amplifier gain (default 2848)")
+    p.add_argument("--p2-vref", type=within(0.1, 100.0),
+                   help="p2: ADC reference in volts (3.3)")
 
 
 def _spec_options(args: argparse.Namespace) -> dict:
@@ -149,9 +163,17 @@ def _add_emulate(sub) -> None:
     p.add_argument("--seconds", type=within(0.01, DAY_S), help="stop after this much signal")
     p.add_argument("--unplug-after", type=within(0.01, DAY_S), metavar="S",
                    help="pull the cable after S seconds")
+    p.add_argument("--replug-after", type=within(0.01, DAY_S), metavar="S",
+                   help="with --unplug-after: plug it back in S seconds later (a new pty)")
+    p.add_argument("--stall-after", type=within(0.01, DAY_S), metavar="S",
+                   help="fall silent after S seconds, the port staying open")
+    p.add_argument("--link", metavar="PATH", help="a symbolic link kept pointing at the pty "
+                   "(a stable name across replugs, like /dev/serial/by-id)")
+    p.add_argument("--report-sent", metavar="FILE",
+                   help="at the end, write what was sent (packets, when) as JSON")
     p.add_argument("--speed", type=within(0.01, 1000.0), default=1.0, help="faster than real time")
     p.add_argument("--rate", type=within(100.0, 20000.0), help="sample rate in Hz")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.set_defaults(func=_cmd_emulate)
 
 
@@ -160,8 +182,11 @@ def _cmd_emulate(args: argparse.Namespace) -> int:
     from bbfeedback.app.sources import device_spec
 
     spec = device_spec("ascii" if args.device == "sim" else args.device, args.rate)
+    if args.replug_after is not None and args.unplug_after is None:
+        raise InputError("--replug-after needs --unplug-after")
     return emulate(spec, protocols.load(args.protocol), args.garbage, args.drop, args.seconds,
-                   args.unplug_after, args.speed, args.seed)
+                   args.unplug_after, args.speed, args.seed, args.replug_after,
+                   args.stall_after, args.link, args.report_sent)
 
 
 def _add_record(sub) -> None:
@@ -175,10 +200,14 @@ def _add_record(sub) -> None:
     p.add_argument("--patient", default="X", help="pseudonymous patient id (adds the "
                    "session to the history)")
     p.add_argument("--posture", choices=["lying", "sitting", "standing"])
+    p.add_argument("--calibration", choices=["max", "gentle", "none", "previous"],
+                   help="before the protocol: 3 maximal squeezes (max), 3 gentle half ones "
+                   "(gentle, MVC estimated), rest only and scores in µV (none), or rest and the "
+                   "MVC of the patient's last session (previous); default: the protocol's")
     p.add_argument("--db", help="history database (with --patient)")
     p.add_argument("--speed", type=within(0.01, 1000.0), default=1.0,
                    help="sim: faster than real time")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--progress", action="store_true",
                    help="print the samples safely on disk after every second")
     p.add_argument("--wait-s", type=within(3.0, 3600.0), default=10.0, metavar="S",
@@ -192,7 +221,8 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
     return record(args.device, args.port, args.protocol, args.seconds, args.out, args.patient,
                   args.posture, args.db, args.speed, args.seed, args.progress, args.rate,
-                  args.wait_s, args.force, **_spec_options(args))
+                  args.wait_s, args.force, calibration=args.calibration,
+                  **_spec_options(args))
 
 
 def _add_recover(sub) -> None:
@@ -236,10 +266,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from bbfeedback.recording.outputs import write_private
     from bbfeedback.recording.repair import anonymised
 
-    src = Path(args.file)
-    if not src.is_file():
-        raise InputError("no such file" if not src.exists() else "not a regular file", src)
+    src = recording_file(args.file)
     check_output(args.out, args.force, (src,))
+    if src.suffix.lower() == ".csv":
+        if args.anonymise:
+            raise InputError("a CSV recording has no header fields to blank; copy it without "
+                             "--anonymise", src)
+    else:  # a copy (or blanked fields) of a file no reader can open would promise too much
+        from bbfeedback.recording.edf import check_header
+
+        check_header(src)
     data = anonymised(src) if args.anonymise else src.read_bytes()
     write_private(args.out, data, args.force, (src,))
     print(f"wrote {args.out}" + (" (anonymised)" if args.anonymise else ""))
@@ -261,6 +297,8 @@ def _add_gui(sub) -> None:
 
 
 def _cmd_gui(args: argparse.Namespace) -> int:
+    if args.replay:  # a file that cannot be read is one line, before any window opens
+        recording_file(args.replay)
     from bbfeedback.gui.app import run
 
     return run(args.device, args.port, args.protocol, args.lang, args.out_dir, args.speed,
@@ -277,6 +315,7 @@ def _add_history(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--accept", metavar="OUT.toml",
                    help="accept the suggested targets: write them as a protocol file")
+    p.add_argument("--lang", choices=["nl", "en"], default="en", help="language of the table")
     _force_option(p)
     p.set_defaults(func=_cmd_history)
 
@@ -306,7 +345,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
     if args.json:
         print(to_json(prog))
     else:
-        print(tables.format_progress(args.patient, prog))
+        print(tables.format_progress(args.patient, prog, args.lang))
     if args.accept:
         if prog.suggestion is None:
             raise InputError("there is no suggestion to accept")

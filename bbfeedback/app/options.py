@@ -13,10 +13,11 @@ DAY_S = 24 * 3600.0
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that reports a wrong option in one line (no usage dump)."""
+    """argparse that reports a wrong option in one line (no usage dump), worded as every
+    other user mistake: ``bbfeedback: error: ...``."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"bbfeedback: error: {message} (see: {self.prog} --help)\n")
 
 
 def _number(text: str) -> float:
@@ -49,6 +50,17 @@ def within(lo: float, hi: float):
             raise argparse.ArgumentTypeError(f"must be from {lo:g} to {hi:g}: {text!r}")
         return value
     return parse
+
+
+def seed(text: str) -> int:
+    """A random seed: a whole number from 0 to 2**32 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number: {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be from 0 to {2**32 - 1}: {text!r}")
+    return value
 
 
 def fraction(text: str) -> float:

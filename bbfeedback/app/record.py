@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from bbfeedback.app.recorder import SessionRecorder, check_patient_id
@@ -14,7 +16,7 @@ from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.session import Session
 from bbfeedback.recording.outputs import check_output
-from bbfeedback.recording.repair import unfinished
+from bbfeedback.recording.repair import marker_path, unfinished
 
 
 class ConsoleSink(Sink):
@@ -26,7 +28,8 @@ class ConsoleSink(Sink):
         self._records = 0
 
     def status(self, status) -> None:
-        print(f"bbfeedback: {status.message}", file=sys.stderr)
+        if status.kind not in ("error", "lost"):  # said once, by record(), as the end
+            print(f"bbfeedback: {status.message}", file=sys.stderr)
 
     def block(self, block, events, session) -> None:
         w = self.recorder.writer
@@ -65,18 +68,33 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
            patient: str = "X", posture: str | None = None, db: str | None = None,
            speed: float = 1.0, seed: int = 0, progress: bool = False,
            rate: float | None = None, wait_s: float = 10.0, force: bool = False,
-           **spec_options) -> int:
+           calibration: str | None = None, **spec_options) -> int:
     """Record until ``seconds`` of signal, Ctrl-C / SIGTERM, or a device silent for
-    ``wait_s`` (exit status 3); the file is finalised in every case."""
+    ``wait_s`` (exit status 3); the file is finalised in every case. ``calibration``: the
+    protocol's own mode unless given ("previous": the MVC of the patient's last session)."""
     proto = protocols.load(protocol) if protocol else None
     check_patient_id(patient)
+    previous = _previous(calibration, patient, db, proto)
     path = check_output(out, force)
+    marker = marker_path(path)
+    if marker.exists() or marker.is_symlink():
+        raise InputError(f"cannot create: {marker.name} is there (an unfinished recording of "
+                         "this name? recover it, or remove that marker)", path)
+    if patient != "X" and proto:  # the history is an output too: checked before any work
+        from bbfeedback.app.history import History
+
+        History(db).close()
     for left in unfinished(path.parent):
         print(f"bbfeedback: unfinished recording {left} found (a crash?); "
               f"recover it with: bbfeedback recover {left}", file=sys.stderr)
-    src = open_source(device, port, proto or "a1-strength", rate, seed, speed, **spec_options)
+    played = proto  # the simulated patient calibrates as the session asks (previous: rest only)
+    if proto and calibration:
+        played = replace(proto, calibration="none" if calibration == "previous" else calibration)
+    src = open_source(device, port, played or "a1-strength", rate, seed, speed, **spec_options)
     try:
-        session = Session(proto, src.channels, src.fs_hz, start_s=src.start_s) if proto else None
+        session = Session(proto, src.channels, src.fs_hz, start_s=src.start_s,
+                          calibration=calibration, previous=previous,
+                          posture=posture) if proto else None
         rec = SessionRecorder(path, src.channels, src.fs_hz, src.full_scale, session,
                               {"name": src.name, "port": src.port, "fs_hz": src.fs_hz,
                                "posture": posture}, patient, force)
@@ -91,14 +109,21 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
     if history:
         sinks.append(history)
     watchdog = Watchdog(src.port or src.name, SILENT_S, max(wait_s, SILENT_S))
+    stop = threading.Event()
     try:
-        with _sigterm_as_interrupt():
+        with _signals_as_stop(stop):
             end = run(src.stream, session, sinks, until_sample=int(seconds * src.fs_hz),
-                      watchdog=watchdog)
+                      stop=stop, watchdog=watchdog, drain_on_stop=True)
     finally:
         src.stream.stop()
+    if end.reason == "stop-requested":
+        end = replace(end, reason="interrupted")
     if rec.samples == 0:  # nothing half-made: a failed start leaves no file behind
         path.unlink(missing_ok=True)
+        if end.reason == "interrupted":
+            print("bbfeedback: stopped before any sample arrived; nothing recorded",
+                  file=sys.stderr)
+            return 0
         why = end.last_status.message if end.last_status else "no samples received"
         if end.reason != "lost":
             raise InputError(f"{why}: is the device on, and is it the right one?")
@@ -106,28 +131,54 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
               "(nothing recorded)", file=sys.stderr)
         return EXIT_DEVICE_LOST
     _report(src, rec, end, path, history)
-    if end.reason == "lost":
+    if end.reason in ("lost", "error"):
         print(f"bbfeedback: device lost ({end.last_status.message}); the recording up to "
               f"then is saved in {path}", file=sys.stderr)
         return EXIT_DEVICE_LOST
     return 0
 
 
+def _previous(calibration: str | None, patient: str, db: str | None,
+              proto: protocols.Protocol | None) -> dict | None:
+    """The patient's last calibration with an MVC, for ``--calibration previous``."""
+    if calibration != "previous":
+        return None
+    if proto is None or patient == "X":
+        raise InputError("--calibration previous needs --protocol and --patient (the MVC is "
+                         "the patient's last session's, from the history)")
+    from bbfeedback.app.history import History, previous_calibration
+
+    history = History(db)
+    try:
+        cals = previous_calibration(history, patient)
+    finally:
+        history.close()
+    if not cals:
+        raise InputError(f"no earlier session of patient {patient} with an MVC in the history: "
+                         "choose --calibration max, gentle or none")
+    return cals
+
+
 @contextmanager
-def _sigterm_as_interrupt():
-    """SIGTERM ends a recording the way Ctrl-C does: finished and saved."""
+def _signals_as_stop(stop: threading.Event):
+    """Ctrl-C and SIGTERM end a recording between two blocks, so the file is finished and
+    whole (a signal in the middle of writing a block would leave it half written); a second
+    one interrupts at once."""
     def handler(signum, frame):
-        raise KeyboardInterrupt
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
 
     try:
-        old = signal.signal(signal.SIGTERM, handler)
+        old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
 
 
 def _report(src: LiveSource, rec: SessionRecorder, end: RunEnd, path: Path,

@@ -83,7 +83,8 @@ class SessionRecorder(Sink):
                       {"t_s": round(self.samples / self.fs_hz, 4), "lost_samples": int(gap)})
             self.lost += gap
         self.writer.write(list(block.data.T))
-        self._last = block.data[-1]
+        if block.n_samples:  # (an empty block only carries a gap)
+            self._last = block.data[-1]
         self.samples = block.end_sample
         self._annotate(session, events)
         if self.writer.records > self._flushed_records:  # each finished record to disk now:

@@ -107,20 +107,28 @@ def on_clock(block: Block, expected: int) -> Block | None:
 
 def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int | None = None,
         stop: threading.Event | None = None, first_sample: int = 0,
-        finish: bool = True, watchdog: Watchdog | None = None) -> RunEnd:
+        finish: bool = True, watchdog: Watchdog | None = None,
+        drain_on_stop: bool = False) -> RunEnd:
     """Consume ``source`` until it ends, ``until_sample`` is reached or ``stop`` is set;
     then finish the session and the sinks (also on Ctrl-C). A ``seek`` (replay) or
     ``finish=False`` leaves both open: the caller goes on with another run. A ``watchdog``
-    (live sources) names a silent link and, if it allows, gives up on it (reason ``lost``)."""
+    (live sources) names a silent link and, if it allows, gives up on it (reason ``lost``).
+    ``drain_on_stop``: what the source already holds when ``stop`` is set is taken too (for
+    at most a second): a recording stopped by the user keeps every sample received."""
     expected, lost, disconnects = first_sample, 0, 0
     reason, last = "stopped", None
+    draining_until: float | None = None
     guard = SampleGuard()
     try:
         while True:
-            if stop is not None and stop.is_set():
+            if stop is not None and stop.is_set() and draining_until is None:
                 reason = "stop-requested"
+                if not drain_on_stop:
+                    break
+                draining_until = time.monotonic() + 1.0
+            item = source.get(timeout=0.05 if draining_until is None else 0)
+            if draining_until is not None and (item is None or time.monotonic() > draining_until):
                 break
-            item = source.get(timeout=0.05)
             if watchdog is not None:
                 item = watchdog.check(item)
             if item is None:
@@ -138,10 +146,11 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
             if block is None:
                 continue
             if until_sample is not None:  # exactly up to the limit, never a fill beyond it
-                if block.start_sample >= until_sample:
-                    reason = "limit"
-                    break
-                block = block.head(until_sample - block.start_sample)
+                if block.start_sample >= until_sample:  # lost up to the limit, and past it:
+                    block = Block(block.data[:0], block.fs_hz, block.channels, until_sample,
+                                  until_sample - expected, block.meta)  # a gap to the limit
+                else:
+                    block = block.head(until_sample - block.start_sample)
             block = _guarded(guard, block, sinks)
             for s in sinks:
                 block = s.admit(block)
@@ -158,6 +167,8 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
     except Exception:  # a bug: the sinks still close (the recording is saved), then it shows
         _close_after_crash(sinks)
         raise
+    if draining_until is not None and reason not in ("limit", "interrupted"):
+        reason = "stop-requested"  # whatever the drain met, the user stopped it
     if reason == "seek" or not finish:
         return RunEnd(reason, expected, lost, disconnects, None, last)
     events = session.finish() if session is not None else []

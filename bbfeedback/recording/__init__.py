@@ -14,6 +14,7 @@ from bbfeedback.recording.annotations import Meta, decode
 from bbfeedback.signal.blocks import KINDS, OTHER, Block, Channel, to_canonical
 
 log = logging.getLogger("bbfeedback")
+MAX_RATE_HZ = 100_000.0  # a faster 'sample rate' is a header or time-column mistake
 MAX_WARNINGS = 5  # damaged annotations named one by one; the rest counted
 
 
@@ -91,22 +92,30 @@ def make_signal(name: str, unit: str, kind: str, fs_hz: float, values: np.ndarra
     return Signal(Channel.of_kind(name, kind), fs_hz, to_canonical(values, unit, kind, where))
 
 
-def read_recording(path: str | Path, kinds: dict[str, str] | None = None) -> Recording:
-    """Read EDF/EDF+/BDF(+) or CSV by extension. ``kinds`` overrides channel kinds by name."""
-    from bbfeedback.recording import csvfile, edf
-
+def recording_file(path: str | Path) -> Path:
+    """The path of a recording that can be read (before any work starts), or one line why not:
+    missing, a folder, not a regular file (a FIFO or a device would be waited on for ever),
+    or not of a known type."""
     p = Path(path)
     if not p.exists():
         raise InputError("no such file", p)
     if p.is_dir():
         raise InputError("is a folder, not a recording", p)
-    if not p.is_file():  # a FIFO or a device would be waited on for ever
+    if not p.is_file():
         raise InputError("not a regular file", p)
-    suffix = p.suffix.lower()
+    if p.suffix.lower() not in (".edf", ".bdf", ".csv"):
+        raise InputError(f"unknown file type {p.suffix or '(none)'!r}; use .edf, .bdf or .csv",
+                         p)
+    return p
+
+
+def read_recording(path: str | Path, kinds: dict[str, str] | None = None) -> Recording:
+    """Read EDF/EDF+/BDF(+) or CSV by extension. ``kinds`` overrides channel kinds by name."""
+    from bbfeedback.recording import csvfile, edf
+
+    p = recording_file(path)
     readers = {".edf": edf.read_edf, ".bdf": edf.read_edf, ".csv": csvfile.read_csv}
-    if suffix not in readers:
-        raise InputError(f"unknown file type {suffix or '(none)'!r}; use .edf, .bdf or .csv", p)
-    rec = readers[suffix](p, kinds or {})
+    rec = readers[p.suffix.lower()](p, kinds or {})
     unknown = set(kinds or {}) - {s.channel.name for s in rec.signals}
     if unknown:
         raise InputError(f"no channel named {sorted(unknown)[0]!r}", p)

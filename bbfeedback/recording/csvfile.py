@@ -9,7 +9,7 @@ from typing import TextIO
 import numpy as np
 
 from bbfeedback.errors import InputError
-from bbfeedback.recording import Recording, Signal, make_signal
+from bbfeedback.recording import MAX_RATE_HZ, Recording, Signal, make_signal
 from bbfeedback.signal.blocks import unit_kind
 
 # time steps may jitter by this fraction of the median step (text rounding), no more
@@ -121,6 +121,9 @@ def _rate(time_s: np.ndarray, path: Path) -> float:
             f"uneven time steps: line {i + 3} steps {steps[i]:.6g} s, expected {step:.6g} s",
             path,
         )
+    if 1.0 / step > MAX_RATE_HZ:
+        raise InputError(f"time steps of {step:.3g} s make {1.0 / step:.3g} samples a second "
+                         f"(at most {MAX_RATE_HZ:g}): is time_s in seconds?", path)
     return 1.0 / step
 
 

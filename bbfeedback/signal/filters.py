@@ -76,7 +76,7 @@ def hum_harmonics(x: np.ndarray, fs_hz: float, mains_hz: float, ratio: float = 4
     x = np.asarray(x, dtype=float)
     if x.ndim == 2:
         x = x[:, 0] if x.shape[1] == 1 else x.mean(axis=1)
-    if x.size < int(fs_hz):
+    if x.size < int(fs_hz) or fs_hz < 2.1 * mains_hz:  # no harmonic below Nyquist to see
         return []
     nper = int(min(x.size, 2 * fs_hz))  # 0.5 Hz resolution
     f, pxx = signal.welch(x - x.mean(), fs=fs_hz, nperseg=nper)
