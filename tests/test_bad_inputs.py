@@ -338,20 +338,7 @@ case("protocols-show-fifo", "protocols", "show", "{tmp}/fifo.toml")
 case("protocols-show-folder", "protocols", "show", "{tmp}/rebuild")
 
 # failures whose fix lies in code others are changing: expected to fail until they land
-XFAIL: dict[str, str] = {
-    "recover-samples-negative": "owned elsewhere (recording/repair.py): a negative sample "
-                                "count per record ends in OSError from seek",
-    "analyze-protocol-fifo": "owned elsewhere (exercise/protocols): a FIFO is opened and "
-                             "waited on",
-    "record-protocol-fifo": "owned elsewhere (exercise/protocols): a FIFO is opened and "
-                            "waited on",
-    "protocols-show-fifo": "owned elsewhere (exercise/protocols): a FIFO is opened and "
-                           "waited on",
-    "emulate-protocol-fifo": "owned elsewhere (exercise/protocols): a FIFO is opened and "
-                             "waited on",
-    "analyze-sparse-after-header.edf": "the lead's: bounding input sizes before reading "
-                                       "(a header, then 1 GB of zeros, is read whole)",
-}
+XFAIL: dict[str, str] = {}  # every case passes; a failure owned elsewhere would go here
 
 
 # not user mistakes, but never waited on for ever: a port where no device answers ends the

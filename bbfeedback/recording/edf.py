@@ -22,6 +22,9 @@ from bbfeedback.recording.edf_writer import EdfPlusWriter, SignalSpec
 from bbfeedback.recording.tal import read_layout, read_tals
 from bbfeedback.signal.blocks import guess_kind
 
+# samples are read whole into memory (as float64: 4x this): bounded before reading
+MAX_DATA_BYTES = 400 * 2**20
+
 
 def _open(path: Path) -> tuple[pyedflib.EdfReader, bool]:
     """The reader, and whether EDFlib read the annotations too. A file EDFlib refuses only
@@ -48,6 +51,10 @@ def _check_length(path: Path) -> None:
     if layout is None:
         return  # not even a header: EDFlib names what is wrong
     header_bytes, record_bytes, records = layout
+    if records * record_bytes > MAX_DATA_BYTES:
+        raise InputError(f"holds {records * record_bytes / 2**20:.0f} MB of samples, more than "
+                         f"bbfeedback reads at once ({MAX_DATA_BYTES // 2**20} MB, about 14 h of "
+                         "2 channels at 2 kHz); split the recording", path)
     if records == -1 or path.stat().st_size < header_bytes + records * record_bytes:
         raise InputError("is cut off or still being recorded (its header promises more "
                          f"than the file holds): bbfeedback recover {path}", path)

@@ -103,6 +103,8 @@ def _layout(head: bytes, path: Path) -> tuple[int, int, int]:
         raise InputError("not an EDF/BDF file (header unreadable)", path) from None
     if header_bytes != 256 * (ns + 1) or len(head) < header_bytes:
         raise InputError("not an EDF/BDF file (header size wrong)", path)
+    if min(samples, default=0) < 1:
+        raise InputError("not an EDF/BDF file (a signal has no samples per record)", path)
     return header_bytes, sum(samples) * (3 if bdf else 2), count
 
 

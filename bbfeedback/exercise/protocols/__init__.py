@@ -194,6 +194,8 @@ def load(id_or_path: str | Path, _chain: tuple[Path, ...] = ()) -> Protocol:
     if not _exists(path):
         raise InputError(f"no protocol with this id or path (built in: {', '.join(builtin_ids())})",
                          text)
+    if not path.is_file():  # a FIFO or a device would be waited on for ever
+        raise _error("not a regular file", path)
     try:
         with path.open("rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
