@@ -201,13 +201,12 @@ class AsciiParser:
         if last is None or 1 <= (seq - last) % mod <= MAX_STEP:
             self._discard_held()
             return [(seq, row, size)]
-        held = self._held
-        if held and (seq - held[-1][0]) % mod != 1:
-            self._discard_held()
-        held.append((seq, row, size))
-        if len(held) < CONFIRM:
+        if self._held and (seq - self._held[-1][0]) % mod != 1:
+            self._discard_held()  # (a new list: take it again below)
+        self._held.append((seq, row, size))
+        if len(self._held) < CONFIRM:
             return []
-        self._held = []
+        held, self._held = self._held, []
         return held
 
     def _discard_held(self) -> None:

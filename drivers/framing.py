@@ -1,10 +1,19 @@
 """Incremental parsing of fixed-length binary frames: bytes in, samples out, no I/O.
 
 A parser locks on ``lock_frames`` consecutive valid frames, then reads frame after frame at
-a fixed stride (vectorised: one numpy check for a whole run of frames). A frame that fails
-its check unlocks it; the search for the next lock starts one byte further. Nothing raises on
-bad input: bytes that cannot start a lock are counted as discarded. Lost frames come from the
-device's sequence counter. Invariant: bytes_in = consumed + discarded + buffered.
+a fixed stride (vectorised: one numpy check for a whole run of frames). A counter is trusted
+only with the frame that carries it: every frame read, locked or locking, must pass its check
+and advance the counter by 1..``max_jump`` (line noise that happens to pass a header/footer
+check would otherwise bring a random counter: hundreds of samples counted lost that never
+were). A frame that fails unlocks the parser and the search for the next lock starts there
+(one byte further if the frame was not valid). Nothing raises on bad input: bytes that cannot
+start a lock are counted as discarded. Lost frames come from the device's sequence counter.
+Invariant: bytes_in = consumed + discarded + buffered.
+
+This suits frames whose check is strong (P2's sync bytes, Cyton's header and footer). A
+device with a weak check (BITalino: 4-bit CRC, 4-bit counter) needs more than a valid frame
+to believe one: ``bitalino.BitalinoParser`` keeps ``ParserStats``/``Decoded`` and ``_decode``
+but decides frame by frame what fits the sequence.
 """
 
 from __future__ import annotations
@@ -53,7 +62,6 @@ class FixedFrameParser:
     seq_modulo: int = 256
     lock_frames: int = 2
     continue_lock: bool = True
-    strict_sequence: bool = False
     max_jump: int = 4
     n_channels: int = 1
     has_counter: bool = True  # the device numbers its frames (losses can be counted)
@@ -92,22 +100,20 @@ class FixedFrameParser:
                 if n == 0:
                     break
                 frames = buf[pos:pos + n * L].reshape(n, L)
-                ok = self.valid(frames)
-                if self.strict_sequence:  # weak check: every frame must also continue the count
-                    seq = self.sequence(frames)
-                    prev = np.concatenate([[self._seq_hint if self._seq_hint is not None
-                                            else seq[0] - 1], seq[:-1]])
-                    ok &= (seq - prev) % self.seq_modulo == 1
+                valid = self.valid(frames)
+                seq = self.sequence(frames)
+                ok = valid & self._plausible(seq, self._seq_hint)
                 good = n if ok.all() else int(np.argmin(ok))
                 if good:
                     runs.append(frames[:good])
                     pos += good * L
-                    self._seq_hint = int(self.sequence(frames[good - 1:good])[0])
+                    self._seq_hint = int(seq[good - 1])
                 if good < n:
                     self._locked = False
                     self.stats.resyncs += 1
-                    self.stats.discarded += 1
-                    pos += 1
+                    if not valid[good]:  # a valid frame with a counter jump may start a lock
+                        self.stats.discarded += 1
+                        pos += 1
                     continue
                 break
             found, decided = self._search(buf, pos)
@@ -155,6 +161,10 @@ class FixedFrameParser:
                 ok &= self.valid(buf[idx[d] + j * L])
             if k > 1 and ok.any():
                 ok &= self._chained(buf, offs[d])
+                c = np.flatnonzero(ok)  # and every step plausible, whatever _chained allows
+                seqs = [self.sequence(buf[idx[d[c]] + j * L]) for j in range(k)]
+                for j in range(1, k):
+                    ok[c] &= self._plausible(seqs[j], seqs[j - 1])
             accept[d] |= ok
         undecided = valid & ~accept & ~decidable
         hit = np.flatnonzero(accept)
@@ -164,6 +174,20 @@ class FixedFrameParser:
         if wait.size:
             return None, int(offs[wait[0]])
         return None, last_full + 1
+
+    def _plausible(self, seq: np.ndarray, before: np.ndarray | int | None) -> np.ndarray:
+        """Each counter advances by 1..max_jump from the one before it (``before``: the
+        previous counters, or the one before the first when given a scalar)."""
+        if before is None:
+            return np.ones(seq.size, bool)
+        if np.ndim(before) == 0:
+            step = np.empty_like(seq)
+            step[0] = seq[0] - before
+            np.subtract(seq[1:], seq[:-1], out=step[1:])
+            step %= self.seq_modulo
+        else:
+            step = (seq - before) % self.seq_modulo
+        return (step >= 1) & (step <= self.max_jump)
 
     def _chained(self, buf: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """Consecutive sequence numbers across the lock frames (when the device has them)."""
