@@ -478,7 +478,7 @@ def _params():
         yield pytest.param(name, id=name, marks=marks)
 
 
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", list(_params()))
 def test_a_bad_input_is_one_error_line_and_status_2(name, results):
     got, _ = results[name]
     assert got is not None, f"hung: no answer after {TIMEOUT_S} s"
