@@ -11,10 +11,10 @@ import numpy as np
 
 from bbfeedback.errors import InputError
 from bbfeedback.recording.annotations import Meta, decode
+from bbfeedback.recording.schemas import MAX_RATE_HZ  # noqa: F401 - readers import it here
 from bbfeedback.signal.blocks import KINDS, OTHER, Block, Channel, to_canonical
 
 log = logging.getLogger("bbfeedback")
-MAX_RATE_HZ = 100_000.0  # a faster 'sample rate' is a header or time-column mistake
 MAX_WARNINGS = 5  # damaged annotations named one by one; the rest counted
 
 

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 MAX_WINDOW_S = 2.0  # an RMS window longer than this is not a setting we ever wrote
-MAX_RATE_HZ = 100_000.0  # a faster sample rate is damage (as recording.MAX_RATE_HZ)
+MAX_RATE_HZ = 100_000.0  # a faster 'sample rate' is a header or time-column mistake
 PLAUSIBLE_MAX = 1e6  # µV or cmH2O: a recorded level beyond this is damage, not a body
 MAX_TIME_S = 1e7  # about four months: a time on the recording clock beyond this is damage
 
