@@ -129,8 +129,10 @@ def load_spec(path: str | Path) -> AsciiSpec:
                      raw.name or p.stem)
 
 
-MAX_STEP = 64  # lines lost between two good ones that we believe without confirmation
+MAX_STEP = 64  # lines lost between two good ones that one following line confirms
 CONFIRM = 3  # lines in a row that confirm a larger jump of the counter
+
+Line = tuple[int, list, int]  # (counter, values, bytes)
 
 
 @dataclass
@@ -141,8 +143,10 @@ class AsciiParser:
     def __post_init__(self) -> None:
         self._partial = b""
         self._first = True
-        self._last_seq: int | None = None
-        self._held: list[tuple[int, list, int]] = []  # lines whose counter is not yet believed
+        self._last_seq: int | None = None  # of the last line handed on (loss counting)
+        self._trust: int | None = None  # same, kept current inside one feed
+        self._pending: Line | None = None  # a line after a gap, until the next one confirms it
+        self._held: list[Line] = []  # lines after a large jump, until CONFIRM lines agree
         self.n_channels = len(self.spec.columns)
         self._scale = np.array([c.scale for c in self.spec.columns])
         self._offset = np.array([c.offset for c in self.spec.columns])
@@ -150,7 +154,8 @@ class AsciiParser:
     @property
     def buffered(self) -> int:
         """Bytes not yet handed on: the partial line and lines held back for their counter."""
-        return len(self._partial) + sum(n for _, _, n in self._held)
+        pending = self._pending[2] if self._pending else 0
+        return len(self._partial) + pending + sum(n for _, _, n in self._held)
 
     @property
     def has_counter(self) -> bool:
@@ -172,10 +177,7 @@ class AsciiParser:
                 self._first = False
                 self.stats.discarded += size
                 continue
-            try:
-                vals = [float(v) for v in line.decode("ascii").strip().split(",")]
-            except (UnicodeDecodeError, ValueError):
-                vals = []
+            vals = self._values(line)
             if len(vals) != width or not all(np.isfinite(vals)):
                 self.stats.discarded += size
                 continue
@@ -183,31 +185,72 @@ class AsciiParser:
                 self.stats.consumed += size
                 rows.append(vals)
                 continue
-            for seq, row, n in self._trusted(int(vals[0]) % self.spec.counter_modulo, vals[1:],
-                                             size, seqs):
+            for seq, row, n in self._trusted((int(vals[0]), vals[1:], size)):
                 self.stats.consumed += n
                 seqs.append(seq)
                 rows.append(row)
         return self._decoded(rows, seqs)
 
-    def _trusted(self, seq: int, row: list, size: int, seqs: list) -> list:
-        """Lines whose counter can be believed. Noise glued to a line's start turns its
-        counter into a random number: a counter that does not follow the last one (a step
-        of 1 to ``MAX_STEP``) is held back, and believed only when ``CONFIRM`` lines in a row
-        continue it (a real jump: resync); held-back lines that never got confirmed are
-        dropped as noise, never counted as lost samples."""
-        last = seqs[-1] if seqs else self._last_seq
-        mod = self.spec.counter_modulo
-        if last is None or 1 <= (seq - last) % mod <= MAX_STEP:
+    def _values(self, line: bytes) -> list[float]:
+        """The numbers of one line, [] if it does not parse. A counter is plain digits below
+        ``counter_modulo``: noise ending in "-" or "." glued to it (3 into -3) is no counter."""
+        try:
+            text = line.decode("ascii").strip().split(",")
+            vals = [float(v) for v in text]
+        except (UnicodeDecodeError, ValueError):
+            return []
+        if self.spec.counter and not (text[0].isdigit() and
+                                      int(text[0]) < self.spec.counter_modulo):
+            return []
+        return vals
+
+    def _follows(self, seq: int, before: int | None, most: int = MAX_STEP) -> bool:
+        return before is not None and 1 <= (seq - before) % self.spec.counter_modulo <= most
+
+    def _trusted(self, line: Line) -> list[Line]:
+        """Lines whose counter can be believed, in order. Noise glued to a line's start
+        turns its counter into another number (9 into 19), so only a step of exactly 1 is
+        believed at once. A line after a gap (a step of 2 to ``MAX_STEP``, or the first
+        line) waits for the next one: believed when that continues it, dropped as noise
+        when that continues the line before it instead. A larger jump (a device reset) is
+        believed when ``CONFIRM`` lines in a row continue it. Lines never believed are
+        discarded, never counted as lost samples."""
+        seq = line[0]
+        out: list[Line] = []
+        if self._pending is not None:
+            if self._follows(seq, self._pending[0]):
+                out.append(self._pending)
+                self._trust = self._pending[0]
+                self._pending = None
+                self._discard_held()
+            elif self._trust is None or self._follows(seq, self._trust):
+                self._discard(self._pending)
+                self._pending = None
+        if self._follows(seq, self._trust, 1):
             self._discard_held()
-            return [(seq, row, size)]
-        if self._held and (seq - self._held[-1][0]) % mod != 1:
-            self._discard_held()  # (a new list: take it again below)
-        self._held.append((seq, row, size))
+            self._trust = seq
+            return out + [line]
+        if self._trust is None or self._follows(seq, self._trust):
+            self._discard_held()
+            self._pending = line
+            return out
+        return out + self._confirm_jump(line)
+
+    def _confirm_jump(self, line: Line) -> list[Line]:
+        if self._held and not self._follows(line[0], self._held[-1][0], 1):
+            self._discard_held()
+        self._held.append(line)
         if len(self._held) < CONFIRM:
             return []
+        if self._pending is not None:
+            self._discard(self._pending)
+            self._pending = None
         held, self._held = self._held, []
+        self._trust = held[-1][0]
         return held
+
+    def _discard(self, line: Line) -> None:
+        self.stats.discarded += line[2]
 
     def _discard_held(self) -> None:
         self.stats.discarded += sum(n for _, _, n in self._held)

@@ -146,6 +146,10 @@ class DeviceStream(ThreadedSource):
 
     @staticmethod
     def _usb_finder(port: str) -> Callable[[], str | None]:
+        """Where to reopen the device after a disconnect. A USB adapter is found by its
+        VID, PID and serial number wherever it is now, and is None while it is away: its
+        old path may by then belong to another adapter. Other ports (a built-in UART, a
+        pty, a URL) carry no identity and are reopened by path."""
         info = next((p for p in list_ports.comports() if p.device == port), None)
         if info is None or info.vid is None:
             return lambda: port
@@ -202,9 +206,11 @@ class DeviceStream(ThreadedSource):
     def _run(self) -> None:
         lost_at: float | None = None
         attempt = 0
-        port = self.port
+        port: str | None = self.port
         while not self._stop.is_set():
             try:
+                if port is None:  # the adapter is not plugged in: never open a stranger
+                    raise serial.SerialException("device not present")
                 self._serial = self._open(port)
             except (serial.SerialException, OSError, ValueError) as exc:
                 if lost_at is None:  # never connected: report and stop
@@ -212,7 +218,7 @@ class DeviceStream(ThreadedSource):
                     return
                 self._stop.wait(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
                 attempt += 1
-                port = self.finder() or port
+                port = self.finder()
                 continue
             self._connected(port, lost_at)
             lost_at, attempt = None, 0
@@ -223,10 +229,11 @@ class DeviceStream(ThreadedSource):
             lost_at = self._heard_at  # what the device sent after its last byte is lost too
             self._put(Status("disconnected", f"{port}: {error}",
                              sample=self.assembler.next_sample))
-            port = self.finder() or port
+            port = self.finder()
         if self._overflow_run:  # dropped at the very end: no later block will carry them
             self._overflow_warning(self.assembler.next_sample)
-        self._put(Status("stopped", f"{port}: stopped", sample=self.assembler.next_sample))
+        self._put(Status("stopped", f"{port or self.port}: stopped",
+                         sample=self.assembler.next_sample))
 
     def _connected(self, port: str, lost_at: float | None) -> None:
         warn = ftdi_latency_warning(port)

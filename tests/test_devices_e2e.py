@@ -188,6 +188,41 @@ def test_unplug_is_reported_and_replug_resumes_with_the_gap():
             second.stop()
 
 
+def test_a_usb_adapter_is_reopened_only_where_it_is_now(tmp_path, monkeypatch):
+    """After an unplug the stable name (here a link, as /dev/serial/by-id) may point at
+    another adapter (serial number B): the reader waits for its own (A), never reads B."""
+    from types import SimpleNamespace
+
+    from bbfeedback.drivers import serial_transport
+
+    spec = make_device("p2")
+    link = str(tmp_path / "ttyUSB0")
+    first = PtyEmulator(spec, make_packets(spec, _values(spec, 2000)), speed=4.0,
+                        unplug_after_s=1.0, link=link).start()
+    ours = {"path": link, "serial": "A"}
+    monkeypatch.setattr(serial_transport.list_ports, "comports", lambda: [SimpleNamespace(
+        device=ours["path"], vid=0x0403, pid=0x6001, serial_number=ours["serial"])])
+    stream = DeviceStream(spec, link).start()
+    stranger = second = None
+    try:
+        collect(stream, lambda b, s: any(x.kind == "disconnected" for x in s), timeout=10)
+        stranger = PtyEmulator(spec, make_packets(spec, _values(spec, 2000)), link=link)
+        ours["serial"] = "B"  # the stranger now holds the old name
+        stranger.start()
+        blocks, statuses = collect(stream, lambda b, s: False, timeout=2.5)
+        assert not blocks and not any(x.kind == "reconnected" for x in statuses)
+        second = PtyEmulator(spec, make_packets(spec, _values(spec, 2000)), speed=4.0).start()
+        ours.update(path=second.port, serial="A")
+        blocks, statuses = collect(stream, lambda b, s: sum(x.n_samples for x in b) > 100,
+                                   timeout=10)
+        assert any(x.kind == "reconnected" and second.port in x.message for x in statuses)
+    finally:
+        stream.stop()
+        for emu in (first, stranger, second):
+            if emu:
+                emu.stop()
+
+
 def test_missing_port_is_an_error_status_not_a_crash():
     stream = DeviceStream(make_device("p2"), "/dev/does-not-exist", reconnect=False).start()
     item = stream.get(timeout=5)

@@ -1,11 +1,14 @@
-"""Command-line option types and messages: every wrong value is one line, exit status 2."""
+"""Command-line option types and messages: every value is checked by a pydantic type
+(finite, positive, in range) and every wrong one is one line, exit status 2."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
-import math
 import sys
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from bbfeedback.errors import InputError
 
@@ -20,54 +23,51 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"bbfeedback: error: {message} (see: {self.prog} --help)\n")
 
 
-def _number(text: str) -> float:
+@functools.cache
+def _adapter(kind: type, limits: tuple) -> Any:
+    """A pydantic validator for one option type (built on first use: pydantic is not
+    imported by commands that take no such option)."""
+    from pydantic import Field, TypeAdapter
+
+    return TypeAdapter(Annotated[kind, Field(allow_inf_nan=False, **dict(limits))])
+
+
+def _check(text: str, kind: type, wrong: str, **limits: float) -> Any:
+    """``text`` converted and checked by pydantic, or one line: ``wrong: 'text'``."""
+    from pydantic import ValidationError
+
     try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        return _adapter(kind, tuple(sorted(limits.items()))).validate_python(text.strip())
+    except ValidationError as exc:
+        err = exc.errors()[0]["type"]
+        if err in ("float_parsing", "int_parsing", "float_type", "int_type"):
+            wrong = "must be a whole number" if kind is int else "not a number"
+        raise argparse.ArgumentTypeError(f"{wrong}: {text!r}") from None
 
 
 def finite(text: str) -> float:
-    value = _number(text)
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number: {text!r}")
-    return value
+    return _check(text, float, "must be a finite number")
 
 
 def positive(text: str) -> float:
-    value = _number(text)
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
-    return value
+    return _check(text, float, "must be a positive number", gt=0)
 
 
-def within(lo: float, hi: float):
+def within(lo: float, hi: float) -> Callable[[str], float]:
     """An argparse type: a finite number from ``lo`` to ``hi`` (bounds that keep memory and
     time sane: a 1e12 s window or a 1e7 Hz rate is a typo, not a wish)."""
     def parse(text: str) -> float:
-        value = positive(text) if lo > 0 else finite(text)
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"must be from {lo:g} to {hi:g}: {text!r}")
-        return value
+        return _check(text, float, f"must be from {lo:g} to {hi:g}", ge=lo, le=hi)
     return parse
 
 
 def seed(text: str) -> int:
     """A random seed: a whole number from 0 to 2**32 - 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number: {text!r}") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"must be from 0 to {2**32 - 1}: {text!r}")
-    return value
+    return _check(text, int, f"must be from 0 to {2**32 - 1}", ge=0, lt=2**32)
 
 
 def fraction(text: str) -> float:
-    value = finite(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1: {text!r}")
-    return value
+    return _check(text, float, "must be a fraction between 0 and 1", ge=0, le=1)
 
 
 def kinds(items: list[str]) -> dict[str, str]:
