@@ -137,3 +137,26 @@ def test_glazer_flicks_of_0_3_s_are_scored_by_their_peak():
     assert phasic["mean"] > 0.5 * phasic["peak_mean"]
     assert 0.35 <= phasic["onset_latency_s"] < 0.7  # the reaction, plus part of the ramp
     assert 0.1 < phasic["release_latency_s"] < 0.6  # the 0.3 s hold and the 0.15 s ramp down
+
+
+# --- 6. each repetition follows the patient's own contraction ------------------------------
+HOLDS = ["a1-strength", "a-daily", "b2-contract-relax", "b3-long-hold", "b5-lift", "perfect"]
+
+
+@pytest.mark.parametrize("pid", HOLDS)
+def test_a_rep_begun_early_or_late_is_the_patients_own_contraction(pid):
+    """Rep 2 begun 0.8 s before its cue, rep 3 1.2 s after it, each held as long as the
+    others: scored as the holds they are (the cue window used to cut them short)."""
+    reps = run(pid, Behaviour(late={2: -0.8, 3: 1.2}))["reps"]
+    on_time = reps[0]
+    for rep, when in ((reps[1], -0.8), (reps[2], 1.2)):
+        assert rep["onset_s"] - rep["cue_s"] == pytest.approx(when, abs=0.35), rep
+        assert rep["met"] == on_time["met"], rep
+        assert "short_hold" not in rep["flags"] or "short_hold" in on_time["flags"], rep
+        assert rep["hold_s"] == pytest.approx(on_time["hold_s"], abs=0.4), (rep, on_time)
+
+
+def test_a_contraction_far_from_its_cue_is_not_taken():
+    """2.6 s late is not 'the patient's own timing' any more: a late onset, a short hold."""
+    rep = run("a1-strength", Behaviour(late={3: 2.6}))["reps"][2]
+    assert "late_onset" in rep["flags"] and "short_hold" in rep["flags"]

@@ -70,6 +70,7 @@ class RepScorer:
         self.groups = rep_groups(clock.steps)
         self.next_group = 0  # the first repetition not scored yet
         self.scores: list[RepScore] = []
+        self._taken_s = float("-inf")  # onset of the last contraction a repetition followed
 
     def due_sample(self, detector: ContractionDetector) -> int | None:
         """The sample at which the next repetition is scored: by then the trace covers its
@@ -122,20 +123,37 @@ class RepScorer:
             rest_span = (clock.starts[rest], clock.step_end(rest))
         first = clock.steps[works[0]]
         trace = self.store.trace(self.main)
+        shift = self._shift(activity, steps, rest_span, first.scoring)
         lift = None
         if first.scoring == "lift":
             p = self.protocol
-            lift = scoring.lift_score(trace, steps, rest_span, cal, p.param("min_floor_step_pct"),
+            lift = scoring.lift_score(trace, scoring.shifted(steps, shift),
+                                      rest_span and (rest_span[0] + max(shift, 0), rest_span[1]),
+                                      cal, p.param("min_floor_step_pct"),
                                       p.param("max_floor_cv_pct"), p.param("release_quick_s"))
         rep = scoring.score_rep(first.rep, steps, rest_span, trace, cal, activity,
                                 first.section, first.posture, lift,
-                                self.protocol.param("rest_limit_uV"))
+                                self.protocol.param("rest_limit_uV"), shift)
         if first.scoring == "quick":  # a quick squeeze is not judged on hold time
             rep = replace(rep, met=not rep.has(Flag.NO_CONTRACTION),
                           flags=tuple(f for f in rep.flags if f != Flag.SHORT_HOLD))
         allowed = [clock.steps[i].phase.accessory_allowed for i in works]
         more = self._flags(rep, steps, rest_span, first, allowed, on_levels)
         return replace(rep, flags=rep.flags + tuple(more)) if more else rep
+
+    def _shift(self, activity: Activity, steps: list[WorkStep], rest_span, kind: str) -> float:
+        """The patient's own timing for this repetition (``scoring.patient_shift``): within
+        ``FOLLOW_S`` of the cue, at most half its work or rest, and never a contraction the
+        previous repetition already took. Quick squeezes are counted on their own."""
+        if kind in ("quick", "calibration"):
+            return 0.0
+        work = steps[-1].end_s - steps[0].start_s
+        rest = rest_span[1] - rest_span[0] if rest_span else work
+        limit = min(scoring.FOLLOW_S, work / 2, rest / 2)
+        shift = scoring.patient_shift(activity, steps[0].start_s, limit, self._taken_s)
+        if shift:
+            self._taken_s = steps[0].start_s + shift
+        return shift
 
     def _flags(self, rep: RepScore, steps: list[WorkStep], rest_span, first: Step,
                allowed: list[bool], on_levels: list[float] | None) -> list[Flag]:

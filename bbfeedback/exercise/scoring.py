@@ -1,6 +1,9 @@
 """Scores of a repetition: pure functions of the trace and the detector's contractions.
 
 Rules (documented in the README):
+- Each repetition follows the patient (``patient_shift``): the detected contraction whose
+  onset is nearest the cue, up to ``FOLLOW_S`` (1.5 s) before or after it, is the patient's
+  own; hold, work average, peak and the following rest are taken over the work moved to it.
 - hold_s: longest stretch inside the target band during the work phase(s), dips shorter than
   ``DIP_BRIDGE_S`` bridged. ``met``: the band was reached and hold_s >= target - tolerance,
   tolerance = 10 % of the target, at least 0.2 s, at most 0.5 s (or 10 %) and half the target.
@@ -99,6 +102,9 @@ def work_average(trace: Trace, start_s: float, end_s: float) -> float:
 # the envelope this long before the cue counts for the repetition; a contraction that began
 # earlier is carried over from before (its onset is not the repetition's)
 PRE_CUE_S = 1.0
+# a contraction whose onset is up to this far from its cue (before or after) is the
+# patient's own contraction for it: the repetition's hold and rest follow it (issue 12)
+FOLLOW_S = 1.5
 NO_REST_S = 3.0  # without a rest after it, a repetition is followed this long for its release
 
 
@@ -134,6 +140,19 @@ class Activity:
         return first.onset_s, offset
 
 
+def patient_shift(activity: Activity, cue: float, limit_s: float, after_s: float) -> float:
+    """How far the patient's own contraction for a cue is from it: onset - cue of the
+    detected contraction whose onset is nearest the cue within ``limit_s`` either side and
+    after ``after_s`` (the previous repetition's); 0.0 when there is none. Cue windows
+    guide, they do not cut: a patient who starts 0.8 s early or 1.2 s late is scored on
+    the contraction they made, not on the part of it inside the cue's window."""
+    onsets = [c.onset_s for c in activity.closed + activity.open
+              if abs(c.onset_s - cue) <= limit_s and c.onset_s > after_s]
+    if not onsets:
+        return 0.0
+    return float(min(onsets, key=lambda t: abs(t - cue)) - cue)
+
+
 def rest_ratio(level: float, cal: Calibration) -> float | None:
     """A rest level over the pre-session rest (EMG in µV only: pressure is zeroed)."""
     if cal.unit != "uV" or not cal.baseline_mean > 0 or not np.isfinite(level):
@@ -153,26 +172,41 @@ def tense_at_rest(level: float, cal: Calibration,
     return bool(above_own or level > limit_uV)
 
 
+def shifted(steps: list[WorkStep], shift_s: float) -> list[WorkStep]:
+    """The work steps as the patient did them: ``shift_s`` later (earlier when < 0)."""
+    return [WorkStep(s.start_s + shift_s, s.end_s + shift_s, s.band, s.target_hold_s,
+                     s.reach_s) for s in steps]
+
+
 def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | None,
               trace: Trace, cal: Calibration, activity: Activity, section: str,
               posture: str | None, lift: LiftScore | None = None,
-              rest_limit_uV: float = PARAMS["rest_limit_uV"]) -> RepScore:
-    """Score one repetition (one or more consecutive work steps and the rest after them)."""
+              rest_limit_uV: float = PARAMS["rest_limit_uV"],
+              shift_s: float = 0.0) -> RepScore:
+    """Score one repetition (one or more consecutive work steps and the rest after them).
+    ``shift_s`` (``patient_shift``): the hold, work average and peak are taken over the work
+    steps moved to the patient's own onset, the rest starts that much later; rise and
+    release stay timed from the cues (reaction to the cue is what they measure)."""
     cue, end = steps[0].start_s, steps[-1].end_s
+    own = shifted(steps, shift_s)
+    a, b = own[0].start_s, own[-1].end_s  # the work as the patient did it
+    if rest is not None and shift_s > 0:
+        rest = (min(rest[0] + shift_s, rest[1]), rest[1])
     base = cal.baseline_mean
-    work, _ = trace.window(cue, end)
+    work, _ = trace.window(a, b)
     peak = float(work.max()) if work.size else float("nan")
-    mean = work_average(trace, cue, end)
+    mean = work_average(trace, a, b)
     until = rest[1] if rest else end + NO_REST_S
-    contracted = activity.contracted(trace, cue, end)
-    onset, offset = activity.onset_offset(cue, end, until) if contracted else (None, None)
-    holds = [hold_in_band(trace, s) for s in steps]
+    contracted = activity.contracted(trace, min(cue, a), max(end, b))
+    onset, offset = activity.onset_offset(min(cue, a), max(end, b), until) if contracted \
+        else (None, None)
+    holds = [hold_in_band(trace, s) for s in own]
     target = sum(s.target_hold_s for s in steps)
     rise = release = None
-    first_avg = work_average(trace, cue, steps[0].end_s)
-    last_avg = work_average(trace, steps[-1].start_s, end)
+    first_avg = work_average(trace, a, own[0].end_s)
+    last_avg = work_average(trace, own[-1].start_s, b)
     if first_avg > base:
-        seg, t0 = trace.window(cue, end)
+        seg, t0 = trace.window(cue, max(end, b))
         rise = first_time(seg >= base + 0.75 * (first_avg - base), t0, trace.rate_hz)
         rise = None if rise is None else round(max(0.0, float(rise - cue)), 3)
     if last_avg > base:
@@ -205,7 +239,7 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
     if rest_level is not None and tense_at_rest(rest_level, cal, rest_limit_uV):
         flags.append(Flag.TENSE_REST)
     ratio = None if rest_level is None else rest_ratio(rest_level, cal)
-    if onset is not None and onset < cue - PRE_CUE_S:
+    if onset is not None and onset < min(cue, a) - PRE_CUE_S:
         # contracted from before: the onset is when 75 % of the work average was reached
         onset = None if rise is None else cue + rise
     return RepScore(

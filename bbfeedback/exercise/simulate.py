@@ -215,7 +215,7 @@ class Behaviour:
     max_level: float = 0.9  # what "as hard as possible" reaches (fraction of MVC)
     fatigue_per_rep: float = 0.0
     hold_s: dict[int, float] = field(default_factory=dict)  # actual hold of some reps
-    late: dict[int, float] = field(default_factory=dict)  # rep -> reaction time
+    late: dict[int, float] = field(default_factory=dict)  # rep -> reaction time (< 0: early)
     tense_after: dict[int, float] = field(default_factory=dict)  # rep -> level kept in rest
     skip: set[int] = field(default_factory=set)
     fade_after: int | None = None  # quick contractions: weak from this rep on
@@ -307,7 +307,9 @@ def protocol_squeezes(protocol, behaviour: Behaviour, origin_s: float,
             continue
         rep = s.rep
         react = behaviour.late.get(rep, behaviour.reaction_s)
-        react = max(0.05, react + behaviour.jitter_s * float(rng.uniform(-1, 1)))
+        early = rep in behaviour.late and behaviour.late[rep] < 0  # before the cue
+        react = react + behaviour.jitter_s * float(rng.uniform(-1, 1))
+        react = react if early else max(0.05, react)
         ph = s.phase
         span = sum(x.phase.duration_s for x in g)
         factor = max(0.05, 1.0 - behaviour.fatigue_per_rep * (rep - 1))
