@@ -139,6 +139,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "as_long_as_possible": ("zo lang mogelijk", "as long as possible"),
     "total": ("totaal {s:.0f} s (zo-lang-mogelijk-oefeningen op hun maximum)",
               "total {s:.0f} s (as-long-as-possible holds at their limit)"),
+    "by_contractions": ("Elke herhaling is op de eigen aanspanning gezet{why}.",
+                        "Each repetition was matched to the patient's own contraction{why}."),
+    "rhythm_did_not_fit": (": de opname heeft geen aanwijzingen en het ritme van de oefening "
+                           "paste niet",
+                           ": the recording has no cues and the exercise's rhythm did not fit"),
     "aligned": ("oefening {protocol} (gelijkgezet op {how}, bij {start:.2f} s)",
                 "exercise {protocol} (aligned by {how} at {start:.2f} s)"),
     "channel": ("kanaal", "channel"),
@@ -194,6 +199,9 @@ ALIGNMENTS: dict[str, tuple[str, str]] = {
     "cue annotations": ("de opgenomen aanwijzingen", "cue annotations"),
     "first contraction": ("de eerste aanspanning", "first contraction"),
     "contractions": ("de aanspanningen zelf", "the contractions themselves"),
+    "contractions, rhythm did not fit": (
+        "de aanspanningen zelf (het ritme van de oefening paste niet)",
+        "the contractions themselves (the exercise's rhythm did not fit)"),
     "--start-s": ("--start-s", "--start-s"),
 }
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bbfeedback import texts
 from bbfeedback.app.run import BlockList, run
 from bbfeedback.detect.calibration import Calibration, estimate_from_recording
 from bbfeedback.detect.contractions import Contraction, ContractionDetector, DetectorConfig
@@ -14,6 +15,8 @@ from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.calibrator import NO_MVC_SOURCES
 from bbfeedback.exercise.protocols import Protocol
+from bbfeedback.exercise.rep_scorer import rep_groups
+from bbfeedback.exercise.scoring import FOLLOW_S
 from bbfeedback.exercise.session import Session, pick_channels
 from bbfeedback.recording import Recording, log
 from bbfeedback.signal.blocks import EMG, Block, split_blocks
@@ -205,7 +208,7 @@ def _channel_info(result: ChannelResult) -> list[dict]:
 
 def analyze(recording: Recording, options: AnalysisOptions | None = None,
             protocol: Protocol | None = None, start_s: float | None = None,
-            main: str | None = None, accessory: str | None = None) -> dict:
+            main: str | None = None, accessory: str | None = None, align: str = "auto") -> dict:
     """Channels, calibration and contractions of a recording, as a JSON-ready dict; with a
     protocol also its repetitions scored by the session engine."""
     options = options or AnalysisOptions()
@@ -218,7 +221,8 @@ def analyze(recording: Recording, options: AnalysisOptions | None = None,
         events = [e for r in results for e in detect(r)]
         events.sort(key=lambda e: (e.onset_s, e.channel))
     if protocol is not None:  # the session engine detects in its group; others on their own
-        rescoring = session_for(recording, protocol, options, start_s, main, accessory, results)
+        rescoring = session_for(recording, protocol, options, start_s, main, accessory, results,
+                                align)
         scored = rescoring.run()
         events = rescoring.session.contractions + [e for r in results
                                                    if r is not rescoring.group for e in detect(r)]
@@ -241,18 +245,73 @@ def _stopped_in_calibration(recording: Recording) -> bool:
     return any(c.calibration for c in cues) and recording.meta.first_work_cue_s() is None
 
 
+ALIGNS = ("auto", "cues", "contractions")
+FIT_FRACTION = 0.8  # of the repetitions with a contraction near their cue: the rhythm fits
+
+
 def _alignment(recording: Recording, result: ChannelResult, main_name: str,
-               start_s: float | None) -> tuple[float, str]:
+               start_s: float | None, protocol: Protocol, align: str = "auto"
+               ) -> tuple[float, str, list[float] | None]:
+    """(first work cue, how it was found, each repetition's start when scored by its own
+    contractions). Cue annotations come first, unless ``align`` is "contractions"; without
+    them the protocol's timeline starts at the first contraction when its rhythm fits the
+    contractions (``FIT_FRACTION`` of the repetitions have one within ``FOLLOW_S`` of their
+    cue), else each repetition starts at its own contraction."""
     if start_s is not None:
-        return start_s, "--start-s"
+        return start_s, "--start-s", None
     first = recording.meta.first_work_cue_s()
-    if first is not None:
-        return first, "cue annotations"
-    mine = [e.onset_s for e in detect(result) if e.channel == main_name]
+    if first is not None and align != "contractions":
+        return first, "cue annotations", None
+    if align == "cues":
+        raise InputError("--align cues: the recording has no cue annotations",
+                         recording.path)
+    mine = [e for e in detect(result) if e.channel == main_name]
     if not mine:
         raise InputError("no cue annotations and no contraction to align the protocol to "
                          "(give --start-s)", recording.path)
-    return mine[0], "first contraction"
+    anchors = contraction_anchors(protocol, mine)
+    if align == "contractions":
+        return anchors[0], "contractions", anchors
+    if _fits(protocol, mine) or len(anchors) < 2:
+        return mine[0].onset_s, "first contraction", None
+    return anchors[0], "contractions, rhythm did not fit", anchors
+
+
+def _rep_plan(protocol: Protocol) -> list[tuple[float, float | None]]:
+    """(planned start from the first repetition's, work length; None: as long as the
+    patient can) of every repetition."""
+    steps = protocol.timeline()
+    plan = [(steps[w[0]].start_s, None if any(steps[i].phase.until_fail for i in w)
+             else sum(steps[i].phase.duration_s for i in w)) for w, _ in rep_groups(steps)]
+    return [(t - plan[0][0], work) for t, work in plan]
+
+
+def _fits(protocol: Protocol, contractions: list[Contraction]) -> bool:
+    """Does the protocol's timeline, started at the first contraction, find a contraction
+    near (``FOLLOW_S``) the cue of most of its repetitions?"""
+    onsets = np.array([c.onset_s for c in contractions])
+    cues = [onsets[0] + t for t, _ in _rep_plan(protocol)
+            if onsets[0] + t <= contractions[-1].offset_s]  # not after the recording's end
+    near = sum(bool((np.abs(onsets - cue) <= FOLLOW_S).any()) for cue in cues)
+    return near >= FIT_FRACTION * len(cues)
+
+
+def contraction_anchors(protocol: Protocol, contractions: list[Contraction]) -> list[float]:
+    """Each repetition's start taken from the patient's own contractions, in order: the next
+    one that begins after 60 % of the last repetition's work (a hold that breaks up is not
+    two; a hold as long as the patient can: after its end) and lasts at least 30 % of its
+    own work (at most 1 s: a twitch is not a hold)."""
+    anchors: list[float] = []
+    after = float("-inf")
+    for _, work in _rep_plan(protocol):
+        shortest = 1.0 if work is None else min(0.3 * work, 1.0)
+        c = next((c for c in contractions if c.onset_s >= after
+                  and c.offset_s - c.onset_s >= shortest), None)
+        if c is None:
+            break
+        anchors.append(c.onset_s)
+        after = c.offset_s if work is None else c.onset_s + 0.6 * work
+    return anchors
 
 
 @dataclass
@@ -274,8 +333,19 @@ class Rescoring:
             raise InputError("the protocol never got its calibration (file too short?)",
                              self.recording.path)
         end.result["protocol"]["alignment"] = self.alignment
+        if self.alignment.startswith("contractions"):
+            _say_aligned_by_contractions(end.result["summary"], self.alignment)
         end.result["protocol"]["start_s"] = round(self.session.start_s, 4)
         return end.result
+
+
+def _say_aligned_by_contractions(summary: dict, how: str) -> None:
+    """The summary says that its repetitions follow the contractions, not cues (and why)."""
+    for lang in texts.LANGS:
+        why = texts.text("rhythm_did_not_fit", lang) if "rhythm" in how else ""
+        line = texts.text("by_contractions", lang, why=why)
+        key = f"text_{lang}"
+        summary[key] = f"{summary[key]} {line}".strip() if summary.get(key) else line
 
 
 def _gap_in_file(g: dict, fs_hz: float, n: int) -> tuple[int, int] | None:
@@ -313,7 +383,7 @@ def recorded_protocol_itself(recording: Recording) -> Protocol:
 def session_for(recording: Recording, protocol: Protocol | None = None,
                 options: AnalysisOptions | None = None, start_s: float | None = None,
                 main: str | None = None, accessory: str | None = None,
-                results: list[ChannelResult] | None = None) -> Rescoring:
+                results: list[ChannelResult] | None = None, align: str = "auto") -> Rescoring:
     """The one way to set a session up from a recording (analysis, report, replay): the
     recorded protocol unless another is given, the recorded calibration, settings, channels
     and alignment."""
@@ -328,13 +398,14 @@ def session_for(recording: Recording, protocol: Protocol | None = None,
     group = group_of(results, main, accessory, recording.path)
     channels = group.pipeline.channels
     m, _ = pick_channels(channels, main, accessory)
-    start, how = _alignment(recording, group, channels[m].name, start_s)
+    start, how, anchors = _alignment(recording, group, channels[m].name, start_s, protocol,
+                                     align)
     cals = {ch.name: cal for ch, cal in zip(channels, group.calibrations, strict=True)}
     try:
         session = Session(protocol, channels, group.block.fs_hz, cals,
                           pipeline_config=group.pipeline.config,
                           detector_config=options.detector, start_s=start,
-                          main=main, accessory=accessory)
+                          main=main, accessory=accessory, anchors_s=anchors)
     except ValueError as exc:
         raise InputError(str(exc), recording.path) from None
     return Rescoring(session, group, how, recording)

@@ -47,6 +47,10 @@ def _add_analyze(sub) -> None:
     p.add_argument("--start-s", type=within(0.0, DAY_S),
                    help="when the protocol's first contract cue was "
                    "(default: the cue annotations, else the first contraction)")
+    p.add_argument("--align", choices=("auto", "cues", "contractions"), default="auto",
+                   help="how repetitions meet the protocol: its cue annotations, or each "
+                   "repetition at the patient's own contraction (auto: cues when the file "
+                   "has them, else the contractions when the protocol's rhythm does not fit)")
     p.add_argument("--main", metavar="NAME", help="channel to score (default: first EMG)")
     p.add_argument("--accessory", metavar="NAME",
                    help="abdominal channel for co-contraction (default: one named abd...)")
@@ -89,7 +93,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
                                 min_gap_s=args.min_gap_s),
     )
     proto = _protocol_for(rec, args.protocol, bool(args.channels or args.main))
-    result = analyze(rec, options, proto, args.start_s, args.main, args.accessory)
+    result = analyze(rec, options, proto, args.start_s, args.main, args.accessory, args.align)
     if args.json:
         print(json.dumps(finite(result), indent=1, allow_nan=False))  # NaN is not JSON
     else:

@@ -43,7 +43,10 @@ class ProtocolClock:
     bands (``targets``) tell when an until-fail hold is over."""
 
     def __init__(self, steps: list[Step], origin_s: float, store: TraceStore, main: int,
-                 targets: Targets):
+                 targets: Targets, anchors: dict[int, float] | None = None):
+        """``anchors``: step index -> start time, for a recording without cues scored by its
+        contractions (``--align contractions``): the step before an anchored one ends there."""
+        self.anchors = anchors or {}
         self.steps = steps
         self.origin_s = origin_s
         self.store = store
@@ -61,6 +64,9 @@ class ProtocolClock:
             return self.ends[i]
         if i not in self.starts:
             return None
+        anchor = self.anchors.get(i + 1)
+        if anchor is not None and anchor > self.starts[i]:
+            return anchor
         ph = self.steps[i].phase
         if not ph.until_fail:
             return self.starts[i] + ph.duration_s

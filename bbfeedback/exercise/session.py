@@ -21,7 +21,7 @@ from bbfeedback.exercise.clock import CueChange, ProtocolClock
 from bbfeedback.exercise.contraction_log import ContractionLog
 from bbfeedback.exercise.median_frequency import EpochMedianFrequency, median_frequency
 from bbfeedback.exercise.protocols import WORK, Protocol, Step, targets
-from bbfeedback.exercise.rep_scorer import RepScorer
+from bbfeedback.exercise.rep_scorer import RepScorer, rep_groups
 from bbfeedback.exercise.signal_quality import Gap, SignalQuality
 from bbfeedback.exercise.targets import Targets
 from bbfeedback.exercise.trace_store import Trace, TraceStore
@@ -63,12 +63,15 @@ class Session:
                  detector_config: DetectorConfig | None = None, start_s: float | None = None,
                  main: str | None = None, accessory: str | None = None,
                  calibration: str | None = None,
-                 previous: dict[str, Calibration] | None = None, posture: str | None = None):
+                 previous: dict[str, Calibration] | None = None, posture: str | None = None,
+                 anchors_s: list[float] | None = None):
         """``calibration``: the protocol's own mode (``protocol.calibration``) unless the
         therapist picks another: "max", "gentle", "none" (µV only) or "previous" (the MVC of
         ``previous``, the patient's last session's calibration); ``posture``: the session's
         ("lying", "sitting", "standing"; else the protocol's first section's), for the words
-        of the calibration rest. Given ``calibrations`` for every channel, none is made."""
+        of the calibration rest. Given ``calibrations`` for every channel, none is made.
+        ``anchors_s``: when each repetition began (offline, a recording without cues scored
+        by its own contractions); the first is ``start_s``."""
         self.protocol = protocol
         self.calibration_mode = calibration or protocol.calibration
         if posture is None:
@@ -91,12 +94,19 @@ class Session:
         lead = sum(s.phase.duration_s for s in steps[:first_work])
         # start_s: recording time of the first work cue of the protocol proper
         self.start_s = lead if start_s is None else start_s
+        anchors = {}
+        if anchors_s:
+            self.start_s = anchors_s[0]
+            firsts = [works[0] for works, _ in rep_groups(steps)
+                      if steps[works[0]].scoring != CALIBRATION]
+            anchors = dict(zip(firsts, anchors_s, strict=False))
         self.origin_s = self.start_s - lead
         self.quality = SignalQuality(self.pipeline.columns, fs_hz)
         self.store = TraceStore(self.pipeline)
         self.targets = Targets(self.calibrations, self.channels[self.main].name,
                                self.channels[self.main].kind, self.detector_config)
-        self.clock = ProtocolClock(steps, self.origin_s, self.store, self.main, self.targets)
+        self.clock = ProtocolClock(steps, self.origin_s, self.store, self.main, self.targets,
+                                   anchors)
         self.scorer = RepScorer(protocol, self.clock, self.store, self.targets, self.quality,
                                 self.calibrations, [c.name for c in self.channels], self.main,
                                 self.accessory, [c.kind for c in self.channels])

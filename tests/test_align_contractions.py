@@ -1,0 +1,114 @@
+"""Recordings made at another rhythm than the protocol's, without cue annotations (issue 12):
+a therapist counting aloud, home practice by the leaflet, another device. Each repetition is
+then scored at the patient's own contraction (``analyze --align contractions``, and by
+itself when the protocol's timeline does not fit), and the summary says so."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+
+import pytest
+
+from bbfeedback.app.analyze import analyze
+from bbfeedback.exercise import protocols
+from bbfeedback.exercise.protocols import REST
+from bbfeedback.exercise.simulate import Behaviour, simulate_protocol
+from bbfeedback.recording.edf import write_edf
+
+FS_HZ = 500.0
+HOLDS = ["a1-strength", "b2-contract-relax", "b3-long-hold", "b5-lift", "perfect"]
+
+
+def at_rhythm(proto, extra_rest_s: float):
+    """The protocol as the patient did it: every rest ``extra_rest_s`` longer."""
+    sections = tuple(dataclasses.replace(sec, phases=tuple(
+        dataclasses.replace(ph, duration_s=ph.duration_s + extra_rest_s)
+        if ph.kind == REST else ph for ph in sec.phases)) for sec in proto.sections)
+    return dataclasses.replace(proto, sections=sections)
+
+
+def bare_recording(pid: str, extra_rest_s: float, behaviour: Behaviour | None = None):
+    """A patient doing ``pid`` at another rhythm: the recording without its cues, and the
+    simulation (whose recording keeps them)."""
+    done = at_rhythm(protocols.load(pid), extra_rest_s)
+    ps = simulate_protocol(done, behaviour or Behaviour(), FS_HZ, seed=7)
+    bare = dataclasses.replace(ps.sim.recording, annotations=[])
+    return bare, ps
+
+
+JUDGED = {"short_hold", "incomplete_relaxation", "tense_rest"}
+
+
+@pytest.mark.parametrize("extra_rest_s", [-1.0, 2.0, 4.0], ids=["8s", "11s", "13s"])
+@pytest.mark.parametrize("pid", HOLDS)
+def test_other_rhythm_without_cues_is_scored_on_the_contractions(pid, extra_rest_s):
+    """Each repetition found at its own contraction and judged as it is when the cues of the
+    rhythm the patient followed are known; the protocol's timeline started at the first
+    contraction would have drifted by extra_rest_s per repetition."""
+    bare, ps = bare_recording(pid, extra_rest_s)
+    result = analyze(bare, protocol=protocols.load(pid))
+    truth = analyze(ps.sim.recording, protocol=at_rhythm(protocols.load(pid), extra_rest_s))
+    reps, known = result["reps"], truth["reps"]
+    assert result["protocol"]["alignment"] == "contractions, rhythm did not fit"
+    assert truth["protocol"]["alignment"] == "cue annotations"
+    assert len(reps) == len(known) == len(ps.squeezes)
+    assert [r["cue_s"] for r in reps] == pytest.approx([sq.onset_s for sq in ps.squeezes],
+                                                       abs=0.4)
+    assert [r["met"] for r in reps] == [r["met"] for r in known]
+    assert [JUDGED & set(r["flags"]) for r in reps] == [JUDGED & set(r["flags"])
+                                                        for r in known]
+    assert [r["hold_s"] for r in reps] == pytest.approx([r["hold_s"] for r in known], abs=0.5)
+    assert sum(r["met"] for r in reps) >= len(reps) - 1
+    assert "het ritme van de oefening paste niet" in result["summary"]["text_nl"]
+    assert "the exercise's rhythm did not fit" in result["summary"]["text_en"]
+
+
+def test_short_rep_and_unrelaxed_rest_are_found_at_eleven_second_cycles():
+    """a1 at 11 s cycles, no cues: rep 3 held 2 s, a tense rest after rep 4 (1.7x the
+    pre-session rest). Only those. (A rest tense enough to keep the detector's contraction
+    going, ~2x here, joins two repetitions into one contraction: without cues the second
+    cannot be told apart; README, "Recordings without cues".)"""
+    rec, _ = bare_recording("a1-strength", 2.0, Behaviour(hold_s={3: 2.0},
+                                                         tense_after={4: 0.06}))
+    reps = analyze(rec, protocol=protocols.load("a1-strength"))["reps"]
+    short = [r["index"] for r in reps if "short_hold" in r["flags"]]
+    tense = [r["index"] for r in reps if {"tense_rest", "incomplete_relaxation"}
+             & set(r["flags"])]
+    assert short == [3] and tense == [4], [(r["index"], r["flags"]) for r in reps]
+
+
+def test_the_lift_floors_are_found_at_another_rhythm():
+    rec, _ = bare_recording("b5-lift", 3.0)
+    reps = analyze(rec, protocol=protocols.load("b5-lift"))["reps"]
+    assert reps and all(r["floors_distinct"] for r in reps)
+    jumped, _ = bare_recording("b5-lift", 3.0, Behaviour(lift_jump=True))
+    reps = analyze(jumped, protocol=protocols.load("b5-lift"))["reps"]
+    assert reps and not any(r["floors_distinct"] for r in reps)
+
+
+def test_the_protocols_own_rhythm_keeps_its_timeline():
+    """Done at the protocol's rhythm: the timeline from the first contraction fits."""
+    rec, _ = bare_recording("a1-strength", 0.0)
+    result = analyze(rec, protocol=protocols.load("a1-strength"))
+    assert result["protocol"]["alignment"] == "first contraction"
+    assert result["summary"]["reps_met"] == 5
+    assert "eigen aanspanning" not in result["summary"]["text_nl"]
+
+
+@pytest.mark.parametrize("align", ["contractions", "cues"])
+def test_align_option_through_the_cli(tmp_path, align):
+    rec, _ = bare_recording("a1-strength", 2.0)
+    path = tmp_path / "home.edf"
+    write_edf(path, rec.signals, [])
+    run = subprocess.run(["bbfeedback", "analyze", str(path), "--protocol", "a1-strength",
+                          "--align", align, "--json"], capture_output=True, text=True)
+    if align == "cues":  # there are none: one line, exit 2
+        assert run.returncode == 2 and run.stderr.count("\n") == 1
+        assert "no cue annotations" in run.stderr
+        return
+    result = json.loads(run.stdout)
+    assert result["protocol"]["alignment"] == "contractions"
+    assert result["summary"]["reps_met"] == 5
+    assert "Elke herhaling is op de eigen aanspanning gezet." in result["summary"]["text_nl"]
