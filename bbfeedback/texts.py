@@ -523,6 +523,10 @@ SENTENCES: tuple[Sentence, ...] = (
              "In één keer losgelaten: {quick} van de {n} keer.",
              "Distinct floors: {floors} of {n} {n:lift|lifts}. "
              "Let go in one go: {quick} of {n} {n:lift|lifts}."),
+    Sentence("control_faded_from", _key("control_faded_from"),
+             "De controle werd minder vanaf herhaling {value}: stop dan met de oefening en "
+             "rust uit.",
+             "Control faded from repetition {value}: stop the exercise there and rest."),
     Sentence("fatigue_ratio", _fatigue,
              "Spieractiviteit nam af tot {pct:.0f} % van de eerste herhaling.",
              "Muscle activity fell to {pct:.0f} % of the first repetition."),

@@ -160,3 +160,25 @@ def test_a_contraction_far_from_its_cue_is_not_taken():
     """2.6 s late is not 'the patient's own timing' any more: a late onset, a short hold."""
     rep = run("a1-strength", Behaviour(late={3: 2.6}))["reps"][2]
     assert "late_onset" in rep["flags"] and "short_hold" in rep["flags"]
+
+
+# --- 7. leaflet B: stop when control fades ---------------------------------------------------
+@pytest.mark.parametrize(("pid", "first"), [("b2-contract-relax", 6), ("b3-long-hold", 4)])
+def test_control_fading_is_said_from_the_first_faded_rep(pid, first):
+    faded = run(pid, Behaviour(fade_after=first - 1, fade_level=0.1))["summary"]
+    assert faded["control_faded_from"] == first
+    assert f"De controle werd minder vanaf herhaling {first}: stop dan met de oefening" in \
+        faded["text_nl"]
+    assert f"Control faded from repetition {first}: stop the exercise there" in \
+        faded["text_en"]
+    steady = run(pid)["summary"]
+    assert steady["control_faded_from"] is None and "controle" not in steady["text_nl"]
+
+
+def test_one_weak_rep_is_not_fading():
+    summary = run("b2-contract-relax", Behaviour(skip={3}))["summary"]
+    assert summary["control_faded_from"] is None
+
+
+def test_only_leaflet_b_says_it():
+    assert "control_faded_from" not in run("a1-strength", Behaviour(fade_after=2))["summary"]

@@ -67,6 +67,19 @@ def fatigue_ratio(reps: list[RepScore], cal: Calibration) -> float | None:
     return round(_above(active[-1], cal) / _above(active[0], cal), 3)
 
 
+def control_faded_from(reps: list[RepScore], cal: Calibration, fraction: float) -> int | None:
+    """Leaflet B (b2, b3): "stop when control fades". The first repetition from which two in
+    a row fade: not held, or muscle activity (peak above rest) below ``fraction`` of the best
+    before it (the quick-contraction rule). None: control held to the end."""
+    best, faded = 0.0, []
+    for r in reps:
+        above = _above(r, cal)
+        faded.append(not r.met or (best > 0 and above < fraction * best))
+        best = max(best, above)
+    return next((reps[k].index for k in range(1, len(reps) - 1)
+                 if faded[k] and faded[k + 1]), None)
+
+
 def fatigue_by_section(reps: list[RepScore], cal: Calibration) -> dict[str, float | None]:
     """``fatigue_ratio`` of each section (its repetitions with the first one's target hold):
     never the last rep of one exercise against the first of another."""
@@ -430,6 +443,9 @@ def summarise(facts: SessionFacts) -> dict:
     }
     for kind in kinds(facts.protocol, facts.steps):
         out.update(SUMMARIES[kind](facts))
+    if facts.protocol.param("stop_when_fading"):
+        out["control_faded_from"] = control_faded_from(
+            reps, cal, facts.protocol.param("fatigue_fraction"))
     if facts.protocol.sets_per_day:
         out["sets_per_day"] = list(facts.protocol.sets_per_day)
     if cal.mvc is None:  # calibration "none" (or "previous" without one): µV only

@@ -30,7 +30,9 @@ PARAMS = {  # protocol-level scoring parameters and their defaults
     "repeat_peak_fraction": 0.7,
     "fast_peak_pct_mvc": 50.0,
     "rest_limit_uV": 7.0,  # rest above this (EMG in µV, device-dependent) is tense_rest
+    "stop_when_fading": 0.0,  # 1: say from which repetition control faded (leaflet B, b2)
 }
+BOOL_PARAMS = ("stop_when_fading",)  # written true/false, kept as 1.0/0.0
 MAX_REPETITIONS = 1000  # a session is minutes to an hour, not days
 MAX_SESSION_S = 4 * 3600.0
 MAX_FILE_BYTES = 1_000_000  # a protocol is a few kB; more is not one
@@ -288,7 +290,8 @@ def to_toml(protocol: Protocol) -> str:
         lines.append(f"sets_per_day = {val(list(protocol.sets_per_day))}")
     if protocol.calibration != "max":
         lines.append(f"calibration = {val(protocol.calibration)}")
-    lines += [f"{k} = {val(v)}" for k, v in protocol.params.items()]
+    lines += [f"{k} = {val(bool(v) if k in BOOL_PARAMS else v)}"
+              for k, v in protocol.params.items()]
     for s in protocol.sections:
         lines += ["", "[[section]]", f"name = {val(s.name)}", f"repetitions = {s.repetitions}"]
         if s.scoring != protocol.scoring:

@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictBool,
     StrictStr,
     ValidationError,
     ValidationInfo,
@@ -313,6 +314,7 @@ class ProtocolDoc(_Doc):
     repeat_peak_fraction: Fraction | None = None
     fast_peak_pct_mvc: Pct | None = None
     rest_limit_uV: Abs | None = None
+    stop_when_fading: StrictBool | None = None
     _sections: tuple[Section, ...] = PrivateAttr(())
     _params: dict[str, float] = PrivateAttr(default_factory=dict)
 
