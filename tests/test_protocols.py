@@ -14,11 +14,12 @@ from bbfeedback.exercise import protocols
 
 SPEC_IDS = ["a1-strength", "a2-endurance", "a3-quick", "a-daily", "b1-awareness",
             "b2-contract-relax", "b3-long-hold", "b4-wink", "b5-lift", "glazer", "perfect"]
+OPTIONAL_IDS = ["b3-cough"]  # leaflet B's optional cue exercise: "knijp voor u hoest of niest"
 
 
 def test_every_protocol_of_the_spec_is_shipped_and_valid():
-    assert sorted(SPEC_IDS) == protocols.builtin_ids()
-    for pid in SPEC_IDS:
+    assert sorted(SPEC_IDS + OPTIONAL_IDS) == protocols.builtin_ids()
+    for pid in SPEC_IDS + OPTIONAL_IDS:
         p = protocols.load(pid)
         assert p.name["nl"] and p.name["en"] and p.description["en"]
         steps = p.timeline()

@@ -182,3 +182,13 @@ def test_one_weak_rep_is_not_fading():
 
 def test_only_leaflet_b_says_it():
     assert "control_faded_from" not in run("a1-strength", Behaviour(fade_after=2))["summary"]
+
+
+def test_cough_cue_exercise_follows_the_long_holds():
+    """b3-cough: b3's holds, then three squeezes on "Knijp voor u hoest of niest"."""
+    proto = protocols.load("b3-cough")
+    cough = [s for s in proto.timeline() if s.phase.cue == "cough"]
+    assert len(cough) == 3 and cough[0].phase.cue_nl == "Knijp voor u hoest of niest"
+    result = run("b3-cough")
+    assert result["summary"]["reps"] == 8 and result["summary"]["reps_met"] == 8
+    assert [r["section"] for r in result["reps"]][-3:] == ["cough"] * 3
