@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from bbfeedback.app.frames import Frame, FramePublisher
-from bbfeedback.app.record import HistorySink
+from bbfeedback.app.record import HistorySink, as_played
 from bbfeedback.app.recorder import SessionRecorder
 from bbfeedback.app.replay import ReplaySource, recorded_reps
 from bbfeedback.app.run import BlockList, Sink, Watchdog, run
@@ -47,13 +47,18 @@ class LiveController:
     def start_live(self, device: str, port: str | None, protocol: Protocol,
                    record_path: str | Path | None = None, patient: str = "X",
                    posture: str | None = None, speed: float = 1.0, seed: int = 0,
+                   calibration: str | None = None, previous: dict | None = None,
                    **spec_options) -> None:
+        """``calibration``: the protocol's own mode unless the therapist chose another
+        (``previous``: the patient's last calibration, for "previous")."""
         self.stop()
+        played = as_played(protocol, calibration)  # what a simulated patient does
         if port == EMULATED and device != "sim":
-            port = self._emulate(device, protocol, seed)
-        src = open_source(device, port, protocol, None, seed, speed, **spec_options)
+            port = self._emulate(device, played, seed)
+        src = open_source(device, port, played, None, seed, speed, **spec_options)
         self.source = src.stream
-        session = Session(protocol, src.channels, src.fs_hz, start_s=src.start_s)
+        session = Session(protocol, src.channels, src.fs_hz, start_s=src.start_s,
+                          calibration=calibration, previous=previous, posture=posture)
         self.publisher = FramePublisher(src.fs_hz, src.channels, self.window_s)
         sinks: list[Sink] = []
         if record_path:

@@ -14,11 +14,13 @@ from bbfeedback.gui.patient import PatientView
 from PySide6 import QtCore, QtWidgets
 
 from bbfeedback import texts as words
+from bbfeedback.app.record import previous_calibration_of
 from bbfeedback.app.recorder import check_patient_id
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 
 FRAME_MS = 33  # ~30 fps
+CALIBRATION_CHOICES = (None, "max", "gentle", "none", "previous")  # None: the protocol's
 COLUMNS = ("col_rep", "col_held", "col_met", "col_peak", "col_rise", "col_release", "col_rest",
            "col_flags")
 
@@ -62,6 +64,9 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.rest = self._spin(1, 60, 4)
         self.reps = self._spin(1, 30, 5, decimals=0)
         self.target = self._spin(5, 100, 100)
+        self.calibration_mode = QtWidgets.QComboBox()  # the protocol's own mode, or another
+        for mode in CALIBRATION_CHOICES:
+            self.calibration_mode.addItem(mode or "protocol", mode)
         self.record = QtWidgets.QCheckBox()
         self.record.setChecked(True)
         self.start_button = QtWidgets.QPushButton()
@@ -80,6 +85,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
                             ("patient_code", self.patient), ("posture", self.posture),
                             ("protocol", self.protocol), ("hold", self.hold),
                             ("rest", self.rest), ("reps", self.reps), ("target", self.target),
+                            ("calibration_mode", self.calibration_mode),
                             ("record", self.record), ("language", self.language)):
             label = QtWidgets.QLabel()
             self._labels[key] = label
@@ -197,6 +203,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
             label.setText(tr(key, lang))
         for i, key in enumerate(POSTURES):
             self.posture.setItemText(i, posture(key, lang))
+        for i, mode in enumerate(CALIBRATION_CHOICES):
+            self.calibration_mode.setItemText(i, tr(f"calib_{mode or 'protocol'}", lang))
         number_locale = QtCore.QLocale(QtCore.QLocale.Language.Dutch if lang == "nl"
                                        else QtCore.QLocale.Language.English)
         for box in (self.hold, self.rest, self.reps, self.target):
@@ -243,10 +251,14 @@ class TherapistWindow(QtWidgets.QMainWindow):
                 self.out_dir.mkdir(parents=True, exist_ok=True)
                 stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
                 path = self.out_dir / f"{pid}-{self.protocol.currentText()}-{stamp}.edf"
+            proto = self.chosen_protocol()
+            calibration = self.calibration_mode.currentData()
+            previous = previous_calibration_of(calibration, pid, None, proto)
             self.controller.start_live(self.device.currentText(),
                                        self.port.currentText().split(" ")[0] or None,
-                                       self.chosen_protocol(), path, pid,
-                                       self.posture.currentData(), speed=self.speed)
+                                       proto, path, pid, self.posture.currentData(),
+                                       speed=self.speed, calibration=calibration,
+                                       previous=previous)
         except InputError as exc:
             self.status.setText(str(exc))
             return None

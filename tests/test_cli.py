@@ -49,7 +49,7 @@ def test_channel_selection():
     [
         (("analyze", "nope.edf"), "nope.edf: no such file"),
         (("analyze", str(SAMPLES / "a1_strength_emg.edf"), "--mains", "55"), "invalid choice"),
-        (("analyze", str(SAMPLES / "a1_strength_emg.edf"), "--window-s", "-1"), "positive"),
+        (("analyze", str(SAMPLES / "a1_strength_emg.edf"), "--window-s", "-1"), "from 0.01 to 2"),
         (("analyze", str(SAMPLES / "a1_strength_emg.edf"), "--channels", "x"), "no channel"),
         (("analyze", str(SAMPLES / "a1_strength_emg.edf"), "--kind", "pfm"), "NAME=emg"),
         (("frobnicate",), "invalid choice"),

@@ -170,3 +170,28 @@ def test_gui_entry_point_smoke_run(tmp_path):
                           "--quit-after", "1.5"], env=env, capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0 and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_calibration_mode_is_chosen_in_the_window(qtbot, tmp_path, lang):
+    """Issue 12: the therapist picks "rest only, no MVC" (or "MVC of the previous session",
+    which needs an earlier session of this patient: one line in the status bar, no start)."""
+    win = TherapistWindow("sim", None, "a1-strength", lang, tmp_path, speed=12.0)
+    qtbot.addWidget(win)
+    box = win.calibration_mode
+    assert box.itemText(box.findData("none")) == (
+        "alleen rust, geen MVC (µV)" if lang == "nl" else "rest only, no MVC (µV)")
+    box.setCurrentIndex(box.findData("previous"))
+    win.patient.setText("P-917")
+    assert win.start() is None and not win.controller.frame().running
+    assert "P-917" in win.status.text() and "\n" not in win.status.text()
+    box.setCurrentIndex(box.findData("none"))
+    win.start()
+    try:
+        qtbot.waitUntil(lambda: bool(win.controller.frame().calibration), timeout=60000)
+        cal = next(iter(win.controller.frame().calibration.values()))
+        assert cal["mvc"] is None and cal["source"] == "session-rest"
+        assert win.controller.frame().cue.cue != "squeeze_max"  # no maximal squeezes
+    finally:
+        win.controller.stop()
+        win.close()

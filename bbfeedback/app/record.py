@@ -74,7 +74,7 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
     protocol's own mode unless given ("previous": the MVC of the patient's last session)."""
     proto = protocols.load(protocol) if protocol else None
     check_patient_id(patient)
-    previous = _previous(calibration, patient, db, proto)
+    previous = previous_calibration_of(calibration, patient, db, proto)
     path = check_output(out, force)
     marker = marker_path(path)
     if marker.exists() or marker.is_symlink():
@@ -87,9 +87,7 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
     for left in unfinished(path.parent):
         print(f"bbfeedback: unfinished recording {left} found (a crash?); "
               f"recover it with: bbfeedback recover {left}", file=sys.stderr)
-    played = proto  # the simulated patient calibrates as the session asks (previous: rest only)
-    if proto and calibration:
-        played = replace(proto, calibration="none" if calibration == "previous" else calibration)
+    played = as_played(proto, calibration)
     src = open_source(device, port, played or "a1-strength", rate, seed, speed, **spec_options)
     try:
         session = Session(proto, src.channels, src.fs_hz, start_s=src.start_s,
@@ -138,9 +136,19 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
     return 0
 
 
-def _previous(calibration: str | None, patient: str, db: str | None,
+def as_played(proto: protocols.Protocol | None,
+              calibration: str | None) -> protocols.Protocol | None:
+    """The protocol a simulated patient follows: it calibrates as the session asks
+    ("previous": the session only rests, so the patient only rests)."""
+    if proto is None or not calibration:
+        return proto
+    return replace(proto, calibration="none" if calibration == "previous" else calibration)
+
+
+def previous_calibration_of(calibration: str | None, patient: str, db: str | None,
               proto: protocols.Protocol | None) -> dict | None:
-    """The patient's last calibration with an MVC, for ``--calibration previous``."""
+    """The patient's last calibration with an MVC, for ``--calibration previous`` (and the
+    window's "MVC of the previous session"); None for any other mode."""
     if calibration != "previous":
         return None
     if proto is None or patient == "X":
