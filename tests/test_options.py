@@ -40,7 +40,7 @@ def test_seed_is_a_32_bit_whole_number(value: int):
     (options.positive, "nan", "must be a positive number"),
     (options.finite, "-inf", "must be a finite number"),
     (options.seed, "3.5", "must be a whole number"),
-    (options.within(1, 10), "1e12", "must be from 1 to 10"),
+    (options.within(1, 10), "1e12", "must be a finite number from 1 to 10"),
 ])
 def test_a_wrong_value_is_one_line_naming_the_rule(parse, text: str, says: str):
     with pytest.raises(argparse.ArgumentTypeError, match=says):

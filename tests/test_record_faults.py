@@ -154,7 +154,7 @@ def test_a_bad_protocol_file_is_one_line(case, tmp_path):
 @pytest.mark.parametrize(("args", "needle"), [
     (("analyze", "sample_data/lift.edf", "--window-s", "1e12"), "from 0.01 to 2"),
     (("analyze", "sample_data/lift.edf", "--start-s", "nan"), "finite"),
-    (("record", "--device", "sim", "--seconds", "inf", "--out", "x.edf"), "positive number"),
+    (("record", "--device", "sim", "--seconds", "inf", "--out", "x.edf"), "finite number from"),
     (("record", "--device", "sim", "--rate", "1e7", "--seconds", "1", "--out", "x.edf"),
      "from 100 to 20000"),
     (("history", "P1", "--db", "/nonexistent-folder/h.sqlite3"), "folder does not exist"),

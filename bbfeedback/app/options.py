@@ -57,7 +57,8 @@ def within(lo: float, hi: float) -> Callable[[str], float]:
     """An argparse type: a finite number from ``lo`` to ``hi`` (bounds that keep memory and
     time sane: a 1e12 s window or a 1e7 Hz rate is a typo, not a wish)."""
     def parse(text: str) -> float:
-        return _check(text, float, f"must be from {lo:g} to {hi:g}", ge=lo, le=hi)
+        return _check(text, float, f"must be a finite number from {lo:g} to {hi:g}", ge=lo,
+                      le=hi)
     return parse
 
 
