@@ -192,3 +192,11 @@ def test_cough_cue_exercise_follows_the_long_holds():
     result = run("b3-cough")
     assert result["summary"]["reps"] == 8 and result["summary"]["reps_met"] == 8
     assert [r["section"] for r in result["reps"]][-3:] == ["cough"] * 3
+
+
+@pytest.mark.parametrize("pid", ["a1-strength", "b2-contract-relax", "b5-lift"])
+def test_a_rep_without_a_squeeze_has_no_latencies(pid):
+    """Reviewer: a skipped rep read "stijgtijd 0,00 s" (rest noise above the baseline)."""
+    rep = run(pid, Behaviour(skip={2}))["reps"][1]
+    assert "no_contraction" in rep["flags"]
+    assert rep["rise_s"] is None and rep["release_s"] is None

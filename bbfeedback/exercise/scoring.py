@@ -205,11 +205,11 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
     rise = release = None
     first_avg = work_average(trace, a, own[0].end_s)
     last_avg = work_average(trace, own[-1].start_s, b)
-    if first_avg > base:
+    if contracted and first_avg > base:  # no squeeze: no latency (not "0,00 s")
         seg, t0 = trace.window(cue, max(end, b))
         rise = first_time(seg >= base + 0.75 * (first_avg - base), t0, trace.rate_hz)
         rise = None if rise is None else round(max(0.0, float(rise - cue)), 3)
-    if last_avg > base:
+    if contracted and last_avg > base:
         seg, t0 = trace.window(end, until)
         release = first_time(seg <= base + 0.375 * (last_avg - base), t0, trace.rate_hz)
         release = None if release is None else round(max(0.0, float(release - end)), 3)
