@@ -374,6 +374,27 @@ def posture(name: str | None, lang: str) -> str:
     return "-" if not name else lookup(POSTURES, name, lang)
 
 
+# channel names as devices and files give them, in words (any other name is shown as it is)
+CHANNELS: dict[str, tuple[str, str]] = {
+    "pfm": ("bekkenbodem", "pelvic floor"),
+    "abdominal": ("buikspieren", "abdominal muscles"),
+    "abd": ("buikspieren", "abdominal muscles"),
+    "pressure": ("druk", "pressure"),
+}
+UNITS = {"uV": "µV", "mV": "mV", "cmH2O": "cmH₂O"}  # as written in a file -> as shown
+
+
+def channel(name: str, lang: str) -> str:
+    """A channel in words ("pfm" is "bekkenbodem"); a name we do not know, as it is."""
+    row = CHANNELS.get(name.lower())
+    return name if row is None else pick(row, lang)
+
+
+def unit(name: str) -> str:
+    """A unit as shown ("uV" in a file is "µV" on a screen)."""
+    return UNITS.get(name, name)
+
+
 # --- the session summary's sentences ---------------------------------------------------------
 Values = Callable[[dict, list[dict]], dict | None]
 
@@ -458,8 +479,8 @@ def _glazer(summary: dict, reps: list[dict]) -> dict | None:
     pre, post = (g.get(k, {}).get("mean") for k in ("pre-baseline", "post-baseline"))
     if pre is None or post is None:
         return None
-    return {"pre": pre, "post": post, "unit": (summary.get("resting_tone") or {}).get("unit")
-            or ""}
+    return {"pre": pre, "post": post,
+            "unit": unit((summary.get("resting_tone") or {}).get("unit") or "")}
 
 
 def _tense_rest(summary: dict, reps: list[dict]) -> dict | None:

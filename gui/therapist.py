@@ -306,9 +306,10 @@ class TherapistWindow(QtWidgets.QMainWindow):
         if snap.calibration:
             lines = [f"{tr('calibration', lang)}:"]
             for name, cal in snap.calibration.items():
-                lines.append(words.text("calibration_of", lang, channel=name,
+                lines.append(words.text("calibration_of", lang,
+                                        channel=words.channel(name, lang),
                                         mean=cal["baseline_mean"], sd=cal["baseline_sd"],
-                                        unit=cal["unit"], mvc=cal["mvc"]))
+                                        unit=words.unit(cal["unit"]), mvc=cal["mvc"]))
             self.calibration.setText("\n".join(lines))
         elif main is None:
             self.calibration.setText(f"{tr('calibration', lang)}: "

@@ -40,7 +40,7 @@ before after first last muscle activity times time the and with kept fell only y
 sessions summary flags report progress practice suggestion trace calibration device posture
 patient date incomplete short slow gap signal clipped too strong straining tense
 breathe done ready connected lost samples replay recording speed language
-rise cue upright rounded hollow back estimated""".split()
+rise cue upright rounded hollow back estimated abdominal pressure""".split()
 # common Dutch words that must never show in English
 DUTCH = """hield vast vastgehouden vasthouden keer herhaling herhalingen aanspanning aanspanningen
 ontspannen onvolledig snelle spieractiviteit kracht verdieping verdiepingen houding zittend
@@ -49,6 +49,7 @@ dagen voorstel oefening uithoudingsvermogen rust van de het een bij na tot en ge
 gemiddelde piek rustig doel kalibratie apparaat datum samenvatting verloop terugkijken
 uitademen inademen laatste eerste traag persen gespannen""".split()
 CODES = [f.value for f in Flag] + list(texts.FLAGS) + list(texts.GLAZER) + list(texts.POSTURES)
+CODES += ["uV", "pfm"]  # a unit and a channel as files write them: "µV", "bekkenbodem"
 
 
 def _words(text: str, vocabulary: list[str]) -> list[str]:

@@ -72,7 +72,8 @@ def _axes(x0: float, x1: float, y1: float, unit: str, xlabel: str = "s",
           xticks: bool = True, lang: str = "en") -> list[str]:
     out = [f'<line x1="{LEFT}" y1="{H - 30}" x2="{W - RIGHT}" y2="{H - 30}" stroke="#888"/>',
            f'<line x1="{LEFT}" y1="14" x2="{LEFT}" y2="{H - 30}" stroke="#888"/>',
-           f'<text x="{LEFT + 8}" y="{FONT}" font-size="{FONT}" fill="#555">{_e(unit)}</text>',
+           f'<text x="{LEFT + 8}" y="{FONT}" font-size="{FONT}" fill="#555">'
+           f'{_e(words.unit(unit))}</text>',
            f'<text x="{W - RIGHT + 6}" y="{H - 26}" font-size="{FONT}">{_e(xlabel)}</text>']
     for frac in (0, 0.5, 1):
         y = H - 30 - frac * (H - 50)
@@ -200,8 +201,8 @@ def _meta_table(rec, meta, proto, cals: dict, lang: str) -> str:
     as recorded (checked when read: ``recording.schemas``)."""
     device = meta.last("device") or {}
     cal_text = "; ".join(
-        t("calibration_of", lang, channel=name, mean=c.baseline_mean, sd=c.baseline_sd,
-          unit=c.unit, mvc=c.mvc) for name, c in cals.items())
+        t("calibration_of", lang, channel=words.channel(name, lang), mean=c.baseline_mean,
+          sd=c.baseline_sd, unit=words.unit(c.unit), mvc=c.mvc) for name, c in cals.items())
     rows = [(t("patient", lang), rec.header.get("patientCode") or "X"),
             (t("date", lang), (rec.header.get("start") or "")[:16].replace("T", " ")),
             (t("protocol", lang), f"{proto.name[lang]} ({proto.id})"),
@@ -241,7 +242,8 @@ def _glazer_table(d: dict, lang: str, unit: str) -> str:
         if isinstance(metrics, dict):
             text = ", ".join(
                 f"{words.lookup(words.GLAZER, k, lang)} {_fmt(v, '{:.2f}', lang)}"
-                + (f" {unit}" if k in ("mean", "peak_mean") and v is not None else "")
+                + (f" {words.unit(unit)}" if k in ("mean", "peak_mean") and v is not None
+                   else "")
                 for k, v in metrics.items())
         elif phase == "reliability_note":
             text = words.lookup(words.GLAZER, "reliability_text", lang)

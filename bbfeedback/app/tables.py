@@ -71,16 +71,17 @@ def format_table(result: dict, lang: str = "en") -> str:
     for ch in result["channels"]:
         kind = words.lookup(words.CHANNEL_KINDS, ch["kind"], lang)
         lines.append(
-            f"  {ch['name']:<12} {kind:<8} {words.fmt(ch['fs_hz'], lang, 'g')} Hz  "
+            f"  {words.channel(ch['name'], lang):<12} {kind:<8} "
+            f"{words.fmt(ch['fs_hz'], lang, 'g')} Hz  "
             f"{t('rest_level', lang)} {words.fmt(ch['baseline'], lang, '.2f')} ± "
-            f"{words.fmt(ch['baseline_sd'], lang, '.2f')} {ch['unit']}  "
+            f"{words.fmt(ch['baseline_sd'], lang, '.2f')} {words.unit(ch['unit'])}  "
             f"MVC {words.fmt(ch['mvc'], lang, '.1f')}  "
             f"({words.lookup(words.CALIBRATION_SOURCES, ch['calibration'], lang)})")
     lines.append("")
     heads = ["#", t("channel", lang), t("onset", lang), t("offset", lang),
              t("col_duration", lang), t("peak", lang), t("mean", lang), t("unit", lang),
              "% MVC", t("col_rise", lang), t("col_release", lang)]
-    widths = [3, 12] + [max(len(h), 6) for h in heads[2:]]
+    widths = [3, 17] + [max(len(h), 6) for h in heads[2:]]
     left = {1, 7}  # channel and unit: text, to the left
 
     def row(cells) -> str:
@@ -90,10 +91,11 @@ def format_table(result: dict, lang: str = "en") -> str:
     lines.append(row(heads))
     for i, c in enumerate(result["contractions"], start=1):
         lines.append(row((
-            str(i), c["channel"], words.fmt(c["onset_s"], lang, ".2f"),
+            str(i), words.channel(c["channel"], lang), words.fmt(c["onset_s"], lang, ".2f"),
             words.fmt(c["offset_s"], lang, ".2f"),
             words.fmt(c["offset_s"] - c["onset_s"], lang, ".2f"),
-            words.fmt(c["peak"], lang, ".2f"), words.fmt(c["mean"], lang, ".2f"), c["unit"],
+            words.fmt(c["peak"], lang, ".2f"), words.fmt(c["mean"], lang, ".2f"),
+            words.unit(c["unit"]),
             "" if c["peak_pct_mvc"] is None else words.fmt(c["peak_pct_mvc"], lang, ".0f"),
             words.fmt(c["rise_s"], lang, ".2f"), words.fmt(c["release_s"], lang, ".2f"))))
     if not result["contractions"]:
