@@ -131,6 +131,11 @@ def load_spec(path: str | Path) -> AsciiSpec:
 
 MAX_STEP = 64  # lines lost between two good ones that one following line confirms
 CONFIRM = 3  # lines in a row that confirm a larger jump of the counter
+# a confirmed jump of more than this much signal is the device restarting its counter (a
+# reset, a new sketch): nothing is counted lost, since how long it took is unknown (a silence
+# this long ends a recording anyway: record --wait-s). Only counting what is known keeps the
+# clock from running ahead.
+RESET_S = 10.0
 
 Line = tuple[int, list, int]  # (counter, values, bytes)
 
@@ -269,6 +274,9 @@ class AsciiParser:
             prev = np.concatenate([[seq[0] - 1 if self._last_seq is None else self._last_seq],
                                    seq[:-1]])
             lost = (seq - prev - 1) % self.spec.counter_modulo
+            reset = lost > RESET_S * self.spec.fs_hz
+            self.stats.resyncs += int(reset.sum())
+            lost[reset] = 0
             self._last_seq = int(seq[-1])
         self.stats.frames_ok += n
         self.stats.lost_frames += int(lost.sum())

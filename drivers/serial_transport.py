@@ -71,13 +71,21 @@ def list_serial_ports() -> list[PortInfo]:
     return out
 
 
-def find_port(vid: int | None, pid: int | None, serial_number: str | None) -> str | None:
-    """The current device path of a USB adapter, whatever its name is now."""
-    for p in list_ports.comports():
-        if vid is not None and (p.vid, p.pid) == (vid, pid) and (
-                serial_number is None or p.serial_number == serial_number):
-            return p.device
-    return None
+def find_port(vid: int | None, pid: int | None, serial_number: str | None,
+              location: str | None = None) -> str | None:
+    """The current device path of a USB adapter, whatever its name is now. It is known by
+    VID, PID and serial number; an adapter without a serial number (CH340 clones) by VID, PID
+    and the USB socket it is in (``location``), or, where that is unknown, only while it is
+    the one adapter of its kind plugged in: never a twin in its place."""
+    if vid is None:
+        return None
+    same = [p for p in list_ports.comports() if (p.vid, p.pid) == (vid, pid)]
+    if serial_number is not None:
+        return next((p.device for p in same if p.serial_number == serial_number), None)
+    if location is not None:
+        return next((p.device for p in same if getattr(p, "location", None) == location),
+                    None)
+    return same[0].device if len(same) == 1 else None
 
 
 def ftdi_latency_warning(port: str, sysfs: str = "/sys") -> str | None:
@@ -153,7 +161,8 @@ class DeviceStream(ThreadedSource):
         info = next((p for p in list_ports.comports() if p.device == port), None)
         if info is None or info.vid is None:
             return lambda: port
-        return lambda: find_port(info.vid, info.pid, info.serial_number)
+        where = None if info.serial_number else getattr(info, "location", None)
+        return lambda: find_port(info.vid, info.pid, info.serial_number, where)
 
     @property
     def lost_packets(self) -> int:

@@ -5,6 +5,7 @@ with a timeout."""
 
 import dataclasses
 import json
+import os
 import re
 import subprocess
 import sys
@@ -201,16 +202,20 @@ def test_a_usb_adapter_is_reopened_only_where_it_is_now(tmp_path, monkeypatch):
                         unplug_after_s=1.0, link=link).start()
     ours = {"path": link, "serial": "A"}
     monkeypatch.setattr(serial_transport.list_ports, "comports", lambda: [SimpleNamespace(
-        device=ours["path"], vid=0x0403, pid=0x6001, serial_number=ours["serial"])])
+        device=ours["path"], vid=0x0403, pid=0x6001, serial_number=ours["serial"])]
+        if os.path.exists(ours["path"]) else [])  # listed while its device is there
     stream = DeviceStream(spec, link).start()
     stranger = second = None
     try:
-        collect(stream, lambda b, s: any(x.kind == "disconnected" for x in s), timeout=10)
+        _, statuses = collect(stream, lambda b, s: any(x.kind == "disconnected" for x in s),
+                              timeout=10)
+        gone = next(x for x in statuses if x.kind == "disconnected").sample
         stranger = PtyEmulator(spec, make_packets(spec, _values(spec, 2000)), link=link)
         ours["serial"] = "B"  # the stranger now holds the old name
         stranger.start()
         blocks, statuses = collect(stream, lambda b, s: False, timeout=2.5)
-        assert not blocks and not any(x.kind == "reconnected" for x in statuses)
+        assert all(b.start_sample + b.n_samples <= gone for b in blocks)  # queued before
+        assert not any(x.kind == "reconnected" for x in statuses)
         second = PtyEmulator(spec, make_packets(spec, _values(spec, 2000)), speed=4.0).start()
         ours.update(path=second.port, serial="A")
         blocks, statuses = collect(stream, lambda b, s: sum(x.n_samples for x in b) > 100,
@@ -507,3 +512,29 @@ def test_replay_source_with_a_pausing_consumer_waits_instead_of_dropping():
     assert [b.start_sample for b in blocks] == [b.start_sample for b in src.blocks]
     for prev, b in zip(blocks, blocks[1:], strict=False):
         assert b.start_sample >= prev.end_sample  # gaps (if any) are jumps forward
+
+
+def test_an_adapter_without_serial_number_is_never_taken_for_its_twin(monkeypatch):
+    """Attack finding: two CH340 clones without serial numbers; ours (ttyUSB1, in socket
+    1-1.2) is unplugged: the finder must not return the twin (ttyUSB0, socket 1-1.3)."""
+    from types import SimpleNamespace
+
+    from bbfeedback.drivers import serial_transport
+
+    def port(dev, loc):
+        return SimpleNamespace(device=dev, vid=0x1A86, pid=0x7523, serial_number=None,
+                               location=loc)
+
+    plugged = [port("/dev/ttyUSB0", "1-1.3:1.0"), port("/dev/ttyUSB1", "1-1.2:1.0")]
+    monkeypatch.setattr(serial_transport.list_ports, "comports", lambda: list(plugged))
+    finder = DeviceStream._usb_finder("/dev/ttyUSB1")
+    assert finder() == "/dev/ttyUSB1"
+    plugged.pop()  # ours unplugged
+    assert finder() is None
+    plugged.append(port("/dev/ttyUSB2", "1-1.2:1.0"))  # back in its socket, a new name
+    assert finder() == "/dev/ttyUSB2"
+    for p in plugged:  # no locations known: only while it is the one of its kind
+        p.location = None
+    assert serial_transport.find_port(0x1A86, 0x7523, None) is None
+    plugged.pop(0)
+    assert serial_transport.find_port(0x1A86, 0x7523, None) == "/dev/ttyUSB2"

@@ -233,6 +233,16 @@ def test_adherence_counts_sessions_per_day():
     assert a["days"] == 3 and a["days_on_target"] == 1 and a["mean_per_day"] == 1.67
 
 
+@pytest.mark.parametrize("kind", ["glazer", "perfect"])
+def test_an_assessment_is_not_practice(kind):
+    """Reviewer: a Glazer or PERFECT assessment counted toward the 4-6 practice sets a day."""
+    day = [_fake("a1-strength", 5, day=f"2026-11-20T{h:02d}:00") for h in (8, 12, 16)]
+    test = _fake(kind, 0, day="2026-11-20T18:00")
+    test["summary"][kind] = {}
+    a = adherence(day + [test])
+    assert a["per_day"] == {"2026-11-20": 3} and a["days_on_target"] == 0
+
+
 def test_accepting_the_suggestion_writes_a_protocol(recordings, tmp_path):
     folder, db, files = recordings
     s = progress(History(db).sessions("P-1")).suggestion

@@ -45,3 +45,10 @@ def test_seed_is_a_32_bit_whole_number(value: int):
 def test_a_wrong_value_is_one_line_naming_the_rule(parse, text: str, says: str):
     with pytest.raises(argparse.ArgumentTypeError, match=says):
         parse(text)
+
+
+def test_a_very_long_value_is_cut_in_the_message():
+    """Attack finding: --seed with 5,000 nines printed a 5,101-byte line."""
+    with pytest.raises(argparse.ArgumentTypeError) as err:
+        options.seed("9" * 5000)
+    assert len(str(err.value)) < 100 and "…" in str(err.value)

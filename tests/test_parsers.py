@@ -492,3 +492,22 @@ def test_ascii_counter_with_noise_glued_to_it_is_not_a_counter(glued):
     out = ascii_lines.AsciiParser().feed(b"".join(lines))
     assert out.seq.tolist() == out.raw[:, 0].tolist() == [1, 2, 4, 5, 6, 7]
     assert out.lost_before.tolist() == [0, 0, 1, 0, 0, 0]
+
+
+@pytest.mark.parametrize("before", [30000, 40, 60000])
+def test_ascii_device_reset_is_not_counted_as_lost(before):
+    """Attack finding: a board that restarts its counter (30000 -> 0) was counted as 35,536
+    lines lost, and the recorder wrote 71 s of fill. A jump over RESET_S of signal is a reset:
+    the new lines follow at once, nothing counted lost (the clock never runs ahead). A reset
+    in the last 10 s of the counter's cycle (from above 60,536 at 500 Hz) reads as a dropout."""
+    counts = list(range(before, before + 50)) + list(range(0, 50))
+    data = b"".join(f"{k % 65536},1,2\n".encode() for k in counts)
+    out = ascii_lines.AsciiParser().feed(data)
+    assert out.lost_before.sum() == 0 and out.n == len(counts) - 1  # the first line: cut
+    assert ascii_lines.AsciiParser().feed(data).seq[-1] == 49
+
+
+def test_ascii_long_dropout_is_counted():
+    """Under RESET_S (10 s at 500 Hz = 5000 lines): a real dropout, counted."""
+    data = b"".join(f"{k},1,2\n".encode() for k in list(range(10)) + list(range(3010, 3020)))
+    assert ascii_lines.AsciiParser().feed(data).lost_before.tolist()[9] == 3000

@@ -402,9 +402,16 @@ def progress(sessions: list[dict], today: date | None = None) -> Progress:
     return Progress(rows, adherence(sessions, today), suggest(sessions))
 
 
+def is_assessment(session: dict) -> bool:
+    """A Glazer or PERFECT assessment (its summary says so): measured, not practised."""
+    summary = session.get("summary") or {}
+    return "glazer" in summary or "perfect" in summary
+
+
 def adherence(sessions: list[dict], today: date | None = None) -> dict:
-    """Sessions per day against the 4-6 a day the leaflet asks, over the days practised."""
-    days = Counter(s["started"][:10] for s in sessions)
+    """Practice sessions per day against the 4-6 a day the leaflet asks, over the days
+    practised. Assessments (Glazer, PERFECT) are not practice: not counted."""
+    days = Counter(s["started"][:10] for s in sessions if not is_assessment(s))
     if not days:
         return {"days": 0, "per_day": {}, "mean_per_day": 0.0, "days_on_target": 0,
                 "target_per_day": list(SETS_PER_DAY)}

@@ -42,7 +42,8 @@ def _check(text: str, kind: type, wrong: str, **limits: float) -> Any:
         err = exc.errors()[0]["type"]
         if err in ("float_parsing", "int_parsing", "float_type", "int_type"):
             wrong = "must be a whole number" if kind is int else "not a number"
-        raise argparse.ArgumentTypeError(f"{wrong}: {text!r}") from None
+        shown = text if len(text) <= 40 else f"{text[:40]}…"  # one short line
+        raise argparse.ArgumentTypeError(f"{wrong}: {shown!r}") from None
 
 
 def finite(text: str) -> float:
