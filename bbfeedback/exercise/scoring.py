@@ -190,12 +190,17 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
     cue, end = steps[0].start_s, steps[-1].end_s
     own = shifted(steps, shift_s)
     a, b = own[0].start_s, own[-1].end_s  # the work as the patient did it
+    if shift_s and trace.window(a, b)[0].size < 2:  # the signal ends before it: as cued
+        return score_rep(index, steps, rest, trace, cal, activity, section, posture, lift,
+                         rest_limit_uV)
     if rest is not None and shift_s > 0:
         rest = (min(rest[0] + shift_s, rest[1]), rest[1])
     base = cal.baseline_mean
     work, _ = trace.window(a, b)
     peak = float(work.max()) if work.size else float("nan")
     mean = work_average(trace, a, b)
+    if not np.isfinite(mean):  # cut off within its first second: its peak
+        mean = peak
     until = rest[1] if rest else end + NO_REST_S
     contracted = activity.contracted(trace, min(cue, a), max(end, b))
     onset, offset = activity.onset_offset(min(cue, a), max(end, b), until) if contracted \
