@@ -112,3 +112,15 @@ def test_align_option_through_the_cli(tmp_path, align):
     assert result["protocol"]["alignment"] == "contractions"
     assert result["summary"]["reps_met"] == 5
     assert "Elke herhaling is op de eigen aanspanning gezet." in result["summary"]["text_nl"]
+
+
+def test_nine_second_cycles_against_a_ten_second_protocol():
+    """The issue's case: a protocol of 10 s cycles (5 s hold, 5 s rest), a recording at 9 s
+    cycles (a1 as the leaflet has it) without cues: all five holds found and met."""
+    rec, ps = bare_recording("a1-strength", 0.0)
+    ten = at_rhythm(protocols.load("a1-strength"), 1.0)
+    result = analyze(rec, protocol=ten)
+    assert result["protocol"]["alignment"] == "contractions, rhythm did not fit"
+    assert [r["cue_s"] for r in result["reps"]] == pytest.approx(
+        [sq.onset_s for sq in ps.squeezes], abs=0.4)
+    assert result["summary"]["reps_met"] == 5
