@@ -46,8 +46,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "posture": ("Houding", "Posture"),
     "device": ("Apparaat", "Device"),
     "calibration": ("Kalibratie", "Calibration"),
-    "calibration_of": ("{channel}: rust {mean:.1f} ± {sd:.1f} {unit}, MVC {mvc:.1f}",
-                       "{channel}: rest {mean:.1f} ± {sd:.1f} {unit}, MVC {mvc:.1f}"),
+    "calibration_of": ("{channel}: rust {mean:.1f} ± {sd:.1f} {unit}, MVC {mvc:.1f} {unit}",
+                       "{channel}: rest {mean:.1f} ± {sd:.1f} {unit}, MVC {mvc:.1f} {unit}"),
     "summary": ("Samenvatting", "Summary"),
     "trace": ("Verloop", "Trace"),
     "legend": ("groen: doelband; blauw: spieractiviteit (RMS); lijnen: begin en einde van de "
@@ -137,6 +137,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "col_cue_word": ("aanwijzing", "cue"),
     "hold_for": ("{hold:g} s vasthouden", "hold {hold:g} s"),
     "as_long_as_possible": ("zo lang mogelijk", "as long as possible"),
+    "quick_target": ("snel", "quick"),
     "total": ("totaal {s:.0f} s (zo-lang-mogelijk-oefeningen op hun maximum)",
               "total {s:.0f} s (as-long-as-possible holds at their limit)"),
     "by_contractions": ("Elke herhaling is op de eigen aanspanning gezet{why}.",
@@ -370,6 +371,20 @@ def flag_names(codes: Iterable[str], lang: str) -> str:
     return ", ".join(flag_name(c, lang) for c in codes)
 
 
+QUICK_HOLD_S = 1.0  # = exercise.scoring.QUICK_HOLD_S (tested): a target this short is quick
+
+
+def held_cells(rep: dict, lang: str, spec: str = ".2f") -> tuple[str, str]:
+    """(time held, target) of a repetition as a table shows them: a quick squeeze is not
+    judged on hold time ("-", "snel"); an as-long-as-possible hold has no target."""
+    target = rep.get("target_hold_s") or 0.0
+    if target <= 0:
+        return fmt(rep.get("hold_s"), lang, spec), text("as_long_as_possible", lang)
+    if target <= QUICK_HOLD_S:
+        return "-", text("quick_target", lang)
+    return fmt(rep.get("hold_s"), lang, spec), fmt(target, lang, ".1f")
+
+
 def posture(name: str | None, lang: str) -> str:
     return "-" if not name else lookup(POSTURES, name, lang)
 
@@ -417,29 +432,25 @@ def _with_flag(code: str) -> Values:
     return values
 
 
-def _single_hold(summary: dict, reps: list[dict]) -> float | None:
-    holds = {r.get("target_hold_s") for r in reps}
-    return holds.pop() if len(holds) == 1 else None
-
-
-def _quick_only(summary: dict) -> bool:
-    """Every repetition a quick one: not judged on hold time (the quick count says it)."""
-    return bool(summary.get("reps")) and summary.get("quick_reps") == summary["reps"]
+def _holds(summary: dict, reps: list[dict]) -> tuple[int, int, float | None]:
+    """(hold repetitions, of them met, their one target or None): the summary's ``holds``
+    (quick squeezes and as-long-as-possible holds are not holds: their own sentences say
+    how they went); older summaries without it: every repetition."""
+    if "holds" in summary:
+        return summary["holds"], summary.get("holds_met", 0), summary.get("hold_target_s")
+    targets = {r.get("target_hold_s") for r in reps}
+    return (summary.get("reps") or 0, summary.get("reps_met") or 0,
+            targets.pop() if len(targets) == 1 else None)
 
 
 def _held(summary: dict, reps: list[dict]) -> dict | None:
-    if not summary.get("reps") or _quick_only(summary) or not _single_hold(summary, reps):
-        # no single target, or none (0: "as long as you can", the times held say it)
-        return None
-    return {"met": summary["reps_met"], "n": summary["reps"],
-            "hold": _single_hold(summary, reps)}
+    n, met, hold = _holds(summary, reps)
+    return {"met": met, "n": n, "hold": hold} if n and hold else None
 
 
 def _held_mixed(summary: dict, reps: list[dict]) -> dict | None:
-    if not summary.get("reps") or _quick_only(summary) \
-            or _single_hold(summary, reps) is not None:
-        return None
-    return {"met": summary["reps_met"], "n": summary["reps"]}
+    n, met, hold = _holds(summary, reps)
+    return {"met": met, "n": n} if n and not hold else None
 
 
 def _flagged(key: str) -> Values:
@@ -451,6 +462,17 @@ def _flagged(key: str) -> Values:
 
 def _none_scored(summary: dict, reps: list[dict]) -> dict | None:
     return None if summary.get("reps") else {}
+
+
+def _quick(faded: bool) -> Values:
+    """The quick count, when it ended by fading (``faded``) or by the section's end (older
+    summaries without ``quick_faded``: by fading, as they said)."""
+    def values(summary: dict, reps: list[dict]) -> dict | None:
+        n = summary.get("quick_count")
+        if n is None or summary.get("quick_faded", True) != faded:
+            return None
+        return {"value": n}
+    return values
 
 
 def _key(name: str, **extra) -> Values:
@@ -533,9 +555,12 @@ SENTENCES: tuple[Sentence, ...] = (
     Sentence("too_strong", _with_flag("too_strong"),
              "Te hard aangespannen bij {reps:herhaling|herhalingen} {reps}.",
              "Too strong in {reps:repetition|repetitions} {reps}."),
-    Sentence("quick_count", _key("quick_count"),
+    Sentence("quick_count", _quick(faded=True),
              "{value} snelle {value:aanspanning|aanspanningen} tot vermoeidheid.",
              "{value} quick {value:contraction|contractions} before fatigue."),
+    Sentence("quick_count_steady", _quick(faded=False),
+             "{value} snelle {value:aanspanning|aanspanningen}; ze werden niet zwakker.",
+             "{value} quick {value:contraction|contractions}; they did not weaken."),
     Sentence("endurance_hold_s", _key("endurance_hold_s"),
              "Uithoudingsvermogen: {value:.0f} s vastgehouden.",
              "Endurance: held {value:.0f} s."),

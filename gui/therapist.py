@@ -334,7 +334,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.table.setRowCount(len(snap.reps))
         lang = self.lang
         for row, r in enumerate(snap.reps):
-            cells = (str(r["index"]), words.fmt(r["hold_s"], lang, ".1f"),
+            cells = (str(r["index"]), words.held_cells(r, lang, ".1f")[0],
                      tr("yes", lang) if r["met"] else tr("no", lang),
                      words.fmt(r["peak_pct_mvc"], lang, ".0f"),
                      words.fmt(r["rise_s"], lang, ".2f"), words.fmt(r["release_s"], lang, ".2f"),

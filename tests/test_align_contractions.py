@@ -124,3 +124,11 @@ def test_nine_second_cycles_against_a_ten_second_protocol():
     assert [r["cue_s"] for r in result["reps"]] == pytest.approx(
         [sq.onset_s for sq in ps.squeezes], abs=0.4)
     assert result["summary"]["reps_met"] == 5
+
+
+def test_without_cues_there_are_no_latencies():
+    """Physio review: every rep of a cue-less recording read "release 0,00 s"."""
+    rec, _ = bare_recording("a1-strength", 2.0)
+    reps = analyze(rec, protocol=protocols.load("a1-strength"))["reps"]
+    assert all(r["rise_s"] is None and r["release_s"] is None for r in reps)
+    assert not any({"late_onset", "slow_release"} & set(r["flags"]) for r in reps)

@@ -243,6 +243,12 @@ def test_an_assessment_is_not_practice(kind):
     assert a["per_day"] == {"2026-11-20": 3} and a["days_on_target"] == 0
 
 
+def test_ten_sessions_a_day_is_not_on_target():
+    """Physio review: 10 a day read "1 van de 1 dag op doel" (the leaflet asks 4 to 6)."""
+    many = [_fake("a1-strength", 5, day=f"2026-11-20T{h:02d}:00") for h in range(8, 18)]
+    assert adherence(many)["days_on_target"] == 0
+
+
 def test_accepting_the_suggestion_writes_a_protocol(recordings, tmp_path):
     folder, db, files = recordings
     s = progress(History(db).sessions("P-1")).suggestion

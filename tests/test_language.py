@@ -266,8 +266,8 @@ def test_every_sentence_in_both_languages_singular_and_plural():
             text = texts.summary_text(summary, reps(n), lang)
             check(text, lang, "all sentences")
             shown = [s.key for s in texts.SENTENCES if s.values(summary, reps(n)) is not None]
-            assert set(shown) == {s.key for s in texts.SENTENCES} - {"no_reps",
-                                                                    "reps_met_mixed"}
+            assert set(shown) == {s.key for s in texts.SENTENCES} - {
+                "no_reps", "reps_met_mixed", "quick_count_steady"}
     one = {"reps": 1, "reps_met": 1, "quick_count": 1, "fatigue_ratio": None,
            "resting_tone": {"limit": 7.0}}
     assert texts.summary_text(one, reps(1)[:1], "nl") == (
@@ -309,3 +309,19 @@ def test_the_core_table_reads_plainly():
             check(en, "en", key)
     assert protocols.CUES["breathe_in"]["nl"].startswith("Loslaten")  # leaflet B: out, lift,
     # let go before breathing in
+
+
+def test_quick_threshold_is_one_rule():
+    from bbfeedback.exercise import scoring
+
+    assert texts.QUICK_HOLD_S == scoring.QUICK_HOLD_S
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_table_cells_of_quick_and_endurance_reps(lang):
+    """Physio review: quick reps read "0,00 / 0,5 / ja", an endurance hold "Doel 0,0"."""
+    quick = {"hold_s": 0.0, "target_hold_s": 0.5}
+    endurance = {"hold_s": 18.4, "target_hold_s": 0.0}
+    assert texts.held_cells(quick, lang) == ("-", "snel" if lang == "nl" else "quick")
+    assert texts.held_cells(endurance, lang)[1] == texts.text("as_long_as_possible", lang)
+    assert texts.held_cells({"hold_s": 4.8, "target_hold_s": 5.0}, "nl") == ("4,80", "5,0")

@@ -334,9 +334,21 @@ class Rescoring:
                              self.recording.path)
         end.result["protocol"]["alignment"] = self.alignment
         if self.alignment.startswith("contractions"):
-            _say_aligned_by_contractions(end.result["summary"], self.alignment)
+            summary, reps = end.result["summary"], end.result["reps"]
+            _without_cues(reps)
+            for lang in texts.LANGS:  # said again without the latency flags
+                summary[f"text_{lang}"] = texts.summary_text(summary, reps, lang)
+            _say_aligned_by_contractions(summary, self.alignment)
         end.result["protocol"]["start_s"] = round(self.session.start_s, 4)
         return end.result
+
+
+def _without_cues(reps: list[dict]) -> None:
+    """Repetitions placed at the patient's own contractions have no cue to react to: no rise
+    or release time and no latency flag (a 0,00 s release read as relaxing at once)."""
+    for r in reps:
+        r["rise_s"] = r["release_s"] = None
+        r["flags"] = [f for f in r["flags"] if f not in ("late_onset", "slow_release")]
 
 
 def _say_aligned_by_contractions(summary: dict, how: str) -> None:

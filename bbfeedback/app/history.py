@@ -421,7 +421,8 @@ def adherence(sessions: list[dict], today: date | None = None) -> dict:
     return {
         "days": span, "per_day": dict(sorted(days.items())),
         "mean_per_day": round(sum(days.values()) / span, 2),
-        "days_on_target": sum(1 for n in days.values() if n >= SETS_PER_DAY[0]),
+        "days_on_target": sum(1 for n in days.values()
+                              if SETS_PER_DAY[0] <= n <= SETS_PER_DAY[1]),
         "target_per_day": list(SETS_PER_DAY),
     }
 

@@ -53,7 +53,7 @@ def format_reps(result: dict, lang: str) -> str:
              + f"  {t('col_flags', lang)}"]
     for r in result["reps"]:
         cells = (str(r["index"]), words.fmt(r["cue_s"], lang, ".2f"),
-                 words.fmt(r["hold_s"], lang, ".2f"), words.fmt(r["target_hold_s"], lang, ".1f"),
+                 *words.held_cells(r, lang),
                  t("yes" if r["met"] else "no", lang), words.fmt(r["rise_s"], lang, ".2f"),
                  words.fmt(r["release_s"], lang, ".2f"),
                  words.fmt(r["peak_pct_mvc"], lang, ".0f"),
@@ -75,7 +75,7 @@ def format_table(result: dict, lang: str = "en") -> str:
             f"{words.fmt(ch['fs_hz'], lang, 'g')} Hz  "
             f"{t('rest_level', lang)} {words.fmt(ch['baseline'], lang, '.2f')} ± "
             f"{words.fmt(ch['baseline_sd'], lang, '.2f')} {words.unit(ch['unit'])}  "
-            f"MVC {words.fmt(ch['mvc'], lang, '.1f')}  "
+            f"MVC {words.fmt(ch['mvc'], lang, '.1f')} {words.unit(ch['unit'])}  "
             f"({words.lookup(words.CALIBRATION_SOURCES, ch['calibration'], lang)})")
     lines.append("")
     heads = ["#", t("channel", lang), t("onset", lang), t("offset", lang),

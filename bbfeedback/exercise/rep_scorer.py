@@ -134,7 +134,10 @@ class RepScorer:
         rep = scoring.score_rep(first.rep, steps, rest_span, trace, cal, activity,
                                 first.section, first.posture, lift,
                                 self.protocol.param("rest_limit_uV"), shift)
-        if first.scoring == "quick":  # a quick squeeze is not judged on hold time
+        quick = first.scoring == "quick" or all(
+            0 < clock.steps[i].phase.hold_s <= scoring.QUICK_HOLD_S
+            and not clock.steps[i].phase.until_fail for i in works)
+        if quick:  # a quick squeeze is not judged on hold time
             rep = replace(rep, met=not rep.has(Flag.NO_CONTRACTION),
                           flags=tuple(f for f in rep.flags if f != Flag.SHORT_HOLD))
         allowed = [clock.steps[i].phase.accessory_allowed for i in works]

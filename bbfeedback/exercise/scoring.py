@@ -45,6 +45,9 @@ from bbfeedback.exercise.scores import RELAX_LIMIT_PCT, Flag, LiftScore, RepScor
 from bbfeedback.exercise.trace_store import Trace
 
 DIP_BRIDGE_S = 0.25
+# a work phase whose hold is this short or shorter is a quick squeeze (a3, b4, PERFECT F,
+# Glazer flicks): judged on reaching its band and letting go, never on hold time
+QUICK_HOLD_S = 1.0
 LATENCY_LIMIT_S = 2.0
 # rest judged against the patient's own pre-session rest: above it by this many SD of its
 # envelope (the detector's onset rule, Hodges & Bui 1996) and by this factor

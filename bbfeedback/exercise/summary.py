@@ -81,11 +81,14 @@ def control_faded_from(reps: list[RepScore], cal: Calibration, fraction: float) 
 
 
 def fatigue_by_section(reps: list[RepScore], cal: Calibration) -> dict[str, float | None]:
-    """``fatigue_ratio`` of each section (its repetitions with the first one's target hold):
-    never the last rep of one exercise against the first of another."""
+    """``fatigue_ratio`` of each section of holds (its repetitions with the first one's
+    target hold): never the last rep of one exercise against the first of another. Quick
+    squeezes and as-long-as-possible holds have their own measure of fatigue (the quick
+    count until they fade, the times held)."""
     groups: dict[str, list[RepScore]] = {}
     for r in reps:
-        groups.setdefault(r.section, []).append(r)
+        if r.target_hold_s > scoring.QUICK_HOLD_S:
+            groups.setdefault(r.section, []).append(r)
     return {name: fatigue_ratio([r for r in g if r.target_hold_s == g[0].target_hold_s], cal)
             for name, g in groups.items()}
 
@@ -100,26 +103,31 @@ def session_fatigue(by_section: dict[str, float | None]) -> float | None:
 QUICK_EARLY_S = 1.5  # a contraction begun this long before the first quick cue is one of them
 
 
+QUICK_MAX_S = 2.0  # a contraction longer than this is held, not a quick squeeze let go
+
+
 def quick_count(contractions: list[Contraction], span: tuple[float, float], trace: Trace,
-                cal: Calibration, fraction: float) -> int:
+                cal: Calibration, fraction: float) -> tuple[int, bool]:
     """Quick contractions at the patient's own pace (leaflet A: "tel hoe vaak", at least 5):
     the detector's contractions with an onset in ``span`` (the quick section, from
     ``QUICK_EARLY_S`` before its first cue), counted in order until they fade: a peak (above
     rest) below ``fraction`` of the best so far, or a release not complete before the next
-    one (the level between them stays above ``RELAX_LIMIT_PCT`` % MVC). No ceiling, no hold
-    time: the cues only pace."""
+    one (the level between them stays above ``RELAX_LIMIT_PCT`` % MVC), or a contraction
+    held longer than ``QUICK_MAX_S`` (two squeezes run together). No ceiling, no hold time:
+    the cues only pace. Returns (the count, whether they faded: False when the section ended
+    first)."""
     a, b = span
     mine = sorted((c for c in contractions if a - QUICK_EARLY_S <= c.onset_s < b),
                   key=lambda c: c.onset_s)
     count, best = 0, 0.0
     for k, c in enumerate(mine):
         height = max(c.peak - cal.baseline_mean, 0.0)
-        if height <= 0 or height < fraction * best:
-            break
+        if height <= 0 or height < fraction * best or c.offset_s - c.onset_s > QUICK_MAX_S:
+            return count, True
         count, best = count + 1, max(best, height)
         if k + 1 < len(mine) and not _released(trace, c.offset_s, mine[k + 1].onset_s, cal):
-            break
-    return count
+            return count, True
+    return count, False
 
 
 def _released(trace: Trace, a: float, b: float, cal: Calibration) -> bool:
@@ -313,14 +321,16 @@ def perfect(trace: Trace, hold_reps: list[RepScore], fast_reps: list[RepScore], 
     # R_consecutive: those before the first that does not (the stricter reading)
     R = sum(kept)
     R_consecutive = kept.index(False) if False in kept else len(kept)
-    F = 0
-    for r in fast_reps[:PERFECT_CAP]:
-        pct = r.peak_pct_mvc
-        relaxed = not r.has(Flag.INCOMPLETE_RELAXATION)
-        if r.has(Flag.NO_CONTRACTION) or pct is None or pct < fast_pct or not relaxed:
-            break
-        F += 1
-    out = {"E": E, "R": R, "R_consecutive": R_consecutive, "F": F}
+    # F: the 1-s contractions with full relaxation between that reach ``fast_pct`` % MVC
+    # ("number of ...", assessments.md), counted as R is; F_consecutive: before the first
+    # that does not (a first weak one gave F = 0 with three strong ones after it)
+    fast = [not r.has(Flag.NO_CONTRACTION) and r.peak_pct_mvc is not None
+            and r.peak_pct_mvc >= fast_pct and not r.has(Flag.INCOMPLETE_RELAXATION)
+            for r in fast_reps[:PERFECT_CAP]]
+    F = sum(fast)
+    F_consecutive = fast.index(False) if False in fast else len(fast)
+    out = {"E": E, "R": R, "R_consecutive": R_consecutive, "F": F,
+           "F_consecutive": F_consecutive}
     if unit == "cmH2O" and hold_reps:
         contracted = any(not r.has(Flag.NO_CONTRACTION) for r in hold_reps)
         out["P"] = oxford_from_pressure(max(r.peak for r in hold_reps) - cal.baseline_mean,
@@ -363,9 +373,9 @@ def _quick(facts: SessionFacts) -> dict:
     if not spans:
         return {}
     span = (min(a for a, _ in spans), max(b for _, b in spans))
-    return {"quick_count": quick_count(list(facts.contractions), span, facts.trace, facts.cal,
-                                       facts.protocol.param("fatigue_fraction")),
-            "quick_reps": len(facts.reps_in(quick))}
+    count, faded = quick_count(list(facts.contractions), span, facts.trace, facts.cal,
+                               facts.protocol.param("fatigue_fraction"))
+    return {"quick_count": count, "quick_faded": faded, "quick_reps": len(facts.reps_in(quick))}
 
 
 def _endurance(facts: SessionFacts) -> dict:
@@ -433,9 +443,14 @@ def summarise(facts: SessionFacts) -> dict:
                   and s.rep is None and s.section != "lead-in"]
     rests = [facts.spans[s.index] for s in rest_steps]
     fatigue = fatigue_by_section(reps, cal)
+    holds = [r for r in reps if r.target_hold_s > scoring.QUICK_HOLD_S]
+    targets = {r.target_hold_s for r in holds}
     out: dict = {
         "reps": len(reps),
         "reps_met": sum(r.met for r in reps),
+        "holds": len(holds),  # not the quick squeezes, not as-long-as-possible holds
+        "holds_met": sum(r.met for r in holds),
+        "hold_target_s": targets.pop() if len(targets) == 1 else None,
         "fatigue_ratio": session_fatigue(fatigue),
         "fatigue_by_section": fatigue,
         "resting_tone": resting_tone(facts.trace, rests, cal, rest_steps, reps,
