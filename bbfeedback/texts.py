@@ -138,6 +138,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "hold_for": ("{hold:g} s vasthouden", "hold {hold:g} s"),
     "as_long_as_possible": ("zo lang mogelijk", "as long as possible"),
     "quick_target": ("snel", "quick"),
+    "incomplete_mark": (" (onvolledig)", " (incomplete)"),
     "total": ("totaal {s:.0f} s (zo-lang-mogelijk-oefeningen op hun maximum)",
               "total {s:.0f} s (as-long-as-possible holds at their limit)"),
     "by_contractions": ("Elke herhaling is op de eigen aanspanning gezet{why}.",
@@ -443,6 +444,12 @@ def _holds(summary: dict, reps: list[dict]) -> tuple[int, int, float | None]:
             targets.pop() if len(targets) == 1 else None)
 
 
+def _incomplete(summary: dict, reps: list[dict]) -> dict | None:
+    if not summary.get("incomplete"):
+        return None
+    return {"reps": summary.get("reps", 0), "planned": summary.get("planned_reps", 0)}
+
+
 def _held(summary: dict, reps: list[dict]) -> dict | None:
     n, met, hold = _holds(summary, reps)
     return {"met": met, "n": n, "hold": hold} if n and hold else None
@@ -529,6 +536,9 @@ def _perfect(summary: dict, reps: list[dict]) -> dict | None:
 # in the order they are read; a new summary key or flag sentence is one row
 SENTENCES: tuple[Sentence, ...] = (
     Sentence("no_reps", _none_scored, "Geen herhalingen gescoord.", "No repetitions scored."),
+    Sentence("incomplete", _incomplete,
+             "Sessie niet afgemaakt: {reps} van de {planned} herhalingen gedaan.",
+             "Session not finished: {reps} of {planned} repetitions done."),
     Sentence("reps_met", _held, "Hield {met} van de {n} keer {hold:g} s vast.",
              "Held {hold:g} s in {met} of {n} {n:repetition|repetitions}."),
     Sentence("reps_met_mixed", _held_mixed, "Hield {met} van de {n} keer vast.",

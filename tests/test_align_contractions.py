@@ -132,3 +132,48 @@ def test_without_cues_there_are_no_latencies():
     reps = analyze(rec, protocol=protocols.load("a1-strength"))["reps"]
     assert all(r["rise_s"] is None and r["release_s"] is None for r in reps)
     assert not any({"late_onset", "slow_release"} & set(r["flags"]) for r in reps)
+
+
+def test_calibration_squeezes_are_not_repetitions(tmp_path):
+    """Attack finding: --align contractions on a session file scored its three calibration
+    squeezes as reps 1-3 (lift: 0 of 3 met; with its cues: 3 of 3)."""
+    from conftest import SAMPLES
+
+    from bbfeedback.recording import read_recording
+
+    lift = protocols.load("b5-lift")
+    by_cues = analyze(read_recording(SAMPLES / "lift.edf"), protocol=lift)["summary"]
+    by_contractions = analyze(read_recording(SAMPLES / "lift.edf"), protocol=lift,
+                              align="contractions")
+    assert by_contractions["protocol"]["alignment"] == "contractions"
+    assert by_contractions["summary"]["reps_met"] == by_cues["reps_met"] == 3
+    assert by_contractions["summary"]["floors_distinct"] == 3
+
+
+def test_one_long_squeeze_is_one_repetition_not_five():
+    """Attack finding: one 100-s squeeze 'met' all five a1 reps, each said to be matched to
+    its own contraction. Reps without a contraction of their own were not done: the session
+    is scored up to the last one that has, and marked incomplete."""
+    from bbfeedback.exercise.simulate import Squeeze, simulate
+
+    rec = simulate([Squeeze(5.0, 100.0, 0.8)], 120.0, FS_HZ, seed=1).recording
+    rec.annotations = []
+    result = analyze(rec, protocol=protocols.load("a1-strength"), align="contractions")
+    summary = result["summary"]
+    assert summary["reps"] == 1 and summary["incomplete"] and summary["planned_reps"] == 5
+    assert "Sessie niet afgemaakt: 1 van de 5 herhalingen gedaan." in summary["text_nl"]
+    assert "incomplete_relaxation" in result["reps"][0]["flags"]
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--start-s", "3", "--align", "contractions"], "exclude each other"),
+    (["--start-s", "3", "--align", "cues"], "exclude each other"),
+    (["--start-s", "500"], "after the end of the recording"),
+])
+def test_start_s_and_align_conflicts_are_one_line(tmp_path, args, says):
+    rec, _ = bare_recording("a1-strength", 2.0)
+    path = tmp_path / "home.edf"
+    write_edf(path, rec.signals, [])
+    run = subprocess.run(["bbfeedback", "analyze", str(path), "--protocol", "a1-strength",
+                          *args], capture_output=True, text=True)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and says in run.stderr

@@ -13,6 +13,7 @@ import pytest
 from bbfeedback.app import history
 from bbfeedback.app.history import MIGRATIONS, History, adherence, progress, suggest
 from bbfeedback.app.report import progress_report, session_report
+from bbfeedback.app.tables import format_progress
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 
@@ -241,6 +242,22 @@ def test_an_assessment_is_not_practice(kind):
     test["summary"][kind] = {}
     a = adherence(day + [test])
     assert a["per_day"] == {"2026-11-20": 3} and a["days_on_target"] == 0
+
+
+def test_an_incomplete_session_is_listed_but_not_counted():
+    """Issue 13: a session stopped early enters the history marked incomplete; it is left
+    out of the changes, the adherence and the suggestion unless the therapist includes it."""
+    done = [_fake("a1-strength", 5, day=f"2026-11-2{d}T10:00") for d in (0, 1)]
+    cut = _fake("a1-strength", 0, reps=2, day="2026-11-22T10:00")
+    cut["summary"]["incomplete"] = True
+    prog = progress(done + [cut])
+    assert [r["incomplete"] for r in prog.rows] == [False, False, True]
+    assert prog.rows[2]["changes"] == {} and prog.adherence["per_day"] == {
+        "2026-11-20": 1, "2026-11-21": 1}
+    assert prog.suggestion["to"] == 6.0  # from the two complete ones (0/2 would block it)
+    assert "a1-strength (onvolledig)" in format_progress("P-1", prog, "nl")
+    counted = progress(done + [cut], include_incomplete=True)
+    assert "2026-11-22" in counted.adherence["per_day"] and counted.suggestion is None
 
 
 def test_ten_sessions_a_day_is_not_on_target():

@@ -261,7 +261,8 @@ def test_every_sentence_in_both_languages_singular_and_plural():
                    "floors_distinct": 1, "release_quick": 1, "fatigue_ratio": 0.55,
                    "glazer": {"pre-baseline": {"mean": 2.84}, "post-baseline": {"mean": 3.1}},
                    "perfect": {"E": 7.5, "R": n, "F": 1}, "resting_tone": {"unit": "µV"},
-                   "no_mvc": True, "mvc_estimated": True, "control_faded_from": 4}
+                   "no_mvc": True, "mvc_estimated": True, "control_faded_from": 4,
+                   "incomplete": True, "planned_reps": n + 2}
         for lang in ("nl", "en"):
             text = texts.summary_text(summary, reps(n), lang)
             check(text, lang, "all sentences")

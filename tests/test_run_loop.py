@@ -223,6 +223,12 @@ def test_a_session_cut_short_scores_only_what_was_reached(pid):
              if c.kind == "work" and not c.calibration and c.rep}
     assert len(end.result["reps"]) == len(begun)  # every begun one, and no other
     json.dumps(end.result, allow_nan=False)  # no NaN anywhere
+    summary = end.result["summary"]  # issue 13: kept, and marked incomplete (a2: both
+    # as-long-as-possible holds were done within 40 % of its longest plan: complete)
+    assert summary["incomplete"] == (pid != "a2-endurance")
+    assert summary["reps"] <= summary["planned_reps"]
+    said = f"Sessie niet afgemaakt: {summary['reps']} van de {summary['planned_reps']}"
+    assert (said in summary["text_nl"]) == summary["incomplete"]
     early = Session(protocols.load(pid), src.channels, src.fs_hz, start_s=src.start_s)
     assert run(BlockList(src.blocks[:100]), early, []).result is None  # 4 s: calibrating
 

@@ -234,3 +234,9 @@ def test_a_rep_without_a_squeeze_has_no_latencies(pid):
     rep = run(pid, Behaviour(skip={2}))["reps"][1]
     assert "no_contraction" in rep["flags"]
     assert rep["rise_s"] is None and rep["release_s"] is None
+
+
+def test_never_reaching_the_target_is_not_fading():
+    """Attack finding: identical reps that all miss the target read "faded from rep 2"."""
+    summary = run("b3-long-hold", Behaviour(hold_s={i: 1.0 for i in range(1, 6)}))["summary"]
+    assert summary["holds_met"] == 0 and summary["control_faded_from"] is None

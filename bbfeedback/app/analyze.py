@@ -258,6 +258,11 @@ def _alignment(recording: Recording, result: ChannelResult, main_name: str,
     contractions (``FIT_FRACTION`` of the repetitions have one within ``FOLLOW_S`` of their
     cue), else each repetition starts at its own contraction."""
     if start_s is not None:
+        if align != "auto":
+            raise InputError(f"--start-s and --align {align} exclude each other")
+        if start_s >= recording.duration_s:
+            raise InputError(f"--start-s {start_s:g} is after the end of the recording "
+                             f"({recording.duration_s:.1f} s)", recording.path)
         return start_s, "--start-s", None
     first = recording.meta.first_work_cue_s()
     if first is not None and align != "contractions":
@@ -265,7 +270,9 @@ def _alignment(recording: Recording, result: ChannelResult, main_name: str,
     if align == "cues":
         raise InputError("--align cues: the recording has no cue annotations",
                          recording.path)
-    mine = [e for e in detect(result) if e.channel == main_name]
+    # a session's calibration squeezes are not repetitions: from its first work cue on
+    after = -float("inf") if first is None else first - FOLLOW_S
+    mine = [e for e in detect(result) if e.channel == main_name and e.onset_s >= after]
     if not mine:
         raise InputError("no cue annotations and no contraction to align the protocol to "
                          "(give --start-s)", recording.path)
@@ -314,6 +321,17 @@ def contraction_anchors(protocol: Protocol, contractions: list[Contraction]) -> 
     return anchors
 
 
+def anchored_until(protocol: Protocol, anchors: list[float] | None) -> float | None:
+    """Where scoring by contractions ends: after the rest of the last repetition that has
+    its own contraction, when some have none (the rest were not done: the session is
+    scored as stopped there, incomplete). None: every repetition has one."""
+    plan = _rep_plan(protocol)
+    if not anchors or len(anchors) >= len(plan):
+        return None
+    k = len(anchors) - 1
+    return anchors[k] + plan[k + 1][0] - plan[k][0] - 0.25  # before the next one's cue
+
+
 @dataclass
 class Rescoring:
     """A session engine set up as a recording was made, and the blocks to feed it."""
@@ -322,9 +340,14 @@ class Rescoring:
     group: ChannelResult
     alignment: str
     recording: Recording
+    until_s: float | None = None  # feed no further (scored by contractions: see anchored_until)
 
     def blocks(self, block_s: float = BLOCK_S) -> Iterator[Block]:
-        return file_blocks(self.group.block, self.recording, block_s)
+        blocks = file_blocks(self.group.block, self.recording, block_s)
+        if self.until_s is None:
+            return blocks
+        end = int(round(self.until_s * self.group.block.fs_hz))
+        return (b.head(end - b.start_sample) for b in blocks if b.start_sample < end)
 
     def run(self, sinks: list | None = None) -> dict:
         """Score the whole file through the run loop; the session's result."""
@@ -420,7 +443,7 @@ def session_for(recording: Recording, protocol: Protocol | None = None,
                           main=main, accessory=accessory, anchors_s=anchors)
     except ValueError as exc:
         raise InputError(str(exc), recording.path) from None
-    return Rescoring(session, group, how, recording)
+    return Rescoring(session, group, how, recording, anchored_until(protocol, anchors))
 
 
 def _str(value: object) -> str | None:

@@ -320,6 +320,8 @@ def _add_history(sub) -> None:
     p.add_argument("--accept", metavar="OUT.toml",
                    help="accept the suggested targets: write them as a protocol file")
     p.add_argument("--lang", choices=["nl", "en"], default="en", help="language of the table")
+    p.add_argument("--include-incomplete", action="store_true",
+                   help="count sessions stopped early in progress and practice too")
     _force_option(p)
     p.set_defaults(func=_cmd_history)
 
@@ -345,7 +347,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
     sessions = hist.sessions(args.patient)
     if not sessions:
         raise InputError(f"no sessions of patient {args.patient!r} in {hist.path}")
-    prog = progress(sessions)
+    prog = progress(sessions, include_incomplete=args.include_incomplete)
     if args.json:
         print(to_json(prog))
     else:
@@ -366,6 +368,8 @@ def _add_report(sub) -> None:
     p = sub.add_parser("report", help="printable HTML report of a session or of a patient")
     p.add_argument("file", nargs="?", help="a session recording (EDF)")
     p.add_argument("--patient", help="progress over sessions instead of one session")
+    p.add_argument("--include-incomplete", action="store_true",
+                   help="with --patient: count sessions stopped early too")
     p.add_argument("--out", required=True)
     _force_option(p)
     p.add_argument("--lang", choices=["nl", "en"], default="en")
@@ -381,7 +385,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         from bbfeedback.app.history import History, progress
 
         text = report.progress_report(args.patient,
-                                      progress(History(args.db).sessions(args.patient)),
+                                      progress(History(args.db).sessions(args.patient),
+                                               include_incomplete=args.include_incomplete),
                                       args.lang)
     elif args.file:
         text = report.session_report(args.file, args.lang)

@@ -379,8 +379,17 @@ class Progress:
     suggestion: dict | None
 
 
-def progress(sessions: list[dict], today: date | None = None) -> Progress:
-    """Per-session progress, practice adherence and a suggested next step."""
+def is_incomplete(session: dict) -> bool:
+    """Stopped before its last repetition (its summary says so; older ones: complete)."""
+    return bool((session.get("summary") or {}).get("incomplete"))
+
+
+def progress(sessions: list[dict], today: date | None = None,
+             include_incomplete: bool = False) -> Progress:
+    """Per-session progress, practice adherence and a suggested next step. Every session is
+    listed; one stopped early is marked ``incomplete`` and left out of the changes, the
+    adherence and the suggestion unless the therapist includes it."""
+    counted = [s for s in sessions if include_incomplete or not is_incomplete(s)]
     rows = []
     for s in sessions:
         summ = s["summary"]
@@ -396,10 +405,15 @@ def progress(sessions: list[dict], today: date | None = None) -> Progress:
             "quick_count": summ.get("quick_count"), "fatigue_ratio": summ.get("fatigue_ratio"),
             "resting_tone_pct": tone.get("pct_mvc"), "file": s["file"],
             "device": change.device_name(s["device"]), "mvc_source": cal.get("source"),
+            "incomplete": is_incomplete(s),
+            "counted": include_incomplete or not is_incomplete(s),
         })
-    for row, judged in zip(rows, change.changes(rows), strict=True):
+    judged_rows = [r for r in rows if r["counted"]]
+    for row in rows:
+        row["changes"] = {}
+    for row, judged in zip(judged_rows, change.changes(judged_rows), strict=True):
         row["changes"] = judged  # per metric: beyond its measurement error or not
-    return Progress(rows, adherence(sessions, today), suggest(sessions))
+    return Progress(rows, adherence(counted, today), suggest(counted))
 
 
 def is_assessment(session: dict) -> bool:

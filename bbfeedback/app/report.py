@@ -263,9 +263,9 @@ def _protocol_name(pid: str | None, lang: str) -> str:
 
 # --- progress report ------------------------------------------------------------------------
 def progress_report(patient: str, prog: Progress, lang: str = "en") -> str:
-    rows = prog.rows
-    if not rows:
+    if not prog.rows:
         raise InputError(f"no sessions of patient {patient!r} in the history")
+    rows = [r for r in prog.rows if r.get("counted", True)]  # the charts: counted sessions
     labels = [r["date"][5:16] for r in rows]
     unit = next((r["unit"] for r in rows if r["unit"]), "")
     charts = [("mvc", [r["mvc"] for r in rows], unit),
@@ -290,9 +290,11 @@ def progress_report(patient: str, prog: Progress, lang: str = "en") -> str:
         "date", "protocol", "col_mvc", "col_mvc_change", "col_best_hold", "col_met",
         "col_quick", "col_fatigue", "col_rest", "col_rest_change"))
     table = []
-    for r in rows:
+    for r in prog.rows:
         judged = r.get("changes") or {}
-        cells = (r["date"], _protocol_name(r["protocol"], lang), _fmt(r["mvc"], lang=lang),
+        name = _protocol_name(r["protocol"], lang) + (t("incomplete_mark", lang)
+                                                      if r.get("incomplete") else "")
+        cells = (r["date"], name, _fmt(r["mvc"], lang=lang),
                  words.change_text(judged.get("mvc"), lang),
                  _fmt(r["best_hold_s"], lang=lang), f"{r['reps_met']}/{r['reps']}",
                  _fmt(r["quick_count"], "{:.0f}", lang),

@@ -111,7 +111,9 @@ def format_progress(patient: str, prog, lang: str = "en") -> str:
     def judged(r: dict, key: str) -> str:  # the change against its measurement error
         return words.change_text((r.get("changes") or {}).get(key), lang)
 
-    rows = [(r["date"], r["protocol"] or "-", words.fmt(r["mvc"], lang, ".1f"),
+    rows = [(r["date"], (r["protocol"] or "-") + (t("incomplete_mark", lang)
+                                                   if r.get("incomplete") else ""),
+             words.fmt(r["mvc"], lang, ".1f"),
              judged(r, "mvc"), words.fmt(r["best_hold_s"], lang, ".1f"),
              f"{r['reps_met']}/{r['reps']}", words.fmt(r["quick_count"], lang, ".0f"),
              words.fmt(r["fatigue_ratio"], lang, ".2f"),

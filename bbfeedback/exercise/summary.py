@@ -69,13 +69,14 @@ def fatigue_ratio(reps: list[RepScore], cal: Calibration) -> float | None:
 
 def control_faded_from(reps: list[RepScore], cal: Calibration, fraction: float) -> int | None:
     """Leaflet B (b2, b3): "stop when control fades". The first repetition from which two in
-    a row fade: not held, or muscle activity (peak above rest) below ``fraction`` of the best
-    before it (the quick-contraction rule). None: control held to the end."""
-    best, faded = 0.0, []
-    for r in reps:
+    a row fade: not held after earlier ones were, or muscle activity (peak above rest) below
+    ``fraction`` of the best before it (the quick-contraction rule). None: control held to
+    the end (or was never there: not reaching the target from the start is not fading)."""
+    best, held, faded = 0.0, False, []
+    for r in reps:  # fading is a decline: from holds that were met, or from the best so far
         above = _above(r, cal)
-        faded.append(not r.met or (best > 0 and above < fraction * best))
-        best = max(best, above)
+        faded.append((held and not r.met) or (best > 0 and above < fraction * best))
+        best, held = max(best, above), held or r.met
     return next((reps[k].index for k in range(1, len(reps) - 1)
                  if faded[k] and faded[k + 1]), None)
 
@@ -445,9 +446,18 @@ def summarise(facts: SessionFacts) -> dict:
     fatigue = fatigue_by_section(reps, cal)
     holds = [r for r in reps if r.target_hold_s > scoring.QUICK_HOLD_S]
     targets = {r.target_hold_s for r in holds}
+    planned = len({(s.section, s.rep) for s in facts.steps if s.rep is not None})
+    trace = facts.trace
+    ended_s = trace.t0_s + trace.values.size / trace.rate_hz
+    last_work = [s for s in facts.steps if s.phase.kind == WORK][-1:]
+    cut = bool(last_work) and bool(last_work[0].index not in facts.spans
+                                   or facts.spans[last_work[0].index][1] > ended_s + 1.0)
     out: dict = {
         "reps": len(reps),
         "reps_met": sum(r.met for r in reps),
+        "planned_reps": planned,
+        # stopped before its last work was done: kept, but left out of progress
+        "incomplete": len(reps) < planned or cut,
         "holds": len(holds),  # not the quick squeezes, not as-long-as-possible holds
         "holds_met": sum(r.met for r in holds),
         "hold_target_s": targets.pop() if len(targets) == 1 else None,
