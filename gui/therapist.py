@@ -10,6 +10,7 @@ from bbfeedback.drivers.devices import DEVICE_NAMES
 from bbfeedback.gui.controller import EMULATED, LiveController
 from bbfeedback.gui.i18n import POSTURES, posture, system_language, tr
 from bbfeedback.gui.live_plot import LivePlot, RawPlot
+from bbfeedback.gui.parameters import PhaseTable
 from bbfeedback.gui.patient import PatientView
 from PySide6 import QtCore, QtWidgets
 
@@ -60,10 +61,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.posture = QtWidgets.QComboBox()
         for key in POSTURES:
             self.posture.addItem(key, key)
-        self.hold = self._spin(1, 60, 5)
-        self.rest = self._spin(1, 60, 4)
-        self.reps = self._spin(1, 30, 5, decimals=0)
-        self.target = self._spin(5, 100, 100)
+        self.phases = PhaseTable(self.lang)  # per section and phase: never collapsed
         self.calibration_mode = QtWidgets.QComboBox()  # the protocol's own mode, or another
         for mode in CALIBRATION_CHOICES:
             self.calibration_mode.addItem(mode or "protocol", mode)
@@ -83,8 +81,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self._labels = {}
         for key, widget in (("device", self.device), ("port", self.port),
                             ("patient_code", self.patient), ("posture", self.posture),
-                            ("protocol", self.protocol), ("hold", self.hold),
-                            ("rest", self.rest), ("reps", self.reps), ("target", self.target),
+                            ("protocol", self.protocol),
                             ("calibration_mode", self.calibration_mode),
                             ("record", self.record), ("language", self.language)):
             label = QtWidgets.QLabel()
@@ -96,6 +93,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.calibration.setWordWrap(True)
         side = QtWidgets.QVBoxLayout()
         side.addLayout(self.form)
+        side.addWidget(self.phases, 1)
         side.addWidget(self.start_button)
         side.addWidget(self.open_button)
         side.addWidget(self.patient_button)
@@ -169,32 +167,9 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.status.setText("; ".join(done))
         self._offer_recovery()
 
-    @staticmethod
-    def _spin(lo: float, hi: float, value: float, decimals: int = 1):
-        box = QtWidgets.QDoubleSpinBox() if decimals else QtWidgets.QSpinBox()
-        box.setRange(lo, hi)
-        if decimals:
-            box.setDecimals(decimals)
-        box.setValue(value)
-        return box
-
     def _load_parameters(self, pid: str) -> None:
-        """Show the protocol's own hold, rest, repetitions and target before editing."""
-        p = protocols.load(pid)
-        work = [ph for s in p.sections for ph in s.phases if ph.kind == "work"]
-        rest = [ph for s in p.sections for ph in s.phases if ph.kind == "rest"]
-        reps = [s.repetitions for s in p.sections if s.repetitions > 1]
-        if work:
-            self.hold.setValue(work[0].hold_s)
-            self.target.setValue(work[0].target_pct_mvc or 50)
-        if rest:
-            self.rest.setValue(rest[0].duration_s)
-        self.reps.setValue(reps[0] if reps else 1)
-        self._shown = self._parameters()  # what the protocol itself says, as the boxes show it
-
-    def _parameters(self) -> tuple[float, float, int, float]:
-        return (self.hold.value(), self.rest.value(), int(self.reps.value()),
-                self.target.value())
+        """Show the protocol's own sections and phases before editing."""
+        self.phases.show_protocol(protocols.load(pid))
 
     def retranslate(self) -> None:
         lang = self.lang
@@ -205,11 +180,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
             self.posture.setItemText(i, posture(key, lang))
         for i, mode in enumerate(CALIBRATION_CHOICES):
             self.calibration_mode.setItemText(i, tr(f"calib_{mode or 'protocol'}", lang))
-        number_locale = QtCore.QLocale(QtCore.QLocale.Language.Dutch if lang == "nl"
-                                       else QtCore.QLocale.Language.English)
-        for box in (self.hold, self.rest, self.reps, self.target):
-            box.setLocale(number_locale)  # "5,0" in Dutch, typed and shown
-            box.setValue(box.value())  # shown again in that locale
+        self.phases.retranslate(lang)  # "5,0" in Dutch, typed and shown
         self.plot.setLabel("bottom", tr("time_axis", lang))
         self.raw_plot.setLabel("left", tr("raw_axis", lang))
         self.start_button.setText(tr("stop" if self.controller.frame().running else "start",
@@ -228,12 +199,9 @@ class TherapistWindow(QtWidgets.QMainWindow):
 
     # --- actions ---------------------------------------------------------------------------
     def chosen_protocol(self) -> protocols.Protocol:
-        """The protocol with what the therapist changed in the boxes, and only that: a box
-        left alone never rewrites the protocol (the lift's floors, Glazer's phases)."""
-        p = protocols.load(self.protocol.currentText())
-        changed = [now if now != shown else None
-                   for now, shown in zip(self._parameters(), self._shown, strict=True)]
-        return protocols.customise(p, *changed) if any(v is not None for v in changed) else p
+        """The protocol with what the therapist changed, each in its own phase, and only
+        that: a value left alone never rewrites the protocol (the lift's floors)."""
+        return self.phases.protocol()
 
     def toggle(self) -> None:
         if self.controller.frame().running:

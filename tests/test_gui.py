@@ -144,14 +144,45 @@ def test_languages_switch(qtbot, window):
 
 def test_protocol_parameters_are_editable_before_start(window):
     window.protocol.setCurrentText("b3-long-hold")
-    assert window.hold.value() == 5.0 and window.rest.value() == 6.0
-    window.hold.setValue(8.0)
-    window.reps.setValue(6)
-    window.target.setValue(60.0)
+    boxes = window.phases.boxes
+    hold = next(b for p, b in boxes.items() if p.field == "hold_s")
+    rest = next(b for p, b in boxes.items() if p.field == "duration_s")
+    reps = next(b for p, b in boxes.items() if p.field == "repetitions")
+    target = next(b for p, b in boxes.items() if p.field == "target_pct_mvc")
+    assert (hold.value(), rest.value(), reps.value(), target.value()) == (5.0, 6.0, 5, 60)
+    hold.setValue(8.0)
+    reps.setValue(6)
+    target.setValue(70)
     p = window.chosen_protocol()
     work = [s for s in p.timeline() if s.phase.kind == "work"]
-    assert len(work) == 6 and work[0].phase.hold_s == 8.0
-    assert work[0].phase.target_pct_mvc == 60.0
+    assert len(work) == 6 and work[0].phase.hold_s == 8.0 and work[0].phase.duration_s > 8.0
+    assert work[0].phase.target_pct_mvc == 70.0
+
+
+@pytest.mark.parametrize("pid", protocols.builtin_ids())
+def test_every_protocol_is_shown_per_phase_and_unchanged_when_left_alone(window, pid):
+    """Issue 13: the form collapsed the lift's floors into one target (25 % for all three).
+    Every work/rest phase is its own row; left alone, the protocol is the bundled one."""
+    window.protocol.setCurrentText(pid)
+    proto = protocols.load(pid)
+    phases = [ph for sec in proto.sections for ph in sec.phases
+              if ph.kind in ("work", "rest", "baseline")]
+    assert window.phases.rowCount() == len(phases)
+    assert window.chosen_protocol() == proto
+
+
+def test_one_lift_floor_is_edited_alone(window):
+    window.protocol.setCurrentText("b5-lift")
+    targets = {p: b for p, b in window.phases.boxes.items() if p.field == "target_pct_mvc"}
+    assert sorted(b.value() for b in targets.values()) == [25, 50, 75]
+    floor2 = next(p for p, b in targets.items() if b.value() == 50)
+    targets[floor2].setValue(55)
+    work = [ph for sec in window.chosen_protocol().sections for ph in sec.phases
+            if ph.kind == "work"]
+    assert [ph.target_pct_mvc for ph in work] == [25, 55, 75]
+    base = [ph for sec in protocols.load("b5-lift").sections for ph in sec.phases
+            if ph.kind == "work"][1]
+    assert work[1].band_pct_mvc == pytest.approx(tuple(b * 55 / 50 for b in base.band_pct_mvc))
 
 
 def test_without_a_display_it_says_so_in_one_line():
@@ -192,6 +223,27 @@ def test_calibration_mode_is_chosen_in_the_window(qtbot, tmp_path, lang):
         cal = next(iter(win.controller.frame().calibration.values()))
         assert cal["mvc"] is None and cal["source"] == "session-rest"
         assert win.controller.frame().cue.cue != "squeeze_max"  # no maximal squeezes
+    finally:
+        win.controller.stop()
+        win.close()
+
+
+@pytest.mark.parametrize(("floors", "distinct"), [((25, 50, 75), 3), ((25, 25, 25), 0)])
+def test_lift_floors_set_in_the_window_are_scored(qtbot, tmp_path, floors, distinct):
+    """Issue 13: floors at 25/50/75 % give floors_distinct on every lift; at 25/25/25 on
+    none (the simulated patient follows the floors the window gives it)."""
+    win = TherapistWindow("sim", None, "b5-lift", "nl", tmp_path, speed=40.0)
+    qtbot.addWidget(win)
+    win.record.setChecked(False)
+    targets = sorted(((b.value(), b) for p, b in win.phases.boxes.items()
+                      if p.field == "target_pct_mvc"), key=lambda vb: vb[0])
+    for (_, box), value in zip(targets, floors, strict=True):
+        box.setValue(value)
+    win.start()
+    try:
+        qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=90000)
+        summary = win.controller.result["summary"]
+        assert summary["floors_distinct"] == distinct and summary["reps"] == 3
     finally:
         win.controller.stop()
         win.close()
