@@ -38,6 +38,7 @@ class LiveController:
         self._idle = Frame()
         self._watchdog: Watchdog | None = None  # live sources only: a paused replay is quiet
         self._protocol_override: str | None = None
+        self.protocol: Protocol | None = None  # of the session running (or last run)
 
     @property
     def history_note(self) -> str:
@@ -99,6 +100,7 @@ class LiveController:
 
     def _begin(self, session: Session, sinks: list[Sink]) -> None:
         self.result = None
+        self.protocol = session.protocol
         sinks = [_KeepResult(self), *sinks]  # the result is there before the frame says so
         self._stop.clear()
         self._thread = threading.Thread(target=self._work, args=(session, sinks), daemon=True,

@@ -31,21 +31,32 @@ class RawPlot(pg.PlotWidget):
         item.setClipToView(True)
         self.curves = [self.plot(pen=pg.mkPen(c, width=1), skipFiniteCheck=True)
                        for c in ENV_PENS]
-        self._range = None
+        self._range: float | None = None
+        self._mid = 0.0
+        self.band_passed = True  # the EMG a therapist reads; raw (with wander) on a toggle
+
+    def show_band_passed(self, on: bool) -> None:
+        self.band_passed = on
+        self._range = None  # a new scale for the other signal
 
     def draw(self, snap, main: int = 0, accessory: int | None = None) -> None:
-        n = snap.raw.shape[0]
+        data = snap.band if self.band_passed and snap.band.shape[0] else snap.raw
+        n = data.shape[0]
         if not n:
             return
         x = -(n - 1 - np.arange(n)) / snap.fs_hz  # seconds before now: a fixed axis
         for k, curve in enumerate(self.curves):
             col = main if k == 0 else accessory
-            if col is not None and col < snap.raw.shape[1]:
-                curve.setData(x, snap.raw[:, col], skipFiniteCheck=True)
-        span = float(np.percentile(np.abs(snap.raw[:, main]), 99.5)) * 1.2 + 1.0
-        if self._range is None or abs(span - self._range) > 0.2 * self._range:
-            self._range = span  # rescale only on a real change: a calm picture
-            self.setYRange(-span, span, padding=0)
+            if col is not None and col < data.shape[1]:
+                curve.setData(x, data[:, col], skipFiniteCheck=True)
+            else:
+                curve.setData([], [])
+        mid = float(np.median(data[:, main]))
+        span = float(np.percentile(np.abs(data[:, main] - mid), 99.5)) * 1.2 + 1.0
+        if self._range is None or abs(span - self._range) > 0.2 * self._range \
+                or abs(mid - self._mid) > 0.5 * self._range:
+            self._range, self._mid = span, mid  # rescale only on a real change: calm
+            self.setYRange(mid - span, mid + span, padding=0)
 
 
 class LivePlot(pg.PlotWidget):

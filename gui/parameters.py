@@ -5,6 +5,7 @@ the protocol; an edited one changes only its own phase (or section, for repetiti
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from bbfeedback.gui.i18n import tr
@@ -97,9 +98,9 @@ class PhaseTable(QtWidgets.QTableWidget):
             for ph in sec.phases:
                 if ph.kind not in (WORK, REST, BASELINE):
                     continue
-                name = f"{si + 1}. {words.lookup(words.KINDS, ph.kind, lang)}"
-                item = QtWidgets.QTableWidgetItem(name)
-                item.setToolTip(ph.cue_nl if lang == "nl" else ph.cue_en)
+                cue = ph.cue_nl if lang == "nl" else ph.cue_en
+                item = QtWidgets.QTableWidgetItem(f"{si + 1}. {short_cue(cue)}")
+                item.setToolTip(f"{words.lookup(words.KINDS, ph.kind, lang)}: {cue}")
                 self.setItem(row, 0, item)
                 row += 1
 
@@ -111,6 +112,12 @@ class PhaseTable(QtWidgets.QTableWidget):
         """The shown protocol with the edits, and only those."""
         assert self.base is not None
         return apply_edits(self.base, self.edits())
+
+
+def short_cue(cue: str) -> str:
+    """A cue's first words ("Verdieping 2: iets harder ..." is "Verdieping 2")."""
+    first = re.split(r"[:,(]", cue, maxsplit=1)[0].strip()
+    return first if len(first) <= 28 else first[:28].rsplit(" ", 1)[0] + "…"
 
 
 def apply_edits(protocol: Protocol, edits: dict[Place, float]) -> Protocol:

@@ -1,50 +1,115 @@
 """The patient's view: big and calm, readable from 2 m.
 
-The trace against the template, the cue word and a countdown, and the lift with floors 1-4
-(the picture of the leaflets: the strongest squeeze reaches the 4th floor).
+The trace against the template, the cue word and a countdown, and the level as a lift in a
+building drawn from the protocol: one box per target it has (the lift's three floors; one
+"target" box for a protocol with one), the box lit being the one the level line is in.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from bbfeedback.gui.i18n import tr
 from bbfeedback.gui.live_plot import LivePlot
 from PySide6 import QtCore, QtGui, QtWidgets
 
-FLOOR_COLORS = ("#d6eaf8", "#aed6f1", "#85c1e9", "#5dade2")
+from bbfeedback import texts as words
+from bbfeedback.exercise.protocols import WORK, Protocol
+
+FLOOR_COLORS = ("#d6eaf8", "#aed6f1", "#85c1e9", "#5dade2", "#3498db")
+
+
+@dataclass(frozen=True)
+class Floor:
+    """One box of the building, in % MVC: from ``lo`` to ``hi``, around its target."""
+
+    label: str
+    lo: float
+    hi: float
+    target: float
+
+
+def floors_of(protocol: Protocol | None, lang: str) -> list[Floor]:
+    """The protocol's targets as stacked boxes, bottom to top: each reaches from halfway to
+    the target below it (the lowest: from its band's bottom) to halfway to the one above (the
+    top one: to the top of the scale). The lift's are its floors; without a % MVC target
+    (calibration "none"), one box above rest."""
+    works = [ph for sec in (protocol.sections if protocol else ()) for ph in sec.phases
+             if ph.kind == WORK and ph.target_pct_mvc is not None]
+    targets = sorted({ph.target_pct_mvc for ph in works}) or [50.0]
+    lows = {ph.target_pct_mvc: (ph.band_pct_mvc or (ph.target_pct_mvc / 2,))[0] for ph in works}
+    top = scale_top(targets)
+    lift = protocol is not None and (protocol.scoring == "lift" or any(
+        sec.scoring == "lift" for sec in protocol.sections))
+    out = []
+    for k, t in enumerate(targets):
+        lo = min(lows.get(t, t / 2), t) if k == 0 else (targets[k - 1] + t) / 2
+        hi = top if k == len(targets) - 1 else (t + targets[k + 1]) / 2
+        if lift:
+            label = f"{tr('floor', lang)} {k + 1}"
+        elif len(targets) == 1:
+            label = tr("target_box", lang)
+        else:
+            label = words.format_text("{t:g} %", lang, t=t)
+        out.append(Floor(label, lo, hi, t))
+    return out
+
+
+def scale_top(targets: list[float]) -> float:
+    """The top of the building in % MVC: room above the highest target."""
+    return max(100.0, 1.25 * max(targets))
 
 
 class LiftBar(QtWidgets.QWidget):
-    """Floors 1-4 (25 % MVC each) with the current level as a filled lift."""
+    """The building: the protocol's floors, and the level as a red line; lit is the floor
+    the line is in."""
 
     def __init__(self):
         super().__init__()
         self.level_pct = 0.0
-        self.lang = "nl"
-        self.setMinimumWidth(170)
+        self.floors: list[Floor] = floors_of(None, "nl")
+        self.top = scale_top([f.target for f in self.floors])
+        self.setMinimumWidth(200)
+
+    def set_floors(self, floors: list[Floor]) -> None:
+        self.floors = floors
+        self.top = scale_top([f.target for f in floors])
+        self.update()
 
     def set_level(self, pct: float | None) -> None:
-        self.level_pct = 0.0 if pct is None else max(0.0, min(110.0, pct))
+        self.level_pct = 0.0 if pct is None else max(0.0, min(self.top, pct))
         self.update()
+
+    def lit(self) -> int | None:
+        """The floor the level line is in (None: below the first: at rest)."""
+        return next((k for k, f in enumerate(self.floors) if f.lo <= self.level_pct < f.hi
+                     or (k == len(self.floors) - 1 and self.level_pct >= f.hi)), None)
+
+    def y_of(self, pct: float) -> float:
+        margin = 10
+        return self.height() - margin - (self.height() - 2 * margin) * pct / self.top
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
         p = QtGui.QPainter(self)
         p.setRenderHint(QtGui.QPainter.Antialiasing)
-        w, h = self.width(), self.height()
-        margin = 10
-        floor_h = (h - 2 * margin) / 4
+        w, margin = self.width(), 10
+        lit = self.lit()
         font = p.font()
-        font.setPointSize(max(12, int(floor_h / 6)))
-        p.setFont(font)
-        for k in range(4):
-            top = h - margin - (k + 1) * floor_h
-            rect = QtCore.QRectF(margin, top, w - 2 * margin, floor_h - 4)
-            reached = self.level_pct >= k * 25 + 12.5
-            p.setBrush(QtGui.QColor(FLOOR_COLORS[k] if reached else "#f4f6f7"))
+        for k, f in enumerate(self.floors):
+            rect = QtCore.QRectF(margin, self.y_of(f.hi) + 2, w - 2 * margin,
+                                 self.y_of(f.lo) - self.y_of(f.hi) - 4)
+            p.setBrush(QtGui.QColor(FLOOR_COLORS[k % len(FLOOR_COLORS)] if k == lit
+                                    else "#f4f6f7"))
             p.setPen(QtGui.QPen(QtGui.QColor("#7f8c8d"), 1))
             p.drawRoundedRect(rect, 8, 8)
+            # as large as fits: a third of the box's height, and its width
+            size = max(10, min(int(rect.height() / 3), int(rect.width() / (0.62 * len(f.label))),
+                               40))
+            font.setPixelSize(size)
+            p.setFont(font)
             p.setPen(QtGui.QColor("#2c3e50"))
-            p.drawText(rect, QtCore.Qt.AlignCenter, f"{tr('floor', self.lang)} {k + 1}")
-        y = h - margin - (h - 2 * margin) * min(self.level_pct, 100) / 100
+            p.drawText(rect, QtCore.Qt.AlignCenter, f.label)
+        y = self.y_of(self.level_pct)
         p.setPen(QtGui.QPen(QtGui.QColor("#c0392b"), 6))
         p.drawLine(QtCore.QPointF(margin, y), QtCore.QPointF(w - margin, y))
         p.end()
@@ -54,15 +119,21 @@ class PatientView(QtWidgets.QWidget):
     def __init__(self, lang: str = "nl"):
         super().__init__()
         self.lang = lang
+        self.protocol: Protocol | None = None
         self.setWindowTitle("bbfeedback")
         self.setStyleSheet("background: white;")
         self.cue = QtWidgets.QLabel("")
         self.cue.setAlignment(QtCore.Qt.AlignCenter)
         self.cue.setWordWrap(True)
         self.cue.setStyleSheet("font-size: 44pt; font-weight: 600; color: #1f4e8c;")
+        # two lines always: the layout does not jump when a cue wraps
+        self.cue.setFixedHeight(int(2.4 * QtGui.QFontMetrics(self._font(44)).height()))
         self.count = QtWidgets.QLabel("")
         self.count.setAlignment(QtCore.Qt.AlignCenter)
         self.count.setStyleSheet("font-size: 40pt; color: #34495e;")
+        self.rep = QtWidgets.QLabel("")  # "herhaling 3 van 5"
+        self.rep.setAlignment(QtCore.Qt.AlignCenter)
+        self.rep.setStyleSheet("font-size: 24pt; color: #34495e;")
         self.plot = LivePlot(window_s=15.0, ahead_s=8.0, big=True)
         self.lift = LiftBar()
         body = QtWidgets.QHBoxLayout()
@@ -71,24 +142,40 @@ class PatientView(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         head = QtWidgets.QHBoxLayout()
         head.addWidget(self.cue, 4)
-        head.addWidget(self.count, 1)
+        side = QtWidgets.QVBoxLayout()
+        side.addWidget(self.count)
+        side.addWidget(self.rep)
+        head.addLayout(side, 1)
         layout.addLayout(head)
         layout.addLayout(body, 1)
         self.resize(1100, 700)
 
+    @staticmethod
+    def _font(points: int) -> QtGui.QFont:
+        font = QtGui.QFont()
+        font.setPointSize(points)
+        font.setWeight(QtGui.QFont.DemiBold)
+        return font
+
+    def set_protocol(self, protocol: Protocol | None) -> None:
+        """Draw the building of this protocol (its floors, or its one target)."""
+        self.protocol = protocol
+        self.lift.set_floors(floors_of(protocol, self.lang))
+
     def set_language(self, lang: str) -> None:
         self.lang = lang
-        self.lift.lang = lang
+        self.lift.set_floors(floors_of(self.protocol, lang))
         self.plot.setLabel("bottom", tr("time_axis", lang))
 
-    def draw(self, snap, main: int, accessory: int | None) -> None:
+    def draw(self, snap, main: int, accessory: int | None, rep_text: str = "") -> None:
         self.plot.draw(snap, main, None)
+        self.rep.setText(rep_text)
         if snap.status == "finished":
             self.cue.setText(tr("done", self.lang))
         elif snap.cue is not None:
             self.cue.setText(snap.cue.cue_nl if self.lang == "nl" else snap.cue.cue_en)
         if snap.cue_end_s is not None and snap.running:
-            self.count.setText(f"{max(0.0, snap.cue_end_s - snap.t_s):.0f}")
+            self.count.setText(f"{max(0.0, snap.cue_end_s - snap.t_s):.0f} s")
         else:
             self.count.setText("")
         self.lift.set_level(snap.level_pct)

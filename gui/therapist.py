@@ -9,7 +9,7 @@ from pathlib import Path
 from bbfeedback.drivers.devices import DEVICE_NAMES
 from bbfeedback.gui.controller import EMULATED, LiveController
 from bbfeedback.gui.i18n import POSTURES, posture, system_language, tr
-from bbfeedback.gui.live_plot import LivePlot, RawPlot
+from bbfeedback.gui.live_plot import ENV_PENS, LivePlot, RawPlot
 from bbfeedback.gui.parameters import PhaseTable
 from bbfeedback.gui.patient import PatientView
 from PySide6 import QtCore, QtWidgets
@@ -37,6 +37,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.controller = LiveController()
         self.patient_view = PatientView(self.lang)
         self.main, self.accessory = 0, None
+        self._legend_for = None
+        self._last_rep: int | None = None
         self._build(device, port, protocol)
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self.redraw)
@@ -108,11 +110,18 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.cue.setStyleSheet("font-size: 22pt; font-weight: 600; color: #1f4e8c;")
         self.count = QtWidgets.QLabel()
         self.count.setStyleSheet("font-size: 22pt; color: #34495e;")
+        self.rep = QtWidgets.QLabel()  # "herhaling 3 van 5"
+        self.rep.setStyleSheet("font-size: 16pt; color: #34495e;")
+        self.legend = QtWidgets.QLabel()
+        self.raw_toggle = QtWidgets.QCheckBox()  # off: band-passed EMG, as a therapist reads
+        self.raw_toggle.toggled.connect(self._show_raw)
         self.plot = LivePlot()
         self.plot.setLabel("left", "µV RMS")
         self.raw_plot = RawPlot()
         self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
         self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(
+            QtWidgets.QHeaderView.ResizeToContents)  # no header cut off ("Vastgehouden (s")
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
         self.summary = QtWidgets.QLabel()
@@ -120,11 +129,14 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.summary.setStyleSheet("font-size: 12pt;")
         head = QtWidgets.QHBoxLayout()
         head.addWidget(self.cue, 4)
+        head.addWidget(self.rep, 1)
         head.addWidget(self.count, 1)
         center = QtWidgets.QVBoxLayout()
         center.addLayout(head)
+        center.addWidget(self.legend)
         center.addWidget(self.plot, 4)
         center.addWidget(self.raw_plot, 2)
+        center.addWidget(self.raw_toggle)
         center.addWidget(self.table, 2)
         center.addWidget(self.summary)
         body = QtWidgets.QHBoxLayout()
@@ -182,7 +194,10 @@ class TherapistWindow(QtWidgets.QMainWindow):
             self.calibration_mode.setItemText(i, tr(f"calib_{mode or 'protocol'}", lang))
         self.phases.retranslate(lang)  # "5,0" in Dutch, typed and shown
         self.plot.setLabel("bottom", tr("time_axis", lang))
-        self.raw_plot.setLabel("left", tr("raw_axis", lang))
+        self.raw_plot.setLabel("left", tr("raw_axis" if self.raw_toggle.isChecked()
+                                          else "band_axis", lang))
+        self.raw_toggle.setText(tr("show_raw", lang))
+        self._legend_for = None  # drawn again in this language
         self.start_button.setText(tr("stop" if self.controller.frame().running else "start",
                                      lang))
         self.open_button.setText(tr("open", lang))
@@ -191,6 +206,37 @@ class TherapistWindow(QtWidgets.QMainWindow):
             self.recover_button.setText(f"{tr('recover', lang)} ({len(self.unfinished)})")
         self.table.setHorizontalHeaderLabels([tr(c, lang) for c in COLUMNS])
         self.patient_view.set_language(lang)
+
+    def _show_raw(self, on: bool) -> None:
+        self.raw_plot.show_band_passed(not on)
+        self.raw_plot.setLabel("left", tr("raw_axis" if on else "band_axis", self.lang))
+
+    def _draw_legend(self, snap) -> None:
+        """Which colour is which channel, the target band and the detector's thresholds."""
+        key = (self.lang, snap.channels, snap.main, snap.accessory)
+        if key == self._legend_for or not snap.channels:
+            return
+        self._legend_for = key
+        items = [(ENV_PENS[0], "■", words.channel(snap.channels[snap.main].name, self.lang))]
+        if snap.accessory is not None:
+            items.append((ENV_PENS[1], "■",
+                          words.channel(snap.channels[snap.accessory].name, self.lang)))
+        items += [("#2ea043", "▮", tr("legend_band", self.lang)),
+                  ("#c0392b", "┄", tr("legend_thresholds", self.lang))]
+        self.legend.setText("&nbsp;&nbsp;&nbsp;".join(
+            f'<span style="color:{c}; font-size:14pt">{mark}</span> {text}'
+            for c, mark, text in items))
+
+    def _rep_text(self, snap) -> str:
+        """"herhaling 3 van 5" while a repetition's cue is on."""
+        proto = self.controller.protocol
+        if snap.cue is not None and snap.cue.rep and not snap.cue.calibration:
+            self._last_rep = snap.cue.rep  # and in the rest after it
+        if self._last_rep is None or proto is None or snap.status == "finished":
+            return ""
+        total = max((s.rep or 0) for s in proto.timeline())
+        return words.format_text(tr("rep_of", self.lang), self.lang, rep=self._last_rep,
+                                 n=total)
 
     def set_language(self, lang: str) -> None:
         self.lang = lang
@@ -231,6 +277,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
             self.status.setText(str(exc))
             return None
         self.table.setRowCount(0)
+        self._last_rep = None
         self.recording_path = path
         return str(path) if path else None
 
@@ -254,8 +301,10 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.main, self.accessory = snap.main, snap.accessory
         self.plot.draw(snap, self.main, self.accessory)
         self.raw_plot.draw(snap, self.main, self.accessory)
+        if self.patient_view.protocol is not self.controller.protocol:
+            self.patient_view.set_protocol(self.controller.protocol)
         if self.patient_view.isVisible():
-            self.patient_view.draw(snap, self.main, self.accessory)
+            self.patient_view.draw(snap, self.main, self.accessory, self._rep_text(snap))
         self._texts(snap)
         self._scores(snap)
         self.frames += 1
@@ -270,6 +319,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
         left = (snap.cue_end_s - snap.t_s) if snap.cue_end_s is not None else None
         self.count.setText(f"{max(0.0, left):.0f} s" if left is not None and snap.running
                            else "")
+        self.rep.setText(self._rep_text(snap))
+        self._draw_legend(snap)
         main = next(iter(snap.calibration.values()), None) if snap.calibration else None
         if snap.calibration:
             lines = [f"{tr('calibration', lang)}:"]

@@ -247,3 +247,27 @@ def test_lift_floors_set_in_the_window_are_scored(qtbot, tmp_path, floors, disti
     finally:
         win.controller.stop()
         win.close()
+
+
+@pytest.mark.parametrize("pid", protocols.builtin_ids())
+def test_patient_view_is_drawn_from_the_protocol(qtbot, pid):
+    """Issue 13: four floors for a three-floor lift, and the level line in floor 2 while
+    floor 1 was lit. As many boxes as targets; the lit box is the one the line is in."""
+    from bbfeedback.gui.patient import PatientView, floors_of
+
+    view = PatientView("nl")
+    qtbot.addWidget(view)
+    proto = protocols.load(pid)
+    view.set_protocol(proto)
+    targets = {ph.target_pct_mvc for s in proto.sections for ph in s.phases
+               if ph.kind == "work" and ph.target_pct_mvc is not None}
+    floors = floors_of(proto, "nl")
+    assert len(floors) == len(targets)
+    if pid == "b5-lift":
+        assert [f.label for f in floors] == ["Verdieping 1", "Verdieping 2", "Verdieping 3"]
+    for k, f in enumerate(floors):
+        view.lift.set_level(f.target)  # each target lights its own box, its line inside it
+        assert view.lift.lit() == k
+        assert view.lift.y_of(f.hi) <= view.lift.y_of(f.target) <= view.lift.y_of(f.lo)
+    view.lift.set_level(0.0)
+    assert view.lift.lit() is None  # at rest: nothing lit

@@ -35,6 +35,7 @@ class Frame:
     main: int = 0
     accessory: int | None = None
     raw: np.ndarray = field(default_factory=lambda: _EMPTY)  # last window, oldest first
+    band: np.ndarray = field(default_factory=lambda: _EMPTY)  # the same, band-passed EMG
     env_t: np.ndarray = field(default_factory=lambda: _EMPTY)  # envelope times (s) ...
     env: np.ndarray = field(default_factory=lambda: _EMPTY)  # ... and values (., channels)
     cue: CueChange | None = None
@@ -86,6 +87,7 @@ class FramePublisher(Sink):
         self.window_s = window_s
         self.ahead_s = ahead_s
         self.ring = Ring(int(window_s * fs_hz), len(channels))
+        self.band_ring = Ring(int(window_s * fs_hz), len(channels))  # what a therapist reads
         self._base = {"fs_hz": fs_hz, "channels": tuple(channels), "status": status,
                       "recorded_reps": tuple(recorded_reps or ()), "running": True}
         self._cue: CueChange | None = None
@@ -96,6 +98,9 @@ class FramePublisher(Sink):
     # --- sink ------------------------------------------------------------------------------
     def block(self, block: Block, events: list, session: Session | None) -> None:
         self.ring.push(block.data)
+        band = getattr(session.pipeline, "filtered", None) if session is not None else None
+        ok = band is not None and band.shape == block.data.shape
+        self.band_ring.push(band if ok else block.data)
         self._t_s = block.end_sample / block.fs_hz
         self._base["lost_samples"] = self._base.get("lost_samples", 0) + block.lost_before
         if self._base["status"] in ("connecting", "reconnecting"):
@@ -128,8 +133,10 @@ class FramePublisher(Sink):
     def restart(self, session: Session, t_s: float, raw: list[np.ndarray]) -> None:
         """After a seek: the session rebuilt up to ``t_s`` and the raw window before it."""
         self.ring = Ring(self.ring.n, self.ring.data.shape[1])
+        self.band_ring = Ring(self.ring.n, self.ring.data.shape[1])
         for x in raw:
             self.ring.push(x)
+            self.band_ring.push(x - np.median(x, axis=0))  # until band-passed blocks come
         self._t_s = t_s
         self._cue = session.cues[-1] if session.cues else None
         self.publish(session)
@@ -137,7 +144,7 @@ class FramePublisher(Sink):
     # --- building --------------------------------------------------------------------------
     def publish(self, session: Session | None) -> None:
         f = {**self._base, "t_s": self._t_s, "raw": _frozen(self.ring.last()),
-             "cue": self._cue}
+             "band": _frozen(self.band_ring.last()), "cue": self._cue}
         if session is not None:
             f.update(_from_session(session, self._t_s, self.window_s, self.ahead_s, self._cue))
             if "reps" not in self._base:  # the final ones come with the result
