@@ -33,7 +33,9 @@ def missing_xcb_libraries() -> list[str]:
 def run(device: str = "sim", port: str | None = None, protocol: str = "a1-strength",
         lang: str | None = None, out_dir: str | None = None, speed: float = 1.0,
         replay: str | None = None, quit_after_s: float | None = None,
-        screenshot: str | None = None) -> int:
+        screenshot: str | None = None, start: bool = False, patient: str | None = None) -> int:
+    """The window; ``start``: begin the session at once (device and protocol were given
+    on the command line), else it waits for Start."""
     if not has_display():
         raise InputError("no display found: run it on a desktop, or without a screen with "
                          "QT_QPA_PLATFORM=offscreen bbfeedback gui ...")
@@ -50,9 +52,13 @@ def run(device: str = "sim", port: str | None = None, protocol: str = "a1-streng
     QtCore.qInstallMessageHandler(_quiet_offscreen)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bbfeedback"])
     win = TherapistWindow(device, port, protocol, lang, out_dir, speed)
+    if patient:
+        win.patient.setText(patient)
     win.show()
     if replay:
         win.open_recording(replay)
+    elif start:
+        QtCore.QTimer.singleShot(0, win.toggle)
     if quit_after_s is not None:
         def finish() -> None:
             if screenshot:

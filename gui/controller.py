@@ -53,6 +53,7 @@ class LiveController:
         """``calibration``: the protocol's own mode unless the therapist chose another
         (``previous``: the patient's last calibration, for "previous")."""
         self.stop()
+        self.recorder = self.history = None
         played = as_played(protocol, calibration)  # what a simulated patient does
         if port == EMULATED and device != "sim":
             port = self._emulate(device, played, seed)
@@ -67,8 +68,10 @@ class LiveController:
                            "posture": posture}
             self.recorder = SessionRecorder(record_path, src.channels, src.fs_hz,
                                             src.full_scale, session, device_info, patient)
-            self.history = HistorySink(self.recorder.path, None)
-            sinks += [self.recorder, self.history]
+            sinks.append(self.recorder)
+            if patient != "X":  # no code: the file only, no history
+                self.history = HistorySink(self.recorder.path, None)
+                sinks.append(self.history)
         self._watchdog = Watchdog(src.port or src.name)  # says "no data", never gives up
         self._begin(session, sinks + [self.publisher])
 

@@ -18,7 +18,7 @@ TEXTS = {
     "band_axis": ("gefilterd µV", "band-passed µV"),
     "legend_band": ("doelband", "target band"),
     "legend_thresholds": ("aan/uit-drempel", "on/off threshold"),
-    "rep_of": ("herhaling {rep} van {n}", "repetition {rep} of {n}"),
+    "rep_of": ("herhaling {k} van {n}", "repetition {k} of {n}"),
     "target_box": ("doel", "target"),
     "col_reps_short": ("Keer", "Times"),
     "col_seconds": ("Tijd (s)", "Time (s)"),

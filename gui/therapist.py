@@ -59,7 +59,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.protocol.addItems(protocols.builtin_ids())
         self.protocol.setCurrentText(protocol)
         self.protocol.currentTextChanged.connect(self._load_parameters)
-        self.patient = QtWidgets.QLineEdit("P-001")
+        self.patient = QtWidgets.QLineEdit()  # empty: recorded without a patient (no history)
+        self.patient.setPlaceholderText("P-001")
         self.posture = QtWidgets.QComboBox()
         for key in POSTURES:
             self.posture.addItem(key, key)
@@ -235,7 +236,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         if self._last_rep is None or proto is None or snap.status == "finished":
             return ""
         total = max((s.rep or 0) for s in proto.timeline())
-        return words.format_text(tr("rep_of", self.lang), self.lang, rep=self._last_rep,
+        return words.format_text(tr("rep_of", self.lang), self.lang, k=self._last_rep,
                                  n=total)
 
     def set_language(self, lang: str) -> None:
@@ -259,7 +260,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
     def start(self) -> str | None:
         """Start a live session; returns the recording path (or None)."""
         try:
-            pid = check_patient_id(self.patient.text().strip())
+            code = self.patient.text().strip()
+            pid = check_patient_id(code) if code else "X"
             path = None
             if self.record.isChecked():
                 self.out_dir.mkdir(parents=True, exist_ok=True)

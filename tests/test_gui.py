@@ -271,3 +271,23 @@ def test_patient_view_is_drawn_from_the_protocol(qtbot, pid):
         assert view.lift.y_of(f.hi) <= view.lift.y_of(f.target) <= view.lift.y_of(f.lo)
     view.lift.set_level(0.0)
     assert view.lift.lit() is None  # at rest: nothing lit
+
+
+@pytest.mark.parametrize("args, starts", [
+    (["--device", "sim", "--protocol", "b5-lift"], True),
+    (["--protocol", "b5-lift"], False),  # interactive: waits for Start
+])
+def test_gui_with_device_and_protocol_starts_at_once(tmp_path, args, starts):
+    """Issue 13: the README's main command opened an idle window at t = 0.0 s. Without a
+    patient code the file is recorded without a patient (never under a default code)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "BBFEEDBACK_DB": str(tmp_path / "h")}
+    run = subprocess.run(["bbfeedback", "gui", *args, "--speed", "10", "--lang", "nl",
+                          "--out-dir", str(tmp_path / "out"), "--quit-after", "4"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    files = list((tmp_path / "out").glob("*.edf")) if (tmp_path / "out").exists() else []
+    assert bool(files) == starts
+    if starts:
+        assert files[0].name.startswith("X-b5-lift-")
+        assert read_recording(files[0]).meta.settings["protocol"] == "b5-lift"
+    assert not (tmp_path / "h").exists()  # no history without a patient code

@@ -288,9 +288,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _add_gui(sub) -> None:
     p = sub.add_parser("gui", help="live myofeedback window for therapist and patient")
-    p.add_argument("--device", choices=DEVICE_NAMES, default="sim")
+    p.add_argument("--device", choices=DEVICE_NAMES,
+                   help="default sim; with --protocol too the session starts at once")
     p.add_argument("--port")
-    p.add_argument("--protocol", default="a1-strength", metavar="ID")
+    p.add_argument("--protocol", metavar="ID", help="default a1-strength")
+    p.add_argument("--patient", metavar="CODE", help="pseudonymous code (recorded into the "
+                   "history); none: the file is recorded without a patient")
     p.add_argument("--lang", choices=["nl", "en"], help="default: the system language")
     p.add_argument("--out-dir", help="where recordings go (default ~/bbfeedback-sessions)")
     p.add_argument("--replay", metavar="FILE", help="open a recording to replay")
@@ -305,8 +308,14 @@ def _cmd_gui(args: argparse.Namespace) -> int:
         recording_file(args.replay)
     from bbfeedback.gui.app import run
 
-    return run(args.device, args.port, args.protocol, args.lang, args.out_dir, args.speed,
-               args.replay, args.quit_after, args.screenshot)
+    if args.patient is not None:
+        from bbfeedback.app.recorder import check_patient_id
+
+        check_patient_id(args.patient)
+    start = args.device is not None and args.protocol is not None and not args.replay
+    return run(args.device or "sim", args.port, args.protocol or "a1-strength", args.lang,
+               args.out_dir, args.speed, args.replay, args.quit_after, args.screenshot,
+               start=start, patient=args.patient)
 
 
 def _add_history(sub) -> None:
