@@ -49,6 +49,12 @@ TEXTS = {
     "replaying": ("terugkijken", "replay"),  # not "herhaling": that is a repetition
     "done": ("Klaar! Nu helemaal ontspannen.", "Done! Now relax completely."),
     "recording_to": ("opname naar", "recording to"),
+    "replay_of": ("Opname {file}: patiënt {patient}, {device}, {protocol}, houding {posture}",
+                  "Recording {file}: patient {patient}, {device}, {protocol}, posture "
+                  "{posture}"),
+    "scores_same": ("opnieuw gescoord: gelijk aan de opname", "re-scored: same as recorded"),
+    "scores_differ": ("opnieuw gescoord: anders dan de opname (zie de tabel)",
+                      "re-scored: differs from the recording (see the table)"),
     "rescored": ("opnieuw gescoord", "re-scored"),
     "as_recorded": ("zoals opgenomen", "as recorded"),
     "recover": ("Onafgemaakte opname herstellen", "Recover unfinished recording"),

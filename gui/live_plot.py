@@ -150,6 +150,10 @@ class LivePlot(pg.PlotWidget):
         levels += [b["target"] * 1.3 for b in snap.template if b.get("target")]
         if snap.env.shape[0]:
             levels.append(float(snap.env.max()) * 1.1)
+        if snap.channels and snap.main < len(snap.channels):  # the calibration's MVC fits too
+            mvc = (snap.calibration.get(snap.channels[snap.main].name) or {}).get("mvc")
+            if mvc is not None and np.isfinite(mvc):
+                levels.append(float(mvc) * 1.15)
         return max(levels + [10.0])
 
     def _draw_template(self, snap) -> None:

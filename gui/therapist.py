@@ -39,6 +39,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.main, self.accessory = 0, None
         self._legend_for = None
         self._last_rep: int | None = None
+        self.replay_path: Path | None = None  # the file replayed (None: live)
+        self._replay_line = ""
         self._build(device, port, protocol)
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self.redraw)
@@ -281,6 +283,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.table.setRowCount(0)
         self._last_rep = None
         self.recording_path = path
+        self.replay_path = None
         return str(path) if path else None
 
     def open_recording(self, path: str | None = None, speed: float | None = None) -> None:
@@ -295,7 +298,37 @@ class TherapistWindow(QtWidgets.QMainWindow):
             self.status.setText(str(exc))
             return
         self.table.setRowCount(0)
+        self._last_rep = None
+        self.replay_path = Path(path)
         self.retranslate()
+
+    def _replay_text(self, snap) -> str:
+        """What is replayed: the file's own patient, device, protocol and posture (not the
+        form's), and at the end whether re-scoring gave the recorded scores."""
+        replay = self.controller.replay
+        if replay is None and snap.status != "finished" or self.replay_path is None:
+            return ""
+        rec = self.controller.replay.recording if replay is not None else None
+        if rec is None:
+            return self._replay_line
+        lang = self.lang
+        device = rec.meta.last("device") or {}
+        pid = rec.meta.settings.get("protocol")
+        name = protocols.load(pid).name[lang] if pid in protocols.builtin_ids() else pid
+        self._replay_line = words.format_text(
+            tr("replay_of", lang), lang, file=self.replay_path.name,
+            patient=(rec.header.get("patientCode") or "-").strip() or "-",
+            device=device.get("name") or "-", protocol=name or "-",
+            posture=words.posture(device.get("posture"), lang))
+        return self._replay_line
+
+    def _same_as_recorded(self, snap) -> str:
+        if snap.status != "finished" or not snap.recorded_reps:
+            return ""
+        keys = ("index", "met", "hold_s", "flags")
+        same = [tuple(r.get(k) for k in keys) for r in snap.reps] == \
+            [tuple(r.get(k) for k in keys) for r in snap.recorded_reps]
+        return tr("scores_same" if same else "scores_differ", self.lang)
 
     # --- drawing ---------------------------------------------------------------------------
     def redraw(self) -> None:
@@ -344,10 +377,10 @@ class TherapistWindow(QtWidgets.QMainWindow):
         problem = f" - {snap.message}" if snap.message else ""
         self.status.setText(f"{state}{lost} - t = {words.fmt(snap.t_s, lang, '.1f')} s"
                             f"{problem}")
+        lines = [self._replay_text(snap), self._same_as_recorded(snap)]
         if snap.summary:
-            self.summary.setText(snap.summary["text_nl" if lang == "nl" else "text_en"])
-        else:
-            self.summary.setText("")
+            lines.append(snap.summary["text_nl" if lang == "nl" else "text_en"])
+        self.summary.setText("\n".join(x for x in lines if x))
 
     def _scores(self, snap) -> None:
         if self.table.rowCount() == len(snap.reps):

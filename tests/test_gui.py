@@ -122,6 +122,10 @@ def test_replay_of_a_sample_recording(qtbot, window):
     assert list(snap.reps) == list(snap.recorded_reps)  # re-scored exactly as recorded
     assert [window.table.item(i, 1).text() for i in range(5)] == [
         f"{r['hold_s']:.1f}" for r in snap.recorded_reps]
+    window.redraw()
+    shown = window.summary.text()  # issue 13: the file's own facts, not the form's
+    assert "Recording a1_strength_emg.edf: patient SAMPLE-01, sim, Strength" in shown
+    assert "re-scored: same as recorded" in shown
 
 
 def test_a_port_that_does_not_exist_is_shown_not_fatal(qtbot, tmp_path):
