@@ -49,9 +49,8 @@ TEXTS = {
     "replaying": ("terugkijken", "replay"),  # not "herhaling": that is a repetition
     "done": ("Klaar! Nu helemaal ontspannen.", "Done! Now relax completely."),
     "recording_to": ("opname naar", "recording to"),
-    "replay_of": ("Opname {file}: patiënt {patient}, {device}, {protocol}, houding {posture}",
-                  "Recording {file}: patient {patient}, {device}, {protocol}, posture "
-                  "{posture}"),
+    "replay_of": ("Opname {f}: patiënt {p}, {d}, {o}, houding {h}",
+                  "Recording {f}: patient {p}, {d}, {o}, posture {h}"),
     "scores_same": ("opnieuw gescoord: gelijk aan de opname", "re-scored: same as recorded"),
     "scores_differ": ("opnieuw gescoord: anders dan de opname (zie de tabel)",
                       "re-scored: differs from the recording (see the table)"),

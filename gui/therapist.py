@@ -316,10 +316,10 @@ class TherapistWindow(QtWidgets.QMainWindow):
         pid = rec.meta.settings.get("protocol")
         name = protocols.load(pid).name[lang] if pid in protocols.builtin_ids() else pid
         self._replay_line = words.format_text(
-            tr("replay_of", lang), lang, file=self.replay_path.name,
-            patient=(rec.header.get("patientCode") or "-").strip() or "-",
-            device=device.get("name") or "-", protocol=name or "-",
-            posture=words.posture(device.get("posture"), lang))
+            tr("replay_of", lang), lang, f=self.replay_path.name,
+            p=(rec.header.get("patientCode") or "-").strip() or "-",
+            d=device.get("name") or "-", o=name or "-",
+            h=words.posture(device.get("posture"), lang))
         return self._replay_line
 
     def _same_as_recorded(self, snap) -> str:
