@@ -295,3 +295,30 @@ def test_gui_with_device_and_protocol_starts_at_once(tmp_path, args, starts):
         assert files[0].name.startswith("X-b5-lift-")
         assert read_recording(files[0]).meta.settings["protocol"] == "b5-lift"
     assert not (tmp_path / "h").exists()  # no history without a patient code
+
+
+@pytest.mark.parametrize("pid", protocols.builtin_ids())
+def test_every_protocol_through_the_window_equals_analyze_of_its_file(qtbot, tmp_path, pid):
+    """Issue 13: for every bundled protocol a session on the simulated sensor: the table, the
+    patient view's floors and the summary are those `analyze` gives for the saved file."""
+    from bbfeedback.gui.patient import floors_of
+
+    win = TherapistWindow("sim", None, pid, "nl", tmp_path, speed=60.0)
+    qtbot.addWidget(win)
+    win.patient.setText("P-100")
+    win.start()
+    try:
+        qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=120000)
+        qtbot.waitUntil(lambda: win.controller.result is not None, timeout=10000)
+        win.redraw()
+        result = win.controller.result
+        offline = analyze(read_recording(win.recording_path), protocol=protocols.load(pid))
+        assert offline["reps"] == result["reps"] and offline["summary"] == result["summary"]
+        assert win.table.rowCount() == len(result["reps"]) > 0
+        assert [win.table.item(i, 0).text() for i in range(win.table.rowCount())] == [
+            str(r["index"]) for r in result["reps"]]
+        assert result["summary"]["text_nl"] in win.summary.text()
+        assert win.patient_view.lift.floors == floors_of(protocols.load(pid), "nl")
+    finally:
+        win.controller.stop()
+        win.close()
