@@ -12,6 +12,7 @@ from bbfeedback.gui.i18n import POSTURES, posture, system_language, tr
 from bbfeedback.gui.live_plot import ENV_PENS, LivePlot, RawPlot
 from bbfeedback.gui.parameters import PhaseTable
 from bbfeedback.gui.patient import PatientView
+from bbfeedback.gui.sound import SoundOutput
 from PySide6 import QtCore, QtWidgets
 
 from bbfeedback import texts as words
@@ -67,6 +68,17 @@ class TherapistWindow(QtWidgets.QMainWindow):
         for key in POSTURES:
             self.posture.addItem(key, key)
         self.phases = PhaseTable(self.lang)  # per section and phase: never collapsed
+        self.sound = SoundOutput()  # opened when first switched on
+        self.tone_box = QtWidgets.QCheckBox()  # a tone whose pitch follows the squeeze
+        self.chime_box = QtWidgets.QCheckBox()  # two short notes at every new cue
+        for box in (self.tone_box, self.chime_box):
+            box.toggled.connect(self._sound_switched)
+        self.volume_label = QtWidgets.QLabel()
+        self.volume = QtWidgets.QSlider(QtCore.Qt.Horizontal)
+        self.volume.setRange(0, 100)
+        self.volume.setValue(30)
+        self.volume.valueChanged.connect(lambda v: setattr(self.sound.synth, "volume", v / 100))
+        self._chimed_cue = None
         self.calibration_mode = QtWidgets.QComboBox()  # the protocol's own mode, or another
         for mode in CALIBRATION_CHOICES:
             self.calibration_mode.addItem(mode or "protocol", mode)
@@ -103,6 +115,12 @@ class TherapistWindow(QtWidgets.QMainWindow):
         side.addWidget(self.open_button)
         side.addWidget(self.patient_button)
         side.addWidget(self.recover_button)
+        side.addWidget(self.tone_box)
+        side.addWidget(self.chime_box)
+        volume = QtWidgets.QHBoxLayout()
+        volume.addWidget(self.volume_label)
+        volume.addWidget(self.volume, 1)
+        side.addLayout(volume)
         side.addWidget(self.calibration)
         side.addStretch(1)
         panel = QtWidgets.QWidget()
@@ -200,6 +218,9 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.raw_plot.setLabel("left", tr("raw_axis" if self.raw_toggle.isChecked()
                                           else "band_axis", lang))
         self.raw_toggle.setText(tr("show_raw", lang))
+        self.tone_box.setText(tr("sound_tone", lang))
+        self.chime_box.setText(tr("sound_cues", lang))
+        self.volume_label.setText(tr("volume", lang))
         self._legend_for = None  # drawn again in this language
         self.start_button.setText(tr("stop" if self.controller.frame().running else "start",
                                      lang))
@@ -209,6 +230,21 @@ class TherapistWindow(QtWidgets.QMainWindow):
             self.recover_button.setText(f"{tr('recover', lang)} ({len(self.unfinished)})")
         self.table.setHorizontalHeaderLabels([tr(c, lang) for c in COLUMNS])
         self.patient_view.set_language(lang)
+
+    def _sound_switched(self, on: bool) -> None:
+        if on and not self.sound.start():
+            self.status.setText(self.sound.problem or "")
+
+    def _play(self, snap) -> None:
+        """The tone follows the level while a session runs; a chime marks each new cue."""
+        synth = self.sound.synth
+        synth.set_level(snap.level_pct)
+        synth.tone_on = self.tone_box.isChecked() and snap.running
+        cue = snap.cue
+        if cue is not None and cue is not self._chimed_cue:
+            if self._chimed_cue is not None and self.chime_box.isChecked():
+                synth.chime()
+            self._chimed_cue = cue
 
     def _show_raw(self, on: bool) -> None:
         self.raw_plot.show_band_passed(not on)
@@ -342,6 +378,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
             self.patient_view.draw(snap, self.main, self.accessory, self._rep_text(snap))
         self._texts(snap)
         self._scores(snap)
+        self._play(snap)
         self.frames += 1
 
     def _texts(self, snap) -> None:
@@ -404,6 +441,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         """Closing stops the session and saves the recording."""
         self.timer.stop()
+        self.sound.stop()
         self.controller.stop()
         self.patient_view.close()
         super().closeEvent(event)

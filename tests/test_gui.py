@@ -322,3 +322,30 @@ def test_every_protocol_through_the_window_equals_analyze_of_its_file(qtbot, tmp
     finally:
         win.controller.stop()
         win.close()
+
+
+def test_sound_switches_and_a_chime_at_every_cue(qtbot, tmp_path, monkeypatch):
+    """Issue 13: a tone and cue chimes, on/off and volume in the window. No sound device
+    here: switching on says so in the status line; the chimes are counted instead."""
+    win = TherapistWindow("sim", None, "a1-strength", "nl", tmp_path, speed=30.0)
+    qtbot.addWidget(win)
+    assert win.tone_box.text() == "Toon volgt het aanspannen"
+    if not win.sound.start():  # no device (CI): one line, nothing breaks
+        win.tone_box.setChecked(True)
+        assert win.status.text().startswith("no sound: ") and "\n" not in win.status.text()
+    monkeypatch.setattr(win.sound, "start", lambda: True)
+    chimes = []
+    monkeypatch.setattr(win.sound.synth, "chime", lambda: chimes.append(1))
+    win.chime_box.setChecked(True)
+    win.tone_box.setChecked(True)
+    win.volume.setValue(55)
+    assert win.sound.synth.volume == 0.55
+    win.record.setChecked(False)
+    win.start()
+    try:
+        qtbot.waitUntil(lambda: len(win.controller.frame().reps) >= 2, timeout=60000)
+        assert win.sound.synth.tone_on  # follows the level while the session runs
+        assert len(chimes) >= 4  # calibration and exercise cues, each once
+    finally:
+        win.controller.stop()
+        win.close()
