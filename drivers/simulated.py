@@ -7,19 +7,40 @@ blocks on its own thread at the real rate (or faster), through the same interfac
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Iterable
 
 from bbfeedback.drivers.serial_transport import Status
 from bbfeedback.drivers.source import ThreadedSource
 
 from bbfeedback.exercise import protocols
-from bbfeedback.exercise.simulate import Behaviour, Patient, simulate_protocol
+from bbfeedback.exercise.simulate import (
+    Behaviour,
+    Patient,
+    session_plan,
+    simulate_pieces,
+    simulate_protocol,
+)
 from bbfeedback.signal.blocks import Block, split_blocks
 
 BLOCK_S = 0.04
+PIECES_AFTER_S = 600.0  # longer simulated sessions are made as they play
+
+
+def _played(pieces: Iterable, fs_hz: float, size: int) -> Iterable[Block]:
+    """The pieces of a long session as blocks on one sample clock."""
+    start = 0
+    for data, channels in pieces:
+        yield from split_blocks(Block(data, fs_hz, channels, start), size)
+        start += data.shape[0]
 
 
 class SimulatedSource(ThreadedSource):
+    """A sensor playing a simulated patient. A session longer than ``PIECES_AFTER_S`` is made
+    a minute at a time as it plays (memory flat over an hour: ``blocks`` is then an iterable
+    read once); a shorter one is made whole (``blocks`` a list)."""
+
     spec_name = "sim"
 
     def __init__(self, protocol: str | protocols.Protocol = "a1-strength", fs_hz: float = 1000.0,
@@ -27,13 +48,23 @@ class SimulatedSource(ThreadedSource):
                  calibrate: bool = True, accessory: bool = True,
                  patient: Patient | None = None):
         proto = protocol if isinstance(protocol, protocols.Protocol) else protocols.load(protocol)
-        self.sim = simulate_protocol(proto, behaviour or Behaviour.realistic(seed), fs_hz,
-                                     seed=seed, calibrate=calibrate, accessory=accessory,
-                                     patient=patient)
-        block = self.sim.sim.recording.blocks()[0]
+        behaviour = behaviour or Behaviour.realistic(seed)
+        pfm, abd, cues, duration = session_plan(proto, behaviour, seed, calibrate=calibrate)
+        self._start_s = next(a.onset_s for a in cues if a.text.startswith("cue:work"))
         self.fs_hz = fs_hz
-        self.channels = block.channels
-        self.blocks: list[Block] = split_blocks(block, max(1, int(BLOCK_S * fs_hz)))
+        size = max(1, int(BLOCK_S * fs_hz))
+        if duration <= PIECES_AFTER_S:
+            self.sim = simulate_protocol(proto, behaviour, fs_hz, seed=seed,
+                                         calibrate=calibrate, accessory=accessory,
+                                         patient=patient)
+            block = self.sim.sim.recording.blocks()[0]
+            self.channels = block.channels
+            self.blocks: Iterable[Block] = split_blocks(block, size)
+        else:
+            pieces = simulate_pieces(pfm, abd, duration, fs_hz, patient, seed, accessory)
+            first = next(pieces)
+            self.channels = first[1]
+            self.blocks = _played(itertools.chain([first], pieces), fs_hz, size)
         self.speed = speed
         self.samples = 0
         self.lost_samples = 0
@@ -42,7 +73,7 @@ class SimulatedSource(ThreadedSource):
 
     @property
     def start_s(self) -> float:
-        return self.sim.start_s
+        return self._start_s
 
     def _run(self) -> None:
         self.queue.put(Status("connected", "simulated sensor: connected"))

@@ -21,7 +21,7 @@ from bbfeedback.app.recorder import check_patient_id
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 
-FRAME_MS = 33  # ~30 fps
+FRAME_MS = 16  # ~60 fps: the display's rate
 CALIBRATION_CHOICES = (None, "max", "gentle", "none", "previous")  # None: the protocol's
 COLUMNS = ("col_rep", "col_held", "col_met", "col_peak", "col_rise", "col_release", "col_rest",
            "col_flags")

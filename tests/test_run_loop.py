@@ -274,3 +274,29 @@ def test_a_crash_inside_the_loop_still_saves_the_recording(tmp_path):
         run(BlockList(src.blocks), session, [rec, Bug()])
     assert not marker_path(path).exists()
     assert read_recording(path).duration_s >= 12.0
+
+
+def test_a_long_simulated_session_is_made_in_pieces_without_seams(monkeypatch):
+    """Issue 13 (memory): a simulated session longer than PIECES_AFTER_S is made a minute at
+    a time as it plays. The pieces are cross-faded: no twitch where they meet, every rep
+    found, the clock contiguous."""
+    from bbfeedback.drivers import simulated
+
+    from bbfeedback.exercise import simulate
+    from bbfeedback.exercise.simulate import Behaviour, session_plan
+
+    monkeypatch.setattr(simulated, "PIECES_AFTER_S", 30.0)
+    monkeypatch.setattr(simulate, "PIECE_S", 7.0)  # a seam in every hold and rest
+    proto = protocols.load("a1-strength")
+    src = SimulatedSource(proto, 500.0, seed=3, behaviour=Behaviour())
+    assert not isinstance(src.blocks, list)  # made as it plays
+    blocks = list(src.blocks)
+    assert all(a.end_sample == b.start_sample for a, b in zip(blocks, blocks[1:], strict=False))
+    session = Session(proto, src.channels, src.fs_hz, start_s=src.start_s)
+    end = run(BlockList(blocks), session, [])
+    pfm, _, _, duration = session_plan(proto, Behaviour(), 3, calibrate=True)
+    assert blocks[-1].end_sample == int(round(duration * 500.0)) > 60 * 500
+    assert end.result["summary"]["reps_met"] == 5
+    mine = [c for c in session.contractions if c.channel == "pfm"]
+    reps = [sq for sq in pfm if sq.onset_s > src.start_s - 2]  # after the calibration
+    assert len(mine) == len(reps) == 5  # no twitch where two pieces meet

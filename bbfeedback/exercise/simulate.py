@@ -10,6 +10,7 @@ noise and abdominal strain. The same generator feeds tests, the simulated sensor
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -163,13 +164,14 @@ class Simulated:
 def simulate(squeezes: list[Squeeze], duration_s: float, fs_hz: float = 1000.0,
              patient: Patient | None = None, seed: int = 0, pressure: bool = False,
              accessory: list[Squeeze] | None = None, spikes: bool = True,
-             strain: list[Squeeze] | None = None) -> Simulated:
+             strain: list[Squeeze] | None = None, t0_s: float = 0.0) -> Simulated:
     """Make a recording: pelvic-floor EMG, optionally pressure and an abdominal channel.
     ``strain``: abdominal pushes that raise the pressure (default: the accessory's
-    contractions), with or without an abdominal channel recorded."""
+    contractions), with or without an abdominal channel recorded. ``t0_s``: the time of the
+    first sample (a piece of a longer session, ``simulate_pieces``)."""
     patient = patient or Patient()
     rng = np.random.default_rng(seed)
-    t = np.arange(int(round(duration_s * fs_hz))) / fs_hz
+    t = t0_s + np.arange(int(round(duration_s * fs_hz))) / fs_hz
     act = activation(t, squeezes)
     emg = emg_trace(t, fs_hz, act, patient.rest_uV, patient.mvc_uV, patient, rng)
     spike_times: list[float] = []
@@ -370,6 +372,56 @@ def _own_pace(steps, first, start: float, behaviour: Behaviour) -> list[Squeeze]
     return out
 
 
+PIECE_S = 60.0  # a long simulated session is made a minute at a time
+LOOK_BACK_S = 120.0  # squeezes begun this long before a piece still shape it (a held tail)
+OVERLAP_S = 1.0  # two pieces are cross-faded over this long
+
+
+def simulate_pieces(pfm: list[Squeeze], abd: list[Squeeze], duration_s: float, fs_hz: float,
+                    patient: Patient | None = None, seed: int = 0, accessory: bool = True,
+                    pressure: bool = False) -> Iterator[tuple[np.ndarray, tuple]]:
+    """The samples (and channels) of a long session a piece (``PIECE_S``) at a time, so
+    memory does not grow with its length. Each piece is made from the squeezes around it
+    with its own noise, ``OVERLAP_S`` longer, and cross-faded (equal power) into the next:
+    no step where two pieces meet (a step would look like a twitch)."""
+    n_total = int(round(duration_s * fs_hz))
+    n_piece, n_over = int(round(PIECE_S * fs_hz)), int(round(OVERLAP_S * fs_hz))
+    fade = np.sin(0.5 * np.pi * (np.arange(n_over) + 0.5) / n_over)[:, None]
+    tail = None
+    for k, first in enumerate(range(0, n_total, n_piece)):
+        last = min(first + n_piece, n_total)
+        t0, t1 = first / fs_hz, min(last + n_over, n_total) / fs_hz
+        near = [sq for sq in pfm if t0 - LOOK_BACK_S < sq.onset_s < t1]
+        near_abd = [sq for sq in abd if t0 - LOOK_BACK_S < sq.onset_s < t1]
+        rec = simulate(near, t1 - t0, fs_hz, patient, seed * 100003 + k, pressure=pressure,
+                       accessory=near_abd if accessory else None, spikes=False,
+                       strain=near_abd, t0_s=t0).recording
+        block = rec.blocks()[0]
+        data = block.data
+        if tail is not None:
+            m = min(tail.shape[0], data.shape[0])
+            data[:m] = tail[:m] * np.sqrt(1 - fade[:m] ** 2) + data[:m] * fade[:m]
+        tail = data[last - first:].copy()
+        yield data[:last - first], block.channels
+
+
+def session_plan(protocol, behaviour: Behaviour | None = None, seed: int = 0,
+                 origin_s: float = 2.0, calibrate: bool = False,
+                 calibration: str | None = None
+                 ) -> tuple[list[Squeeze], list[Squeeze], list[Annotation], float]:
+    """(pelvic-floor squeezes, abdominal ones, cue annotations, duration) of a simulated
+    patient doing ``protocol``: what ``simulate_protocol`` records."""
+    from bbfeedback.exercise.session import calibration_steps
+
+    behaviour = behaviour or Behaviour()
+    rng = np.random.default_rng(seed)
+    pfm, abd, cues = protocol_squeezes(protocol, behaviour, origin_s, rng,
+                                       calibration_steps(calibration or protocol.calibration)
+                                       if calibrate else None)
+    end = max([sq.offset_s for sq in pfm] + [cues[-1].onset_s + 1.0]) + 6.0
+    return pfm, abd, cues, max(end, origin_s + protocol.duration_s + 3.0)
+
+
 def simulate_protocol(protocol, behaviour: Behaviour | None = None, fs_hz: float = 1000.0,
                       seed: int = 0, patient: Patient | None = None, pressure: bool = False,
                       accessory: bool = False, origin_s: float = 2.0,
@@ -380,15 +432,8 @@ def simulate_protocol(protocol, behaviour: Behaviour | None = None, fs_hz: float
     ``calibrate``: the patient first rests and squeezes three times for the session's own
     calibration (the steps of ``session.calibration_steps`` in the protocol's mode, or in
     ``calibration``: a gentle squeeze is a half one, "none" and "previous" rest only)."""
-    from bbfeedback.exercise.session import calibration_steps
-
-    behaviour = behaviour or Behaviour()
-    rng = np.random.default_rng(seed)
-    pfm, abd, cues = protocol_squeezes(protocol, behaviour, origin_s, rng,
-                                       calibration_steps(calibration or protocol.calibration)
-                                       if calibrate else None)
-    end = max([sq.offset_s for sq in pfm] + [cues[-1].onset_s + 1.0]) + 6.0
-    duration = max(end, origin_s + protocol.duration_s + 3.0)
+    pfm, abd, cues, duration = session_plan(protocol, behaviour, seed, origin_s, calibrate,
+                                            calibration)
     sim = simulate(pfm, duration, fs_hz, patient, seed, pressure=pressure,
                    accessory=abd if accessory else None, spikes=spikes, strain=abd)
     sim.recording.annotations = cues
