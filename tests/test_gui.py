@@ -349,3 +349,30 @@ def test_sound_switches_and_a_chime_at_every_cue(qtbot, tmp_path, monkeypatch):
     finally:
         win.controller.stop()
         win.close()
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+@pytest.mark.parametrize("pid", ["a1-strength", "b5-lift", "glazer"])
+def test_screenshots_of_therapist_and_patient_views(qtbot, tmp_path, pid, lang):
+    """Issue 13: both views for a1, b5 and glazer in Dutch and English, mid-session (into
+    docs/ with BBFEEDBACK_SCREENSHOTS=1). The patient view shows the protocol's floors."""
+    from bbfeedback.gui.patient import floors_of
+
+    docs = docs_dir(tmp_path)
+    win = TherapistWindow("sim", None, pid, lang, tmp_path, speed=12.0)
+    qtbot.addWidget(win)
+    win.record.setChecked(False)
+    win.resize(1400, 860)
+    win.show()
+    win.patient_view.show()
+    win.start()
+    try:
+        qtbot.waitUntil(lambda: len(win.controller.frame().reps) >= 2, timeout=90000)
+        qtbot.wait(200)
+        assert win.patient_view.lift.floors == floors_of(protocols.load(pid), lang)
+        assert win.rep.text().startswith("herhaling " if lang == "nl" else "repetition ")
+        assert win.grab().save(str(docs / f"therapist-{pid}-{lang}.png"))
+        assert win.patient_view.grab().save(str(docs / f"patient-{pid}-{lang}.png"))
+    finally:
+        win.controller.stop()
+        win.close()
