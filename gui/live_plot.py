@@ -6,6 +6,8 @@ peak downsampling and clip-to-view, no ``processEvents`` in slots.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
@@ -14,6 +16,15 @@ RAW_PENS = ("#9bb7d4", "#d9b38c")
 ENV_PENS = ("#1f4e8c", "#b35900")
 WORK_BRUSH = (46, 160, 67, 60)
 REST_BRUSH = (120, 120, 120, 25)
+
+
+@functools.lru_cache(maxsize=8)
+def seconds_before_now(n: int, fs_hz: float) -> np.ndarray:
+    """The time axis of the last ``n`` samples (read-only, shared): not a new array per
+    frame."""
+    x = -(n - 1 - np.arange(n)) / fs_hz
+    x.flags.writeable = False
+    return x
 
 
 class RawPlot(pg.PlotWidget):
@@ -44,7 +55,7 @@ class RawPlot(pg.PlotWidget):
         n = data.shape[0]
         if not n:
             return
-        x = -(n - 1 - np.arange(n)) / snap.fs_hz  # seconds before now: a fixed axis
+        x = seconds_before_now(n, snap.fs_hz)  # a fixed axis, made once
         for k, curve in enumerate(self.curves):
             col = main if k == 0 else accessory
             if col is not None and col < data.shape[1]:
@@ -117,7 +128,7 @@ class LivePlot(pg.PlotWidget):
         t = snap.t_s
         n = snap.raw.shape[0]
         if n and self.show_raw:
-            x = -(n - 1 - np.arange(n)) / snap.fs_hz
+            x = seconds_before_now(n, snap.fs_hz)
             for k, curve in enumerate(self.raw_curves):
                 if k < snap.raw.shape[1] and k in (main, accessory):
                     curve.setData(x, snap.raw[:, k], skipFiniteCheck=True)
