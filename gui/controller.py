@@ -90,6 +90,7 @@ class LiveController:
     def start_replay(self, path: str | Path, speed: float = 1.0,
                      protocol: str | None = None) -> None:
         self.stop()
+        self.recorder = self.history = None  # a replay records nothing
         self.replay = ReplaySource(path, speed)
         self._watchdog = None
         self.source = self.replay

@@ -358,6 +358,15 @@ class TherapistWindow(QtWidgets.QMainWindow):
             h=words.posture(device.get("posture"), lang))
         return self._replay_line
 
+    def _history_text(self) -> str:
+        """Whether the finished session reached the patient's history (and if not, why)."""
+        hist = self.controller.history
+        if hist is None or hist.added is None:
+            return ""
+        if hist.added:
+            return tr("history_added", self.lang)
+        return f"{tr('history_not_added', self.lang)}: {hist.problem}"
+
     def _same_as_recorded(self, snap) -> str:
         if snap.status != "finished" or not snap.recorded_reps:
             return ""
@@ -414,7 +423,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         problem = f" - {snap.message}" if snap.message else ""
         self.status.setText(f"{state}{lost} - t = {words.fmt(snap.t_s, lang, '.1f')} s"
                             f"{problem}")
-        lines = [self._replay_text(snap), self._same_as_recorded(snap)]
+        lines = [self._replay_text(snap), self._same_as_recorded(snap), self._history_text()]
         if snap.summary:
             lines.append(snap.summary["text_nl" if lang == "nl" else "text_en"])
         self.summary.setText("\n".join(x for x in lines if x))

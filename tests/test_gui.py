@@ -318,6 +318,7 @@ def test_every_protocol_through_the_window_equals_analyze_of_its_file(qtbot, tmp
         assert [win.table.item(i, 0).text() for i in range(win.table.rowCount())] == [
             str(r["index"]) for r in result["reps"]]
         assert result["summary"]["text_nl"] in win.summary.text()
+        assert "Opgeslagen in de geschiedenis van de patiënt." in win.summary.text()
         assert win.patient_view.lift.floors == floors_of(protocols.load(pid), "nl")
     finally:
         win.controller.stop()

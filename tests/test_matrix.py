@@ -91,7 +91,9 @@ def gui_session(qtbot, tmp_path, pid: str, hold_s: float | None = None):
     win = TherapistWindow("sim", None, pid, "en", tmp_path, speed=100.0)
     qtbot.addWidget(win)
     if hold_s is not None:
-        win.hold.setValue(hold_s)
+        for place, box in win.phases.boxes.items():
+            if place.field == "hold_s":
+                box.setValue(hold_s)
     win.start()
     qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=120000)
     live, path = same(win.controller.result), win.recording_path

@@ -300,3 +300,18 @@ def test_a_long_simulated_session_is_made_in_pieces_without_seams(monkeypatch):
     mine = [c for c in session.contractions if c.channel == "pfm"]
     reps = [sq for sq in pfm if sq.onset_s > src.start_s - 2]  # after the calibration
     assert len(mine) == len(reps) == 5  # no twitch where two pieces meet
+
+
+@pytest.mark.parametrize(("into_s", "floors"), [(0.5, 1), (5.0, 2), (8.0, 3)])
+def test_a_lift_stopped_between_its_floors_scores_what_was_reached(into_s, floors):
+    """Found by the screenshot test: a lift stopped after floor 1 began but before floor 2
+    raised KeyError in the scorer (the session thread died)."""
+    src = SimulatedSource("b5-lift", 250.0, seed=2)
+    proto = protocols.load("b5-lift")
+    session = Session(proto, src.channels, src.fs_hz, start_s=src.start_s)
+    stop = (src.start_s + into_s) * src.fs_hz
+    end = run(BlockList([b for b in src.blocks if b.end_sample <= stop]), session, [])
+    rep = end.result["reps"][0]
+    assert len(end.result["reps"]) == 1 and end.result["summary"]["incomplete"]
+    assert len(rep["step_holds_s"]) == floors  # the floors it reached (4 s, 3.5 s, ...)
+    json.dumps(end.result, allow_nan=False)

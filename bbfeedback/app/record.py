@@ -45,6 +45,8 @@ class HistorySink(Sink):
         self.path = path
         self.db = db
         self.note = ""
+        self.added: bool | None = None  # None: the session has not finished
+        self.problem = ""  # why it was not added
 
     def finish(self, session, events, result) -> None:
         if result is None:
@@ -56,8 +58,10 @@ class HistorySink(Sink):
             hist.add(self.path)
             hist.close()
             self.note = f"added to the history ({hist.path})"
+            self.added = True
         except InputError as exc:
             self.note = f"not added to the history: {exc}"
+            self.added, self.problem = False, str(exc)
 
 
 SILENT_S = 3.0  # no data this long: "no data from PORT" (the watchdog)

@@ -114,6 +114,8 @@ class RepScorer:
         cal = self.calibrations[self.names[self.main]]
         steps = []
         for i in works:
+            if i > clock.cue_step:  # stopped before this step of the rep (a lift floor)
+                break
             ph = clock.steps[i].phase
             end = clock.step_end(i) or position_s
             steps.append(WorkStep(clock.starts[i], end, self.targets.band(ph), ph.hold_s,
@@ -140,7 +142,7 @@ class RepScorer:
         if quick:  # a quick squeeze is not judged on hold time
             rep = replace(rep, met=not rep.has(Flag.NO_CONTRACTION),
                           flags=tuple(f for f in rep.flags if f != Flag.SHORT_HOLD))
-        allowed = [clock.steps[i].phase.accessory_allowed for i in works]
+        allowed = [clock.steps[i].phase.accessory_allowed for i in works[:len(steps)]]
         more = self._flags(rep, steps, rest_span, first, allowed, on_levels)
         return replace(rep, flags=rep.flags + tuple(more)) if more else rep
 
