@@ -14,6 +14,7 @@ TEXTS = {
     "port": ("Poort", "Port"),
     "patient_code": ("Patiënt (code)", "Patient (code)"),
     "col_phase": ("Fase", "Phase"),
+    "stopped_early": ("sessie gestopt, niet afgemaakt", "session stopped before its end"),
     "history_added": ("Opgeslagen in de geschiedenis van de patiënt.",
                       "Saved in the patient's history."),
     "history_not_added": ("Niet in de geschiedenis opgeslagen", "Not saved in the history"),

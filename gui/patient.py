@@ -115,6 +115,42 @@ class LiftBar(QtWidgets.QWidget):
         p.end()
 
 
+class FittedLabel(QtWidgets.QLabel):
+    """A label whose text is as large as fits in its box (at most ``max_px``): a long cue
+    ("Verdieping 3: nog iets harder, billen blijven ontspannen, blijf doorademen") is never
+    cut off, a short one is big. Its size never follows the text: the layout stays put."""
+
+    def __init__(self, max_px: int, min_px: int = 14, weight: int = 600):
+        super().__init__("")
+        self.max_px, self.min_px = max_px, min_px
+        self.setWordWrap(True)
+        self.setAlignment(QtCore.Qt.AlignCenter)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Ignored)
+        font = self.font()
+        font.setWeight(QtGui.QFont.Weight(weight))
+        self.setFont(font)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        if text != self.text():
+            super().setText(text)
+            self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        font = self.font()
+        box = self.contentsRect().adjusted(4, 2, -4, -2)
+        flags = int(QtCore.Qt.AlignCenter | QtCore.Qt.TextWordWrap)
+        for px in range(self.max_px, self.min_px - 1, -2):
+            font.setPixelSize(px)
+            need = QtGui.QFontMetrics(font).boundingRect(box, flags, self.text())
+            if need.height() <= box.height() and need.width() <= box.width():
+                break
+        QtWidgets.QLabel.setFont(self, font)
+
+
 class PatientView(QtWidgets.QWidget):
     def __init__(self, lang: str = "nl"):
         super().__init__()
@@ -122,12 +158,9 @@ class PatientView(QtWidgets.QWidget):
         self.protocol: Protocol | None = None
         self.setWindowTitle("bbfeedback")
         self.setStyleSheet("background: white;")
-        self.cue = QtWidgets.QLabel("")
-        self.cue.setAlignment(QtCore.Qt.AlignCenter)
-        self.cue.setWordWrap(True)
-        self.cue.setStyleSheet("font-size: 44pt; font-weight: 600; color: #1f4e8c;")
-        # two lines always: the layout does not jump when a cue wraps
-        self.cue.setFixedHeight(int(2.4 * QtGui.QFontMetrics(self._font(44)).height()))
+        self.cue = FittedLabel(max_px=60)  # as large as fits, never cut off
+        self.cue.setStyleSheet("color: #1f4e8c;")
+        self.cue.setFixedHeight(160)  # the layout does not jump when a cue wraps
         self.count = QtWidgets.QLabel("")
         self.count.setAlignment(QtCore.Qt.AlignCenter)
         self.count.setStyleSheet("font-size: 40pt; color: #34495e;")
@@ -149,13 +182,7 @@ class PatientView(QtWidgets.QWidget):
         layout.addLayout(head)
         layout.addLayout(body, 1)
         self.resize(1100, 700)
-
-    @staticmethod
-    def _font(points: int) -> QtGui.QFont:
-        font = QtGui.QFont()
-        font.setPointSize(points)
-        font.setWeight(QtGui.QFont.DemiBold)
-        return font
+        self.set_language(lang)
 
     def set_protocol(self, protocol: Protocol | None) -> None:
         """Draw the building of this protocol (its floors, or its one target)."""

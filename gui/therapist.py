@@ -11,7 +11,7 @@ from bbfeedback.gui.controller import EMULATED, LiveController
 from bbfeedback.gui.i18n import POSTURES, posture, system_language, tr
 from bbfeedback.gui.live_plot import ENV_PENS, LivePlot, RawPlot
 from bbfeedback.gui.parameters import PhaseTable
-from bbfeedback.gui.patient import PatientView
+from bbfeedback.gui.patient import FittedLabel, PatientView
 from bbfeedback.gui.sound import SoundOutput
 from PySide6 import QtCore, QtWidgets
 
@@ -127,8 +127,10 @@ class TherapistWindow(QtWidgets.QMainWindow):
         panel.setLayout(side)
         panel.setFixedWidth(330)
 
-        self.cue = QtWidgets.QLabel()
-        self.cue.setStyleSheet("font-size: 22pt; font-weight: 600; color: #1f4e8c;")
+        self.cue = FittedLabel(max_px=30)  # a long cue never widens the window
+        self.cue.setStyleSheet("color: #1f4e8c;")
+        self.cue.setAlignment(QtCore.Qt.AlignLeft | QtCore.Qt.AlignVCenter)
+        self.cue.setFixedHeight(70)
         self.count = QtWidgets.QLabel()
         self.count.setStyleSheet("font-size: 22pt; color: #34495e;")
         self.rep = QtWidgets.QLabel()  # "herhaling 3 van 5"
@@ -333,6 +335,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         except InputError as exc:
             self.status.setText(str(exc))
             return
+        self._show_file_in_form(self.controller.replay.recording)
         self.table.setRowCount(0)
         self._last_rep = None
         self.replay_path = Path(path)
@@ -357,6 +360,14 @@ class TherapistWindow(QtWidgets.QMainWindow):
             d=device.get("name") or "-", o=name or "-",
             h=words.posture(device.get("posture"), lang))
         return self._replay_line
+
+    def _show_file_in_form(self, rec) -> None:
+        """The form shows the replayed file's protocol and patient code, not the last ones."""
+        pid = rec.meta.settings.get("protocol")
+        if pid in protocols.builtin_ids():
+            self.protocol.setCurrentText(pid)
+        code = (rec.header.get("patientCode") or "").strip()
+        self.patient.setText("" if code == "X" else code)  # X: recorded without a patient
 
     def _history_text(self) -> str:
         """Whether the finished session reached the patient's history (and if not, why)."""
@@ -394,7 +405,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
         lang = self.lang
         self.start_button.setText(tr("stop" if snap.running else "start", lang))
         if snap.status == "finished":
-            self.cue.setText(tr("finished", lang).capitalize())
+            cut = bool((snap.summary or {}).get("incomplete"))
+            self.cue.setText(tr("stopped_early" if cut else "finished", lang).capitalize())
         elif snap.cue is not None:
             self.cue.setText(snap.cue.cue_nl if lang == "nl" else snap.cue.cue_en)
         left = (snap.cue_end_s - snap.t_s) if snap.cue_end_s is not None else None

@@ -377,3 +377,54 @@ def test_screenshots_of_therapist_and_patient_views(qtbot, tmp_path, pid, lang):
     finally:
         win.controller.stop()
         win.close()
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_no_cue_is_cut_off_and_the_window_keeps_its_width(qtbot, tmp_path, lang):
+    """Walkthrough finding: the lift's floor-3 cue was cut off in the patient view and made
+    the therapist window 1926 px wide. Every cue of every protocol fits, in both views."""
+    from bbfeedback.gui.patient import PatientView
+    from PySide6 import QtCore, QtGui
+
+    win = TherapistWindow("sim", None, "b5-lift", lang, tmp_path)
+    view = PatientView(lang)
+    qtbot.addWidget(win)
+    qtbot.addWidget(view)
+    win.show()
+    view.show()
+    width = win.width()
+    cues = {ph.cue_nl if lang == "nl" else ph.cue_en for pid in protocols.builtin_ids()
+            for s in protocols.load(pid).sections for ph in s.phases}
+    for cue in cues:
+        for label in (view.cue, win.cue):
+            label.setText(cue)
+            box = label.contentsRect()
+            need = QtGui.QFontMetrics(label.font()).boundingRect(
+                box, int(QtCore.Qt.AlignCenter | QtCore.Qt.TextWordWrap), cue)
+            assert need.height() <= box.height() and need.width() <= box.width(), cue
+        qtbot.wait(1)
+        assert win.width() == width, cue
+    assert view.plot.getAxis("bottom").labelText == ("s (0 = nu)" if lang == "nl"
+                                                      else "s (0 = now)")
+
+
+def test_replay_shows_the_files_protocol_and_patient_in_the_form(qtbot, window, tmp_path):
+    """Walkthrough finding: replaying a Glazer file left "a1-strength" and its steps in the
+    form (Start would have run a1)."""
+    window.open_recording(str(SAMPLES / "lift.edf"), speed=60.0)
+    assert window.protocol.currentText() == "b5-lift"
+    assert window.patient.text() == "SAMPLE-01"
+    assert window.phases.rowCount() == 4
+    window.controller.stop()
+
+
+def test_a_session_stopped_early_does_not_say_finished(qtbot, window):
+    """Walkthrough finding: a session stopped after one rep read "Session finished"."""
+    window.record.setChecked(False)
+    window.start()
+    qtbot.waitUntil(lambda: len(window.controller.frame().reps) >= 1, timeout=60000)
+    window.controller.stop()
+    qtbot.waitUntil(lambda: window.controller.frame().status == "finished", timeout=10000)
+    window.redraw()
+    assert window.cue.text() == "Session stopped before its end"
+    assert "Session not finished: " in window.summary.text()
