@@ -240,3 +240,12 @@ def test_never_reaching_the_target_is_not_fading():
     """Attack finding: identical reps that all miss the target read "faded from rep 2"."""
     summary = run("b3-long-hold", Behaviour(hold_s={i: 1.0 for i in range(1, 6)}))["summary"]
     assert summary["holds_met"] == 0 and summary["control_faded_from"] is None
+
+
+def test_a_flick_that_is_the_last_ones_tail_is_not_met():
+    """Walkthrough finding: Glazer flick 4 counted as met (27 % MVC, rise 0,00 s) while it
+    was flick 3 never let go. A quick repetition needs a squeeze of its own."""
+    reps = [r for r in run("glazer", Behaviour(tense_after={3: 0.6}))["reps"]
+            if r["section"] == "phasic"]
+    assert reps[2]["met"] and not reps[3]["met"]
+    assert all(r["met"] for r in run("glazer")["reps"] if r["section"] == "phasic")

@@ -139,8 +139,11 @@ class RepScorer:
         quick = first.scoring == "quick" or all(
             0 < clock.steps[i].phase.hold_s <= scoring.QUICK_HOLD_S
             and not clock.steps[i].phase.until_fail for i in works)
-        if quick:  # a quick squeeze is not judged on hold time
-            rep = replace(rep, met=not rep.has(Flag.NO_CONTRACTION),
+        if quick:  # judged on a squeeze of its own, not on hold time
+            cue, end = steps[0].start_s, steps[-1].end_s
+            own = any(cue - scoring.PRE_CUE_S <= c.onset_s < end
+                      for c in activity.closed + activity.open)  # not the last one's tail
+            rep = replace(rep, met=own and not rep.has(Flag.NO_CONTRACTION),
                           flags=tuple(f for f in rep.flags if f != Flag.SHORT_HOLD))
         allowed = [clock.steps[i].phase.accessory_allowed for i in works[:len(steps)]]
         more = self._flags(rep, steps, rest_span, first, allowed, on_levels)
