@@ -25,6 +25,8 @@ TEXTS = {
     "band_axis": ("gefilterd µV", "band-passed µV"),
     "legend_band": ("doelband", "target band"),
     "legend_thresholds": ("aan/uit-drempel", "on/off threshold"),
+    "legend_onset": ("begin aanspanning", "contraction onset"),
+    "legend_offset": ("einde aanspanning", "contraction offset"),
     "rep_of": ("herhaling {k} van {n}", "repetition {k} of {n}"),
     "target_box": ("doel", "target"),
     "col_reps_short": ("Keer", "Times"),

@@ -14,6 +14,7 @@ from PySide6 import QtCore, QtWidgets
 
 RAW_PENS = ("#9bb7d4", "#d9b38c")
 ENV_PENS = ("#1f4e8c", "#b35900")
+ONSET_PEN, OFFSET_PEN = "#27ae60", "#8e44ad"  # a detected contraction's begin and end
 WORK_BRUSH = (46, 160, 67, 60)
 REST_BRUSH = (120, 120, 120, 25)
 
@@ -188,7 +189,7 @@ class LivePlot(pg.PlotWidget):
         k = 0
         if self.show_marks:
             for c in snap.contractions:
-                for x, color in ((c.onset_s, "#27ae60"), (c.offset_s, "#8e44ad")):
+                for x, color in ((c.onset_s, ONSET_PEN), (c.offset_s, OFFSET_PEN)):
                     line = self._pooled(self._marks, k, lambda: pg.InfiniteLine(angle=90))
                     line.setPen(pg.mkPen(color, width=1))
                     line.setPos(x - snap.t_s)

@@ -9,7 +9,7 @@ from pathlib import Path
 from bbfeedback.drivers.devices import DEVICE_NAMES
 from bbfeedback.gui.controller import EMULATED, LiveController
 from bbfeedback.gui.i18n import POSTURES, posture, system_language, tr
-from bbfeedback.gui.live_plot import ENV_PENS, LivePlot, RawPlot
+from bbfeedback.gui.live_plot import ENV_PENS, OFFSET_PEN, ONSET_PEN, LivePlot, RawPlot
 from bbfeedback.gui.parameters import PhaseTable
 from bbfeedback.gui.patient import FittedLabel, PatientView
 from bbfeedback.gui.sound import SoundOutput
@@ -263,7 +263,9 @@ class TherapistWindow(QtWidgets.QMainWindow):
             items.append((ENV_PENS[1], "■",
                           words.channel(snap.channels[snap.accessory].name, self.lang)))
         items += [("#2ea043", "▮", tr("legend_band", self.lang)),
-                  ("#c0392b", "┄", tr("legend_thresholds", self.lang))]
+                  ("#c0392b", "┄", tr("legend_thresholds", self.lang)),
+                  (ONSET_PEN, "│", tr("legend_onset", self.lang)),
+                  (OFFSET_PEN, "│", tr("legend_offset", self.lang))]
         self.legend.setText("&nbsp;&nbsp;&nbsp;".join(
             f'<span style="color:{c}; font-size:14pt">{mark}</span> {text}'
             for c, mark, text in items))
@@ -370,13 +372,16 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.patient.setText("" if code == "X" else code)  # X: recorded without a patient
 
     def _history_text(self) -> str:
-        """Whether the finished session reached the patient's history (and if not, why)."""
-        hist = self.controller.history
-        if hist is None or hist.added is None:
-            return ""
-        if hist.added:
-            return tr("history_added", self.lang)
-        return f"{tr('history_not_added', self.lang)}: {hist.problem}"
+        """Where the finished session was saved, and whether it reached the patient's
+        history (and if not, why)."""
+        rec, hist = self.controller.recorder, self.controller.history
+        lines = []
+        if rec is not None and self.controller.frame().status == "finished":
+            lines.append(f"{tr('recording_to', self.lang)} {rec.path}")
+        if hist is not None and hist.added is not None:
+            lines.append(tr("history_added", self.lang) if hist.added else
+                         f"{tr('history_not_added', self.lang)}: {hist.problem}")
+        return "\n".join(lines)
 
     def _same_as_recorded(self, snap) -> str:
         if snap.status != "finished" or not snap.recorded_reps:
@@ -435,9 +440,10 @@ class TherapistWindow(QtWidgets.QMainWindow):
         problem = f" - {snap.message}" if snap.message else ""
         self.status.setText(f"{state}{lost} - t = {words.fmt(snap.t_s, lang, '.1f')} s"
                             f"{problem}")
-        lines = [self._replay_text(snap), self._same_as_recorded(snap), self._history_text()]
+        lines = [self._replay_text(snap), self._same_as_recorded(snap)]
         if snap.summary:
             lines.append(snap.summary["text_nl" if lang == "nl" else "text_en"])
+        lines.append(self._history_text())
         self.summary.setText("\n".join(x for x in lines if x))
 
     def _scores(self, snap) -> None:

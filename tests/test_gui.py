@@ -319,6 +319,7 @@ def test_every_protocol_through_the_window_equals_analyze_of_its_file(qtbot, tmp
             str(r["index"]) for r in result["reps"]]
         assert result["summary"]["text_nl"] in win.summary.text()
         assert "Opgeslagen in de geschiedenis van de patiënt." in win.summary.text()
+        assert f"opname naar {win.recording_path}" in win.summary.text()  # where it went
         assert win.patient_view.lift.floors == floors_of(protocols.load(pid), "nl")
     finally:
         win.controller.stop()
