@@ -121,6 +121,7 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
     if end.reason == "stop-requested":
         end = replace(end, reason="interrupted")
     if rec.samples == 0:  # nothing half-made: a failed start leaves no file behind
+        rec.close()  # (again: closing twice is harmless) the in-progress marker goes too
         path.unlink(missing_ok=True)
         if end.reason == "interrupted":
             print("bbfeedback: stopped before any sample arrived; nothing recorded",
