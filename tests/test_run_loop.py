@@ -3,6 +3,7 @@ file keeps the device's clock, re-analysis equals live; the GUI reads frames whi
 
 import json
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -125,6 +126,7 @@ def test_the_gui_reads_frames_while_a_session_runs_at_50x():
                 frames.append(f)
                 with pytest.raises(ValueError):
                     f.env[:1] = 0.0
+                time.sleep(0.001)  # a reader as busy as a 1 kHz redraw, not a GIL hog
             except Exception as exc:  # noqa: BLE001 - collected and asserted below
                 errors.append(exc)
                 return
