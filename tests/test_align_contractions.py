@@ -177,3 +177,18 @@ def test_start_s_and_align_conflicts_are_one_line(tmp_path, args, says):
     run = subprocess.run(["bbfeedback", "analyze", str(path), "--protocol", "a1-strength",
                           *args], capture_output=True, text=True)
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and says in run.stderr
+
+
+def test_only_twitches_with_align_contractions_is_one_line(tmp_path):
+    """Contractions too short to be a hold of a1 (0.5 s twitches): one line, not an
+    IndexError."""
+    from bbfeedback.exercise.simulate import Squeeze, simulate
+
+    rec = simulate([Squeeze(5.0 + 4 * k, 0.1, 0.8) for k in range(5)], 40.0, FS_HZ,
+                   seed=2).recording
+    path = tmp_path / "twitches.edf"
+    write_edf(path, rec.signals, [])
+    run = subprocess.run(["bbfeedback", "analyze", str(path), "--protocol", "a1-strength",
+                          "--align", "contractions"], capture_output=True, text=True)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1
+    assert "no contraction long enough" in run.stderr

@@ -245,7 +245,6 @@ def _stopped_in_calibration(recording: Recording) -> bool:
     return any(c.calibration for c in cues) and recording.meta.first_work_cue_s() is None
 
 
-ALIGNS = ("auto", "cues", "contractions")
 FIT_FRACTION = 0.8  # of the repetitions with a contraction near their cue: the rhythm fits
 
 
@@ -278,6 +277,9 @@ def _alignment(recording: Recording, result: ChannelResult, main_name: str,
                          "(give --start-s)", recording.path)
     anchors = contraction_anchors(protocol, mine)
     if align == "contractions":
+        if not anchors:
+            raise InputError("--align contractions: no contraction long enough to be a "
+                             "repetition of this protocol", recording.path)
         return anchors[0], "contractions", anchors
     if _fits(protocol, mine) or len(anchors) < 2:
         return mine[0].onset_s, "first contraction", None
