@@ -58,10 +58,12 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.port.setEditable(True)  # a port from the list, a pyserial URL, or "emulated"
         self.port.addItems(self._ports() + [EMULATED])
         self.port.setCurrentText(port or "")
-        self.protocol = QtWidgets.QComboBox()
-        self.protocol.addItems(protocols.builtin_ids())
-        self.protocol.setCurrentText(protocol)
-        self.protocol.currentTextChanged.connect(self._load_parameters)
+        self.protocol = QtWidgets.QComboBox()  # shown by name, an id (or a path) as data
+        for pid in protocols.builtin_ids():
+            self.protocol.addItem(pid, pid)
+        self.select_protocol(protocol)
+        self.protocol.currentIndexChanged.connect(
+            lambda _: self._load_parameters(self.protocol_id))
         self.patient = QtWidgets.QLineEdit()  # empty: recorded without a patient (no history)
         self.patient.setPlaceholderText("P-001")
         self.posture = QtWidgets.QComboBox()
@@ -202,6 +204,19 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.status.setText("; ".join(done))
         self._offer_recovery()
 
+    @property
+    def protocol_id(self) -> str:
+        """The chosen protocol: a bundled id, or the path of the therapist's own file."""
+        return self.protocol.currentData()
+
+    def select_protocol(self, pid: str) -> None:
+        """Choose a protocol by id (or a protocol file's path: added to the list)."""
+        k = self.protocol.findData(pid)
+        if k < 0:
+            self.protocol.addItem(Path(pid).stem, pid)
+            k = self.protocol.count() - 1
+        self.protocol.setCurrentIndex(k)
+
     def _load_parameters(self, pid: str) -> None:
         """Show the protocol's own sections and phases before editing."""
         self.phases.show_protocol(protocols.load(pid))
@@ -213,6 +228,10 @@ class TherapistWindow(QtWidgets.QMainWindow):
             label.setText(tr(key, lang))
         for i, key in enumerate(POSTURES):
             self.posture.setItemText(i, posture(key, lang))
+        for i in range(self.protocol.count()):  # by name, in this language ("Liftoefening")
+            pid = self.protocol.itemData(i)
+            if pid in protocols.builtin_ids():
+                self.protocol.setItemText(i, f"{protocols.load(pid).name[lang]} ({pid})")
         for i, mode in enumerate(CALIBRATION_CHOICES):
             self.calibration_mode.setItemText(i, tr(f"calib_{mode or 'protocol'}", lang))
         self.phases.retranslate(lang)  # "5,0" in Dutch, typed and shown
@@ -308,7 +327,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
             if self.record.isChecked():
                 self.out_dir.mkdir(parents=True, exist_ok=True)
                 stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-                path = self.out_dir / f"{pid}-{self.protocol.currentText()}-{stamp}.edf"
+                path = self.out_dir / f"{pid}-{Path(self.protocol_id).stem}-{stamp}.edf"
             proto = self.chosen_protocol()
             calibration = self.calibration_mode.currentData()
             previous = previous_calibration_of(calibration, pid, None, proto)
@@ -367,7 +386,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         """The form shows the replayed file's protocol and patient code, not the last ones."""
         pid = rec.meta.settings.get("protocol")
         if pid in protocols.builtin_ids():
-            self.protocol.setCurrentText(pid)
+            self.select_protocol(pid)
         code = (rec.header.get("patientCode") or "").strip()
         self.patient.setText("" if code == "X" else code)  # X: recorded without a patient
 

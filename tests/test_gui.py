@@ -147,7 +147,7 @@ def test_languages_switch(qtbot, window):
 
 
 def test_protocol_parameters_are_editable_before_start(window):
-    window.protocol.setCurrentText("b3-long-hold")
+    window.select_protocol("b3-long-hold")
     boxes = window.phases.boxes
     hold = next(b for p, b in boxes.items() if p.field == "hold_s")
     rest = next(b for p, b in boxes.items() if p.field == "duration_s")
@@ -167,7 +167,7 @@ def test_protocol_parameters_are_editable_before_start(window):
 def test_every_protocol_is_shown_per_phase_and_unchanged_when_left_alone(window, pid):
     """Issue 13: the form collapsed the lift's floors into one target (25 % for all three).
     Every work/rest phase is its own row; left alone, the protocol is the bundled one."""
-    window.protocol.setCurrentText(pid)
+    window.select_protocol(pid)
     proto = protocols.load(pid)
     phases = [ph for sec in proto.sections for ph in sec.phases
               if ph.kind in ("work", "rest", "baseline")]
@@ -176,7 +176,7 @@ def test_every_protocol_is_shown_per_phase_and_unchanged_when_left_alone(window,
 
 
 def test_one_lift_floor_is_edited_alone(window):
-    window.protocol.setCurrentText("b5-lift")
+    window.select_protocol("b5-lift")
     targets = {p: b for p, b in window.phases.boxes.items() if p.field == "target_pct_mvc"}
     assert sorted(b.value() for b in targets.values()) == [25, 50, 75]
     floor2 = next(p for p, b in targets.items() if b.value() == 50)
@@ -413,7 +413,7 @@ def test_replay_shows_the_files_protocol_and_patient_in_the_form(qtbot, window, 
     """Walkthrough finding: replaying a Glazer file left "a1-strength" and its steps in the
     form (Start would have run a1)."""
     window.open_recording(str(SAMPLES / "lift.edf"), speed=60.0)
-    assert window.protocol.currentText() == "b5-lift"
+    assert window.protocol_id == "b5-lift"
     assert window.patient.text() == "SAMPLE-01"
     assert window.phases.rowCount() == 4
     window.controller.stop()
@@ -429,3 +429,19 @@ def test_a_session_stopped_early_does_not_say_finished(qtbot, window):
     window.redraw()
     assert window.cue.text() == "Session stopped before its end"
     assert "Session not finished: " in window.summary.text()
+
+
+def test_exercises_are_listed_by_name_in_the_language(qtbot, window, tmp_path):
+    """Walkthrough finding: the list showed ids ("b5-lift"). Names, in the window's language;
+    a therapist's own protocol file is listed too."""
+    window.select_protocol("b5-lift")
+    window.set_language("nl")
+    assert window.protocol.currentText() == "Liftoefening (b5-lift)"
+    window.set_language("en")
+    assert window.protocol.currentText() == "The lift (b5-lift)"
+    mine = tmp_path / "my-a1.toml"
+    mine.write_text((protocols.HERE / "a1-strength.toml").read_text().replace(
+        'id = "a1-strength"', 'id = "my-a1"'))
+    window.select_protocol(str(mine))
+    assert window.protocol_id == str(mine) and window.protocol.currentText() == "my-a1"
+    assert window.chosen_protocol().id == "my-a1"
