@@ -40,10 +40,6 @@ class LiveController:
         self._protocol_override: str | None = None
         self.protocol: Protocol | None = None  # of the session running (or last run)
 
-    @property
-    def history_note(self) -> str:
-        return self.history.note if self.history else ""
-
     # --- starting and stopping -------------------------------------------------------------
     def start_live(self, device: str, port: str | None, protocol: Protocol,
                    record_path: str | Path | None = None, patient: str = "X",

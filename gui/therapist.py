@@ -40,8 +40,10 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.main, self.accessory = 0, None
         self._legend_for = None
         self._last_rep: int | None = None
+        self._total_reps = 0  # of the session's protocol (set when it starts)
         self.replay_path: Path | None = None  # the file replayed (None: live)
         self._replay_line = ""
+        self._replay_rec = None  # the recording replayed
         self._build(device, port, protocol)
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self.redraw)
@@ -224,6 +226,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
     def retranslate(self) -> None:
         lang = self.lang
         self.setWindowTitle(tr("title", lang))
+        self._describe_replay()
         for key, label in self._labels.items():
             label.setText(tr(key, lang))
         for i, key in enumerate(POSTURES):
@@ -291,14 +294,12 @@ class TherapistWindow(QtWidgets.QMainWindow):
 
     def _rep_text(self, snap) -> str:
         """"herhaling 3 van 5" while a repetition's cue is on."""
-        proto = self.controller.protocol
         if snap.cue is not None and snap.cue.rep and not snap.cue.calibration:
             self._last_rep = snap.cue.rep  # and in the rest after it
-        if self._last_rep is None or proto is None or snap.status == "finished":
+        if self._last_rep is None or not self._total_reps or snap.status == "finished":
             return ""
-        total = max((s.rep or 0) for s in proto.timeline())
         return words.format_text(tr("rep_of", self.lang), self.lang, k=self._last_rep,
-                                 n=total)
+                                 n=self._total_reps)
 
     def set_language(self, lang: str) -> None:
         self.lang = lang
@@ -342,7 +343,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.table.setRowCount(0)
         self._last_rep = None
         self.recording_path = path
-        self.replay_path = None
+        self.replay_path = self._replay_rec = None
+        self._replay_line = ""
         return str(path) if path else None
 
     def open_recording(self, path: str | None = None, speed: float | None = None) -> None:
@@ -356,22 +358,20 @@ class TherapistWindow(QtWidgets.QMainWindow):
         except InputError as exc:
             self.status.setText(str(exc))
             return
-        self._show_file_in_form(self.controller.replay.recording)
+        self._replay_rec = self.controller.replay.recording
+        self._show_file_in_form(self._replay_rec)
         self.table.setRowCount(0)
         self._last_rep = None
         self.replay_path = Path(path)
-        self.retranslate()
+        self.retranslate()  # (and describes the replay)
 
-    def _replay_text(self, snap) -> str:
-        """What is replayed: the file's own patient, device, protocol and posture (not the
-        form's), and at the end whether re-scoring gave the recorded scores."""
-        replay = self.controller.replay
-        if replay is None and snap.status != "finished" or self.replay_path is None:
-            return ""
-        rec = self.controller.replay.recording if replay is not None else None
-        if rec is None:
-            return self._replay_line
-        lang = self.lang
+    def _describe_replay(self) -> None:
+        """The replayed file's own patient, device, protocol and posture (not the form's), in
+        this language: made when the file is opened or the language changes, not per frame."""
+        rec, lang = self._replay_rec, self.lang
+        if rec is None or self.replay_path is None:
+            self._replay_line = ""
+            return
         device = rec.meta.last("device") or {}
         pid = rec.meta.settings.get("protocol")
         name = protocols.load(pid).name[lang] if pid in protocols.builtin_ids() else pid
@@ -380,7 +380,6 @@ class TherapistWindow(QtWidgets.QMainWindow):
             p=(rec.header.get("patientCode") or "-").strip() or "-",
             d=device.get("name") or "-", o=name or "-",
             h=words.posture(device.get("posture"), lang))
-        return self._replay_line
 
     def _show_file_in_form(self, rec) -> None:
         """The form shows the replayed file's protocol and patient code, not the last ones."""
@@ -416,8 +415,10 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.main, self.accessory = snap.main, snap.accessory
         self.plot.draw(snap, self.main, self.accessory)
         self.raw_plot.draw(snap, self.main, self.accessory)
-        if self.patient_view.protocol is not self.controller.protocol:
-            self.patient_view.set_protocol(self.controller.protocol)
+        proto = self.controller.protocol
+        if self.patient_view.protocol is not proto:  # a new session: its floors, its reps
+            self.patient_view.set_protocol(proto)
+            self._total_reps = max((s.rep or 0) for s in proto.timeline()) if proto else 0
         if self.patient_view.isVisible():
             self.patient_view.draw(snap, self.main, self.accessory, self._rep_text(snap))
         self._texts(snap)
@@ -459,7 +460,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         problem = f" - {snap.message}" if snap.message else ""
         self.status.setText(f"{state}{lost} - t = {words.fmt(snap.t_s, lang, '.1f')} s"
                             f"{problem}")
-        lines = [self._replay_text(snap), self._same_as_recorded(snap)]
+        lines = [self._replay_line, self._same_as_recorded(snap)]
         if snap.summary:
             lines.append(snap.summary["text_nl" if lang == "nl" else "text_en"])
         lines.append(self._history_text())

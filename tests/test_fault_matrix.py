@@ -211,31 +211,31 @@ def _noise(tmp: Path, name: str) -> Run:
     return run
 
 
-def _unplug(tmp: Path, name: str) -> Run:  # pulled after 8 s of signal, never back
-    with Emulator(tmp, name, "p2", "--unplug-after", "8", "--speed", "2") as emu:
-        run = record(Run(name, "p2", 250.0, tmp / f"{name}.edf"), emu.port, *A1,
-                     "--seconds", "60")
+def _fault(tmp: Path, name: str, device: str, emulate: tuple, seconds: tuple,
+           event: str) -> Run:
+    """A recording through an emulated ``device`` that has a fault (``emulate``: its
+    options); the fault's time from the emulator's ``event``."""
+    with Emulator(tmp, name, device, *emulate) as emu:
+        run = record(Run(name, device, 250.0, tmp / f"{name}.edf"), emu.port, *A1, *seconds)
         run.sent = emu.end()
-    run.fault_at = run.sent["events"]["unplugged"]
+    run.fault_at = run.sent["events"][event]
     return run
+
+
+def _unplug(tmp: Path, name: str) -> Run:  # pulled after 8 s of signal, never back
+    return _fault(tmp, name, "p2", ("--unplug-after", "8", "--speed", "2"),
+                  ("--seconds", "60"), "unplugged")
 
 
 def _replug(tmp: Path, name: str) -> Run:  # pulled after 5 s, back 2 s later (a new pty)
-    with Emulator(tmp, name, "p2", "--unplug-after", "5", "--replug-after", "2") as emu:
-        run = record(Run(name, "p2", 250.0, tmp / f"{name}.edf"), emu.port, *A1,
-                     "--seconds", "12", "--wait-s", "10")  # it retries every 2 s at most
-        run.sent = emu.end()
-    run.fault_at = run.sent["events"]["unplugged"]
-    return run
+    return _fault(tmp, name, "p2", ("--unplug-after", "5", "--replug-after", "2"),
+                  ("--seconds", "12", "--wait-s", "10"),  # it retries every 2 s at most
+                  "unplugged")
 
 
 def _stall(tmp: Path, name: str) -> Run:  # silent after 6 s of signal, the port still there
-    with Emulator(tmp, name, "cyton", "--stall-after", "6", "--speed", "2") as emu:
-        run = record(Run(name, "cyton", 250.0, tmp / f"{name}.edf"), emu.port, *A1,
-                     "--seconds", "60")
-        run.sent = emu.end()
-    run.fault_at = run.sent["events"]["stalled"]
-    return run
+    return _fault(tmp, name, "cyton", ("--stall-after", "6", "--speed", "2"),
+                  ("--seconds", "60"), "stalled")
 
 
 def _silent(tmp: Path, name: str) -> Run:  # a pty nobody sends on

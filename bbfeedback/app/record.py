@@ -44,9 +44,17 @@ class HistorySink(Sink):
     def __init__(self, path: Path, db: str | None):
         self.path = path
         self.db = db
-        self.note = ""
+        self.db_path: Path | None = None
         self.added: bool | None = None  # None: the session has not finished
         self.problem = ""  # why it was not added
+
+    @property
+    def note(self) -> str:
+        """What became of it, for the command line ("" before the session finished)."""
+        if self.added is None:
+            return ""
+        return (f"added to the history ({self.db_path})" if self.added
+                else f"not added to the history: {self.problem}")
 
     def finish(self, session, events, result) -> None:
         if result is None:
@@ -55,12 +63,11 @@ class HistorySink(Sink):
 
         try:
             hist = History(self.db)
+            self.db_path = hist.path
             hist.add(self.path)
             hist.close()
-            self.note = f"added to the history ({hist.path})"
             self.added = True
         except InputError as exc:
-            self.note = f"not added to the history: {exc}"
             self.added, self.problem = False, str(exc)
 
 
