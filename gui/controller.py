@@ -14,7 +14,7 @@ from pathlib import Path
 from bbfeedback.app.frames import Frame, FramePublisher
 from bbfeedback.app.record import HistorySink, as_played
 from bbfeedback.app.recorder import SessionRecorder
-from bbfeedback.app.replay import ReplaySource, recorded_reps
+from bbfeedback.app.replay import ReplaySource, recorded_calibration_cues, recorded_reps
 from bbfeedback.app.run import BlockList, Sink, Watchdog, run
 from bbfeedback.app.sources import open_source
 from bbfeedback.exercise.protocols import Protocol
@@ -94,7 +94,9 @@ class LiveController:
         session = self.replay.session(protocol)
         self.publisher = FramePublisher(self.replay.fs_hz, self.replay.channels, self.window_s,
                                         status="replay",
-                                        recorded_reps=recorded_reps(self.replay.recording))
+                                        recorded_reps=recorded_reps(self.replay.recording),
+                                        lead_cues=recorded_calibration_cues(
+                                            self.replay.recording))
         self._begin(session, [self.publisher])
         self.replay.start()
 

@@ -4,6 +4,7 @@ file keeps the device's clock, re-analysis equals live; the GUI reads frames whi
 import json
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -317,3 +318,35 @@ def test_a_lift_stopped_between_its_floors_scores_what_was_reached(into_s, floor
     assert len(end.result["reps"]) == 1 and end.result["summary"]["incomplete"]
     assert len(rep["step_holds_s"]) == floors  # the floors it reached (4 s, 3.5 s, ...)
     json.dumps(end.result, allow_nan=False)
+
+
+@pytest.mark.parametrize("name", ["a1_strength_emg", "lift", "endurance_pressure"])
+def test_replay_shows_the_recorded_calibration_cues(name):
+    """Issue 13: a replay re-scores with the recorded calibration (its session gives no
+    calibration cues); the frames show the calibration's cues as they were given live, then
+    the session's own."""
+    from bbfeedback.app.frames import FramePublisher
+    from bbfeedback.app.replay import ReplaySource, recorded_calibration_cues
+
+    src = ReplaySource(Path(__file__).parent.parent / "sample_data" / f"{name}.edf")
+    session = src.session()
+    lead = recorded_calibration_cues(src.recording)
+    assert [c.cue for c in lead] == ["baseline"] + ["squeeze_max", "relax"] * 3
+    pub = FramePublisher(src.fs_hz, src.channels, lead_cues=lead)
+    shown: list[tuple] = []  # (time, cue, calibration, end) at every change of cue
+
+    def watch(block, events, session):
+        pub.block(block, events, session)
+        f = pub.latest
+        if f.cue is not None and (not shown or shown[-1][1:3] != (f.cue.cue, f.cue.t_s)):
+            shown.append((f.t_s, f.cue.cue, f.cue.t_s, f.cue.calibration, f.cue_end_s))
+
+    probe = Sink()
+    probe.block = watch
+    run(BlockList(src.blocks), session, [probe])
+    calib = [s for s in shown if s[3]]
+    assert [s[1] for s in calib] == [c.cue for c in lead]
+    assert calib[0][0] == pytest.approx(2.0, abs=0.05) and calib[0][4] == pytest.approx(12.0)
+    assert calib[1][0] == pytest.approx(12.0, abs=0.05) and calib[1][4] == pytest.approx(15.0)
+    after = shown[len(calib)]  # then the session's own cues, from the protocol
+    assert not after[3] and after[0] == pytest.approx(36.0, abs=0.05)

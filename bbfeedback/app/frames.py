@@ -83,8 +83,11 @@ class FramePublisher(Sink):
 
     def __init__(self, fs_hz: float, channels: tuple, window_s: float = 30.0,
                  ahead_s: float = 8.0, status: str = "connecting",
-                 recorded_reps: list | None = None):
+                 recorded_reps: list | None = None, lead_cues: list | None = None):
+        """``lead_cues``: cues shown until the session gives its own (a replay: the recorded
+        calibration's, which a session re-scoring with the recorded calibration skips)."""
         self.window_s = window_s
+        self._lead = sorted(lead_cues or (), key=lambda c: c.t_s)
         self.ahead_s = ahead_s
         self.ring = Ring(int(window_s * fs_hz), len(channels))
         self.band_ring = Ring(int(window_s * fs_hz), len(channels))  # what a therapist reads
@@ -110,6 +113,7 @@ class FramePublisher(Sink):
             if isinstance(e, CueChange):
                 self._cue, news = e, True
             news = news or isinstance(e, RepScored)
+        news = self._lead_cue() or news
         now = time.monotonic()
         if news or now - self._built_at >= MIN_INTERVAL_S:
             self.publish(session)
@@ -139,7 +143,19 @@ class FramePublisher(Sink):
             self.band_ring.push(x - np.median(x, axis=0))  # until band-passed blocks come
         self._t_s = t_s
         self._cue = session.cues[-1] if session.cues else None
+        self._lead_cue()
         self.publish(session)
+
+    def _lead_cue(self) -> bool:
+        """Before the session's own first cue: the lead cue of this moment; True if it
+        changed."""
+        if not self._lead or (self._cue is not None and self._cue.step >= 0):
+            return False
+        now = [c for c in self._lead if c.t_s <= self._t_s]
+        cue = now[-1] if now else None
+        changed = cue is not self._cue
+        self._cue = cue
+        return changed
 
     # --- building --------------------------------------------------------------------------
     def publish(self, session: Session | None) -> None:
@@ -171,7 +187,8 @@ def _from_session(s: Session, t: float, window_s: float, ahead_s: float,
         "template": tuple(s.template(t - window_s, t + ahead_s)),
         "contractions": tuple(c for c in s.contractions if c.offset_s > t - window_s),
         "calibration": {k: v.to_dict() for k, v in s.calibrations.items()},
-        "cue_end_s": s.step_end(cue.step) if cue is not None else None,
+        "cue_end_s": (None if cue is None else cue.t_s + cue.planned_s if cue.step < 0
+                      else s.step_end(cue.step)),
     }
     if s.detector is not None:
         det = s.detector.channels[s.main]

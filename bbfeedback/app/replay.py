@@ -24,6 +24,8 @@ from bbfeedback.app.analyze import (
 from bbfeedback.drivers.serial_transport import Status
 from bbfeedback.drivers.source import ThreadedSource
 from bbfeedback.exercise import protocols
+from bbfeedback.exercise.clock import CueChange
+from bbfeedback.exercise.protocols import CUES
 from bbfeedback.exercise.session import Session
 from bbfeedback.recording import Recording, read_recording
 
@@ -140,6 +142,21 @@ class ReplaySource(ThreadedSource):
 def replay_session(source: ReplaySource, protocol: str | None = None) -> Session:
     """The session engine for a replay, as recorded unless another protocol is given."""
     return source.session(protocol)
+
+
+def recorded_calibration_cues(recording: Recording) -> list[CueChange]:
+    """The calibration's cues as the live session gave them (a replay re-scores with the
+    recorded calibration, so its session has none), each lasting until the next cue."""
+    cues = recording.meta.cues
+    out = []
+    for c, nxt in zip(cues, [*cues[1:], None], strict=True):
+        words = CUES.get(c.cue)
+        if not c.calibration or words is None:
+            continue
+        end = nxt.onset_s if nxt is not None else recording.duration_s
+        out.append(CueChange(c.onset_s, -1, c.kind, c.cue, words["nl"], words["en"], c.rep,
+                             end - c.onset_s, "calibration", None, calibration=True))
+    return out
 
 
 def recorded_reps(recording: Recording) -> list[dict]:
