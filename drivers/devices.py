@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from bbfeedback.drivers import ascii_lines, bitalino, openbci_cyton, openeeg_p2
+from bbfeedback.drivers.names import DEVICE_NAMES
+from bbfeedback.drivers.ports import guess_device  # noqa: F401 - re-exported
 
 from bbfeedback.errors import InputError
 from bbfeedback.signal.blocks import EMG, Channel
 
-DEVICE_NAMES = ("sim", "p2", "cyton", "ascii", "bitalino")
 TWO_EMG = (Channel.of_kind("pfm", EMG), Channel.of_kind("abdominal", EMG))
 
 
@@ -83,15 +84,3 @@ def make_device(name: str, fs_hz: float | None = None,
     raise InputError(f"unknown device {name!r} (use one of {', '.join(DEVICE_NAMES)})")
 
 
-def guess_device(vid: int | None, pid: int | None, text: str) -> str | None:
-    """Best guess of the device behind a USB serial port."""
-    low = text.lower()
-    if "bitalino" in low:
-        return "bitalino"
-    if (vid, pid) == (0x0403, 0x6015) or "openbci" in low:
-        return "cyton"
-    if vid in (0x2341, 0x2A03, 0x1A86, 0x10C4) or "arduino" in low or "olimex" in low:
-        return "p2 or ascii"
-    if vid == 0x0403:
-        return "p2 (FTDI adapter)"
-    return None

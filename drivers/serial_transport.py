@@ -29,8 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import serial
-from bbfeedback.drivers.devices import DeviceSpec, guess_device
+from bbfeedback.drivers.devices import DeviceSpec
 from bbfeedback.drivers.framing import Decoded
+from bbfeedback.drivers.ports import PortInfo, list_serial_ports  # noqa: F401 - re-exported
 from bbfeedback.drivers.source import ThreadedSource
 from serial.tools import list_ports
 
@@ -50,25 +51,6 @@ class Status:
     message: str
     sample: int = 0
     lost_samples: int = 0
-
-
-@dataclass
-class PortInfo:
-    device: str
-    description: str
-    vid: int | None
-    pid: int | None
-    serial_number: str | None
-    guess: str | None
-
-
-def list_serial_ports() -> list[PortInfo]:
-    out = []
-    for p in sorted(list_ports.comports(), key=lambda p: p.device):
-        text = f"{p.description} {p.manufacturer or ''} {p.product or ''}"
-        out.append(PortInfo(p.device, p.description, p.vid, p.pid, p.serial_number,
-                            guess_device(p.vid, p.pid, text)))
-    return out
 
 
 def find_port(vid: int | None, pid: int | None, serial_number: str | None,

@@ -180,7 +180,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
 
     @staticmethod
     def _ports() -> list[str]:
-        from bbfeedback.drivers.serial_transport import list_serial_ports
+        from bbfeedback.drivers.ports import list_serial_ports
 
         return [f"{p.device} ({p.guess})" if p.guess else p.device for p in list_serial_ports()]
 

@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+import sys
 
 import pytest
 from conftest import SAMPLES
@@ -74,3 +75,18 @@ def test_bad_files_give_one_line(tmp_path):
 def test_annotation_only_edf_is_refused_clearly(real_data):
     out = run("analyze", str(real_data / "edf_testfiles" / "edfio_SC4001EC-Hypnogram.edf"))
     assert out.returncode == 2 and "no EMG or pressure signal" in out.stderr
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["protocols"], ["ports"],
+                                  ["protocols", "show", "b5-lift"]])
+def test_commands_that_process_no_signal_import_no_numpy_or_scipy(argv):
+    """Issue 14: start-up (benchmarks/bench_startup.py); a heavy import that creeps back
+    into the command line's top shows here, whatever the machine's speed."""
+    probe = ("import runpy, sys\n"
+             f"sys.argv = ['bbfeedback', *{argv!r}]\n"
+             "try:\n    runpy.run_module('bbfeedback', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print('HEAVY', sorted(m for m in ('numpy', 'scipy') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=60)
+    assert "HEAVY []" in out.stdout, out.stdout[-300:] + out.stderr[-300:]

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from bbfeedback import __version__
-from bbfeedback.app import tables
 from bbfeedback.app.options import (
     DAY_S,
     Parser,
@@ -20,13 +19,11 @@ from bbfeedback.app.options import (
     seed,
     within,
 )
-from bbfeedback.detect.contractions import DetectorConfig
-from bbfeedback.drivers.devices import DEVICE_NAMES
+from bbfeedback.drivers.names import DEVICE_NAMES
 from bbfeedback.errors import InputError
-from bbfeedback.exercise import protocols
-from bbfeedback.recording import read_recording, recording_file
-from bbfeedback.recording.annotations import finite
-from bbfeedback.recording.outputs import check_output
+
+# Heavy modules (numpy, scipy, pydantic) are imported by the commands that use them, so that
+# --version, --help, protocols and ports start at once (benchmarks/bench_startup.py).
 
 
 def _add_analyze(sub) -> None:
@@ -67,6 +64,8 @@ def _add_protocols(sub) -> None:
 
 
 def _cmd_protocols(args: argparse.Namespace) -> int:
+    from bbfeedback.app import tables
+    from bbfeedback.exercise import protocols
     if args.action == "list":
         for pid in protocols.builtin_ids():
             p = protocols.load(pid)
@@ -79,6 +78,10 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
+    from bbfeedback.app import tables
+    from bbfeedback.detect.contractions import DetectorConfig
+    from bbfeedback.recording import read_recording
+    from bbfeedback.recording.annotations import finite
     rec = read_recording(args.file, kinds(args.kind))
     names = {sig.channel.name for sig in rec.signals}
     for name in (args.main, args.accessory):
@@ -111,6 +114,7 @@ def _protocol_for(rec, chosen: str | None, own_channels: bool):
     """``--protocol`` if given (a warning when the file ran another), else the protocol a
     bbfeedback recording ran (unless channels were chosen), else none (contractions only)."""
     from bbfeedback.app.analyze import recorded_protocol, recorded_protocol_itself
+    from bbfeedback.exercise import protocols
 
     ran = recorded_protocol(rec)
     if chosen is None:
@@ -146,7 +150,7 @@ def _add_ports(sub) -> None:
 
 
 def _cmd_ports(args: argparse.Namespace) -> int:
-    from bbfeedback.drivers.serial_transport import list_serial_ports
+    from bbfeedback.drivers.ports import list_serial_ports
 
     ports = list_serial_ports()
     if not ports:
@@ -184,6 +188,7 @@ def _add_emulate(sub) -> None:
 def _cmd_emulate(args: argparse.Namespace) -> int:
     from bbfeedback.app.emulate import emulate
     from bbfeedback.app.sources import device_spec
+    from bbfeedback.exercise import protocols
 
     spec = device_spec("ascii" if args.device == "sim" else args.device, args.rate)
     if args.replug_after is not None and args.unplug_after is None:
@@ -267,7 +272,8 @@ def _add_export(sub) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from bbfeedback.recording.outputs import write_private
+    from bbfeedback.recording import recording_file
+    from bbfeedback.recording.outputs import check_output, write_private
     from bbfeedback.recording.repair import anonymised
 
     src = recording_file(args.file)
@@ -304,6 +310,7 @@ def _add_gui(sub) -> None:
 
 
 def _cmd_gui(args: argparse.Namespace) -> int:
+    from bbfeedback.recording import recording_file
     if args.replay:  # a file that cannot be read is one line, before any window opens
         recording_file(args.replay)
     from bbfeedback.gui.app import run
@@ -336,8 +343,10 @@ def _add_history(sub) -> None:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
+    from bbfeedback.app import tables
     from bbfeedback.app.history import History, progress
     from bbfeedback.app.report import to_json
+    from bbfeedback.exercise import protocols
 
     hist = History(args.db)
     if args.patient == "rebuild":
@@ -388,6 +397,7 @@ def _add_report(sub) -> None:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from bbfeedback.app import report
+    from bbfeedback.recording.outputs import check_output
 
     check_output(args.out, args.force, (args.file,) if args.file else ())
     if args.patient:
