@@ -25,7 +25,6 @@ import glob
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import serial
@@ -33,6 +32,7 @@ from bbfeedback.drivers.devices import DeviceSpec
 from bbfeedback.drivers.framing import Decoded
 from bbfeedback.drivers.ports import PortInfo, list_serial_ports  # noqa: F401 - re-exported
 from bbfeedback.drivers.source import ThreadedSource
+from bbfeedback.drivers.status import Status
 from serial.tools import list_ports
 
 from bbfeedback.signal.blocks import Block
@@ -41,16 +41,6 @@ _GIVE_UP = "parser keeps failing"  # _read_loop's answer when reading further is
 BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0)
 READ_TIMEOUT_S = 0.02
 MAX_PARSER_FAILURES = 5  # in a row, without a decoded sample between: give up the device
-
-
-@dataclass
-class Status:
-    """A connection event: connected, disconnected, reconnected, warning, stopped."""
-
-    kind: str
-    message: str
-    sample: int = 0
-    lost_samples: int = 0
 
 
 def find_port(vid: int | None, pid: int | None, serial_number: str | None,

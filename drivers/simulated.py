@@ -11,8 +11,8 @@ import itertools
 import time
 from collections.abc import Iterable
 
-from bbfeedback.drivers.serial_transport import Status
 from bbfeedback.drivers.source import ThreadedSource
+from bbfeedback.drivers.status import Status
 
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.simulate import (

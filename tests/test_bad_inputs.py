@@ -186,7 +186,7 @@ for _name in _edf_files():
     case(f"analyze-{_name}", "analyze", "{tmp}/" + _name)
 for _name in _csv_files():
     case(f"analyze-{_name}", "analyze", "{tmp}/" + _name)
-for _name in ("sparse.edf", "sparse.csv", "sparse-after-header.edf", "fifo.edf", "fifo.csv",
+for _name in ("sparse.edf", "sparse.csv", "fifo.edf", "fifo.csv",
               "fifo-link.edf", "folder.edf", "dangling.edf", "missing.edf", "victim.txt"):
     case(f"analyze-{_name}", "analyze", "{tmp}/" + _name)
 _BROKEN = ("empty.edf", "header-cut-in-signals.edf", "ns-text.edf", "records-text.edf",
@@ -488,6 +488,26 @@ def test_a_bad_input_is_one_error_line_and_status_2(name, results):
     assert len(lines) == 1 and lines[0].startswith("bbfeedback: error: "), got.stderr[-2000:]
     assert len(lines[0]) < 400, lines[0][:400]
     _nothing_half_made(CASES[name], results)
+
+
+def test_a_58_hour_file_of_zeros_is_streamed_not_refused(results):
+    """Issue 14: analyze reads a file a block at a time, so a header promising 58 h of
+    samples (a sparse file: all zeros) is analysed in bounded memory, where it used to be
+    refused for its size; its zeroed annotation channel is named as damaged."""
+    root = results["_root"]
+    probe = ("import sys\n"  # VmHWM: this process's peak (ru_maxrss counts the parent's too)
+             "from bbfeedback.app.cli import main\n"
+             f"code = main(['analyze', r'{root}/sparse-after-header.edf'])\n"
+             "hwm = open('/proc/self/status').read().split('VmHWM:')[1].split()[0]\n"
+             "print('PEAK_MB', int(hwm) // 1024)\n"
+             "sys.exit(code)\n")
+    got = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=300)
+    assert got.returncode == 0, got.stderr[-2000:]
+    assert "annotation channel is damaged" in got.stderr
+    assert "no contractions found" in got.stdout
+    peak_mb = int(got.stdout.split("PEAK_MB")[1].split()[0])
+    assert peak_mb < 250, peak_mb  # the samples alone would be 800 MB as float64
 
 
 def _nothing_half_made(args: tuple[str, ...], results: dict) -> None:

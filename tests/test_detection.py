@@ -87,9 +87,10 @@ def test_pressure_contractions_in_cmh2o():
 @given(sizes=st.lists(st.integers(1, 3000), min_size=1, max_size=30))
 def test_events_do_not_depend_on_block_sizes(sizes):
     sim = simulate([Squeeze(3, 2), Squeeze(8, 0.8), Squeeze(9.3, 3)], 16, 500, seed=8)
-    result = process_group(sim.recording.blocks()[0], AnalysisOptions())
+    result = process_group(sim.recording.groups()[0], AnalysisOptions())
     whole = detect(result)
-    env = result.block.with_data(result.envelope, result.pipeline.channels)
+    result.pipeline.reset()
+    env = result.pipeline.process(sim.recording.blocks()[0])
     det = ContractionDetector(result.pipeline, result.calibrations)
     chunked = [e for b in split_blocks(env, sizes) for e in det.process(b)] + det.flush()
     assert [e.to_dict() for e in chunked] == [e.to_dict() for e in whole]

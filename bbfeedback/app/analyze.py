@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from bbfeedback import texts
 from bbfeedback.app.run import BlockList, run
-from bbfeedback.detect.calibration import Calibration, estimate_from_recording
+from bbfeedback.detect.calibration import Calibration, CalibrationEstimate
 from bbfeedback.detect.contractions import Contraction, ContractionDetector, DetectorConfig
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
@@ -18,12 +19,13 @@ from bbfeedback.exercise.protocols import Protocol
 from bbfeedback.exercise.rep_scorer import rep_groups
 from bbfeedback.exercise.scoring import FOLLOW_S
 from bbfeedback.exercise.session import Session, pick_channels
-from bbfeedback.recording import Recording, log
+from bbfeedback.recording import Recording, SignalGroup, log
 from bbfeedback.signal.blocks import EMG, Block, split_blocks
 from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
 
 DEFAULT_WINDOW_S = 0.15
-BLOCK_S = 10.0  # offline block length: bounds memory; results do not depend on it
+BLOCK_S = 10.0  # offline block length: bounds memory (the file is read a block at a time);
+# results do not depend on it
 MAINS_PROBE_S = 20.0  # seconds of signal inspected for hum
 
 
@@ -40,13 +42,41 @@ class AnalysisOptions:
 
 @dataclass
 class ChannelResult:
-    """What analysis learnt about one channel."""
+    """What analysis learnt about one same-rate group of channels (whose samples stay in
+    the file: ``group`` reads them a block at a time)."""
 
-    block: Block
+    group: SignalGroup
     pipeline: Pipeline
-    envelope: np.ndarray | None  # (samples, channels); None until needed
     calibrations: list[Calibration]
     detector: ContractionDetector
+    spill: EnvelopeSpill | None = None  # the envelope, kept on disk by self-calibration
+
+    @property
+    def fs_hz(self) -> float:
+        return self.group.fs_hz
+
+
+class EnvelopeSpill:
+    """A group's envelope in an unnamed temporary file: self-calibration needs the whole
+    envelope before detection can start, and reading it back costs less than filtering the
+    file again, while memory stays one block."""
+
+    def __init__(self, n_channels: int):
+        self.n_channels = n_channels
+        self._file = tempfile.TemporaryFile()
+        self._starts: list[tuple[int, int]] = []  # (start_sample, samples) of each block
+
+    def add(self, env: Block) -> None:
+        self._file.write(np.ascontiguousarray(env.data, dtype=float).tobytes())
+        self._starts.append((env.start_sample, env.n_samples))
+
+    def blocks(self, like: Block) -> Iterator[Block]:
+        """The envelope blocks as written (``like``: fs_hz and channels to give them)."""
+        self._file.flush()
+        self._file.seek(0)
+        for start, n in self._starts:
+            data = np.fromfile(self._file, dtype=float, count=n * self.n_channels)
+            yield Block(data.reshape(n, self.n_channels), like.fs_hz, like.channels, start)
 
 
 def stream(block: Block, block_s: float = BLOCK_S) -> Iterator[Block]:
@@ -54,8 +84,11 @@ def stream(block: Block, block_s: float = BLOCK_S) -> Iterator[Block]:
     yield from split_blocks(block, max(1, int(round(block_s * block.fs_hz))))
 
 
-def envelope_of(block: Block, pipeline: Pipeline) -> np.ndarray:
-    return np.concatenate([pipeline.process(b).data for b in stream(block)], axis=0)
+def envelopes(group: SignalGroup, pipeline: Pipeline) -> Iterator[Block]:
+    """The group's envelope, a block at a time, from a fresh start of the pipeline."""
+    pipeline.reset()
+    for b in group.blocks(max(1, int(round(BLOCK_S * group.fs_hz)))):
+        yield pipeline.process(b)
 
 
 def select(recording: Recording, names: list[str] | None) -> list:
@@ -77,44 +110,62 @@ def select(recording: Recording, names: list[str] | None) -> list:
     return chosen
 
 
-def process_group(block: Block, options: AnalysisOptions, where: object = None) -> ChannelResult:
+def process_group(group: SignalGroup, options: AnalysisOptions, where: object = None
+                  ) -> ChannelResult:
     """Filters, envelope, calibration and detection for one same-rate group of channels."""
-    probe = block.data[: int(MAINS_PROBE_S * block.fs_hz)]
-    emg_cols = [k for k, c in enumerate(block.channels) if c.kind == EMG]
+    probe = group.read(0, int(MAINS_PROBE_S * group.fs_hz))
+    emg_cols = [k for k, c in enumerate(group.channels) if c.kind == EMG]
     notch: list[float] = []
     for k in emg_cols:
-        notch = sorted(set(notch) | set(resolve_notch(options.mains, probe[:, k], block.fs_hz)))
-    recorded_notch, recorded_window = _recorded_filters(options.settings, block.fs_hz, where)
+        notch = sorted(set(notch) | set(resolve_notch(options.mains, probe[:, k], group.fs_hz)))
+    recorded_notch, recorded_window = _recorded_filters(options.settings, group.fs_hz, where)
     if options.mains == "auto" and recorded_notch is not None:
         notch = recorded_notch  # re-score as it was recorded
     window_s = options.window_s or recorded_window or DEFAULT_WINDOW_S
     config = PipelineConfig(notch_hz=notch, window_s=window_s)
     try:
-        pipeline = Pipeline(block.channels, block.fs_hz, config)
+        pipeline = Pipeline(group.channels, group.fs_hz, config)
     except ValueError as exc:
-        names = ", ".join(c.name for c in block.channels)
+        names = ", ".join(c.name for c in group.channels)
         raise InputError(f"channel {names}: {exc}", where) from None
-    known = all(ch.name in options.calibrations for ch in pipeline.channels)
-    envelope = None if known else envelope_of(block, pipeline)  # only to self-calibrate
-    cals = [
-        options.calibrations.get(ch.name)
-        or estimate_from_recording(
-            envelope[int(pipeline.chain_of(k).settle_s * block.fs_hz):, k], block.fs_hz, ch.unit)
-        for k, ch in enumerate(pipeline.channels)
-    ]
+    cals = [options.calibrations.get(ch.name) for ch in pipeline.channels]
+    spill = None
+    if None in cals:
+        spill = EnvelopeSpill(len(pipeline.channels))
+        cals = _self_calibrated(group, pipeline, cals, spill)
     detector = ContractionDetector(pipeline, cals, options.detector)
-    return ChannelResult(block, pipeline, envelope, cals, detector)
+    return ChannelResult(group, pipeline, cals, detector, spill)
+
+
+def _self_calibrated(group: SignalGroup, pipeline: Pipeline, cals: list[Calibration | None],
+                     spill: EnvelopeSpill) -> list[Calibration]:
+    """The given calibrations, the missing ones estimated from the whole recording's
+    envelope (after the filters settle), streamed: memory does not grow with its length."""
+    estimates = {k: CalibrationEstimate(group.fs_hz, ch.unit)
+                 for k, ch in enumerate(pipeline.channels) if cals[k] is None}
+    settle = {k: int(pipeline.chain_of(k).settle_s * group.fs_hz) for k in estimates}
+    for env in envelopes(group, pipeline):
+        spill.add(env)
+        for k, est in estimates.items():
+            skip = max(0, settle[k] - env.start_sample)
+            est.add(env.data[skip:, k])
+    return [c if c is not None else estimates[k].result() for k, c in enumerate(cals)]
 
 
 def detect(result: ChannelResult) -> list[Contraction]:
-    if result.envelope is None:
-        result.pipeline.reset()
-        result.envelope = envelope_of(result.block, result.pipeline)
-    env_block = result.block.with_data(result.envelope, result.pipeline.channels)
+    """The group's contractions: its envelope (as spilled by self-calibration, else the
+    file streamed through the pipeline) through a fresh detector (``result.detector``'s
+    thresholds)."""
+    detector = ContractionDetector(result.pipeline, result.calibrations,
+                                   result.detector.config)
+    like = Block(np.zeros((0, len(result.pipeline.channels))), result.fs_hz,
+                 result.pipeline.channels)
+    source = (result.spill.blocks(like) if result.spill is not None
+              else envelopes(result.group, result.pipeline))
     events: list[Contraction] = []
-    for b in stream(env_block):
-        events += result.detector.process(b)
-    return events + result.detector.flush()
+    for env in source:
+        events += detector.process(env)
+    return events + detector.flush()
 
 
 def _recorded_filters(settings: dict, fs_hz: float, where: object
@@ -149,11 +200,12 @@ def recorded_calibrations(recording: Recording) -> dict[str, Calibration]:
     return out
 
 
-def file_blocks(block: Block, recording: Recording, block_s: float = BLOCK_S
+def file_blocks(group: SignalGroup, recording: Recording, block_s: float = BLOCK_S
                 ) -> Iterator[Block]:
-    """A recording's samples as the blocks its device delivered: the recorder's fill of each
-    noted gap is cut out and the gap put back as a jump of the sample clock."""
-    fs, n = block.fs_hz, block.n_samples
+    """A recording's samples as the blocks its device delivered, read from the file a block
+    at a time: the recorder's fill of each noted gap is cut out and the gap put back as a
+    jump of the sample clock."""
+    fs, n = group.fs_hz, group.n_samples
     cuts = []
     for g in recording.meta.all("gap"):
         cut = _gap_in_file(g, fs, n)
@@ -166,8 +218,7 @@ def file_blocks(block: Block, recording: Recording, block_s: float = BLOCK_S
     for start, lost in sorted(cuts) + [(n, 0)]:
         start = min(max(start, pos), n)
         if start > pos:
-            part = Block(block.data[pos:start], fs, block.channels, pos)
-            yield from split_blocks(part, size)
+            yield from group.blocks(size, pos, start)
         pos = start + lost
 
 
@@ -179,8 +230,8 @@ def run_groups(recording: Recording, options: AnalysisOptions, detect_events: bo
     options.calibrations = {**recorded_calibrations(recording), **options.calibrations}
     chosen = select(recording, options.channels)
     results, events = [], []
-    for block in recording.blocks(chosen):
-        result = process_group(block, options, recording.path)
+    for group in recording.groups(chosen):
+        result = process_group(group, options, recording.path)
         if detect_events:
             events += detect(result)
         results.append(result)
@@ -194,7 +245,7 @@ def _channel_info(result: ChannelResult) -> list[dict]:
         det = result.detector.channels[k]
         cal = result.calibrations[k]
         out.append({
-            "name": ch.name, "kind": ch.kind, "unit": ch.unit, "fs_hz": result.block.fs_hz,
+            "name": ch.name, "kind": ch.kind, "unit": ch.unit, "fs_hz": result.fs_hz,
             "notch_hz": result.pipeline.config.notch_hz if ch.kind == EMG else [],
             "window_s": result.pipeline.config.window_s if ch.kind == EMG else None,
             "baseline": round(cal.baseline_mean, 4),
@@ -345,10 +396,10 @@ class Rescoring:
     until_s: float | None = None  # feed no further (scored by contractions: see anchored_until)
 
     def blocks(self, block_s: float = BLOCK_S) -> Iterator[Block]:
-        blocks = file_blocks(self.group.block, self.recording, block_s)
+        blocks = file_blocks(self.group.group, self.recording, block_s)
         if self.until_s is None:
             return blocks
-        end = int(round(self.until_s * self.group.block.fs_hz))
+        end = int(round(self.until_s * self.group.fs_hz))
         return (b.head(end - b.start_sample) for b in blocks if b.start_sample < end)
 
     def run(self, sinks: list | None = None) -> dict:
@@ -439,7 +490,7 @@ def session_for(recording: Recording, protocol: Protocol | None = None,
                                      align)
     cals = {ch.name: cal for ch, cal in zip(channels, group.calibrations, strict=True)}
     try:
-        session = Session(protocol, channels, group.block.fs_hz, cals,
+        session = Session(protocol, channels, group.fs_hz, cals,
                           pipeline_config=group.pipeline.config,
                           detector_config=options.detector, start_s=start,
                           main=main, accessory=accessory, anchors_s=anchors)

@@ -21,8 +21,8 @@ from bbfeedback.app.analyze import (
     run_groups,
     session_for,
 )
-from bbfeedback.drivers.serial_transport import Status
 from bbfeedback.drivers.source import ThreadedSource
+from bbfeedback.drivers.status import Status
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.clock import CueChange
 from bbfeedback.exercise.protocols import CUES
@@ -41,9 +41,9 @@ class ReplaySource(ThreadedSource):
         self.results, _ = run_groups(self.recording, self.options, detect_events=False)
         self.rescoring: Rescoring | None = None
         group = self.results[0]
-        self.fs_hz = group.block.fs_hz
+        self.fs_hz = group.fs_hz
         self.channels = group.pipeline.channels
-        self.n_samples = group.block.n_samples
+        self.n_samples = group.group.n_samples
         self._group = group
         self.blocks = self._blocks(group)
         self.speed = speed
@@ -55,7 +55,8 @@ class ReplaySource(ThreadedSource):
         self._seek_pending = False
 
     def _blocks(self, group) -> list:
-        return list(file_blocks(group.block, self.recording, BLOCK_S))
+        group.group.check_holdable()  # the blocks are held, for seeking
+        return list(file_blocks(group.group, self.recording, BLOCK_S))
 
     def session(self, protocol: str | None = None) -> Session:
         """A fresh session engine for this file (as recorded unless another protocol)."""
@@ -64,7 +65,7 @@ class ReplaySource(ThreadedSource):
                                      results=self.results)
         if self.rescoring.group is not self._group:
             self._group = self.rescoring.group
-            self.fs_hz = self._group.block.fs_hz
+            self.fs_hz = self._group.fs_hz
             self.channels = self._group.pipeline.channels
             self.blocks = self._blocks(self._group)
         return self.rescoring.session

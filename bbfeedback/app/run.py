@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bbfeedback.drivers.serial_transport import Status
+from bbfeedback.drivers.status import Status
 from bbfeedback.exercise.session import Session
 from bbfeedback.signal.blocks import Block, SampleGuard
 

@@ -62,23 +62,6 @@ def baseline_from_rest(envelope: np.ndarray) -> tuple[float, float]:
     return float(env.mean()), float(env.std())
 
 
-def quietest_windows(envelope: np.ndarray, fs_hz: float, window_s: float = 1.0,
-                     fraction: float = 0.2) -> tuple[float, float]:
-    """Baseline from the quietest ``fraction`` of 1-s windows of a whole recording.
-
-    Median of their means and of their SDs: robust when most of the recording is work.
-    """
-    env = np.asarray(envelope, dtype=float)
-    n = max(2, int(round(window_s * fs_hz)))
-    k = env.size // n
-    if k < 1:
-        return baseline_from_rest(env)
-    wins = env[: k * n].reshape(k, n)
-    means = wins.mean(axis=1)
-    chosen = np.argsort(means)[: max(1, int(np.ceil(fraction * k)))]
-    return float(np.median(means[chosen])), float(np.median(wins[chosen].std(axis=1)))
-
-
 def plateau_max(envelope: np.ndarray, fs_hz: float, plateau_s: float = 0.5) -> float:
     """Highest mean over any ``plateau_s`` stretch: MVC that a spike cannot fake."""
     env = np.asarray(envelope, dtype=float)
@@ -91,5 +74,57 @@ def plateau_max(envelope: np.ndarray, fs_hz: float, plateau_s: float = 0.5) -> f
 
 def estimate_from_recording(envelope: np.ndarray, fs_hz: float, unit: str) -> Calibration:
     """Self-calibration for a recording analysed without a calibration of its own."""
-    mean, sd = quietest_windows(envelope, fs_hz)
-    return Calibration(mean, sd, plateau_max(envelope, fs_hz), unit, source="estimated")
+    est = CalibrationEstimate(fs_hz, unit)
+    est.add(envelope)
+    return est.result()
+
+
+class CalibrationEstimate:
+    """``estimate_from_recording`` fed a stretch of envelope at a time: per 1-s window its
+    mean and SD, and the highest 0.5-s mean so far. Memory is a few numbers per second of
+    recording, whatever its length; the result equals the whole-array one."""
+
+    def __init__(self, fs_hz: float, unit: str, window_s: float = 1.0,
+                 plateau_s: float = 0.5):
+        self.fs_hz, self.unit = fs_hz, unit
+        self.n = max(2, int(round(window_s * fs_hz)))
+        self.m = max(1, int(round(plateau_s * fs_hz)))
+        self._means: list[np.ndarray] = []
+        self._sds: list[np.ndarray] = []
+        self._carry = np.zeros(0)  # the part of a 1-s window not yet complete
+        self._tail = np.zeros(0)  # the last m-1 samples, for plateaus across a boundary
+        self._best = -np.inf
+        self._count = 0
+        self._total = 0.0
+
+    def add(self, envelope: np.ndarray) -> None:
+        env = np.asarray(envelope, dtype=float)
+        self._count += env.size
+        self._total += float(env.sum())
+        self._plateaus(env)
+        x = np.concatenate([self._carry, env])
+        k = x.size // self.n
+        if k:
+            wins = x[: k * self.n].reshape(k, self.n)
+            self._means.append(wins.mean(axis=1))
+            self._sds.append(wins.std(axis=1))
+        self._carry = x[k * self.n:]
+
+    def _plateaus(self, env: np.ndarray) -> None:
+        x = np.concatenate([self._tail, env])
+        if x.size >= self.m:
+            csum = np.concatenate([[0.0], np.cumsum(x)])
+            self._best = max(self._best, float(((csum[self.m:] - csum[:-self.m]) / self.m).max()))
+        self._tail = x[-(self.m - 1):] if self.m > 1 else x[:0]
+
+    def result(self) -> Calibration:
+        if not self._means:  # shorter than a window: the whole of it
+            mean = self._total / self._count if self._count else float("nan")
+            sd = float(self._carry.std()) if self._carry.size else float("nan")
+        else:
+            means, sds = np.concatenate(self._means), np.concatenate(self._sds)
+            chosen = np.argsort(means)[: max(1, int(np.ceil(0.2 * means.size)))]
+            mean, sd = float(np.median(means[chosen])), float(np.median(sds[chosen]))
+        best = self._best if np.isfinite(self._best) else (
+            self._total / self._count if self._count else 0.0)
+        return Calibration(mean, sd, best, self.unit, source="estimated")

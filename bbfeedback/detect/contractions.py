@@ -262,6 +262,7 @@ class ContractionDetector:
 
     def __init__(self, pipeline, calibrations: list[Calibration],
                  config: DetectorConfig | None = None):
+        self.config = config
         self.channels = [
             ChannelDetector(
                 ch, pipeline.fs_hz, cal, pipeline.chain_of(k).window_n,

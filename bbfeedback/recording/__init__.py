@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,11 +21,62 @@ MAX_WARNINGS = 5  # damaged annotations named one by one; the rest counted
 
 @dataclass
 class Signal:
-    """One channel's samples in canonical units (µV / cmH2O) at its own rate."""
+    """One channel's samples in canonical units (µV / cmH2O) at its own rate. ``data`` is an
+    array, or (a file's signal) an array-like read from the file a stretch at a time:
+    ``size``, slices, ``np.asarray`` (all of it)."""
 
     channel: Channel
     fs_hz: float
     data: np.ndarray
+
+
+# samples a process holds at once when a whole recording is asked for (float64: 8 bytes each);
+# analysis streams the file and has no such limit
+MAX_WHOLE_BYTES = 1600 * 2**20
+
+
+@dataclass
+class SignalGroup:
+    """Same-rate signals of a recording, read a stretch at a time: analysis streams them so
+    that its memory does not grow with the recording's length."""
+
+    signals: list[Signal]
+    fs_hz: float
+    n_samples: int
+    path: str = ""
+
+    @property
+    def channels(self) -> tuple[Channel, ...]:
+        return tuple(s.channel for s in self.signals)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``start`` to ``stop`` (clipped to the group), (samples, channels)."""
+        start, stop = max(0, start), min(stop, self.n_samples)
+        if stop <= start:
+            return np.zeros((0, len(self.signals)))
+        return np.column_stack([np.asarray(s.data[start:stop], dtype=float)
+                                for s in self.signals])
+
+    def blocks(self, size: int, start: int = 0, stop: int | None = None) -> Iterator[Block]:
+        """Consecutive blocks of ``size`` samples on the sample clock."""
+        stop = self.n_samples if stop is None else min(stop, self.n_samples)
+        for a in range(start, stop, size):
+            b = min(a + size, stop)
+            yield Block(self.read(a, b), self.fs_hz, self.channels, a)
+
+    def check_holdable(self) -> None:
+        """One line if the samples are too many to hold at once (replay holds them to seek;
+        ``analyze`` reads any length a block at a time)."""
+        need = self.n_samples * len(self.signals) * 8
+        if need > MAX_WHOLE_BYTES:
+            raise InputError(f"holds {need / 2**20:.0f} MB of samples, more than bbfeedback "
+                             f"holds at once ({MAX_WHOLE_BYTES // 2**20} MB); `bbfeedback "
+                             "analyze` reads it in pieces", self.path)
+
+    def whole(self) -> Block:
+        """All samples as one block."""
+        self.check_holdable()
+        return Block(self.read(0, self.n_samples), self.fs_hz, self.channels)
 
 
 @dataclass
@@ -68,18 +120,19 @@ class Recording:
         """Signals of a kind the pipeline processes (EMG, pressure)."""
         return [s for s in self.signals if s.channel.kind != OTHER]
 
-    def blocks(self, signals: list[Signal] | None = None) -> list[Block]:
-        """One whole block per sample rate (channels of a rate share a block)."""
+    def groups(self, signals: list[Signal] | None = None) -> list[SignalGroup]:
+        """One group per sample rate (channels of a rate share blocks), as long as its
+        shortest signal."""
         chosen = self.usable() if signals is None else signals
         by_rate: dict[float, list[Signal]] = {}
         for s in chosen:
             by_rate.setdefault(s.fs_hz, []).append(s)
-        out = []
-        for fs, sigs in by_rate.items():
-            n = min(s.data.size for s in sigs)
-            data = np.column_stack([s.data[:n] for s in sigs])
-            out.append(Block(data, fs, tuple(s.channel for s in sigs)))
-        return out
+        return [SignalGroup(sigs, fs, min(s.data.size for s in sigs), self.path)
+                for fs, sigs in by_rate.items()]
+
+    def blocks(self, signals: list[Signal] | None = None) -> list[Block]:
+        """One whole block per sample rate (channels of a rate share a block)."""
+        return [g.whole() for g in self.groups(signals)]
 
 
 def make_signal(name: str, unit: str, kind: str, fs_hz: float, values: np.ndarray,

@@ -20,10 +20,44 @@ from bbfeedback.errors import InputError
 from bbfeedback.recording import MAX_RATE_HZ, Annotation, Recording, Signal, make_signal
 from bbfeedback.recording.edf_writer import EdfPlusWriter, SignalSpec
 from bbfeedback.recording.tal import read_layout, read_tals
-from bbfeedback.signal.blocks import guess_kind
+from bbfeedback.signal.blocks import OTHER, guess_kind, unit_kind
 
-# samples are read whole into memory (as float64: 4x this): bounded before reading
-MAX_DATA_BYTES = 400 * 2**20
+
+class EdfSamples:
+    """One signal of an open EDF file in canonical units, read when sliced: analysis streams
+    a recording of any length in constant memory. ``np.asarray`` reads all of it."""
+
+    def __init__(self, reader: pyedflib.EdfReader, index: int, size: int, factor: float,
+                 where: str):
+        self._reader, self._index, self._factor, self._where = reader, index, factor, where
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.size,)
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            return np.asarray(self)[key]
+        a, b, _ = key.indices(self.size)
+        if b <= a:
+            return np.zeros(0)
+        try:
+            return self._reader.readSignal(self._index, a, b - a) * self._factor
+        except Exception as exc:  # EDFlib reports truncated data as a generic error
+            raise InputError(f"cannot be read ({exc})", self._where) from None
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        x = self[0:self.size]
+        return x if dtype is None else x.astype(dtype)
+
+    def limited(self, n: int) -> EdfSamples:
+        """The first ``n`` samples (the writer's padding cut off)."""
+        return EdfSamples(self._reader, self._index, min(n, self.size), self._factor,
+                          self._where)
 
 
 def _open(path: Path) -> tuple[pyedflib.EdfReader, bool]:
@@ -51,10 +85,6 @@ def _check_length(path: Path) -> None:
     if layout is None:
         return  # not even a header: EDFlib names what is wrong
     header_bytes, record_bytes, records = layout
-    if records * record_bytes > MAX_DATA_BYTES:
-        raise InputError(f"holds {records * record_bytes / 2**20:.0f} MB of samples, more than "
-                         f"bbfeedback reads at once ({MAX_DATA_BYTES // 2**20} MB, about 14 h of "
-                         "2 channels at 2 kHz); split the recording", path)
     if records == -1 or path.stat().st_size < header_bytes + records * record_bytes:
         raise InputError("is cut off or still being recorded (its header promises more "
                          f"than the file holds): bbfeedback recover {path}", path)
@@ -81,6 +111,8 @@ def check_header(path: Path) -> None:
 
 
 def read_edf(path: Path, kinds: dict[str, str]) -> Recording:
+    """The header and annotations now; the samples stay in the file (``EdfSamples``), which
+    stays open while its signals are in use."""
     reader, with_annotations = _open(path)
     try:
         signals = [_read_signal(reader, i, kinds, path) for i in range(reader.signals_in_file)]
@@ -88,8 +120,9 @@ def read_edf(path: Path, kinds: dict[str, str]) -> Recording:
                   for k in ("equipment", "technician", "patientCode")}
         header["start"] = reader.getStartdatetime().isoformat()
         tals = zip(*reader.readAnnotations(), strict=True) if with_annotations else []
-    finally:
+    except BaseException:
         reader.close()
+        raise
     damaged = 0
     if not with_annotations:
         tals, damaged = read_tals(path)
@@ -118,7 +151,8 @@ def _cut_padding(rec: Recording) -> None:
         rec.warn(f"padding annotation {padding!r:.60} does not fit the signal's end; ignored")
         return
     for s in rec.signals:
-        s.data = s.data[: int(round(end_s * s.fs_hz))]
+        n = int(round(end_s * s.fs_hz))
+        s.data = s.data.limited(n) if isinstance(s.data, EdfSamples) else s.data[:n]
 
 
 def _read_signal(reader: pyedflib.EdfReader, i: int, kinds: dict[str, str],
@@ -134,11 +168,11 @@ def _read_signal(reader: pyedflib.EdfReader, i: int, kinds: dict[str, str],
                          f"(record duration {reader.datarecord_duration:.6g} s in the header)",
                          path)
     kind = kinds.get(label) or guess_kind(label, unit)
-    try:
-        values = reader.readSignal(i)
-    except Exception as exc:  # EDFlib reports truncated data as a generic error
-        raise InputError(f"signal {label!r} cannot be read ({exc})", path) from None
-    return make_signal(label, unit, kind, fs, values, f"{path}: signal {label!r}")
+    where = f"{path}: signal {label!r}"
+    signal = make_signal(label, unit, kind, fs, np.zeros(0), where)  # checks the unit
+    factor = 1.0 if kind == OTHER else unit_kind(unit)[1]
+    signal.data = EdfSamples(reader, i, int(reader.getNSamples()[i]), factor, where)
+    return signal
 
 
 def write_edf(path: str | Path, signals: list[Signal], annotations: list[Annotation],
