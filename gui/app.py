@@ -33,9 +33,11 @@ def missing_xcb_libraries() -> list[str]:
 def run(device: str = "sim", port: str | None = None, protocol: str = "a1-strength",
         lang: str | None = None, out_dir: str | None = None, speed: float = 1.0,
         replay: str | None = None, quit_after_s: float | None = None,
-        screenshot: str | None = None, start: bool = False, patient: str | None = None) -> int:
+        screenshot: str | None = None, start: bool = False, patient: str | None = None,
+        lsl: bool = False) -> int:
     """The window; ``start``: begin the session at once (device and protocol were given
-    on the command line), else it waits for Start."""
+    on the command line), else it waits for Start. ``lsl``: live sessions are published as
+    Lab Streaming Layer streams too."""
     if not has_display():
         raise InputError("no display found: run it on a desktop, or without a screen with "
                          "QT_QPA_PLATFORM=offscreen bbfeedback gui ...")
@@ -52,6 +54,7 @@ def run(device: str = "sim", port: str | None = None, protocol: str = "a1-streng
     QtCore.qInstallMessageHandler(_quiet_offscreen)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bbfeedback"])
     win = TherapistWindow(device, port, protocol, lang, out_dir, speed)
+    win.controller.lsl = lsl
     if patient:
         win.patient.setText(patient)
     win.show()

@@ -39,6 +39,8 @@ class LiveController:
         self._watchdog: Watchdog | None = None  # live sources only: a paused replay is quiet
         self._protocol_override: str | None = None
         self.protocol: Protocol | None = None  # of the session running (or last run)
+        self.lsl = False  # live sessions also published as LSL streams (``--lsl``)
+        self.outlet = None  # the LSL outlets of the session running (or last run)
 
     # --- starting and stopping -------------------------------------------------------------
     def start_live(self, device: str, port: str | None, protocol: Protocol,
@@ -68,6 +70,12 @@ class LiveController:
             if patient != "X":  # no code: the file only, no history
                 self.history = HistorySink(self.recorder.path, None)
                 sinks.append(self.history)
+        if self.lsl:
+            from bbfeedback.app.lsl import LslOutlet
+
+            self.outlet = LslOutlet(src.channels, src.fs_hz, src.name, src.port, patient,
+                                    session)
+            sinks.append(self.outlet)
         self._watchdog = Watchdog(src.port or src.name)  # says "no data", never gives up
         self._begin(session, sinks + [self.publisher])
 
@@ -122,6 +130,9 @@ class LiveController:
         if self.emulator is not None:
             self.emulator.stop()
             self.emulator = None
+        if self.outlet is not None:
+            self.outlet.close()
+            self.outlet = None
         return self.result
 
     # --- worker ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from bbfeedback import __version__
 from bbfeedback.app.options import (
     DAY_S,
     Parser,
+    count,
     fraction,
     kinds,
     log_to_stderr,
@@ -27,8 +28,18 @@ from bbfeedback.errors import InputError
 
 
 def _add_analyze(sub) -> None:
-    p = sub.add_parser("analyze", help="find contractions in a recording (EDF/BDF/CSV)")
-    p.add_argument("file", help="EDF, EDF+, BDF(+) or CSV recording")
+    p = sub.add_parser("analyze", help="find contractions in a recording (EDF/BDF/CSV), "
+                       "or in a whole archive of them (several files, folders or globs)")
+    p.add_argument("files", nargs="+", metavar="FILE|DIR|GLOB",
+                   help="EDF, EDF+, BDF(+) or CSV recording; several, a folder or a glob: "
+                   "an archive, one row per contraction and repetition in --out")
+    p.add_argument("--out", metavar="FILE.parquet|FILE.csv",
+                   help="archive: the table of every file's contractions and repetitions")
+    p.add_argument("--jobs", type=count(1, 512), default=None,
+                   help="archive: files analysed at once (default: all cores)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="archive: run on this Dask scheduler (tcp://host:8786) instead")
+    _force_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument("--mains", choices=["auto", "50", "60", "off"], default="auto",
                    help="mains notch: detect hum (default), force 50/60 Hz, or off")
@@ -78,6 +89,11 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
+    archive = args.out or args.jobs or args.scheduler or len(args.files) > 1 or any(
+        Path(f).is_dir() or any(ch in f for ch in "*?[") for f in args.files)
+    if archive:
+        return _cmd_archive(args)
+    args.file = args.files[0]
     from bbfeedback.app import tables
     from bbfeedback.detect.contractions import DetectorConfig
     from bbfeedback.recording import read_recording
@@ -106,6 +122,31 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_archive(args: argparse.Namespace) -> int:
+    """``analyze`` of many files: a table, failures listed (exit 1 when any), not fatal."""
+    from bbfeedback.app import archive
+    from bbfeedback.recording.outputs import check_output
+
+    single = [o for o in ("json", "start_s", "main", "accessory", "channels") if getattr(
+        args, o)] + (["kind"] if args.kind else []) + (["align"] if args.align != "auto" else [])
+    if single:
+        raise InputError(f"--{single[0].replace('_', '-')} is for one recording; an archive "
+                         "is analysed as each file was recorded")
+    if not args.out:
+        raise InputError("an archive needs --out FILE.parquet or FILE.csv")
+    if Path(args.out).suffix.lower() not in archive.OUTPUTS:
+        raise InputError(f"--out {args.out}: use a .parquet or .csv file name")
+    out = check_output(args.out, args.force)
+    paths = archive.expand(args.files)
+    rows = archive.run_archive(paths, archive.settings_of(args),
+                               args.jobs or archive.default_jobs(), args.scheduler)
+    archive.write_rows(rows, out)
+    for line in archive.failures(rows):
+        print(f"bbfeedback: {line}", file=sys.stderr)
+    print(archive.summary_line(paths, rows, out))
+    return 1 if any(r["kind"] == "error" for r in rows) else 0
+
+
 def _force_option(p) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing output file")
 
@@ -128,7 +169,9 @@ def _protocol_for(rec, chosen: str | None, own_channels: bool):
 
 def _device_options(p) -> None:
     p.add_argument("--device", choices=DEVICE_NAMES, default="sim",
-                   help="sim (built-in simulated sensor, default), p2, cyton, ascii, bitalino")
+                   help="sim (built-in simulated sensor, default), p2, cyton, ascii, bitalino, "
+                   "lsl (a Lab Streaming Layer stream: --stream NAME)")
+    p.add_argument("--stream", metavar="NAME", help="lsl: the name of the LSL stream to read")
     p.add_argument("--port", help="serial port or pyserial URL (loop://, socket://host:port)")
     p.add_argument("--rate", type=within(100.0, 20000.0),
                    help="sample rate in Hz (p2: 250 or 257.1 ...)")
@@ -141,7 +184,7 @@ def _device_options(p) -> None:
 
 def _spec_options(args: argparse.Namespace) -> dict:
     return {"columns": args.columns, "device_file": args.device_file,
-            "p2_gain": args.p2_gain, "p2_vref": args.p2_vref}
+            "p2_gain": args.p2_gain, "p2_vref": args.p2_vref, "stream": args.stream}
 
 
 def _add_ports(sub) -> None:
@@ -163,7 +206,7 @@ def _cmd_ports(args: argparse.Namespace) -> int:
 
 def _add_emulate(sub) -> None:
     p = sub.add_parser("emulate", help="emulate a device on a pseudo-terminal (prints its path)")
-    p.add_argument("--device", choices=DEVICE_NAMES, default="p2")
+    p.add_argument("--device", choices=[d for d in DEVICE_NAMES if d != "lsl"], default="p2")
     p.add_argument("--protocol", default="a1-strength", metavar="ID|PATH")
     p.add_argument("--garbage", type=fraction, default=0.0,
                    help="fraction of packets followed by line noise")
@@ -222,6 +265,7 @@ def _add_record(sub) -> None:
     p.add_argument("--wait-s", type=within(3.0, 3600.0), default=10.0, metavar="S",
                    help="end (exit status 3, file saved) when the device sends nothing for S "
                    "seconds (default 10; 'no data' is reported after 3)")
+    _lsl_option(p)
     p.set_defaults(func=_cmd_record)
 
 
@@ -230,8 +274,13 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
     return record(args.device, args.port, args.protocol, args.seconds, args.out, args.patient,
                   args.posture, args.db, args.speed, args.seed, args.progress, args.rate,
-                  args.wait_s, args.force, calibration=args.calibration,
+                  args.wait_s, args.force, calibration=args.calibration, lsl=args.lsl,
                   **_spec_options(args))
+
+
+def _lsl_option(p) -> None:
+    p.add_argument("--lsl", action="store_true", help="publish the raw signal, the envelopes "
+                   "and markers (cues, contractions, scores) as Lab Streaming Layer streams")
 
 
 def _add_recover(sub) -> None:
@@ -292,11 +341,37 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_export_bids(sub) -> None:
+    p = sub.add_parser("export-bids", help="write recordings as an EMG-BIDS dataset (BIDS 1.11)",
+                       description="Writes EDF/BDF recordings as an EMG-BIDS dataset: "
+                       "anonymised copies, participants by pseudonymous code only, one session "
+                       "per recording, cues, contractions and repetition scores as events.")
+    p.add_argument("recordings", nargs="+", metavar="RECORDING",
+                   help="EDF/BDF recordings, or folders of them")
+    p.add_argument("--out", required=True, metavar="DIR", help="the dataset folder to create")
+    p.add_argument("--subject", metavar="CODE", help="pseudonymous code for the recordings "
+                   "that have none in their header")
+    p.add_argument("--force", action="store_true",
+                   help="replace the folder if it is an earlier bbfeedback BIDS export")
+    p.set_defaults(func=_cmd_export_bids)
+
+
+def _cmd_export_bids(args: argparse.Namespace) -> int:
+    from bbfeedback.app.bids import export_bids
+
+    done = export_bids(args.recordings, args.out, args.force, args.subject)
+    print(f"wrote {done.out}: {len(done.files)} recordings of {len(done.participants)} "
+          "participants (EMG-BIDS)")
+    return 0
+
+
 def _add_gui(sub) -> None:
     p = sub.add_parser("gui", help="live myofeedback window for therapist and patient")
     p.add_argument("--device", choices=DEVICE_NAMES,
                    help="default sim; with --protocol too the session starts at once")
     p.add_argument("--port")
+    p.add_argument("--stream", metavar="NAME", help="lsl: the name of the LSL stream to read")
+    _lsl_option(p)
     p.add_argument("--protocol", metavar="ID", help="default a1-strength")
     p.add_argument("--patient", metavar="CODE", help="pseudonymous code (recorded into the "
                    "history); none: the file is recorded without a patient")
@@ -319,10 +394,12 @@ def _cmd_gui(args: argparse.Namespace) -> int:
         from bbfeedback.app.recorder import check_patient_id
 
         check_patient_id(args.patient)
+    if args.stream and args.device != "lsl":
+        raise InputError("--stream is for --device lsl (the name of an LSL stream)")
     start = args.device is not None and args.protocol is not None and not args.replay
-    return run(args.device or "sim", args.port, args.protocol or "a1-strength", args.lang,
-               args.out_dir, args.speed, args.replay, args.quit_after, args.screenshot,
-               start=start, patient=args.patient)
+    return run(args.device or "sim", args.stream or args.port, args.protocol or "a1-strength",
+               args.lang, args.out_dir, args.speed, args.replay, args.quit_after,
+               args.screenshot, start=start, patient=args.patient, lsl=args.lsl)
 
 
 def _add_history(sub) -> None:
@@ -427,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_record(sub)
     _add_recover(sub)
     _add_export(sub)
+    _add_export_bids(sub)
     _add_gui(sub)
     _add_history(sub)
     _add_report(sub)

@@ -63,6 +63,13 @@ def within(lo: float, hi: float) -> Callable[[str], float]:
     return parse
 
 
+def count(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``lo`` to ``hi``."""
+    def parse(text: str) -> int:
+        return _check(text, int, f"must be a whole number from {lo} to {hi}", ge=lo, le=hi)
+    return parse
+
+
 def seed(text: str) -> int:
     """A random seed: a whole number from 0 to 2**32 - 1."""
     return _check(text, int, f"must be from 0 to {2**32 - 1}", ge=0, lt=2**32)

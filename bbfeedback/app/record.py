@@ -79,10 +79,11 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
            patient: str = "X", posture: str | None = None, db: str | None = None,
            speed: float = 1.0, seed: int = 0, progress: bool = False,
            rate: float | None = None, wait_s: float = 10.0, force: bool = False,
-           calibration: str | None = None, **spec_options) -> int:
+           calibration: str | None = None, lsl: bool = False, **spec_options) -> int:
     """Record until ``seconds`` of signal, Ctrl-C / SIGTERM, or a device silent for
     ``wait_s`` (exit status 3); the file is finalised in every case. ``calibration``: the
-    protocol's own mode unless given ("previous": the MVC of the patient's last session)."""
+    protocol's own mode unless given ("previous": the MVC of the patient's last session).
+    ``lsl``: publish raw signal, envelopes and markers as LSL streams too."""
     proto = protocols.load(protocol) if protocol else None
     check_patient_id(patient)
     previous = previous_calibration_of(calibration, patient, db, proto)
@@ -104,6 +105,7 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
         session = Session(proto, src.channels, src.fs_hz, start_s=src.start_s,
                           calibration=calibration, previous=previous,
                           posture=posture) if proto else None
+        outlet = _lsl_outlet(src, patient, session) if lsl else None
         rec = SessionRecorder(path, src.channels, src.fs_hz, src.full_scale, session,
                               {"name": src.name, "port": src.port, "fs_hz": src.fs_hz,
                                "posture": posture}, patient, force)
@@ -117,6 +119,8 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
               "session is not added to the history", file=sys.stderr)
     if history:
         sinks.append(history)
+    if outlet is not None:
+        sinks.append(outlet)
     watchdog = Watchdog(src.port or src.name, SILENT_S, max(wait_s, SILENT_S))
     stop = threading.Event()
     try:
@@ -125,6 +129,8 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
                       stop=stop, watchdog=watchdog, drain_on_stop=True)
     finally:
         src.stream.stop()
+        if outlet is not None:
+            outlet.close()
     if end.reason == "stop-requested":
         end = replace(end, reason="interrupted")
     if rec.samples == 0:  # nothing half-made: a failed start leaves no file behind
@@ -146,6 +152,13 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
               f"then is saved in {path}", file=sys.stderr)
         return EXIT_DEVICE_LOST
     return 0
+
+
+def _lsl_outlet(src: LiveSource, patient: str, session: Session | None):
+    """The LSL outlets of ``--lsl`` (pylsl is imported only then)."""
+    from bbfeedback.app.lsl import LslOutlet
+
+    return LslOutlet(src.channels, src.fs_hz, src.name, src.port, patient, session)
 
 
 def as_played(proto: protocols.Protocol | None,

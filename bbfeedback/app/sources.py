@@ -44,7 +44,12 @@ def device_spec(device: str, rate: float | None = None, columns: str | None = No
 
 def open_source(device: str, port: str | None, protocol: object = "a1-strength",
                 rate: float | None = None, seed: int = 0, speed: float = 1.0,
-                **spec_options) -> LiveSource:
+                stream: str | None = None, **spec_options) -> LiveSource:
+    """``stream``: the LSL stream's name for ``device`` "lsl" (the GUI gives it as ``port``)."""
+    if stream and device != "lsl":
+        raise InputError("--stream is for --device lsl (the name of an LSL stream)")
+    if device == "lsl":
+        return _open_lsl(stream or port)
     if device == "sim":
         src = SimulatedSource(protocol, rate or 1000.0, seed=seed, speed=speed)
         return LiveSource(src.start(), "sim", src.fs_hz, src.channels, SIM_FULL_SCALE,
@@ -55,3 +60,14 @@ def open_source(device: str, port: str | None, protocol: object = "a1-strength",
     stream = DeviceStream(spec, port).start()
     scale = {"emg": spec.full_scale, "pressure": (-100.0, 400.0)}
     return LiveSource(stream, device, spec.fs_hz, spec.channels, scale, None, port)
+
+
+def _open_lsl(name: str | None) -> LiveSource:
+    """An LSL stream as a device (pylsl is imported only here: other commands start fast)."""
+    if not name:
+        raise InputError("--device lsl needs --stream NAME (the name of an LSL stream)")
+    from bbfeedback.drivers.lsl_inlet import DEFAULT_FULL_SCALE, LslInletSource
+
+    src = LslInletSource(name)
+    return LiveSource(src.start(), "lsl", src.fs_hz, src.channels, DEFAULT_FULL_SCALE, None,
+                      name)

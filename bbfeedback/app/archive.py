@@ -1,0 +1,214 @@
+"""A clinic's or a study's recordings re-analysed at once: one row per contraction and per
+repetition, on all cores (``--jobs``) or on a Dask cluster (``--scheduler``).
+
+Each file goes through ``analyze_file``, the same path as ``bbfeedback analyze FILE`` (the
+protocol a recording ran, as it ran, unless another is given), in a process of its own; a
+file that cannot be analysed becomes an ``error`` row and a line on stderr, not the end of
+the run. Rows come out in the order of the files, whatever order the workers finish in, so
+a parallel run writes the same table as a serial one.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bbfeedback.errors import InputError
+
+SUFFIXES = (".edf", ".bdf", ".csv")
+COLUMNS = ("file", "kind", "protocol", "channel", "unit", "rep", "section", "cue_s", "onset_s",
+           "offset_s", "duration_s", "target_hold_s", "hold_s", "met", "peak", "mean",
+           "peak_pct_mvc", "mean_pct_mvc", "rise_s", "release_s", "rest_residual_pct", "flags",
+           "error")
+TEXT_COLUMNS = ("file", "kind", "protocol", "channel", "unit", "section", "flags", "error")
+OUTPUTS = (".parquet", ".csv")
+SCHEDULER_TIMEOUT_S = 10
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What ``analyze`` is told for every file (picklable: it travels to the workers)."""
+
+    mains: str = "auto"
+    window_s: float | None = None
+    min_contraction_s: float = 0.3
+    min_gap_s: float = 0.2
+    protocol: str | None = None
+
+
+def expand(inputs: Iterable[str]) -> list[str]:
+    """Recording paths from files, folders (searched below) and glob patterns, in order,
+    each once; one line when nothing is found."""
+    found: list[str] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found += sorted(str(f) for f in p.rglob("*") if f.suffix.lower() in SUFFIXES
+                            and f.is_file())
+        elif any(ch in item for ch in "*?[") and not p.exists():
+            found += sorted(f for f in glob.glob(item, recursive=True)
+                            if Path(f).suffix.lower() in SUFFIXES)
+        else:
+            found.append(item)  # a missing or odd file becomes an error row
+    unique = list(dict.fromkeys(found))
+    if not unique:
+        raise InputError(f"no recordings (.edf, .bdf, .csv) in {' '.join(inputs)}")
+    return unique
+
+
+def analyze_file(path: str, settings: Settings) -> list[dict]:
+    """Rows of one recording: its contractions and (with a protocol) its repetitions; a
+    file that cannot be analysed is one ``error`` row."""
+    try:
+        return _rows(path, _analysed(path, settings))
+    except InputError as exc:
+        return [{"file": path, "kind": "error", "error": str(exc)}]
+    except Exception as exc:  # noqa: BLE001 - a bug in one file must not end the archive
+        return [{"file": path, "kind": "error",
+                 "error": f"internal error ({type(exc).__name__}: {exc})"}]
+
+
+def _analysed(path: str, settings: Settings) -> dict:
+    from bbfeedback.app.analyze import AnalysisOptions, analyze
+    from bbfeedback.app.cli import _protocol_for
+    from bbfeedback.detect.contractions import DetectorConfig
+    from bbfeedback.recording import read_recording
+    from bbfeedback.recording.annotations import finite
+
+    rec = read_recording(path)
+    options = AnalysisOptions(mains=settings.mains, window_s=settings.window_s,
+                              detector=DetectorConfig(
+                                  min_contraction_s=settings.min_contraction_s,
+                                  min_gap_s=settings.min_gap_s))
+    return finite(analyze(rec, options, _protocol_for(rec, settings.protocol, False)))
+
+
+def _rows(path: str, doc: dict) -> list[dict]:
+    proto = doc.get("protocol") or {}
+    pid = proto.get("id")
+    rows = [{"file": path, "kind": "contraction", "protocol": pid,
+             "duration_s": round(c["offset_s"] - c["onset_s"], 4), **_pick(c)}
+            for c in doc["contractions"]]
+    for r in doc.get("reps", []):
+        row = {"file": path, "kind": "rep", "protocol": pid, "rep": r["index"],
+               "channel": proto.get("main_channel"), **_pick(r)}
+        row["flags"] = " ".join(r.get("flags", []))
+        rows.append(row)
+    return rows
+
+
+def _pick(d: dict) -> dict:
+    return {k: v for k, v in d.items() if k in COLUMNS and not isinstance(v, list | dict)}
+
+
+def run_archive(paths: list[str], settings: Settings, jobs: int = 1,
+                scheduler: str | None = None, progress: bool = True) -> list[dict]:
+    """Every file's rows, in file order: here (``jobs`` 1), in ``jobs`` processes, or on
+    the Dask scheduler at ``scheduler``."""
+    bar = _bar(len(paths), progress)
+    if scheduler is not None:
+        done = _on_dask(paths, settings, scheduler, bar.update)
+    elif jobs <= 1:
+        done = {}
+        for p in paths:
+            done[p] = analyze_file(p, settings)
+            bar.update()
+    else:
+        done = _in_processes(paths, settings, jobs, bar.update)
+    bar.close()
+    return [row for p in paths for row in done[p]]
+
+
+def _bar(total: int, progress: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="file", file=sys.stderr, disable=None if progress else True,
+                desc="analyze")
+
+
+def _in_processes(paths: list[str], settings: Settings, jobs: int,
+                  tick: Callable[[], object]) -> dict[str, list[dict]]:
+    import multiprocessing
+
+    done: dict[str, list[dict]] = {}
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures: dict[Future, str] = {pool.submit(analyze_file, p, settings): p for p in paths}
+        for f in as_completed(futures):
+            done[futures[f]] = f.result()
+            tick()
+    return done
+
+
+def _on_dask(paths: list[str], settings: Settings, address: str,
+             tick: Callable[[], object]) -> dict[str, list[dict]]:
+    try:
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
+    except ImportError:
+        raise InputError("--scheduler needs Dask: pip install 'bbfeedback[research]'") from None
+    try:
+        client = Client(address, timeout=SCHEDULER_TIMEOUT_S)
+    except (OSError, TimeoutError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
+    done: dict[str, list[dict]] = {}
+    try:
+        futures = client.map(analyze_file, paths, settings=settings, pure=False)
+        where = {f.key: p for f, p in zip(futures, paths, strict=True)}
+        for f in dask_completed(futures):
+            done[where[f.key]] = f.result()
+            tick()
+    finally:
+        client.close()
+    return done
+
+
+def write_rows(rows: list[dict], out: Path) -> None:
+    """The table as Parquet or CSV (by the name's ending), every column always there."""
+    table = {c: [r.get(c) for r in rows] for c in COLUMNS}
+    if out.suffix.lower() == ".parquet":
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise InputError("--out .parquet needs pyarrow: pip install "
+                             "'bbfeedback[research]' (or write .csv)") from None
+        types = {**{c: pa.string() for c in TEXT_COLUMNS}, "rep": pa.int64(),
+                 "met": pa.bool_()}
+        pq.write_table(pa.table({c: pa.array(v, type=types.get(c, pa.float64()))
+                                 for c, v in table.items()}), out)
+        return
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        w.writerows(zip(*table.values(), strict=True))
+
+
+def failures(rows: list[dict]) -> Iterator[str]:
+    """One line per file that could not be analysed."""
+    for r in rows:
+        if r["kind"] == "error":
+            said = r["error"]
+            yield said if said.startswith(r["file"]) else f"{r['file']}: {said}"
+
+
+def summary_line(paths: list[str], rows: list[dict], out: Path) -> str:
+    bad = sum(r["kind"] == "error" for r in rows)
+    reps = sum(r["kind"] == "rep" for r in rows)
+    contractions = sum(r["kind"] == "contraction" for r in rows)
+    return (f"{out}: {len(paths) - bad} of {len(paths)} recordings analysed, {contractions} "
+            f"contractions and {reps} repetitions" + (f"; {bad} failed (above)" if bad else ""))
+
+
+def settings_of(args) -> Settings:
+    return Settings(**{k: getattr(args, k) for k in asdict(Settings())})
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
