@@ -67,7 +67,7 @@ class EnvelopeSpill:
         self._starts: list[tuple[int, int]] = []  # (start_sample, samples) of each block
 
     def add(self, env: Block) -> None:
-        self._file.write(np.ascontiguousarray(env.data, dtype=float).tobytes())
+        np.ascontiguousarray(env.data, dtype=float).tofile(self._file)
         self._starts.append((env.start_sample, env.n_samples))
 
     def blocks(self, like: Block) -> Iterator[Block]:

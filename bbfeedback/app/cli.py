@@ -114,7 +114,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     proto = _protocol_for(rec, args.protocol, bool(args.channels or args.main))
     result = analyze(rec, options, proto, args.start_s, args.main, args.accessory, args.align)
     if args.json:
-        print(json.dumps(finite(result), indent=1, allow_nan=False))  # NaN is not JSON
+        json.dump(finite(result), sys.stdout, indent=1, allow_nan=False)  # NaN is not JSON
+        print()
     else:
         print(tables.format_table(result, args.lang))
         if proto is not None:

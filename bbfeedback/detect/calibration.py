@@ -108,13 +108,22 @@ class CalibrationEstimate:
             wins = x[: k * self.n].reshape(k, self.n)
             self._means.append(wins.mean(axis=1))
             self._sds.append(wins.std(axis=1))
+            if len(self._means) >= 64:  # one array, not thousands of small ones (10 h)
+                self._means, self._sds = [np.concatenate(self._means)], [
+                    np.concatenate(self._sds)]
         self._carry = x[k * self.n:]
 
     def _plateaus(self, env: np.ndarray) -> None:
-        x = np.concatenate([self._tail, env])
-        if x.size >= self.m:
-            csum = np.concatenate([[0.0], np.cumsum(x)])
-            self._best = max(self._best, float(((csum[self.m:] - csum[:-self.m]) / self.m).max()))
+        """The highest ``m``-sample sum so far (divided by ``m`` only at the end: the same
+        maximum), over the last ``m - 1`` samples and this stretch."""
+        x = np.concatenate([self._tail, env]) if self._tail.size else env
+        # no m-sample mean is above the highest sample: a stretch below the best so far is
+        # skipped (most of a long recording, once its strongest squeeze is behind)
+        if x.size >= self.m and (not np.isfinite(self._best) or x.max() * self.m > self._best):
+            c = np.cumsum(x)
+            sums = c[self.m - 1:].copy()
+            sums[1:] -= c[: -self.m]
+            self._best = max(self._best, float(sums.max()))
         self._tail = x[-(self.m - 1):] if self.m > 1 else x[:0]
 
     def result(self) -> Calibration:
@@ -125,6 +134,6 @@ class CalibrationEstimate:
             means, sds = np.concatenate(self._means), np.concatenate(self._sds)
             chosen = np.argsort(means)[: max(1, int(np.ceil(0.2 * means.size)))]
             mean, sd = float(np.median(means[chosen])), float(np.median(sds[chosen]))
-        best = self._best if np.isfinite(self._best) else (
+        best = self._best / self.m if np.isfinite(self._best) else (
             self._total / self._count if self._count else 0.0)
         return Calibration(mean, sd, best, self.unit, source="estimated")

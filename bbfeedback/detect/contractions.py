@@ -9,7 +9,7 @@ and corrected for the known delays of the causal chain (see ``_corrected``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -53,7 +53,7 @@ class Contraction:
         return self.offset_s - self.onset_s
 
     def to_dict(self) -> dict:
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in vars(self).items()}
 
 
 def thresholds(cal: Calibration, config: DetectorConfig, kind: str) -> tuple[float, float]:

@@ -15,12 +15,18 @@ MAINS_CHOICES = (50.0, 60.0)
 
 
 class SosFilter:
-    """A second-order-sections IIR filter that keeps its state between blocks."""
+    """A second-order-sections IIR filter that keeps its state between blocks.
 
-    def __init__(self, sos: np.ndarray, n_channels: int, fs_hz: float):
+    ``stages``: section counts of filters cascaded into this one (notch, then band-pass):
+    each starts in its own steady state for its own first input, so the cascade gives the
+    very numbers the filters give one after the other, in one pass over the samples."""
+
+    def __init__(self, sos: np.ndarray, n_channels: int, fs_hz: float,
+                 stages: tuple[int, ...] | None = None):
         self.sos = np.atleast_2d(np.asarray(sos, dtype=float))
         self.n_channels = n_channels
         self.fs_hz = fs_hz
+        self.stages = stages or (self.sos.shape[0],)
         self.reset()
 
     def reset(self) -> None:
@@ -30,9 +36,19 @@ class SosFilter:
         if x.shape[0] == 0:
             return x.astype(float, copy=True)
         if self._zi is None:
-            self._zi = signal.sosfilt_zi(self.sos)[:, :, None] * x[0][None, None, :]
+            self._zi = self._steady_state(x[0])
         y, self._zi = signal.sosfilt(self.sos, x, axis=0, zi=self._zi)
         return y
+
+    def _steady_state(self, first: np.ndarray) -> np.ndarray:
+        parts, start = [], 0
+        for n in self.stages:
+            sos = self.sos[start:start + n]
+            zi = signal.sosfilt_zi(sos)[:, :, None] * first[None, None, :]
+            parts.append(zi)
+            first = signal.sosfilt(sos, first[None, :], axis=0, zi=zi)[0][0]
+            start += n
+        return np.concatenate(parts)
 
     def group_delay_s(self, f_hz: float) -> float:
         """Group delay of the whole cascade at one frequency, in seconds."""

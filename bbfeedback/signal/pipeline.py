@@ -60,34 +60,30 @@ class EmgChain:
 
     def __init__(self, n_channels: int, fs_hz: float, config: PipelineConfig):
         nsos = notch_sos(fs_hz, config.notch_hz)
-        self.notch = None if nsos is None else SosFilter(nsos, n_channels, fs_hz)
-        self.band = SosFilter(
-            bandpass_sos(fs_hz, config.band_low_hz, config.band_high_hz), n_channels, fs_hz
-        )
+        band = SosFilter(bandpass_sos(fs_hz, config.band_low_hz, config.band_high_hz),
+                         n_channels, fs_hz)
+        # notch and band-pass in one cascade: the same numbers, one pass over the samples
+        self.filter = band if nsos is None else SosFilter(
+            np.vstack([nsos, band.sos]), n_channels, fs_hz, (len(nsos), len(band.sos)))
         self.rms = MovingRms(n_channels, fs_hz, config.window_s)
         # the envelope's content sits near the EMG's mean frequency (~100 Hz)
-        self.filter_delay_s = self.band.group_delay_s(min(100.0, 0.3 * fs_hz))
+        self.filter_delay_s = band.group_delay_s(min(100.0, 0.3 * fs_hz))
         self.window_n = self.rms.window_n
         # a notch rings for ~5 time constants Q/(pi f0) after the start: no detection then
         ring_s = max((5 * 30.0 / (np.pi * f) for f in config.notch_hz), default=0.1)
         self.settle_s = ring_s + config.window_s
 
     def process(self, x: np.ndarray) -> np.ndarray:
-        if self.notch is not None:
-            x = self.notch.process(x)
-        self.filtered = self.band.process(x)  # kept for spectral measures (median frequency)
+        self.filtered = self.filter.process(x)  # kept for spectral measures (median frequency)
         return self.rms.process(self.filtered)
 
     def reset(self) -> None:
-        for stage in (self.notch, self.band, self.rms):
-            if stage is not None:
-                stage.reset()
+        self.filter.reset()
+        self.rms.reset()
 
     def restart(self) -> None:
         """After a gap: filters start again at the next sample (steady state, no step)."""
-        for stage in (self.notch, self.band):
-            if stage is not None:
-                stage.reset()
+        self.filter.reset()
 
 
 class PressureChain:
@@ -130,6 +126,7 @@ class Pipeline:
         self.in_channels = channels
         self.columns = [i for i, c in enumerate(channels) if c.kind in _CHAINS]
         self.channels = tuple(channels[i] for i in self.columns)
+        self._all_columns = self.columns == list(range(len(channels)))
         self._groups = []
         for kind, chain_cls in _CHAINS.items():
             cols = [k for k, c in enumerate(self.channels) if c.kind == kind]
@@ -149,9 +146,14 @@ class Pipeline:
         if block.lost_before:
             for _, chain in self._groups:
                 chain.restart()
-        raw = block.data[:, self.columns]
+        raw = block.data if self._all_columns else block.data[:, self.columns]
+        if len(self._groups) == 1:  # one kind of channel: no copies between stages
+            chain = self._groups[0][1]
+            out = chain.process(raw)
+            self.filtered = getattr(chain, "filtered", out)  # band-passed EMG
+            return block.with_data(out, self.channels)
         out = np.empty_like(raw, dtype=float)
-        self.filtered = out.copy()  # band-passed EMG (pressure: its processed value)
+        self.filtered = np.empty_like(out)  # band-passed EMG (pressure: its processed value)
         for cols, chain in self._groups:
             out[:, cols] = chain.process(raw[:, cols])
             self.filtered[:, cols] = getattr(chain, "filtered", out[:, cols])
