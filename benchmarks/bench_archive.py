@@ -1,7 +1,7 @@
 """Archive benchmark: files per second of ``analyze DIR --out`` serially, on 1..N cores in
 processes, and on a local Dask cluster of N workers (the --scheduler path), one run.
 
-    python benchmarks/bench_archive.py [--files 24] [--minutes 10]
+    python benchmarks/bench_archive.py [--files 16] [--minutes 30]
 
 The archive: --files recordings of --minutes each (2 channels x 2 kHz; simulated sessions of
 random holds, written as EDF+). Every run analyses the same files and must give the same
@@ -51,8 +51,8 @@ def timed(paths: list[str], **how) -> tuple[float, list[dict]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=24)
-    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--files", type=int, default=16)
+    parser.add_argument("--minutes", type=float, default=30.0)
     args = parser.parse_args()
     cores = archive.default_jobs()
     with tempfile.TemporaryDirectory() as tmp:
