@@ -28,6 +28,7 @@ from bbfeedback.drivers.status import Status
 from bbfeedback.errors import InputError
 from bbfeedback.signal.blocks import EMG, OTHER, PRESSURE, Block, Channel, guess_kind, unit_kind
 
+DUPLICATE_S = 0.5  # after the first stream of a name answers: time for others to answer
 RESOLVE_S = 3.0  # how long to look for the named stream before saying there is none
 GAP_PERIODS = 1.5  # a timestamp step above this many sample periods is a gap
 FOLLOW = 0.02  # how fast the predicted timestamps follow the stream's (per sample)
@@ -118,13 +119,26 @@ def lsl_library():
 
 
 def resolve(name: str, wait_s: float | None = None):
-    """The ``pylsl.StreamInfo`` of the stream called ``name`` (the first one answering)."""
+    """The ``pylsl.StreamInfo`` of the one stream called ``name`` (or with that source id);
+    several of that name are one line naming their source ids: two stations must not be
+    mixed up without a word."""
     pylsl = lsl_library()
     wait_s = RESOLVE_S if wait_s is None else wait_s
     found = pylsl.resolve_byprop("name", name, minimum=1, timeout=wait_s)
+    if found:  # give the others of that name a moment to answer too
+        found = pylsl.resolve_byprop("name", name, minimum=len(found) + 1,
+                                     timeout=DUPLICATE_S) or found
+    else:
+        found = pylsl.resolve_byprop("source_id", name, minimum=1, timeout=DUPLICATE_S)
     if not found:
         raise InputError(f"no LSL stream named {name!r} found within {wait_s:g} s "
                          "(is its outlet running on this network?)")
+    ids = sorted({f"{i.source_id()} on {i.hostname()}" for i in found})
+    if len(found) > 1:
+        raise InputError(f"{len(found)} LSL streams are named {name!r} ({'; '.join(ids)}): "
+                         "give --stream SOURCE_ID" if len(ids) > 1 else
+                         f"{len(found)} LSL streams are named {name!r} with one source id "
+                         f"({ids[0]}): two outlets of the same device on one computer?")
     return found[0]
 
 

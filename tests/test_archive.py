@@ -43,13 +43,16 @@ def test_rows_equal_analyze_of_each_file(folder, serial, capsys):
         doc = json.loads(capsys.readouterr().out)
         mine = [r for r in serial if r["file"] == str(f)]
         cons = [r for r in mine if r["kind"] == "contraction"]
-        reps = [r for r in mine if r["kind"] == "rep"]
+        reps = [r for r in mine if r["kind"] == "repetition"]
         assert [(r["onset_s"], r["channel"]) for r in cons] == [
             (c["onset_s"], c["channel"]) for c in doc["contractions"]]
         assert [(r["rep"], r["hold_s"], r["met"]) for r in reps] == [
             (r["index"], r["hold_s"], r["met"]) for r in doc["reps"]]
         assert len(reps) == doc["summary"]["reps"] > 0
         assert {r["protocol"] for r in mine} == {doc["protocol"]["id"]}
+        assert {r["patient"] for r in mine} == {"SAMPLE-01"}  # pseudonymous code, as recorded
+        lift = [r["floors_pct_mvc"] for r in reps if r["protocol"] == "b5-lift"]
+        assert all(len(f.split(",")) == 3 for f in lift)
     kinds = {r["file"].rsplit("/", 1)[-1]: r["kind"] for r in serial}
     assert kinds["broken.edf"] == "error" and kinds["lift.csv"] == "contraction"
 
@@ -58,6 +61,13 @@ def test_parallel_equals_serial(folder, serial):
     parallel = archive.run_archive(archive.expand([str(folder)]), SETTINGS, jobs=2,
                                    progress=False)
     assert parallel == serial
+
+
+def test_relative_paths_reach_the_workers_whole(folder, monkeypatch):
+    """Walkthrough finding: a Dask worker started elsewhere got 'arch/lift.edf' as typed."""
+    monkeypatch.chdir(folder)
+    assert archive.expand(["lift.edf", "sub"]) == [str(folder / "lift.edf"),
+                                                   str(folder / "sub" / "lift.csv")]
 
 
 def test_a_dask_cluster_equals_serial(folder, serial):
@@ -88,7 +98,7 @@ def test_the_cli_writes_the_table_and_lists_failures(folder, serial, tmp_path, c
 
         table = pq.read_table(out).to_pylist()
         files = [r["file"] for r in table]
-        reps = [r for r in table if r["kind"] == "rep"]
+        reps = [r for r in table if r["kind"] == "repetition"]
         assert all(isinstance(r["met"], bool) and isinstance(r["rep"], int) for r in reps)
     assert list(table[0]) == list(archive.COLUMNS)
     assert sorted(set(files)) == sorted({r["file"] for r in serial})
@@ -101,6 +111,7 @@ def test_the_cli_writes_the_table_and_lists_failures(folder, serial, tmp_path, c
     (["{d}", "{d}/lift.edf", "--out", "{t}/x.csv", "--json"], "--json is for one recording"),
     (["{t}/empty", "--out", "{t}/x.csv"], "no recordings"),
     (["{d}", "--out", "{t}/x.csv", "--jobs", "0"], "--jobs"),
+    (["{d}", "--out", "{t}/x.csv", "--jobs", "2", "--scheduler", "tcp://h:1"], "exclude"),
     (["{d}", "--out", "{t}/x.csv", "--scheduler", "tcp://127.0.0.1:9"], "Dask scheduler"),
 ])
 def test_archive_mistakes_are_one_line_and_status_2(folder, tmp_path, capsys, monkeypatch,

@@ -90,3 +90,26 @@ def test_commands_that_process_no_signal_import_no_numpy_or_scipy(argv):
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          timeout=60)
     assert "HEAVY []" in out.stdout, out.stdout[-300:] + out.stderr[-300:]
+
+
+@pytest.mark.parametrize("options", [["--mains", "off"], ["--window-s", "0.3"]])
+def test_other_filters_than_recorded_calibrate_again(options, capsys):
+    """Walkthrough finding (issue 14): `--mains off` on a file recorded through a 50 Hz
+    notch kept the recorded baseline (2.9 µV), below the unfiltered hum: the whole file was
+    one contraction. Another filter calibrates from the signal, and says so."""
+    from bbfeedback.app.cli import main
+
+    f = str(SAMPLES / "a1_strength_emg.edf")
+    assert main(["analyze", f, "--json"]) == 0
+    as_recorded = json.loads(capsys.readouterr().out)
+    assert main(["analyze", f, "--json", *options]) == 0
+    said = capsys.readouterr()
+    other = json.loads(said.out)
+    assert "calibrating from the signal" in said.err
+    assert other["channels"][0]["calibration"] == "estimated"
+    mine = [c for c in as_recorded["contractions"] if c["channel"] == "pfm"]
+    found = [c for c in other["contractions"] if c["channel"] == "pfm"]
+    assert len(mine) >= 5  # the five holds at least (the bug made the whole file one)
+    assert all(any(abs(c["onset_s"] - d["onset_s"]) < 0.5 for d in found) for c in mine)
+    assert max(c["offset_s"] - c["onset_s"] for c in found) < 30  # the bug: 93 s, all of it
+    assert len(other["reps"]) == 5 and sum(r["met"] for r in other["reps"]) >= 4

@@ -209,9 +209,9 @@ def push_recording(outlet, data: np.ndarray, fs: float, chunk: int, t0: float) -
 
 
 def emg_outlet(name: str, labels: list[str], unit: str, fs: float, fmt=None,
-               stream_type: str = "EMG"):
+               stream_type: str = "EMG", source_id: str | None = None):
     info = pylsl.StreamInfo(name, stream_type, len(labels), fs, fmt or pylsl.cf_float32,
-                            name + "-sid")
+                            source_id or name + "-sid")
     chans = info.desc().append_child("channels")
     for label in labels:
         c = chans.append_child("channel")
@@ -457,3 +457,40 @@ def test_pressure_only_device_is_a_pressure_stream():
     outlet.close(linger_s=0)
     np.testing.assert_allclose(np.concatenate([b.data for b in got])[:, 0],
                                np.linspace(20.0, 60.0, 50), rtol=1e-6)
+
+
+def test_two_streams_of_one_name_are_named_not_mixed_up(tmp_path, monkeypatch):
+    """Walkthrough finding: two stations publishing "bbfeedback" were joined silently to one
+    of them. Now one line names their source ids, and a source id picks one."""
+    from bbfeedback.drivers.lsl_inlet import resolve
+
+    from bbfeedback.errors import InputError
+
+    name = unique("twin")
+    a = emg_outlet(name, ["pfm"], "uV", 500.0, source_id=unique("station-a"))
+    b = emg_outlet(name, ["pfm"], "uV", 500.0, source_id=unique("station-b"))
+    with pytest.raises(InputError, match="2 LSL streams are named .*give --stream SOURCE_ID"):
+        resolve(name, 5.0)
+    assert resolve(b.get_info().source_id(), 5.0).source_id() == b.get_info().source_id()
+    src = LslInletSource(a.get_info().source_id(), 5.0)
+    assert src.channels[0].name == "pfm"
+    src.stop()
+
+
+def test_the_source_id_hides_the_patient_code(tmp_path, monkeypatch):
+    """Walkthrough finding: an unsalted hash of 'P-7' can be found by trying codes. The id
+    is keyed with this computer's own key (kept private), stable between runs."""
+    import hashlib
+
+    from bbfeedback.app import lsl
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    lsl._salt.cache_clear()
+    first = source_id("sim", None, "P-7", "raw")
+    plain = hashlib.sha256(b"sim||P-7").hexdigest()[:16]
+    assert plain not in first
+    key = tmp_path / "bbfeedback" / "lsl-key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    lsl._salt.cache_clear()
+    assert source_id("sim", None, "P-7", "raw") == first  # the same after a restart
+    lsl._salt.cache_clear()

@@ -38,6 +38,7 @@ class AnalysisOptions:
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     calibrations: dict[str, Calibration] = field(default_factory=dict)
     settings: dict = field(default_factory=dict)  # as recorded (bbfeedback:settings)
+    recorded: dict[str, Calibration] = field(default_factory=dict)  # valid with its filters
 
 
 @dataclass
@@ -128,13 +129,35 @@ def process_group(group: SignalGroup, options: AnalysisOptions, where: object = 
     except ValueError as exc:
         names = ", ".join(c.name for c in group.channels)
         raise InputError(f"channel {names}: {exc}", where) from None
-    cals = [options.calibrations.get(ch.name) for ch in pipeline.channels]
+    known = {**_recorded_if_same_filters(options, recorded_notch, recorded_window, config,
+                                         where), **options.calibrations}
+    cals = [known.get(ch.name) for ch in pipeline.channels]
     spill = None
     if None in cals:
         spill = EnvelopeSpill(len(pipeline.channels))
         cals = _self_calibrated(group, pipeline, cals, spill)
     detector = ContractionDetector(pipeline, cals, options.detector)
     return ChannelResult(group, pipeline, cals, detector, spill)
+
+
+def _recorded_if_same_filters(options: AnalysisOptions, notch: list[float] | None,
+                              window_s: float | None, config: PipelineConfig,
+                              where: object) -> dict[str, Calibration]:
+    """The recorded calibration, if this analysis filters as the recording did: a baseline
+    and an MVC measured through a 50 Hz notch are no scale for a signal with its hum left in
+    (``--mains off``) or with another RMS window."""
+    if not options.recorded:
+        return {}
+    same = (notch is None or config.notch_hz == notch) and (
+        window_s is None or config.window_s == window_s)
+    if not same:
+        notched = (f"notch at {', '.join(f'{f:g}' for f in config.notch_hz)} Hz"
+                   if config.notch_hz else "no notch")
+        log.warning("%s: filtered otherwise than when recorded (%s, window %g s): "
+                    "calibrating from the signal, not with the recorded calibration", where,
+                    notched, config.window_s)
+        return {}
+    return options.recorded
 
 
 def _self_calibrated(group: SignalGroup, pipeline: Pipeline, cals: list[Calibration | None],
@@ -227,7 +250,7 @@ def run_groups(recording: Recording, options: AnalysisOptions, detect_events: bo
     """Every same-rate group through pipeline, calibration and (unless told not to: a
     session engine will) the detector."""
     options.settings = options.settings or recording.meta.settings
-    options.calibrations = {**recorded_calibrations(recording), **options.calibrations}
+    options.recorded = recorded_calibrations(recording)
     chosen = select(recording, options.channels)
     results, events = [], []
     for group in recording.groups(chosen):

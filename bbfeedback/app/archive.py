@@ -22,11 +22,12 @@ from pathlib import Path
 from bbfeedback.errors import InputError
 
 SUFFIXES = (".edf", ".bdf", ".csv")
-COLUMNS = ("file", "kind", "protocol", "channel", "unit", "rep", "section", "cue_s", "onset_s",
-           "offset_s", "duration_s", "target_hold_s", "hold_s", "met", "peak", "mean",
-           "peak_pct_mvc", "mean_pct_mvc", "rise_s", "release_s", "rest_residual_pct", "flags",
-           "error")
-TEXT_COLUMNS = ("file", "kind", "protocol", "channel", "unit", "section", "flags", "error")
+COLUMNS = ("file", "patient", "recorded_at", "kind", "protocol", "channel", "unit", "baseline",
+           "mvc", "rep", "section", "cue_s", "onset_s", "offset_s", "duration_s",
+           "target_hold_s", "hold_s", "met", "peak", "mean", "peak_pct_mvc", "mean_pct_mvc",
+           "rise_s", "release_s", "rest_residual_pct", "floors_pct_mvc", "flags", "error")
+TEXT_COLUMNS = ("file", "patient", "recorded_at", "kind", "protocol", "channel", "unit",
+                "section", "floors_pct_mvc", "flags", "error")
 OUTPUTS = (".parquet", ".csv")
 SCHEDULER_TIMEOUT_S = 10
 
@@ -56,7 +57,7 @@ def expand(inputs: Iterable[str]) -> list[str]:
                             if Path(f).suffix.lower() in SUFFIXES)
         else:
             found.append(item)  # a missing or odd file becomes an error row
-    unique = list(dict.fromkeys(found))
+    unique = list(dict.fromkeys(os.path.abspath(f) for f in found))  # as workers elsewhere see them
     if not unique:
         raise InputError(f"no recordings (.edf, .bdf, .csv) in {' '.join(inputs)}")
     return unique
@@ -74,7 +75,9 @@ def analyze_file(path: str, settings: Settings) -> list[dict]:
                  "error": f"internal error ({type(exc).__name__}: {exc})"}]
 
 
-def _analysed(path: str, settings: Settings) -> dict:
+def _analysed(path: str, settings: Settings) -> tuple[dict, dict]:
+    """``analyze`` of one file (JSON-ready) and what identifies it: the patient's
+    pseudonymous code and when it was recorded, as its header says."""
     from bbfeedback.app.analyze import AnalysisOptions, analyze
     from bbfeedback.app.cli import _protocol_for
     from bbfeedback.detect.contractions import DetectorConfig
@@ -86,19 +89,28 @@ def _analysed(path: str, settings: Settings) -> dict:
                               detector=DetectorConfig(
                                   min_contraction_s=settings.min_contraction_s,
                                   min_gap_s=settings.min_gap_s))
-    return finite(analyze(rec, options, _protocol_for(rec, settings.protocol, False)))
+    doc = finite(analyze(rec, options, _protocol_for(rec, settings.protocol, False)))
+    code = rec.meta.settings.get("patient") or rec.header.get("patientCode") or None
+    return doc, {"patient": code if isinstance(code, str) and code != "X" else None,
+                 "recorded_at": rec.header.get("start") or None}
 
 
-def _rows(path: str, doc: dict) -> list[dict]:
+def _rows(path: str, analysed: tuple[dict, dict]) -> list[dict]:
+    doc, who = analysed
     proto = doc.get("protocol") or {}
     pid = proto.get("id")
-    rows = [{"file": path, "kind": "contraction", "protocol": pid,
-             "duration_s": round(c["offset_s"] - c["onset_s"], 4), **_pick(c)}
+    scale = {c["name"]: {"baseline": c["baseline"], "mvc": c["mvc"]} for c in doc["channels"]}
+    rows = [{"file": path, **who, "kind": "contraction", "protocol": pid,
+             "duration_s": round(c["offset_s"] - c["onset_s"], 4),
+             **scale.get(c["channel"], {}), **_pick(c)}
             for c in doc["contractions"]]
+    main = proto.get("main_channel")
     for r in doc.get("reps", []):
-        row = {"file": path, "kind": "rep", "protocol": pid, "rep": r["index"],
-               "channel": proto.get("main_channel"), **_pick(r)}
-        row["flags"] = " ".join(r.get("flags", []))
+        row = {"file": path, **who, "kind": "repetition", "protocol": pid, "rep": r["index"],
+               "channel": main, **scale.get(main, {}), **_pick(r)}
+        row["flags"] = ",".join(r.get("flags", []))
+        if r.get("floors_pct_mvc"):
+            row["floors_pct_mvc"] = ",".join(f"{v:g}" for v in r["floors_pct_mvc"])
         rows.append(row)
     return rows
 
@@ -199,7 +211,7 @@ def failures(rows: list[dict]) -> Iterator[str]:
 
 def summary_line(paths: list[str], rows: list[dict], out: Path) -> str:
     bad = sum(r["kind"] == "error" for r in rows)
-    reps = sum(r["kind"] == "rep" for r in rows)
+    reps = sum(r["kind"] == "repetition" for r in rows)
     contractions = sum(r["kind"] == "contraction" for r in rows)
     return (f"{out}: {len(paths) - bad} of {len(paths)} recordings analysed, {contractions} "
             f"contractions and {reps} repetitions" + (f"; {bad} failed (above)" if bad else ""))

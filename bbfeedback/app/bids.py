@@ -295,7 +295,7 @@ README = """\
 bbfeedback pelvic-floor EMG recordings
 ======================================
 
-{n} recordings of {p} participants, exported by bbfeedback {version} (export-bids) as
+Recordings: {n}; participants: {p}. Exported by bbfeedback {version} (export-bids) as
 EMG-BIDS (BIDS 1.11).
 
 - Participants are known by their pseudonymous codes only (letters and digits); the data

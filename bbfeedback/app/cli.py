@@ -135,6 +135,9 @@ def _cmd_archive(args: argparse.Namespace) -> int:
                          "is analysed as each file was recorded")
     if not args.out:
         raise InputError("an archive needs --out FILE.parquet or FILE.csv")
+    if args.jobs and args.scheduler:
+        raise InputError("--jobs and --scheduler exclude each other (the cluster's workers "
+                         "are its jobs)")
     if Path(args.out).suffix.lower() not in archive.OUTPUTS:
         raise InputError(f"--out {args.out}: use a .parquet or .csv file name")
     out = check_output(args.out, args.force)
@@ -328,6 +331,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     src = recording_file(args.file)
     check_output(args.out, args.force, (src,))
+    if Path(args.out).suffix.lower() != src.suffix.lower():  # a copy, not a conversion
+        raise InputError(f"--out {args.out}: a copy keeps its type; name it "
+                         f"*{src.suffix.lower()}", src)
     if src.suffix.lower() == ".csv":
         if args.anonymise:
             raise InputError("a CSV recording has no header fields to blank; copy it without "
@@ -361,8 +367,9 @@ def _cmd_export_bids(args: argparse.Namespace) -> int:
     from bbfeedback.app.bids import export_bids
 
     done = export_bids(args.recordings, args.out, args.force, args.subject)
-    print(f"wrote {done.out}: {len(done.files)} recordings of {len(done.participants)} "
-          "participants (EMG-BIDS)")
+    n, p = len(done.files), len(done.participants)
+    print(f"wrote {done.out}: {n} recording{'s' * (n != 1)} of {p} "
+          f"participant{'s' * (p != 1)} (EMG-BIDS)")
     return 0
 
 

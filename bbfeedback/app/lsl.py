@@ -20,9 +20,15 @@ broadcast), so LabRecorder picks the streams up again after a restart.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import hmac
 import json
+import os
+import secrets
+import socket
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -44,10 +50,33 @@ LINGER_S = 0.5  # on close, time for connected inlets to take the last samples
 
 
 def source_id(device: str, port: str | None, patient: str, stream: str) -> str:
-    """The same id for the same device, port and patient on every run (LabRecorder
-    reconnects by it); a hash, so the patient's code is not broadcast on the network."""
-    key = f"{device}|{port or ''}|{patient}".encode()
-    return f"bbfeedback-{hashlib.sha256(key).hexdigest()[:16]}-{stream}"
+    """The same id for the same computer, device, port and patient on every run (LabRecorder
+    reconnects by it); a keyed hash (the key is this computer's own, ``_salt``), so the
+    patient's code can be neither read nor guessed from the network."""
+    key = f"{socket.gethostname()}|{device}|{port or ''}|{patient}".encode()
+    digest = hmac.new(_salt(), key, hashlib.sha256).hexdigest()[:16]
+    return f"bbfeedback-{digest}-{stream}"
+
+
+@functools.cache
+def _salt() -> bytes:
+    """A random key kept in the user's configuration folder (made once, private); where it
+    cannot be kept, one for this run (ids then change between runs)."""
+    home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "bbfeedback"
+    path = home / "lsl-key"
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except (OSError, ValueError):
+        pass
+    key = secrets.token_bytes(16)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key.hex())
+    except OSError:
+        pass
+    return key
 
 
 def marker_json(value: object) -> str:
