@@ -126,3 +126,53 @@ def test_archive_mistakes_are_one_line_and_status_2(folder, tmp_path, capsys, mo
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and says in err[0], err
+
+
+def test_the_table_is_never_written_over_an_input_or_read_as_one(folder, tmp_path, capsys):
+    """Attacker findings: `--out arc/rec.csv --force` replaced a recording with the table;
+    a second run read the first run's table (in the folder) as a recording."""
+    victim = tmp_path / "rec.csv"
+    shutil.copy(folder / "sub" / "lift.csv", victim)
+    before = victim.read_bytes()
+    assert main(["analyze", str(victim), str(folder / "lift.edf"), "--out", str(victim),
+                 "--force"]) == 2
+    assert "input" in capsys.readouterr().err and victim.read_bytes() == before
+    out = tmp_path / "results.csv"
+    for _ in range(2):
+        assert main(["analyze", str(tmp_path), "--out", str(out), "--force"]) == 0
+        assert "1 of 1 recordings analysed" in capsys.readouterr().out
+    assert out.stat().st_mode & 0o777 == 0o600  # it names patients by their codes
+
+
+def dies_on_quick_flicks(path: str, settings) -> list[dict]:
+    """A worker killed while at one file (as the out-of-memory killer would)."""
+    import os
+
+    if "quick_flicks" in path:
+        os._exit(9)
+    return archive.analyze_file(path, settings)
+
+
+def test_a_worker_that_dies_costs_its_file_only(folder, serial):
+    """Attacker finding: one killed worker (out of memory) lost the whole table."""
+    paths = archive.expand([str(folder)])
+    done = archive._in_processes(paths, SETTINGS, 2, lambda: None, dies_on_quick_flicks)
+    rows = [r for p in paths for r in done[p]]
+    died = [r for r in rows if r["kind"] == "error" and "quick_flicks" in r["file"]]
+    assert len(died) == 1 and "process died" in died[0]["error"]
+    others = [r for r in rows if "quick_flicks" not in r["file"]]
+    assert others == [r for r in serial if "quick_flicks" not in r["file"]]
+
+
+@pytest.mark.parametrize("address", ["bogus", "", "http://x:1", "tcp://host"])
+def test_a_scheduler_address_that_is_not_one_is_one_line(folder, tmp_path, capsys, address):
+    assert main(["analyze", str(folder), "--out", str(tmp_path / "x.csv"), "--scheduler",
+                 address]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--scheduler" in err[0]
+
+
+def test_an_unknown_protocol_is_one_line_before_any_file(folder, tmp_path, capsys):
+    assert main(["analyze", str(folder), "--out", str(tmp_path / "x.csv"), "--protocol",
+                 "nonexistent"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

@@ -43,21 +43,26 @@ class Settings:
     protocol: str | None = None
 
 
-def expand(inputs: Iterable[str]) -> list[str]:
+def expand(inputs: Iterable[str], exclude: str | None = None) -> list[str]:
     """Recording paths from files, folders (searched below) and glob patterns, in order,
-    each once; one line when nothing is found."""
+    each once; one line when nothing is found. ``exclude`` (the output table) is never
+    picked up from a folder or a glob (a file named as such stays: writing over it is
+    refused)."""
+    skip = os.path.abspath(exclude) if exclude else None
     found: list[str] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            found += sorted(str(f) for f in p.rglob("*") if f.suffix.lower() in SUFFIXES
-                            and f.is_file())
+            matches = [str(f) for f in p.rglob("*") if f.suffix.lower() in SUFFIXES
+                       and f.is_file()]
         elif any(ch in item for ch in "*?[") and not p.exists():
-            found += sorted(f for f in glob.glob(item, recursive=True)
-                            if Path(f).suffix.lower() in SUFFIXES)
+            matches = [f for f in glob.glob(item, recursive=True)
+                       if Path(f).suffix.lower() in SUFFIXES]
         else:
-            found.append(item)  # a missing or odd file becomes an error row
-    unique = list(dict.fromkeys(os.path.abspath(f) for f in found))  # as workers elsewhere see them
+            found.append(os.path.abspath(item))  # a missing or odd file: an error row
+            continue
+        found += sorted(f for f in map(os.path.abspath, matches) if f != skip)
+    unique = list(dict.fromkeys(found))  # absolute: as workers elsewhere see them
     if not unique:
         raise InputError(f"no recordings (.edf, .bdf, .csv) in {' '.join(inputs)}")
     return unique
@@ -145,16 +150,51 @@ def _bar(total: int, progress: bool):
 
 
 def _in_processes(paths: list[str], settings: Settings, jobs: int,
-                  tick: Callable[[], object]) -> dict[str, list[dict]]:
-    import multiprocessing
-
-    done: dict[str, list[dict]] = {}
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures: dict[Future, str] = {pool.submit(analyze_file, p, settings): p for p in paths}
-        for f in as_completed(futures):
-            done[futures[f]] = f.result()
-            tick()
+                  tick: Callable[[], object], work: Callable = analyze_file
+                  ) -> dict[str, list[dict]]:
+    """Files in ``jobs`` processes. A process that dies (killed for memory, a crash in a C
+    library) breaks the pool: the files it took down are tried again one process each, so
+    only the file that kills its process becomes an error row."""
+    done = _pool(paths, settings, jobs, tick, work)
+    for p in [p for p, rows in done.items() if rows is None]:
+        rows = _pool([p], settings, 1, tick, work)[p]
+        done[p] = rows if rows is not None else [{
+            "file": p, "kind": "error",
+            "error": f"{p}: its analysis process died (out of memory?)"}]
     return done
+
+
+def _pool(paths: list[str], settings: Settings, jobs: int, tick: Callable[[], object],
+          work: Callable) -> dict[str, list[dict] | None]:
+    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
+
+    done: dict[str, list[dict] | None] = {}
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures: dict[Future, str] = {pool.submit(work, p, settings): p for p in paths}
+        for f in as_completed(futures):
+            try:
+                done[futures[f]] = f.result()
+                tick()
+            except BrokenProcessPool:
+                done[futures[f]] = None
+    return done
+
+
+def check_scheduler(address: str) -> str:
+    """A Dask scheduler address (``tcp://host:port`` or ``host:port``), or one line."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        port = url.port
+    except ValueError:
+        port = None
+    if url.scheme not in ("tcp", "tls", "inproc", "ws", "wss") or not url.hostname or (
+            url.scheme != "inproc" and port is None):
+        raise InputError(f"--scheduler {address!r}: give the scheduler's address as "
+                         "tcp://HOST:PORT")
+    return address
 
 
 def _on_dask(paths: list[str], settings: Settings, address: str,
@@ -164,24 +204,55 @@ def _on_dask(paths: list[str], settings: Settings, address: str,
         from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise InputError("--scheduler needs Dask: pip install 'bbfeedback[research]'") from None
-    try:
-        client = Client(address, timeout=SCHEDULER_TIMEOUT_S)
-    except (OSError, TimeoutError) as exc:
-        raise InputError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
+    client = _client(Client, address)
     done: dict[str, list[dict]] = {}
     try:
         futures = client.map(analyze_file, paths, settings=settings, pure=False)
         where = {f.key: p for f, p in zip(futures, paths, strict=True)}
         for f in dask_completed(futures):
-            done[where[f.key]] = f.result()
+            path = where[f.key]
+            try:
+                done[path] = f.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker: that file's error row
+                done[path] = [{"file": path, "kind": "error",
+                               "error": f"{path}: failed on the cluster ({type(exc).__name__})"}]
             tick()
     finally:
         client.close()
     return done
 
 
-def write_rows(rows: list[dict], out: Path) -> None:
-    """The table as Parquet or CSV (by the name's ending), every column always there."""
+def _client(client_class, address: str):
+    """A connected Dask client, or one line: an address that refuses, answers nonsense or
+    says nothing within ``SCHEDULER_TIMEOUT_S`` (a thread: a silent peer can outwait the
+    client's own timeout)."""
+    import threading
+
+    got: dict = {}
+
+    def connect() -> None:
+        try:
+            got["client"] = client_class(address, timeout=SCHEDULER_TIMEOUT_S)
+        except BaseException as exc:  # noqa: BLE001 - said as one line below
+            got["error"] = exc
+
+    t = threading.Thread(target=connect, daemon=True)
+    t.start()
+    t.join(SCHEDULER_TIMEOUT_S + 5)
+    if "client" in got:
+        return got["client"]
+    why = got.get("error")
+    reason = f"{type(why).__name__}: {str(why)[:80]}" if why else "no answer"
+    raise InputError(f"cannot reach the Dask scheduler at {address} ({reason})")
+
+
+def write_rows(rows: list[dict], out: Path, force: bool = False, inputs: tuple = ()) -> None:
+    """The table as Parquet or CSV (by the name's ending), every column always there;
+    written whole or not at all, private (it names patients by their codes)."""
+    import io
+
+    from bbfeedback.recording.outputs import write_private
+
     table = {c: [r.get(c) for r in rows] for c in COLUMNS}
     if out.suffix.lower() == ".parquet":
         try:
@@ -192,13 +263,16 @@ def write_rows(rows: list[dict], out: Path) -> None:
                              "'bbfeedback[research]' (or write .csv)") from None
         types = {**{c: pa.string() for c in TEXT_COLUMNS}, "rep": pa.int64(),
                  "met": pa.bool_()}
+        buf = io.BytesIO()
         pq.write_table(pa.table({c: pa.array(v, type=types.get(c, pa.float64()))
-                                 for c, v in table.items()}), out)
+                                 for c, v in table.items()}), buf)
+        write_private(out, buf.getvalue(), force, inputs)
         return
-    with open(out, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(COLUMNS)
-        w.writerows(zip(*table.values(), strict=True))
+    text = io.StringIO(newline="")
+    w = csv.writer(text)
+    w.writerow(COLUMNS)
+    w.writerows(zip(*table.values(), strict=True))
+    write_private(out, text.getvalue(), force, inputs)
 
 
 def failures(rows: list[dict]) -> Iterator[str]:

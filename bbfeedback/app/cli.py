@@ -89,7 +89,7 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    archive = args.out or args.jobs or args.scheduler or len(args.files) > 1 or any(
+    archive = args.out or args.jobs or args.scheduler is not None or len(args.files) > 1 or any(
         Path(f).is_dir() or any(ch in f for ch in "*?[") for f in args.files)
     if archive:
         return _cmd_archive(args)
@@ -135,16 +135,21 @@ def _cmd_archive(args: argparse.Namespace) -> int:
                          "is analysed as each file was recorded")
     if not args.out:
         raise InputError("an archive needs --out FILE.parquet or FILE.csv")
-    if args.jobs and args.scheduler:
+    if args.jobs and args.scheduler is not None:
         raise InputError("--jobs and --scheduler exclude each other (the cluster's workers "
                          "are its jobs)")
     if Path(args.out).suffix.lower() not in archive.OUTPUTS:
         raise InputError(f"--out {args.out}: use a .parquet or .csv file name")
-    out = check_output(args.out, args.force)
-    paths = archive.expand(args.files)
+    paths = archive.expand(args.files, exclude=args.out)  # not a table of an earlier run
+    out = check_output(args.out, args.force, tuple(Path(p) for p in paths))
+    if args.protocol:  # one line now, not one per file after reading them all
+        from bbfeedback.exercise import protocols
+
+        protocols.load(args.protocol)
+    scheduler = None if args.scheduler is None else archive.check_scheduler(args.scheduler)
     rows = archive.run_archive(paths, archive.settings_of(args),
-                               args.jobs or archive.default_jobs(), args.scheduler)
-    archive.write_rows(rows, out)
+                               args.jobs or archive.default_jobs(), scheduler)
+    archive.write_rows(rows, out, args.force, tuple(paths))
     for line in archive.failures(rows):
         print(f"bbfeedback: {line}", file=sys.stderr)
     print(archive.summary_line(paths, rows, out))
