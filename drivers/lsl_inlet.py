@@ -31,6 +31,9 @@ from bbfeedback.signal.blocks import EMG, OTHER, PRESSURE, Block, Channel, guess
 DUPLICATE_S = 0.5  # after the first stream of a name answers: time for others to answer
 RESOLVE_S = 3.0  # how long to look for the named stream before saying there is none
 GAP_PERIODS = 1.5  # a timestamp step above this many sample periods is a gap
+RESET_S = 10.0  # ... but one of more seconds than this is a reset clock, nothing lost (as
+# the serial parsers take a counter jump of more than 10 s of signal)
+MIN_RATE_HZ, MAX_RATE_HZ = 10.0, 20000.0  # record --rate's range, pressure sensors included
 FOLLOW = 0.02  # how fast the predicted timestamps follow the stream's (per sample)
 RESET_PERIODS = 50  # a step back by more than this many periods: the clock was reset
 PULL_S = 0.05  # the longest the reader waits for a chunk (also how soon it sees stop())
@@ -157,7 +160,14 @@ class LslInletSource(ThreadedSource):
         if info.nominal_srate() <= 0:
             raise InputError(f"LSL stream {name!r} (type {info.type()!r}) has no regular "
                              "sample rate: choose an EMG or pressure stream")
-        self.inlet = pylsl.StreamInlet(info, max_buflen=360, recover=True)
+        if not MIN_RATE_HZ <= info.nominal_srate() <= MAX_RATE_HZ:
+            raise InputError(f"LSL stream {name!r}: {info.nominal_srate():.6g} samples a "
+                             f"second is not an EMG or pressure rate ({MIN_RATE_HZ:g} to "
+                             f"{MAX_RATE_HZ:g})")
+        try:
+            self.inlet = pylsl.StreamInlet(info, max_buflen=360, recover=True)
+        except RuntimeError as exc:
+            raise InputError(f"LSL stream {name!r} cannot be opened ({exc})") from None
         try:
             self.inlet.open_stream(timeout=wait_s)
             full = self.inlet.info(timeout=wait_s)
@@ -260,15 +270,16 @@ class LslInletSource(ThreadedSource):
         is predicted one period on, the prediction following the timestamps slowly (jitter
         averages out, a rate a little off its nominal value is followed); a sample more than
         ``GAP_PERIODS - 1`` periods later than predicted comes after a gap. A step back (a
-        clock reset) starts the prediction again, losing nothing."""
+        clock reset) or a jump of more than ``RESET_S`` starts the prediction again, losing
+        nothing (an hour of fill for a clock that jumped would be a fake)."""
         period = 1.0 / self.fs_hz
         late_s = (GAP_PERIODS - 1.0) * period
         lost = np.zeros(len(ts), dtype=np.int64)
         next_ts = self._next_ts
         for i, t in enumerate(ts.tolist()):
             err = t - next_ts
-            if err > late_s:
-                lost[i] = max(1, round(err * self.fs_hz))
+            if err > late_s:  # a gap; a jump of more than RESET_S: the clock was reset
+                lost[i] = 0 if err > RESET_S else max(1, round(err * self.fs_hz))
                 next_ts = t
             elif err < -RESET_PERIODS * period:
                 next_ts = t

@@ -330,6 +330,9 @@ def test_to_blocks_units_and_gaps_without_a_network():
     np.testing.assert_allclose(blocks[1].data[:, 0], [5 * 1.3595, 6 * 1.3595])
     more = src.to_blocks(data[:2], 10.0 + np.array([0.10, 0.11]))  # carries on across chunks
     assert [(b.start_sample, b.lost_before) for b in more] == [(10, 0)]
+    # attacker finding: a clock that jumps by hours is reset, not an hour of fill
+    later = src.to_blocks(data[:2], 10.0 + 36000 + np.array([0.0, 0.01]))
+    assert [(b.start_sample, b.lost_before) for b in later] == [(12, 0)]
 
 
 @pytest.mark.parametrize(("label", "unit", "ctype", "stype", "kind", "factor"), [

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SAMPLES
 
 from bbfeedback.errors import InputError
 from bbfeedback.exercise.simulate import Patient, Squeeze, simulate
@@ -187,3 +188,30 @@ def test_a_cut_off_edf_is_one_line_pointing_to_recover(tmp_path):
     got = subprocess.run(["bbfeedback", "analyze", str(cut)], capture_output=True, text=True)
     assert got.returncode == 2 and got.stdout == ""  # nothing from EDFlib's C code either
     assert got.stderr.count("\n") == 1 and f"bbfeedback recover {cut}" in got.stderr
+
+
+def test_a_file_cut_off_while_analysed_is_one_line_not_zeros(tmp_path, capfd):
+    """Attacker finding (issue 14: analysis reads the file as it goes): EDFlib read zeros
+    where the file had been cut off, printed to stdout, and analyze went on with exit 0."""
+    import shutil
+
+    from bbfeedback.app.analyze import analyze
+
+    copy = tmp_path / "lift.edf"
+    shutil.copy(SAMPLES / "lift.edf", copy)
+    rec = read_recording(copy)
+    with open(copy, "r+b") as fh:
+        fh.truncate(copy.stat().st_size // 2)
+    with pytest.raises(InputError, match="cut off while being read"):
+        analyze(rec)
+    assert capfd.readouterr().out == ""
+
+
+def test_a_recording_in_progress_is_not_analysed_as_complete(tmp_path):
+    import shutil
+
+    copy = tmp_path / "lift.edf"
+    shutil.copy(SAMPLES / "lift.edf", copy)
+    (tmp_path / "lift.edf.recording").write_text("{}")
+    with pytest.raises(InputError, match="still being recorded"):
+        read_recording(copy)

@@ -64,11 +64,21 @@ class EnvelopeSpill:
 
     def __init__(self, n_channels: int):
         self.n_channels = n_channels
-        self._file = tempfile.TemporaryFile()
+        try:
+            self._file = tempfile.TemporaryFile()
+        except OSError as exc:
+            raise InputError(f"cannot make a temporary file in {tempfile.gettempdir()} "
+                             f"({exc.strerror or exc}; set TMPDIR)") from None
         self._starts: list[tuple[int, int]] = []  # (start_sample, samples) of each block
 
     def add(self, env: Block) -> None:
-        np.ascontiguousarray(env.data, dtype=float).tofile(self._file)
+        try:
+            np.ascontiguousarray(env.data, dtype=float).tofile(self._file)
+        except OSError as exc:
+            raise InputError(f"no room for the envelope's temporary file in "
+                             f"{tempfile.gettempdir()} ({exc.strerror or exc}; it needs 8 "
+                             "bytes a sample a channel: set TMPDIR to a larger folder)"
+                             ) from None
         self._starts.append((env.start_sample, env.n_samples))
 
     def blocks(self, like: Block) -> Iterator[Block]:

@@ -525,6 +525,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a terminal without µ or ±: '?' not a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     log_to_stderr()
     parser = build_parser()
     args = parser.parse_args(argv)

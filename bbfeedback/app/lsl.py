@@ -52,8 +52,11 @@ LINGER_S = 0.5  # on close, time for connected inlets to take the last samples
 def source_id(device: str, port: str | None, patient: str, stream: str) -> str:
     """The same id for the same computer, device, port and patient on every run (LabRecorder
     reconnects by it); a keyed hash (the key is this computer's own, ``_salt``), so the
-    patient's code can be neither read nor guessed from the network."""
-    key = f"{socket.gethostname()}|{device}|{port or ''}|{patient}".encode()
+    patient's code can be neither read nor guessed from the network. A device without a
+    port (the simulated sensor) is told apart by its process: two on one computer are two
+    sources, never one that an inlet could switch between."""
+    where = port or f"process {os.getpid()}"
+    key = f"{socket.gethostname()}|{device}|{where}|{patient}".encode()
     digest = hmac.new(_salt(), key, hashlib.sha256).hexdigest()[:16]
     return f"bbfeedback-{digest}-{stream}"
 

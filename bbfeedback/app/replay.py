@@ -19,6 +19,7 @@ from bbfeedback.app.analyze import (
     Rescoring,
     file_blocks,
     run_groups,
+    select,
     session_for,
 )
 from bbfeedback.drivers.source import ThreadedSource
@@ -38,6 +39,8 @@ class ReplaySource(ThreadedSource):
         self.recording = recording if isinstance(recording, Recording) else read_recording(
             recording)
         self.options = AnalysisOptions(channels=channels)
+        for g in self.recording.groups(select(self.recording, channels)):
+            g.check_holdable()  # held for seeking: refused before any work, not after
         self.results, _ = run_groups(self.recording, self.options, detect_events=False)
         self.rescoring: Rescoring | None = None
         group = self.results[0]
@@ -55,7 +58,6 @@ class ReplaySource(ThreadedSource):
         self._seek_pending = False
 
     def _blocks(self, group) -> list:
-        group.group.check_holdable()  # the blocks are held, for seeking
         return list(file_blocks(group.group, self.recording, BLOCK_S))
 
     def session(self, protocol: str | None = None) -> Session:

@@ -167,6 +167,9 @@ def read_recording(path: str | Path, kinds: dict[str, str] | None = None) -> Rec
     from bbfeedback.recording import csvfile, edf
 
     p = recording_file(path)
+    if Path(f"{p}.recording").exists():  # the recorder's in-progress marker (``repair``)
+        raise InputError("is still being recorded (or its recording was cut off: bbfeedback "
+                         f"recover {p})", p)
     readers = {".edf": edf.read_edf, ".bdf": edf.read_edf, ".csv": csvfile.read_csv}
     rec = readers[p.suffix.lower()](p, kinds or {})
     unknown = set(kinds or {}) - {s.channel.name for s in rec.signals}

@@ -28,8 +28,11 @@ class EdfSamples:
     a recording of any length in constant memory. ``np.asarray`` reads all of it."""
 
     def __init__(self, reader: pyedflib.EdfReader, index: int, size: int, factor: float,
-                 where: str):
+                 where: str, path: Path | None = None, need_bytes: int = 0):
+        """``path`` and ``need_bytes``: the file, and the size its header promises: EDFlib
+        reads zeros (and prints to stdout) where a file was cut off after it was opened."""
         self._reader, self._index, self._factor, self._where = reader, index, factor, where
+        self._path, self._need = path, need_bytes
         self.size = size
 
     def __len__(self) -> int:
@@ -45,10 +48,18 @@ class EdfSamples:
         a, b, _ = key.indices(self.size)
         if b <= a:
             return np.zeros(0)
+        self._check_whole()
         try:
-            return self._reader.readSignal(self._index, a, b - a) * self._factor
+            values = self._reader.readSignal(self._index, a, b - a) * self._factor
         except Exception as exc:  # EDFlib reports truncated data as a generic error
             raise InputError(f"cannot be read ({exc})", self._where) from None
+        self._check_whole()
+        return values
+
+    def _check_whole(self) -> None:
+        if self._path is not None and self._path.stat().st_size < self._need:
+            raise InputError("was cut off while being read (it is now shorter than its "
+                             "header says); nothing was written from it", self._path)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         x = self[0:self.size]
@@ -57,7 +68,7 @@ class EdfSamples:
     def limited(self, n: int) -> EdfSamples:
         """The first ``n`` samples (the writer's padding cut off)."""
         return EdfSamples(self._reader, self._index, min(n, self.size), self._factor,
-                          self._where)
+                          self._where, self._path, self._need)
 
 
 def _open(path: Path) -> tuple[pyedflib.EdfReader, bool]:
@@ -115,7 +126,10 @@ def read_edf(path: Path, kinds: dict[str, str]) -> Recording:
     stays open while its signals are in use."""
     reader, with_annotations = _open(path)
     try:
-        signals = [_read_signal(reader, i, kinds, path) for i in range(reader.signals_in_file)]
+        layout = read_layout(path)
+        need = layout[0] + layout[1] * layout[2] if layout else 0
+        signals = [_read_signal(reader, i, kinds, path, need)
+                   for i in range(reader.signals_in_file)]
         header = {k: getattr(reader, f"get{k[0].upper()}{k[1:]}", lambda: "")()
                   for k in ("equipment", "technician", "patientCode")}
         header["start"] = reader.getStartdatetime().isoformat()
@@ -156,7 +170,7 @@ def _cut_padding(rec: Recording) -> None:
 
 
 def _read_signal(reader: pyedflib.EdfReader, i: int, kinds: dict[str, str],
-                 path: Path) -> Signal:
+                 path: Path, need_bytes: int = 0) -> Signal:
     label = reader.getLabel(i).strip()
     unit = reader.getPhysicalDimension(i).strip()
     try:  # EDFlib divides by the record duration the header gives, whatever it is
@@ -171,7 +185,8 @@ def _read_signal(reader: pyedflib.EdfReader, i: int, kinds: dict[str, str],
     where = f"{path}: signal {label!r}"
     signal = make_signal(label, unit, kind, fs, np.zeros(0), where)  # checks the unit
     factor = 1.0 if kind == OTHER else unit_kind(unit)[1]
-    signal.data = EdfSamples(reader, i, int(reader.getNSamples()[i]), factor, where)
+    signal.data = EdfSamples(reader, i, int(reader.getNSamples()[i]), factor, where, path,
+                             need_bytes)
     return signal
 
 
