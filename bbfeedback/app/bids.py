@@ -50,6 +50,7 @@ from bbfeedback.app.recorder import PATIENT_ID
 from bbfeedback.errors import InputError
 from bbfeedback.exercise.protocols import Protocol
 from bbfeedback.recording import Recording, read_recording, recording_file
+from bbfeedback.recording.annotations import finite
 from bbfeedback.recording.outputs import write_private
 from bbfeedback.signal.blocks import EMG, OTHER, PRESSURE
 from bbfeedback.signal.filters import detect_mains
@@ -473,7 +474,7 @@ def processing(rec: Recording, result: dict) -> dict:
         entry.update({k: ch[k] for k in ("baseline", "baseline_sd", "mvc", "calibration",
                                          "on_threshold", "off_threshold")})
         channels[ch["name"]] = entry
-    return _finite({
+    return finite({
         "version": __version__,
         "channels": channels,
         "detector": result["settings"]["detector"],
@@ -644,17 +645,6 @@ def events_sidecar(rec: Recording) -> dict:
     return doc
 
 
-def _finite(value: object) -> object:
-    """JSON has no NaN: NaN and infinities as null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
 def _num(value: object) -> str:
     """A TSV cell: n/a for nothing (or NaN), True/False, numbers rounded to 6 decimals."""
     if value is None or value == "":
@@ -677,5 +667,5 @@ def _write_tsv(path: Path, columns: list[str], rows: list[dict]) -> None:
 
 
 def _write_json(path: Path, doc: dict) -> None:
-    write_private(path, json.dumps(_finite(doc), indent=2, ensure_ascii=False,
+    write_private(path, json.dumps(finite(doc), indent=2, ensure_ascii=False,
                                    allow_nan=False) + "\n")
