@@ -90,7 +90,8 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     archive = args.out or args.jobs or args.scheduler is not None or len(args.files) > 1 or any(
-        Path(f).is_dir() or any(ch in f for ch in "*?[") for f in args.files)
+        Path(f).is_dir() or (any(ch in f for ch in "*?[") and not Path(f).exists())
+        for f in args.files)
     if archive:
         return _cmd_archive(args)
     args.file = args.files[0]
