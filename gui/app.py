@@ -69,7 +69,27 @@ def run(device: str = "sim", port: str | None = None, protocol: str = "a1-streng
             win.close()
             app.quit()
         QtCore.QTimer.singleShot(int(quit_after_s * 1000), finish)
+    _close_on_signals(app, win)
     return app.exec()
+
+
+def _close_on_signals(app, win) -> None:
+    """Ctrl-C, or SIGTERM (a desktop logging out, ``kill``), closes the window as its close
+    button does: the session stops and the recording is saved, not left to ``recover``.
+    Python runs signal handlers only between Qt's events: a quiet timer gives it the turns."""
+    import signal
+
+    from PySide6 import QtCore
+
+    def close(signum, frame) -> None:
+        win.close()
+        app.quit()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, close)
+    tick = QtCore.QTimer(app)
+    tick.timeout.connect(lambda: None)
+    tick.start(200)
 
 
 def _quiet_offscreen(mode, context, message: str) -> None:

@@ -445,3 +445,29 @@ def test_exercises_are_listed_by_name_in_the_language(qtbot, window, tmp_path):
     window.select_protocol(str(mine))
     assert window.protocol_id == str(mine) and window.protocol.currentText() == "my-a1"
     assert window.chosen_protocol().id == "my-a1"
+
+
+def test_sigterm_closes_the_window_and_saves_the_recording(tmp_path):
+    """Found in the fresh-clone check: SIGTERM (a desktop logging out, `kill`) killed the
+    window mid-session and left its recording to `bbfeedback recover`."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.Popen([sys.executable, "-m", "bbfeedback", "gui", "--device", "sim",
+                             "--protocol", "a1-strength", "--out-dir", str(tmp_path),
+                             "--speed", "5"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("*.edf")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert "Traceback" not in err, err
+    (edf,) = list(tmp_path.glob("*.edf"))
+    assert not list(tmp_path.glob("*.recording"))  # finished, not left to recover
+    assert read_recording(edf).duration_s > 1
