@@ -121,6 +121,19 @@ def record(run: Run, port: str, *options: str, on_connect=None, timeout: float =
     return run
 
 
+def _proc_state(pid: int) -> str:
+    """A stuck process's state, signal masks and each thread's wait channel."""
+    proc = Path(f"/proc/{pid}")
+    try:
+        status = [line for line in (proc / "status").read_text().splitlines()
+                  if line.split(":")[0] in ("State", "SigIgn", "SigCgt", "SigBlk", "Threads")]
+        waits = [(t / "wchan").read_text() for t in (proc / "task").iterdir()]
+        fds = sorted(os.readlink(f) for f in (proc / "fd").iterdir())
+    except OSError as exc:
+        return f"unreadable ({exc})"
+    return f"{'; '.join(status)}; waits {waits}; fds {fds}"
+
+
 class Emulator:
     """``bbfeedback emulate`` with its report of what it sent. The recorder opens it by a link
     of its own (``--link``): a pty's name is given to the next pty as soon as it is closed, and
@@ -138,11 +151,20 @@ class Emulator:
 
     def end(self) -> dict:
         """Its report, once it has ended (by itself when the reader has gone; else Ctrl-C)."""
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.send_signal(signal.SIGINT)
-        _, err = self.proc.communicate(timeout=60)  # a loaded 2-core CI machine: seen at 20 s
+        err = None
+        for sig in (None, signal.SIGINT, signal.SIGTERM):  # emulate stops on either
+            if sig is not None:
+                self.proc.send_signal(sig)
+            try:
+                _, err = self.proc.communicate(timeout=20)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        if err is None:  # seen in a few fresh-venv runs: say where it was stuck
+            state = _proc_state(self.proc.pid)
+            self.proc.kill()
+            _, err = self.proc.communicate()
+            raise AssertionError(f"the emulator did not end: {state}\n{err[-2000:]}")
         assert "Traceback" not in err, err
         return json.loads(self.report.read_text())
 
