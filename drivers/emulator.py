@@ -81,6 +81,7 @@ class PtyEmulator:
         # powered by the USB cable does), so the patient is not ahead of the session
         self.wait_for_reader = wait_for_reader and not self.wait_for_start
         self.master, slave = os.openpty()
+        os.set_blocking(self.master, False)  # writes never block for good (``_write``)
         tty.setraw(slave)
         self.port = os.ttyname(slave)
         self._slave = slave
@@ -128,6 +129,7 @@ class PtyEmulator:
         if self._stop.wait(self.replug_after_s / self.speed):
             return False
         self.master, slave = os.openpty()
+        os.set_blocking(self.master, False)
         tty.setraw(slave)
         self.port, self._slave = os.ttyname(slave), slave
         self._point_link()
@@ -190,12 +192,28 @@ class PtyEmulator:
             except OSError:
                 self._stop.wait(0.02)
 
+    def _write(self, data: bytes) -> bool:
+        """All of ``data`` to the port as there is room; False when stopped, or the reader
+        has gone, first. A port whose other end is held open but not read fills up: a
+        blocking write would then hang the device for good, deaf to stop and Ctrl-C."""
+        view = memoryview(data)
+        while view:
+            if self._stop.is_set() or self.reader_gone:
+                return False
+            try:
+                view = view[os.write(self.master, view):]
+            except BlockingIOError:
+                self._commands(0.02)  # waits a little; a reader gone shows here (EIO)
+        return True
+
     def _commands(self, timeout: float) -> bytes:
         ready, _, _ = select.select([self.master], [], [], timeout)
         if not ready:
             return b""
         try:
             return os.read(self.master, 256)
+        except BlockingIOError:
+            return b""
         except OSError:  # hung up: with our copy closed, the reader has closed the port
             self.reader_gone = self._slave < 0
             return b""
@@ -206,7 +224,7 @@ class PtyEmulator:
         while not self._stop.is_set():
             got = self._commands(0.05)
             if self.spec.name == "cyton" and openbci_cyton.RESET in got:
-                os.write(self.master, openbci_cyton.BANNER)
+                self._write(openbci_cyton.BANNER)
             if self.spec.start and self.spec.start in got:
                 self._drop_slave()  # a reader is there: from now on its leaving shows
                 return
@@ -239,8 +257,8 @@ class PtyEmulator:
                 due = min(n, int(now / period) + 1)
                 if due > i:
                     chunk = b"".join(self.packets.chunk(i, due))
-                    if chunk:
-                        os.write(self.master, chunk)
+                    if chunk and not self._write(chunk):
+                        break
                     stamp = time.monotonic()
                     self.sent_at.extend((k, stamp) for k in range(i, due))
                     i = due
