@@ -192,19 +192,19 @@ class PtyEmulator:
             except OSError:
                 self._stop.wait(0.02)
 
-    def _write(self, data: bytes) -> bool:
-        """All of ``data`` to the port as there is room; False when stopped, or the reader
-        has gone, first. A port whose other end is held open but not read fills up: a
-        blocking write would then hang the device for good, deaf to stop and Ctrl-C."""
-        view = memoryview(data)
-        while view:
+    def _write(self, data: bytes) -> int:
+        """``data`` to the port as there is room: the bytes written, all of them unless
+        stopped, or the reader gone, first. A port whose other end is held open but not
+        read fills up: a blocking write would hang the device for good, deaf to Ctrl-C."""
+        done = 0
+        while done < len(data):
             if self._stop.is_set() or self.reader_gone:
-                return False
+                break
             try:
-                view = view[os.write(self.master, view):]
+                done += os.write(self.master, data[done:])
             except BlockingIOError:
                 self._commands(0.02)  # waits a little; a reader gone shows here (EIO)
-        return True
+        return done
 
     def _commands(self, timeout: float) -> bytes:
         ready, _, _ = select.select([self.master], [], [], timeout)
@@ -256,8 +256,11 @@ class PtyEmulator:
                     break
                 due = min(n, int(now / period) + 1)
                 if due > i:
-                    chunk = b"".join(self.packets.chunk(i, due))
-                    if chunk and not self._write(chunk):
+                    parts = list(self.packets.chunk(i, due))
+                    written = self._write(b"".join(parts))
+                    if written < sum(len(p) for p in parts):  # stopped, or the reader left
+                        begun = np.cumsum([0, *map(len, parts[:-1])]) < written
+                        self.sent = i + int(begun.sum())  # a packet begun counts as sent
                         break
                     stamp = time.monotonic()
                     self.sent_at.extend((k, stamp) for k in range(i, due))
