@@ -29,13 +29,18 @@ def marker_path(path: str | Path) -> Path:
 
 
 def write_marker(path: str | Path) -> None:
-    try:  # never through a planted link
-        fd = os.open(marker_path(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
-                     0o600)
+    """The in-progress marker, whole at once (a temporary name, then renamed): a recorder
+    next door must never see it empty, without its pid, and call it a crash."""
+    marker = marker_path(path)
+    tmp = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
+    try:  # never through a planted link (O_NOFOLLOW; the rename replaces a link itself)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"pid": os.getpid()}, fh)
+        os.replace(tmp, marker)
     except OSError as exc:
-        raise InputError(f"cannot create ({exc.strerror})", marker_path(path)) from None
-    with os.fdopen(fd, "w") as fh:
-        json.dump({"pid": os.getpid()}, fh)
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot create ({exc.strerror})", marker) from None
 
 
 def remove_marker(path: str | Path) -> None:
