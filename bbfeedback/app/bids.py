@@ -41,6 +41,7 @@ import numpy as np
 
 from bbfeedback import __version__
 from bbfeedback.app.analyze import (
+    MAINS_PROBE_S,
     AnalysisOptions,
     analyze,
     recorded_protocol,
@@ -61,7 +62,6 @@ BIDS_VERSION = "1.11.1"  # the first with EMG is 1.11.0; 1.11.1 fixed its timese
 SUFFIXES = (".edf", ".bdf")
 NO_CODE = ("", "X")  # what an EDF+ patient field holds when there is no code
 FREE_TASK = "free"  # task of a recording without a bbfeedback protocol
-MAINS_PROBE_S = 20.0
 TARGET_MUSCLE = {"main": "pelvic floor muscles", "accessory": "abdominal muscles"}
 # device name (``bbfeedback:device``) -> (Manufacturer, ManufacturersModelName)
 DEVICES = {
