@@ -7,7 +7,8 @@ over a 1-hour session (offscreen).
     for --seconds; frames per second actually drawn, and the share of one core spent in the
     redraw slot (time.thread_time of the GUI thread) and by the whole process.
 (b) One hour: the same at --hour-speed x real time for 60 simulated minutes; resident memory
-    after 5 minutes and at the end (flat = bounded buffers).
+    after 5 minutes and at the end (flat = bounded buffers). The allocator is set as
+    `bbfeedback gui` sets it (``steady_allocator``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bbfeedback.gui import controller as ctl  # noqa: E402
 from bbfeedback.gui.therapist import TherapistWindow  # noqa: E402
 from PySide6 import QtWidgets  # noqa: E402
 
+from bbfeedback.app.allocator import steady_allocator  # noqa: E402
 from bbfeedback.exercise import protocols  # noqa: E402
 
 FS = 2000.0
@@ -78,6 +80,7 @@ def run(app, folder: str, minutes: float, speed: float, seconds: float) -> dict:
     out = {"fps": (win.frames - f0) / wall, "redraw_core": spent / wall,
            "process_core": (time.process_time() - c0) / wall, "memory": memory,
            "t_s": win.controller.frame().t_s}
+    win.timer.timeout.disconnect()  # the timing closure holds the window: let it go
     win.close()
     return out
 
@@ -87,6 +90,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--hour-speed", type=float, default=60.0)
     args = parser.parse_args()
+    steady_allocator()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bench"])
     with tempfile.TemporaryDirectory() as folder:
         live = run(app, folder, 2, 1.0, args.seconds)

@@ -48,9 +48,11 @@ def run(device: str = "sim", port: str | None = None, protocol: str = "a1-streng
     from bbfeedback.gui.therapist import TherapistWindow
     from PySide6 import QtCore, QtWidgets
 
+    from bbfeedback.app.allocator import steady_allocator
     from bbfeedback.exercise import protocols
 
     protocols.load(protocol)  # a wrong id is a one-line error before any window opens
+    steady_allocator()  # flat memory over an hour's window (benchmarks/bench_gui.py)
     QtCore.qInstallMessageHandler(_quiet_offscreen)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bbfeedback"])
     win = TherapistWindow(device, port, protocol, lang, out_dir, speed)

@@ -64,8 +64,9 @@ class TherapistWindow(QtWidgets.QMainWindow):
         for pid in protocols.builtin_ids():
             self.protocol.addItem(pid, pid)
         self.select_protocol(protocol)
-        self.protocol.currentIndexChanged.connect(
-            lambda _: self._load_parameters(self.protocol_id))
+        # slots are methods, never lambdas holding self: Qt keeps a connected lambda alive,
+        # and with it the closed window and its session buffers (17 MB per window)
+        self.protocol.currentIndexChanged.connect(self._protocol_changed)
         self.patient = QtWidgets.QLineEdit()  # empty: recorded without a patient (no history)
         self.patient.setPlaceholderText("P-001")
         self.posture = QtWidgets.QComboBox()
@@ -81,7 +82,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.volume = QtWidgets.QSlider(QtCore.Qt.Horizontal)
         self.volume.setRange(0, 100)
         self.volume.setValue(30)
-        self.volume.valueChanged.connect(lambda v: setattr(self.sound.synth, "volume", v / 100))
+        self.volume.valueChanged.connect(self._volume_changed)
         self._chimed_cue = None
         self.calibration_mode = QtWidgets.QComboBox()  # the protocol's own mode, or another
         for mode in CALIBRATION_CHOICES:
@@ -254,6 +255,12 @@ class TherapistWindow(QtWidgets.QMainWindow):
             self.recover_button.setText(f"{tr('recover', lang)} ({len(self.unfinished)})")
         self.table.setHorizontalHeaderLabels([tr(c, lang) for c in COLUMNS])
         self.patient_view.set_language(lang)
+
+    def _protocol_changed(self, _index: int) -> None:
+        self._load_parameters(self.protocol_id)
+
+    def _volume_changed(self, percent: int) -> None:
+        self.sound.synth.volume = percent / 100
 
     def _sound_switched(self, on: bool) -> None:
         if on and not self.sound.start():

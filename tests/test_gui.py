@@ -471,3 +471,29 @@ def test_sigterm_closes_the_window_and_saves_the_recording(tmp_path):
     (edf,) = list(tmp_path.glob("*.edf"))
     assert not list(tmp_path.glob("*.recording"))  # finished, not left to recover
     assert read_recording(edf).duration_s > 1
+
+
+def test_a_closed_window_is_freed_with_its_session(qtbot, tmp_path):
+    """Found measuring memory: two slots were lambdas holding the window, which Qt kept
+    alive, so every closed window kept its session buffers (17 MB each at 2 kHz)."""
+    import gc
+    import weakref
+
+    from PySide6 import QtWidgets
+
+    win = TherapistWindow("sim", None, "a1-strength", "en", tmp_path, speed=60.0)
+    win.show()
+    win.record.setChecked(False)
+    win.start()
+    frame = win.controller.frame
+    qtbot.waitUntil(lambda: frame().t_s > 5.0, timeout=30000)
+    win.volume.setValue(40)  # the slots once held by lambdas still work
+    assert win.sound.synth.volume == 0.4
+    win.select_protocol("b5-lift")
+    assert win.phases.rowCount() == 4
+    gone = weakref.ref(win)
+    win.close()
+    del win
+    QtWidgets.QApplication.processEvents()
+    gc.collect()
+    assert gone() is None

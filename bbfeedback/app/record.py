@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+from bbfeedback.app.allocator import steady_allocator
 from bbfeedback.app.recorder import SessionRecorder, check_patient_id
 from bbfeedback.app.run import RunEnd, Sink, Watchdog, run
 from bbfeedback.app.sources import LiveSource, open_source
@@ -86,6 +87,7 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
     ``lsl``: publish raw signal, envelopes and markers as LSL streams too."""
     proto = protocols.load(protocol) if protocol else None
     check_patient_id(patient)
+    steady_allocator()  # flat memory over a long session
     previous = previous_calibration_of(calibration, patient, db, proto)
     path = check_output(out, force)
     marker = marker_path(path)
