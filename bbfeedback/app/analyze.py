@@ -482,6 +482,19 @@ def recorded_protocol(recording: Recording) -> str | None:
     return pid if isinstance(pid, str) else None
 
 
+def protocol_for(recording: Recording, chosen: str | None, own_channels: bool
+                 ) -> Protocol | None:
+    """``--protocol`` if given (a warning when the file ran another), else the protocol a
+    bbfeedback recording ran (unless channels were chosen), else none (contractions only)."""
+    ran = recorded_protocol(recording)
+    if chosen is None:
+        return recorded_protocol_itself(recording) if ran and not own_channels else None
+    proto = protocols.load(chosen)
+    if ran and proto.id != ran:
+        log.warning("%s: recorded with %s, scored now as %s", recording.path, ran, proto.id)
+    return proto
+
+
 def recorded_protocol_itself(recording: Recording) -> Protocol:
     """The protocol the recorded session ran: as recorded in full (with the therapist's
     changes), else the bundled one its settings name."""

@@ -83,8 +83,7 @@ def analyze_file(path: str, settings: Settings) -> list[dict]:
 def _analysed(path: str, settings: Settings) -> tuple[dict, dict]:
     """``analyze`` of one file (JSON-ready) and what identifies it: the patient's
     pseudonymous code and when it was recorded, as its header says."""
-    from bbfeedback.app.analyze import AnalysisOptions, analyze
-    from bbfeedback.app.cli import _protocol_for
+    from bbfeedback.app.analyze import AnalysisOptions, analyze, protocol_for
     from bbfeedback.detect.contractions import DetectorConfig
     from bbfeedback.recording import read_recording
     from bbfeedback.recording.annotations import finite
@@ -94,7 +93,7 @@ def _analysed(path: str, settings: Settings) -> tuple[dict, dict]:
                               detector=DetectorConfig(
                                   min_contraction_s=settings.min_contraction_s,
                                   min_gap_s=settings.min_gap_s))
-    doc = finite(analyze(rec, options, _protocol_for(rec, settings.protocol, False)))
+    doc = finite(analyze(rec, options, protocol_for(rec, settings.protocol, False)))
     code = rec.meta.settings.get("patient") or rec.header.get("patientCode") or None
     return doc, {"patient": code if isinstance(code, str) and code != "X" else None,
                  "recorded_at": rec.header.get("start") or None}

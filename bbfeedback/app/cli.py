@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -104,7 +103,11 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     for name in (args.main, args.accessory):
         if name is not None and name not in names:
             raise InputError(f"no channel named {name!r}", rec.path)
-    from bbfeedback.app.analyze import AnalysisOptions, analyze  # scipy: once the file is read
+    from bbfeedback.app.analyze import (  # scipy: once the file is read
+        AnalysisOptions,
+        analyze,
+        protocol_for,
+    )
     options = AnalysisOptions(
         mains=args.mains,
         window_s=args.window_s,
@@ -112,7 +115,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         detector=DetectorConfig(min_contraction_s=args.min_contraction_s,
                                 min_gap_s=args.min_gap_s),
     )
-    proto = _protocol_for(rec, args.protocol, bool(args.channels or args.main))
+    proto = protocol_for(rec, args.protocol, bool(args.channels or args.main))
     result = analyze(rec, options, proto, args.start_s, args.main, args.accessory, args.align)
     if args.json:
         json.dump(finite(result), sys.stdout, indent=1, allow_nan=False)  # NaN is not JSON
@@ -159,22 +162,6 @@ def _cmd_archive(args: argparse.Namespace) -> int:
 
 def _force_option(p) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing output file")
-
-
-def _protocol_for(rec, chosen: str | None, own_channels: bool):
-    """``--protocol`` if given (a warning when the file ran another), else the protocol a
-    bbfeedback recording ran (unless channels were chosen), else none (contractions only)."""
-    from bbfeedback.app.analyze import recorded_protocol, recorded_protocol_itself
-    from bbfeedback.exercise import protocols
-
-    ran = recorded_protocol(rec)
-    if chosen is None:
-        return recorded_protocol_itself(rec) if ran and not own_channels else None
-    proto = protocols.load(chosen)
-    if ran and proto.id != ran:
-        logging.getLogger("bbfeedback").warning(
-            "%s: recorded with %s, scored now as %s", rec.path, ran, proto.id)
-    return proto
 
 
 def _device_options(p) -> None:
