@@ -350,3 +350,50 @@ def test_replay_shows_the_recorded_calibration_cues(name):
     assert calib[1][0] == pytest.approx(12.0, abs=0.05) and calib[1][4] == pytest.approx(15.0)
     after = shown[len(calib)]  # then the session's own cues, from the protocol
     assert not after[3] and after[0] == pytest.approx(36.0, abs=0.05)
+
+
+def _gapped(blocks: list[Block], at: list[int], named: int) -> tuple[list, int]:
+    """``blocks`` with those at ``at`` dropped silently and, at ``named``, 37 samples the
+    device's counter says were lost (the clock moves on)."""
+    out, lost, shift = [], 0, 0
+    for i, b in enumerate(blocks):
+        if i in at:
+            lost += b.n_samples
+            continue
+        if i == named:
+            shift, lost = 37, lost + 37
+        out.append(Block(b.data, b.fs_hz, b.channels, b.start_sample + shift,
+                         37 if i == named else 0))
+    return out, lost
+
+
+@pytest.mark.parametrize("pid", protocols.builtin_ids())
+def test_every_protocol_scores_through_lost_samples_as_its_file_does(pid, tmp_path):
+    """A noisy link (blocks lost silently, a loss the counter names) in the middle of a
+    repetition: every protocol scores to the end, flags that repetition, and its file
+    analyses to the same result."""
+    proto = protocols.load(pid)
+    src = SimulatedSource(pid, 500.0, seed=4)
+    clean = run(BlockList(list(src.blocks)),
+                Session(proto, src.channels, src.fs_hz, start_s=src.start_s), [])
+    held = [r for r in clean.result["reps"] if None not in (r["onset_s"], r["offset_s"])
+            and r["offset_s"] - r["onset_s"] > 0.5]
+    rep = held[len(held) // 2]
+    assert "signal_gap" not in rep["flags"]
+    size = src.blocks[0].n_samples
+    mid = int((rep["onset_s"] + rep["offset_s"]) / 2 * src.fs_hz / size)
+    blocks, lost = _gapped(list(src.blocks), [len(src.blocks) // 3, mid + 1], mid)
+    session = Session(proto, src.channels, src.fs_hz, start_s=src.start_s)
+    rec = SessionRecorder(tmp_path / "gaps.edf", src.channels, src.fs_hz, SIM_FULL_SCALE,
+                          session)
+    end = run(BlockList(blocks), session, [rec])
+    assert end.reason == "stopped" and end.lost_samples == lost == rec.lost
+    live = json.loads(json.dumps(end.result))
+    assert len(live["reps"]) == len(clean.result["reps"])
+    scored = next(r for r in live["reps"] if r["index"] == rep["index"])
+    assert "signal_gap" in scored["flags"]
+    back = read_recording(tmp_path / "gaps.edf")
+    assert back.signals[0].data.size == end.end_sample
+    offline = json.loads(json.dumps(analyze(back, protocol=proto)))
+    assert offline["reps"] == live["reps"] and offline["summary"] == live["summary"]
+    assert offline["gaps"] == live["gaps"]
