@@ -84,3 +84,37 @@ def test_the_guard_holds_the_last_good_value():
                           100.0, ch, start_sample=2))
     assert b.data.tolist() == [[3.0, 5.0], [6.0, 5.0], [6.0, 5.0], [7.0, 8.0]]
     assert guard.replaced == 4 and b.start_sample == 2
+
+
+@pytest.mark.parametrize("value", ["1e300", "-1e12", "1e200"])
+def test_analyze_without_a_protocol_holds_absurd_values_too(value, tmp_path, caplog):
+    """Attacker finding: a CSV with finite but absurd values (1e300 µV) overflowed the
+    envelope and ended ``analyze`` (no protocol: contractions only) in a traceback. It holds
+    them as live sessions do, says how many, and finds the squeezes around them."""
+    import logging
+    import warnings
+
+    from bbfeedback.app.analyze import analyze
+    from bbfeedback.recording import read_recording
+
+    fs = 500
+    t = np.arange(40 * fs) / fs
+    emg = np.random.default_rng(0).normal(0, 3, t.size)
+    emg[10 * fs:15 * fs] *= 10  # a squeeze
+    emg[25 * fs:30 * fs] *= 10  # another
+    rows = [f"{a:.3f},{b:.4f}" for a, b in zip(t, emg, strict=True)]
+    rows[20 * fs:21 * fs] = [f"{a:.3f},{value}" for a in t[20 * fs:21 * fs]]
+    path = tmp_path / "absurd.csv"
+    path.write_text("time_s,emg_uV\n" + "\n".join(rows) + "\n")
+    logger = logging.getLogger("bbfeedback")  # the CLI's own handler may not propagate
+    logger.addHandler(caplog.handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no numpy overflow on the way
+            result = analyze(read_recording(str(path)))
+    finally:
+        logger.removeHandler(caplog.handler)
+    json.dumps(result, allow_nan=False)
+    assert "500 samples were not usable numbers" in caplog.text
+    onsets = [round(c["onset_s"]) for c in result["contractions"]]
+    assert onsets == [10, 25]

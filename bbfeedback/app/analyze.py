@@ -20,7 +20,7 @@ from bbfeedback.exercise.rep_scorer import rep_groups
 from bbfeedback.exercise.scoring import FOLLOW_S
 from bbfeedback.exercise.session import Session, pick_channels
 from bbfeedback.recording import Recording, SignalGroup, log
-from bbfeedback.signal.blocks import EMG, Block, split_blocks
+from bbfeedback.signal.blocks import EMG, Block, SampleGuard, split_blocks
 from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
 
 DEFAULT_WINDOW_S = 0.15
@@ -89,6 +89,9 @@ class EnvelopeSpill:
             data = np.fromfile(self._file, dtype=float, count=n * self.n_channels)
             yield Block(data.reshape(n, self.n_channels), like.fs_hz, like.channels, start)
 
+    def close(self) -> None:
+        self._file.close()
+
 
 def stream(block: Block, block_s: float = BLOCK_S) -> Iterator[Block]:
     """A whole-recording block as the consecutive blocks a device would deliver."""
@@ -96,10 +99,16 @@ def stream(block: Block, block_s: float = BLOCK_S) -> Iterator[Block]:
 
 
 def envelopes(group: SignalGroup, pipeline: Pipeline) -> Iterator[Block]:
-    """The group's envelope, a block at a time, from a fresh start of the pipeline."""
+    """The group's envelope, a block at a time, from a fresh start of the pipeline; samples
+    that are not usable numbers are held as live sessions hold them (``SampleGuard``)."""
     pipeline.reset()
+    guard = SampleGuard()
     for b in group.blocks(max(1, int(round(BLOCK_S * group.fs_hz)))):
-        yield pipeline.process(b)
+        yield pipeline.process(guard.check(b))
+    if guard.replaced:
+        log.warning("%s: %d samples were not usable numbers (not a number, infinite or "
+                    "out of range) and were held at the last good value", group.path,
+                    guard.replaced)
 
 
 def select(recording: Recording, names: list[str] | None) -> list:
@@ -124,7 +133,8 @@ def select(recording: Recording, names: list[str] | None) -> list:
 def process_group(group: SignalGroup, options: AnalysisOptions, where: object = None
                   ) -> ChannelResult:
     """Filters, envelope, calibration and detection for one same-rate group of channels."""
-    probe = group.read(0, int(MAINS_PROBE_S * group.fs_hz))
+    probe = SampleGuard().check(
+        Block(group.read(0, int(MAINS_PROBE_S * group.fs_hz)), group.fs_hz, group.channels)).data
     emg_cols = [k for k, c in enumerate(group.channels) if c.kind == EMG]
     notch: list[float] = []
     for k in emg_cols:
@@ -198,6 +208,8 @@ def detect(result: ChannelResult) -> list[Contraction]:
     events: list[Contraction] = []
     for env in source:
         events += detector.process(env)
+    if result.spill is not None:
+        result.spill.close()
     return events + detector.flush()
 
 
@@ -267,6 +279,8 @@ def run_groups(recording: Recording, options: AnalysisOptions, detect_events: bo
         result = process_group(group, options, recording.path)
         if detect_events:
             events += detect(result)
+        elif result.spill is not None:
+            result.spill.close()  # a session engine scores from the file
         results.append(result)
     events.sort(key=lambda e: (e.onset_s, e.channel))
     return results, events

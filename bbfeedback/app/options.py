@@ -94,11 +94,24 @@ class _OneLine(logging.Formatter):
         return f"bbfeedback: {record.levelname.lower()}: {record.getMessage()}"
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to the ``sys.stderr`` of the moment: the handler stays installed across calls
+    of ``main`` (tests, a program embedding the CLI), whose stderr may change."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def log_to_stderr() -> None:
     """Warnings (a damaged annotation, ...) as one line each on stderr."""
     logger = logging.getLogger("bbfeedback")
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _Stderr()
         handler.setFormatter(_OneLine())
         logger.addHandler(handler)
         logger.propagate = False
