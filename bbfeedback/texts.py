@@ -255,6 +255,10 @@ FLAGS: dict[str, tuple[str, str, str, str]] = {
         "te hard aangespannen", "too strong",
         "een rustige oefening werd te krachtig gedaan",
         "a gentle exercise was done too strongly"),
+    "too_weak": (
+        "te zwak", "too weak",
+        "de snelle aanspanning bleef onder de doelband",
+        "the quick squeeze stayed below the target band"),
     "straining": (
         "persen", "straining",
         "de druk steeg zonder bijpassende bekkenbodemactiviteit: niet persen, adem niet "
@@ -471,14 +475,27 @@ def _none_scored(summary: dict, reps: list[dict]) -> dict | None:
     return None if summary.get("reps") else {}
 
 
+# why the quick count ended (summary ``quick_ended``): read after the count, so a count
+# of 2 beside 11 squeezes that reached the band says what stopped it
+QUICK_ENDS = {
+    "weaker": (": de volgende was duidelijk zwakker dan de sterkste",
+               ": the next was clearly weaker than the strongest"),
+    "not_released": (": daarna niet volledig ontspannen vóór de volgende",
+                     ": then not fully relaxed before the next one"),
+    "held": (": de volgende werd niet losgelaten (twee liepen in elkaar over)",
+             ": the next was not let go (two ran together)"),
+}
+
+
 def _quick(faded: bool) -> Values:
-    """The quick count, when it ended by fading (``faded``) or by the section's end (older
-    summaries without ``quick_faded``: by fading, as they said)."""
+    """The quick count, when it ended by fading (``faded``, with why) or by the section's
+    end (older summaries without ``quick_faded``: by fading, as they said)."""
     def values(summary: dict, reps: list[dict]) -> dict | None:
         n = summary.get("quick_count")
         if n is None or summary.get("quick_faded", True) != faded:
             return None
-        return {"value": n}
+        why = QUICK_ENDS.get(summary.get("quick_ended") or "")
+        return {"value": n, "why_nl": why[0] if why else "", "why_en": why[1] if why else ""}
     return values
 
 
@@ -566,8 +583,8 @@ SENTENCES: tuple[Sentence, ...] = (
              "Te hard aangespannen bij {reps:herhaling|herhalingen} {reps}.",
              "Too strong in {reps:repetition|repetitions} {reps}."),
     Sentence("quick_count", _quick(faded=True),
-             "{value} snelle {value:aanspanning|aanspanningen} tot vermoeidheid.",
-             "{value} quick {value:contraction|contractions} before fatigue."),
+             "{value} snelle {value:aanspanning|aanspanningen} tot vermoeidheid{why_nl}.",
+             "{value} quick {value:contraction|contractions} before fatigue{why_en}."),
     Sentence("quick_count_steady", _quick(faded=False),
              "{value} snelle {value:aanspanning|aanspanningen}; ze werden niet zwakker.",
              "{value} quick {value:contraction|contractions}; they did not weaken."),

@@ -184,3 +184,7 @@ def test_a_session_stopped_in_its_calibration_scores_no_repetition(pid, tmp_path
                          capture_output=True, text=True, timeout=60)
     assert doc.returncode == 0 and "stopped during its calibration" in doc.stderr
     assert "reps" not in json.loads(doc.stdout)  # the calibration squeezes are no reps
+    table = subprocess.run([sys.executable, "-m", "bbfeedback", "analyze", str(out)],
+                           capture_output=True, text=True, timeout=60)  # attacker: KeyError
+    assert table.returncode == 0 and "Traceback" not in table.stderr, table.stderr[-2000:]
+    assert "(estimated from the recording)" in table.stdout

@@ -208,8 +208,6 @@ def detect(result: ChannelResult) -> list[Contraction]:
     events: list[Contraction] = []
     for env in source:
         events += detector.process(env)
-    if result.spill is not None:
-        result.spill.close()
     return events + detector.flush()
 
 
@@ -279,8 +277,6 @@ def run_groups(recording: Recording, options: AnalysisOptions, detect_events: bo
         result = process_group(group, options, recording.path)
         if detect_events:
             events += detect(result)
-        elif result.spill is not None:
-            result.spill.close()  # a session engine scores from the file
         results.append(result)
     events.sort(key=lambda e: (e.onset_s, e.channel))
     return results, events
@@ -311,6 +307,18 @@ def analyze(recording: Recording, options: AnalysisOptions | None = None,
     protocol also its repetitions scored by the session engine."""
     options = options or AnalysisOptions()
     results, events = run_groups(recording, options, detect_events=protocol is None)
+    try:
+        return _document(recording, options, protocol, results, events,
+                         (start_s, main, accessory, align))
+    finally:
+        for r in results:
+            if r.spill is not None:
+                r.spill.close()
+
+
+def _document(recording: Recording, options: AnalysisOptions, protocol: Protocol | None,
+              results: list[ChannelResult], events: list[Contraction], how: tuple) -> dict:
+    start_s, main, accessory, align = how
     scored = {}
     if protocol is not None and start_s is None and _stopped_in_calibration(recording):
         log.warning("%s: the session was stopped during its calibration: no repetition was "

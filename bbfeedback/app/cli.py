@@ -122,7 +122,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         print()
     else:
         print(tables.format_table(result, args.lang))
-        if proto is not None:
+        if "protocol" in result:  # not when the session ended during its calibration
             print(tables.format_reps(result, args.lang))
     return 0
 

@@ -139,12 +139,17 @@ class RepScorer:
         quick = first.scoring == "quick" or all(
             0 < clock.steps[i].phase.hold_s <= scoring.QUICK_HOLD_S
             and not clock.steps[i].phase.until_fail for i in works)
-        if quick:  # judged on a squeeze of its own, not on hold time
+        if quick:  # judged on a squeeze of its own reaching the band, not on hold time
             cue, end = steps[0].start_s, steps[-1].end_s
-            own = any(cue - scoring.PRE_CUE_S <= c.onset_s < end
-                      for c in activity.closed + activity.open)  # not the last one's tail
-            rep = replace(rep, met=own and not rep.has(Flag.NO_CONTRACTION),
-                          flags=tuple(f for f in rep.flags if f != Flag.SHORT_HOLD))
+            own = [c.peak for c in activity.closed + activity.open
+                   if cue - scoring.PRE_CUE_S <= c.onset_s < end]  # not the last one's tail
+            squeezed = bool(own) and not rep.has(Flag.NO_CONTRACTION)
+            peak = max([rep.peak, *own])  # its own squeeze's, even if late for the window
+            weak = squeezed and peak < steps[0].band[0]
+            flags = tuple(f for f in rep.flags if f != Flag.SHORT_HOLD)
+            rep = replace(rep, met=squeezed and not weak, peak=round(peak, 3),
+                          peak_pct_mvc=scoring.pct_of(cal, peak),
+                          flags=flags + ((Flag.TOO_WEAK,) if weak else ()))
         allowed = [clock.steps[i].phase.accessory_allowed for i in works[:len(steps)]]
         more = self._flags(rep, steps, rest_span, first, allowed, on_levels)
         return replace(rep, flags=rep.flags + tuple(more)) if more else rep

@@ -27,6 +27,7 @@ class Flag(StrEnum):
     SIGNAL_GAP = "signal_gap"
     SATURATION = "saturation"
     TOO_STRONG = "too_strong"
+    TOO_WEAK = "too_weak"
     TENSE_REST = "tense_rest"
     STRAINING = "straining"
 

@@ -262,9 +262,9 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
         rise_s=rise,
         release_s=release,
         peak=round(peak, 3),
-        peak_pct_mvc=_pct(cal, peak),
+        peak_pct_mvc=pct_of(cal, peak),
         mean=round(mean, 3),
-        mean_pct_mvc=_pct(cal, mean),
+        mean_pct_mvc=pct_of(cal, mean),
         rest_residual_pct=None if residual is None else round(residual, 2),
         rest_level=None if rest_level is None else round(rest_level, 3),
         rest_ratio=None if ratio is None else round(ratio, 2),
@@ -276,7 +276,8 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
     )
 
 
-def _pct(cal: Calibration, value: float) -> float | None:
+def pct_of(cal: Calibration, value: float) -> float | None:
+    """``value`` in % MVC, as the scores give it (None without an MVC)."""
     if cal.mvc is None or not np.isfinite(value):
         return None
     return round(float(cal.pct_mvc(value)), 2)

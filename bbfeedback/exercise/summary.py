@@ -108,27 +108,29 @@ QUICK_MAX_S = 2.0  # a contraction longer than this is held, not a quick squeeze
 
 
 def quick_count(contractions: list[Contraction], span: tuple[float, float], trace: Trace,
-                cal: Calibration, fraction: float) -> tuple[int, bool]:
+                cal: Calibration, fraction: float) -> tuple[int, str | None]:
     """Quick contractions at the patient's own pace (leaflet A: "tel hoe vaak", at least 5):
     the detector's contractions with an onset in ``span`` (the quick section, from
     ``QUICK_EARLY_S`` before its first cue), counted in order until they fade: a peak (above
     rest) below ``fraction`` of the best so far, or a release not complete before the next
     one (the level between them stays above ``RELAX_LIMIT_PCT`` % MVC), or a contraction
     held longer than ``QUICK_MAX_S`` (two squeezes run together). No ceiling, no hold time:
-    the cues only pace. Returns (the count, whether they faded: False when the section ended
-    first)."""
+    the cues only pace. Returns (the count, why it ended: ``QUICK_ENDS`` ``weaker``,
+    ``not_released`` or ``held``; None when the section ended first)."""
     a, b = span
     mine = sorted((c for c in contractions if a - QUICK_EARLY_S <= c.onset_s < b),
                   key=lambda c: c.onset_s)
     count, best = 0, 0.0
     for k, c in enumerate(mine):
         height = max(c.peak - cal.baseline_mean, 0.0)
-        if height <= 0 or height < fraction * best or c.offset_s - c.onset_s > QUICK_MAX_S:
-            return count, True
+        if height <= 0 or height < fraction * best:
+            return count, "weaker"
+        if c.offset_s - c.onset_s > QUICK_MAX_S:
+            return count, "held"
         count, best = count + 1, max(best, height)
         if k + 1 < len(mine) and not _released(trace, c.offset_s, mine[k + 1].onset_s, cal):
-            return count, True
-    return count, False
+            return count, "not_released"
+    return count, None
 
 
 def _released(trace: Trace, a: float, b: float, cal: Calibration) -> bool:
@@ -374,9 +376,10 @@ def _quick(facts: SessionFacts) -> dict:
     if not spans:
         return {}
     span = (min(a for a, _ in spans), max(b for _, b in spans))
-    count, faded = quick_count(list(facts.contractions), span, facts.trace, facts.cal,
+    count, ended = quick_count(list(facts.contractions), span, facts.trace, facts.cal,
                                facts.protocol.param("fatigue_fraction"))
-    return {"quick_count": count, "quick_faded": faded, "quick_reps": len(facts.reps_in(quick))}
+    return {"quick_count": count, "quick_faded": ended is not None, "quick_ended": ended,
+            "quick_reps": len(facts.reps_in(quick))}
 
 
 def _endurance(facts: SessionFacts) -> dict:
