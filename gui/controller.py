@@ -51,15 +51,30 @@ class LiveController:
         """``calibration``: the protocol's own mode unless the therapist chose another
         (``previous``: the patient's last calibration, for "previous")."""
         self.stop()
+        self._stop.clear()  # (a stop while starting, Ctrl-C, stays set: the run ends at once)
         self.recorder = self.history = None
         played = as_played(protocol, calibration)  # what a simulated patient does
         if port == EMULATED and device != "sim":
             port = self._emulate(device, played, seed)
-        src = open_source(device, port, played, None, seed, speed, **spec_options)
-        self.source = src.stream
-        session = Session(protocol, src.channels, src.fs_hz, start_s=src.start_s,
-                          calibration=calibration, previous=previous, posture=posture)
+        try:
+            src = open_source(device, port, played, None, seed, speed, **spec_options)
+            self.source = src.stream
+            session = Session(protocol, src.channels, src.fs_hz, start_s=src.start_s,
+                              calibration=calibration, previous=previous, posture=posture)
+            sinks = self._live_sinks(src, session, record_path, patient, posture)
+        except BaseException:  # a recording that cannot be made, Ctrl-C: idle, not stuck
+            self.stop()
+            if self.recorder is not None:  # made before what failed: closed, not left open
+                self.recorder.close()
+            self.recorder = self.history = self.publisher = None
+            raise
         self.publisher = FramePublisher(src.fs_hz, src.channels, self.window_s)
+        self._watchdog = Watchdog(src.port or src.name)  # says "no data", never gives up
+        self._begin(src.stream, session, sinks + [self.publisher])
+
+    def _live_sinks(self, src, session: Session, record_path: str | Path | None,
+                    patient: str, posture: str | None) -> list[Sink]:
+        """The recorder (and the patient's history) and the LSL outlets, as asked."""
         sinks: list[Sink] = []
         if record_path:
             device_info = {"name": src.name, "port": src.port, "fs_hz": src.fs_hz,
@@ -76,8 +91,7 @@ class LiveController:
             self.outlet = LslOutlet(src.channels, src.fs_hz, src.name, src.port, patient,
                                     session)
             sinks.append(self.outlet)
-        self._watchdog = Watchdog(src.port or src.name)  # says "no data", never gives up
-        self._begin(session, sinks + [self.publisher])
+        return sinks
 
     def _emulate(self, device: str, protocol: Protocol, seed: int) -> str:
         """An emulated device on a pty (a simulated patient doing ``protocol``)."""
@@ -94,6 +108,7 @@ class LiveController:
     def start_replay(self, path: str | Path, speed: float = 1.0,
                      protocol: str | None = None) -> None:
         self.stop()
+        self._stop.clear()
         self.recorder = self.history = None  # a replay records nothing
         self.replay = ReplaySource(path, speed)
         self._watchdog = None
@@ -105,16 +120,17 @@ class LiveController:
                                         recorded_reps=recorded_reps(self.replay.recording),
                                         lead_cues=recorded_calibration_cues(
                                             self.replay.recording))
-        self._begin(session, [self.publisher])
+        self._begin(self.replay, session, [self.publisher])
         self.replay.start()
 
-    def _begin(self, session: Session, sinks: list[Sink]) -> None:
+    def _begin(self, source, session: Session, sinks: list[Sink]) -> None:
+        """The worker, on ``source`` as it was started (a stop meanwhile cleared
+        ``self.source``: the run then ends at once and still closes the recording)."""
         self.result = None
         self.protocol = session.protocol
         sinks = [_KeepResult(self), *sinks]  # the result is there before the frame says so
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._work, args=(session, sinks), daemon=True,
-                                        name="session")
+        self._thread = threading.Thread(target=self._work, args=(source, session, sinks),
+                                        daemon=True, name="session")
         self._thread.start()
 
     def stop(self) -> dict | None:
@@ -136,10 +152,10 @@ class LiveController:
         return self.result
 
     # --- worker ----------------------------------------------------------------------------
-    def _work(self, session: Session, sinks: list[Sink]) -> None:
+    def _work(self, source, session: Session, sinks: list[Sink]) -> None:
         first = 0
         while True:
-            end = run(self.source, session, sinks, stop=self._stop, first_sample=first,
+            end = run(source, session, sinks, stop=self._stop, first_sample=first,
                       watchdog=self._watchdog)
             if end.reason != "seek":
                 return

@@ -65,6 +65,7 @@ TEXTS = {
                       "re-scored: differs from the recording (see the table)"),
     "rescored": ("opnieuw gescoord", "re-scored"),
     "as_recorded": ("zoals opgenomen", "as recorded"),
+    "no_sound": ("Geen geluid op deze computer", "No sound on this computer"),
     "recover": ("Onafgemaakte opname herstellen", "Recover unfinished recording"),
     "time_axis": ("s (0 = nu)", "s (0 = now)"),
     "raw_axis": ("ruw µV", "raw µV"),

@@ -12,6 +12,7 @@ from bbfeedback.gui.i18n import tr
 from PySide6 import QtCore, QtWidgets
 
 from bbfeedback import texts as words
+from bbfeedback.errors import InputError
 from bbfeedback.exercise.protocols import BASELINE, REST, WORK, Phase, Protocol
 
 COLUMNS = ("col_phase", "col_reps_short", "col_seconds", "col_target_pct")
@@ -108,9 +109,17 @@ class PhaseTable(QtWidgets.QTableWidget):
         """The values the therapist changed."""
         return {p: box.value() for p, box in self.boxes.items() if box.value() != self._shown[p]}
 
+    def clear_protocol(self) -> None:
+        """No protocol shown (its file no longer reads)."""
+        self.base = None
+        self.boxes, self._shown = {}, {}
+        self.clearContents()
+        self.setRowCount(0)
+
     def protocol(self) -> Protocol:
         """The shown protocol with the edits, and only those."""
-        assert self.base is not None
+        if self.base is None:
+            raise InputError("no exercise could be read: choose one")
         return apply_edits(self.base, self.edits())
 
 

@@ -74,7 +74,8 @@ class ToneSynth:
 
 
 class SoundOutput:
-    """The synth on the default output device; ``problem`` says why there is no sound."""
+    """The synth on the default output device; ``problem`` says why there is no sound
+    (in the sound library's words: the window puts them after its own)."""
 
     def __init__(self, synth: ToneSynth | None = None):
         self.synth = synth or ToneSynth()
@@ -93,9 +94,9 @@ class SoundOutput:
                                            callback=self._callback)
             self._stream.start()
         except (OSError, ImportError) as exc:  # no PortAudio library (or no sounddevice)
-            self.problem = f"no sound: {exc} (Debian: sudo apt-get install libportaudio2)"
+            self.problem = f"{exc} (Debian: sudo apt-get install libportaudio2)"
         except Exception as exc:  # noqa: BLE001 - no device, device busy: say it, stay silent
-            self.problem = f"no sound: {str(exc).splitlines()[0]}"
+            self.problem = str(exc).splitlines()[0]
             self._stream = None
         return self._stream is not None
 

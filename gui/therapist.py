@@ -44,6 +44,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.replay_path: Path | None = None  # the file replayed (None: live)
         self._replay_line = ""
         self._replay_rec = None  # the recording replayed
+        self._notice = ""  # a problem the therapist must see: kept until the next action
         self._build(device, port, protocol)
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self.redraw)
@@ -204,7 +205,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
                 done.append(f"{path.name}: {records} s")
             except InputError as exc:
                 done.append(str(exc))
-        self.status.setText("; ".join(done))
+        self.notice("; ".join(done))
         self._offer_recovery()
 
     @property
@@ -221,8 +222,13 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.protocol.setCurrentIndex(k)
 
     def _load_parameters(self, pid: str) -> None:
-        """Show the protocol's own sections and phases before editing."""
-        self.phases.show_protocol(protocols.load(pid))
+        """Show the protocol's own sections and phases before editing (a therapist's own
+        file that no longer reads: said, and the phases are emptied so Start refuses)."""
+        try:
+            self.phases.show_protocol(protocols.load(pid))
+        except InputError as exc:
+            self.phases.clear_protocol()
+            self.notice(str(exc))
 
     def retranslate(self) -> None:
         lang = self.lang
@@ -264,7 +270,17 @@ class TherapistWindow(QtWidgets.QMainWindow):
 
     def _sound_switched(self, on: bool) -> None:
         if on and not self.sound.start():
-            self.status.setText(self.sound.problem or "")
+            for box in (self.tone_box, self.chime_box):  # not ticked: no sound is playing
+                box.blockSignals(True)
+                box.setChecked(False)
+                box.blockSignals(False)
+            self.notice(f"{tr('no_sound', self.lang)} ({self.sound.problem})")
+
+    def notice(self, text: str) -> None:
+        """A problem shown in the status line until the next Start or opened file (the
+        redraw every 16 ms would otherwise wipe it at once)."""
+        self._notice = text
+        self.status.setText(text)
 
     def _play(self, snap) -> None:
         """The tone follows the level while a session runs; a chime marks each new cue."""
@@ -333,7 +349,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
             pid = check_patient_id(code) if code else "X"
             path = None
             if self.record.isChecked():
-                self.out_dir.mkdir(parents=True, exist_ok=True)
+                self._make_out_dir()
                 stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
                 path = self.out_dir / f"{pid}-{Path(self.protocol_id).stem}-{stamp}.edf"
             proto = self.chosen_protocol()
@@ -345,14 +361,22 @@ class TherapistWindow(QtWidgets.QMainWindow):
                                        speed=self.speed, calibration=calibration,
                                        previous=previous)
         except InputError as exc:
-            self.status.setText(str(exc))
+            self.notice(str(exc))
             return None
+        self._notice = ""
         self.table.setRowCount(0)
         self._last_rep = None
         self.recording_path = path
         self.replay_path = self._replay_rec = None
         self._replay_line = ""
         return str(path) if path else None
+
+    def _make_out_dir(self) -> None:
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot make the folder for recordings "
+                             f"({exc.strerror or exc})", self.out_dir) from None
 
     def open_recording(self, path: str | None = None, speed: float | None = None) -> None:
         if not path:
@@ -363,8 +387,9 @@ class TherapistWindow(QtWidgets.QMainWindow):
         try:
             self.controller.start_replay(path, speed or self.speed)
         except InputError as exc:
-            self.status.setText(str(exc))
+            self.notice(str(exc))
             return
+        self._notice = ""
         self._replay_rec = self.controller.replay.recording
         self._show_file_in_form(self._replay_rec)
         self.table.setRowCount(0)
@@ -465,8 +490,9 @@ class TherapistWindow(QtWidgets.QMainWindow):
         lost = f" - {tr('lost', lang)} {snap.lost_samples} {tr('samples', lang)}" \
             if snap.lost_samples else ""
         problem = f" - {snap.message}" if snap.message else ""
+        notice = f" - {self._notice}" if self._notice else ""
         self.status.setText(f"{state}{lost} - t = {words.fmt(snap.t_s, lang, '.1f')} s"
-                            f"{problem}")
+                            f"{problem}{notice}")
         lines = [self._replay_line, self._same_as_recorded(snap)]
         if snap.summary:
             lines.append(snap.summary["text_nl" if lang == "nl" else "text_en"])

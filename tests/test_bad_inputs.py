@@ -336,6 +336,14 @@ case("analyze-accessory-unknown", "analyze", "{tmp}/good.edf", "--protocol", "b5
      "--accessory", "nope")
 case("protocols-show-fifo", "protocols", "show", "{tmp}/fifo.toml")
 case("protocols-show-folder", "protocols", "show", "{tmp}/rebuild")
+# the window: what cannot work is one line before it opens (attacker: exit 0, nothing said)
+for _name in ("garbage.edf", "empty.edf", "data-cut.edf", "no-emg.edf", "missing.edf"):
+    case(f"gui-replay-{_name}", "gui", "--replay", "{tmp}/" + _name)
+case("gui-out-dir-a-file", "gui", "--device", "sim", "--protocol", "a1-strength",
+     "--out-dir", "{tmp}/victim.txt")
+case("gui-out-dir-unmakeable", "gui", "--device", "sim", "--protocol", "a1-strength",
+     "--out-dir", "{tmp}/victim.txt/sessions")
+case("gui-serial-device-without-port", "gui", "--device", "p2", "--protocol", "a1-strength")
 
 # failures whose fix lies in code others are changing: expected to fail until they land
 XFAIL: dict[str, str] = {}  # every case passes; a failure owned elsewhere would go here

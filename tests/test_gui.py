@@ -332,9 +332,11 @@ def test_sound_switches_and_a_chime_at_every_cue(qtbot, tmp_path, monkeypatch):
     win = TherapistWindow("sim", None, "a1-strength", "nl", tmp_path, speed=30.0)
     qtbot.addWidget(win)
     assert win.tone_box.text() == "Toon volgt het aanspannen"
-    if not win.sound.start():  # no device (CI): one line, nothing breaks
+    if not win.sound.start():  # no device (CI): one Dutch line that stays, boxes unticked
         win.tone_box.setChecked(True)
-        assert win.status.text().startswith("no sound: ") and "\n" not in win.status.text()
+        win.redraw()  # (walkthrough: the next redraw wiped it, the box stayed ticked)
+        assert "Geen geluid op deze computer (" in win.status.text()
+        assert "\n" not in win.status.text() and not win.tone_box.isChecked()
     monkeypatch.setattr(win.sound, "start", lambda: True)
     chimes = []
     monkeypatch.setattr(win.sound.synth, "chime", lambda: chimes.append(1))
@@ -497,3 +499,79 @@ def test_a_closed_window_is_freed_with_its_session(qtbot, tmp_path):
     QtWidgets.QApplication.processEvents()
     gc.collect()
     assert gone() is None
+
+
+def test_a_problem_stays_in_the_status_line_until_the_next_action(qtbot, window, tmp_path):
+    """Attacker: an error shown by Start or Open was wiped by the next redraw (16 ms)."""
+    empty = tmp_path / "empty.edf"
+    empty.write_bytes(b"")
+    window.open_recording(str(empty))
+    for _ in range(3):
+        window.redraw()
+    assert "empty file" in window.status.text()
+    window.record.setChecked(False)
+    window.start()  # a new action clears it
+    window.redraw()
+    assert "empty file" not in window.status.text()
+    window.controller.stop()
+
+
+def test_a_start_whose_recording_cannot_be_made_leaves_the_window_idle(
+        qtbot, window, monkeypatch):
+    """Attacker: a recording that could not be created (its name taken, a folder not
+    writable) left the sensor running and the window on "connecting…" for good."""
+    import threading
+
+    from bbfeedback.gui import controller as ctl
+
+    from bbfeedback.errors import InputError
+
+    def refuse(*args, **kwargs):
+        raise InputError("exists already; give another name or --force", "x.edf")
+
+    monkeypatch.setattr(ctl, "SessionRecorder", refuse)
+    assert window.start() is None
+    window.redraw()
+    assert "exists already" in window.status.text()
+    assert not window.controller.frame().running and window.start_button.text() == "Start"
+    assert "simulated" not in [t.name for t in threading.enumerate()]
+    monkeypatch.undo()
+    assert window.start() is not None  # and it starts again
+    qtbot.waitUntil(lambda: window.controller.frame().t_s > 1.0, timeout=20000)
+    window.controller.stop()
+    assert window.controller.recorder is not None
+
+
+def test_a_stop_while_starting_ends_the_session_and_closes_its_file(qtbot, window, monkeypatch):
+    """Attacker: Ctrl-C handled inside Start (the window closing) left the worker on no
+    source (AttributeError); the run now ends at once and the file is closed."""
+    ctl = window.controller
+    made = ctl._live_sinks
+
+    def sinks_then_stop(*args):
+        out = made(*args)
+        ctl.stop()  # what the window's close does, between two lines of start_live
+        return out
+
+    monkeypatch.setattr(ctl, "_live_sinks", sinks_then_stop)
+    path = window.start()
+    qtbot.waitUntil(lambda: ctl.frame().status == "finished", timeout=10000)
+    from bbfeedback.recording.repair import marker_path
+
+    assert not marker_path(path).exists()
+    assert read_recording(path).signals[0].data.size == 0
+
+
+def test_an_own_protocol_file_that_breaks_is_said_and_not_run(qtbot, window, tmp_path):
+    """Attacker: re-selecting a therapist's own file that no longer read raised in a slot,
+    and Start ran it as it was before."""
+    mine = tmp_path / "my-a1.toml"
+    mine.write_text((protocols.HERE / "a1-strength.toml").read_text().replace(
+        'id = "a1-strength"', 'id = "my-a1"'))
+    window.select_protocol(str(mine))
+    mine.write_text("this is [not toml")
+    window.select_protocol("a1-strength")
+    window.select_protocol(str(mine))
+    window.redraw()
+    assert "my-a1.toml" in window.status.text() and window.phases.rowCount() == 0
+    assert window.start() is None and not window.controller.frame().running

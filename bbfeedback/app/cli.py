@@ -386,9 +386,14 @@ def _add_gui(sub) -> None:
 
 
 def _cmd_gui(args: argparse.Namespace) -> int:
-    from bbfeedback.recording import recording_file
-    if args.replay:  # a file that cannot be read is one line, before any window opens
-        recording_file(args.replay)
+    from bbfeedback.recording.outputs import check_folder
+
+    if args.replay:  # a file that cannot be replayed is one line, before any window opens
+        from bbfeedback.app.replay import replayable
+
+        replayable(args.replay)
+    if args.out_dir:
+        check_folder(args.out_dir)
     from bbfeedback.gui.app import run
 
     if args.patient is not None:
@@ -398,6 +403,9 @@ def _cmd_gui(args: argparse.Namespace) -> int:
     if args.stream and args.device != "lsl":
         raise InputError("--stream is for --device lsl (the name of an LSL stream)")
     start = args.device is not None and args.protocol is not None and not args.replay
+    if start and args.device not in ("sim", "lsl") and not args.port:
+        raise InputError(f"--device {args.device} needs --port (a serial port, a pyserial URL, "
+                         "or 'emulated')")
     return run(args.device or "sim", args.stream or args.port, args.protocol or "a1-strength",
                args.lang, args.out_dir, args.speed, args.replay, args.quit_after,
                args.screenshot, start=start, patient=args.patient, lsl=args.lsl)
@@ -513,6 +521,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line; Ctrl-C at any moment (even while options are read and modules
+    imported) ends it with status 130 and no traceback."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a terminal without µ or ±: '?' not a crash
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
@@ -527,8 +544,6 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"bbfeedback: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
     except BrokenPipeError:
         return 0
 

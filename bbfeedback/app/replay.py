@@ -33,14 +33,21 @@ from bbfeedback.recording import Recording, read_recording
 BLOCK_S = 0.04
 
 
+def replayable(recording: Recording | str | Path, channels: list[str] | None = None
+               ) -> Recording:
+    """The recording, or one line why it cannot be replayed: unreadable, in progress, no
+    EMG or pressure, or too long to hold for seeking (refused before any work)."""
+    rec = recording if isinstance(recording, Recording) else read_recording(recording)
+    for g in rec.groups(select(rec, channels)):
+        g.check_holdable()
+    return rec
+
+
 class ReplaySource(ThreadedSource):
     def __init__(self, recording: Recording | str | Path, speed: float = 1.0,
                  channels: list[str] | None = None):
-        self.recording = recording if isinstance(recording, Recording) else read_recording(
-            recording)
+        self.recording = replayable(recording, channels)
         self.options = AnalysisOptions(channels=channels)
-        for g in self.recording.groups(select(self.recording, channels)):
-            g.check_holdable()  # held for seeking: refused before any work, not after
         self.results, _ = run_groups(self.recording, self.options, detect_events=False)
         self.rescoring: Rescoring | None = None
         group = self.results[0]

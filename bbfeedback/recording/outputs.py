@@ -34,6 +34,20 @@ def check_output(out: str | Path, force: bool = False, inputs: tuple = ()) -> Pa
     return path
 
 
+def check_folder(folder: str | Path) -> Path:
+    """A folder outputs go into, made if missing, or one line saying why it cannot be."""
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise InputError("is not a folder", path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot make the folder ({exc.strerror or exc})", path) from None
+    if not os.access(path, os.W_OK):
+        raise InputError("folder is not writable", path)
+    return path
+
+
 def write_private(out: str | Path, data: bytes | str | Iterable[bytes], force: bool = False,
                   inputs: tuple = ()) -> Path:
     """Write a whole file (0600) via a temporary name; the target appears complete or not.
