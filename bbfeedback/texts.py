@@ -255,6 +255,10 @@ FLAGS: dict[str, tuple[str, str, str, str]] = {
         "te hard aangespannen", "too strong",
         "een rustige oefening werd te krachtig gedaan",
         "a gentle exercise was done too strongly"),
+    "stopped": (
+        "onderbroken", "stopped",
+        "de sessie werd tijdens deze herhaling gestopt: niet beoordeeld en niet meegeteld",
+        "the session was stopped during this repetition: not judged, not counted"),
     "too_weak": (
         "te zwak", "too weak",
         "de snelle aanspanning bleef onder de doelband",
@@ -346,6 +350,13 @@ class _Formatter(string.Formatter):
 def format_text(template: str, lang: str, **values: object) -> str:
     """A template filled in with the rules of ``lang`` (see the module's doc)."""
     return _Formatter(lang).format(template, **values)
+
+
+def met_text(rep: dict, lang: str) -> str:
+    """A repetition's "met" cell: yes, no, or "-" when Stop cut it off (not judged)."""
+    if "stopped" in (rep.get("flags") or ()):
+        return "-"
+    return text("yes" if rep.get("met") else "no", lang)
 
 
 def text(key: str, lang: str, **values: object) -> str:

@@ -483,8 +483,10 @@ class TherapistWindow(QtWidgets.QMainWindow):
         elif main is None:
             self.calibration.setText(f"{tr('calibration', lang)}: "
                                      f"{tr('not_calibrated', lang)}")
+        cut = bool((snap.summary or {}).get("incomplete"))
         state = {"connected": tr("connected", lang), "reconnecting": tr("reconnecting", lang),
-                 "finished": tr("finished", lang), "idle": tr("idle", lang),
+                 "finished": tr("stopped_early" if cut else "finished", lang),
+                 "idle": tr("idle", lang),
                  "replay": tr("replaying", lang),
                  "connecting": tr("connecting", lang)}.get(snap.status, snap.status)
         lost = f" - {tr('lost', lang)} {snap.lost_samples} {tr('samples', lang)}" \
@@ -506,7 +508,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         lang = self.lang
         for row, r in enumerate(snap.reps):
             cells = (str(r["index"]), words.held_cells(r, lang, ".1f")[0],
-                     tr("yes", lang) if r["met"] else tr("no", lang),
+                     words.met_text(r, lang),
                      words.fmt(r["peak_pct_mvc"], lang, ".0f"),
                      words.fmt(r["rise_s"], lang, ".2f"), words.fmt(r["release_s"], lang, ".2f"),
                      words.fmt(r["rest_residual_pct"], lang, ".0f"),

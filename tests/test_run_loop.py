@@ -397,3 +397,36 @@ def test_every_protocol_scores_through_lost_samples_as_its_file_does(pid, tmp_pa
     offline = json.loads(json.dumps(analyze(back, protocol=proto)))
     assert offline["reps"] == live["reps"] and offline["summary"] == live["summary"]
     assert offline["gaps"] == live["gaps"]
+
+
+@pytest.mark.parametrize("pid", protocols.builtin_ids())
+def test_a_repetition_cut_off_by_stop_is_not_judged_nor_counted(pid, tmp_path):
+    """Walkthrough: Stop 2.4 s into a1's second hold scored it "nee, te kort vastgehouden,
+    traag ontspannen" and counted it in "Hield 1 van de 2 keer". The repetition Stop cuts
+    off is flagged ``stopped`` only, shown "-", left out of the counts; its file analyses
+    the same."""
+    proto = protocols.load(pid)
+    src = SimulatedSource(pid, 250.0, seed=4)
+    full = run(BlockList(list(src.blocks)),
+               Session(proto, src.channels, src.fs_hz, start_s=src.start_s), []).result
+    held = [r for r in full["reps"] if r["target_hold_s"] >= 1.0]
+    cut_rep = (held or full["reps"])[len(held or full["reps"]) // 2]
+    hold_s = cut_rep["target_hold_s"] or 8.0  # 0: as long as possible
+    cut_s = cut_rep["cue_s"] + min(hold_s, 2.0) / 2 + 0.2
+    session = Session(proto, src.channels, src.fs_hz, start_s=src.start_s)
+    rec = SessionRecorder(tmp_path / "cut.edf", src.channels, src.fs_hz, SIM_FULL_SCALE,
+                          session)
+    live = run(BlockList([b for b in src.blocks if b.end_sample / src.fs_hz <= cut_s]),
+               session, [rec]).result
+    live = json.loads(json.dumps(live))
+    last = live["reps"][-1]
+    assert last["index"] == cut_rep["index"] and last["flags"] == ["stopped"]
+    assert not last["met"]
+    judged = live["reps"][:-1]
+    summary = live["summary"]
+    assert summary["incomplete"] and summary["reps"] == len(judged)
+    assert summary["reps_met"] == sum(r["met"] for r in judged)
+    assert "stopped" not in str([r["flags"] for r in judged])
+    offline = json.loads(json.dumps(analyze(read_recording(tmp_path / "cut.edf"),
+                                            protocol=proto)))
+    assert offline["reps"] == live["reps"] and offline["summary"] == live["summary"]

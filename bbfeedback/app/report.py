@@ -223,7 +223,7 @@ def _rep_table(reps: list[dict], lang: str) -> str:
     rows = []
     for r in reps:
         cells = (r["index"], _fmt(r["cue_s"], lang=lang), *words.held_cells(r, lang),
-                 t("yes" if r["met"] else "no", lang),
+                 words.met_text(r, lang),
                  _fmt(r["peak_pct_mvc"], "{:.0f}", lang), _fmt(r["rise_s"], "{:.2f}", lang),
                  _fmt(r["release_s"], "{:.2f}", lang),
                  _fmt(r["rest_residual_pct"], "{:.0f}", lang))

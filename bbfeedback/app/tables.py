@@ -54,7 +54,7 @@ def format_reps(result: dict, lang: str) -> str:
     for r in result["reps"]:
         cells = (str(r["index"]), words.fmt(r["cue_s"], lang, ".2f"),
                  *words.held_cells(r, lang),
-                 t("yes" if r["met"] else "no", lang), words.fmt(r["rise_s"], lang, ".2f"),
+                 words.met_text(r, lang), words.fmt(r["rise_s"], lang, ".2f"),
                  words.fmt(r["release_s"], lang, ".2f"),
                  words.fmt(r["peak_pct_mvc"], lang, ".0f"),
                  words.fmt(r["rest_residual_pct"], lang, ".0f"))

@@ -150,9 +150,26 @@ class RepScorer:
             rep = replace(rep, met=squeezed and not weak, peak=round(peak, 3),
                           peak_pct_mvc=scoring.pct_of(cal, peak),
                           flags=flags + ((Flag.TOO_WEAK,) if weak else ()))
+        if clock.finished and self._cut_short(works, position_s):
+            return replace(rep, met=False, flags=(Flag.STOPPED,))
         allowed = [clock.steps[i].phase.accessory_allowed for i in works[:len(steps)]]
         more = self._flags(rep, steps, rest_span, first, allowed, on_levels)
         return replace(rep, flags=rep.flags + tuple(more)) if more else rep
+
+    def _cut_short(self, works: list[int], position_s: float) -> bool:
+        """The session ended before this repetition's work did (Stop, an unplugged cable):
+        a hold cut off by the therapist is no short hold of the patient's, so it is not
+        judged (an as-long-as-possible hold is done when the patient lets go; one that
+        ends with the stream was still held)."""
+        last = works[-1]
+        if last > self.clock.cue_step:
+            return True
+        end = self.clock.step_end(last)
+        if end is None:
+            return True
+        if self.clock.steps[last].phase.until_fail:  # (its end is then the trace's)
+            return end >= self.store.available_s - 1e-6
+        return end > position_s + 1e-6
 
     def _shift(self, activity: Activity, steps: list[WorkStep], rest_span, kind: str) -> float:
         """The patient's own timing for this repetition (``scoring.patient_shift``): within

@@ -28,6 +28,7 @@ class Flag(StrEnum):
     SATURATION = "saturation"
     TOO_STRONG = "too_strong"
     TOO_WEAK = "too_weak"
+    STOPPED = "stopped"
     TENSE_REST = "tense_rest"
     STRAINING = "straining"
 

@@ -9,7 +9,7 @@ and its sections': the daily set has quick and endurance sections in a "holds" p
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -441,6 +441,8 @@ def kinds(protocol: Protocol, steps: list[Step] | tuple[Step, ...]) -> list[str]
 
 def summarise(facts: SessionFacts) -> dict:
     """The session summary: common totals, each kind's part, sets per day, the sentences."""
+    # a repetition cut off by Stop is shown but not counted (flag ``stopped``)
+    facts = replace(facts, reps=tuple(r for r in facts.reps if not r.has(Flag.STOPPED)))
     reps, cal = list(facts.reps), facts.cal
     rest_steps = [s for s in facts.steps
                   if s.phase.kind in (REST, BASELINE) and s.index in facts.spans
