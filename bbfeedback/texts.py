@@ -352,6 +352,20 @@ def format_text(template: str, lang: str, **values: object) -> str:
     return _Formatter(lang).format(template, **values)
 
 
+# a protocol's source, as the bundled files write it (in English), in Dutch words
+SOURCE_WORDS_NL = (("with its optional cue exercise", "met de extra oefening"),
+                   ("daily schedule", "dagschema"), ("Glazer protocol", "Glazer-protocol"),
+                   ("Leaflet", "Folder"), ("exercise", "oefening"))
+
+
+def source_text(source: str, lang: str) -> str:
+    """Where a protocol comes from, in ``lang`` ("Folder B, oefening 5")."""
+    if lang == "nl":
+        for en, nl in SOURCE_WORDS_NL:
+            source = source.replace(en, nl)
+    return source
+
+
 def met_text(rep: dict, lang: str) -> str:
     """A repetition's "met" cell: yes, no, or "-" when Stop cut it off (not judged)."""
     if "stopped" in (rep.get("flags") or ()):

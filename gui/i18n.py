@@ -65,6 +65,9 @@ TEXTS = {
                       "re-scored: differs from the recording (see the table)"),
     "rescored": ("opnieuw gescoord", "re-scored"),
     "as_recorded": ("zoals opgenomen", "as recorded"),
+    "history_copy": ("Niet in de geschiedenis opgeslagen: dezelfde meting staat er al in "
+                     "(als {f})", "Not added to the history: the same measurement is there "
+                     "already (as {f})"),
     "no_sound": ("Geen geluid op deze computer", "No sound on this computer"),
     "recover": ("Onafgemaakte opname herstellen", "Recover unfinished recording"),
     "time_axis": ("s (0 = nu)", "s (0 = now)"),

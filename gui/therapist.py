@@ -429,8 +429,13 @@ class TherapistWindow(QtWidgets.QMainWindow):
         if rec is not None and self.controller.frame().status == "finished":
             lines.append(f"{tr('recording_to', self.lang)} {rec.path}")
         if hist is not None and hist.added is not None:
-            lines.append(tr("history_added", self.lang) if hist.added else
-                         f"{tr('history_not_added', self.lang)}: {hist.problem}")
+            if hist.added:
+                lines.append(tr("history_added", self.lang))
+            elif hist.copy_of:  # the simulated sensor plays the same session each time
+                lines.append(words.format_text(tr("history_copy", self.lang), self.lang,
+                                               f=Path(hist.copy_of).name))
+            else:
+                lines.append(f"{tr('history_not_added', self.lang)}: {hist.problem}")
         return "\n".join(lines)
 
     def _same_as_recorded(self, snap) -> str:

@@ -4,6 +4,7 @@ Screenshots go to docs/ (shown in the README)."""
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -575,3 +576,22 @@ def test_an_own_protocol_file_that_breaks_is_said_and_not_run(qtbot, window, tmp
     window.redraw()
     assert "my-a1.toml" in window.status.text() and window.phases.rowCount() == 0
     assert window.start() is None and not window.controller.frame().running
+
+
+def test_the_same_session_twice_is_said_in_dutch(qtbot, tmp_path, monkeypatch):
+    """Walkthrough: a second simulated session (the same samples) was refused by the
+    history in English ("a copy of ..., which is in the history already")."""
+    monkeypatch.setenv("BBFEEDBACK_DB", str(tmp_path / "h.sqlite3"))
+    win = TherapistWindow("sim", None, "b4-wink", "nl", tmp_path, speed=60.0)
+    qtbot.addWidget(win)
+    win.patient.setText("P-9")
+    first = None
+    for _ in range(2):
+        path = win.start()
+        first = first or path
+        qtbot.waitUntil(lambda: win.controller.history.added is not None, timeout=60000)
+        win.redraw()
+    assert "Opgeslagen in de geschiedenis" not in win.summary.text()
+    assert (f"dezelfde meting staat er al in (als {Path(first).name})"
+            in win.summary.text())
+    win.close()

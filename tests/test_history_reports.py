@@ -54,7 +54,7 @@ def test_history_command_table_json_and_suggestion(recordings, tmp_path):
     folder, db, _ = recordings
     out = subprocess.run(["bbfeedback", "history", "P-1", "--db", str(db)],
                          capture_output=True, text=True)
-    assert out.returncode == 0 and "a1-strength" in out.stdout and "practice:" in out.stdout
+    assert out.returncode == 0 and "Strength" in out.stdout and "practice:" in out.stdout
     doc = json.loads(subprocess.run(["bbfeedback", "history", "P-1", "--db", str(db),
                                      "--json"], capture_output=True, text=True).stdout)
     assert len(doc["sessions"]) == 3
@@ -255,7 +255,7 @@ def test_an_incomplete_session_is_listed_but_not_counted():
     assert prog.rows[2]["changes"] == {} and prog.adherence["per_day"] == {
         "2026-11-20": 1, "2026-11-21": 1}
     assert prog.suggestion["to"] == 6.0  # from the two complete ones (0/2 would block it)
-    assert "a1-strength (onvolledig)" in format_progress("P-1", prog, "nl")
+    assert "Kracht (onvolledig)" in format_progress("P-1", prog, "nl")
     counted = progress(done + [cut], include_incomplete=True)
     assert "2026-11-22" in counted.adherence["per_day"] and counted.suggestion is None
 
@@ -276,7 +276,7 @@ def test_accepting_the_suggestion_writes_a_protocol(recordings, tmp_path):
     run = subprocess.run(["bbfeedback", "history", "P-1", "--db", str(db), "--accept",
                           str(out)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    assert "suggestion: a1-strength: hold 5 → 6 s (" in run.stdout
+    assert "suggestion: Strength: hold 5 → 6 s (" in run.stdout
     assert f"wrote {out}" in run.stdout
     base, mine = protocols.load("a1-strength"), protocols.load(str(out))
     work = [ph for sec in mine.sections for ph in sec.phases if ph.kind == "work"]
@@ -374,7 +374,7 @@ def test_rebuild_skips_bad_files_and_keeps_the_good_ones(tmp_path):
     assert History(db).patients() == ["P-7"]
     shown = subprocess.run(["bbfeedback", "history", "P-7", "--db", str(db)],
                            capture_output=True, text=True)
-    assert shown.returncode == 0 and shown.stdout.count("b4-wink") == 2
+    assert shown.returncode == 0 and shown.stdout.count("Wink") == 2
 
 
 def test_a_new_database_and_its_wal_files_are_private(tmp_path):

@@ -75,6 +75,14 @@ def default_path() -> Path:
     return base / "bbfeedback" / "history.sqlite3"
 
 
+class CopyInHistory(InputError):
+    """The same samples are in the history already, under another file name."""
+
+    def __init__(self, other: str, file: str):
+        super().__init__(f"a copy of {other}, which is in the history already", file)
+        self.other = other
+
+
 class History:
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else default_path()
@@ -185,7 +193,7 @@ class History:
         row = self.db.execute("SELECT file FROM sessions WHERE signal_hash = ? AND file != ?",
                               (digest, file)).fetchone()
         if row:
-            raise InputError(f"a copy of {row[0]}, which is in the history already", file)
+            raise CopyInHistory(row[0], file)
 
     def rebuild(self, folder: str | Path) -> tuple[int, list[str]]:
         """Re-import every session recording under a folder: (added, skipped files with the

@@ -48,6 +48,7 @@ class HistorySink(Sink):
         self.db_path: Path | None = None
         self.added: bool | None = None  # None: the session has not finished
         self.problem = ""  # why it was not added
+        self.copy_of: str | None = None  # not added: the same samples are there as this file
 
     @property
     def note(self) -> str:
@@ -70,6 +71,7 @@ class HistorySink(Sink):
             self.added = True
         except InputError as exc:
             self.added, self.problem = False, str(exc)
+            self.copy_of = getattr(exc, "other", None)
 
 
 SILENT_S = 3.0  # no data this long: "no data from PORT" (the watchdog)

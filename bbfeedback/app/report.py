@@ -254,13 +254,6 @@ def _glazer_table(d: dict, lang: str, unit: str) -> str:
     return f"<table>{''.join(rows)}</table>"
 
 
-def _protocol_name(pid: str | None, lang: str) -> str:
-    """A bundled protocol's name in ``lang``; any other id as it is."""
-    if pid in protocols.builtin_ids():
-        return protocols.load(pid).name[lang]
-    return pid or "-"
-
-
 # --- progress report ------------------------------------------------------------------------
 def progress_report(patient: str, prog: Progress, lang: str = "en") -> str:
     if not prog.rows:
@@ -280,7 +273,7 @@ def progress_report(patient: str, prog: Progress, lang: str = "en") -> str:
         hi=a["target_per_day"][1], on=a["days_on_target"], days=a["days"])) + "</p>")
     if prog.suggestion:
         s = prog.suggestion
-        name = _protocol_name(s["protocol"], lang)
+        name = protocols.display_name(s["protocol"], lang)
         body.append(f"<h2>{t('suggestion', lang)}</h2><p>"
                     f"{_e(words.suggestion_text(s, lang, name))}</p>")
     for key, values, u in charts:
@@ -292,7 +285,7 @@ def progress_report(patient: str, prog: Progress, lang: str = "en") -> str:
     table = []
     for r in prog.rows:
         judged = r.get("changes") or {}
-        name = _protocol_name(r["protocol"], lang) + (t("incomplete_mark", lang)
+        name = protocols.display_name(r["protocol"], lang) + (t("incomplete_mark", lang)
                                                       if r.get("incomplete") else "")
         cells = (r["date"], name, _fmt(r["mvc"], lang=lang),
                  words.change_text(judged.get("mvc"), lang),

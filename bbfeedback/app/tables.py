@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bbfeedback import texts as words
 from bbfeedback.app import change
+from bbfeedback.exercise import protocols
 
 
 def t(key: str, lang: str, **values) -> str:
@@ -13,7 +14,7 @@ def t(key: str, lang: str, **values) -> str:
 
 def format_timeline(p, lang: str) -> str:
     lines = [f"{p.id}: {p.name[lang]} - {p.description[lang]}",
-             f"{t('source', lang)}: {p.source}",
+             f"{t('source', lang)}: {words.source_text(p.source, lang)}",
              f"{t('col_start', lang):>9} {t('col_duration', lang):>8}  "
              f"{t('col_kind', lang):<10} {t('col_rep', lang):>5}  "
              f"{t('col_target_level', lang):<36} {t('col_cue_word', lang)}"]
@@ -111,7 +112,7 @@ def format_progress(patient: str, prog, lang: str = "en") -> str:
     def judged(r: dict, key: str) -> str:  # the change against its measurement error
         return words.change_text((r.get("changes") or {}).get(key), lang)
 
-    rows = [(r["date"], (r["protocol"] or "-") + (t("incomplete_mark", lang)
+    rows = [(r["date"], protocols.display_name(r["protocol"], lang) + (t("incomplete_mark", lang)
                                                    if r.get("incomplete") else ""),
              words.fmt(r["mvc"], lang, ".1f"),
              judged(r, "mvc"), words.fmt(r["best_hold_s"], lang, ".1f"),
@@ -134,6 +135,7 @@ def format_progress(patient: str, prog, lang: str = "en") -> str:
         "adherence_text", lang, mean=a["mean_per_day"], lo=a["target_per_day"][0],
         hi=a["target_per_day"][1], on=a["days_on_target"], days=a["days"])))
     if prog.suggestion:
-        lines.append(t("suggestion_line", lang, text=words.suggestion_text(prog.suggestion, lang))
+        lines.append(t("suggestion_line", lang, text=words.suggestion_text(
+            prog.suggestion, lang, protocols.display_name(prog.suggestion["protocol"], lang)))
                      + "; " + t("suggest_accept", lang))
     return "\n".join(lines)

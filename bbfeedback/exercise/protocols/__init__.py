@@ -189,6 +189,13 @@ def builtin_ids() -> list[str]:
     return sorted(p.stem for p in HERE.glob("*.toml") if p.stem != "cues")
 
 
+def display_name(pid: str | None, lang: str) -> str:
+    """A bundled protocol's name in ``lang`` ("Liftoefening"); any other id as it is."""
+    if pid in builtin_ids():
+        return load(pid).name[lang]
+    return pid or "-"
+
+
 def load(id_or_path: str | Path, _chain: tuple[Path, ...] = ()) -> Protocol:
     """A built-in protocol by id, or a therapist's own TOML file by path."""
     text = str(id_or_path)
