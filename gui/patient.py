@@ -67,6 +67,7 @@ class LiftBar(QtWidgets.QWidget):
     def __init__(self):
         super().__init__()
         self.level_pct = 0.0
+        self._now: dict | None = None  # the work step the patient is in
         self.floors: list[Floor] = floors_of(None, "nl")
         self.top = scale_top([f.target for f in self.floors])
         self.setMinimumWidth(200)
@@ -76,12 +77,23 @@ class LiftBar(QtWidgets.QWidget):
         self.top = scale_top([f.target for f in floors])
         self.update()
 
-    def set_level(self, pct: float | None) -> None:
+    def set_level(self, pct: float | None, now: dict | None = None) -> None:
+        """``now``: the work step the patient is in (its ``target_pct`` and ``band_pct``),
+        if any: a level inside its band lights its box, as the scores count it."""
         self.level_pct = 0.0 if pct is None else max(0.0, min(self.top, pct))
+        self._now = now
         self.update()
 
     def lit(self) -> int | None:
-        """The floor the level line is in (None: below the first: at rest)."""
+        """The box of the work step's target while the level is inside that step's band
+        (Glazer's 100 % band reaches down to 50 %: a squeeze at 60 % is in it), else the
+        box the level line is in (None: below the first: at rest)."""
+        now = self._now or {}
+        band = now.get("band_pct")
+        if band and band[0] <= self.level_pct <= band[1]:
+            own = [k for k, f in enumerate(self.floors) if f.target == now.get("target_pct")]
+            if own:
+                return own[0]
         return next((k for k, f in enumerate(self.floors) if f.lo <= self.level_pct < f.hi
                      or (k == len(self.floors) - 1 and self.level_pct >= f.hi)), None)
 
@@ -108,7 +120,10 @@ class LiftBar(QtWidgets.QWidget):
             font.setPixelSize(size)
             p.setFont(font)
             p.setPen(QtGui.QColor("#2c3e50"))
-            p.drawText(rect, QtCore.Qt.AlignCenter, f.label)
+            # in the box's upper part: the level line sits at its target, mid-box, and
+            # would strike the word through
+            p.drawText(rect.adjusted(0, 4, 0, -rect.height() / 2),
+                       QtCore.Qt.AlignHCenter | QtCore.Qt.AlignVCenter, f.label)
         y = self.y_of(self.level_pct)
         p.setPen(QtGui.QPen(QtGui.QColor("#c0392b"), 6))
         p.drawLine(QtCore.QPointF(margin, y), QtCore.QPointF(w - margin, y))
@@ -205,4 +220,6 @@ class PatientView(QtWidgets.QWidget):
             self.count.setText(f"{max(0.0, snap.cue_end_s - snap.t_s):.0f} s")
         else:
             self.count.setText("")
-        self.lift.set_level(snap.level_pct)
+        now = next((i for i in snap.template if i["kind"] == "work"
+                    and i["start_s"] <= snap.t_s < i["end_s"]), None) if snap.running else None
+        self.lift.set_level(snap.level_pct, now)

@@ -524,6 +524,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
                             for f in r["flags"])
             self.table.item(row, len(cells) - 1).setToolTip(why)
         self.table.resizeColumnsToContents()
+        self.table.scrollToBottom()  # the newest repetition in sight (PERFECT has 20)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         """Closing stops the session and saves the recording."""

@@ -276,6 +276,33 @@ def test_patient_view_is_drawn_from_the_protocol(qtbot, pid):
         assert view.lift.y_of(f.hi) <= view.lift.y_of(f.target) <= view.lift.y_of(f.lo)
     view.lift.set_level(0.0)
     assert view.lift.lit() is None  # at rest: nothing lit
+    for sec in proto.sections:  # inside the band of the step it is in: that step's box
+        for ph in sec.phases:
+            if ph.kind != "work" or ph.band_pct_mvc is None or ph.target_pct_mvc is None:
+                continue
+            now = {"target_pct": ph.target_pct_mvc, "band_pct": ph.band_pct_mvc}
+            own = [f.target for f in floors].index(ph.target_pct_mvc)
+            for pct in (ph.band_pct_mvc[0], ph.target_pct_mvc,
+                        min(ph.band_pct_mvc[1], view.lift.top)):
+                view.lift.set_level(pct, now)
+                assert view.lift.lit() == own, (ph.target_pct_mvc, pct)
+
+
+def test_glazer_building_lights_the_maximal_box_for_a_squeeze_in_its_band(qtbot):
+    """Walkthrough: Glazer's 100 % band starts at 50 % MVC; a squeeze at 60 % was inside
+    the green band and scored "ja" while the building lit its "50 %" box."""
+    from bbfeedback.gui.patient import PatientView
+
+    view = PatientView("nl")
+    qtbot.addWidget(view)
+    view.set_protocol(protocols.load("glazer"))
+    labels = [f.label for f in view.lift.floors]
+    view.lift.set_level(60.0, {"target_pct": 100.0, "band_pct": (50.0, 300.0)})
+    assert labels[view.lift.lit()] == "100 %"
+    view.lift.set_level(60.0, {"target_pct": 50.0, "band_pct": (25.0, 80.0)})
+    assert labels[view.lift.lit()] == "50 %"
+    view.lift.set_level(60.0)  # between steps: by the level alone
+    assert labels[view.lift.lit()] == "50 %"
 
 
 @pytest.mark.parametrize("args, starts", [

@@ -61,5 +61,7 @@ class Targets:
             if s.phase.kind == WORK:
                 item["band"] = self.band(s.phase)
                 item["target"] = self.level(s.phase)
+                item["target_pct"] = s.phase.target_pct_mvc  # (the building's box)
+                item["band_pct"] = s.phase.band_pct_mvc
             out.append(item)
         return out
