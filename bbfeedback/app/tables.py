@@ -69,11 +69,12 @@ def format_reps(result: dict, lang: str) -> str:
 def format_table(result: dict, lang: str = "en") -> str:
     """A readable table of channels and contractions."""
     lines = [f"{result['file']}  ({words.fmt(result['duration_s'], lang, '.1f')} s)"]
-    for ch in result["channels"]:
+    names = [words.channel(ch["name"], lang) for ch in result["channels"]]
+    wide = max([12, *map(len, names)])  # "abdominal muscles" lines up with the others
+    for ch, name in zip(result["channels"], names, strict=True):
         kind = words.lookup(words.CHANNEL_KINDS, ch["kind"], lang)
         lines.append(
-            f"  {words.channel(ch['name'], lang):<12} {kind:<8} "
-            f"{words.fmt(ch['fs_hz'], lang, 'g')} Hz  "
+            f"  {name:<{wide}} {kind:<8} {words.fmt(ch['fs_hz'], lang, 'g'):>5} Hz  "
             f"{t('rest_level', lang)} {words.fmt(ch['baseline'], lang, '.2f')} ± "
             f"{words.fmt(ch['baseline_sd'], lang, '.2f')} {words.unit(ch['unit'])}  "
             f"MVC {words.fmt(ch['mvc'], lang, '.1f')} {words.unit(ch['unit'])}  "
@@ -82,7 +83,8 @@ def format_table(result: dict, lang: str = "en") -> str:
     heads = ["#", t("channel", lang), t("onset", lang), t("offset", lang),
              t("col_duration", lang), t("peak", lang), t("mean", lang), t("unit", lang),
              "% MVC", t("col_rise", lang), t("col_release", lang)]
-    widths = [3, 17] + [max(len(h), 6) for h in heads[2:]]
+    chans = [words.channel(c["channel"], lang) for c in result["contractions"]]
+    widths = [3, max([17, *map(len, chans)])] + [max(len(h), 6) for h in heads[2:]]
     left = {1, 7}  # channel and unit: text, to the left
 
     def row(cells) -> str:
