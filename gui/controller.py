@@ -19,6 +19,7 @@ from bbfeedback.app.run import BlockList, Sink, Watchdog, run
 from bbfeedback.app.sources import open_source
 from bbfeedback.exercise.protocols import Protocol
 from bbfeedback.exercise.session import Session
+from bbfeedback.recording import Recording
 
 EMULATED = "emulated"  # a port choice: start a byte-exact emulator of the device on a pty
 
@@ -105,7 +106,7 @@ class LiveController:
         self.emulator = PtyEmulator(spec, packets, wait_for_reader=True).start()
         return self.emulator.port
 
-    def start_replay(self, path: str | Path, speed: float = 1.0,
+    def start_replay(self, path: str | Path | Recording, speed: float = 1.0,
                      protocol: str | None = None) -> None:
         self.stop()
         self._stop.clear()

@@ -65,6 +65,10 @@ TEXTS = {
                       "re-scored: differs from the recording (see the table)"),
     "rescored": ("opnieuw gescoord", "re-scored"),
     "as_recorded": ("zoals opgenomen", "as recorded"),
+    "history_not_scored": ("Niet in de geschiedenis opgeslagen: gestopt voordat er een "
+                           "herhaling was (tijdens de kalibratie)",
+                           "Not added to the history: stopped before any repetition (during "
+                           "the calibration)"),
     "history_copy": ("Niet in de geschiedenis opgeslagen: dezelfde meting staat er al in "
                      "(als {f})", "Not added to the history: the same measurement is there "
                      "already (as {f})"),

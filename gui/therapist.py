@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtWidgets
 from bbfeedback import texts as words
 from bbfeedback.app.record import previous_calibration_of
 from bbfeedback.app.recorder import check_patient_id
+from bbfeedback.app.replay import replayable
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 
@@ -385,7 +386,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
         if not path:
             return
         try:
-            self.controller.start_replay(path, speed or self.speed)
+            rec = replayable(path)  # before the running session is stopped for it
+            self.controller.start_replay(rec, speed or self.speed)
         except InputError as exc:
             self.notice(str(exc))
             return
@@ -428,6 +430,9 @@ class TherapistWindow(QtWidgets.QMainWindow):
         lines = []
         if rec is not None and self.controller.frame().status == "finished":
             lines.append(f"{tr('recording_to', self.lang)} {rec.path}")
+        if hist is not None and hist.added is None and self.controller.frame().status \
+                == "finished" and self.controller.result is None:
+            lines.append(tr("history_not_scored", self.lang))
         if hist is not None and hist.added is not None:
             if hist.added:
                 lines.append(tr("history_added", self.lang))
@@ -437,6 +442,12 @@ class TherapistWindow(QtWidgets.QMainWindow):
             else:
                 lines.append(f"{tr('history_not_added', self.lang)}: {hist.problem}")
         return "\n".join(lines)
+
+    def _cut(self, snap) -> bool:
+        """A live session that ended before its end: stopped early, in its calibration
+        (no result at all), or a device that never connected."""
+        return self.replay_path is None and (
+            snap.summary is None or bool(snap.summary.get("incomplete")))
 
     def _same_as_recorded(self, snap) -> str:
         if snap.status != "finished" or not snap.recorded_reps:
@@ -467,7 +478,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         lang = self.lang
         self.start_button.setText(tr("stop" if snap.running else "start", lang))
         if snap.status == "finished":
-            cut = bool((snap.summary or {}).get("incomplete"))
+            cut = self._cut(snap)
             self.cue.setText(tr("stopped_early" if cut else "finished", lang).capitalize())
         elif snap.cue is not None:
             self.cue.setText(snap.cue.cue_nl if lang == "nl" else snap.cue.cue_en)
@@ -488,7 +499,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         elif main is None:
             self.calibration.setText(f"{tr('calibration', lang)}: "
                                      f"{tr('not_calibrated', lang)}")
-        cut = bool((snap.summary or {}).get("incomplete"))
+        cut = snap.status == "finished" and self._cut(snap)
         state = {"connected": tr("connected", lang), "reconnecting": tr("reconnecting", lang),
                  "finished": tr("stopped_early" if cut else "finished", lang),
                  "idle": tr("idle", lang),

@@ -344,6 +344,8 @@ case("gui-out-dir-a-file", "gui", "--device", "sim", "--protocol", "a1-strength"
 case("gui-out-dir-unmakeable", "gui", "--device", "sim", "--protocol", "a1-strength",
      "--out-dir", "{tmp}/victim.txt/sessions")
 case("gui-serial-device-without-port", "gui", "--device", "p2", "--protocol", "a1-strength")
+case("gui-port-missing", "gui", "--device", "p2", "--port", "{tmp}/no/tty", "--protocol",
+     "a1-strength")
 
 # failures whose fix lies in code others are changing: expected to fail until they land
 XFAIL: dict[str, str] = {}  # every case passes; a failure owned elsewhere would go here

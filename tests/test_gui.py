@@ -622,3 +622,37 @@ def test_the_same_session_twice_is_said_in_dutch(qtbot, tmp_path, monkeypatch):
     assert (f"dezelfde meting staat er al in (als {Path(first).name})"
             in win.summary.text())
     win.close()
+
+
+def test_a_session_stopped_in_its_calibration_says_so(qtbot, tmp_path, monkeypatch):
+    """Re-check: Stop during the calibration read "Session finished", and nothing said why
+    it was not in the history."""
+    monkeypatch.setenv("BBFEEDBACK_DB", str(tmp_path / "h.sqlite3"))
+    win = TherapistWindow("sim", None, "a1-strength", "en", tmp_path, speed=10.0)
+    qtbot.addWidget(win)
+    win.patient.setText("C-1")
+    win.start()
+    qtbot.waitUntil(lambda: win.controller.frame().t_s > 5.0, timeout=20000)
+    win.controller.stop()
+    qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=10000)
+    win.redraw()
+    assert win.cue.text() == "Session stopped before its end"
+    assert win.status.text().startswith("session stopped before its end")
+    assert "stopped before any repetition (during the calibration)" in win.summary.text()
+    win.close()
+
+
+def test_opening_a_bad_file_keeps_the_live_session(qtbot, window, tmp_path):
+    """Re-check: opening an unreadable file stopped the running session first."""
+    window.record.setChecked(False)
+    window.start()
+    qtbot.waitUntil(lambda: window.controller.frame().t_s > 2.0, timeout=20000)
+    bad = tmp_path / "garbage.edf"
+    bad.write_bytes(b"garbage" * 100)
+    window.open_recording(str(bad))
+    t = window.controller.frame().t_s
+    qtbot.waitUntil(lambda: window.controller.frame().t_s > t + 1.0, timeout=20000)
+    assert window.controller.frame().running
+    window.redraw()
+    assert "not a readable EDF/BDF file" in window.status.text()
+    window.controller.stop()

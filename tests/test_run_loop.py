@@ -409,6 +409,7 @@ def test_a_repetition_cut_off_by_stop_is_not_judged_nor_counted(pid, tmp_path):
     src = SimulatedSource(pid, 250.0, seed=4)
     full = run(BlockList(list(src.blocks)),
                Session(proto, src.channels, src.fs_hz, start_s=src.start_s), []).result
+    assert not any("stopped" in r["flags"] for r in full["reps"])  # a whole session: none
     held = [r for r in full["reps"] if r["target_hold_s"] >= 1.0]
     cut_rep = (held or full["reps"])[len(held or full["reps"]) // 2]
     hold_s = cut_rep["target_hold_s"] or 8.0  # 0: as long as possible

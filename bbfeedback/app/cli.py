@@ -406,6 +406,8 @@ def _cmd_gui(args: argparse.Namespace) -> int:
     if start and args.device not in ("sim", "lsl") and not args.port:
         raise InputError(f"--device {args.device} needs --port (a serial port, a pyserial URL, "
                          "or 'emulated')")
+    if args.port and args.port.startswith("/") and not Path(args.port).exists():
+        raise InputError("no such port (see bbfeedback ports)", args.port)
     return run(args.device or "sim", args.stream or args.port, args.protocol or "a1-strength",
                args.lang, args.out_dir, args.speed, args.replay, args.quit_after,
                args.screenshot, start=start, patient=args.patient, lsl=args.lsl)

@@ -48,7 +48,9 @@ def format_reps(result: dict, lang: str) -> str:
             "col_release", "col_peak", "col_rest")
     heads = [t(c, lang) for c in cols]
     widths = [max(len(h), 6) for h in heads]
-    lines = ["", t("aligned", lang, protocol=p["id"], start=p["start_s"],
+    name = protocols.display_name(p["id"], lang)
+    shown = f"{name} ({p['id']})" if name != p["id"] else name
+    lines = ["", t("aligned", lang, protocol=shown, start=p["start_s"],
                    how=words.lookup(words.ALIGNMENTS, p["alignment"], lang)),
              " ".join(f"{h:>{w}}" for h, w in zip(heads, widths, strict=True))
              + f"  {t('col_flags', lang)}"]
