@@ -2,6 +2,7 @@
 over a 1-hour session (offscreen).
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py [--seconds 20] [--hour-speed 60]
+        [--patient-view]
 
 (a) Real time: the simulated sensor at 2 kHz streams into the therapist window (recording on)
     for --seconds; frames per second actually drawn, and the share of one core spent in the
@@ -44,9 +45,12 @@ def long_protocol(folder: str, minutes: float) -> protocols.Protocol:
     return protocols.load(path)
 
 
-def run(app, folder: str, minutes: float, speed: float, seconds: float) -> dict:
+def run(app, folder: str, minutes: float, speed: float, seconds: float,
+        patient_view: bool = False) -> dict:
     win = TherapistWindow("sim", None, "a1-strength", "en", folder, speed)
     win.show()
+    if patient_view:  # the patient's screen open too (drawn on the same timer)
+        win.patient_view.show()
     proto = long_protocol(folder, minutes)
     win.chosen_protocol = lambda: proto
     original = ctl.open_source
@@ -89,16 +93,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--hour-speed", type=float, default=60.0)
+    parser.add_argument("--patient-view", action="store_true",
+                        help="open the patient's view as well")
     args = parser.parse_args()
     steady_allocator()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bench"])
     with tempfile.TemporaryDirectory() as folder:
-        live = run(app, folder, 2, 1.0, args.seconds)
+        live = run(app, folder, 2, 1.0, args.seconds, args.patient_view)
         print(f"(a) 2 kHz x 2 ch, 30 s window, real time, {args.seconds:g} s: "
               f"{live['fps']:.1f} fps drawn; redraw {100 * live['redraw_core']:.1f} % of one "
               f"core; whole process (acquisition, session, recording, GUI) "
               f"{100 * live['process_core']:.1f} %")
-        hour = run(app, folder, 61, args.hour_speed, 3600 / args.hour_speed + 30)
+        hour = run(app, folder, 61, args.hour_speed, 3600 / args.hour_speed + 30,
+                   args.patient_view)
         mem = hour["memory"]
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         after5 = next((m for t, m in mem if t >= 5), mem[0][1])
