@@ -444,10 +444,12 @@ class TherapistWindow(QtWidgets.QMainWindow):
         return "\n".join(lines)
 
     def _cut(self, snap) -> bool:
-        """A live session that ended before its end: stopped early, in its calibration
-        (no result at all), or a device that never connected."""
-        return self.replay_path is None and (
-            snap.summary is None or bool(snap.summary.get("incomplete")))
+        """A session that ended before its end: stopped early (live or as recorded), or a
+        live one with no result at all (stopped in its calibration, a device that never
+        connected)."""
+        if snap.summary is None:
+            return self.replay_path is None
+        return bool(snap.summary.get("incomplete"))
 
     def _same_as_recorded(self, snap) -> str:
         if snap.status != "finished" or not snap.recorded_reps:
