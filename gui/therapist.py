@@ -140,6 +140,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.cue.setFixedHeight(70)
         self.count = QtWidgets.QLabel()
         self.count.setStyleSheet("font-size: 22pt; color: #34495e;")
+        self.count.setAlignment(QtCore.Qt.AlignCenter)
         self.rep = QtWidgets.QLabel()  # "herhaling 3 van 5"
         self.rep.setStyleSheet("font-size: 16pt; color: #34495e;")
         self.legend = QtWidgets.QLabel()
@@ -160,6 +161,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         head = QtWidgets.QHBoxLayout()
         head.addWidget(self.cue, 4)
         head.addWidget(self.rep, 1)
+        head.addSpacing(24)  # "herhaling 3 van 3" and "1 s" apart, not run together
         head.addWidget(self.count, 1)
         center = QtWidgets.QVBoxLayout()
         center.addLayout(head)
