@@ -72,6 +72,8 @@ TEXTS = {
     "history_copy": ("Niet in de geschiedenis opgeslagen: dezelfde meting staat er al in "
                      "(als {f})", "Not added to the history: the same measurement is there "
                      "already (as {f})"),
+    "cannot_start": ("Kan niet starten", "Cannot start"),
+    "cannot_open": ("Kan de opname niet openen", "Cannot open the recording"),
     "no_sound": ("Geen geluid op deze computer", "No sound on this computer"),
     "recover": ("Onafgemaakte opname herstellen", "Recover unfinished recording"),
     "time_axis": ("s (0 = nu)", "s (0 = now)"),

@@ -364,7 +364,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
                                        speed=self.speed, calibration=calibration,
                                        previous=previous)
         except InputError as exc:
-            self.notice(str(exc))
+            self.notice(f"{tr('cannot_start', self.lang)}: {exc}")
             return None
         self._notice = ""
         self.table.setRowCount(0)
@@ -391,7 +391,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
             rec = replayable(path)  # before the running session is stopped for it
             self.controller.start_replay(rec, speed or self.speed)
         except InputError as exc:
-            self.notice(str(exc))
+            self.notice(f"{tr('cannot_open', self.lang)}: {exc}")
             return
         self._notice = ""
         self._replay_rec = self.controller.replay.recording

@@ -536,6 +536,7 @@ def test_a_problem_stays_in_the_status_line_until_the_next_action(qtbot, window,
     window.open_recording(str(empty))
     for _ in range(3):
         window.redraw()
+    assert "Cannot open the recording: " in window.status.text()
     assert "empty file" in window.status.text()
     window.record.setChecked(False)
     window.start()  # a new action clears it
