@@ -21,6 +21,7 @@ from bbfeedback.app.recorder import check_patient_id
 from bbfeedback.app.replay import replayable
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
+from bbfeedback.recording.outputs import check_folder
 
 FRAME_MS = 16  # ~60 fps: the display's rate
 CALIBRATION_CHOICES = (None, "max", "gentle", "none", "previous")  # None: the protocol's
@@ -352,7 +353,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
             pid = check_patient_id(code) if code else "X"
             path = None
             if self.record.isChecked():
-                self._make_out_dir()
+                check_folder(self.out_dir)  # as `gui --out-dir` checks it
                 stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
                 path = self.out_dir / f"{pid}-{Path(self.protocol_id).stem}-{stamp}.edf"
             proto = self.chosen_protocol()
@@ -373,13 +374,6 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.replay_path = self._replay_rec = None
         self._replay_line = ""
         return str(path) if path else None
-
-    def _make_out_dir(self) -> None:
-        try:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"cannot make the folder for recordings "
-                             f"({exc.strerror or exc})", self.out_dir) from None
 
     def open_recording(self, path: str | None = None, speed: float | None = None) -> None:
         if not path:

@@ -308,8 +308,8 @@ def analyze(recording: Recording, options: AnalysisOptions | None = None,
     options = options or AnalysisOptions()
     results, events = run_groups(recording, options, detect_events=protocol is None)
     try:
-        return _document(recording, options, protocol, results, events,
-                         (start_s, main, accessory, align))
+        return _document(recording, options, protocol, results, events, start_s, main,
+                         accessory, align)
     finally:
         for r in results:
             if r.spill is not None:
@@ -317,8 +317,9 @@ def analyze(recording: Recording, options: AnalysisOptions | None = None,
 
 
 def _document(recording: Recording, options: AnalysisOptions, protocol: Protocol | None,
-              results: list[ChannelResult], events: list[Contraction], how: tuple) -> dict:
-    start_s, main, accessory, align = how
+              results: list[ChannelResult], events: list[Contraction], start_s: float | None,
+              main: str | None, accessory: str | None, align: str) -> dict:
+    """``analyze``'s document, from the groups ``run_groups`` processed."""
     scored = {}
     if protocol is not None and start_s is None and _stopped_in_calibration(recording):
         log.warning("%s: the session was stopped during its calibration: no repetition was "

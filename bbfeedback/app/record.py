@@ -61,7 +61,7 @@ class HistorySink(Sink):
     def finish(self, session, events, result) -> None:
         if result is None:
             return
-        from bbfeedback.app.history import History
+        from bbfeedback.app.history import CopyInHistory, History
 
         try:
             hist = History(self.db)
@@ -71,7 +71,7 @@ class HistorySink(Sink):
             self.added = True
         except InputError as exc:
             self.added, self.problem = False, str(exc)
-            self.copy_of = getattr(exc, "other", None)
+            self.copy_of = exc.other if isinstance(exc, CopyInHistory) else None
 
 
 SILENT_S = 3.0  # no data this long: "no data from PORT" (the watchdog)
