@@ -194,6 +194,7 @@ CALIBRATION_SOURCES: dict[str, tuple[str, str]] = {
     "session-gentle": ("rustig aangespannen, MVC geschat", "gentle squeezes, MVC estimated"),
     "session-rest": ("alleen rust, geen MVC", "rest only, no MVC"),
     "session-previous": ("MVC van de vorige sessie", "MVC of the previous session"),
+    "session-visit": ("MVC van eerder dit bezoek", "MVC from earlier this visit"),
 }
 
 # how a recording was aligned to its protocol (``analyze``)
@@ -269,6 +270,30 @@ FLAGS: dict[str, tuple[str, str, str, str]] = {
         "inhouden",
         "pressure rose without matching pelvic-floor activity: no pushing, no holding the "
         "breath"),
+    "not_judged": (
+        "niet beoordeeld: signaal verstoord", "not judged: signal disturbed",
+        "het signaal was hier niet van de spier (elektrode los, kabel, piek of afkapping): "
+        "niet beoordeeld en niet meegeteld",
+        "the signal here was not the muscle's (electrode off, cable, spike or clipping): "
+        "not judged, not counted"),
+    "lead_off": (
+        "elektrode los", "electrode off",
+        "een vlakke lijn: de elektrode had geen contact",
+        "a flat line: the electrode lost contact"),
+    "spikes": (
+        "pieken", "spikes",
+        "korte pieken in het signaal (statische ontlading, stekker)",
+        "short spikes in the signal (static discharge, connector)"),
+    "burst": (
+        "kabelstoring", "cable artefact",
+        "een korte uitschieter ver boven de eigen maximale aanspanning: geen spier",
+        "a short burst far above the patient's own maximum: not the muscle"),
+    "possible_straining": (
+        "mogelijk geperst", "possible straining",
+        "de druk steeg traag, zoals bij persen; alleen druk kan persen en aanspannen niet "
+        "onderscheiden: kijk of de sonde naar binnen beweegt",
+        "the pressure rose slowly, as in a push; pressure alone cannot tell a push from a "
+        "squeeze: check that the probe moves inwards"),
     "tense_rest": (
         "gespannen in rust", "tense at rest",
         "in de rustfase boven het rustniveau van vooraf of boven de absolute grens",
@@ -368,7 +393,7 @@ def source_text(source: str, lang: str) -> str:
 
 def met_text(rep: dict, lang: str) -> str:
     """A repetition's "met" cell: yes, no, or "-" when Stop cut it off (not judged)."""
-    if "stopped" in (rep.get("flags") or ()):
+    if {"stopped", "not_judged"} & set(rep.get("flags") or ()):
         return "-"
     return text("yes" if rep.get("met") else "no", lang)
 
@@ -570,6 +595,37 @@ def _tense_rest(summary: dict, reps: list[dict]) -> dict | None:
             "limit": (summary.get("resting_tone") or {}).get("limit")}
 
 
+def _check(test: Callable[[dict], bool]) -> Values:
+    """The summary's ``signal_check`` as values, when ``test`` holds for it."""
+    def values(summary: dict, reps: list[dict]) -> dict | None:
+        check = summary.get("signal_check") or {}
+        return dict(check) if check and test(check) else None
+    return values
+
+
+def _disagree(check: dict) -> bool:
+    return check.get("squeezes_agree") is False and bool(check.get("squeezes"))
+
+
+def _squeezes(summary: dict, reps: list[dict]) -> dict | None:
+    check = summary.get("signal_check") or {}
+    if not _disagree(check) or check.get("mvc") is None:
+        return None
+    levels = check["squeezes"]
+    return {"lo": min(levels), "hi": max(levels), "mvc": check["mvc"],
+            "unit": unit(check.get("unit") or "")}
+
+
+def _not_judged(summary: dict, reps: list[dict]) -> dict | None:
+    which = [r for r in reps if "not_judged" in r.get("flags", ())]
+    if not which:
+        return None
+    causes = [c for r in which for c in r["flags"] if c != "not_judged"]
+    return {"reps": [r["index"] for r in which],
+            "why_nl": ", ".join(dict.fromkeys(flag_name(c, "nl") for c in causes)),
+            "why_en": ", ".join(dict.fromkeys(flag_name(c, "en") for c in causes))}
+
+
 def _perfect(summary: dict, reps: list[dict]) -> dict | None:
     p = summary.get("perfect")
     return None if p is None else {"E": p.get("E"), "R": p.get("R"), "F": p.get("F")}
@@ -581,6 +637,11 @@ SENTENCES: tuple[Sentence, ...] = (
     Sentence("incomplete", _incomplete,
              "Sessie niet afgemaakt: {reps} van de {planned} herhalingen gedaan.",
              "Session not finished: {reps} of {planned} repetitions done."),
+    Sentence("not_judged", _not_judged,
+             "{reps:Herhaling|Herhalingen} {reps} niet beoordeeld: het signaal was verstoord "
+             "({why_nl}).",
+             "{reps:Repetition|Repetitions} {reps} not judged: the signal was disturbed "
+             "({why_en})."),
     Sentence("reps_met", _held, "Hield {met} van de {n} keer {hold:g} s vast.",
              "Held {hold:g} s in {met} of {n} {n:repetition|repetitions}."),
     Sentence("reps_met_mixed", _held_mixed, "Hield {met} van de {n} keer vast.",
@@ -633,6 +694,30 @@ SENTENCES: tuple[Sentence, ...] = (
              "Rest before {pre:.1f} {unit}, after {post:.1f} {unit}."),
     Sentence("perfect", _perfect, "PERFECT: E {E:.0f} s, R {R}, F {F}.",
              "PERFECT: E {E:.0f} s, R {R}, F {F}."),
+    Sentence("weak_signal", _check(lambda c: bool(c.get("weak"))),
+             "Zwak signaal: de maximale aanspanning is maar {ratio:.1f} × de rust "
+             "({mvc:.1f} tegen {rest:.1f} µV). Controleer de sonde of beoordeel de kracht met "
+             "palpatie.",
+             "Weak signal: the maximal squeeze is only {ratio:.1f} × the rest ({mvc:.1f} "
+             "against {rest:.1f} µV). Check the probe or assess strength by palpation."),
+    Sentence("squeezes_disagree", _squeezes,
+             "De maximale aanspanningen van de kalibratie verschilden veel ({lo:.1f} tot "
+             "{hi:.1f} {unit}); als MVC telt {mvc:.1f} {unit}. Kalibreer opnieuw als dat niet "
+             "klopt.",
+             "The calibration's maximal squeezes differed widely ({lo:.1f} to {hi:.1f} "
+             "{unit}); the MVC taken is {mvc:.1f} {unit}. Calibrate again if that is wrong."),
+    Sentence("pressure_only", _check(lambda c: bool(c.get("pressure_only"))),
+             "Alleen druk gemeten: druk alleen kan aanspannen en persen niet onderscheiden "
+             "(Bø & Sherburn 2005). Kijk of de sonde naar binnen beweegt.",
+             "Pressure alone was measured: it cannot tell a squeeze from a push (Bø & "
+             "Sherburn 2005). Check that the probe moves inwards."),
+    Sentence("possible_straining", _with_flag("possible_straining"),
+             "Mogelijk geperst bij {reps:herhaling|herhalingen} {reps}: de druk steeg traag.",
+             "Possible straining in {reps:repetition|repetitions} {reps}: the pressure rose "
+             "slowly."),
+    Sentence("mvc_from_recording", _flagged("mvc_from_recording"),
+             "Geen kalibratie opgenomen: rust en MVC geschat uit de opname.",
+             "No calibration recorded: rest and MVC estimated from the recording."),
     Sentence("no_mvc", _flagged("no_mvc"),
              "Zonder maximale aanspanning gemeten: niveaus in µV, geen % MVC.",
              "Measured without a maximal squeeze: levels in µV, no % MVC."),

@@ -61,7 +61,8 @@ class LiveController:
             src = open_source(device, port, played, None, seed, speed, **spec_options)
             self.source = src.stream
             session = Session(protocol, src.channels, src.fs_hz, start_s=src.start_s,
-                              calibration=calibration, previous=previous, posture=posture)
+                              calibration=calibration, previous=previous, posture=posture,
+                              ranges=src.ranges)
             sinks = self._live_sinks(src, session, record_path, patient, posture)
         except BaseException:  # a recording that cannot be made, Ctrl-C: idle, not stuck
             self.stop()

@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtWidgets
 RAW_PENS = ("#9bb7d4", "#d9b38c")
 ENV_PENS = ("#1f4e8c", "#b35900")
 ONSET_PEN, OFFSET_PEN = "#27ae60", "#8e44ad"  # a detected contraction's begin and end
+ARTEFACT_BRUSH = (90, 90, 90, 60)  # a marked artefact (lead-off, spikes, clipping, burst)
 WORK_BRUSH = (46, 160, 67, 60)
 REST_BRUSH = (120, 120, 120, 25)
 
@@ -110,6 +111,7 @@ class LivePlot(pg.PlotWidget):
             line.setVisible(False)
         self._bands: list[pg.LinearRegionItem | QtWidgets.QGraphicsRectItem] = []
         self._marks: list = []
+        self._artefacts: list[QtWidgets.QGraphicsRectItem] = []
 
     def _pooled(self, pool: list, k: int, make):
         """The k-th reusable item of a pool (created once): no scene churn per frame."""
@@ -186,6 +188,18 @@ class LivePlot(pg.PlotWidget):
         self._hide_from(self._bands, k)
 
     def _draw_marks(self, snap) -> None:
+        """Contraction on/offsets and, shaded grey over the whole height, the artefacts the
+        signal-quality stage marked (not scored: the therapist sees why)."""
+        top = self._top_now or self._top(snap)
+        j = 0
+        if self.show_marks:
+            for a, b, _kind in getattr(snap, "artefacts", ()):
+                rect = self._pooled(self._artefacts, j, _rect)
+                rect.setBrush(pg.mkBrush(*ARTEFACT_BRUSH))
+                rect.setZValue(-5)
+                rect.setRect(a - snap.t_s, 0, b - a, top)
+                j += 1
+        self._hide_from(self._artefacts, j)
         k = 0
         if self.show_marks:
             for c in snap.contractions:

@@ -16,9 +16,9 @@ from bbfeedback.gui.sound import SoundOutput
 from PySide6 import QtCore, QtWidgets
 
 from bbfeedback import texts as words
-from bbfeedback.app.record import previous_calibration_of
 from bbfeedback.app.recorder import check_patient_id
 from bbfeedback.app.replay import replayable
+from bbfeedback.app.visit import calibration_for
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.recording.outputs import check_folder
@@ -314,7 +314,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
         items += [("#2ea043", "▮", tr("legend_band", self.lang)),
                   ("#c0392b", "┄", tr("legend_thresholds", self.lang)),
                   (ONSET_PEN, "│", tr("legend_onset", self.lang)),
-                  (OFFSET_PEN, "│", tr("legend_offset", self.lang))]
+                  (OFFSET_PEN, "│", tr("legend_offset", self.lang)),
+                  ("#8a8a8a", "▮", tr("legend_artefact", self.lang))]
         self.legend.setText("&nbsp;&nbsp;&nbsp;".join(
             f'<span style="color:{c}; font-size:14pt">{mark}</span> {text}'
             for c, mark, text in items))
@@ -358,7 +359,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
                 path = self.out_dir / f"{pid}-{Path(self.protocol_id).stem}-{stamp}.edf"
             proto = self.chosen_protocol()
             calibration = self.calibration_mode.currentData()
-            previous = previous_calibration_of(calibration, pid, None, proto)
+            calibration, previous = calibration_for(calibration, pid, None, proto,
+                                                    self.device.currentText())
             self.controller.start_live(self.device.currentText(),
                                        self.port.currentText().split(" ")[0] or None,
                                        proto, path, pid, self.posture.currentData(),

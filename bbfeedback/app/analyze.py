@@ -19,6 +19,7 @@ from bbfeedback.exercise.protocols import Protocol
 from bbfeedback.exercise.rep_scorer import rep_groups
 from bbfeedback.exercise.scoring import FOLLOW_S
 from bbfeedback.exercise.session import Session, pick_channels
+from bbfeedback.exercise.signal_quality import SignalQuality
 from bbfeedback.recording import Recording, SignalGroup, log
 from bbfeedback.signal.blocks import EMG, Block, SampleGuard, split_blocks
 from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
@@ -98,13 +99,19 @@ def stream(block: Block, block_s: float = BLOCK_S) -> Iterator[Block]:
     yield from split_blocks(block, max(1, int(round(block_s * block.fs_hz))))
 
 
-def envelopes(group: SignalGroup, pipeline: Pipeline) -> Iterator[Block]:
+def envelopes(group: SignalGroup, pipeline: Pipeline,
+              quality: SignalQuality | None = None) -> Iterator[Block]:
     """The group's envelope, a block at a time, from a fresh start of the pipeline; samples
-    that are not usable numbers are held as live sessions hold them (``SampleGuard``)."""
+    that are not usable numbers are held as live sessions hold them (``SampleGuard``).
+    ``quality``: checked on the way, as a live session checks its raw blocks."""
     pipeline.reset()
     guard = SampleGuard()
     for b in group.blocks(max(1, int(round(BLOCK_S * group.fs_hz)))):
-        yield pipeline.process(guard.check(b))
+        raw = guard.check(b)
+        env = pipeline.process(raw)
+        if quality is not None:
+            quality.check(raw)
+        yield env
     if guard.replaced:
         log.warning("%s: %d samples were not usable numbers (not a number, infinite or "
                     "out of range) and were held at the last good value", group.path,
@@ -183,16 +190,28 @@ def _recorded_if_same_filters(options: AnalysisOptions, notch: list[float] | Non
 def _self_calibrated(group: SignalGroup, pipeline: Pipeline, cals: list[Calibration | None],
                      spill: EnvelopeSpill) -> list[Calibration]:
     """The given calibrations, the missing ones estimated from the whole recording's
-    envelope (after the filters settle), streamed: memory does not grow with its length."""
+    envelope (after the filters settle), streamed: memory does not grow with its length.
+    Marked artefacts (``signal_quality``) feed no estimate."""
     estimates = {k: CalibrationEstimate(group.fs_hz, ch.unit)
                  for k, ch in enumerate(pipeline.channels) if cals[k] is None}
     settle = {k: int(pipeline.chain_of(k).settle_s * group.fs_hz) for k in estimates}
-    for env in envelopes(group, pipeline):
+    quality = SignalQuality.for_pipeline(pipeline, group.ranges)
+    for env in envelopes(group, pipeline, quality):
         spill.add(env)
         for k, est in estimates.items():
             skip = max(0, settle[k] - env.start_sample)
-            est.add(env.data[skip:, k])
-    return [c if c is not None else estimates[k].result() for k, c in enumerate(cals)]
+            if skip < env.n_samples:
+                est.add(env.data[skip:, k], env.start_sample + skip)
+    quality.finish()
+    out = []
+    for k, c in enumerate(cals):
+        if c is None:
+            chain = pipeline.chain_of(k)
+            delay = chain.window_n / 2 / group.fs_hz + chain.filter_delay_s
+            c = estimates[k].result([(m.start_s, m.end_s) for m in quality.marks_of(k)],
+                                    delay)
+        out.append(c)
+    return out
 
 
 def detect(result: ChannelResult) -> list[Contraction]:
@@ -562,7 +581,8 @@ def session_for(recording: Recording, protocol: Protocol | None = None,
         session = Session(protocol, channels, group.fs_hz, cals,
                           pipeline_config=group.pipeline.config,
                           detector_config=options.detector, start_s=start,
-                          main=main, accessory=accessory, anchors_s=anchors)
+                          main=main, accessory=accessory, anchors_s=anchors,
+                          ranges=group.group.ranges)
     except ValueError as exc:
         raise InputError(str(exc), recording.path) from None
     return Rescoring(session, group, how, recording, anchored_until(protocol, anchors))

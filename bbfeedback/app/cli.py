@@ -252,7 +252,8 @@ def _add_record(sub) -> None:
     p.add_argument("--calibration", choices=["max", "gentle", "none", "previous"],
                    help="before the protocol: 3 maximal squeezes (max), 3 gentle half ones "
                    "(gentle, MVC estimated), rest only and scores in µV (none), or rest and the "
-                   "MVC of the patient's last session (previous); default: the protocol's")
+                   "MVC of the patient's last session (previous); default: the protocol's, or the "
+                   "MVC measured earlier in this visit (same patient and device, within 2 h)")
     p.add_argument("--db", help="history database (with --patient)")
     p.add_argument("--speed", type=within(0.01, 1000.0), default=1.0,
                    help="sim: faster than real time")

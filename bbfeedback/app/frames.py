@@ -42,6 +42,7 @@ class Frame:
     cue_end_s: float | None = None
     template: tuple = ()  # what the patient should follow, a little ahead of now
     contractions: tuple = ()
+    artefacts: tuple = ()  # (start_s, end_s, kind) of the scored channel's marked artefacts
     reps: tuple = ()
     recorded_reps: tuple = ()
     summary: dict | None = None
@@ -186,6 +187,8 @@ def _from_session(s: Session, t: float, window_s: float, ahead_s: float,
                                               / tr.rate_hz),
         "template": tuple(s.template(t - window_s, t + ahead_s)),
         "contractions": tuple(c for c in s.contractions if c.offset_s > t - window_s),
+        "artefacts": tuple((m.start_s, m.end_s, m.kind.value) for m in
+                           s.quality.marks_of(s.main) if m.end_s > t - window_s),
         "calibration": {k: v.to_dict() for k, v in s.calibrations.items()},
         "cue_end_s": (None if cue is None else cue.t_s + cue.planned_s if cue.step < 0
                       else s.step_end(cue.step)),

@@ -13,6 +13,7 @@ from bbfeedback.app.allocator import steady_allocator
 from bbfeedback.app.recorder import SessionRecorder, check_patient_id
 from bbfeedback.app.run import RunEnd, Sink, Watchdog, run
 from bbfeedback.app.sources import LiveSource, open_source
+from bbfeedback.app.visit import calibration_for
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.session import Session
@@ -90,7 +91,7 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
     proto = protocols.load(protocol) if protocol else None
     check_patient_id(patient)
     steady_allocator()  # flat memory over a long session
-    previous = previous_calibration_of(calibration, patient, db, proto)
+    calibration, previous = calibration_for(calibration, patient, db, proto, device)
     path = check_output(out, force)
     marker = marker_path(path)
     if marker.exists() or marker.is_symlink():
@@ -108,7 +109,7 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
     try:
         session = Session(proto, src.channels, src.fs_hz, start_s=src.start_s,
                           calibration=calibration, previous=previous,
-                          posture=posture) if proto else None
+                          posture=posture, ranges=src.ranges) if proto else None
         outlet = _lsl_outlet(src, patient, session) if lsl else None
         rec = SessionRecorder(path, src.channels, src.fs_hz, src.full_scale, session,
                               {"name": src.name, "port": src.port, "fs_hz": src.fs_hz,
@@ -168,10 +169,11 @@ def _lsl_outlet(src: LiveSource, patient: str, session: Session | None):
 def as_played(proto: protocols.Protocol | None,
               calibration: str | None) -> protocols.Protocol | None:
     """The protocol a simulated patient follows: it calibrates as the session asks
-    ("previous": the session only rests, so the patient only rests)."""
+    ("previous", "visit": the session only rests, so the patient only rests)."""
     if proto is None or not calibration:
         return proto
-    return replace(proto, calibration="none" if calibration == "previous" else calibration)
+    return replace(proto, calibration="none" if calibration in ("previous", "visit")
+                   else calibration)
 
 
 def previous_calibration_of(calibration: str | None, patient: str, db: str | None,

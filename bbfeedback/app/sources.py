@@ -25,7 +25,14 @@ class LiveSource:
     start_s: float | None  # first work cue of a simulated patient (None: starts at once)
     port: str | None = None
 
+    @property
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        """Each channel's range, as the recorder writes it in the file's header (so a
+        session and its file see saturation alike)."""
+        return {c.name: self.full_scale.get(c.kind, DEFAULT_RANGE) for c in self.channels}
 
+
+DEFAULT_RANGE = (-2000.0, 2000.0)  # = the recorder's range for a kind the source does not give
 SIM_FULL_SCALE = {"emg": (-2000.0, 2000.0), "pressure": (-100.0, 400.0)}
 
 

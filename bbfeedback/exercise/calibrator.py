@@ -1,7 +1,10 @@
 """The built-in calibration before a protocol, in the protocol's mode (``calibration``).
 
-- ``max``: 10 s rest for the baseline, then three maximal squeezes; MVC = the best 0.5 s
-  plateau of the squeezes.
+- ``max``: 10 s rest for the baseline, then three maximal squeezes. Each squeeze's plateau
+  is its best 0.5 s outside marked artefacts (``signal_quality``), and the MVC the strongest
+  plateau another squeeze confirms (within 20 %: ``calibration.confirmed_max``); when none
+  agree, the middle one. A cable burst in one squeeze, or one odd squeeze, is not the MVC,
+  and the summary says when the squeezes disagree (``signal_check``).
 - ``gentle`` (leaflet B: "rustig uit en bouw langzaam op"; b1, b2 after a total rupture): the
   rest, then three comfortable squeezes at about half strength ("Rustig aanspannen, ongeveer
   half") and no maximal one. MVC is *estimated*: the patient's half squeeze is taken as 50 %
@@ -14,10 +17,13 @@
 - ``previous`` (a therapist's choice, not a protocol's): the rest only, and the MVC of the
   patient's previous session (``source = "session-previous"``; µV compare only within one
   device and electrode placement).
+- ``visit`` (chosen by ``app/visit.py`` when the protocol's mode is left): the rest only, and
+  the MVC measured earlier in this visit (``source = "session-visit"``).
 
 A session without a calibration for every channel puts these steps before the protocol and,
-when the protocol's first step begins, calibrates each channel from them: baseline = mean and
-SD of the rest (without its first 2 s). The rest cue follows the session's posture (a seated
+when the protocol's first step begins, calibrates each channel from them: baseline = median
+and 1.4826 x MAD of the rest (without its first 2 s and its marked artefacts: a spike or a
+twitch does not move it). The rest cue follows the session's posture (a seated
 patient is not told to lie).
 The accessory (abdominal) channel is judged on its own rest only: its "MVC" here is its level
 during pelvic-floor squeezes, not an abdominal maximum, and no rule reads it (``scoring``).
@@ -27,7 +33,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from bbfeedback.detect.calibration import Calibration, baseline_from_rest, plateau_max
+from bbfeedback.detect.calibration import (
+    Calibration,
+    baseline_from_rest,
+    confirmed_max,
+    plateaus,
+)
 from bbfeedback.exercise.clock import ProtocolClock
 from bbfeedback.exercise.protocols import (
     BASELINE,
@@ -38,7 +49,8 @@ from bbfeedback.exercise.protocols import (
     Phase,
     Step,
 )
-from bbfeedback.exercise.trace_store import TraceStore
+from bbfeedback.exercise.signal_quality import SignalQuality
+from bbfeedback.exercise.trace_store import Trace, TraceStore
 from bbfeedback.signal.blocks import Channel
 
 CALIBRATION = "calibration"  # the scoring kind of the calibration steps
@@ -46,13 +58,18 @@ REST_SECTION, MVC_SECTION = "calibration-rest", "calibration-mvc"
 CALIBRATION_REST_S = 10.0
 CALIBRATION_SQUEEZES = 3
 SETTLE_S = 2.0  # the first seconds of the calibration rest are not part of the baseline
+PLATEAU_S = 0.5  # a squeeze's level: its best mean over this long (peak RMS, Grape 2009)
 
 
-MODES = (*CALIBRATION_MODES, "previous")  # "previous": the MVC of the patient's last session
+# "previous": the MVC of the patient's last session; "visit": the MVC measured earlier in this
+# visit (``app/visit.py``): both rest only
+MODES = (*CALIBRATION_MODES, "previous", "visit")
+COPIED = ("previous", "visit")
 GENTLE_FRACTION = 0.5  # a comfortable "half" squeeze, taken as this fraction of MVC
 SOURCES = {"max": "session", "gentle": "session-gentle", "none": "session-rest",
-           "previous": "session-previous"}
-NO_MVC_SOURCES = ("session-rest", "session-previous")  # may have no MVC, as scored live
+           "previous": "session-previous", "visit": "session-visit"}
+# may have no MVC, as scored live
+NO_MVC_SOURCES = ("session-rest", "session-previous", "session-visit")
 # the session's posture (``record --posture``) or a protocol section's (b1 sits) -> its words
 SEATED = ("sitting", "upright", "rounded back", "hollow back")
 
@@ -99,8 +116,8 @@ class Calibrator:
                  previous: dict[str, Calibration] | None = None, posture: str | None = None):
         if mode not in MODES:
             raise ValueError(f"calibration must be one of {', '.join(MODES)} (got {mode!r})")
-        if mode == "previous" and not previous:
-            raise ValueError("calibration 'previous' needs the previous session's calibration")
+        if mode in COPIED and not previous:
+            raise ValueError(f"calibration {mode!r} needs an earlier session's calibration")
         self.channels = channels
         self.calibrations: dict[str, Calibration] = dict(calibrations or {})
         self.mode, self.previous, self.posture = mode, dict(previous or {}), posture
@@ -114,28 +131,52 @@ class Calibrator:
             return protocol_steps
         return calibration_steps(self.mode, self.posture) + protocol_steps
 
-    def calibrate(self, clock: ProtocolClock, store: TraceStore,
-                  first_protocol_step: int) -> None:
-        """Baseline from the calibration rest; MVC as the mode says (see the module)."""
+    def calibrate(self, clock: ProtocolClock, store: TraceStore, first_protocol_step: int,
+                  quality: SignalQuality | None = None) -> None:
+        """Baseline from the calibration rest; MVC as the mode says (see the module); marked
+        artefacts (``quality``) feed neither."""
         rest = next(s.index for s in clock.steps if s.section == REST_SECTION)
-        squeezes = [s.index for s in clock.steps if s.section == MVC_SECTION]
+        squeezes = [s.index for s in clock.steps
+                    if s.section == MVC_SECTION and s.phase.kind == WORK]
         for c, ch in enumerate(self.channels):
             tr = store.trace(c)
-            seg, _ = tr.window(clock.starts[rest] + SETTLE_S, clock.step_end(rest))
-            mean, sd = baseline_from_rest(seg if seg.size else np.zeros(1))
-            self.calibrations[ch.name] = Calibration(mean, sd, self._mvc(
-                ch, mean, tr, clock, squeezes, first_protocol_step), ch.unit, SOURCES[self.mode])
+            seg, t0 = tr.window(clock.starts[rest] + SETTLE_S, clock.step_end(rest))
+            ok = _clean(quality, c, t0, tr.rate_hz, seg.size)
+            mean, sd = baseline_from_rest(seg[ok] if ok.any() else
+                                          (seg if seg.size else np.zeros(1)))
+            mvc, levels = self._mvc(c, ch, mean, tr, clock, squeezes, first_protocol_step,
+                                    quality)
+            self.calibrations[ch.name] = Calibration(mean, sd, mvc, ch.unit, SOURCES[self.mode],
+                                                     levels)
 
-    def _mvc(self, ch: Channel, mean: float, tr, clock: ProtocolClock, squeezes: list[int],
-             first_protocol_step: int) -> float | None:
+    def _mvc(self, c: int, ch: Channel, mean: float, tr: Trace, clock: ProtocolClock,
+             squeezes: list[int], first_protocol_step: int, quality: SignalQuality | None
+             ) -> tuple[float | None, tuple[float, ...] | None]:
+        """The MVC and each squeeze's plateau (None when no squeeze was asked for)."""
         if self.mode == "none":
-            return None
-        if self.mode == "previous":
+            return None, None
+        if self.mode in COPIED:
             before = self.previous.get(ch.name)
             mvc = None if before is None else before.mvc
-            return mvc if mvc is not None and mvc > mean else None
-        sq, _ = tr.window(clock.starts[squeezes[0]], clock.starts[first_protocol_step])
-        if not sq.size:
-            return None
-        best = plateau_max(sq, tr.rate_hz)
-        return best if self.mode == "max" else mean + max(best - mean, 0.0) / GENTLE_FRACTION
+            return (mvc if mvc is not None and mvc > mean else None), None
+        ends = [clock.starts[i] for i in squeezes[1:]] + [clock.starts[first_protocol_step]]
+        levels = []
+        for i, end in zip(squeezes, ends, strict=True):  # a squeeze and the rest after it
+            seg, t0 = tr.window(clock.starts[i], end)
+            n = max(1, int(round(PLATEAU_S * tr.rate_hz)))
+            means = plateaus(seg, _clean(quality, c, t0, tr.rate_hz, seg.size), n)
+            if means.size:
+                levels.append(float(means.max()))
+        best = confirmed_max(levels)
+        if best is None:
+            return None, None
+        mvc = best if self.mode == "max" else mean + max(best - mean, 0.0) / GENTLE_FRACTION
+        return mvc, tuple(round(v, 4) for v in levels)
+
+
+def _clean(quality: SignalQuality | None, column: int, t0: float, rate_hz: float,
+           n: int) -> np.ndarray:
+    """The samples of a trace window outside every marked artefact."""
+    if quality is None:
+        return np.ones(n, dtype=bool)
+    return quality.clean(column, t0, rate_hz, n)

@@ -7,7 +7,10 @@ scores it there, so the score does not depend on how the samples came in blocks.
 comes from the trace and the detector's contractions (``scoring.score_rep``), plus the flags
 that need the rest of the session: the accessory channel (co-contraction, outside the phases
 that allow it), straining (pressure or abdominal channel up, pelvic-floor EMG not), lost
-samples and clipping, and the awareness exercise's ceiling.
+samples, and the awareness exercise's ceiling. A repetition whose work or rest overlaps a
+marked artefact of the scored channel (``signal_quality``: lead-off, spikes, saturation, a
+cable burst) is not judged (``not_judged`` and its cause): never met, never missed, not
+counted.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from bbfeedback.exercise.contraction_log import report_lag_s
 from bbfeedback.exercise.protocols import BASELINE, REST, Protocol, Step
 from bbfeedback.exercise.scores import Flag, RepScore
 from bbfeedback.exercise.scoring import NO_REST_S, Activity, WorkStep
-from bbfeedback.exercise.signal_quality import SignalQuality
+from bbfeedback.exercise.signal_quality import BURST_MAX_S, BURST_PCT_MVC, SignalQuality
 from bbfeedback.exercise.targets import Targets
 from bbfeedback.exercise.trace_store import TraceStore
 from bbfeedback.signal.blocks import EMG, PRESSURE
@@ -43,6 +46,12 @@ def rep_groups(steps: list[Step]) -> list[tuple[list[int], int | None]]:
     if cur:
         groups.append((cur, None))
     return groups
+
+
+# an artefact this close before the cue (or the patient's own onset) spoils the repetition:
+# the envelope there decides whether she was already contracted; one earlier belongs to the
+# rest of the repetition before
+ARTEFACT_BEFORE_S = 0.25
 
 
 class RepScorer:
@@ -152,6 +161,13 @@ class RepScorer:
                           flags=flags + ((Flag.TOO_WEAK,) if weak else ()))
         if clock.finished and self._cut_short(works, position_s):
             return replace(rep, met=False, flags=(Flag.STOPPED,))
+        artefacts = self._artefacts(steps, rest_span, shift, cal)
+        if artefacts:  # no measure of an artefact reaches a table, a count or a trend
+            return replace(rep, met=False, flags=(Flag.NOT_JUDGED, *artefacts), hold_s=None,
+                           step_holds_s=(), rise_s=None, release_s=None, peak=None,
+                           peak_pct_mvc=None, mean=None, mean_pct_mvc=None,
+                           rest_residual_pct=None, rest_level=None, rest_ratio=None,
+                           lift=None)
         allowed = [clock.steps[i].phase.accessory_allowed for i in works[:len(steps)]]
         more = self._flags(rep, steps, rest_span, first, allowed, on_levels)
         return replace(rep, flags=rep.flags + tuple(more)) if more else rep
@@ -170,6 +186,21 @@ class RepScorer:
         if self.clock.steps[last].phase.until_fail:  # (its end is then the trace's)
             return end >= self.store.available_s - 1e-6
         return end > position_s + 1e-6
+
+    def _artefacts(self, steps: list[WorkStep], rest_span, shift: float,
+                   cal: Calibration) -> tuple[Flag, ...]:
+        """The causes of the marks (``signal_quality``) that overlap this repetition, from
+        just before its cue (or the patient's own onset) to the end of its rest. Cable
+        bursts are marked here: they are known only against the MVC (EMG only: a cough's
+        pressure peak is far above a squeeze's, and real)."""
+        a = min(steps[0].start_s, steps[0].start_s + shift) - ARTEFACT_BEFORE_S
+        b = rest_span[1] if rest_span else steps[-1].end_s + NO_REST_S
+        if cal.mvc is not None and cal.unit == "uV":
+            trace = self.store.trace(self.main)
+            seg, t0 = trace.window(a - BURST_MAX_S, b + BURST_MAX_S)
+            self.quality.mark_bursts(self.main, seg, t0, trace.rate_hz,
+                                     cal.level(BURST_PCT_MVC))
+        return tuple(k.flag for k in self.quality.overlapping(self.main, a, b))
 
     def _shift(self, activity: Activity, steps: list[WorkStep], rest_span, kind: str) -> float:
         """The patient's own timing for this repetition (``scoring.patient_shift``): within
@@ -196,6 +227,11 @@ class RepScorer:
         if first.scoring == "awareness" and (rep.peak_pct_mvc or 0) > \
                 self.protocol.param("max_pct_mvc"):
             out.append(Flag.TOO_STRONG)
+        if self.pelvic_emg is None and self.pressure == self.main and not rep.has(
+                Flag.NO_CONTRACTION) and b - a > scoring.QUICK_HOLD_S + 0.5:
+            cal = self.calibrations[self.names[self.main]]
+            if scoring.slow_push(self.store.trace(self.main), a, b, cal):
+                out.append(Flag.POSSIBLE_STRAINING)
         return out
 
     def _accessory_flags(self, rep: RepScore, steps: list[WorkStep], allowed: list[bool],

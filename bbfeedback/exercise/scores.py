@@ -31,6 +31,13 @@ class Flag(StrEnum):
     STOPPED = "stopped"
     TENSE_REST = "tense_rest"
     STRAINING = "straining"
+    # the signal-quality stage (``signal_quality``): a repetition on an artefact is not judged,
+    # never met or missed, and carries its cause
+    NOT_JUDGED = "not_judged"
+    LEAD_OFF = "lead_off"
+    SPIKES = "spikes"
+    BURST = "burst"
+    POSSIBLE_STRAINING = "possible_straining"
 
     @property
     def description(self) -> str:
@@ -63,14 +70,14 @@ class RepScore:
     onset_s: float | None
     offset_s: float | None
     target_hold_s: float
-    hold_s: float
+    hold_s: float | None  # None: not judged (an artefact): no measure is shown or counted
     step_holds_s: tuple[float, ...]
     met: bool
     rise_s: float | None
     release_s: float | None
-    peak: float
+    peak: float | None
     peak_pct_mvc: float | None
-    mean: float
+    mean: float | None
     mean_pct_mvc: float | None
     rest_residual_pct: float | None
     rest_level: float | None  # median of the rest after it (without its first second), in unit
@@ -83,6 +90,11 @@ class RepScore:
 
     def has(self, flag: Flag) -> bool:
         return flag in self.flags
+
+    @property
+    def counted(self) -> bool:
+        """Judged and counted: not cut off by Stop, not on an artefact."""
+        return not (self.has(Flag.STOPPED) or self.has(Flag.NOT_JUDGED))
 
     def to_dict(self) -> dict:
         out = {

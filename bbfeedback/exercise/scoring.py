@@ -18,8 +18,9 @@ Rules (documented in the README):
   contraction events. A contraction begun over ``PRE_CUE_S`` before the cue is carried over:
   the onset is then when 75 % of the work average was reached. offset None: still contracted
   at the end of the rest. Both None: no contraction detected in the work phase.
-- rest_residual_pct: mean level in the following rest, skipping its first second, in % MVC
-  above baseline; above ``RELAX_LIMIT_PCT`` flags incomplete_relaxation.
+- rest_residual_pct: median level in the following rest, skipping its first second, in % MVC
+  above baseline (a median: three spikes in a rest do not make it tense); above
+  ``RELAX_LIMIT_PCT`` flags incomplete_relaxation.
 - rest_level / rest_ratio: median of that rest (robust to a spike or an early next
   contraction), and its ratio to the pre-session rest (the calibration baseline). EMG in µV
   only: ``tense_at_rest`` (tense_rest) when above the patient's own rest by
@@ -226,7 +227,7 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
         skip = 1.0 if rest[1] - rest[0] >= 2.0 else (rest[1] - rest[0]) / 2
         seg, _ = trace.window(rest[0] + skip, rest[1])
         if seg.size:
-            residual = cal.pct_mvc(seg.mean())
+            residual = cal.pct_mvc(float(np.median(seg)))  # robust: a spike does not move it
             residual = None if residual is None else float(residual)
             rest_level = float(np.median(seg))
     met = contracted and all(h > 0 for h in holds) and all(
@@ -310,6 +311,30 @@ def pressure_rise(pressure: Trace, cue_s: float, end_s: float) -> float | None:
     if work.size == 0 or before.size == 0:
         return None
     return float(np.percentile(work, 90) - np.median(before))
+
+
+# a pelvic-floor squeeze reaches its plateau within a few tenths of a second; a push
+# (Valsalva) builds abdominal pressure more slowly, with a held breath. Pressure alone cannot
+# tell them apart (Bø & Sherburn 2005, Phys Ther 85:269; clinical-reference §5, §9): a rise
+# from 10 % to 90 % slower than this is flagged possible_straining, a caveat, not a verdict
+PUSH_RISE_S = 1.0
+
+
+def slow_push(pressure: Trace, cue_s: float, end_s: float, cal: Calibration) -> bool:
+    """Did the pressure of a work phase rise like a push: from 10 % to 90 % of its rise
+    (above the median of the ``PRESSURE_BEFORE_S`` before the cue, to the 90th percentile
+    of the work) in more than ``PUSH_RISE_S``?"""
+    work, t0 = pressure.window(cue_s - PRE_CUE_S, end_s)
+    before, _ = pressure.window(cue_s - PRESSURE_BEFORE_S, cue_s)
+    if work.size < 3 or before.size == 0:
+        return False
+    base, top = float(np.median(before)), float(np.percentile(work, 90))
+    if top - base < 2.0:  # no rise worth a look (cmH2O: detector's smallest step)
+        return False
+    t10 = first_time(work >= base + 0.1 * (top - base), t0, pressure.rate_hz)
+    i10 = int(round((t10 - t0) * pressure.rate_hz))
+    t90 = first_time(work[i10:] >= base + 0.9 * (top - base), t10, pressure.rate_hz)
+    return t90 is not None and t90 - t10 > PUSH_RISE_S
 
 
 def straining(pelvic_floor_quiet: bool, rise: float | None, pressure_step: float | None,

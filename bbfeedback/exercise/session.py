@@ -64,14 +64,16 @@ class Session:
                  main: str | None = None, accessory: str | None = None,
                  calibration: str | None = None,
                  previous: dict[str, Calibration] | None = None, posture: str | None = None,
-                 anchors_s: list[float] | None = None):
+                 anchors_s: list[float] | None = None,
+                 ranges: dict[str, tuple[float, float]] | None = None):
         """``calibration``: the protocol's own mode (``protocol.calibration``) unless the
         therapist picks another: "max", "gentle", "none" (µV only) or "previous" (the MVC of
         ``previous``, the patient's last session's calibration); ``posture``: the session's
         ("lying", "sitting", "standing"; else the protocol's first section's), for the words
         of the calibration rest. Given ``calibrations`` for every channel, none is made.
         ``anchors_s``: when each repetition began (offline, a recording without cues scored
-        by its own contractions); the first is ``start_s``."""
+        by its own contractions); the first is ``start_s``. ``ranges``: each channel's
+        device range (driver or file header), where its converter saturates."""
         self.protocol = protocol
         self.calibration_mode = calibration or protocol.calibration
         if posture is None:
@@ -101,7 +103,7 @@ class Session:
                       if steps[works[0]].scoring != CALIBRATION]
             anchors = dict(zip(firsts, anchors_s, strict=False))
         self.origin_s = self.start_s - lead
-        self.quality = SignalQuality(self.pipeline.columns, fs_hz)
+        self.quality = SignalQuality.for_pipeline(self.pipeline, ranges)
         self.store = TraceStore(self.pipeline)
         self.targets = Targets(self.calibrations, self.channels[self.main].name,
                                self.channels[self.main].kind, self.detector_config)
@@ -178,6 +180,7 @@ class Session:
             out += self._detect_and_score(held)
         self._position = raw.end_sample
         env = self.pipeline.process(raw)
+        self.quality.check(raw)
         if self.channels[self.main].kind == EMG:
             self.mdf.add(self.pipeline.filtered[:, self.main], raw.start_sample)
         self.store.add(env.data, raw.start_sample)
@@ -188,6 +191,7 @@ class Session:
 
     def finish(self) -> list:
         """End of stream: close open contractions and score what is left."""
+        self.quality.finish()
         out: list = self.log.close()
         self.clock.finished = True
         out += self._cues(self._position / self.fs_hz)
@@ -201,7 +205,7 @@ class Session:
         while (cue := self.clock.next_cue(clock_s)) is not None:
             out.append(cue)
             if not cue.calibration and not self.calibrated():
-                self.calibrator.calibrate(self.clock, self.store, cue.step)
+                self.calibrator.calibrate(self.clock, self.store, cue.step, self.quality)
                 self._start_detector(int(round(self.clock.starts[cue.step] * self.fs_hz)))
         return out
 
@@ -251,9 +255,12 @@ class Session:
         steps = tuple(s for s in self.steps if s.scoring != CALIBRATION)
         spans = {s.index: span for s in steps if (span := self.clock.span(s.index)) is not None}
         main = self.channels[self.main].name
+        marks = self.quality.marks_of(self.main)
+        own = tuple(c for c in self.contractions if c.channel == main and not any(
+            m.start_s <= c.onset_s and c.offset_s <= m.end_s for m in marks))  # not artefacts
         facts = summary.SessionFacts(self.protocol, steps, spans, tuple(self.scorer.scores),
-                                     self.trace(), cal, tuple(self.mdf.epochs),
-                                     tuple(c for c in self.contractions if c.channel == main))
+                                     self.trace(), cal, tuple(self.mdf.epochs), own,
+                                     self._signal_kinds(), tuple(marks))
         return {
             "protocol": {"id": self.protocol.id, "name": self.protocol.name,
                          "source": self.protocol.path, "origin_s": round(self.origin_s, 4),
@@ -264,4 +271,9 @@ class Session:
             "reps": self.reps,
             "summary": summary.summarise(facts),
             "gaps": [{"t_s": round(g.t_s, 4), "lost_samples": g.lost_samples} for g in self.gaps],
+            "marks": [m.to_dict([c.name for c in self.channels]) for m in self.quality.marks],
         }
+
+    def _signal_kinds(self) -> tuple[str, ...]:
+        """The kinds of the session's channels (a pressure-only session says so)."""
+        return tuple(c.kind for c in self.channels)

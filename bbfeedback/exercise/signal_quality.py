@@ -1,22 +1,89 @@
-"""What can spoil a repetition's score, seen in the raw blocks: lost samples and clipping.
+"""The signal-quality stage: what in the raw signal is not the patient, marked as intervals.
 
-A gap is a fact of the sample clock (``block.lost_before``: the run loop makes it equal to the
-jump of ``start_sample``); clipping is a run of identical raw samples at the extreme. Both are
-kept with their times, so a repetition can be flagged ``signal_gap`` or ``saturation``.
+Every score rests on the rest level, the MVC and the signal between them, so an artefact must
+never become one of them (clinical-reference.md §9: SENIAM / ISEK practice, Merletti & Parker
+2004). This stage looks at the raw blocks of every scored channel, before the filters, and
+marks intervals of the recording clock:
+
+- ``lead_off``: the electrode lost contact, the line is flat. A live sEMG input always shows
+  its amplifier noise (about 0.5-1 µV RMS; a relaxed muscle 1-3 µV, clinical-reference §1):
+  every 10 ms peak-to-peak below ``FLAT_PTP_UV`` for at least ``FLAT_MIN_S`` is no contact.
+- ``spikes``: static discharge, a connector tick. A step of the raw EMG (its first
+  difference: drift, offset and most of the mains hum gone, and a spike stays as short as
+  it was, where a band-pass would smear it over tens of ms) more than ``SPIKE_K`` times
+  the local scale (1.4826 x the median absolute deviation of the surrounding
+  ``SPIKE_CONTEXT_S``; a Hampel identifier), and at least ``SPIKE_MIN_UV``, that stands
+  alone: within ``SPIKE_ISOLATION_S`` either side at most ``SPIKE_MAX_S`` of samples above half
+  that limit. A contraction raises many samples at once, at its onset and up to
+  its end, and is never a spike.
+- ``saturation``: the raw value at the converter's limit (the device's range from its driver
+  or the file header: ``ranges``). Without a known range, EMG only: three identical samples
+  in a row at 98 % of the largest so far (EMG noise never repeats; pressure sits still).
+- ``burst``: a cable movement far above any voluntary level. Known only against the
+  patient's MVC, so it is marked when a repetition is scored (``mark_bursts``): the envelope
+  above ``BURST_PCT_MVC`` % MVC for less than ``BURST_MAX_S`` (a squeeze at twice the
+  patient's own maximum, let go within a second, is not a squeeze).
+
+A mark covers its samples plus the time the envelope needs to forget them (``smear_s``: the
+RMS window and the filters' settling). Marked intervals feed no rest level, MVC or peak, and a
+repetition that overlaps one is not judged (``rep_scorer``). Lost samples (gaps) are facts of
+the sample clock; they are kept here too (``signal_gap``), and a repetition across one is
+still judged: the trace holds the last level across it.
+
+The detectors look ``SPIKE_CONTEXT_S`` ahead, so a mark is final that much after its
+samples arrived; scoring and calibration happen seconds later.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
+from scipy.ndimage import median_filter
 
 from bbfeedback.exercise.scores import Flag
-from bbfeedback.signal.blocks import Block
+from bbfeedback.signal.blocks import EMG, Block
 
 FLAT_RUN = 3  # identical raw samples in a row at (98 % of) the extreme = clipping
 GAP_BEFORE_S = 1.0  # a gap this long before the cue still spoils the repetition
-CLIP_BEFORE_S = 0.5  # clipping this long before the cue still spoils the repetition
+CHUNK_S = 0.01  # the detectors' unit of time
+FLAT_PTP_UV = 0.5  # EMG: peak-to-peak under this in every 10 ms = no electrode contact
+FLAT_MIN_S = 0.2
+SPIKE_K = 10.0  # a spike is this many times the local noise scale (Gaussian: never by chance)
+SPIKE_CONTEXT_S = 0.25  # the local scale from this long either side
+SPIKE_ISOLATION_S = 0.03
+SPIKE_MAX_S = 0.005  # longer than this above half the limit: muscle, not a spike
+SPIKE_MIN_UV = 20.0  # smaller steps move a 0.15 s RMS envelope by under 2.5 µV
+SATURATION_EDGE = 0.005  # within 0.5 % of the range's end = at the limit
+BURST_PCT_MVC = 200.0
+BURST_MAX_S = 1.0
+MARK_BEFORE_S = 0.05
+
+
+class MarkKind(StrEnum):
+    LEAD_OFF = "lead_off"
+    SPIKES = "spikes"
+    SATURATION = "saturation"
+    BURST = "burst"
+
+    @property
+    def flag(self) -> Flag:
+        return Flag(self.value)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """An interval of the recording clock where a channel's signal is not the patient."""
+
+    kind: MarkKind
+    channel: int  # the column
+    start_s: float
+    end_s: float
+
+    def to_dict(self, names: list[str]) -> dict:
+        return {"kind": self.kind.value, "channel": names[self.channel],
+                "start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3)}
 
 
 @dataclass
@@ -25,56 +92,243 @@ class Gap:
     lost_samples: int
 
 
-class FlatTops:
-    """Finds clipping: runs of identical raw samples at the extreme, across block borders."""
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) index pairs of the True runs of a boolean array (end exclusive)."""
+    if not mask.size or not mask.any():
+        return []
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(),
+                    strict=True))
 
-    def __init__(self, n_channels: int):
-        self.last = np.full(n_channels, np.nan)
-        self.run = np.zeros(n_channels, dtype=int)
-        self.max_abs = np.zeros(n_channels)
 
-    def process(self, x: np.ndarray, start_sample: int) -> list[int]:
-        hits = []
-        self.max_abs = np.maximum(self.max_abs, np.abs(x).max(axis=0) if x.size else 0)
-        for c in range(x.shape[1]):
-            col = x[:, c]
-            same = np.concatenate([[col[0] == self.last[c]], col[1:] == col[:-1]])
-            run = self.run[c]
-            for i in np.flatnonzero(same):  # few: EMG noise almost never repeats
-                run = run + 1 if i == 0 or same[i - 1] else 1
-                if run + 1 == FLAT_RUN and col[i] != 0 and abs(col[i]) >= 0.98 * self.max_abs[c]:
-                    hits.append(start_sample + int(i))
-            self.run[c] = run if same[-1] else 0
-            self.last[c] = col[-1]
-        return hits
+class ChannelQuality:
+    """The raw-signal checks of one column, streamed: samples are decided once
+    ``SPIKE_CONTEXT_S`` of signal after them has arrived (or at the end)."""
+
+    def __init__(self, column: int, kind: str, fs_hz: float,
+                 limits: tuple[float, float] | None, smear_s: float):
+        self.column, self.kind, self.fs_hz = column, kind, fs_hz
+        self.limits, self.smear_s = limits, smear_s
+        self.chunk = max(1, int(round(CHUNK_S * fs_hz)))
+        self.context = max(1, int(np.ceil(SPIKE_CONTEXT_S / CHUNK_S)))  # chunks either side
+        self.buf = np.zeros(0)
+        self.buf_start = 0  # sample index of buf[0] (chunk-aligned)
+        self.decided = 0  # samples before this index are decided
+        self.flat_from: int | None = None  # start of a flat run still going on
+        self.run, self.last, self.max_abs = 0, np.nan, 0.0  # the clipping fallback
+        self.marks: list[Mark] = []
+
+    def add(self, x: np.ndarray, start_sample: int) -> None:
+        """Raw samples ``x`` from ``start_sample``."""
+        if start_sample != self.buf_start + self.buf.size:  # after a gap: start afresh
+            self._decide(final=True)
+            self.flat_from = None
+            self.buf, self.buf_start = np.zeros(0), start_sample
+            self.decided = start_sample
+        self.buf = np.concatenate([self.buf, x])
+        if self.limits is None and self.kind == EMG:
+            self._flat_tops(x, start_sample)
+        self._decide(final=False)
+
+    def finish(self) -> None:
+        self._decide(final=True)
+
+    def _decide(self, final: bool) -> None:
+        """Decide every whole chunk whose context has arrived; keep the context behind."""
+        n_chunks = self.buf.size // self.chunk
+        if final and self.buf.size % self.chunk:
+            n_chunks += 1
+        if n_chunks == 0:
+            return
+        first = (self.decided - self.buf_start) // self.chunk  # first undecided chunk
+        last = n_chunks if final else n_chunks - self.context
+        if last <= first:
+            return
+        self._lead_off(self._chunks(self.buf, n_chunks), first, last, final)
+        if self.kind == EMG:
+            steps = np.diff(self.buf, prepend=self.buf[0])
+            self._spikes(self._chunks(steps, n_chunks), first, last)
+        self._saturation(first, last)
+        self.decided = self.buf_start + last * self.chunk
+        keep_from = max(0, last - 2 * self.context) * self.chunk  # context for the next ones
+        self.buf = self.buf[keep_from:]
+        self.buf_start += keep_from
+
+    def _chunks(self, x: np.ndarray, n_chunks: int) -> np.ndarray:
+        """``x`` as ``n_chunks`` rows of a chunk each (the last one padded with its end)."""
+        n = n_chunks * self.chunk
+        whole = x[:n] if x.size >= n else np.concatenate([x, np.full(n - x.size, x[-1])])
+        return whole.reshape(n_chunks, self.chunk)
+
+    def _mark(self, kind: MarkKind, a: int, b: int) -> None:
+        """Samples a..b (absolute, b exclusive) and the envelope's memory of them."""
+        start = a / self.fs_hz - MARK_BEFORE_S
+        end = b / self.fs_hz + self.smear_s
+        last = self.marks[-1] if self.marks else None
+        if last is not None and last.kind == kind and start <= last.end_s:
+            self.marks[-1] = Mark(kind, self.column, last.start_s, max(end, last.end_s))
+        else:
+            self.marks.append(Mark(kind, self.column, start, end))
+
+    def _lead_off(self, chunks: np.ndarray, first: int, last: int, final: bool) -> None:
+        if self.kind != EMG:
+            return
+        flat = np.ptp(chunks[first:last], axis=1) < FLAT_PTP_UV
+        base = self.buf_start + first * self.chunk
+        for i, is_flat in enumerate(flat):  # runs continue across calls
+            at = base + i * self.chunk
+            if is_flat and self.flat_from is None:
+                self.flat_from = at
+            elif not is_flat and self.flat_from is not None:
+                self._end_flat(at)
+        if final and self.flat_from is not None:
+            self._end_flat(base + flat.size * self.chunk)
+
+    def _end_flat(self, end: int) -> None:
+        if (end - self.flat_from) / self.fs_hz >= FLAT_MIN_S:
+            self._mark(MarkKind.LEAD_OFF, self.flat_from, end)
+        self.flat_from = None
+
+    def _spikes(self, chunks: np.ndarray, first: int, last: int) -> None:
+        """Hampel identifier on the raw samples, with the isolation test (see the module)."""
+        y = chunks
+        scale = np.median(np.abs(y), axis=1)
+        local = median_filter(scale, size=2 * self.context + 1, mode="nearest") * 1.4826
+        limit = np.maximum(SPIKE_K * local, SPIKE_MIN_UV)[:, None]
+        a = first * self.chunk
+        b = last * self.chunk
+        if not (np.abs(y[first:last]) > limit[first:last]).any():
+            return
+        size = np.abs(y).ravel()
+        lim = np.repeat(limit[:, 0], self.chunk)
+        iso = max(1, int(round(SPIKE_ISOLATION_S * self.fs_hz)))
+        for i in np.flatnonzero(size[a:b] > lim[a:b]) + a:  # few: never by chance
+            near = size[max(0, i - iso): i + iso + 1]  # against this sample's own limit
+            if np.count_nonzero(near > lim[i] / 2) <= max(3, SPIKE_MAX_S * self.fs_hz):
+                at = self.buf_start + int(i)
+                if not self._in_lead_off(at):  # the step back from a flat line is none
+                    self._mark(MarkKind.SPIKES, at, at + 1)
+
+    def _in_lead_off(self, sample: int) -> bool:
+        t = sample / self.fs_hz
+        return self.flat_from is not None and sample >= self.flat_from - self.chunk or any(
+            m.kind == MarkKind.LEAD_OFF and m.start_s <= t <= m.end_s for m in self.marks)
+
+    def _saturation(self, first: int, last: int) -> None:
+        if self.limits is None:
+            return
+        lo, hi = self.limits
+        edge = SATURATION_EDGE * (hi - lo)
+        x = self.buf[first * self.chunk: min(last * self.chunk, self.buf.size)]
+        at = (x >= hi - edge) | (x <= lo + edge)
+        base = self.buf_start + first * self.chunk
+        for a, b in _runs(at):
+            self._mark(MarkKind.SATURATION, base + a, base + b)
+
+    def _flat_tops(self, col: np.ndarray, start_sample: int) -> None:
+        """Clipping without a known range: identical raw samples at the extreme so far."""
+        if not col.size:
+            return
+        self.max_abs = max(self.max_abs, float(np.abs(col).max()))
+        same = np.concatenate([[col[0] == self.last], col[1:] == col[:-1]])
+        run = self.run
+        for i in np.flatnonzero(same):  # few: EMG noise almost never repeats
+            run = run + 1 if i == 0 or same[i - 1] else 1
+            if run + 1 == FLAT_RUN and col[i] != 0 and abs(col[i]) >= 0.98 * self.max_abs:
+                at = start_sample + int(i)
+                self._mark(MarkKind.SATURATION, at - FLAT_RUN + 1, at + 1)
+        self.run = run if same[-1] else 0
+        self.last = col[-1]
 
 
 class SignalQuality:
-    """Gaps and clipping of the scored columns of the raw blocks, with their times."""
+    """Gaps and the artefact marks of the scored columns of the raw blocks, with their
+    times. ``kinds``: each column's kind; ``ranges``: each column's (low, high) physical
+    range where the device or file says it; ``smear_s``: how long the envelope remembers a
+    sample (the RMS window and the filters' settling)."""
 
-    def __init__(self, columns: list[int], fs_hz: float):
+    def __init__(self, columns: list[int], fs_hz: float, kinds: list[str] | None = None,
+                 ranges: list[tuple[float, float] | None] | None = None,
+                 smear_s: float = 0.2):
         self.columns = columns
         self.fs_hz = fs_hz
-        self.flat = FlatTops(len(columns))
+        kinds = kinds or [EMG] * len(columns)
+        ranges = ranges or [None] * len(columns)
+        self.channels = [ChannelQuality(k, kinds[k], fs_hz, ranges[k], smear_s)
+                         for k in range(len(columns))]
         self.gaps: list[Gap] = []
-        self.clipped_s: list[float] = []
+        self.bursts: list[Mark] = []
+
+    @classmethod
+    def for_pipeline(cls, pipeline, ranges: dict[str, tuple[float, float]] | None = None
+                     ) -> SignalQuality:
+        """The checks of a pipeline's channels; a mark lasts as long as the slowest
+        channel's envelope remembers a sample (its RMS window and filter delay)."""
+        chains = [pipeline.chain_of(c) for c in range(len(pipeline.channels))]
+        smear = max(ch.window_n / pipeline.fs_hz + ch.filter_delay_s for ch in chains)
+        ranges = ranges or {}
+        return cls(pipeline.columns, pipeline.fs_hz, [c.kind for c in pipeline.channels],
+                   [ranges.get(c.name) for c in pipeline.channels], smear + 0.05)
 
     def process(self, raw: Block) -> list[Gap]:
-        """Check one raw block; return the gap before it, if samples were lost."""
-        out = []
-        if raw.lost_before:
-            gap = Gap((raw.start_sample - raw.lost_before) / self.fs_hz, int(raw.lost_before))
-            self.gaps.append(gap)
-            out.append(gap)
-        hits = self.flat.process(raw.data[:, self.columns], raw.start_sample)
-        self.clipped_s += [i / self.fs_hz for i in hits]
-        return out
+        """Note the gap before a raw block, if samples were lost (returned)."""
+        if not raw.lost_before:
+            return []
+        gap = Gap((raw.start_sample - raw.lost_before) / self.fs_hz, int(raw.lost_before))
+        self.gaps.append(gap)
+        return [gap]
+
+    def check(self, raw: Block) -> None:
+        """Check a raw block (its scored columns)."""
+        data = raw.data[:, self.columns]
+        for k, ch in enumerate(self.channels):
+            ch.add(data[:, k], raw.start_sample)
+
+    def finish(self) -> None:
+        for ch in self.channels:
+            ch.finish()
+
+    @property
+    def marks(self) -> list[Mark]:
+        """Every mark so far, in time order."""
+        out = [m for ch in self.channels for m in ch.marks] + self.bursts
+        return sorted(out, key=lambda m: (m.start_s, m.channel, m.kind.value))
+
+    def marks_of(self, column: int) -> list[Mark]:
+        return [m for m in self.marks if m.channel == column]
+
+    def overlapping(self, column: int, a_s: float, b_s: float) -> list[MarkKind]:
+        """The kinds of mark of a column that overlap a..b, in order of first appearance."""
+        kinds: list[MarkKind] = []
+        for m in self.marks_of(column):
+            if m.start_s < b_s and m.end_s > a_s and m.kind not in kinds:
+                kinds.append(m.kind)
+        return kinds
+
+    def clean(self, column: int, t0_s: float, rate_hz: float, n: int) -> np.ndarray:
+        """Which of ``n`` samples from ``t0_s`` at ``rate_hz`` lie outside every mark of
+        the column (a trace window's mask: what may feed a rest, an MVC or a peak)."""
+        ok = np.ones(n, dtype=bool)
+        for m in self.marks_of(column):
+            i = max(0, int(np.floor((m.start_s - t0_s) * rate_hz)))
+            j = min(n, int(np.ceil((m.end_s - t0_s) * rate_hz)))
+            if j > i:
+                ok[i:j] = False
+        return ok
+
+    def mark_bursts(self, column: int, values: np.ndarray, t0_s: float, rate_hz: float,
+                    level: float) -> None:
+        """Mark where an envelope stretch is above ``level`` (``BURST_PCT_MVC`` % MVC) for
+        less than ``BURST_MAX_S``: no voluntary squeeze (see the module)."""
+        for a, b in _runs(values >= level):
+            if (b - a) / rate_hz < BURST_MAX_S and 0 < a and b < values.size:
+                start, end = t0_s + a / rate_hz - MARK_BEFORE_S, t0_s + b / rate_hz
+                if not any(m.channel == column and m.start_s <= end and m.end_s >= start
+                           for m in self.bursts):
+                    self.bursts.append(Mark(MarkKind.BURST, column, start, end + 0.1))
 
     def flags(self, cue_s: float, until_s: float) -> list[Flag]:
-        """``signal_gap`` / ``saturation`` for a repetition from its cue to the end of its rest."""
-        out = []
+        """``signal_gap`` for a repetition from its cue to the end of its rest."""
         if any(cue_s - GAP_BEFORE_S <= g.t_s <= until_s for g in self.gaps):
-            out.append(Flag.SIGNAL_GAP)
-        if any(cue_s - CLIP_BEFORE_S <= t <= until_s for t in self.clipped_s):
-            out.append(Flag.SATURATION)
-        return out
+            return [Flag.SIGNAL_GAP]
+        return []

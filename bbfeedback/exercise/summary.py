@@ -37,6 +37,8 @@ class SessionFacts:
     cal: Calibration
     mdf: tuple[tuple[float, float], ...]  # (time, median frequency) of 1-s EMG epochs
     contractions: tuple[Contraction, ...] = ()  # the detector's, of the scored channel
+    kinds: tuple[str, ...] = ("emg",)  # the kinds of the session's channels
+    marks: tuple = ()  # the scored channel's artefact marks (``signal_quality.Mark``)
 
     def section_spans(self, kinds: tuple[str, ...]) -> dict[str, list[tuple[float, float]]]:
         """(start, end) of the steps of these kinds that ran, by section."""
@@ -430,6 +432,41 @@ SUMMARIES: dict[str, Callable[[SessionFacts], dict]] = {
 }
 
 
+# a maximal squeeze less than this many times the rest level hardly rises above the rest and
+# the probe's noise: % MVC targets then mean little. Healthy women: rest about 2-7 µV, a
+# maximal squeeze tens of µV (Oleksy 2020: 6.3 vs 37-50 µV, ratio 6-8; Kasper-Jędrzejewska
+# 2025: rest about 22 % of MVC, ratio 4.5); below 3 the therapist is told to check the probe
+# or assess strength by palpation (clinical-reference §1, §4)
+WEAK_RATIO = 3.0
+
+
+def signal_check(facts: SessionFacts) -> dict:
+    """The numbers every score rests on, for the therapist: rest and MVC in the device's unit,
+    their ratio (EMG) and whether it is too low (``WEAK_RATIO``), each calibration squeeze's
+    level and whether they agree, a pressure-only session (which cannot tell a push from a
+    squeeze), and the repetitions not judged for an artefact."""
+    from bbfeedback.detect.calibration import squeezes_agree
+
+    cal = facts.cal
+    emg = cal.unit == "uV"
+    ratio = (cal.mvc / cal.baseline_mean if emg and cal.mvc is not None
+             and cal.baseline_mean > 0 else None)
+    squeezes = list(cal.squeezes) if cal.squeezes else None
+    return {
+        "unit": cal.unit, "rest": round(cal.baseline_mean, 3),
+        "rest_sd": round(cal.baseline_sd, 3),
+        "mvc": None if cal.mvc is None else round(cal.mvc, 3),
+        "ratio": None if ratio is None else round(ratio, 2),
+        "weak": bool(ratio is not None and ratio < WEAK_RATIO),
+        "calibration": cal.source,
+        "squeezes": squeezes,
+        "squeezes_agree": None if squeezes is None else squeezes_agree(squeezes),
+        "pressure_only": "emg" not in facts.kinds,
+        "marks": [{"kind": m.kind.value, "start_s": round(m.start_s, 3),
+                   "end_s": round(m.end_s, 3)} for m in facts.marks],
+    }
+
+
 def kinds(protocol: Protocol, steps: list[Step] | tuple[Step, ...]) -> list[str]:
     """The scoring types a session of ``protocol`` summarises, in table order: the protocol's,
     its sections' and, for a section with an as-long-as-possible hold, endurance."""
@@ -441,8 +478,10 @@ def kinds(protocol: Protocol, steps: list[Step] | tuple[Step, ...]) -> list[str]
 
 def summarise(facts: SessionFacts) -> dict:
     """The session summary: common totals, each kind's part, sets per day, the sentences."""
-    # a repetition cut off by Stop is shown but not counted (flag ``stopped``)
-    facts = replace(facts, reps=tuple(r for r in facts.reps if not r.has(Flag.STOPPED)))
+    # a repetition cut off by Stop is shown but not counted (flag ``stopped``), nor is one on
+    # an artefact (``not_judged``): it was done, so the session is not incomplete for it
+    done = [r for r in facts.reps if not r.has(Flag.STOPPED)]
+    facts = replace(facts, reps=tuple(r for r in done if r.counted))
     reps, cal = list(facts.reps), facts.cal
     rest_steps = [s for s in facts.steps
                   if s.phase.kind in (REST, BASELINE) and s.index in facts.spans
@@ -462,7 +501,7 @@ def summarise(facts: SessionFacts) -> dict:
         "reps_met": sum(r.met for r in reps),
         "planned_reps": planned,
         # stopped before its last work was done: kept, but left out of progress
-        "incomplete": len(reps) < planned or cut,
+        "incomplete": len(done) < planned or cut,
         "holds": len(holds),  # not the quick squeezes, not as-long-as-possible holds
         "holds_met": sum(r.met for r in holds),
         "hold_target_s": targets.pop() if len(targets) == 1 else None,
@@ -482,5 +521,8 @@ def summarise(facts: SessionFacts) -> dict:
         out["no_mvc"] = True
     elif cal.source == SOURCES["gentle"]:
         out["mvc_estimated"] = True
-    out["text_nl"], out["text_en"] = texts(reps, out)
+    elif cal.source == "estimated":
+        out["mvc_from_recording"] = True
+    out["signal_check"] = signal_check(facts)
+    out["text_nl"], out["text_en"] = texts(done, out)
     return out

@@ -28,6 +28,9 @@ class Signal:
     channel: Channel
     fs_hz: float
     data: np.ndarray
+    # the device's range in canonical units, as the file's header gives it (its physical
+    # minimum and maximum): where the converter saturates (``signal_quality``)
+    limits: tuple[float, float] | None = None
 
 
 # samples a process holds at once when a whole recording is asked for (float64: 8 bytes each);
@@ -48,6 +51,11 @@ class SignalGroup:
     @property
     def channels(self) -> tuple[Channel, ...]:
         return tuple(s.channel for s in self.signals)
+
+    @property
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        """The channels' device ranges that the file gives (``Signal.limits``)."""
+        return {s.channel.name: s.limits for s in self.signals if s.limits is not None}
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Samples ``start`` to ``stop`` (clipped to the group), (samples, channels)."""

@@ -187,6 +187,13 @@ def _read_signal(reader: pyedflib.EdfReader, i: int, kinds: dict[str, str],
     factor = 1.0 if kind == OTHER else unit_kind(unit)[1]
     signal.data = EdfSamples(reader, i, int(reader.getNSamples()[i]), factor, where, path,
                              need_bytes)
+    try:
+        lo, hi = sorted((float(reader.getPhysicalMinimum(i)) * factor,
+                         float(reader.getPhysicalMaximum(i)) * factor))
+        signal.limits = (lo, hi) if math.isfinite(lo) and math.isfinite(hi) and hi > lo \
+            else None
+    except (ArithmeticError, ValueError):
+        signal.limits = None
     return signal
 
 

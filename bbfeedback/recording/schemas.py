@@ -83,6 +83,7 @@ class CalibrationEntry(Value):
     mvc: Level | None = None
     unit: str = "uV"
     source: str = "recorded"
+    squeezes: list[Level] | None = None
 
 
 class RestingTone(Value):

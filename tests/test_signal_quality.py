@@ -1,0 +1,238 @@
+"""The signal-quality stage and the robust calibration behind every score (issue 21):
+artefacts are marked, never become a rest, an MVC or a peak, and a repetition on one is
+not judged; one calibration serves a visit."""
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+from bbfeedback.app.analyze import analyze
+from bbfeedback.app.visit import VISIT_S, visit_calibration
+from bbfeedback.detect.calibration import (
+    CalibrationEstimate,
+    baseline_from_rest,
+    confirmed_max,
+    squeezes_agree,
+)
+from bbfeedback.exercise import protocols
+from bbfeedback.exercise.signal_quality import MARK_BEFORE_S, MarkKind, SignalQuality
+from bbfeedback.recording import Signal, read_recording
+from bbfeedback.recording.edf import write_edf
+from bbfeedback.signal.blocks import EMG, PRESSURE, Block, Channel
+from bbfeedback.signal.pipeline import Pipeline
+
+FS = 1000.0
+EMG_CH = (Channel("pfm", EMG, "uV"),)
+
+
+def emg(seconds: float, level_uV: float, seed: int = 0) -> np.ndarray:
+    """Gaussian noise of a given RMS: the statistics the detectors rely on."""
+    return np.random.default_rng(seed).normal(0.0, level_uV, int(seconds * FS))
+
+
+def marks_of(x: np.ndarray, block_s: float = 0.1, ranges=None, kind=EMG):
+    channels = (Channel("pfm" if kind == EMG else "pressure", kind,
+                        "uV" if kind == EMG else "cmH2O"),)
+    pipe = Pipeline(channels, FS)
+    q = SignalQuality.for_pipeline(pipe, ranges)
+    n = max(1, int(block_s * FS))
+    for a in range(0, x.size, n):
+        raw = Block(x[a:a + n, None], FS, channels, a)
+        q.check(raw)
+    q.finish()
+    return q.marks
+
+
+def test_clean_emg_rest_and_contractions_have_no_marks():
+    x = np.concatenate([emg(3, 3), emg(2, 45, 1), emg(3, 3, 2), emg(0.5, 60, 3), emg(2, 3, 4)])
+    assert marks_of(x) == []
+
+
+def test_mains_hum_far_above_the_muscle_is_no_spike():
+    t = np.arange(int(6 * FS)) / FS
+    x = emg(6, 3) + 25 * np.sin(2 * np.pi * 50 * t)
+    assert marks_of(x) == []
+
+
+def test_lead_off_is_marked_where_the_line_is_flat():
+    x = np.concatenate([emg(3, 3), np.zeros(int(2.5 * FS)), emg(3, 3, 1)])
+    marks = marks_of(x)
+    assert [m.kind for m in marks] == [MarkKind.LEAD_OFF]
+    assert marks[0].start_s == pytest.approx(3.0, abs=0.1)
+    assert 5.5 <= marks[0].end_s <= 5.9  # its end, and the envelope's memory of it
+
+
+def test_three_spikes_are_marked_each_and_nothing_else():
+    x = emg(6, 3)
+    for t in (2.0, 3.1, 4.4):
+        x[int(t * FS): int(t * FS) + 2] += 600
+    marks = marks_of(x)
+    assert [m.kind for m in marks] == [MarkKind.SPIKES] * 3
+    assert [m.start_s for m in marks] == pytest.approx([2.0 - MARK_BEFORE_S,
+                                                        3.1 - MARK_BEFORE_S,
+                                                        4.4 - MARK_BEFORE_S], abs=0.002)
+
+
+def test_a_contraction_onset_is_no_spike_even_from_a_quiet_rest():
+    x = np.concatenate([emg(3, 1.5), emg(3, 80, 1), emg(3, 1.5, 2)])
+    assert marks_of(x) == []
+
+
+def test_saturation_against_the_devices_range_and_none_below_it():
+    x = emg(6, 20)  # never near 150 µV (7.5 SD)
+    clipped = np.clip(x * 8, -150, 150)
+    assert {m.kind for m in marks_of(clipped, ranges={"pfm": (-150.0, 150.0)})} == {
+        MarkKind.SATURATION}
+    assert marks_of(x, ranges={"pfm": (-150.0, 150.0)}) == []
+
+
+def test_pressure_sitting_still_is_not_clipping():
+    """The old rule (identical samples at the running maximum) called a steady pressure
+    clipped: the device's range decides now, and pressure never uses that rule."""
+    x = np.round(np.concatenate([np.full(2000, 20.0), np.full(3000, 55.0),
+                                 np.full(2000, 20.0)]), 1)
+    assert marks_of(x, kind=PRESSURE) == []
+    assert marks_of(x, kind=PRESSURE, ranges={"pressure": (-100.0, 400.0)}) == []
+
+
+@pytest.mark.parametrize("block_s", [0.013, 0.25, 10.0])
+def test_marks_do_not_depend_on_block_sizes(block_s):
+    x = np.concatenate([emg(2, 3), np.zeros(500), emg(2, 40, 1), emg(2, 3, 2)])
+    x[3100:3102] += 700
+    assert marks_of(x, block_s) == marks_of(x, 0.1)
+
+
+def test_rest_level_is_robust_to_spikes():
+    env = np.full(1000, 3.0) + np.random.default_rng(0).normal(0, 0.2, 1000)
+    spiky = env.copy()
+    spiky[[100, 400, 700]] = 60.0
+    assert baseline_from_rest(spiky)[0] == pytest.approx(baseline_from_rest(env)[0], abs=0.05)
+    assert baseline_from_rest(spiky)[1] < 0.5
+    assert spiky.mean() > 3.15  # what a mean would have said
+
+
+@pytest.mark.parametrize("levels, mvc, agree", [
+    ([36.0, 38.0, 35.0], 38.0, True),     # agree: the best of three, as ever
+    ([40.0, 42.0, 214.0], 42.0, False),   # a cable burst in one: not the MVC
+    ([25.0, 42.0, 70.0], 42.0, False),    # none agree: the middle one
+    ([30.0], 30.0, None),
+])
+def test_mvc_is_the_strongest_squeeze_another_confirms(levels, mvc, agree):
+    assert confirmed_max(levels) == mvc
+    assert squeezes_agree(levels) is agree
+
+
+def test_estimate_from_a_recording_leaves_out_marks_and_odd_plateaus():
+    """Offline, without a calibration: the MVC from the patient's own contractions, a burst
+    far above them is not one of them (and marked samples are left out entirely)."""
+    fs = 100.0
+    env = np.full(int(60 * fs), 3.0)
+    for k in range(5):
+        a = int((5 + 10 * k) * fs)
+        env[a:a + int(5 * fs)] = 42.0
+    env[int(27 * fs):int(27.4 * fs)] = 214.0  # a burst in hold 3
+    est = CalibrationEstimate(fs, "uV")
+    est.add(env)
+    cal = est.result()
+    assert cal.baseline_mean == pytest.approx(3.0) and cal.mvc == pytest.approx(42.0, rel=0.05)
+    est2 = CalibrationEstimate(fs, "uV")
+    est2.add(env)
+    assert est2.result([(26.9, 27.6)]).mvc == pytest.approx(42.0, rel=0.01)
+
+
+def _sessions(*rows):
+    return [{"started": started.isoformat(timespec="seconds"), "device": {"name": dev},
+             "calibration": {"pfm": {"baseline_mean": 3.0, "baseline_sd": 0.3, "mvc": mvc,
+                                     "unit": "uV", "source": source}}}
+            for started, dev, mvc, source in rows]
+
+
+def test_one_calibration_per_visit_same_patient_same_device_within_the_visit():
+    now = datetime(2026, 12, 7, 10, 0)
+    sessions = _sessions((now - timedelta(minutes=20), "p2", 41.0, "session"))
+    assert visit_calibration(sessions, "p2", now)["pfm"].mvc == 41.0
+    assert visit_calibration(sessions, "cyton", now) == {}  # another device
+    later = now + timedelta(seconds=VISIT_S)
+    assert visit_calibration(sessions, "p2", later) == {}  # another visit
+    # a copied or estimated MVC is no measurement to share
+    copied = _sessions((now - timedelta(minutes=5), "p2", 41.0, "session-previous"))
+    assert visit_calibration(copied, "p2", now) == {}
+    # the latest measured one of the visit
+    both = _sessions((now - timedelta(minutes=50), "p2", 30.0, "session"),
+                     (now - timedelta(minutes=10), "p2", 44.0, "session-gentle"))
+    assert visit_calibration(both, "p2", now)["pfm"].mvc == 44.0
+
+
+def test_a_burst_in_a_hold_is_not_the_mvc_and_that_hold_is_not_judged(tmp_path):
+    """Offline on a plain file (no calibration of its own): five holds at ~42 µV, a 0.4 s
+    cable burst at ~200 µV in the third."""
+    rng = np.random.default_rng(3)
+    proto = protocols.load("a1-strength")
+    start = 10.0
+    level = np.full(int(62 * FS), 3.0)
+    cues = [start + 10 * k for k in range(5)]
+    for cue in cues:
+        level[int((cue + 0.5) * FS):int((cue + 5.8) * FS)] = 42.0
+    x = rng.normal(0, 1, level.size) * level
+    b = int((cues[2] + 2.5) * FS)
+    x[b:b + int(0.4 * FS)] += rng.normal(0, 200, int(0.4 * FS))
+    path = tmp_path / "burst.edf"
+    write_edf(path, [Signal(Channel("pfm", EMG, "uV"), FS, x)], [])
+    result = analyze(read_recording(path), protocol=proto, start_s=start)
+    assert result["calibration"]["pfm"]["mvc"] == pytest.approx(42.0, rel=0.2)
+    flags = [r["flags"] for r in result["reps"]]
+    assert flags[2] == ["not_judged", "burst"] and not result["reps"][2]["met"]
+    assert all(r["met"] for i, r in enumerate(result["reps"]) if i != 2), flags
+    assert result["summary"]["reps"] == 4 and result["summary"]["reps_met"] == 4
+    assert not result["summary"]["incomplete"]
+    assert "Herhaling 3 niet beoordeeld" in result["summary"]["text_nl"]
+    assert result["summary"]["signal_check"]["marks"][0]["kind"] == "burst"
+
+
+def _record(tmp_path, pid: str, name: str, *extra: str) -> dict:
+    """A simulated session recorded for patient P-21 into the test's own history; its
+    recorded calibration."""
+    import json
+    import subprocess
+
+    out = tmp_path / f"{name}.edf"
+    run = subprocess.run(["bbfeedback", "record", "--device", "sim", "--protocol", pid,
+                          "--seconds", "400", "--speed", "60", "--patient", "P-21",
+                          "--db", str(tmp_path / "h.sqlite3"), "--out", str(out), *extra],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    got = subprocess.run(["bbfeedback", "analyze", str(out), "--json"], capture_output=True,
+                         text=True, timeout=300)
+    assert got.returncode == 0, got.stderr
+    return json.loads(got.stdout)
+
+
+def test_four_exercises_in_one_visit_squeeze_maximally_once(tmp_path):
+    """The first exercise of the visit calibrates; the next ones rest 10 s and take its MVC
+    (the simulated patient only rests then: no maximal squeeze in their files); leaflet B
+    calibrates gently, and ``--calibration max`` measures again."""
+    first = _record(tmp_path, "a1-strength", "1")
+    cal = first["calibration"]["pfm"]
+    assert cal["source"] == "session" and len(cal["squeezes"]) == 3
+    for k, pid in enumerate(["a3-quick", "b2-contract-relax", "b5-lift"], 2):
+        later = _record(tmp_path, pid, str(k))
+        c = later["calibration"]["pfm"]
+        assert c["source"] == "session-visit" and c["mvc"] == pytest.approx(cal["mvc"]), pid
+        assert "squeezes" not in c
+        assert later["summary"]["reps"] > 0
+    again = _record(tmp_path, "a1-strength", "5", "--calibration", "max")
+    assert again["calibration"]["pfm"]["source"] == "session"
+
+
+@pytest.mark.parametrize("pid", ["b1-awareness", "b2-contract-relax", "b3-long-hold",
+                                 "b3-cough", "b4-wink", "b5-lift"])
+def test_leaflet_b_calibrates_gently(pid):
+    """After a total rupture: "probeer dit rustig uit en bouw langzaam op" - no maximal
+    squeeze unless the therapist asks."""
+    from bbfeedback.exercise.calibrator import calibration_steps
+
+    proto = protocols.load(pid)
+    assert proto.calibration == "gentle"
+    cues = {s.phase.cue for s in calibration_steps(proto.calibration)}
+    assert "squeeze_gentle" in cues and "squeeze_max" not in cues
