@@ -46,6 +46,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "posture": ("Houding", "Posture"),
     "device": ("Apparaat", "Device"),
     "calibration": ("Kalibratie", "Calibration"),
+    "signal_check": ("Signaal", "Signal"),
+    "mvc_ratio": ("MVC {ratio:.1f} × de rust", "MVC {ratio:.1f} × the rest"),
+    "squeezes_line": ("kalibratie-knijpen {levels} {unit} ({agree})",
+                      "calibration squeezes {levels} {unit} ({agree})"),
+    "squeezes_agree": ("eens", "agree"),
+    "squeezes_differ": ("verschillen veel", "differ widely"),
     "calibration_of": ("{channel}: rust {mean:.1f} ± {sd:.1f} {unit}, MVC {mvc:.1f} {unit}",
                        "{channel}: rest {mean:.1f} ± {sd:.1f} {unit}, MVC {mvc:.1f} {unit}"),
     "summary": ("Samenvatting", "Summary"),
@@ -85,22 +91,45 @@ TEXTS: dict[str, tuple[str, str]] = {
     "col_mvc_change": ("MVC: verandering", "MVC: change"),
     "col_rest_change": ("Rust: verandering", "Rest: change"),
     "noise": ("Meetfout", "Measurement error"),
-    "noise_text": ("Een verandering ten opzichte van de vorige sessie van dezelfde oefening is "
-                   "echt als ze groter is dan de kleinste aantoonbare verandering, in procent "
-                   "van de vorige waarde: MVC {mvc:g} %, rusttonus {tone:g} % (Koenig 2017). "
-                   "µV-waarden worden alleen op hetzelfde apparaat vergeleken. Langst "
-                   "vastgehouden, snelle aanspanningen en spieractiviteit laatste ÷ eerste: "
-                   "geen meetfout bekend, niet beoordeeld.",
-                   "A change from the previous session of the same exercise is real when it "
-                   "is larger than the minimal detectable change, in percent of the previous "
-                   "value: MVC {mvc:g} %, resting tone {tone:g} % (Koenig 2017). µV values "
-                   "are compared on the same device only. Longest hold, quick contractions "
-                   "and muscle activity last ÷ first: no known measurement error, not "
-                   "judged."),
-    "noise_line": ("meetfout: echt bij meer dan {mvc:g} % (MVC) of {tone:g} % (rusttonus) "
-                   "van de vorige waarde (Koenig 2017); µV alleen op hetzelfde apparaat",
-                   "measurement error: real beyond {mvc:g} % (MVC) or {tone:g} % (resting "
-                   "tone) of the previous value (Koenig 2017); µV on the same device only"),
+    "col_mvc_first": ("MVC: t.o.v. eerste", "MVC: vs first"),
+    "col_mvc_trend": ("MVC: verloop", "MVC: trend"),
+    "col_rest_level": ("Rust", "Rest"),
+    "col_rest_first": ("Rust: t.o.v. eerste", "Rest: vs first"),
+    "col_rest_trend": ("Rust: verloop", "Rest: trend"),
+    "rest_chart": ("Rust (in de eenheid van het apparaat)", "Rest (in the device's unit)"),
+    "noise_text": ("Elke sessie wordt vergeleken met de eerste sessie van dezelfde oefening op "
+                   "hetzelfde apparaat en met de vorige; het verloop is de helling over alle "
+                   "sessies met een betrouwbaarheidsinterval van 95 %. Een verandering is "
+                   "echt als ze groter is dan de kleinste aantoonbare verandering. EMG: MVC "
+                   "{mvc:g} % van de eerdere waarde; rust {tone:g} % en minstens {floor:g} µV, "
+                   "gemeten in µV, nooit als % MVC (Koenig 2017). Druk (Tennfjord 2017): "
+                   "knijpkracht boven rust {p_mvc:g} cmH₂O, rust {p_rest:g} cmH₂O. Een verloop "
+                   "is echt als het interval 0 uitsluit en de verandering over die tijd groter "
+                   "is dan de kleinste aantoonbare verandering; twee vlakke reeksen met één "
+                   "echte sprong ertussen heten een sprong. Waarden in µV of cmH₂O worden "
+                   "alleen op hetzelfde apparaat vergeleken. Langst vastgehouden, snelle "
+                   "aanspanningen en spieractiviteit laatste ÷ eerste: geen meetfout bekend, "
+                   "niet beoordeeld.",
+                   "Every session is compared with the first session of the same exercise on "
+                   "the same device and with the previous one; the trend is the slope over all "
+                   "sessions with its 95 % confidence interval. A change is real when it is "
+                   "larger than the minimal detectable change. EMG: MVC {mvc:g} % of the "
+                   "earlier value; rest {tone:g} % and at least {floor:g} µV, measured in µV, "
+                   "never as % MVC (Koenig 2017). Pressure (Tennfjord 2017): squeeze above "
+                   "rest {p_mvc:g} cmH₂O, rest {p_rest:g} cmH₂O. A trend is real when its "
+                   "interval excludes 0 and the change over its span exceeds the minimal "
+                   "detectable change; two flat runs with one real step between them are "
+                   "called a step. Values in µV or cmH₂O are compared on the same device "
+                   "only. Longest hold, quick contractions and muscle activity last ÷ first: "
+                   "no known measurement error, not judged."),
+    "noise_line": ("meetfout: echt bij meer dan {mvc:g} % (MVC) of {tone:g} % en minstens "
+                   "{floor:g} µV (rust) (Koenig 2017); druk: {p_mvc:g} cmH₂O (knijpkracht), "
+                   "{p_rest:g} cmH₂O (rust) (Tennfjord 2017); t.o.v. de eerste sessie op "
+                   "hetzelfde apparaat; verloop: helling met 95 %-interval",
+                   "measurement error: real beyond {mvc:g} % (MVC) or {tone:g} % and at least "
+                   "{floor:g} µV (rest) (Koenig 2017); pressure: {p_mvc:g} cmH₂O (squeeze), "
+                   "{p_rest:g} cmH₂O (rest) (Tennfjord 2017); vs the first session on the "
+                   "same device; trend: slope with 95 % interval"),
     "adherence": ("Oefentrouw", "Practice"),
     "adherence_text": ("{mean:g} {mean:sessie|sessies} per dag (gevraagd: {lo} tot {hi}); "
                        "{on} van de {days} {days:dag|dagen} op doel",
@@ -116,6 +145,31 @@ TEXTS: dict[str, tuple[str, str]] = {
     "suggest_why_low": ("de laatste twee keer maar {shares} van de herhalingen gehaald",
                         "only {shares} of the repetitions met in the last two sessions"),
     "suggest_accept": ("overnemen met --accept BESTAND.toml", "accept with --accept FILE.toml"),
+    "adherence_a": ("folder A: {mean:g} keer per dag geoefend (gevraagd: {lo} tot {hi} keer); "
+                    "{on} van de {days} {days:dag|dagen} op doel",
+                    "leaflet A: practised {mean:g} {mean:time|times} a day (asked: {lo} to "
+                    "{hi}); {on} of {days} {days:day|days} on target"),
+    "adherence_b": ("folder B: geoefend op {n} van de {days} {days:dag|dagen} (de folder "
+                    "noemt geen aantal per dag)",
+                    "leaflet B: practised on {n} of {days} {days:day|days} (the leaflet gives "
+                    "no number a day)"),
+    "adherence_other": ("eigen oefeningen: geoefend op {n} van de {days} {days:dag|dagen}",
+                        "own exercises: practised on {n} of {days} {days:day|days}"),
+    "adherence_visits": ("{n} {n:bezoek|bezoeken} in de praktijk, niet als oefenen thuis "
+                         "geteld",
+                         "{n} clinic {n:visit|visits}, not counted as home practice"),
+    "adherence_none": ("geen oefenen thuis vastgelegd", "no home practice recorded"),
+    "suggest_repetitions": ("{protocol}: {old:g} → {new:g} herhalingen",
+                            "{protocol}: {old:g} → {new:g} repetitions"),
+    "suggest_max_s": ("{protocol}: zo lang mogelijk vasthouden, nu tot {new:g} s (was {old:g} s)",
+                      "{protocol}: hold as long as possible, now up to {new:g} s (was "
+                      "{old:g} s)"),
+    "suggest_floors_pct_mvc": ("{protocol}: verdiepingen {old:g} → {new:g} % MVC",
+                               "{protocol}: floors {old:g} → {new:g} % MVC"),
+    "suggest_why_limit": ("de laatste twee keer volgehouden tot de grens van {limit:g} s",
+                          "held up to the {limit:g} s limit in the last two sessions"),
+    "suggest_why_quick_end": ("de laatste twee keer tot het eind geteld zonder te verslappen",
+                              "counted to the end without fading in the last two sessions"),
     # Glazer and PERFECT
     "glazer": ("Glazer-protocol", "Glazer protocol"),
     "perfect": ("PERFECT-schema", "PERFECT scheme"),
@@ -178,6 +232,38 @@ CHANGES: dict[str, tuple[str, str]] = {
     "no_figure": ("geen meetfout bekend: niet beoordeeld",
                   "no known measurement error: not judged"),
     "missing": ("-", "-"),
+    "first": ("beginmeting", "baseline"),
+    "higher": ("echte stijging", "real increase"),
+    "lower": ("echte daling", "real decrease"),
+}
+
+# a trend over sessions against its measurement error (``app/change.py``); the other codes
+# (device_unknown, not_measured, no_figure, missing) are the words of ``CHANGES``
+TRENDS: dict[str, tuple[str, str]] = {
+    "improving": ("gaat vooruit", "improving"),
+    "declining": ("gaat achteruit", "declining"),
+    "rising": ("stijgt", "rising"),
+    "falling": ("daalt", "falling"),
+    "no_trend": ("geen trend: binnen de meetfout", "no trend: within measurement error"),
+    "too_few": ("nog te weinig sessies", "too few sessions yet"),
+    "steady": ("gestaag", "steadily"),
+    "step": ("in één sprong", "in one step"),
+    "per_week": ("per week", "a week"),
+    "per_session": ("per sessie", "a session"),
+}
+
+# why a suggestion cannot be accepted (``app/history.py``, ``suggest``)
+SUGGEST_REASONS: dict[str, tuple[str, str]] = {
+    "breath_paced": ("niets te veranderen: de aanspanning volgt de adem",
+                     "nothing to change: the lift follows the breath"),
+    "fixed_count": ("niets te veranderen: de folder vraagt 2 tellen; langer vasthouden is "
+                    "oefening 3 (Langer aanspannen)",
+                    "nothing to change: the leaflet asks 2 counts; longer holds are exercise 3 "
+                    "(Longer hold)"),
+    "longest_hold": ("vasthouden staat al op {hold:g} s, het meeste voor deze oefening",
+                     "the hold is already {hold:g} s, the most for this exercise"),
+    "top_floor": ("de bovenste verdieping staat al op {pct:g} % MVC",
+                  "the top floor is already at {pct:g} % MVC"),
 }
 
 # the kind of a channel
@@ -616,11 +702,14 @@ def _squeezes(summary: dict, reps: list[dict]) -> dict | None:
             "unit": unit(check.get("unit") or "")}
 
 
+ARTEFACT_FLAGS = ("lead_off", "spikes", "saturation", "burst")  # the causes of not_judged
+
+
 def _not_judged(summary: dict, reps: list[dict]) -> dict | None:
     which = [r for r in reps if "not_judged" in r.get("flags", ())]
     if not which:
         return None
-    causes = [c for r in which for c in r["flags"] if c != "not_judged"]
+    causes = [c for r in which for c in r["flags"] if c in ARTEFACT_FLAGS]
     return {"reps": [r["index"] for r in which],
             "why_nl": ", ".join(dict.fromkeys(flag_name(c, "nl") for c in causes)),
             "why_en": ", ".join(dict.fromkeys(flag_name(c, "en") for c in causes))}
@@ -737,28 +826,97 @@ def summary_text(summary: dict, reps: list[dict], lang: str) -> str:
     return " ".join(out)
 
 
-def change_text(judged: dict | None, lang: str) -> str:
+def change_text(judged: dict | None, lang: str, unit: str | None = None) -> str:
     """One metric's change between sessions in words: "echte verbetering (+60 %)",
-    "binnen de meetfout (+10 %)", "ander apparaat: niet vergeleken"; "-" for none."""
+    "binnen de meetfout (+10 %)", "ander apparaat: niet vergeleken"; "-" for none. With a
+    ``unit`` the change is shown in it ("binnen de meetfout (+0,2 µV)") instead of in %."""
     if not judged:
         return "-"
     words = lookup(CHANGES, judged["verdict"], lang)
-    if judged["verdict"] in ("improved", "declined", "within_error") \
-            and judged.get("change_pct") is not None:
+    if judged["verdict"] not in ("improved", "declined", "within_error", "higher", "lower"):
+        return words
+    if unit is not None and judged.get("change") is not None:
+        return words + format_text(" ({v:+.1f} {u})", lang, v=judged["change"],
+                                   u=UNITS.get(unit, unit))
+    if judged.get("change_pct") is not None:
         return words + format_text(" ({pct:+.0f} %)", lang, pct=judged["change_pct"])
     return words
 
 
+def metric_change_text(metric: dict | None, lang: str, which: str = "vs_first") -> str:
+    """A progress row's metric (``app/change.py``: ``vs_first``, ``vs_previous``) in words,
+    its change in % where the figure is relative only (MVC in µV), else in the unit."""
+    if not metric:
+        return "-"
+    shown = None if metric.get("mdc_pct") is not None and metric.get("mdc_floor_uV") is None \
+        else metric.get("unit")
+    return change_text(metric.get(which), lang, shown)
+
+
+def trend_text(metric: dict | None, lang: str) -> str:
+    """A progress row's metric's trend in words, a real one with its slope for the
+    therapist: "gaat vooruit, gestaag (+6,0 µV per week)", "geen trend: binnen de meetfout"."""
+    got = (metric or {}).get("trend")
+    if not got:
+        return "-"
+    verdict = got["verdict"]
+    words = lookup(TRENDS if verdict in TRENDS else CHANGES, verdict, lang)
+    if got.get("shape") and verdict in ("improving", "declining", "rising", "falling"):
+        words += ", " + lookup(TRENDS, got["shape"], lang)
+    if got.get("slope") is not None and verdict in ("improving", "declining", "rising",
+                                                    "falling"):
+        unit = UNITS.get(metric.get("unit") or "", metric.get("unit") or "")
+        v = got["slope"]
+        spec = "+.0f" if abs(v) >= 10 else "+.1f" if abs(v) >= 1 else "+.2f"
+        words += format_text(" ({v:" + spec + "} {u} {per})", lang, v=v, u=unit,
+                             per=lookup(TRENDS, f"per_{got.get('per', 'session')}", lang))
+    return words
+
+
+def adherence_lines(a: dict, lang: str) -> list[str]:
+    """Practice per prescribed plan (``app/history.py``, ``adherence``) in sentences."""
+    out = []
+    if a.get("target_per_day"):
+        lo, hi = a["target_per_day"]
+        out.append(text("adherence_a", lang, mean=a["mean_per_day"], lo=lo, hi=hi,
+                        on=a["days_on_target"], days=a["days"]))
+    for key, words in (("leaflet_b", "adherence_b"), ("other", "adherence_other")):
+        plan = a.get(key) or {}
+        if plan.get("days_practised"):
+            out.append(text(words, lang, n=plan["days_practised"], days=plan["days"]))
+    if not out:
+        out.append(text("adherence_none", lang))
+    if a.get("visits"):
+        out.append(text("adherence_visits", lang, n=len(a["visits"])))
+    return out
+
+
+def suggest_reason(s: dict, lang: str) -> str:
+    """Why a suggestion (``change`` "none") cannot be accepted, in words."""
+    return format_text(pick(SUGGEST_REASONS.get(s.get("reason"), ("-", "-")), lang), lang,
+                       **(s.get("reason_values") or {}))
+
+
 def suggestion_text(s: dict, lang: str, protocol: str | None = None) -> str:
     """A progress suggestion ("a1-strength: vasthouden 5 → 6 s (100 % en 80 % van de
-    herhalingen gehaald)"); ``protocol`` is the name to show (default: the id)."""
+    herhalingen gehaald)"); ``protocol`` is the name to show (default: the id). A refusal
+    (``change`` "none") says why nothing is changed."""
     key = f"suggest_{s['change']}"
-    head = (text(key, lang, protocol=protocol or s["protocol"], old=s["from"], new=s["to"])
-            if key in TEXTS else f"{protocol or s['protocol']}: {s['change']} {s['from']} → "
-                                 f"{s['to']}")
+    name = protocol or s["protocol"]
+    if s["change"] == "none":
+        head = f"{name}: {suggest_reason(s, lang)}"
+    elif key in TEXTS:
+        head = text(key, lang, protocol=name, old=s["from"], new=s["to"])
+    else:
+        head = f"{name}: {s['change']} {s['from']} → {s['to']}"
+    code = s.get("why_code")
+    if code in ("limit", "quick_end"):
+        return f"{head} ({text(f'suggest_why_{code}', lang, limit=s.get('limit'))})"
     shares = s.get("met_shares")
     if not shares:
         return head
     pcts = [format_text("{p:.0f} %", lang, p=100 * x) for x in shares]
-    why = "suggest_why_low" if s["to"] < s["from"] else "suggest_why"
+    low = code == "met_low" if code else (s["to"] is not None and s["from"] is not None
+                                          and s["to"] < s["from"])
+    why = "suggest_why_low" if low else "suggest_why"
     return f"{head} ({format_text(pick(TEXTS[why], lang), lang, shares=pcts)})"

@@ -490,11 +490,13 @@ class TherapistWindow(QtWidgets.QMainWindow):
         main = next(iter(snap.calibration.values()), None) if snap.calibration else None
         if snap.calibration:
             lines = [f"{tr('calibration', lang)}:"]
-            for name, cal in snap.calibration.items():
-                lines.append(words.text("calibration_of", lang,
-                                        channel=words.channel(name, lang),
-                                        mean=cal["baseline_mean"], sd=cal["baseline_sd"],
-                                        unit=words.unit(cal["unit"]), mvc=cal["mvc"]))
+            for k, (name, cal) in enumerate(snap.calibration.items()):
+                line = words.text("calibration_of", lang, channel=words.channel(name, lang),
+                                  mean=cal["baseline_mean"], sd=cal["baseline_sd"],
+                                  unit=words.unit(cal["unit"]), mvc=cal["mvc"])
+                if k == snap.main:  # where the scored channel's MVC comes from
+                    line += f" ({words.lookup(words.CALIBRATION_SOURCES, cal['source'], lang)})"
+                lines.append(line)
             self.calibration.setText("\n".join(lines))
         elif main is None:
             self.calibration.setText(f"{tr('calibration', lang)}: "

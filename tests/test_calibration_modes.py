@@ -1,7 +1,7 @@
-"""Calibration per protocol (issue 12): no maximal squeezes where leaflet B builds up slowly
-(b1, b2: "gentle"), "none" (µV only), "previous" (the last session's MVC); the calibration
-rest follows the posture; the cues carry the leaflets' own words. Known truth: the simulated
-patient's squeezes and the protocol's own cues."""
+"""Calibration per protocol (issues 12, 21): no maximal squeezes where leaflet B builds up
+slowly (every leaflet B exercise: "gentle"), "none" (µV only), "previous" (the last
+session's MVC); the calibration rest follows the posture; the cues carry the leaflets' own
+words. Known truth: the simulated patient's squeezes and the protocol's own cues."""
 
 import json
 from dataclasses import replace
@@ -38,8 +38,9 @@ def session_of(pid, calibration=None, posture=None, previous=None, sim_mode=None
     return session, session.result()
 
 
-@pytest.mark.parametrize("pid", ["b1-awareness", "b2-contract-relax"])
-def test_b1_b2_calibrate_gently_without_a_maximal_squeeze(pid):
+@pytest.mark.parametrize("pid", ["b1-awareness", "b2-contract-relax", "b3-long-hold",
+                                 "b3-cough", "b4-wink", "b5-lift"])
+def test_leaflet_b_calibrates_gently_without_a_maximal_squeeze(pid):
     assert protocols.load(pid).calibration == "gentle"
     session, result = session_of(pid)
     said = {w for c in session.cues for w in (c.cue_nl, c.cue_en)}
@@ -57,8 +58,8 @@ def test_b1_b2_calibrate_gently_without_a_maximal_squeeze(pid):
     assert result["summary"]["reps_met"] >= result["summary"]["reps"] - 1
 
 
-def test_other_protocols_keep_the_maximal_calibration():
-    for pid in ("a1-strength", "b3-long-hold", "glazer"):
+def test_leaflet_a_and_the_assessments_keep_the_maximal_calibration():
+    for pid in ("a1-strength", "a2-endurance", "a3-quick", "a-daily", "glazer", "perfect"):
         assert protocols.load(pid).calibration == "max"
     steps = calibration_steps("max")
     assert sum(s.phase.cue == "squeeze_max" for s in steps) == 3

@@ -613,6 +613,8 @@ def test_the_same_session_twice_is_said_in_dutch(qtbot, tmp_path, monkeypatch):
     win = TherapistWindow("sim", None, "b4-wink", "nl", tmp_path, speed=60.0)
     qtbot.addWidget(win)
     win.patient.setText("P-9")
+    # calibrated anew each time (else the second takes this visit's MVC: another session)
+    win.calibration_mode.setCurrentIndex(win.calibration_mode.findData("gentle"))
     first = None
     for _ in range(2):
         path = win.start()
@@ -622,6 +624,27 @@ def test_the_same_session_twice_is_said_in_dutch(qtbot, tmp_path, monkeypatch):
     assert "Opgeslagen in de geschiedenis" not in win.summary.text()
     assert (f"dezelfde meting staat er al in (als {Path(first).name})"
             in win.summary.text())
+    win.close()
+
+
+def test_the_second_exercise_of_a_visit_takes_its_mvc(qtbot, tmp_path, monkeypatch):
+    """Issue 21: one calibration per visit. The window's default ("as the exercise says")
+    measures the MVC once; the next exercise for the same patient on the same device rests
+    10 s and takes it, and says so in the calibration line."""
+    monkeypatch.setenv("BBFEEDBACK_DB", str(tmp_path / "h.sqlite3"))
+    win = TherapistWindow("sim", None, "b4-wink", "en", tmp_path, speed=60.0)
+    qtbot.addWidget(win)
+    win.patient.setText("P-10")
+    sources, modes = [], []
+    for pid in ("b4-wink", "a3-quick"):
+        win.select_protocol(pid)
+        path = win.start()
+        qtbot.waitUntil(lambda: win.controller.history.added is not None, timeout=60000)
+        sources.append(win.controller.frame().calibration["pfm"]["source"])
+        modes.append(read_recording(path).meta.settings["calibration"])
+    win.redraw()
+    assert sources == ["session-gentle", "session-visit"] and modes == ["gentle", "visit"]
+    assert "MVC from earlier this visit" in win.calibration.text()
     win.close()
 
 

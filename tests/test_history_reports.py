@@ -5,7 +5,7 @@ import json
 import multiprocessing
 import sqlite3
 import subprocess
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -63,7 +63,9 @@ def test_history_command_table_json_and_suggestion(recordings, tmp_path):
                 "resting_tone_pct"):
         assert key in row
     assert doc["adherence"]["target_per_day"] == [4, 6]
-    assert doc["adherence"]["per_day"] and doc["adherence"]["mean_per_day"] == 3.0
+    # three a1 recordings made one after the other are one sitting: one set, not three
+    assert list(doc["adherence"]["per_day"].values()) == [1]
+    assert doc["adherence"]["mean_per_day"] == 1.0 and doc["adherence"]["visits"] == []
 
 
 def test_rebuild_from_the_edf_files(recordings, tmp_path):
@@ -223,7 +225,7 @@ def test_suggestion_rule():
     assert suggest([_fake("a1-strength", 3), _fake("a1-strength", 5)]) is None
     assert suggest([_fake("a1-strength", 1), _fake("a1-strength", 1)])["to"] == 4.0
     quick = suggest([_fake("a3-quick", 12, 12, 0.5), _fake("a3-quick", 11, 12, 0.5)])
-    assert quick["change"] == "target_pct_mvc_delta"
+    assert (quick["change"], quick["from"], quick["to"]) == ("repetitions", 12, 15)
 
 
 def test_adherence_counts_sessions_per_day():
@@ -424,3 +426,209 @@ def test_a_damaged_session_row_is_left_out_with_a_warning(recordings, tmp_path):
                          capture_output=True, text=True)
     assert got.returncode == 0 and "is damaged in the history" in got.stderr
     assert len(json.loads(got.stdout)["sessions"]) == 2
+
+
+# --- adherence per prescribed plan (issue 21) -----------------------------------------------
+def _at(protocol, when, met=5):
+    return _fake(protocol, met, day=f"2026-11-{when}")
+
+
+def test_a_clinic_visit_with_four_exercises_is_not_a_day_on_target():
+    """Physio review: a clinic visit with 4 exercises read "1 van de 1 dag op doel"."""
+    visit = [_at(pid, f"20T10:{m:02d}") for pid, m in
+             (("a1-strength", 0), ("a3-quick", 12), ("b2-contract-relax", 25), ("b5-lift", 40))]
+    a = adherence(visit)
+    assert a["per_day"] == {} and a["days_on_target"] == 0 and a["target_per_day"] is None
+    assert len(a["visits"]) == 1 and a["visits"][0]["exercises"] == [
+        "a1-strength", "a3-quick", "b2-contract-relax", "b5-lift"]
+    assert a["leaflet_b"]["days_practised"] == 0
+    prog = progress(visit)
+    for lang, said, never in (("nl", "1 bezoek in de praktijk", "op doel"),
+                              ("en", "1 clinic visit", "on target")):
+        table = format_progress("P-1", prog, lang)
+        assert said in table and never not in table
+
+
+def test_a_visit_does_not_count_but_home_sets_that_day_do():
+    home = [_at("a-daily", f"20T{h:02d}:00") for h in (7, 12, 16, 21)]
+    visit = [_at("glazer", "20T10:00"), _at("a1-strength", "20T10:20")]
+    visit[0]["summary"]["glazer"] = {}
+    a = adherence(home + visit)
+    assert a["per_day"] == {"2026-11-20": 4} and a["days_on_target"] == 1
+    assert len(a["visits"]) == 1 and a["assessments"] == 1
+    assert a["leaflet_a"]["by_exercise"]["a2-endurance"] == {"2026-11-20": 4}
+
+
+def test_leaflet_a_exercises_in_a_row_are_one_set():
+    a = adherence([_at(pid, f"20T08:{m:02d}") for pid, m in
+                   (("a1-strength", 0), ("a2-endurance", 4), ("a3-quick", 9))])
+    assert a["per_day"] == {"2026-11-20": 1} and a["visits"] == []
+    assert a["leaflet_a"]["by_exercise"] == {pid: {"2026-11-20": 1} for pid in
+                                             ("a1-strength", "a2-endurance", "a3-quick")}
+
+
+def test_leaflet_b_is_not_judged_against_four_to_six_a_day():
+    """Leaflet B gives no number a day: its days are counted as practised, never on target
+    or short of it."""
+    b = [_at("b2-contract-relax", f"{d}T{h:02d}:00") for d in (20, 22) for h in (8, 11, 14)]
+    a = adherence(b, today=date(2026, 11, 23))
+    assert a["target_per_day"] is None and a["days_on_target"] == 0 and a["per_day"] == {}
+    assert a["leaflet_b"] == {"days": 4, "days_practised": 2, "target_per_day": None,
+                              "per_day": {"2026-11-20": 3, "2026-11-22": 3}}
+    prog = progress(b)  # up to the last session: 3 days
+    for lang, said, asked in (("nl", "folder B: geoefend op 2 van de 3 dagen", "4 tot 6"),
+                              ("en", "leaflet B: practised on 2 of 3 days", "4 to 6")):
+        table = format_progress("P-1", prog, lang)
+        assert said in table and asked not in table and "on target" not in table
+
+
+def test_two_leaflet_b_exercises_in_one_hour_are_a_visit():
+    """The documented rule: two or more different exercises in one sitting are a visit,
+    except leaflet A's daily set alone."""
+    a = adherence([_at("b1-awareness", "20T10:00"), _at("b4-wink", "20T10:30")])
+    assert len(a["visits"]) == 1 and a["leaflet_b"]["days_practised"] == 0
+    a = adherence([_at("b1-awareness", "20T10:00"), _at("b4-wink", "20T11:30")])
+    assert a["visits"] == [] and a["leaflet_b"]["days_practised"] == 1
+
+
+# --- history --accept: the right parameter for every exercise, or why not -------------------
+def _all_met(pid, hold_factor=1.0):
+    """Two sessions of a bundled exercise with every repetition of every section met (the
+    as-long-as-possible holds up to their limit, the quick squeezes counted to the end)."""
+    p = protocols.load(pid)
+    reps, k = [], 0
+    for sec in p.sections:
+        work = [ph for ph in sec.phases if ph.kind == "work"]
+        if not work:
+            continue
+        for _ in range(sec.repetitions):
+            k += 1
+            hold = work[0].duration_s if work[0].until_fail else work[0].hold_s * hold_factor
+            reps.append({"index": k, "section": sec.name, "met": True, "flags": [],
+                         "hold_s": hold, "target_hold_s": work[0].hold_s * hold_factor})
+    quick = sum(s.repetitions for s in p.sections if s.scoring == "quick")
+    summary = {"reps": len(reps), "reps_met": len(reps)}
+    if quick:
+        summary.update(quick_count=quick, quick_faded=False)
+    return [{"protocol": pid, "started": f"2026-11-2{d}T10:00:00", "summary": dict(summary),
+             "reps": [dict(r) for r in reps], "calibration": {}, "device": {},
+             "posture": None, "file": "x"} for d in (0, 1)]
+
+
+def _work(p, section=None):
+    return [ph for s in p.sections if section in (None, s.name) for ph in s.phases
+            if ph.kind == "work"]
+
+
+ACCEPTED = {  # what the suggestion changes, per bundled exercise
+    "a-daily": ("hold_s", "strength", 5.0, 6.0),
+    "a1-strength": ("hold_s", "strength", 5.0, 6.0),
+    "a2-endurance": ("max_s", "endurance", 60.0, 90),
+    "a3-quick": ("repetitions", "quick", 12, 15),
+    "b3-cough": ("hold_s", "long-hold", 5.0, 6.0),
+    "b3-long-hold": ("hold_s", "long-hold", 5.0, 6.0),
+    "b4-wink": ("repetitions", "wink", 10, 13),
+    "b5-lift": ("floors_pct_mvc", "lift", [25.0, 50.0, 75.0], [30.0, 55.0, 80.0]),
+}
+REFUSED = {"b1-awareness": "follows the breath", "b2-contract-relax": "2 counts",
+           "glazer": "assessment", "perfect": "assessment"}
+
+
+@pytest.mark.parametrize("pid", protocols.builtin_ids())
+def test_accept_changes_the_right_parameter_or_says_why_not(pid, tmp_path):
+    assert pid in ACCEPTED or pid in REFUSED, "a new bundled exercise: say what it changes"
+    s = suggest(_all_met(pid))
+    base = protocols.load(pid)
+    if pid in REFUSED:
+        if history.is_assessment({"protocol": pid}):
+            assert s is None  # measured, not practised: never a suggestion
+            s = {"protocol": pid, "change": "hold_s", "section": None, "from": 5, "to": 6}
+        else:
+            assert s["change"] == "none"
+        with pytest.raises(InputError, match=REFUSED[pid]) as err:
+            history.accept_suggestion(s)
+        assert "\n" not in str(err.value) and "cannot accept" in str(err.value)
+        return
+    change, section, old, new = ACCEPTED[pid]
+    assert (s["change"], s["section"], s["from"], s["to"]) == (change, section, old, new)
+    out = tmp_path / "next.toml"
+    out.write_text(protocols.to_toml(history.accept_suggestion(s)))
+    mine = protocols.load(str(out))
+    assert dataclasses.replace(mine, path="") != dataclasses.replace(base, path="")
+    others = [(a, b) for a, b in zip(base.sections, mine.sections, strict=True)
+              if a.name != section]
+    assert all(a == b for a, b in others), "only the suggested section changes"
+    before, after = _work(base, section), _work(mine, section)
+    if change == "hold_s":
+        assert {ph.hold_s for ph in after} == {new} and {ph.hold_s for ph in before} == {old}
+        assert all(ph.duration_s == new + ph.reach_s for ph in after)
+    elif change == "max_s":
+        assert [ph.duration_s for ph in after if ph.until_fail] == [new]
+    elif change == "repetitions":
+        mine_sec = next(sec for sec in mine.sections if sec.name == section)
+        assert mine_sec.repetitions == new and after == before
+    else:
+        assert [ph.target_pct_mvc for ph in after] == new
+        assert [ph.band_pct_mvc[0] for ph in after] == [12 + 5, 38 + 5, 62 + 5]
+        assert [ph.hold_s for ph in after] == [ph.hold_s for ph in before]
+
+
+def test_accept_refusals_and_easier_targets():
+    longest = suggest(_all_met("a1-strength", hold_factor=2.0))  # holding 10 s already
+    assert longest["change"] == "none" and longest["reason"] == "longest_hold"
+    with pytest.raises(InputError, match="already 10 s"):
+        history.accept_suggestion(longest)
+    hard = _all_met("b5-lift")
+    for s in hard:
+        for r in s["reps"]:
+            r["met"] = False
+    eased = suggest(hard)
+    assert (eased["change"], eased["to"]) == ("floors_pct_mvc", [20.0, 45.0, 70.0])
+    # a suggestion for what the exercise asks already never writes an unchanged file
+    with pytest.raises(InputError, match="nothing would change"):
+        history.accept_suggestion({"protocol": "a1-strength", "section": "strength",
+                                   "change": "hold_s", "from": 4, "to": 5.0})
+    with pytest.raises(InputError, match="not a bundled exercise"):
+        history.accept_suggestion({"protocol": "my-own", "section": None,
+                                   "change": "hold_s", "from": 5, "to": 6})
+    # an as-long-as-possible hold short of its limit has no target to raise
+    short = _all_met("a2-endurance")
+    for s in short:
+        for r in s["reps"]:
+            r["hold_s"] = 25.0
+    assert suggest(short) is None
+
+
+def _insert(db, patient, sessions):
+    """Fake sessions straight into a history database (as ``History.add`` stores them)."""
+    hist = History(db)
+    hist.db.execute("INSERT OR IGNORE INTO patients VALUES (?, '2026-11-01')", (patient,))
+    for k, s in enumerate(sessions):
+        cur = hist.db.execute(
+            "INSERT INTO sessions (patient, file, started, protocol, targets, posture, device,"
+            " calibration, summary) VALUES (?, ?, ?, ?, '{}', NULL, '{}', '{}', ?)",
+            (patient, f"/x/{patient}-{k}.edf", s["started"], s["protocol"],
+             json.dumps(s["summary"])))
+        hist.db.executemany("INSERT INTO reps (session, idx, met, score) VALUES (?, ?, ?, ?)",
+                            [(cur.lastrowid, r["index"], int(r["met"]), json.dumps(r))
+                             for r in s["reps"]])
+    hist.close()
+
+
+def test_history_accept_on_the_command_line(tmp_path):
+    db = tmp_path / "h.sqlite3"
+    _insert(db, "P-3", _all_met("a3-quick"))
+    _insert(db, "P-4", _all_met("b1-awareness"))
+    out = tmp_path / "quick.toml"
+    run = subprocess.run(["bbfeedback", "history", "P-3", "--db", str(db), "--accept",
+                          str(out)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "Quick contractions: 12 → 15 repetitions" in run.stdout
+    assert protocols.targets(protocols.load(str(out)))["repetitions"] == 15
+    refused = tmp_path / "b1.toml"
+    run = subprocess.run(["bbfeedback", "history", "P-4", "--db", str(db), "--accept",
+                          str(refused)], capture_output=True, text=True)
+    assert run.returncode == 2 and len(run.stderr.splitlines()) == 1, run.stderr
+    assert "cannot accept the suggestion: nothing to change: the lift follows the breath" \
+        in run.stderr and not refused.exists()
+    assert "nothing to change" in run.stdout and "--accept" not in run.stdout

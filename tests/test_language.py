@@ -266,7 +266,10 @@ def test_every_sentence_in_both_languages_singular_and_plural():
                    "glazer": {"pre-baseline": {"mean": 2.84}, "post-baseline": {"mean": 3.1}},
                    "perfect": {"E": 7.5, "R": n, "F": 1}, "resting_tone": {"unit": "µV"},
                    "no_mvc": True, "mvc_estimated": True, "control_faded_from": 4,
-                   "incomplete": True, "planned_reps": n + 2}
+                   "incomplete": True, "planned_reps": n + 2, "mvc_from_recording": True,
+                   "signal_check": {"unit": "uV", "rest": 3.0, "mvc": 4.5, "ratio": 1.5,
+                                    "weak": True, "squeezes": [25.0, 42.0, 70.0],
+                                    "squeezes_agree": False, "pressure_only": True}}
         for lang in ("nl", "en"):
             text = texts.summary_text(summary, reps(n), lang)
             check(text, lang, "all sentences")
@@ -276,11 +279,14 @@ def test_every_sentence_in_both_languages_singular_and_plural():
     one = {"reps": 1, "reps_met": 1, "quick_count": 1, "fatigue_ratio": None,
            "resting_tone": {"limit": 7.0}}
     assert texts.summary_text(one, reps(1)[:1], "nl") == (
+        "Herhaling 1 niet beoordeeld: het signaal was verstoord (signaal afgekapt, elektrode "
+        "los, pieken, kabelstoring). "
         "Hield 1 van de 1 keer 0,5 s vast. Na herhaling 1 onvolledig ontspannen. "
         "Gespannen in rust na herhaling 1: 8,4 µV, 2,1 × de rust vooraf (grens 7 µV). "
         "Geen aanspanning bij herhaling 1. Buikspieren spanden mee bij herhaling 1. "
         "Geperst in plaats van aangespannen bij herhaling 1: niet persen, adem niet inhouden. "
-        "Te hard aangespannen bij herhaling 1. 1 snelle aanspanning tot vermoeidheid.")
+        "Te hard aangespannen bij herhaling 1. 1 snelle aanspanning tot vermoeidheid. "
+        "Mogelijk geperst bij herhaling 1: de druk steeg traag.")
     assert "1 quick contraction before" in texts.summary_text(one, reps(1), "en")
     assert "herhalingen 1, 2 en 3" in texts.summary_text({"reps": 3, "reps_met": 0},
                                                          reps(3), "nl")

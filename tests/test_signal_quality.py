@@ -224,15 +224,3 @@ def test_four_exercises_in_one_visit_squeeze_maximally_once(tmp_path):
     again = _record(tmp_path, "a1-strength", "5", "--calibration", "max")
     assert again["calibration"]["pfm"]["source"] == "session"
 
-
-@pytest.mark.parametrize("pid", ["b1-awareness", "b2-contract-relax", "b3-long-hold",
-                                 "b3-cough", "b4-wink", "b5-lift"])
-def test_leaflet_b_calibrates_gently(pid):
-    """After a total rupture: "probeer dit rustig uit en bouw langzaam op" - no maximal
-    squeeze unless the therapist asks."""
-    from bbfeedback.exercise.calibrator import calibration_steps
-
-    proto = protocols.load(pid)
-    assert proto.calibration == "gentle"
-    cues = {s.phase.cue for s in calibration_steps(proto.calibration)}
-    assert "squeeze_gentle" in cues and "squeeze_max" not in cues

@@ -9,9 +9,11 @@ numbered migrations (``PRAGMA user_version``); WAL mode and a busy timeout let t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import math
 import os
 import sqlite3
 import time
@@ -62,8 +64,6 @@ MIGRATIONS = [
 ]
 BUSY_TIMEOUT_S = 5.0  # how long to wait for another process's write before saying "busy"
 SETS_PER_DAY = (4, 6)  # leaflet A: exercises 1-3 at least 4-6 times a day
-MET_TO_PROGRESS = 0.8  # two sessions in a row with >= 80 % of reps met: make it harder
-MET_TO_EASE = 0.4  # two sessions in a row with < 40 % met: make it easier
 
 
 def default_path() -> Path:
@@ -396,7 +396,9 @@ def progress(sessions: list[dict], today: date | None = None,
              include_incomplete: bool = False) -> Progress:
     """Per-session progress, practice adherence and a suggested next step. Every session is
     listed; one stopped early is marked ``incomplete`` and left out of the changes, the
-    adherence and the suggestion unless the therapist includes it."""
+    adherence and the suggestion unless the therapist includes it. ``rest`` is the session's
+    rest level in the device's unit (its calibration: judged, ``app/change.py``);
+    ``resting_tone_pct`` (the rests between repetitions in % MVC) is shown, not judged."""
     counted = [s for s in sessions if include_incomplete or not is_incomplete(s)]
     rows = []
     for s in sessions:
@@ -408,6 +410,7 @@ def progress(sessions: list[dict], today: date | None = None,
         rows.append({
             "date": s["started"][:16].replace("T", " "), "protocol": s["protocol"],
             "posture": s["posture"], "mvc": cal.get("mvc"), "unit": cal.get("unit"),
+            "rest": _rest_level(cal),
             "best_hold_s": max(holds) if holds else None,
             "reps": summ.get("reps", len(s["reps"])), "reps_met": summ.get("reps_met"),
             "quick_count": summ.get("quick_count"), "fatigue_ratio": summ.get("fatigue_ratio"),
@@ -420,67 +423,363 @@ def progress(sessions: list[dict], today: date | None = None,
     for row in rows:
         row["changes"] = {}
     for row, judged in zip(judged_rows, change.changes(judged_rows), strict=True):
-        row["changes"] = judged  # per metric: beyond its measurement error or not
+        row["changes"] = judged  # per metric: vs the first, vs the previous, the trend
     return Progress(rows, adherence(counted, today), suggest(counted))
 
 
+def _rest_level(cal: dict) -> float | None:
+    """The calibration's rest level in the device's unit (a robust median when the
+    calibration has one, else its mean)."""
+    level = cal.get("baseline_median", cal.get("baseline_mean"))
+    ok = isinstance(level, int | float) and not isinstance(level, bool) and math.isfinite(level)
+    return float(level) if ok else None
+
+
+# --- adherence: per prescribed plan -----------------------------------------------------------
+SITTING_S = 3600.0  # recordings started within 60 min of a sitting's first one belong to it
+# leaflet A's daily set: exercises 1-3 (or the three in a row), 4-6 times a day
+LEAFLET_A_SET = ("a1-strength", "a2-endurance", "a3-quick", "a-daily")
+ASSESSMENTS = ("glazer", "perfect")
+
+
 def is_assessment(session: dict) -> bool:
-    """A Glazer or PERFECT assessment (its summary says so): measured, not practised."""
+    """A Glazer or PERFECT assessment (its summary or its protocol says so): measured, not
+    practised."""
     summary = session.get("summary") or {}
-    return "glazer" in summary or "perfect" in summary
+    return ("glazer" in summary or "perfect" in summary
+            or _plan(session.get("protocol")) == "assessment")
+
+
+def _plan(pid: str | None) -> str:
+    """Which prescribed plan an exercise belongs to: "A" (leaflet A: 4-6 sets a day), "B"
+    (leaflet B: no number a day), "assessment" or "other" (a therapist's own protocol)."""
+    if pid is None or pid not in protocols.builtin_ids():
+        return "other"
+    return _builtin_plan(pid)
+
+
+_PLANS: dict[str, str] = {}
+
+
+def _builtin_plan(pid: str) -> str:
+    if pid not in _PLANS:
+        p = protocols.load(pid)
+        _PLANS[pid] = ("assessment" if p.scoring in ASSESSMENTS else
+                       "A" if p.source.startswith("Leaflet A") else
+                       "B" if p.source.startswith("Leaflet B") else "other")
+    return _PLANS[pid]
+
+
+def sittings(sessions: list[dict]) -> list[list[dict]]:
+    """Sessions in time order, grouped into sittings: one day, each started less than
+    ``SITTING_S`` after the sitting's first recording."""
+    out: list[list[dict]] = []
+    first: datetime | None = None
+    for s in sorted(sessions, key=lambda s: s["started"]):
+        t = datetime.fromisoformat(s["started"])
+        if out and first is not None and t.date() == first.date() \
+                and (t - first).total_seconds() < SITTING_S:
+            out[-1].append(s)
+        else:
+            out.append([s])
+            first = t
+    return out
+
+
+def is_visit(sitting: list[dict]) -> bool:
+    """The documented rule: a sitting is a clinic visit (not home practice) when it holds an
+    assessment, or two or more different exercises, except leaflet A's daily set alone (a1,
+    a2, a3, a-daily: done in a row at home, one set)."""
+    if any(is_assessment(s) for s in sitting):
+        return True
+    ids = {s["protocol"] for s in sitting}
+    return len(ids) >= 2 and not ids <= set(LEAFLET_A_SET)
 
 
 def adherence(sessions: list[dict], today: date | None = None) -> dict:
-    """Practice sessions per day against the 4-6 a day the leaflet asks, over the days
-    practised. Assessments (Glazer, PERFECT) are not practice: not counted."""
-    days = Counter(s["started"][:10] for s in sessions if not is_assessment(s))
-    if not days:
-        return {"days": 0, "per_day": {}, "mean_per_day": 0.0, "days_on_target": 0,
-                "target_per_day": list(SETS_PER_DAY)}
-    first = min(date.fromisoformat(d) for d in days)
-    last = today or max(date.fromisoformat(d) for d in days)
-    span = (last - first).days + 1
-    return {
-        "days": span, "per_day": dict(sorted(days.items())),
-        "mean_per_day": round(sum(days.values()) / span, 2),
-        "days_on_target": sum(1 for n in days.values()
+    """Home practice per prescribed plan, clinic visits apart (``is_visit``).
+
+    Leaflet A (a1, a2, a3, a-daily): sets a day against its 4-6 (a sitting of leaflet A
+    exercises is one set; ``per_day``, ``mean_per_day``, ``days_on_target`` over ``days``,
+    from the first day of leaflet A practice to today or the last session; ``by_exercise``:
+    each exercise's sets a day, a-daily counting for a1, a2 and a3). Leaflet B (b1-b5) gives no
+    number a day: only the days practised (``leaflet_b``). A therapist's own protocols:
+    days practised (``other``). Visits and assessments are listed, never counted as
+    practice."""
+    groups = sittings(sessions)
+    visits = [g for g in groups if is_visit(g)]
+    home = [g for g in groups if not is_visit(g)]
+    last_day = today or max((date.fromisoformat(s["started"][:10]) for s in sessions),
+                            default=None)
+
+    def days_of(plan: str) -> Counter:
+        return Counter(g[0]["started"][:10] for g in home
+                       if any(_plan(s["protocol"]) == plan for s in g))
+
+    def span(days: Counter) -> int:
+        if not days or last_day is None:
+            return 0
+        return (max(last_day, *map(date.fromisoformat, days))
+                - min(map(date.fromisoformat, days))).days + 1
+
+    a_days = days_of("A")
+    a_span = span(a_days)
+    by_exercise: dict[str, dict[str, int]] = {}
+    for g in home:
+        ids = {s["protocol"] for s in g}
+        for pid in LEAFLET_A_SET[:3]:
+            if pid in ids or "a-daily" in ids:
+                day = g[0]["started"][:10]
+                by_exercise.setdefault(pid, {}).setdefault(day, 0)
+                by_exercise[pid][day] += 1
+    leaflet_a = {
+        "days": a_span, "per_day": dict(sorted(a_days.items())),
+        "mean_per_day": round(sum(a_days.values()) / a_span, 2) if a_span else 0.0,
+        "days_on_target": sum(1 for n in a_days.values()
                               if SETS_PER_DAY[0] <= n <= SETS_PER_DAY[1]),
-        "target_per_day": list(SETS_PER_DAY),
+        "target_per_day": list(SETS_PER_DAY) if a_days else None,
+        "by_exercise": {pid: dict(sorted(d.items())) for pid, d in by_exercise.items()},
+    }
+    practised = {}
+    for key, plan in (("leaflet_b", "B"), ("other", "other")):
+        d = days_of(plan)
+        practised[key] = {"days": span(d), "days_practised": len(d),
+                          "per_day": dict(sorted(d.items())), "target_per_day": None}
+    return {
+        **{k: leaflet_a[k] for k in ("days", "per_day", "mean_per_day", "days_on_target",
+                                     "target_per_day")},
+        "leaflet_a": leaflet_a, **practised,
+        "visits": [{"date": g[0]["started"][:16].replace("T", " "),
+                    "exercises": sorted({s["protocol"] or "-" for s in g})} for g in visits],
+        "assessments": sum(1 for s in sessions if is_assessment(s)),
+        "rule": f"sitting: one day, within {SITTING_S / 60:g} min of its first recording; "
+                "visit: an assessment or 2+ different exercises (not leaflet A's set alone)",
     }
 
 
+# --- suggested next targets -------------------------------------------------------------------
+MET_TO_PROGRESS = 0.8  # two sessions in a row with >= 80 % of reps met: make it harder
+MET_TO_EASE = 0.4  # two sessions in a row with < 40 % met: make it easier
+LONGEST_HOLD_S = 10.0  # holds: leaflet B "5 tot 10 s", PERFECT's E "up to 10 s"
+SHORTEST_HOLD_S = 2.0  # holds are not made shorter than this
+QUICK_MORE = 0.25  # quick squeezes counted to the end twice: a quarter more (at least 2)
+LIMIT_MORE = 1.5  # as-long-as-possible holds up to the limit twice: the limit x 1.5
+LIMIT_REACHED_S = 1.0  # a hold ending within this of its limit was cut by the limit
+FLOOR_STEP_PCT = 5.0  # the lift: every floor 5 % MVC higher (or lower)
+TOP_FLOOR_MAX_PCT = 90.0  # ... the top floor no higher than this
+BOTTOM_FLOOR_MIN_PCT = 10.0  # ... the bottom floor no lower than this
+FIXED_HOLD = ("b2-contract-relax",)  # leaflet B: "2 tellen"; longer holds are exercise 3
+KNACK_CUES = ("cough",)  # the squeeze before a cough is timed to the cough: nothing to move
+NOT_JUDGED = ("not_judged", "stopped")  # repetitions neither met nor missed
+
+
 def suggest(sessions: list[dict]) -> dict | None:
-    """The documented rule: the last two sessions of a protocol with >= 80 % of repetitions
-    met -> hold 1 s longer (or, for quick and endurance work, target +5 % MVC); both below
-    40 % -> hold 1 s shorter. The therapist accepts it or not."""
-    if not sessions:
+    """The documented rule, per kind of exercise, on the last two sessions of the last
+    practised exercise (assessments are never progressed), section by section in the
+    exercise's order (a-daily: strength, endurance, quick); the first change wins, else the
+    first refusal:
+
+    - holds: >= 80 % of the section's repetitions met twice -> hold 1 s longer (up to 10 s);
+      < 40 % twice -> 1 s shorter (not below 2 s). b2 (2 counts by the leaflet) and the
+      squeeze before a cough are not changed;
+    - as long as possible (a2): both sessions' longest hold reached the limit -> the limit
+      x 1.5 (the hold itself has no target);
+    - quick (a3, b4): counted to the end of the planned squeezes without fading twice (or,
+      without a count, >= 80 % met) -> a quarter more repetitions (at least 2);
+    - lift (b5): >= 80 % met twice -> every floor +5 % MVC (top floor up to 90); < 40 %
+      twice -> -5 (bottom floor not below 10);
+    - awareness (b1, paced by the breath): nothing to change (a refusal).
+
+    A refusal is a suggestion with ``change`` "none" and its ``reason``: shown, and
+    ``--accept`` says why it cannot."""
+    practice = [s for s in sessions if not is_assessment(s)]
+    if not practice:
         return None
-    pid = sessions[-1]["protocol"]
-    same = [s for s in sessions if s["protocol"] == pid][-2:]
+    pid = practice[-1]["protocol"]
+    same = [s for s in practice if s["protocol"] == pid][-2:]
     if len(same) < 2:
         return None
-    shares = [s["summary"].get("reps_met", 0) / max(1, s["summary"].get("reps", 0))
-              for s in same]
-    holds = [r["target_hold_s"] for r in same[-1]["reps"] if r.get("target_hold_s")]
-    hold = max(set(holds), key=holds.count) if holds else None
-    met = {"met_shares": [round(x, 3) for x in shares]}  # the words: texts.suggestion_text
-    if all(x >= MET_TO_PROGRESS for x in shares):
-        if hold is not None and hold >= 2:
-            return {"protocol": pid, "change": "hold_s", "from": hold, "to": hold + 1,
-                    "why": f"{shares[0]:.0%} and {shares[1]:.0%} of repetitions met", **met}
-        return {"protocol": pid, "change": "target_pct_mvc_delta", "from": 0, "to": 5,
-                "why": f"{shares[0]:.0%} and {shares[1]:.0%} of repetitions met", **met}
-    if all(x < MET_TO_EASE for x in shares) and hold is not None and hold > 2:
-        return {"protocol": pid, "change": "hold_s", "from": hold, "to": hold - 1,
-                "why": f"only {shares[0]:.0%} and {shares[1]:.0%} of repetitions met", **met}
+    found = []
+    for name, kind, phases in _sections(pid):
+        shares = [_met_share([r for r in s["reps"] if _section_of(r, pid) == name],
+                             s["summary"]) for s in same]
+        if any(x is None for x in shares):
+            continue
+        got = _rule(pid, name, kind, phases, same, shares)
+        if got is not None:
+            found.append({"protocol": pid, "section": name,
+                          "met_shares": [round(x, 3) for x in shares], **got})
+    changes = [f for f in found if f["change"] != "none"]
+    return (changes or found or [None])[0]
+
+
+@functools.lru_cache(maxsize=64)
+def _sections(pid: str) -> list[tuple[str | None, str, list]]:
+    """(section name, kind of scoring, work phases) of an exercise, in order, one entry per
+    section name; an exercise not bundled: one "holds" entry for all its repetitions
+    (bundled exercises do not change while running: cached)."""
+    if pid not in protocols.builtin_ids():
+        return [(None, "holds", [])]
+    out: dict[str, tuple[str, list]] = {}
+    for sec in protocols.load(pid).sections:
+        work = [ph for ph in sec.phases if ph.kind == protocols.WORK]
+        if work and sec.name not in out:
+            out[sec.name] = (sec.scoring, work)
+    return [(name, kind, work) for name, (kind, work) in out.items()]
+
+
+def _section_of(rep: dict, pid: str) -> str | None:
+    """A repetition's section (an older score without one: the exercise's first; an
+    exercise not bundled: None, one for all)."""
+    if pid not in protocols.builtin_ids():
+        return None
+    if rep.get("section") is not None:
+        return rep["section"]
+    return _sections(pid)[0][0]
+
+
+def _met_share(reps: list[dict], summary: dict) -> float | None:
+    """Share of the judged repetitions that were met (not judged, stopped: left out); scores
+    without a ``met`` of their own: the summary's repetitions met."""
+    if reps and not any("met" in r for r in reps):
+        return summary.get("reps_met", 0) / max(1, summary.get("reps", 0))
+    judged = [r for r in reps if not set(r.get("flags") or ()) & set(NOT_JUDGED)]
+    if not judged:
+        return None
+    return sum(1 for r in judged if r.get("met")) / len(judged)
+
+
+def _rule(pid: str, name: str | None, kind: str, phases: list, same: list[dict],
+          shares: list[float]) -> dict | None:
+    """One section's suggestion (``suggest``), or None."""
+    up = all(x >= MET_TO_PROGRESS for x in shares)
+    down = all(x < MET_TO_EASE for x in shares)
+    why = f"{shares[0]:.0%} and {shares[1]:.0%} of repetitions met"
+    if kind in ASSESSMENTS:
+        return None
+    if kind == "awareness":
+        return _refusal("breath_paced", why, "met") if up else None
+    if kind == "endurance" or any(ph.until_fail for ph in phases):
+        limit = max((ph.duration_s for ph in phases if ph.until_fail), default=None)
+        if limit is None:
+            return None
+        longest = [max((r.get("hold_s") or 0.0 for r in s["reps"]
+                        if _section_of(r, pid) == name), default=0.0) for s in same]
+        if all(h >= limit - LIMIT_REACHED_S for h in longest):
+            return {"change": "max_s", "from": limit, "to": round(limit * LIMIT_MORE),
+                    "why": f"held up to the {limit:g} s limit twice", "why_code": "limit",
+                    "limit": limit}
+        return None
+    if kind == "quick":
+        planned = next((sec.repetitions for sec in protocols.load(pid).sections
+                        if sec.name == name), None) if name is not None else None
+        summaries = [s["summary"] for s in same]
+        code = "met"
+        if planned and all("quick_faded" in m for m in summaries):
+            up = all(not m["quick_faded"] and (m.get("quick_count") or 0) >= planned
+                     for m in summaries)
+            why, code = "counted to the end without fading twice", "quick_end"
+        if not up or not planned:
+            return None
+        return {"change": "repetitions", "from": planned,
+                "to": planned + max(2, math.ceil(QUICK_MORE * planned)), "why": why,
+                "why_code": code}
+    if kind == "lift":
+        floors = [ph.target_pct_mvc for ph in phases]
+        if None in floors:
+            return None
+        if up:
+            if floors[-1] + FLOOR_STEP_PCT > TOP_FLOOR_MAX_PCT:
+                return _refusal("top_floor", why, "met", pct=floors[-1])
+            return {"change": "floors_pct_mvc", "from": floors,
+                    "to": [f + FLOOR_STEP_PCT for f in floors], "why": why, "why_code": "met"}
+        if down and floors[0] - FLOOR_STEP_PCT >= BOTTOM_FLOOR_MIN_PCT:
+            return {"change": "floors_pct_mvc", "from": floors,
+                    "to": [f - FLOOR_STEP_PCT for f in floors], "why": f"only {why}",
+                    "why_code": "met_low"}
+        return None
+    # holds
+    if any(ph.cue in KNACK_CUES for ph in phases):
+        return None
+    holds = [r["target_hold_s"] for r in same[-1]["reps"]
+             if r.get("target_hold_s") and _section_of(r, pid) == name]
+    hold = max(set(holds), key=holds.count) if holds else (phases[0].hold_s if phases
+                                                             else None)
+    if hold is None or hold < SHORTEST_HOLD_S:
+        return None
+    if up:
+        if pid in FIXED_HOLD:
+            return _refusal("fixed_count", why, "met")
+        if hold >= LONGEST_HOLD_S:
+            return _refusal("longest_hold", why, "met", hold=hold)
+        return {"change": "hold_s", "from": hold, "to": min(hold + 1, LONGEST_HOLD_S),
+                "why": why, "why_code": "met"}
+    if down and hold > SHORTEST_HOLD_S and pid not in FIXED_HOLD:
+        return {"change": "hold_s", "from": hold, "to": max(hold - 1, SHORTEST_HOLD_S),
+                "why": f"only {why}", "why_code": "met_low"}
     return None
 
 
+def _refusal(reason: str, why: str, code: str, **values) -> dict:
+    return {"change": "none", "from": None, "to": None, "reason": reason,
+            "reason_values": values, "why": why, "why_code": code}
+
+
 def accept_suggestion(s: dict) -> protocols.Protocol:
-    """The protocol a suggestion asks for (``history --accept`` writes it as TOML)."""
-    base = protocols.load(s["protocol"])
-    if s["change"] == "hold_s":
-        return protocols.customise(base, hold_s=s["to"])
-    work = [ph for sec in base.sections for ph in sec.phases if ph.kind == "work"]
-    return protocols.customise(base, target_pct_mvc=min(
-        100.0, (work[0].target_pct_mvc or 50) + s["to"]))
+    """The protocol a suggestion asks for (``history --accept`` writes it as TOML): the
+    bundled exercise with the suggested parameter changed in the suggested section. An
+    InputError (one line, exit 2) says why when it cannot be: a refusal, an assessment, an
+    exercise not bundled, or a change that would leave the exercise as it is."""
+    from dataclasses import replace
+
+    from bbfeedback import texts
+
+    pid = s.get("protocol")
+    if s.get("change") == "none":
+        reason = texts.suggest_reason(s, "en")
+        raise InputError(f"cannot accept the suggestion: {reason}", pid)
+    if _plan(pid) == "assessment":
+        raise InputError("cannot accept the suggestion: an assessment is measured, not "
+                         "practised; it has no targets to change", pid)
+    if pid not in protocols.builtin_ids():
+        raise InputError("cannot accept the suggestion: not a bundled exercise (change its "
+                         "own protocol file)", pid)
+    base = protocols.load(pid)
+    section, to = s.get("section"), s.get("to")
+
+    def mine(sec) -> bool:
+        return section is None or sec.name == section
+
+    def phase(ph, k: int):
+        if ph.kind != protocols.WORK:
+            return ph
+        what = s.get("change")
+        if what == "hold_s" and not ph.until_fail:
+            return replace(ph, hold_s=float(to), duration_s=float(to) + ph.reach_s)
+        if what == "max_s" and ph.until_fail:
+            return replace(ph, duration_s=float(to))
+        if what == "floors_pct_mvc" and ph.target_pct_mvc is not None and k < len(to):
+            d = float(to[k]) - ph.target_pct_mvc
+            lo, hi = ph.band_pct_mvc or (ph.target_pct_mvc, ph.target_pct_mvc)
+            return replace(ph, target_pct_mvc=float(to[k]),
+                           band_pct_mvc=(max(0.0, lo + d), hi + d))
+        return ph
+
+    def changed(sec):
+        if not mine(sec):
+            return sec
+        if s.get("change") == "repetitions":
+            return replace(sec, repetitions=int(to))
+        work = iter(range(len(sec.phases)))
+        phases = tuple(phase(ph, next(work) if ph.kind == protocols.WORK else -1)
+                       for ph in sec.phases)
+        return replace(sec, phases=phases)
+
+    if s.get("change") not in ("hold_s", "max_s", "repetitions", "floors_pct_mvc"):
+        raise InputError(f"cannot accept the suggestion: unknown change {s.get('change')!r}",
+                         pid)
+    new = replace(base, sections=tuple(changed(sec) for sec in base.sections))
+    if new == base:
+        raise InputError("cannot accept the suggestion: the exercise asks this already "
+                         "(nothing would change)", pid)
+    return new

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from bbfeedback import texts as words
-from bbfeedback.app import change
 from bbfeedback.app.analyze import session_for
 from bbfeedback.app.history import Progress
+from bbfeedback.app.tables import PROGRESS_COLUMNS, noise_values, progress_cells
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.recording import read_recording
@@ -174,7 +174,8 @@ def session_report(path: str | Path, lang: str = "en") -> str:
     events = [e.to_dict() for e in session.contractions if e.channel == main.name]
     template = session.template(float(t_s[0]), float(t_s[-1]))
     proto = session.protocol
-    body = [_meta_table(rec, meta, proto, session.calibrations, lang),
+    body = [_meta_table(rec, meta, proto, session.calibrations, lang,
+                        result["summary"].get("signal_check")),
             f"<h2>{t('summary', lang)}</h2>",
             f'<p class="summary">{_e(result["summary"]["text_nl" if lang == "nl" else "text_en"])}'
             "</p>",
@@ -196,9 +197,24 @@ def session_report(path: str | Path, lang: str = "en") -> str:
     return page(f"{t('session_report', lang)} - {proto.name[lang]}", "".join(body), lang)
 
 
-def _meta_table(rec, meta, proto, cals: dict, lang: str) -> str:
-    """The session's facts; the calibration as the session used it, the device and posture
-    as recorded (checked when read: ``recording.schemas``)."""
+def _signal_line(check: dict, lang: str) -> str:
+    """"MVC 12,3 × de rust (kalibratie van de sessie); knijpen 36,4 / 37,4 / 34,5 µV (eens)"."""
+    parts = [words.lookup(words.CALIBRATION_SOURCES, check.get("calibration") or "", lang)]
+    if check.get("ratio") is not None:
+        parts.insert(0, t("mvc_ratio", lang, ratio=check["ratio"]))
+    if check.get("squeezes"):
+        agree = "squeezes_agree" if check.get("squeezes_agree") else "squeezes_differ"
+        parts.append(t("squeezes_line", lang, levels=" / ".join(
+            words.fmt(v, lang, ".1f") for v in check["squeezes"]),
+            unit=words.unit(check.get("unit") or ""), agree=t(agree, lang)))
+    return "; ".join(p for p in parts if p)
+
+
+def _meta_table(rec, meta, proto, cals: dict, lang: str, check: dict | None = None) -> str:
+    """The session's facts; the calibration as the session used it (with where its MVC comes
+    from, the MVC as a multiple of the rest and the calibration squeezes: the numbers every
+    score rests on), the device and posture as recorded (checked when read:
+    ``recording.schemas``)."""
     device = meta.last("device") or {}
     cal_text = "; ".join(
         t("calibration_of", lang, channel=words.channel(name, lang), mean=c.baseline_mean,
@@ -211,6 +227,8 @@ def _meta_table(rec, meta, proto, cals: dict, lang: str) -> str:
             (t("device", lang), f"{device.get('name') or '-'} "
                                 f"({_fmt(device.get('fs_hz'), '{:.0f}', lang)} Hz)"),
             (t("calibration", lang), cal_text or "-")]
+    if check:
+        rows.append((t("signal_check", lang), _signal_line(check, lang)))
     return '<table class="meta">' + "".join(
         f"<tr><td><b>{_e(k)}</b></td><td>{_e(v)}</td></tr>" for k, v in rows) + "</table>"
 
@@ -264,13 +282,11 @@ def progress_report(patient: str, prog: Progress, lang: str = "en") -> str:
     charts = [("mvc", [r["mvc"] for r in rows], unit),
               ("best_hold", [r["best_hold_s"] for r in rows], "s"),
               ("reps_met", [r["reps_met"] for r in rows], ""),
-              ("tone", [r["resting_tone_pct"] for r in rows], "%")]
+              ("rest_chart", [r.get("rest") for r in rows], unit)]
     body = [f'<table class="meta"><tr><td><b>{t("patient", lang)}</b></td>'
             f"<td>{_e(patient)}</td></tr></table>"]
-    a = prog.adherence
-    body.append(f"<h2>{t('adherence', lang)}</h2><p>" + _e(t(
-        "adherence_text", lang, mean=a["mean_per_day"], lo=a["target_per_day"][0],
-        hi=a["target_per_day"][1], on=a["days_on_target"], days=a["days"])) + "</p>")
+    body.append(f"<h2>{t('adherence', lang)}</h2>" + "".join(
+        f"<p>{_e(line)}</p>" for line in words.adherence_lines(prog.adherence, lang)))
     if prog.suggestion:
         s = prog.suggestion
         name = protocols.display_name(s["protocol"], lang)
@@ -279,27 +295,13 @@ def progress_report(patient: str, prog: Progress, lang: str = "en") -> str:
     for key, values, u in charts:
         body.append(f"<h2>{t(key, lang)}</h2><figure>{series_svg(values, labels, u, lang)}"
                     "</figure>")
-    head = "".join(f"<th>{t(c, lang)}</th>" for c in (
-        "date", "protocol", "col_mvc", "col_mvc_change", "col_best_hold", "col_met",
-        "col_quick", "col_fatigue", "col_rest", "col_rest_change"))
-    table = []
-    for r in prog.rows:
-        judged = r.get("changes") or {}
-        name = protocols.display_name(r["protocol"], lang) + (t("incomplete_mark", lang)
-                                                      if r.get("incomplete") else "")
-        cells = (r["date"], name, _fmt(r["mvc"], lang=lang),
-                 words.change_text(judged.get("mvc"), lang),
-                 _fmt(r["best_hold_s"], lang=lang), f"{r['reps_met']}/{r['reps']}",
-                 _fmt(r["quick_count"], "{:.0f}", lang),
-                 _fmt(r["fatigue_ratio"], "{:.2f}", lang),
-                 _fmt(r["resting_tone_pct"], "{:.0f}", lang),
-                 words.change_text(judged.get("resting_tone_pct"), lang))
-        table.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
+    head = "".join(f"<th>{t(c, lang)}</th>" for c in PROGRESS_COLUMNS)
+    table = ["<tr>" + "".join(f"<td>{_e(c)}</td>" for c in progress_cells(r, lang)) + "</tr>"
+             for r in prog.rows]
     body.append(f"<h2>{t('sessions', lang)}</h2><table><tr>{head}</tr>{''.join(table)}"
                 "</table>")
-    body.append(f"<h2>{t('noise', lang)}</h2><p>" + _e(t(
-        "noise_text", lang, mvc=change.BY_KEY["mvc"].mdc_pct,
-        tone=change.BY_KEY["resting_tone_pct"].mdc_pct)) + "</p>")
+    body.append(f"<h2>{t('noise', lang)}</h2><p>" + _e(t("noise_text", lang, **noise_values()))
+                + "</p>")
     return page(f"{t('progress', lang)} - {patient}", "".join(body), lang)
 
 

@@ -108,38 +108,53 @@ def format_table(result: dict, lang: str = "en") -> str:
     return "\n".join(lines)
 
 
+PROGRESS_COLUMNS = ("date", "protocol", "col_mvc", "col_mvc_first", "col_mvc_trend",
+                    "col_best_hold", "col_met", "col_quick", "col_fatigue", "col_rest_level",
+                    "col_rest_first", "col_rest_trend")
+
+
+def progress_cells(r: dict, lang: str) -> tuple[str, ...]:
+    """One progress row as the table's cells (``PROGRESS_COLUMNS``): MVC and rest with their
+    verdict against the first session and their trend (``app/change.py``)."""
+    judged = r.get("changes") or {}
+    name = protocols.display_name(r["protocol"], lang) + (t("incomplete_mark", lang)
+                                                          if r.get("incomplete") else "")
+    rest = "-" if r.get("rest") is None else \
+        f"{words.fmt(r['rest'], lang, '.1f')} {words.unit(r.get('unit') or '')}".strip()
+    return (r["date"], name, words.fmt(r["mvc"], lang, ".1f"),
+            words.metric_change_text(judged.get("mvc"), lang),
+            words.trend_text(judged.get("mvc"), lang),
+            words.fmt(r["best_hold_s"], lang, ".1f"), f"{r['reps_met']}/{r['reps']}",
+            words.fmt(r["quick_count"], lang, ".0f"), words.fmt(r["fatigue_ratio"], lang, ".2f"),
+            rest, words.metric_change_text(judged.get("rest"), lang),
+            words.trend_text(judged.get("rest"), lang))
+
+
+def noise_values() -> dict:
+    """The MDC figures the progress table's note gives (``app/change.py``)."""
+    mdcs = change.MDCS
+    return {"mvc": mdcs["mvc", "emg"].pct, "tone": mdcs["rest", "emg"].pct,
+            "floor": mdcs["rest", "emg"].floor_uV, "p_mvc": mdcs["mvc", "pressure"].abs,
+            "p_rest": mdcs["rest", "pressure"].abs}
+
+
 def format_progress(patient: str, prog, lang: str = "en") -> str:
-    heads = [t(k, lang) for k in ("date", "protocol", "col_mvc", "col_mvc_change",
-                                  "col_best_hold", "col_met", "col_quick", "col_fatigue",
-                                  "col_rest", "col_rest_change")]
-
-    def judged(r: dict, key: str) -> str:  # the change against its measurement error
-        return words.change_text((r.get("changes") or {}).get(key), lang)
-
-    rows = [(r["date"], protocols.display_name(r["protocol"], lang) + (t("incomplete_mark", lang)
-                                                   if r.get("incomplete") else ""),
-             words.fmt(r["mvc"], lang, ".1f"),
-             judged(r, "mvc"), words.fmt(r["best_hold_s"], lang, ".1f"),
-             f"{r['reps_met']}/{r['reps']}", words.fmt(r["quick_count"], lang, ".0f"),
-             words.fmt(r["fatigue_ratio"], lang, ".2f"),
-             words.fmt(r["resting_tone_pct"], lang, ".0f"), judged(r, "resting_tone_pct"))
-            for r in prog.rows]
+    heads = [t(k, lang) for k in PROGRESS_COLUMNS]
+    rows = [progress_cells(r, lang) for r in prog.rows]
     widths = [max([len(h)] + [len(r[k]) for r in rows]) for k, h in enumerate(heads)]
-    left = {0, 1, 3, 9}  # date, exercise and the changes: text, to the left
+    left = {0, 1, 3, 4, 10, 11}  # date, exercise and the verdicts: text, to the left
 
     def row(cells) -> str:
         return " ".join(f"{c:<{w}}" if k in left else f"{c:>{w}}"
                         for k, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
 
     lines = [f"{t('patient', lang)} {patient}", row(heads)] + [row(r) for r in rows]
-    lines.append(t("noise_line", lang, mvc=change.BY_KEY["mvc"].mdc_pct,
-                   tone=change.BY_KEY["resting_tone_pct"].mdc_pct))
-    a = prog.adherence
-    lines.append(t("practice_line", lang, text=t(
-        "adherence_text", lang, mean=a["mean_per_day"], lo=a["target_per_day"][0],
-        hi=a["target_per_day"][1], on=a["days_on_target"], days=a["days"])))
+    lines.append(t("noise_line", lang, **noise_values()))
+    for line in words.adherence_lines(prog.adherence, lang):
+        lines.append(t("practice_line", lang, text=line))
     if prog.suggestion:
+        s = prog.suggestion
         lines.append(t("suggestion_line", lang, text=words.suggestion_text(
-            prog.suggestion, lang, protocols.display_name(prog.suggestion["protocol"], lang)))
-                     + "; " + t("suggest_accept", lang))
+            s, lang, protocols.display_name(s["protocol"], lang)))
+                     + ("" if s["change"] == "none" else "; " + t("suggest_accept", lang)))
     return "\n".join(lines)

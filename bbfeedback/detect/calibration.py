@@ -150,9 +150,10 @@ class CalibrationEstimate:
       larger of 3 SD and half the rest (pressure: 2 cmH2O) are contractions; each one's
       plateau is the highest level it held for 0.5 s (both quarters at least that), leaving
       out the quarters above ``RUN_OUTLIER`` x its median (a cable burst inside a hold: the
-      quarter it only touches stays below that, but is not held for 0.5 s), and the MVC the strongest plateau, unless that one
-      lasted under ``BURST_S`` and is over ``RUN_OUTLIER`` x the next (a burst on its own):
-      an artefact is not the patient's maximum."""
+      quarter it only touches stays below that, but is not held for 0.5 s), and the MVC
+      the strongest plateau, unless that one lasted under ``BURST_S`` and is over
+      ``RUN_OUTLIER`` x the next (a burst on its own): an artefact is not the patient's
+      maximum."""
 
     def __init__(self, fs_hz: float, unit: str, window_s: float = 1.0,
                  plateau_s: float = 0.5):

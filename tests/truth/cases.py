@@ -21,7 +21,7 @@ from functools import partial
 
 import numpy as np
 
-from . import model, run
+from . import model, progress, run
 from .model import FS_HZ, Interval, Recording, Signal
 from .schedule import Act, Patient, Plan, acts, plan
 
@@ -66,10 +66,11 @@ class Made:
 
 def session(protocol_id: str, patient: Patient | None = None, seed: int = 1, emg: bool = True,
             pressure: bool = False,
-            emg_range: tuple[float, float] = model.EMG_RANGE_UV) -> Made:
+            emg_range: tuple[float, float] = model.EMG_RANGE_UV,
+            calibration: str | None = None) -> Made:
     """A live session's recording (calibration first) of one patient, one seed."""
     patient = patient or Patient()
-    p = plan(protocol_id)
+    p = plan(protocol_id, calibration)
     rng = np.random.default_rng(seed + SEED_OFFSET)
     done = tuple(acts(p, patient, rng))
     sigs = []
@@ -315,6 +316,9 @@ class Case:
 
     def result(self) -> dict:
         """Run once per process (every check of the case reads the same result)."""
+        if self.name not in _RESULTS and self.path == "history":  # several sessions
+            mades, pids, use_visit = self.make()
+            _RESULTS[self.name] = progress.record_all(mades, pids, use_visit)
         if self.name not in _RESULTS:
             made = self.make()
             go = run.PATHS[self.path]
@@ -418,6 +422,87 @@ CASES: list[Case] = [
          (*clean(NORMAL, 5), *calibrated(NORMAL), calibration_source("session-gentle"))),
 ]
 
+
+
+# --- sessions over weeks, and one visit: recorded live, added to a history ------------------
+def _series(mvcs: list[float], rests: list[float] | None = None):
+    """Six a1 sessions of one patient: her MVC (and rest) in each, known."""
+    rests = rests or [3.0] * len(mvcs)
+    mades = [session(A1, Patient(rest_uv=r, mvc_uv=m), seed=200 + k)
+             for k, (m, r) in enumerate(zip(mvcs, rests, strict=True))]
+    return mades, [A1] * len(mades), False
+
+
+def _changes(result: dict, metric: str, key: str) -> list[str]:
+    """Each later session's verdict on ``metric`` (``key``: vs_first, vs_previous)."""
+    return [row["changes"][metric][key]["verdict"] for row in result["progress"][1:]]
+
+
+def _trend(result: dict, metric: str) -> dict:
+    return result["progress"][-1]["changes"][metric]["trend"]
+
+
+STEADY = [20.0, 26.0, 32.0, 38.0, 44.0, 50.0]
+NOISE = [40.0, 42.4, 38.7, 41.3, 39.2, 40.8]
+JUMP = [20.0, 21.0, 20.0, 40.0, 41.0, 40.0]
+REST_SAME = [3.0, 3.2, 2.9, 3.1, 2.85, 3.05]
+VISIT = ["a1-strength", "a3-quick", "b2-contract-relax", "b3-long-hold"]
+
+
+def _visit():
+    """Four exercises in one visit: the first calibrates, the next ones only rest."""
+    mades = [session(pid, seed=300 + k, calibration=None if k == 0 else "visit")
+             for k, pid in enumerate(VISIT)]
+    return mades, VISIT, True
+
+
+PROGRESS_CASES = [
+    Case("progress-steady-gain", "MVC 20, 26, 32, 38, 44, 50 µV over six sessions", A1,
+         "history", lambda: _series(STEADY),
+         (Check("mvc_improved_vs_first_at_the_end",
+                lambda r: _changes(r, "mvc", "vs_first")[-1] == "improved"),
+          Check("mvc_trend_improving_steadily",
+                lambda r: _trend(r, "mvc")["verdict"] == "improving"
+                and _trend(r, "mvc")["shape"] == "steady"),
+          Check("never_a_decline", lambda r: "declined" not in
+                _changes(r, "mvc", "vs_first") + _changes(r, "mvc", "vs_previous")))),
+    Case("progress-noise-only", "MVC 40 µV ± 3 over six sessions", A1, "history",
+         lambda: _series(NOISE),
+         (Check("no_change_claimed", lambda r: not {"improved", "declined"} & set(
+             _changes(r, "mvc", "vs_first") + _changes(r, "mvc", "vs_previous"))),
+          Check("no_trend", lambda r: _trend(r, "mvc")["verdict"] == "no_trend"))),
+    Case("progress-one-jump", "MVC 20, 21, 20, then 40, 41, 40 µV", A1, "history",
+         lambda: _series(JUMP),
+         (Check("improved_vs_first_from_session_4_only",
+                lambda r: _changes(r, "mvc", "vs_first") == ["within_error"] * 2
+                + ["improved"] * 3),
+          Check("one_improved_step", lambda r: _changes(r, "mvc", "vs_previous").count(
+              "improved") == 1 and "declined" not in _changes(r, "mvc", "vs_previous")),
+          Check("trend_is_one_step_up", lambda r: _trend(r, "mvc")["verdict"] == "improving"
+                and _trend(r, "mvc")["shape"] == "step"))),
+    Case("progress-rest-unchanged", "rest 3.0 µV ± 0.2 in µV, MVC 40 µV", A1, "history",
+         lambda: _series([40.0] * 6, REST_SAME),
+         (Check("rest_within_error_every_time", lambda r: set(
+             _changes(r, "rest", "vs_first") + _changes(r, "rest", "vs_previous"))
+             == {"within_error"}),
+          Check("rest_no_trend", lambda r: _trend(r, "rest")["verdict"] == "no_trend"),
+          Check("rest_judged_in_uV", lambda r: all(
+              row["changes"]["rest"]["unit"] == "uV" for row in r["progress"])))),
+    Case("visit-four-exercises-one-calibration", "a1, a3, b2, b3 in one visit", A1,
+         "history", _visit,
+         (Check("first_calibrates", lambda r: r["calibrations"][0]["pfm"]["source"]
+                == "session"),
+          Check("the_others_take_its_mvc", lambda r: all(
+              c["pfm"]["source"] == "session-visit"
+              and c["pfm"]["mvc"] == r["calibrations"][0]["pfm"]["mvc"]
+              for c in r["calibrations"][1:])),
+          Check("the_others_still_met", lambda r: all(
+              row["reps_met"] == row["reps"] for row in r["progress"][1:])),
+          Check("copied_mvc_not_judged_as_progress", lambda r: all(
+              row["changes"]["mvc"]["vs_previous"]["verdict"] in ("not_measured", "first")
+              for row in r["progress"][1:])))),
+]
+CASES += PROGRESS_CASES
 
 def by_name(name: str) -> Case:
     return next(c for c in CASES if c.name == name)

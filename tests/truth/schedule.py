@@ -51,10 +51,11 @@ class Plan:
         return max((c.rep for c in self.cues if c.rep is not None), default=0)
 
 
-def plan(protocol_id: str) -> Plan:
-    """The cues of a live session of ``protocol_id`` that calibrates itself first."""
+def plan(protocol_id: str, calibration: str | None = None) -> Plan:
+    """The cues of a live session of ``protocol_id`` that calibrates itself first (in its own
+    mode, or ``calibration``: "visit" rests only)."""
     proto = protocols.load(protocol_id)
-    steps = calibration_steps(proto.calibration) + proto.timeline()
+    steps = calibration_steps(calibration or proto.calibration) + proto.timeline()
     cues, t, squeeze, start, before = [], 0.0, 0, None, None
     for i, s in enumerate(steps):
         ph = s.phase
