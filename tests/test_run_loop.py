@@ -331,7 +331,8 @@ def test_replay_shows_the_recorded_calibration_cues(name):
     src = ReplaySource(Path(__file__).parent.parent / "sample_data" / f"{name}.edf")
     session = src.session()
     lead = recorded_calibration_cues(src.recording)
-    assert [c.cue for c in lead] == ["baseline"] + ["squeeze_max", "relax"] * 3
+    squeeze = "squeeze_gentle" if name == "lift" else "squeeze_max"  # leaflet B: gently
+    assert [c.cue for c in lead] == ["baseline"] + [squeeze, "relax"] * 3
     pub = FramePublisher(src.fs_hz, src.channels, lead_cues=lead)
     shown: list[tuple] = []  # (time, cue, calibration, end) at every change of cue
 
