@@ -114,23 +114,6 @@ def confirmed_max(levels: list[float]) -> float | None:
     return float(max(confirmed)) if confirmed else float(np.median(levels))
 
 
-def plateau_max(envelope: np.ndarray, fs_hz: float, plateau_s: float = 0.5) -> float:
-    """Highest mean over any ``plateau_s`` stretch: MVC that a spike cannot fake."""
-    env = np.asarray(envelope, dtype=float)
-    n = max(1, int(round(plateau_s * fs_hz)))
-    if env.size <= n:
-        return float(env.mean()) if env.size else 0.0
-    csum = np.concatenate([[0.0], np.cumsum(env)])
-    return float(((csum[n:] - csum[:-n]) / n).max())
-
-
-def estimate_from_recording(envelope: np.ndarray, fs_hz: float, unit: str) -> Calibration:
-    """Self-calibration for a recording analysed without a calibration of its own."""
-    est = CalibrationEstimate(fs_hz, unit)
-    est.add(envelope)
-    return est.result()
-
-
 QUARTER_S = 0.25  # the estimate's unit of time: two of them make a 0.5 s plateau
 # a quarter second of a contraction this many times its median is no squeeze (a squeeze
 # ramps up and holds; its quarters stay within twice their median); = BURST_PCT_MVC / 100
@@ -140,9 +123,10 @@ REST_FRACTION = 0.2  # the quietest fifth of the recording's seconds is its rest
 
 
 class CalibrationEstimate:
-    """``estimate_from_recording`` fed a stretch of envelope at a time. Per quarter second
-    it keeps sum, sum of squares and count, so memory is a few numbers per second whatever
-    the length, and marked intervals (``signal_quality``) can be left out at the end:
+    """Self-calibration for a recording analysed without a calibration of its own, fed a
+    stretch of envelope at a time (``add``), estimated at the end (``result``). Per quarter
+    second it keeps sum, sum of squares and count, so memory is a few numbers per second
+    whatever the length, and marked intervals (``signal_quality``) can be left out at the end:
 
     - rest: the quietest ``REST_FRACTION`` of the clean 1-s windows, their median mean and
       median SD;

@@ -228,10 +228,9 @@ class RepScorer:
                 self.protocol.param("max_pct_mvc"):
             out.append(Flag.TOO_STRONG)
         if self.pelvic_emg is None and self.pressure == self.main and not rep.has(
-                Flag.NO_CONTRACTION) and b - a > scoring.QUICK_HOLD_S + 0.5:
-            cal = self.calibrations[self.names[self.main]]
-            if scoring.slow_push(self.store.trace(self.main), a, b, cal):
-                out.append(Flag.POSSIBLE_STRAINING)
+                Flag.NO_CONTRACTION) and b - a > scoring.QUICK_HOLD_S + 0.5 \
+                and scoring.slow_push(self.store.trace(self.main), a, b):
+            out.append(Flag.POSSIBLE_STRAINING)
         return out
 
     def _accessory_flags(self, rep: RepScore, steps: list[WorkStep], allowed: list[bool],

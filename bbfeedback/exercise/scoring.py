@@ -320,7 +320,7 @@ def pressure_rise(pressure: Trace, cue_s: float, end_s: float) -> float | None:
 PUSH_RISE_S = 1.0
 
 
-def slow_push(pressure: Trace, cue_s: float, end_s: float, cal: Calibration) -> bool:
+def slow_push(pressure: Trace, cue_s: float, end_s: float) -> bool:
     """Did the pressure of a work phase rise like a push: from 10 % to 90 % of its rise
     (above the median of the ``PRESSURE_BEFORE_S`` before the cue, to the 90th percentile
     of the work) in more than ``PUSH_RISE_S``?"""

@@ -67,8 +67,9 @@ class Session:
                  anchors_s: list[float] | None = None,
                  ranges: dict[str, tuple[float, float]] | None = None):
         """``calibration``: the protocol's own mode (``protocol.calibration``) unless the
-        therapist picks another: "max", "gentle", "none" (µV only) or "previous" (the MVC of
-        ``previous``, the patient's last session's calibration); ``posture``: the session's
+        therapist picks another: "max", "gentle", "none" (µV only), "previous" (the MVC of
+        ``previous``, the patient's last session's calibration) or "visit" (``previous`` is
+        this visit's: ``app/visit.py``); ``posture``: the session's
         ("lying", "sitting", "standing"; else the protocol's first section's), for the words
         of the calibration rest. Given ``calibrations`` for every channel, none is made.
         ``anchors_s``: when each repetition began (offline, a recording without cues scored

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from bbfeedback import texts as words
-from bbfeedback.detect.calibration import Calibration
+from bbfeedback.detect.calibration import Calibration, squeezes_agree
 from bbfeedback.detect.contractions import Contraction
 from bbfeedback.exercise import scoring
 from bbfeedback.exercise.calibrator import SOURCES
@@ -445,8 +445,6 @@ def signal_check(facts: SessionFacts) -> dict:
     their ratio (EMG) and whether it is too low (``WEAK_RATIO``), each calibration squeeze's
     level and whether they agree, a pressure-only session (which cannot tell a push from a
     squeeze), and the repetitions not judged for an artefact."""
-    from bbfeedback.detect.calibration import squeezes_agree
-
     cal = facts.cal
     emg = cal.unit == "uV"
     ratio = (cal.mvc / cal.baseline_mean if emg and cal.mvc is not None
