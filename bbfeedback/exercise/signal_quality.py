@@ -11,8 +11,8 @@ marks intervals of the recording clock:
 - ``spikes``: static discharge, a connector tick. A step of the raw EMG (its first
   difference: drift, offset and most of the mains hum gone, and a spike stays as short as
   it was, where a band-pass would smear it over tens of ms) more than ``SPIKE_K`` times
-  the local scale (1.4826 x the median absolute deviation of the surrounding
-  ``SPIKE_CONTEXT_S``; a Hampel identifier), and at least ``SPIKE_MIN_UV``, that stands
+  the local scale (the median over the surrounding ``SPIKE_CONTEXT_S`` of each 10 ms's mean
+  absolute step, as an SD; a Hampel identifier), and at least ``SPIKE_MIN_UV``, that stands
   alone: within ``SPIKE_ISOLATION_S`` either side at most ``SPIKE_MAX_S`` of samples above half
   that limit. A contraction raises many samples at once, at its onset and up to
   its end, and is never a spike.
@@ -173,14 +173,17 @@ class ChannelQuality:
     def _lead_off(self, chunks: np.ndarray, first: int, last: int, final: bool) -> None:
         if self.kind != EMG:
             return
-        flat = np.ptp(chunks[first:last], axis=1) < FLAT_PTP_UV
+        part = chunks[first:last]
+        flat = (part.max(axis=1) - part.min(axis=1)) < FLAT_PTP_UV
         base = self.buf_start + first * self.chunk
-        for i, is_flat in enumerate(flat):  # runs continue across calls
-            at = base + i * self.chunk
-            if is_flat and self.flat_from is None:
-                self.flat_from = at
-            elif not is_flat and self.flat_from is not None:
-                self._end_flat(at)
+        runs = _runs(flat)
+        if self.flat_from is not None and not (runs and runs[0][0] == 0):
+            self._end_flat(base)  # the run of an earlier call ended just before this one
+        for a, b in runs:
+            if not (a == 0 and self.flat_from is not None):  # else it goes on from before
+                self.flat_from = base + a * self.chunk
+            if b < flat.size:
+                self._end_flat(base + b * self.chunk)
         if final and self.flat_from is not None:
             self._end_flat(base + flat.size * self.chunk)
 
@@ -192,8 +195,10 @@ class ChannelQuality:
     def _spikes(self, chunks: np.ndarray, first: int, last: int) -> None:
         """Hampel identifier on the raw samples, with the isolation test (see the module)."""
         y = chunks
-        scale = np.median(np.abs(y), axis=1)
-        local = median_filter(scale, size=2 * self.context + 1, mode="nearest") * 1.4826
+        # each 10 ms's mean absolute value (a Gaussian's is 0.798 SD), and of those the median
+        # over the context: a spike lifts its own 10 ms, not the median of 51 of them
+        scale = np.abs(y).mean(axis=1)
+        local = median_filter(scale, size=2 * self.context + 1, mode="nearest") / 0.798
         limit = np.maximum(SPIKE_K * local, SPIKE_MIN_UV)[:, None]
         a = first * self.chunk
         b = last * self.chunk
