@@ -47,19 +47,21 @@ TEXTS: dict[str, tuple[str, str]] = {
     "device": ("Apparaat", "Device"),
     "calibration": ("Kalibratie", "Calibration"),
     "signal_check": ("Signaal", "Signal"),
+    "accepted_wrote": ("{file} geschreven: gebruik het met --protocol {file}",
+                       "wrote {file}: load it with --protocol {file}"),
     "mvc_ratio": ("MVC {ratio:.1f} × de rust", "MVC {ratio:.1f} × the rest"),
     "squeezes_line": ("kalibratie-knijpen {levels} {unit} ({agree})",
                       "calibration squeezes {levels} {unit} ({agree})"),
-    "squeezes_agree": ("eens", "agree"),
+    "squeezes_agree": ("komen overeen", "agree"),
     "squeezes_differ": ("verschillen veel", "differ widely"),
     "calibration_of": ("{channel}: rust {mean:.1f} ± {sd:.1f} {unit}, MVC {mvc:.1f} {unit}",
                        "{channel}: rest {mean:.1f} ± {sd:.1f} {unit}, MVC {mvc:.1f} {unit}"),
     "summary": ("Samenvatting", "Summary"),
     "trace": ("Verloop", "Trace"),
     "legend": ("groen: doelband; blauw: spieractiviteit (RMS); lijnen: begin en einde van de "
-               "aanspanningen",
+               "aanspanningen; grijs: storing in het signaal, niet beoordeeld",
                "green: target band; blue: muscle activity (RMS); lines: start and end of the "
-               "contractions"),
+               "contractions; grey: a disturbed signal, not judged"),
     "reps": ("Herhalingen", "Repetitions"),
     "yes": ("ja", "yes"),
     "no": ("nee", "no"),
@@ -722,15 +724,32 @@ def _perfect(summary: dict, reps: list[dict]) -> dict | None:
 
 # in the order they are read; a new summary key or flag sentence is one row
 SENTENCES: tuple[Sentence, ...] = (
-    Sentence("no_reps", _none_scored, "Geen herhalingen gescoord.", "No repetitions scored."),
-    Sentence("incomplete", _incomplete,
-             "Sessie niet afgemaakt: {reps} van de {planned} herhalingen gedaan.",
-             "Session not finished: {reps} of {planned} repetitions done."),
+    Sentence("weak_signal", _check(lambda c: bool(c.get("weak"))),
+             "Zwak signaal: de maximale aanspanning is maar {ratio:.1f} × de rust "
+             "({mvc:.1f} tegen {rest:.1f} µV). Controleer de sonde of beoordeel de kracht met "
+             "palpatie.",
+             "Weak signal: the maximal squeeze is only {ratio:.1f} × the rest ({mvc:.1f} "
+             "against {rest:.1f} µV). Check the probe or assess strength by palpation."),
+    Sentence("squeezes_disagree", _squeezes,
+             "De maximale aanspanningen van de kalibratie verschilden veel ({lo:.1f} tot "
+             "{hi:.1f} {unit}); als MVC telt {mvc:.1f} {unit}. Kalibreer opnieuw als dat niet "
+             "klopt.",
+             "The calibration's maximal squeezes differed widely ({lo:.1f} to {hi:.1f} "
+             "{unit}); the MVC taken is {mvc:.1f} {unit}. Calibrate again if that is wrong."),
+    Sentence("pressure_only", _check(lambda c: bool(c.get("pressure_only"))),
+             "Alleen druk gemeten: druk alleen kan aanspannen en persen niet onderscheiden "
+             "(Bø & Sherburn 2005). Kijk of de sonde naar binnen beweegt.",
+             "Pressure alone was measured: it cannot tell a squeeze from a push (Bø & "
+             "Sherburn 2005). Check that the probe moves inwards."),
     Sentence("not_judged", _not_judged,
              "{reps:Herhaling|Herhalingen} {reps} niet beoordeeld: het signaal was verstoord "
              "({why_nl}).",
              "{reps:Repetition|Repetitions} {reps} not judged: the signal was disturbed "
              "({why_en})."),
+    Sentence("no_reps", _none_scored, "Geen herhalingen gescoord.", "No repetitions scored."),
+    Sentence("incomplete", _incomplete,
+             "Sessie niet afgemaakt: {reps} van de {planned} herhalingen gedaan.",
+             "Session not finished: {reps} of {planned} repetitions done."),
     Sentence("reps_met", _held, "Hield {met} van de {n} keer {hold:g} s vast.",
              "Held {hold:g} s in {met} of {n} {n:repetition|repetitions}."),
     Sentence("reps_met_mixed", _held_mixed, "Hield {met} van de {n} keer vast.",
@@ -783,23 +802,6 @@ SENTENCES: tuple[Sentence, ...] = (
              "Rest before {pre:.1f} {unit}, after {post:.1f} {unit}."),
     Sentence("perfect", _perfect, "PERFECT: E {E:.0f} s, R {R}, F {F}.",
              "PERFECT: E {E:.0f} s, R {R}, F {F}."),
-    Sentence("weak_signal", _check(lambda c: bool(c.get("weak"))),
-             "Zwak signaal: de maximale aanspanning is maar {ratio:.1f} × de rust "
-             "({mvc:.1f} tegen {rest:.1f} µV). Controleer de sonde of beoordeel de kracht met "
-             "palpatie.",
-             "Weak signal: the maximal squeeze is only {ratio:.1f} × the rest ({mvc:.1f} "
-             "against {rest:.1f} µV). Check the probe or assess strength by palpation."),
-    Sentence("squeezes_disagree", _squeezes,
-             "De maximale aanspanningen van de kalibratie verschilden veel ({lo:.1f} tot "
-             "{hi:.1f} {unit}); als MVC telt {mvc:.1f} {unit}. Kalibreer opnieuw als dat niet "
-             "klopt.",
-             "The calibration's maximal squeezes differed widely ({lo:.1f} to {hi:.1f} "
-             "{unit}); the MVC taken is {mvc:.1f} {unit}. Calibrate again if that is wrong."),
-    Sentence("pressure_only", _check(lambda c: bool(c.get("pressure_only"))),
-             "Alleen druk gemeten: druk alleen kan aanspannen en persen niet onderscheiden "
-             "(Bø & Sherburn 2005). Kijk of de sonde naar binnen beweegt.",
-             "Pressure alone was measured: it cannot tell a squeeze from a push (Bø & "
-             "Sherburn 2005). Check that the probe moves inwards."),
     Sentence("possible_straining", _with_flag("possible_straining"),
              "Mogelijk geperst bij {reps:herhaling|herhalingen} {reps}: de druk steeg traag.",
              "Possible straining in {reps:repetition|repetitions} {reps}: the pressure rose "

@@ -3,6 +3,7 @@ artefacts are marked, never become a rest, an MVC or a peak, and a repetition on
 not judged; one calibration serves a visit."""
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -224,3 +225,41 @@ def test_four_exercises_in_one_visit_squeeze_maximally_once(tmp_path):
     again = _record(tmp_path, "a1-strength", "5", "--calibration", "max")
     assert again["calibration"]["pfm"]["source"] == "session"
 
+
+
+def _a1_with_artefacts(tmp_path, burst_s: float = 63.0, lead_off_s: float = 56.5):
+    """The sample a1 session with a 0.4 s cable burst in hold 3 and 1.5 s of lead-off in
+    hold 2, its annotations (cues, calibration) kept."""
+    rec = read_recording(Path(__file__).parent.parent / "sample_data" / "a1_strength_emg.edf")
+    signals = []
+    for s in rec.signals:
+        d = np.asarray(s.data).copy()
+        if s.channel.name == "pfm":
+            i = int(burst_s * s.fs_hz)
+            d[i:i + int(0.4 * s.fs_hz)] += np.random.default_rng(1).normal(0, 200, 400)
+            j = int(lead_off_s * s.fs_hz)
+            d[j:j + int(1.5 * s.fs_hz)] = 0.0
+        signals.append(Signal(s.channel, s.fs_hz, d, s.limits))
+    path = tmp_path / "artefacts.edf"
+    write_edf(path, signals, rec.annotations, {"patient": "SAMPLE-01"})
+    return path
+
+
+def test_artefacts_are_no_contraction_peaks_in_analyze(tmp_path):
+    """The contraction list of ``analyze`` says which contractions are artefacts and gives
+    them no % MVC (the walkthrough saw a burst listed at 466 % MVC)."""
+    doc = analyze(read_recording(_a1_with_artefacts(tmp_path)))
+    pfm = [c for c in doc["contractions"] if c["channel"] == "pfm"]
+    marked = [c for c in pfm if c.get("artefact")]
+    assert marked and all(c["peak_pct_mvc"] is None for c in marked)
+    assert any("burst" in c["artefact"] for c in marked)
+    assert all(c["peak_pct_mvc"] < 200 for c in pfm if not c.get("artefact"))
+
+
+def test_the_session_report_shades_the_artefacts(tmp_path):
+    from bbfeedback.app.report import session_report
+
+    page = session_report(_a1_with_artefacts(tmp_path), "nl")
+    assert page.count('fill="#5a5a5a"') >= 2  # the lead-off and the burst
+    assert "grijs: storing in het signaal" in page
+    assert "Herhalingen 2 en 3 niet beoordeeld" in page

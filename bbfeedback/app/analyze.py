@@ -19,7 +19,7 @@ from bbfeedback.exercise.protocols import Protocol
 from bbfeedback.exercise.rep_scorer import rep_groups
 from bbfeedback.exercise.scoring import FOLLOW_S
 from bbfeedback.exercise.session import Session, pick_channels
-from bbfeedback.exercise.signal_quality import SignalQuality
+from bbfeedback.exercise.signal_quality import BURST_MAX_S, BURST_PCT_MVC, SignalQuality
 from bbfeedback.recording import Recording, SignalGroup, log
 from bbfeedback.signal.blocks import EMG, Block, SampleGuard, split_blocks
 from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
@@ -52,6 +52,7 @@ class ChannelResult:
     calibrations: list[Calibration]
     detector: ContractionDetector
     spill: EnvelopeSpill | None = None  # the envelope, kept on disk by self-calibration
+    quality: SignalQuality | None = None  # its artefact marks, once the raw was read
 
     @property
     def fs_hz(self) -> float:
@@ -159,12 +160,13 @@ def process_group(group: SignalGroup, options: AnalysisOptions, where: object = 
     known = {**_recorded_if_same_filters(options, recorded_notch, recorded_window, config,
                                          where), **options.calibrations}
     cals = [known.get(ch.name) for ch in pipeline.channels]
-    spill = None
+    spill = quality = None
     if None in cals:
         spill = EnvelopeSpill(len(pipeline.channels))
-        cals = _self_calibrated(group, pipeline, cals, spill)
+        quality = SignalQuality.for_pipeline(pipeline, group.ranges)
+        cals = _self_calibrated(group, pipeline, cals, spill, quality)
     detector = ContractionDetector(pipeline, cals, options.detector)
-    return ChannelResult(group, pipeline, cals, detector, spill)
+    return ChannelResult(group, pipeline, cals, detector, spill, quality)
 
 
 def _recorded_if_same_filters(options: AnalysisOptions, notch: list[float] | None,
@@ -188,14 +190,13 @@ def _recorded_if_same_filters(options: AnalysisOptions, notch: list[float] | Non
 
 
 def _self_calibrated(group: SignalGroup, pipeline: Pipeline, cals: list[Calibration | None],
-                     spill: EnvelopeSpill) -> list[Calibration]:
+                     spill: EnvelopeSpill, quality: SignalQuality) -> list[Calibration]:
     """The given calibrations, the missing ones estimated from the whole recording's
     envelope (after the filters settle), streamed: memory does not grow with its length.
     Marked artefacts (``signal_quality``) feed no estimate."""
     estimates = {k: CalibrationEstimate(group.fs_hz, ch.unit)
                  for k, ch in enumerate(pipeline.channels) if cals[k] is None}
     settle = {k: int(pipeline.chain_of(k).settle_s * group.fs_hz) for k in estimates}
-    quality = SignalQuality.for_pipeline(pipeline, group.ranges)
     for env in envelopes(group, pipeline, quality):
         spill.add(env)
         for k, est in estimates.items():
@@ -217,17 +218,78 @@ def _self_calibrated(group: SignalGroup, pipeline: Pipeline, cals: list[Calibrat
 def detect(result: ChannelResult) -> list[Contraction]:
     """The group's contractions: its envelope (as spilled by self-calibration, else the
     file streamed through the pipeline) through a fresh detector (``result.detector``'s
-    thresholds)."""
+    thresholds). The first pass over the file marks its artefacts too (``result.quality``)."""
     detector = ContractionDetector(result.pipeline, result.calibrations,
                                    result.detector.config)
     like = Block(np.zeros((0, len(result.pipeline.channels))), result.fs_hz,
                  result.pipeline.channels)
+    quality = None
+    if result.quality is None and result.spill is None:
+        quality = SignalQuality.for_pipeline(result.pipeline, result.group.ranges)
     source = (result.spill.blocks(like) if result.spill is not None
-              else envelopes(result.group, result.pipeline))
+              else envelopes(result.group, result.pipeline, quality))
+    bursts = _BurstWatch(result, quality or result.quality)
     events: list[Contraction] = []
     for env in source:
         events += detector.process(env)
+        bursts.add(env)
+    if quality is not None:
+        quality.finish()
+        result.quality = quality
     return events + detector.flush()
+
+
+class _BurstWatch:
+    """Cable bursts in a group's envelope as it streams (``SignalQuality.mark_bursts``: EMG
+    above ``BURST_PCT_MVC`` % MVC for under ``BURST_MAX_S``), as a session marks them when
+    it scores; the last stretch of each block is kept so that a burst across two is seen."""
+
+    def __init__(self, result: ChannelResult, quality: SignalQuality | None):
+        self.quality, self.fs_hz = quality, result.fs_hz
+        self.cols = [k for k, (ch, cal) in enumerate(zip(result.pipeline.channels,
+                                                         result.calibrations, strict=True))
+                     if ch.kind == EMG and cal.mvc is not None] if quality is not None else []
+        self.levels = {k: result.calibrations[k].level(BURST_PCT_MVC) for k in self.cols}
+        self.delays = {k: result.pipeline.chain_of(k).window_n / 2 / self.fs_hz
+                       + result.pipeline.chain_of(k).filter_delay_s for k in self.cols}
+        self.keep = int(np.ceil(1.5 * BURST_MAX_S * self.fs_hz))
+        self.tail: dict[int, np.ndarray] = {k: np.zeros(0) for k in self.cols}
+        self.tail_start = 0
+
+    def add(self, env: Block) -> None:
+        if not self.cols or not env.n_samples:
+            return
+        start = env.start_sample - self.tail[self.cols[0]].size
+        if start != self.tail_start:  # a jump of the clock: start afresh
+            self.tail = {k: np.zeros(0) for k in self.cols}
+            start = env.start_sample
+        for k in self.cols:
+            values = np.concatenate([self.tail[k], env.data[:, k]])
+            self.quality.mark_bursts(k, values, start / self.fs_hz - self.delays[k],
+                                     self.fs_hz, self.levels[k])
+            self.tail[k] = values[-self.keep:]
+        self.tail_start = env.end_sample - self.tail[self.cols[0]].size
+
+
+def tag_artefacts(events: list[dict], marks: dict[str, list], mvcs: dict[str, float | None]
+                  ) -> list[dict]:
+    """The contractions as the document gives them: one that overlaps a marked artefact of
+    its channel, or a burst (EMG above ``BURST_PCT_MVC`` % MVC for less than
+    ``BURST_MAX_S``), says so (``artefact``: the kinds) and has no % MVC: an artefact is
+    never a peak of the patient's."""
+    out = []
+    for e in events:
+        kinds = [m.kind.value for m in marks.get(e["channel"], ())
+                 if m.start_s < e["offset_s"] and m.end_s > e["onset_s"]]
+        if (e["unit"] == "uV" and mvcs.get(e["channel"]) is not None
+                and e["offset_s"] - e["onset_s"] < BURST_MAX_S
+                and (e.get("peak_pct_mvc") or 0) >= BURST_PCT_MVC and "burst" not in kinds):
+            kinds.append("burst")
+        if kinds:
+            e = {**e, "artefact": list(dict.fromkeys(kinds)), "peak_pct_mvc": None,
+                 "mean_pct_mvc": None}
+        out.append(e)
+    return out
 
 
 def _recorded_filters(settings: dict, fs_hz: float, where: object
@@ -353,12 +415,21 @@ def _document(recording: Recording, options: AnalysisOptions, protocol: Protocol
         events = rescoring.session.contractions + [e for r in results
                                                    if r is not rescoring.group for e in detect(r)]
         events.sort(key=lambda e: (e.onset_s, e.channel))
+    marks: dict[str, list] = {}
+    mvcs: dict[str, float | None] = {}
+    for r in results:
+        names = [c.name for c in r.pipeline.channels]
+        quality = (rescoring.session.quality if protocol is not None
+                   and r is rescoring.group else r.quality)
+        for m in quality.marks if quality is not None else ():
+            marks.setdefault(names[m.channel], []).append(m)
+        mvcs.update({n: c.mvc for n, c in zip(names, r.calibrations, strict=True)})
     doc = {
         "file": recording.path,
         "duration_s": round(recording.duration_s, 3),
         "channels": [c for r in results for c in _channel_info(r)],
         "settings": {"mains": options.mains, "detector": vars(options.detector)},
-        "contractions": [e.to_dict() for e in events],
+        "contractions": tag_artefacts([e.to_dict() for e in events], marks, mvcs),
     }
     doc.update(scored)
     return doc

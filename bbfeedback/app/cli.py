@@ -432,6 +432,7 @@ def _add_history(sub) -> None:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
+    from bbfeedback import texts as words
     from bbfeedback.app import tables
     from bbfeedback.app.history import History, progress
     from bbfeedback.app.report import to_json
@@ -461,13 +462,15 @@ def _cmd_history(args: argparse.Namespace) -> int:
         print(tables.format_progress(args.patient, prog, args.lang))
     if args.accept:
         if prog.suggestion is None:
-            raise InputError("there is no suggestion to accept")
+            raise InputError("there is no suggestion to accept: one is made after two sessions "
+                             "of the same exercise with at least 80 % (or both under 40 %) of "
+                             "their repetitions met")
         from bbfeedback.app.history import accept_suggestion
         from bbfeedback.recording.outputs import write_private
 
         write_private(args.accept, protocols.to_toml(accept_suggestion(prog.suggestion)),
                       args.force)
-        print(f"wrote {args.accept}: load it with --protocol {args.accept}")
+        print(words.text("accepted_wrote", args.lang, file=args.accept))
     return 0
 
 

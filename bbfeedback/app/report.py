@@ -39,6 +39,8 @@ table.meta { width: auto; } .meta td { text-align: left; border: none; padding: 
 svg { width: 100%; height: auto; max-height: 62mm; } .note { color: #555; font-size: 9pt; }
 .summary { font-size: 11.5pt; background: #f4f8f4; padding: 3mm; border-radius: 2mm; }
 tr { page-break-inside: avoid; } figure { margin: 0; page-break-inside: avoid; }
+table.sessions { font-size: 7pt; }  /* ten columns and more: A4 holds them all */
+table.sessions th, table.sessions td { padding: 1px 2px; overflow-wrap: break-word; }
 """
 
 
@@ -97,8 +99,10 @@ def _nice(step: float) -> float:
 
 
 def trace_svg(t_s: np.ndarray, level: np.ndarray, template: list[dict], events: list,
-              unit: str, lang: str = "en") -> str:
-    """The envelope over the whole session with the work bands and contraction marks."""
+              unit: str, lang: str = "en", artefacts: tuple = ()) -> str:
+    """The envelope over the whole session with the work bands and contraction marks, and
+    the marked artefacts (``(start_s, end_s)``) shaded grey over the whole height, as the
+    therapist window shades them."""
     x0, x1 = float(t_s[0]), float(t_s[-1])
     top = float(max(np.percentile(level, 99.5) * 1.15, 1.0))
 
@@ -109,6 +113,11 @@ def trace_svg(t_s: np.ndarray, level: np.ndarray, template: list[dict], events: 
         return H - 30 - min(v, top) / top * (H - 50)
 
     parts = [f'<svg viewBox="0 0 {W} {H}" xmlns="http://www.w3.org/2000/svg">']
+    for a, b in artefacts:
+        a, b = max(a, x0), min(b, x1)
+        if b > a:
+            parts.append(f'<rect x="{sx(a):.1f}" y="10" width="{max(sx(b) - sx(a), 1.0):.1f}" '
+                         f'height="{H - 40}" fill="#5a5a5a" fill-opacity="0.25"/>')
     for b in template:
         if b["kind"] == "work" and b.get("band") and np.isfinite(b["band"][0]):
             lo, hi = b["band"]
@@ -173,6 +182,7 @@ def session_report(path: str | Path, lang: str = "en") -> str:
     t_s = tr.t0_s + np.arange(level.size) / tr.rate_hz
     events = [e.to_dict() for e in session.contractions if e.channel == main.name]
     template = session.template(float(t_s[0]), float(t_s[-1]))
+    artefacts = tuple((m.start_s, m.end_s) for m in session.quality.marks_of(session.main))
     proto = session.protocol
     body = [_meta_table(rec, meta, proto, session.calibrations, lang,
                         result["summary"].get("signal_check")),
@@ -180,7 +190,7 @@ def session_report(path: str | Path, lang: str = "en") -> str:
             f'<p class="summary">{_e(result["summary"]["text_nl" if lang == "nl" else "text_en"])}'
             "</p>",
             f"<h2>{t('trace', lang)}</h2><figure>"
-            f"{trace_svg(t_s, level, template, events, main.unit, lang)}</figure>",
+            f"{trace_svg(t_s, level, template, events, main.unit, lang, artefacts)}</figure>",
             f'<p class="note">{t("legend", lang)}</p>',
             f"<h2>{t('reps', lang)}</h2>{_rep_table(result['reps'], lang)}"]
     summary = result["summary"]
@@ -298,7 +308,8 @@ def progress_report(patient: str, prog: Progress, lang: str = "en") -> str:
     head = "".join(f"<th>{t(c, lang)}</th>" for c in PROGRESS_COLUMNS)
     table = ["<tr>" + "".join(f"<td>{_e(c)}</td>" for c in progress_cells(r, lang)) + "</tr>"
              for r in prog.rows]
-    body.append(f"<h2>{t('sessions', lang)}</h2><table><tr>{head}</tr>{''.join(table)}"
+    body.append(f"<h2>{t('sessions', lang)}</h2><table class=\"sessions\"><tr>{head}</tr>"
+                f"{''.join(table)}"
                 "</table>")
     body.append(f"<h2>{t('noise', lang)}</h2><p>" + _e(t("noise_text", lang, **noise_values()))
                 + "</p>")

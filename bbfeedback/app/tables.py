@@ -102,7 +102,9 @@ def format_table(result: dict, lang: str = "en") -> str:
             words.fmt(c["peak"], lang, ".2f"), words.fmt(c["mean"], lang, ".2f"),
             words.unit(c["unit"]),
             "" if c["peak_pct_mvc"] is None else words.fmt(c["peak_pct_mvc"], lang, ".0f"),
-            words.fmt(c["rise_s"], lang, ".2f"), words.fmt(c["release_s"], lang, ".2f"))))
+            words.fmt(c["rise_s"], lang, ".2f"), words.fmt(c["release_s"], lang, ".2f")))
+            + (f"  {words.flag_name('not_judged', lang)}: "
+               f"{words.flag_names(c['artefact'], lang)}" if c.get("artefact") else ""))
     if not result["contractions"]:
         lines.append("  " + t("no_contractions", lang))
     return "\n".join(lines)
