@@ -81,7 +81,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     # progress over sessions
     "mvc": ("MVC (maximale aanspanning)", "MVC (maximal contraction)"),
     "best_hold": ("Langst vastgehouden (s)", "Longest hold (s)"),
-    "reps_met": ("Herhalingen gehaald", "Repetitions met"),
+    "reps_met": ("Herhalingen gehaald (%)", "Repetitions met (%)"),
     "tone": ("Rusttonus (% MVC)", "Resting tone (% MVC)"),
     "quick": ("Snelle aanspanningen", "Quick contractions"),
     "fatigue": ("Spieractiviteit laatste/eerste", "Muscle activity last/first"),

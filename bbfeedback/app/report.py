@@ -138,9 +138,14 @@ def trace_svg(t_s: np.ndarray, level: np.ndarray, template: list[dict], events: 
     return "".join(parts)
 
 
+SERIES_COLOURS = ("#1f4e8c", "#c0392b", "#27ae60", "#8e44ad", "#d35400", "#16a085", "#7f8c8d")
+
+
 def series_svg(values: list[float | None], labels: list[str], unit: str,
-               lang: str = "en") -> str:
-    """A small line chart over sessions."""
+               lang: str = "en", groups: list[str] | None = None) -> str:
+    """A small line chart over sessions; with ``groups`` (each session's exercise, as
+    shown) one line per exercise, in its own colour with its name: a 5 s hold of one
+    exercise and a 49 s hold of another are not one trend."""
     pts = [(i, v) for i, v in enumerate(values) if v is not None]
     if not pts:
         return '<p class="note">-</p>'
@@ -154,18 +159,31 @@ def series_svg(values: list[float | None], labels: list[str], unit: str,
         return H - 30 - v / top * (H - 50)
 
     parts = [f'<svg viewBox="0 0 {W} {H}" xmlns="http://www.w3.org/2000/svg">']
-    parts.append('<polyline points="' + " ".join(f"{sx(i):.1f},{sy(v):.1f}" for i, v in pts)
-                 + '" fill="none" stroke="#1f4e8c" stroke-width="2"/>')
-    for i, v in pts:
-        parts.append(f'<circle cx="{sx(i):.1f}" cy="{sy(v):.1f}" r="4" fill="#1f4e8c"/>')
+    names = list(dict.fromkeys(groups)) if groups else [""]
+    for k, name in enumerate(names):
+        colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
+        mine = [(i, v) for i, v in pts if not groups or groups[i] == name]
+        if not mine:
+            continue
+        parts.append('<polyline points="' + " ".join(f"{sx(i):.1f},{sy(v):.1f}"
+                                                     for i, v in mine)
+                     + f'" fill="none" stroke="{colour}" stroke-width="2"/>')
+        parts += [f'<circle cx="{sx(i):.1f}" cy="{sy(v):.1f}" r="4" fill="{colour}"/>'
+                  for i, v in mine]
+
     parts += _axes(0, n, top, unit, "", xticks=False, lang=lang)
     every = max(1, len(labels) // 6)
     for i, lab in enumerate(labels):
-        if i % every == 0 or i == len(labels) - 1:
+        last = i == len(labels) - 1
+        if last or (i % every == 0 and len(labels) - 1 - i >= max(1, every // 2 + 1)):
             anchor = "end" if i == len(labels) - 1 and i else "middle"
             parts.append(f'<text x="{sx(i):.0f}" y="{H - 6}" font-size="{FONT}" '
                          f'text-anchor="{anchor}">{_e(lab)}</text>')
     parts.append("</svg>")
+    if len(names) > 1:  # which line is which exercise, under the chart
+        parts.append('<p class="note">' + "&nbsp;&nbsp;".join(
+            f'<span style="color:{SERIES_COLOURS[k % len(SERIES_COLOURS)]}">● {_e(name)}'
+            "</span>" for k, name in enumerate(names)) + "</p>")
     return "".join(parts)
 
 
@@ -289,10 +307,13 @@ def progress_report(patient: str, prog: Progress, lang: str = "en") -> str:
     rows = [r for r in prog.rows if r.get("counted", True)]  # the charts: counted sessions
     labels = [r["date"][5:16] for r in rows]
     unit = next((r["unit"] for r in rows if r["unit"]), "")
-    charts = [("mvc", [r["mvc"] for r in rows], unit),
-              ("best_hold", [r["best_hold_s"] for r in rows], "s"),
-              ("reps_met", [r["reps_met"] for r in rows], ""),
-              ("rest_chart", [r.get("rest") for r in rows], unit)]
+    groups = [protocols.display_name(r["protocol"], lang) for r in rows]
+    shares = [None if not r.get("reps") or r.get("reps_met") is None
+              else 100.0 * r["reps_met"] / r["reps"] for r in rows]
+    charts = [("mvc", [r["mvc"] for r in rows], unit, None),
+              ("best_hold", [r["best_hold_s"] for r in rows], "s", groups),
+              ("reps_met", shares, "%", groups),
+              ("rest_chart", [r.get("rest") for r in rows], unit, None)]
     body = [f'<table class="meta"><tr><td><b>{t("patient", lang)}</b></td>'
             f"<td>{_e(patient)}</td></tr></table>"]
     body.append(f"<h2>{t('adherence', lang)}</h2>" + "".join(
@@ -302,8 +323,9 @@ def progress_report(patient: str, prog: Progress, lang: str = "en") -> str:
         name = protocols.display_name(s["protocol"], lang)
         body.append(f"<h2>{t('suggestion', lang)}</h2><p>"
                     f"{_e(words.suggestion_text(s, lang, name))}</p>")
-    for key, values, u in charts:
-        body.append(f"<h2>{t(key, lang)}</h2><figure>{series_svg(values, labels, u, lang)}"
+    for key, values, u, per in charts:
+        body.append(f"<h2>{t(key, lang)}</h2><figure>"
+                    f"{series_svg(values, labels, u, lang, per)}"
                     "</figure>")
     head = "".join(f"<th>{t(c, lang)}</th>" for c in PROGRESS_COLUMNS)
     table = ["<tr>" + "".join(f"<td>{_e(c)}</td>" for c in progress_cells(r, lang)) + "</tr>"
