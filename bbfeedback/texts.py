@@ -704,7 +704,8 @@ def _squeezes(summary: dict, reps: list[dict]) -> dict | None:
             "unit": unit(check.get("unit") or "")}
 
 
-ARTEFACT_FLAGS = ("lead_off", "spikes", "saturation", "burst")  # the causes of not_judged
+# why a repetition is not_judged
+ARTEFACT_FLAGS = ("lead_off", "spikes", "saturation", "burst", "signal_gap")
 
 
 def _not_judged(summary: dict, reps: list[dict]) -> dict | None:

@@ -263,3 +263,99 @@ def test_the_session_report_shades_the_artefacts(tmp_path):
     assert page.count('fill="#5a5a5a"') >= 2  # the lead-off and the burst
     assert "grijs: storing in het signaal" in page
     assert "Herhalingen 2 en 3 niet beoordeeld" in page
+
+
+def test_an_electrode_off_to_the_end_is_not_judged_not_failed(tmp_path):
+    """Attack: a flat line that never ended was only marked when it ended, so the
+    repetitions scored meanwhile read "geen aanspanning" (the patient's failure)."""
+    import json
+    import subprocess
+
+    rec = read_recording(Path(__file__).parent.parent / "sample_data" / "a1_strength_emg.edf")
+    signals = []
+    for s in rec.signals:
+        d = np.asarray(s.data).copy()
+        d[int(59.5 * s.fs_hz):] = 0.0  # off from hold 2's rest to the end
+        signals.append(Signal(s.channel, s.fs_hz, d, s.limits))
+    path = tmp_path / "off.edf"
+    write_edf(path, signals, rec.annotations, {"patient": "SAMPLE-01"})
+    got = subprocess.run(["bbfeedback", "analyze", str(path), "--json"], capture_output=True,
+                         text=True, timeout=120)
+    reps = json.loads(got.stdout)["reps"]
+    assert reps[0]["met"] and not reps[0]["flags"]
+    assert all(r["flags"] == ["not_judged", "lead_off"] for r in reps[1:])
+
+
+def test_lead_off_at_100_hz_needs_a_flat_line_not_one_sample():
+    """Attack: at 100 Hz a 10 ms chunk was one sample, so every recording was lead-off."""
+    ch = (Channel("pfm", EMG, "uV"),)
+    q = SignalQuality([0], 100.0, [EMG], [None], 0.2)
+    x = np.random.default_rng(0).normal(0, 3, 1000)
+    x[400:700] = 0.0
+    q.check(Block(x[:, None], 100.0, ch, 0))
+    q.finish()
+    assert [(m.kind, round(m.start_s + MARK_BEFORE_S, 1)) for m in q.marks] == [
+        (MarkKind.LEAD_OFF, 4.0)]
+
+
+def test_a_repetition_inside_a_long_gap_is_not_judged():
+    """Attack: a repetition wholly inside 25 s of lost samples read "met" from the level
+    the trace held across the gap. A second or more lost in a repetition: not judged."""
+    from bbfeedback.app.analyze import stream
+    from bbfeedback.app.run import BlockList
+    from bbfeedback.app.run import run as run_loop
+    from bbfeedback.exercise.session import Session
+    from bbfeedback.exercise.simulate import Behaviour, simulate_protocol
+
+    proto = protocols.load("a1-strength")
+    ps = simulate_protocol(proto, Behaviour(), 1000.0, seed=5, calibrate=True)
+    block = ps.sim.recording.blocks()[0]
+    session = Session(proto, block.channels, 1000.0, start_s=ps.start_s)
+    cue = ps.start_s + 10.0  # rep 2: its hold is lost (1.5 s), rep 4 loses 0.5 s
+    lost = [(cue + 1.0, cue + 2.5), (cue + 21.0, cue + 21.5)]
+    arrived = [b for b in stream(block, 0.25) if not any(
+        a * 1000 <= b.start_sample < z * 1000 for a, z in lost)]
+    reps = run_loop(BlockList(arrived), session, []).result["reps"]
+    assert reps[1]["flags"] == ["not_judged", "signal_gap"] and reps[1]["hold_s"] is None
+    assert "signal_gap" in reps[3]["flags"] and "not_judged" not in reps[3]["flags"]
+
+
+def test_previous_calibration_is_of_the_same_device():
+    """Attack: ``--calibration previous`` took another device's MVC (µV do not carry)."""
+    from bbfeedback.app.history import previous_calibration
+
+    class Sessions:
+        def sessions(self, patient):
+            return _sessions((datetime(2026, 12, 1), "sim", 36.1, "session"),
+                             (datetime(2026, 12, 2), "p2", 40.7, "session"))
+
+    assert previous_calibration(Sessions(), "P-1", "sim")["pfm"].mvc == 36.1
+    assert previous_calibration(Sessions(), "P-1", "p2")["pfm"].mvc == 40.7
+    assert previous_calibration(Sessions(), "P-1", "cyton") == {}
+
+
+@pytest.mark.parametrize("damage", [
+    """update sessions set calibration='{"pfm": "x"}'""",
+    """update sessions set calibration='{"pfm": {"mvc": "x"}}'""",
+    "update sessions set summary=json_set(summary, '$.reps_met', 'x')",
+    "update sessions set summary=json_set(summary, '$.resting_tone', 'x')",
+    "update sessions set device=json_set(device, '$.main', json('[1]'))",
+])
+def test_a_damaged_history_row_is_left_out_with_a_warning(tmp_path, damage):
+    """Attack: such rows crashed ``history`` and ``report --patient`` with a traceback."""
+    import sqlite3
+    import subprocess
+
+    from bbfeedback.app.history import History
+
+    db = tmp_path / "h.sqlite3"
+    h = History(db)
+    h.add(Path(__file__).parent.parent / "sample_data" / "a1_strength_emg.edf")
+    h.close()
+    con = sqlite3.connect(db)
+    con.execute(damage)
+    con.commit()
+    con.close()
+    got = subprocess.run(["bbfeedback", "history", "SAMPLE-01", "--db", str(db)],
+                         capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in got.stderr and "damaged in the history" in got.stderr

@@ -258,6 +258,7 @@ class History:
             raise ValueError("not an object")
         if not all(isinstance(r, dict) for r in reps):
             raise ValueError("rep not an object")
+        _check_shapes(got)
         return got
 
     def _check(self) -> None:
@@ -275,10 +276,42 @@ class History:
         return [r[0] for r in self.db.execute("SELECT id FROM patients ORDER BY id")]
 
 
-def previous_calibration(history: History, patient: str) -> dict[str, Calibration]:
+NUMBERS = ("reps", "reps_met", "planned_reps", "quick_count", "fatigue_ratio")
+
+
+def _check_shapes(s: dict) -> None:
+    """What the progress table reads of a session, of the type it reads (ValueError: the row
+    is damaged, left out with a warning, as a row that is not JSON)."""
+    if not all(isinstance(c, dict) for c in s["calibration"].values()):
+        raise ValueError("calibration not an object per channel")
+    if not isinstance(s["device"].get("main"), str | None):
+        raise ValueError("device main not a name")
+    summary = s["summary"]
+    if not isinstance(summary.get("resting_tone"), dict | None):
+        raise ValueError("resting tone not an object")
+    for key in NUMBERS:
+        v = summary.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+            raise ValueError(f"summary {key} not a number")
+    for c in s["calibration"].values():
+        for key in ("mvc", "baseline_mean", "baseline_sd"):
+            v = c.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+                raise ValueError(f"calibration {key} not a number")
+    for r in s["reps"]:
+        v = r.get("hold_s")
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+            raise ValueError("hold_s not a number")
+
+
+def previous_calibration(history: History, patient: str,
+                         device: str | None = None) -> dict[str, Calibration]:
     """The calibration of the patient's last session that had an MVC (``record --calibration
-    previous``: that MVC, with today's rest); {} when there is none."""
+    previous``: that MVC, with today's rest), on ``device`` when one is named (µV do not carry
+    across devices: another device's MVC is no scale for this one); {} when there is none."""
     for s in reversed(history.sessions(patient)):
+        if device is not None and ((s.get("device") or {}).get("name") or None) != device:
+            continue
         cals = {}
         for name, c in (s["calibration"] or {}).items():
             try:

@@ -177,7 +177,8 @@ def as_played(proto: protocols.Protocol | None,
 
 
 def previous_calibration_of(calibration: str | None, patient: str, db: str | None,
-              proto: protocols.Protocol | None) -> dict | None:
+                            proto: protocols.Protocol | None,
+                            device: str | None = None) -> dict | None:
     """The patient's last calibration with an MVC, for ``--calibration previous`` (and the
     window's "MVC of the previous session"); None for any other mode."""
     if calibration != "previous":
@@ -189,12 +190,13 @@ def previous_calibration_of(calibration: str | None, patient: str, db: str | Non
 
     history = History(db)
     try:
-        cals = previous_calibration(history, patient)
+        cals = previous_calibration(history, patient, device)
     finally:
         history.close()
     if not cals:
-        raise InputError(f"no earlier session of patient {patient} with an MVC in the history: "
-                         "choose --calibration max, gentle or none")
+        raise InputError(f"no earlier session of patient {patient} with an MVC in the history"
+                         + (f" on device {device}" if device else "")
+                         + ": choose --calibration max, gentle or none")
     return cals
 
 

@@ -73,4 +73,4 @@ def calibration_for(calibration: str | None, patient: str, db: str | None, proto
             history.close()
         if cals:
             return "visit", cals
-    return calibration, previous_calibration_of(calibration, patient, db, proto)
+    return calibration, previous_calibration_of(calibration, patient, db, proto, device)

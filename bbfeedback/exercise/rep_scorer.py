@@ -200,7 +200,8 @@ class RepScorer:
             seg, t0 = trace.window(a - BURST_MAX_S, b + BURST_MAX_S)
             self.quality.mark_bursts(self.main, seg, t0, trace.rate_hz,
                                      cal.level(BURST_PCT_MVC))
-        return tuple(k.flag for k in self.quality.overlapping(self.main, a, b))
+        kinds = tuple(k.flag for k in self.quality.overlapping(self.main, a, b))
+        return kinds + ((Flag.SIGNAL_GAP,) if self.quality.long_gap(a, b) else ())
 
     def _shift(self, activity: Activity, steps: list[WorkStep], rest_span, kind: str) -> float:
         """The patient's own timing for this repetition (``scoring.patient_shift``): within

@@ -48,6 +48,8 @@ from bbfeedback.signal.blocks import EMG, Block
 FLAT_RUN = 3  # identical raw samples in a row at (98 % of) the extreme = clipping
 GAP_BEFORE_S = 1.0  # a gap this long before the cue still spoils the repetition
 CHUNK_S = 0.01  # the detectors' unit of time
+MIN_CHUNK = 4  # samples: a peak-to-peak of fewer says nothing
+GAP_NOT_JUDGED_S = 1.0  # lost this long in a repetition: its trace is a held level, no data
 FLAT_PTP_UV = 0.5  # EMG: peak-to-peak under this in every 10 ms = no electrode contact
 FLAT_MIN_S = 0.2
 SPIKE_K = 10.0  # a spike is this many times the local noise scale (Gaussian: never by chance)
@@ -109,7 +111,8 @@ class ChannelQuality:
                  limits: tuple[float, float] | None, smear_s: float):
         self.column, self.kind, self.fs_hz = column, kind, fs_hz
         self.limits, self.smear_s = limits, smear_s
-        self.chunk = max(1, int(round(CHUNK_S * fs_hz)))
+        # at least 4 samples: at 100 Hz a 10 ms chunk of one sample is always "flat"
+        self.chunk = max(MIN_CHUNK, int(round(CHUNK_S * fs_hz)))
         self.context = max(1, int(np.ceil(SPIKE_CONTEXT_S / CHUNK_S)))  # chunks either side
         self.buf = np.zeros(0)
         self.buf_start = 0  # sample index of buf[0] (chunk-aligned)
@@ -132,6 +135,14 @@ class ChannelQuality:
 
     def finish(self) -> None:
         self._decide(final=True)
+
+    def open_mark(self) -> Mark | None:
+        """The flat run still going on (an electrode off to the end of the recording must
+        count before the recording ends: repetitions are scored as they end)."""
+        if self.flat_from is None or (self.decided - self.flat_from) / self.fs_hz < FLAT_MIN_S:
+            return None
+        return Mark(MarkKind.LEAD_OFF, self.column, self.flat_from / self.fs_hz - MARK_BEFORE_S,
+                    self.decided / self.fs_hz + self.smear_s)
 
     def _decide(self, final: bool) -> None:
         """Decide every whole chunk whose context has arrived; keep the context behind."""
@@ -297,6 +308,7 @@ class SignalQuality:
     def marks(self) -> list[Mark]:
         """Every mark so far, in time order."""
         out = [m for ch in self.channels for m in ch.marks] + self.bursts
+        out += [m for ch in self.channels if (m := ch.open_mark()) is not None]
         return sorted(out, key=lambda m: (m.start_s, m.channel, m.kind.value))
 
     def marks_of(self, column: int) -> list[Mark]:
@@ -331,6 +343,12 @@ class SignalQuality:
                 if not any(m.channel == column and m.start_s <= end and m.end_s >= start
                            for m in self.bursts):
                     self.bursts.append(Mark(MarkKind.BURST, column, start, end + 0.1))
+
+    def long_gap(self, a_s: float, b_s: float) -> bool:
+        """Were ``GAP_NOT_JUDGED_S`` or more lost at once between two times (the trace holds
+        the last level across a gap: a repetition inside one would be scored from no data)?"""
+        return any(g.lost_samples / self.fs_hz >= GAP_NOT_JUDGED_S and g.t_s < b_s
+                   and g.t_s + g.lost_samples / self.fs_hz > a_s for g in self.gaps)
 
     def flags(self, cue_s: float, until_s: float) -> list[Flag]:
         """``signal_gap`` for a repetition from its cue to the end of its rest."""
