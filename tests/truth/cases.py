@@ -502,6 +502,9 @@ PROGRESS_CASES = [
               row["changes"]["mvc"]["vs_previous"]["verdict"] in ("not_measured", "first")
               for row in r["progress"][1:])))),
 ]
+FILE_EQUALS_LIVE = Check("every_file_scores_as_it_did_live",
+                         lambda r: len(r["file_equals_live"]) > 1 and all(r["file_equals_live"]))
+PROGRESS_CASES = [replace(c, checks=(*c.checks, FILE_EQUALS_LIVE)) for c in PROGRESS_CASES]
 CASES += PROGRESS_CASES
 
 def by_name(name: str) -> Case:

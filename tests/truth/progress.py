@@ -4,13 +4,16 @@ makes them), added to a history, and the progress table (``history.progress``) o
 visit's calibration (``app.visit``) judged against the truth.
 
 A case's ``make`` gives the sessions (``Made``, in order); ``run`` gives
-``{"progress": rows, "calibrations": [...]}`` for its checks."""
+``{"progress": rows, "calibrations": [...], "file_equals_live": [...]}`` for its checks (each
+recording analysed from its file must score as it did live)."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
+from bbfeedback.app.analyze import analyze
 from bbfeedback.app.history import History, progress
 from bbfeedback.app.recorder import SessionRecorder
 from bbfeedback.app.run import BlockList
@@ -18,6 +21,7 @@ from bbfeedback.app.run import run as run_loop
 from bbfeedback.app.visit import calibration_for
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.session import Session
+from bbfeedback.recording import read_recording
 from bbfeedback.signal.blocks import Block
 
 from .run import BLOCK_S, channels
@@ -37,7 +41,7 @@ def record_all(mades: list, protocol_ids: list[str], use_visit: bool = False) ->
     calibrates as ``record`` would (this visit's MVC when there is one)."""
     with tempfile.TemporaryDirectory(prefix="bbfeedback-truth-") as tmp:
         db = str(Path(tmp) / "h.sqlite3")
-        cals = []
+        cals, same = [], []
         for k, (made, pid) in enumerate(zip(mades, protocol_ids, strict=True)):
             rec = made.recording
             chans = channels(rec)
@@ -52,6 +56,9 @@ def record_all(mades: list, protocol_ids: list[str], use_visit: bool = False) ->
                                        {"name": DEVICE, "fs_hz": rec.fs_hz}, PATIENT)
             end = run_loop(BlockList(_blocks(rec, chans)), session, [recorder])
             cals.append(end.result["calibration"])
+            offline = analyze(read_recording(path), protocol=proto)
+            same.append(_same(offline["reps"]) == _same(end.result["reps"])
+                        and _same(offline["summary"]) == _same(end.result["summary"]))
             history = History(db)
             try:
                 history.add(path)
@@ -62,4 +69,9 @@ def record_all(mades: list, protocol_ids: list[str], use_visit: bool = False) ->
             rows = progress(history.sessions(PATIENT)).rows
         finally:
             history.close()
-    return {"progress": rows, "calibrations": cals}
+    return {"progress": rows, "calibrations": cals, "file_equals_live": same}
+
+
+def _same(x):
+    """As a JSON document gives it back."""
+    return json.loads(json.dumps(x))
