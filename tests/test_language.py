@@ -279,8 +279,8 @@ def test_every_sentence_in_both_languages_singular_and_plural():
     one = {"reps": 1, "reps_met": 1, "quick_count": 1, "fatigue_ratio": None,
            "resting_tone": {"limit": 7.0}}
     assert texts.summary_text(one, reps(1)[:1], "nl") == (
-        "Herhaling 1 niet beoordeeld: het signaal was verstoord (signaal afgekapt, elektrode "
-        "los, pieken, kabelstoring). "
+        "Herhaling 1 niet beoordeeld: het signaal was verstoord (signaal onderbroken, signaal "
+        "afgekapt, elektrode los, pieken, kabelstoring). "
         "Hield 1 van de 1 keer 0,5 s vast. Na herhaling 1 onvolledig ontspannen. "
         "Gespannen in rust na herhaling 1: 8,4 µV, 2,1 × de rust vooraf (grens 7 µV). "
         "Geen aanspanning bij herhaling 1. Buikspieren spanden mee bij herhaling 1. "
