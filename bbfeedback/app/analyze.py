@@ -207,10 +207,8 @@ def _self_calibrated(group: SignalGroup, pipeline: Pipeline, cals: list[Calibrat
     out = []
     for k, c in enumerate(cals):
         if c is None:
-            chain = pipeline.chain_of(k)
-            delay = chain.window_n / 2 / group.fs_hz + chain.filter_delay_s
             c = estimates[k].result([(m.start_s, m.end_s) for m in quality.marks_of(k)],
-                                    delay)
+                                    pipeline.delay_s(k))
         out.append(c)
     return out
 
@@ -250,8 +248,7 @@ class _BurstWatch:
                                                          result.calibrations, strict=True))
                      if ch.kind == EMG and cal.mvc is not None] if quality is not None else []
         self.levels = {k: result.calibrations[k].level(BURST_PCT_MVC) for k in self.cols}
-        self.delays = {k: result.pipeline.chain_of(k).window_n / 2 / self.fs_hz
-                       + result.pipeline.chain_of(k).filter_delay_s for k in self.cols}
+        self.delays = {k: result.pipeline.delay_s(k) for k in self.cols}
         self.keep = int(np.ceil(1.5 * BURST_MAX_S * self.fs_hz))
         self.tail: dict[int, np.ndarray] = {k: np.zeros(0) for k in self.cols}
         self.tail_start = 0

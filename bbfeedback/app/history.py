@@ -304,20 +304,27 @@ def _check_shapes(s: dict) -> None:
             raise ValueError("hold_s not a number")
 
 
+def session_calibrations(session: dict) -> dict[str, Calibration]:
+    """A history session's calibration per channel; a channel whose entry does not read as
+    one is left out (``previous_calibration``, ``app/visit.py``)."""
+    cals = {}
+    for name, c in (session.get("calibration") or {}).items():
+        try:
+            cals[name] = Calibration.from_dict(c)
+        except ValueError:
+            continue
+    return cals
+
+
 def previous_calibration(history: History, patient: str,
                          device: str | None = None) -> dict[str, Calibration]:
     """The calibration of the patient's last session that had an MVC (``record --calibration
     previous``: that MVC, with today's rest), on ``device`` when one is named (µV do not carry
     across devices: another device's MVC is no scale for this one); {} when there is none."""
     for s in reversed(history.sessions(patient)):
-        if device is not None and ((s.get("device") or {}).get("name") or None) != device:
+        if device is not None and change.device_name(s.get("device")) != device:
             continue
-        cals = {}
-        for name, c in (s["calibration"] or {}).items():
-            try:
-                cals[name] = Calibration.from_dict(c)
-            except ValueError:
-                continue
+        cals = session_calibrations(s)
         if any(c.mvc is not None for c in cals.values()):
             return cals
     return {}

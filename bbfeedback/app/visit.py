@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bbfeedback.app.change import device_name
+from bbfeedback.app.history import History, session_calibrations
 from bbfeedback.detect.calibration import Calibration
 from bbfeedback.errors import InputError
 
@@ -38,14 +40,9 @@ def visit_calibration(sessions: list[dict], device: str | None,
             started = started.astimezone().replace(tzinfo=None)
         if not timedelta(0) <= now - started <= timedelta(seconds=VISIT_S):
             continue
-        if ((s.get("device") or {}).get("name") or None) != device:
+        if device_name(s.get("device")) != device:
             continue
-        cals = {}
-        for name, c in (s.get("calibration") or {}).items():
-            try:
-                cals[name] = Calibration.from_dict(c)
-            except ValueError:
-                continue
+        cals = session_calibrations(s)
         if any(c.mvc is not None and c.source in MEASURED for c in cals.values()):
             return cals
     return {}
@@ -59,8 +56,6 @@ def calibration_for(calibration: str | None, patient: str, db: str | None, proto
     from bbfeedback.app.record import previous_calibration_of
 
     if calibration is None and proto is not None and patient != "X":
-        from bbfeedback.app.history import History
-
         try:
             history = History(db)
         except InputError:

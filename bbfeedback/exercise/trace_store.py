@@ -42,8 +42,7 @@ class TraceStore:
         self.k = max(1, int(round(self.fs_hz / rate_hz)))
         self.n_channels = len(pipeline.channels)
         # how long each channel's envelope lags the muscle: half the RMS window + filter delay
-        self.delays_s = [pipeline.chain_of(c).window_n / 2 / self.fs_hz
-                         + pipeline.chain_of(c).filter_delay_s for c in range(self.n_channels)]
+        self.delays_s = [pipeline.delay_s(c) for c in range(self.n_channels)]
         self.data = np.empty((4096, self.n_channels))
         self.size = 0  # decimated samples held
 

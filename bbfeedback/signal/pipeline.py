@@ -140,6 +140,12 @@ class Pipeline:
                 return chain
         raise IndexError(column)
 
+    def delay_s(self, column: int) -> float:
+        """How long output column ``column``'s envelope lags the muscle: half its RMS window
+        plus its filters' delay (the trace and the artefact marks are put back by it)."""
+        chain = self.chain_of(column)
+        return chain.window_n / 2 / self.fs_hz + chain.filter_delay_s
+
     def process(self, block: Block) -> Block:
         """The envelope block; after a gap (``lost_before``) the filters restart from the
         block's first sample rather than run straight across the missing signal."""
