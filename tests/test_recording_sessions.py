@@ -254,3 +254,25 @@ def test_the_last_records_fill_is_marked_for_every_reader(seconds, tmp_path):
     if skips:
         assert skips[0]["onset"] == pytest.approx(seconds)
         assert skips[0]["onset"] + skips[0]["duration"] == pytest.approx(raw.times[-1] + 1e-3)
+
+
+def test_a_marker_that_vanishes_while_read_is_a_recorder_next_door_finishing(tmp_path,
+                                                                              monkeypatch):
+    """CI saw it: a recorder next door removed its marker between the folder listing and the
+    read; the unreadable marker read as a crash and a stray warning line was printed."""
+    from bbfeedback.recording import repair
+
+    (tmp_path / "next-door.edf").write_bytes(b"")
+    (tmp_path / "next-door.edf.recording").write_text('{"pid": 1}')
+    (tmp_path / "crashed.edf").write_bytes(b"")
+    (tmp_path / "crashed.edf.recording").write_text("{}")  # no pid: a crash
+
+    read = repair._marker_pid
+
+    def finishing_meanwhile(rec):
+        if rec.name == "next-door.edf":
+            repair.marker_path(rec).unlink()
+        return read(rec)
+
+    monkeypatch.setattr(repair, "_marker_pid", finishing_meanwhile)
+    assert repair.unfinished(tmp_path) == [tmp_path / "crashed.edf"]

@@ -85,12 +85,14 @@ def recovered_path(path: str | Path) -> Path:
 
 def unfinished(folder: str | Path) -> list[Path]:
     """Recordings in a folder whose recorder died before closing them (and that have no
-    recovered copy yet)."""
+    recovered copy yet). A marker that vanishes while it is looked at belonged to a recorder
+    next door that just finished (or gave up): not a crash."""
     found = []
     for m in sorted(Path(folder).glob(f"*{MARKER_SUFFIX}")):
         rec = Path(str(m)[: -len(MARKER_SUFFIX)])
         pid = _marker_pid(rec)
-        if (pid <= 0 or not _alive(pid)) and not recovered_path(rec).exists():
+        dead = pid <= 0 or not _alive(pid)
+        if dead and m.exists() and not recovered_path(rec).exists():
             found.append(rec)
     return found
 
