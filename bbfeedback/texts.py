@@ -54,9 +54,14 @@ TEXTS: dict[str, tuple[str, str]] = {
                       "calibration squeezes {levels} {unit} ({agree})"),
     "squeezes_agree": ("komen overeen", "agree"),
     "squeezes_differ": ("verschillen veel", "differ widely"),
+    "one_more_confirmed": ("een vierde keer gevraagd: bevestigd",
+                           "a fourth asked for: confirmed"),
+    "one_more_unconfirmed": ("een vierde keer gevraagd: niet bevestigd",
+                             "a fourth asked for: not confirmed"),
     "calibration_of": ("{channel}: rust {mean:.1f} ± {sd:.1f} {unit}, MVC {mvc:.1f} {unit}",
                        "{channel}: rest {mean:.1f} ± {sd:.1f} {unit}, MVC {mvc:.1f} {unit}"),
     "summary": ("Samenvatting", "Summary"),
+    "for_patient": ("Voor de patiënt", "For the patient"),
     "trace": ("Verloop", "Trace"),
     "legend": ("groen: doelband; blauw: spieractiviteit (RMS); lijnen: begin en einde van de "
                "aanspanningen; grijs: storing in het signaal, niet beoordeeld",
@@ -360,10 +365,10 @@ FLAGS: dict[str, tuple[str, str, str, str]] = {
         "breath"),
     "not_judged": (
         "niet beoordeeld: signaal verstoord", "not judged: signal disturbed",
-        "het signaal was hier niet van de spier (elektrode los, kabel, piek of afkapping): "
-        "niet beoordeeld en niet meegeteld",
-        "the signal here was not the muscle's (electrode off, cable, spike or clipping): "
-        "not judged, not counted"),
+        "het signaal was hier niet van de spier (elektrode los, kabel, piek, afkapping, "
+        "lichtnet of beweging): niet beoordeeld en niet meegeteld",
+        "the signal here was not the muscle's (electrode off, cable, spike, clipping, mains "
+        "hum or movement): not judged, not counted"),
     "lead_off": (
         "elektrode los", "electrode off",
         "een vlakke lijn: de elektrode had geen contact",
@@ -376,12 +381,29 @@ FLAGS: dict[str, tuple[str, str, str, str]] = {
         "kabelstoring", "cable artefact",
         "een korte uitschieter ver boven de eigen maximale aanspanning: geen spier",
         "a short burst far above the patient's own maximum: not the muscle"),
+    "mains": (
+        "storing door het lichtnet", "mains interference",
+        "brom van het lichtnet, veel sterker dan het spiersignaal: hier niet te meten "
+        "(kijk of de kabels en de plakelektrode goed vastzitten)",
+        "mains hum far stronger than the muscle signal: not measurable here (check that the "
+        "cables and the skin electrode are firmly attached)"),
+    "motion": (
+        "bewegingsstoring", "movement artefact",
+        "een trage uitslag door beweging van de sonde of de kabel, veel groter dan het "
+        "spiersignaal",
+        "a slow swing from the probe or the cable moving, far larger than the muscle signal"),
     "possible_straining": (
         "mogelijk geperst", "possible straining",
         "de druk steeg traag, zoals bij persen; alleen druk kan persen en aanspannen niet "
         "onderscheiden: kijk of de sonde naar binnen beweegt",
         "the pressure rose slowly, as in a push; pressure alone cannot tell a push from a "
         "squeeze: check that the probe moves inwards"),
+    "knack_late": (
+        "te laat geknepen bij het hoesten", "squeezed too late for the cough",
+        "de bekkenbodem spande pas aan nadat het hoesten (buikspieren of druk) begon: eerst "
+        "knijpen, dan hoesten",
+        "the pelvic floor came on only after the cough's abdominal or pressure rise: squeeze "
+        "first, then cough"),
     "tense_rest": (
         "gespannen in rust", "tense at rest",
         "in de rustfase boven het rustniveau van vooraf of boven de absolute grens",
@@ -517,15 +539,64 @@ def flag_names(codes: Iterable[str], lang: str) -> str:
 QUICK_HOLD_S = 1.0  # = exercise.scoring.QUICK_HOLD_S (tested): a target this short is quick
 
 
+NO_TIME = "–"  # a time that does not exist (no rise when already tense, no release): never 0,00
+
+
+def time_cell(value: object, lang: str, spec: str = ".2f") -> str:
+    """A time (hold, rise, release) as a table shows it: "–" where there is none (None, NaN),
+    never "0,00"."""
+    if value is None or (isinstance(value, numbers.Real) and not math.isfinite(value)):
+        return NO_TIME
+    return fmt(value, lang, spec)
+
+
 def held_cells(rep: dict, lang: str, spec: str = ".2f") -> tuple[str, str]:
     """(time held, target) of a repetition as a table shows them: a quick squeeze is not
-    judged on hold time ("-", "snel"); an as-long-as-possible hold has no target."""
+    judged on hold time ("-", "snel"); an as-long-as-possible hold has no target; a hold
+    that does not exist (not judged) is "–"."""
     target = rep.get("target_hold_s") or 0.0
     if target <= 0:
-        return fmt(rep.get("hold_s"), lang, spec), text("as_long_as_possible", lang)
+        return time_cell(rep.get("hold_s"), lang, spec), text("as_long_as_possible", lang)
     if target <= QUICK_HOLD_S:
         return "-", text("quick_target", lang)
-    return fmt(rep.get("hold_s"), lang, spec), fmt(target, lang, ".1f")
+    return time_cell(rep.get("hold_s"), lang, spec), fmt(target, lang, ".1f")
+
+
+# a summary of these kinds is an assessment (``exercise.summary.ASSESSMENTS``): it measures,
+# it does not coach, so its holds are never "te kort" against the cue
+ASSESSMENT_KEYS = ("glazer", "perfect")
+
+
+def assessment(summary: dict | None) -> bool:
+    """Is this the summary of an assessment (PERFECT, Glazer)?"""
+    s = summary or {}
+    return bool(s.get("assessment")) or any(k in s for k in ASSESSMENT_KEYS)
+
+
+def shown_rep(rep: dict, summary: dict | None = None, is_assessment: bool = False) -> dict:
+    """A repetition as the tables (command line, report, window) show it: in an assessment
+    (``is_assessment``, or the summary says so) without ``short_hold``; a Glazer flick with
+    its rise and release by the flick rule of its block (``glazer_flicks``); a PERFECT hold
+    with its own endurance time held, the patient's E as target and met when it counted
+    for R (``perfect.holds``). The repetition itself is not changed."""
+    summary = summary or {}
+    if not (is_assessment or assessment(summary)):
+        return rep
+    out = dict(rep, flags=[f for f in rep.get("flags") or () if f != "short_hold"])
+    flick = next((f for f in summary.get("glazer_flicks") or ()
+                  if f.get("index") == rep.get("index")), None)
+    if flick is not None and rep.get("section") == "phasic":
+        out["rise_s"], out["release_s"] = flick.get("onset_latency_s"), \
+            flick.get("release_latency_s")
+    perfect = summary.get("perfect") or {}
+    hold = next((h for h in perfect.get("holds") or () if h.get("index") == rep.get("index")),
+                None)
+    judged = not {"stopped", "not_judged"} & set(out["flags"])
+    if hold is not None and judged:
+        out.update(hold_s=hold.get("e_s"), met=bool(hold.get("counted")))
+        if (perfect.get("E") or 0) > QUICK_HOLD_S:  # (a shorter E would read as "snel")
+            out["target_hold_s"] = perfect["E"]
+    return out
 
 
 def posture(name: str | None, lang: str) -> str:
@@ -594,12 +665,26 @@ def _incomplete(summary: dict, reps: list[dict]) -> dict | None:
 
 def _held(summary: dict, reps: list[dict]) -> dict | None:
     n, met, hold = _holds(summary, reps)
-    return {"met": met, "n": n, "hold": hold} if n and hold else None
+    return {"met": met, "n": n, "hold": hold} if n and hold and not assessment(summary) \
+        else None
 
 
 def _held_mixed(summary: dict, reps: list[dict]) -> dict | None:
     n, met, hold = _holds(summary, reps)
-    return {"met": met, "n": n} if n and not hold else None
+    return {"met": met, "n": n} if n and not hold and not assessment(summary) else None
+
+
+def _holds_shorter(summary: dict, reps: list[dict]) -> dict | None:
+    """The section whose holds got shorter (``summary.hold_fatigue``: last third against
+    first third, with a falling slope)."""
+    h = summary.get("hold_fatigue")
+    return {"first": h["first_s"], "last": h["last_s"]} if h and h.get("shorter") else None
+
+
+def _quick_skipped(summary: dict, reps: list[dict]) -> dict | None:
+    """Single weak or unreleased flicks the quick count left out without ending it."""
+    which = summary.get("quick_skipped")
+    return {"flicks": list(which)} if which else None
 
 
 def _flagged(key: str) -> Values:
@@ -616,10 +701,11 @@ def _none_scored(summary: dict, reps: list[dict]) -> dict | None:
 # why the quick count ended (summary ``quick_ended``): read after the count, so a count
 # of 2 beside 11 squeezes that reached the band says what stopped it
 QUICK_ENDS = {
-    "weaker": (": de volgende was duidelijk zwakker dan de sterkste",
-               ": the next was clearly weaker than the strongest"),
-    "not_released": (": daarna niet volledig ontspannen vóór de volgende",
-                     ": then not fully relaxed before the next one"),
+    "weaker": (": de volgende twee waren duidelijk zwakker dan de sterkste",
+               ": the next two were clearly weaker than the strongest"),
+    "not_released": (": de volgende twee werden niet volledig losgelaten",
+                     ": the next two were not fully let go"),
+    # summaries written before the two-in-a-row rule
     "held": (": de volgende werd niet losgelaten (twee liepen in elkaar over)",
              ": the next was not let go (two ran together)"),
 }
@@ -700,12 +786,19 @@ def _squeezes(summary: dict, reps: list[dict]) -> dict | None:
     if not _disagree(check) or check.get("mvc") is None:
         return None
     levels = check["squeezes"]
+    more = {None: ("", ""),  # the one more squeeze asked for when the first three disagreed
+            True: ("; een vierde keer knijpen bevestigde er één",
+                   "; a fourth squeeze confirmed one of them"),
+            False: ("; ook een vierde keer knijpen bevestigde er geen",
+                    "; a fourth squeeze confirmed none of them either")}[
+        check.get("one_more_confirmed") if check.get("one_more_asked") else None]
     return {"lo": min(levels), "hi": max(levels), "mvc": check["mvc"],
-            "unit": unit(check.get("unit") or "")}
+            "unit": unit(check.get("unit") or ""), "more_nl": more[0], "more_en": more[1]}
 
 
 # why a repetition is not_judged
-ARTEFACT_FLAGS = ("lead_off", "spikes", "saturation", "burst", "signal_gap")
+ARTEFACT_FLAGS = ("lead_off", "spikes", "saturation", "burst", "mains", "motion",
+                  "signal_gap")
 
 
 def _not_judged(summary: dict, reps: list[dict]) -> dict | None:
@@ -733,10 +826,11 @@ SENTENCES: tuple[Sentence, ...] = (
              "against {rest:.1f} µV). Check the probe or assess strength by palpation."),
     Sentence("squeezes_disagree", _squeezes,
              "De maximale aanspanningen van de kalibratie verschilden veel ({lo:.1f} tot "
-             "{hi:.1f} {unit}); als MVC telt {mvc:.1f} {unit}. Kalibreer opnieuw als dat niet "
-             "klopt.",
+             "{hi:.1f} {unit}{more_nl}); als MVC telt {mvc:.1f} {unit}. Kalibreer opnieuw als "
+             "dat niet klopt.",
              "The calibration's maximal squeezes differed widely ({lo:.1f} to {hi:.1f} "
-             "{unit}); the MVC taken is {mvc:.1f} {unit}. Calibrate again if that is wrong."),
+             "{unit}{more_en}); the MVC taken is {mvc:.1f} {unit}. Calibrate again if that "
+             "is wrong."),
     Sentence("pressure_only", _check(lambda c: bool(c.get("pressure_only"))),
              "Alleen druk gemeten: druk alleen kan aanspannen en persen niet onderscheiden "
              "(Bø & Sherburn 2005). Kijk of de sonde naar binnen beweegt.",
@@ -766,6 +860,11 @@ SENTENCES: tuple[Sentence, ...] = (
     Sentence("no_contraction", _with_flag("no_contraction"),
              "Geen aanspanning bij {reps:herhaling|herhalingen} {reps}.",
              "No contraction in {reps:repetition|repetitions} {reps}."),
+    Sentence("knack_late", _with_flag("knack_late"),
+             "Te laat geknepen bij het hoesten bij {reps:herhaling|herhalingen} {reps}: eerst "
+             "knijpen, dan hoesten.",
+             "Squeezed too late for the cough in {reps:repetition|repetitions} {reps}: squeeze "
+             "first, then cough."),
     Sentence("co_contraction", _with_flag("co_contraction"),
              "Buikspieren spanden mee bij {reps:herhaling|herhalingen} {reps}.",
              "Abdominal co-contraction in {reps:repetition|repetitions} {reps}."),
@@ -783,6 +882,11 @@ SENTENCES: tuple[Sentence, ...] = (
     Sentence("quick_count_steady", _quick(faded=False),
              "{value} snelle {value:aanspanning|aanspanningen}; ze werden niet zwakker.",
              "{value} quick {value:contraction|contractions}; they did not weaken."),
+    Sentence("quick_skipped", _quick_skipped,
+             "Snelle {flicks:aanspanning|aanspanningen} {flicks} niet meegeteld (zwakker of "
+             "niet losgelaten): één keer is nog geen vermoeidheid.",
+             "Quick {flicks:contraction|contractions} {flicks} not counted (weaker or not "
+             "let go): once is not fatigue yet."),
     Sentence("endurance_hold_s", _key("endurance_hold_s"),
              "Uithoudingsvermogen: {value:.0f} s vastgehouden.",
              "Endurance: held {value:.0f} s."),
@@ -798,6 +902,11 @@ SENTENCES: tuple[Sentence, ...] = (
     Sentence("fatigue_ratio", _fatigue,
              "Spieractiviteit nam af tot {pct:.0f} % van de eerste herhaling.",
              "Muscle activity fell to {pct:.0f} % of the first repetition."),
+    Sentence("hold_shorter", _holds_shorter,
+             "De aanspanningen werden korter naarmate de oefening vorderde: gemiddeld "
+             "{first:.1f} s vastgehouden in het eerste derde, {last:.1f} s in het laatste.",
+             "The squeezes got shorter as the exercise went on: held {first:.1f} s on "
+             "average in the first third, {last:.1f} s in the last."),
     Sentence("glazer", _glazer,
              "Rust vooraf {pre:.1f} {unit}, achteraf {post:.1f} {unit}.",
              "Rest before {pre:.1f} {unit}, after {post:.1f} {unit}."),
@@ -827,6 +936,212 @@ def summary_text(summary: dict, reps: list[dict], lang: str) -> str:
         if values is not None:
             out.append(format_text(s.nl if lang == "nl" else s.en, lang, **values))
     return " ".join(out)
+
+
+# --- the patient's sentences ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Advice:
+    """One thing the patient is told: ``nl``/``en`` what happened, a full sentence in the
+    u-form with its subject and no units (no µV, MVC, ×, %, s: numbers stay in the
+    therapist's table; a count of times is not a unit); ``next_nl``/``next_en`` the one thing
+    to do next time when this is the first problem found ("" for a result); ``good``: a
+    result, said before the problems."""
+
+    key: str
+    values: Values
+    nl: str
+    en: str
+    next_nl: str = ""
+    next_en: str = ""
+    good: bool = False
+
+
+def _any_flag(*codes: str) -> Values:
+    def values(summary: dict, reps: list[dict]) -> dict | None:
+        return {} if any(c in r.get("flags", ()) for r in reps for c in codes) else None
+    return values
+
+
+def _when(test: Callable[[dict], bool]) -> Values:
+    def values(summary: dict, reps: list[dict]) -> dict | None:
+        return {} if test(summary) else None
+    return values
+
+
+def _p_quick(faded: bool) -> Values:
+    def values(summary: dict, reps: list[dict]) -> dict | None:
+        n = summary.get("quick_count")
+        if not n or bool(summary.get("quick_faded", True)) != faded:
+            return None
+        return {"n": n}
+    return values
+
+
+def _p_held(all_met: bool) -> Values:
+    def values(summary: dict, reps: list[dict]) -> dict | None:
+        n, met, _ = _holds(summary, reps)
+        if not n or assessment(summary) or (met >= n) != all_met:
+            return None
+        return {"met": met, "n": n}
+    return values
+
+
+def _p_lift(which: str) -> Values:
+    """The lift: ``floors`` not always distinct, ``release`` not always in one go, ``good``
+    both every time."""
+    def values(summary: dict, reps: list[dict]) -> dict | None:
+        got = _lift(summary, reps)
+        if got is None or not got["n"]:
+            return None
+        floors, quick = got["floors"] >= got["n"], got["quick"] >= got["n"]
+        ok = {"floors": not floors, "release": not quick, "good": floors and quick}[which]
+        return {} if ok else None
+    return values
+
+
+# in order of what matters most for next time: the first problem found gives the advice;
+# results (``good``) are said first, then at most ``PATIENT_PROBLEMS`` problems
+PATIENT: tuple[Advice, ...] = (
+    Advice("no_reps", _none_scored,
+           "Er is deze keer geen herhaling beoordeeld.",
+           "No repetition could be scored this time.",
+           "Volgt u de volgende keer de aanwijzingen op het scherm tot het einde van de "
+           "oefening.",
+           "Next time, follow the cues on the screen through the whole exercise."),
+    Advice("not_judged", _any_flag("not_judged"),
+           "Het signaal was bij een deel van de oefening verstoord; dat deel telt niet mee.",
+           "The signal was disturbed during part of the exercise; that part does not count.",
+           "Controleert u de volgende keer of de sonde goed zit en of de kabel stil ligt.",
+           "Next time, check that the probe sits well and that the cable lies still."),
+    Advice("assessment", _when(assessment),
+           "Dit was een meting; uw fysiotherapeut bespreekt de uitkomst met u.",
+           "This was a measurement; your physiotherapist will discuss the result with you.",
+           "Oefent u tot de volgende keer thuis verder zoals u met uw fysiotherapeut hebt "
+           "afgesproken.",
+           "Until next time, keep practising at home as agreed with your physiotherapist."),
+    Advice("straining", _any_flag("straining", "possible_straining"),
+           "U perste bij sommige herhalingen in plaats van de bekkenbodem aan te spannen.",
+           "You pushed down instead of squeezing in some repetitions.",
+           "Perst u de volgende keer niet, en blijft u rustig doorademen terwijl u aanspant.",
+           "Next time, do not push down, and keep breathing calmly while you squeeze."),
+    Advice("co_contraction", _any_flag("co_contraction"),
+           "Uw buikspieren spanden mee met de bekkenbodem.",
+           "Your abdominal muscles tightened along with the pelvic floor.",
+           "Houdt u de volgende keer uw buik, billen en benen ontspannen, en spant u alleen "
+           "de bekkenbodem aan.",
+           "Next time, keep your belly, buttocks and legs relaxed, and squeeze only the "
+           "pelvic floor."),
+    Advice("knack_late", _any_flag("knack_late"),
+           "U spande de bekkenbodem soms pas aan nadat het hoesten begon.",
+           "You sometimes squeezed the pelvic floor only after the cough had begun.",
+           "Knijpt u de volgende keer eerst de bekkenbodem aan, en hoest u pas daarna.",
+           "Next time, squeeze the pelvic floor first, and only then cough."),
+    Advice("too_strong", _any_flag("too_strong"),
+           "U spande harder aan dan deze rustige oefening vraagt.",
+           "You squeezed harder than this gentle exercise asks.",
+           "Spant u de volgende keer rustiger aan; zo hard als u kunt is hier niet nodig.",
+           "Next time, squeeze more gently; as hard as you can is not needed here."),
+    Advice("not_relaxed", _any_flag("incomplete_relaxation", "tense_rest"),
+           "U liet na sommige aanspanningen niet helemaal los.",
+           "You did not let go completely after some squeezes.",
+           "Laat u de volgende keer na elke aanspanning helemaal los voordat u opnieuw "
+           "aanspant.",
+           "Next time, let go completely after each squeeze before you squeeze again."),
+    Advice("control_faded", _key("control_faded_from"),
+           "Uw controle over het aanspannen en loslaten werd minder naarmate de oefening "
+           "vorderde.",
+           "Your control of squeezing and letting go faded as the exercise went on.",
+           "Stopt u de volgende keer zodra de controle minder wordt, en rust u dan eerst uit.",
+           "Next time, stop as soon as your control fades, and rest first."),
+    Advice("hold_shorter", _holds_shorter,
+           "Uw aanspanningen werden korter naarmate de oefening vorderde.",
+           "Your squeezes got shorter as the exercise went on.",
+           "Stopt u de volgende keer zodra u de aanspanning niet meer zo lang kunt "
+           "vasthouden, en rust u dan eerst uit.",
+           "Next time, stop as soon as you can no longer hold the squeeze as long, and rest "
+           "first."),
+    Advice("weaker", _fatigue,
+           "Uw aanspanningen werden zwakker naarmate de oefening vorderde.",
+           "Your squeezes got weaker as the exercise went on.",
+           "Stopt u de volgende keer zodra de aanspanningen zwakker worden, en probeert u het "
+           "een paar uur later opnieuw.",
+           "Next time, stop as soon as the squeezes get weaker, and try again a few hours "
+           "later."),
+    Advice("quick_not_released", _when(lambda s: s.get("quick_ended") in ("not_released",
+                                                                           "held")),
+           "U liet de laatste snelle aanspanningen niet helemaal los.",
+           "You did not let go completely of the last quick squeezes.",
+           "Laat u de volgende keer na elke snelle aanspanning meteen helemaal los.",
+           "Next time, let go completely and at once after each quick squeeze."),
+    Advice("no_contraction", _any_flag("no_contraction"),
+           "Er was bij sommige herhalingen geen aanspanning te zien.",
+           "No squeeze could be seen in some repetitions.",
+           "Let u de volgende keer goed op het startsignaal, en spant u dan meteen aan.",
+           "Next time, watch for the start cue, and squeeze straight away."),
+    Advice("held_some", _p_held(False),
+           "U hield de aanspanning {met} van de {n} keer zo lang vast als gevraagd.",
+           "You held the squeeze as long as asked in {met} of {n} "
+           "{n:repetition|repetitions}.",
+           "Houdt u de volgende keer elke aanspanning vast tot het scherm zegt dat u mag "
+           "ontspannen.",
+           "Next time, hold each squeeze until the screen says you may relax."),
+    Advice("lift_floors", _p_lift("floors"),
+           "De verdiepingen van de lift waren niet altijd goed van elkaar te onderscheiden.",
+           "The floors of the lift could not always be told apart.",
+           "Bouwt u de lift de volgende keer rustig op, verdieping voor verdieping.",
+           "Next time, build the lift up calmly, floor by floor."),
+    Advice("lift_release", _p_lift("release"),
+           "U liet de lift niet altijd in één keer los.",
+           "You did not always let the lift go in one go.",
+           "Laat u de lift de volgende keer in één keer helemaal los.",
+           "Next time, let the lift go completely in one go."),
+    Advice("incomplete", _when(lambda s: bool(s.get("incomplete"))),
+           "U hebt de oefening deze keer niet helemaal afgemaakt.",
+           "You did not finish the exercise this time.",
+           "Maakt u de oefening de volgende keer af, of stopt u bewust zodra u moe wordt.",
+           "Next time, finish the exercise, or stop on purpose as soon as you get tired."),
+    # results: said first, no advice of their own
+    Advice("held_all", _p_held(True),
+           "U hield de aanspanning elke keer zo lang vast als gevraagd.",
+           "You held the squeeze as long as asked every time.", good=True),
+    Advice("quick_faded", _p_quick(True),
+           "U deed {n} snelle {n:aanspanning|aanspanningen} voordat u moe werd.",
+           "You did {n} quick {n:squeeze|squeezes} before you got tired.", good=True),
+    Advice("quick_steady", _p_quick(False),
+           "U deed {n} snelle {n:aanspanning|aanspanningen}, en u werd niet moe.",
+           "You did {n} quick {n:squeeze|squeezes}, and you did not get tired.", good=True),
+    Advice("endurance", _key("endurance_hold_s"),
+           "U hield de halve aanspanning zo lang vast als u kon.",
+           "You held the half squeeze as long as you could.", good=True),
+    Advice("lift_good", _p_lift("good"),
+           "U bouwde de lift mooi op, verdieping voor verdieping, en liet in één keer los.",
+           "You built the lift up well, floor by floor, and let go in one go.", good=True),
+)
+PATIENT_PROBLEMS = 2  # at most this many problems said: one thing to work on is enough
+PATIENT_ASSESSMENT = ("no_reps", "not_judged", "assessment")  # an assessment says only these
+PATIENT_WELL = ("U deed de oefening goed.", "You did the exercise well.")
+PATIENT_NEXT = ("Gaat u de volgende keer zo door, en oefent u zoals u met uw fysiotherapeut "
+                "hebt afgesproken.",
+                "Next time, keep it up, and practise as agreed with your physiotherapist.")
+
+
+def patient_sentences(summary: dict, reps: list[dict], lang: str) -> tuple[list[str], str]:
+    """(what happened, the one thing to do next time) for the patient, in ``lang``."""
+    found = [(a, v) for a in PATIENT if (v := a.values(summary, reps)) is not None
+             and (not assessment(summary) or a.key in PATIENT_ASSESSMENT)]
+    goods = [(a, v) for a, v in found if a.good]
+    problems = [(a, v) for a, v in found if not a.good]
+    said = [format_text(pick((a.nl, a.en), lang), lang, **v)
+            for a, v in goods + problems[:PATIENT_PROBLEMS]]
+    advice = next((pick((a.next_nl, a.next_en), lang) for a, _ in problems), None)
+    return said or [pick(PATIENT_WELL, lang)], advice or pick(PATIENT_NEXT, lang)
+
+
+def patient_text(summary: dict, reps: list[dict], lang: str) -> str:
+    """The patient's summary in ``lang``: what went well, at most two things that did not,
+    and one thing to do next time (``PATIENT``)."""
+    said, advice = patient_sentences(summary, reps, lang)
+    return " ".join([*said, advice])
 
 
 def change_text(judged: dict | None, lang: str, unit: str | None = None) -> str:

@@ -19,6 +19,7 @@ from bbfeedback.exercise.simulate import (
     Behaviour,
     Patient,
     session_plan,
+    session_start_s,
     simulate_pieces,
     simulate_protocol,
 )
@@ -49,8 +50,9 @@ class SimulatedSource(ThreadedSource):
                  patient: Patient | None = None):
         proto = protocol if isinstance(protocol, protocols.Protocol) else protocols.load(protocol)
         behaviour = behaviour or Behaviour.realistic(seed)
-        pfm, abd, cues, duration = session_plan(proto, behaviour, seed, calibrate=calibrate)
-        self._start_s = next(a.onset_s for a in cues if a.text.startswith("cue:work"))
+        pfm, abd, cues, duration = session_plan(proto, behaviour, seed, calibrate=calibrate,
+                                                patient=patient)
+        self._start_s = session_start_s(cues)  # as a session plans it (``Session.start_s``)
         self.fs_hz = fs_hz
         size = max(1, int(BLOCK_S * fs_hz))
         if duration <= PIECES_AFTER_S:

@@ -72,7 +72,7 @@ class LiveController:
             raise
         self.publisher = FramePublisher(src.fs_hz, src.channels, self.window_s)
         self._watchdog = Watchdog(src.port or src.name)  # says "no data", never gives up
-        self._begin(src.stream, session, sinks + [self.publisher])
+        self._begin(src.stream, session, sinks + [self.publisher], live=True)
 
     def _live_sinks(self, src, session: Session, record_path: str | Path | None,
                     patient: str, posture: str | None) -> list[Sink]:
@@ -125,13 +125,14 @@ class LiveController:
         self._begin(self.replay, session, [self.publisher])
         self.replay.start()
 
-    def _begin(self, source, session: Session, sinks: list[Sink]) -> None:
+    def _begin(self, source, session: Session, sinks: list[Sink], live: bool = False) -> None:
         """The worker, on ``source`` as it was started (a stop meanwhile cleared
-        ``self.source``: the run then ends at once and still closes the recording)."""
+        ``self.source``: the run then ends at once and still closes the recording). A live
+        session ends when its protocol does (its last rest over), as ``record`` does."""
         self.result = None
         self.protocol = session.protocol
         sinks = [_KeepResult(self), *sinks]  # the result is there before the frame says so
-        self._thread = threading.Thread(target=self._work, args=(source, session, sinks),
+        self._thread = threading.Thread(target=self._work, args=(source, session, sinks, live),
                                         daemon=True, name="session")
         self._thread.start()
 
@@ -154,11 +155,13 @@ class LiveController:
         return self.result
 
     # --- worker ----------------------------------------------------------------------------
-    def _work(self, source, session: Session, sinks: list[Sink]) -> None:
+    def _work(self, source, session: Session, sinks: list[Sink], live: bool = False) -> None:
         first = 0
         while True:
             end = run(source, session, sinks, stop=self._stop, first_sample=first,
-                      watchdog=self._watchdog)
+                      watchdog=self._watchdog, until_ended=live)
+            if end.reason == "ended":  # the device has nothing more to give this session
+                source.stop()
             if end.reason != "seek":
                 return
             session, first = self._reseek(self.replay.take_seek())

@@ -180,7 +180,8 @@ class LivePlot(pg.PlotWidget):
             k += 1
             if b["kind"] == "work" and b.get("band") and np.isfinite(b["band"][0]):
                 lo, hi = b["band"]
-                rect.setRect(b["start_s"] - t, lo, b["end_s"] - b["start_s"], min(hi, top) - lo)
+                end = b.get("box_end_s", b["end_s"])  # quick: over the reaction window
+                rect.setRect(b["start_s"] - t, lo, end - b["start_s"], min(hi, top) - lo)
                 rect.setBrush(pg.mkBrush(*WORK_BRUSH))
             else:
                 rect.setRect(b["start_s"] - t, 0, b["end_s"] - b["start_s"], 0.02 * top)

@@ -21,6 +21,7 @@ from bbfeedback.app.replay import replayable
 from bbfeedback.app.visit import calibration_for
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
+from bbfeedback.exercise.summary import ASSESSMENTS
 from bbfeedback.recording.outputs import check_folder
 
 FRAME_MS = 16  # ~60 fps: the display's rate
@@ -151,6 +152,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.plot.setLabel("left", "µV RMS")
         self.raw_plot = RawPlot()
         self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
+        self._table_summary = False  # the table was drawn with the summary (``_scores``)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(
             QtWidgets.QHeaderView.ResizeToContents)  # no header cut off ("Vastgehouden (s")
@@ -516,19 +518,30 @@ class TherapistWindow(QtWidgets.QMainWindow):
         lines = [self._replay_line, self._same_as_recorded(snap)]
         if snap.summary:
             lines.append(snap.summary["text_nl" if lang == "nl" else "text_en"])
+            patient = snap.summary.get("patient_text_nl" if lang == "nl" else "patient_text_en")
+            if patient:  # what the patient is told (u-form, no units, one thing next time)
+                lines.append(f"{tr('for_patient', lang)}: {patient}")
         lines.append(self._history_text())
         self.summary.setText("\n".join(x for x in lines if x))
 
     def _scores(self, snap) -> None:
-        if self.table.rowCount() == len(snap.reps):
+        """The score table: drawn again when a repetition is added and once more when the
+        summary comes (an assessment's rows read it: PERFECT's R, Glazer's flick rule)."""
+        summary = bool(snap.summary)
+        if self.table.rowCount() == len(snap.reps) and self._table_summary == summary:
             return
+        self._table_summary = summary
         self.table.setRowCount(len(snap.reps))
         lang = self.lang
-        for row, r in enumerate(snap.reps):
+        proto = self.controller.protocol
+        measured = proto is not None and proto.scoring in ASSESSMENTS  # no "te kort"
+        for row, rep in enumerate(snap.reps):
+            r = words.shown_rep(rep, snap.summary, measured)
             cells = (str(r["index"]), words.held_cells(r, lang, ".1f")[0],
                      words.met_text(r, lang),
                      words.fmt(r["peak_pct_mvc"], lang, ".0f"),
-                     words.fmt(r["rise_s"], lang, ".2f"), words.fmt(r["release_s"], lang, ".2f"),
+                     words.time_cell(r.get("rise_s"), lang),
+                     words.time_cell(r.get("release_s"), lang),
                      words.fmt(r["rest_residual_pct"], lang, ".0f"),
                      words.flag_names(r["flags"], lang))
             for col, text in enumerate(cells):

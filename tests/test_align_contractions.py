@@ -199,3 +199,21 @@ def test_only_twitches_with_align_contractions_is_one_line(tmp_path):
                           "--align", "contractions"], capture_output=True, text=True)
     assert run.returncode == 2 and run.stderr.count("\n") == 1
     assert "no contraction long enough" in run.stderr
+
+
+@pytest.mark.parametrize("pid", ["a1-strength", "b2-contract-relax"])
+def test_start_s_anchors_the_match_and_does_not_force_the_rhythm(pid):
+    """Issue 22: ``--start-s`` at the first squeeze of a patient who kept a 13 s rhythm used
+    to force the protocol's; each repetition is now found at her own contraction. At the
+    protocol's own rhythm ``--start-s`` keeps it."""
+    bare, ps = bare_recording(pid, 4.0)
+    first = ps.squeezes[0].onset_s
+    result = analyze(bare, protocol=protocols.load(pid), start_s=first)
+    assert result["protocol"]["alignment"] == "--start-s, rhythm did not fit"
+    assert [r["cue_s"] for r in result["reps"]] == pytest.approx(
+        [sq.onset_s for sq in ps.squeezes], abs=0.4)
+    assert sum(r["met"] for r in result["reps"]) >= len(result["reps"]) - 1
+    same, ps0 = bare_recording(pid, 0.0)
+    kept = analyze(same, protocol=protocols.load(pid), start_s=ps0.start_s)
+    assert kept["protocol"]["alignment"] == "--start-s"
+    assert kept["reps"][0]["cue_s"] == pytest.approx(ps0.start_s, abs=1e-3)

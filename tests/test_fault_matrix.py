@@ -320,7 +320,9 @@ def test_a_noisy_link_records_to_the_end_with_every_loss_annotated(name, link_ru
     device, _, _, seconds, speed = NOISE[name]
     no_traceback(run)
     assert run.rc == 0, run.err[-2000:]
-    assert run.ended - run.started < seconds / speed + 30  # no hang, on a loaded machine
+    # no hang: a bound for a hang, not a speed (52 s seen for 10 s of signal on a 2-core
+    # machine running three test suites at once)
+    assert run.ended - run.started < 10 * seconds / speed + 120
     kept = kept_in(run.out, run.fs)
     assert kept.samples == run.summary("recorded") == int(seconds * run.fs)
     assert kept.lost == run.summary("samples lost") == kept.samples - run.summary(

@@ -134,6 +134,9 @@ def test_every_protocols_summary_reads_plainly(sessions, lang):
         check(text, lang, f"summary of {pid}")
         # EMG is muscle activity, not strength: fatigue is never "kracht"
         assert "kracht" not in text.lower() and "strength" not in text.lower()
+        patient = result["summary"][f"patient_text_{lang}"]
+        check(patient, lang, f"patient's summary of {pid}")
+        check_patient_words(patient, f"patient's summary of {pid}")
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
@@ -262,6 +265,8 @@ def test_every_sentence_in_both_languages_singular_and_plural():
 
     for n in (1, 3):
         summary = {"reps": n, "reps_met": 1, "quick_count": n, "endurance_hold_s": [18.4] * n,
+                   "quick_skipped": list(range(2, n + 2)),
+                   "hold_fatigue": {"first_s": 6.0, "last_s": 2.0, "shorter": True},
                    "floors_distinct": 1, "release_quick": 1, "fatigue_ratio": 0.55,
                    "glazer": {"pre-baseline": {"mean": 2.84}, "post-baseline": {"mean": 3.1}},
                    "perfect": {"E": 7.5, "R": n, "F": 1}, "resting_tone": {"unit": "µV"},
@@ -274,16 +279,23 @@ def test_every_sentence_in_both_languages_singular_and_plural():
             text = texts.summary_text(summary, reps(n), lang)
             check(text, lang, "all sentences")
             shown = [s.key for s in texts.SENTENCES if s.values(summary, reps(n)) is not None]
+            # with Glazer and PERFECT numbers it is an assessment: no "Hield ... vast"
             assert set(shown) == {s.key for s in texts.SENTENCES} - {
-                "no_reps", "reps_met_mixed", "quick_count_steady"}
+                "no_reps", "reps_met_mixed", "quick_count_steady", "reps_met"}
+            practice = {k: v for k, v in summary.items() if k not in ("glazer", "perfect")}
+            check(texts.summary_text(practice, reps(n), lang), lang, "all sentences")
+            assert "reps_met" in [s.key for s in texts.SENTENCES
+                                  if s.values(practice, reps(n)) is not None]
     one = {"reps": 1, "reps_met": 1, "quick_count": 1, "fatigue_ratio": None,
            "resting_tone": {"limit": 7.0}}
     assert texts.summary_text(one, reps(1)[:1], "nl") == (
         "Herhaling 1 niet beoordeeld: het signaal was verstoord (signaal onderbroken, signaal "
-        "afgekapt, elektrode los, pieken, kabelstoring). "
+        "afgekapt, elektrode los, pieken, kabelstoring, storing door het lichtnet, "
+        "bewegingsstoring). "
         "Hield 1 van de 1 keer 0,5 s vast. Na herhaling 1 onvolledig ontspannen. "
         "Gespannen in rust na herhaling 1: 8,4 µV, 2,1 × de rust vooraf (grens 7 µV). "
-        "Geen aanspanning bij herhaling 1. Buikspieren spanden mee bij herhaling 1. "
+        "Geen aanspanning bij herhaling 1. Te laat geknepen bij het hoesten bij herhaling 1: "
+        "eerst knijpen, dan hoesten. Buikspieren spanden mee bij herhaling 1. "
         "Geperst in plaats van aangespannen bij herhaling 1: niet persen, adem niet inhouden. "
         "Te hard aangespannen bij herhaling 1. 1 snelle aanspanning tot vermoeidheid. "
         "Mogelijk geperst bij herhaling 1: de druk steeg traag.")
@@ -292,10 +304,48 @@ def test_every_sentence_in_both_languages_singular_and_plural():
                                                          reps(3), "nl")
 
 
+PATIENT_UNITS = re.compile(r"µV|MVC|×|%|cmH|\d\s*(s|Hz)\b|\d[,.]\d")
+
+
+def check_patient_words(text: str, what: str) -> None:
+    """The patient's sentences: no unit, no MVC, no ×, no decimals (issue 22)."""
+    assert not PATIENT_UNITS.search(text), f"{what}: a unit or a measure\n{text}"
+
+
+def test_every_patient_sentence_in_both_languages():
+    """Each of the patient's sentences (``texts.PATIENT``) plainly in its language, in the
+    u-form with its subject (Dutch: "U", "Uw", or a subject noun; the advice "... u ..."),
+    and every advice one sentence about next time."""
+    for advice in texts.PATIENT:
+        for n in (1, 3):
+            values = {"n": n, "met": 1}
+            nl = texts.format_text(advice.nl, "nl", **values)
+            en = texts.format_text(advice.en, "en", **values)
+            check(nl, "nl", advice.key)
+            check(en, "en", advice.key)
+            check_patient_words(nl + " " + en, advice.key)
+            assert re.search(r"\b([Uu]w?|Er|Het|De|Dit)\b", nl), nl
+        if advice.good:
+            assert not advice.next_nl and not advice.next_en
+            continue
+        for nl, en in ((advice.next_nl, advice.next_en),):
+            check(nl, "nl", advice.key)
+            check(en, "en", advice.key)
+            check_patient_words(nl + " " + en, advice.key)
+            assert re.search(r"\bu\b", nl) and "volgende keer" in nl, nl
+            assert "next time" in en.lower() and en.count(".") == nl.count(".") == 1, en
+    for nl, en in (texts.PATIENT_WELL, texts.PATIENT_NEXT):
+        check(nl, "nl", "patient")
+        check(en, "en", "patient")
+
+
 def test_numbers_per_language():
     assert texts.fmt(0.5, "nl") == "0,5" and texts.fmt(0.5, "en") == "0.5"
     assert texts.fmt(-0.2, "nl", ".0f") == "0" and texts.fmt(float("nan"), "nl") == "-"
     assert texts.fmt(None, "en") == "-" and texts.fmt(True, "nl") == "ja"
+    # a time that does not exist is "–", never 0,00 (issue 22)
+    assert texts.time_cell(None, "nl") == "–" and texts.time_cell(float("nan"), "en") == "–"
+    assert texts.time_cell(0.38, "nl") == "0,38" and texts.time_cell(0.0, "en") == "0.00"
     assert texts.format_text("{n} {n:keer|keren}", "nl", n=1) == "1 keer"
     assert texts.format_text("{xs:.1f} s", "nl", xs=[1.25, 2.0]) == "1,2 en 2,0 s"
 

@@ -159,7 +159,9 @@ def test_recover_refuses_a_recording_still_being_written(tmp_path):
 def test_recover_cuts_a_partial_record_and_fixes_a_stale_count(session_file, tmp_path):
     broken = tmp_path / "broken.edf"
     data = session_file.read_bytes()
-    record = (len(data) - 256 * 4) // 95  # 3 signals + header; 95 records of 1 s
+    # 3 signals + header; records of 1 s, as many as the header says (the session ends with
+    # its last rest, before --seconds 95)
+    record = (len(data) - 256 * 4) // int(data[236:244])
     head = bytearray(data[:1024])
     head[236:244] = b"-1      "  # the header was never updated
     broken.write_bytes(bytes(head) + data[1024:1024 + 40 * record + record // 2])

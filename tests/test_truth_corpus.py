@@ -5,17 +5,29 @@ are the measure of the work (``benchmarks/bench_clinical.py`` counts them)."""
 import numpy as np
 import pyedflib
 import pytest
-from truth import cases, model, schedule
+from truth import cases, cases_timing, model, schedule
 from truth.cases import CASES, evaluate
+from truth.cases_timing import KNOWN_WRONG
 
-PAIRS = [(case, check) for case in CASES for check in case.checks]
+# issue 22: the judgements the program gets wrong today are expected to fail, strictly: one
+# that comes right fails the run until it leaves ``cases_timing.KNOWN_WRONG``
+BEING_BUILT = pytest.mark.xfail(strict=True, reason="issue 22: being built")
+PAIRS = [pytest.param(case, check, id=f"{case.name}::{check.name}",
+                      marks=BEING_BUILT if (case.name, check.name) in KNOWN_WRONG else ())
+         for case in CASES for check in case.checks]
 
 
-@pytest.mark.parametrize(("case", "check"), PAIRS,
-                         ids=[f"{case.name}::{check.name}" for case, check in PAIRS])
+@pytest.mark.parametrize(("case", "check"), PAIRS)
 def test_truth(case, check):
     ok, why = evaluate(case, check)
     assert ok, f"{case.name} ({case.about}): {check.name} is wrong\n{why}"
+
+
+def test_known_wrong_names_real_checks():
+    """Every pair in ``KNOWN_WRONG`` is a (case, check) of the corpus: a renamed check does
+    not linger there."""
+    pairs = {(case.name, check.name) for case in CASES for check in case.checks}
+    assert KNOWN_WRONG <= pairs, sorted(KNOWN_WRONG - pairs)
 
 
 def test_check_names_are_unique_per_case():
@@ -60,13 +72,65 @@ def test_plan_starts_where_the_session_does():
     from bbfeedback.exercise.session import Session
     from bbfeedback.signal.blocks import Channel
 
-    for pid in {c.protocol for c in CASES}:
-        plan = schedule.plan(pid)
+    for pid in sorted({c.protocol for c in CASES}):
+        timeline = protocols.load(pid).timeline()
         session = Session(protocols.load(pid), (Channel("pfm", "emg", "uV"),), model.FS_HZ)
-        assert plan.start_s == pytest.approx(session.start_s)
-        works = [s.start_s for s in protocols.load(pid).timeline() if s.phase.kind == "work"]
+        works = [s.start_s for s in timeline if s.phase.kind == "work"]
         works = [session.start_s + t - works[0] for t in works]
-        assert [c.t_s for c in plan.cues if not c.calibration] == pytest.approx(works)
+        fixed = not any(s.phase.until_fail for s in timeline)  # else the cues follow her
+        plans = [schedule.live_plan(pid, schedule.Patient(), np.random.default_rng(0))[0]]
+        if fixed and not any(a.phase.kind == b.phase.kind == "work"
+                             for a, b in zip(timeline, timeline[1:], strict=False)):
+            plans.append(schedule.plan(pid))  # (``plan``: no lift, no until-fail hold)
+        for plan in plans:
+            assert plan.start_s == pytest.approx(session.start_s), pid
+            if fixed:
+                assert [c.t_s for c in plan.cues if not c.calibration] == pytest.approx(
+                    works), pid
+
+
+def test_until_fail_cues_fall_where_the_session_put_them():
+    """After an as-long-as-possible hold the model's cues are the live session's (its clock
+    ends the hold when she lets go): her reaction to them is measured from the right cue."""
+    case = cases.by_name("a2-holds-17s-10s-live")
+    made = case.make()
+    mine = [c.t_s for c in made.plan.cues if not c.calibration]
+    theirs = [r["cue_s"] for r in case.result()["reps"]]
+    assert theirs == pytest.approx(mine, abs=0.1)
+
+
+def test_lift_floors_and_knack_are_where_the_cases_put_them():
+    """A good lift's floors are her 25, 50, 75 % MVC (envelope RMS over each floor's middle),
+    one let-go; a jumped lift is 75 % throughout; each cough's abdominal burst comes at least
+    0.2 s after her pelvic floor's onset (the Knack), or 0.3 s before it (late)."""
+    for make, floors in ((cases_timing.lift_late, (25.0, 50.0, 75.0)),
+                         (cases_timing.jumped_early, (75.0, 75.0, 75.0))):
+        made = make()
+        p = made.patient
+        first = made.act("rep", 2).emg
+        t, levels = first.onset_s + 0.3, []
+        for _ in floors:
+            seg = made.emg[int((t + 0.8) * model.FS_HZ):int((t + 2.8) * model.FS_HZ)]
+            levels.append(float(np.sqrt(np.mean(seg**2))))
+            t += 3.5
+        truth = [cases_timing.level_uv(p, f) for f in floors]
+        assert levels == pytest.approx(truth, rel=0.12)
+    fs = model.FS_HZ
+
+    def rms(x: np.ndarray, a: float, b: float) -> float:
+        return float(np.sqrt(np.mean(x[int(a * fs):int(b * fs)] ** 2)))
+
+    for make, late in ((cases_timing.knack, False), (cases_timing.knack_late, True)):
+        made = make()
+        abd = made.recording.signal("abd").data
+        for rep in cases_timing.COUGH_REPS:
+            onset, cough, _ = cases_timing._coughs(made.plan, rep, late)
+            assert made.act("rep", rep).emg.onset_s == pytest.approx(onset)
+            assert (onset - cough == pytest.approx(cases_timing.LATE_BY_S) if late
+                    else cough - onset >= cases_timing.KNACK_LEAD_S - 1e-9)
+            assert rms(abd, cough + 0.1, cough + 0.3) > 5 * rms(abd, cough - 0.3, cough)
+            assert rms(made.emg, onset + 0.3, onset + 0.8) > 5 * rms(made.emg, onset - 0.3,
+                                                                     onset)
 
 
 def test_artefacts_are_where_the_cases_put_them():

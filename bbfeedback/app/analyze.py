@@ -440,6 +440,10 @@ def _stopped_in_calibration(recording: Recording) -> bool:
 
 
 FIT_FRACTION = 0.8  # of the repetitions with a contraction near their cue: the rhythm fits
+# with --start-s the therapist says where the exercise began: her own rhythm replaces the
+# protocol's only when it is clearly another one (fewer than half of the cues find her), not
+# when she skipped a few repetitions
+START_FIT_FRACTION = 0.5
 
 
 def _alignment(recording: Recording, result: ChannelResult, main_name: str,
@@ -449,14 +453,21 @@ def _alignment(recording: Recording, result: ChannelResult, main_name: str,
     contractions). Cue annotations come first, unless ``align`` is "contractions"; without
     them the protocol's timeline starts at the first contraction when its rhythm fits the
     contractions (``FIT_FRACTION`` of the repetitions have one within ``FOLLOW_S`` of their
-    cue), else each repetition starts at its own contraction."""
+    cue), else each repetition starts at its own contraction. ``start_s`` (``--start-s``)
+    anchors the match there; it does not force the protocol's rhythm on a patient who kept
+    her own (issue 22: a recording at another rhythm)."""
     if start_s is not None:
         if align != "auto":
             raise InputError(f"--start-s and --align {align} exclude each other")
         if start_s >= recording.duration_s:
             raise InputError(f"--start-s {start_s:g} is after the end of the recording "
                              f"({recording.duration_s:.1f} s)", recording.path)
-        return start_s, "--start-s", None
+        mine = [e for e in detect(result) if e.channel == main_name
+                and e.onset_s >= start_s - FOLLOW_S]
+        anchors = contraction_anchors(protocol, mine)
+        if len(anchors) < 2 or _fits(protocol, mine, start_s, START_FIT_FRACTION):
+            return start_s, "--start-s", None
+        return anchors[0], "--start-s, rhythm did not fit", anchors
     first = recording.meta.first_work_cue_s()
     if first is not None and align != "contractions":
         return first, "cue annotations", None
@@ -489,14 +500,17 @@ def _rep_plan(protocol: Protocol) -> list[tuple[float, float | None]]:
     return [(t - plan[0][0], work) for t, work in plan]
 
 
-def _fits(protocol: Protocol, contractions: list[Contraction]) -> bool:
-    """Does the protocol's timeline, started at the first contraction, find a contraction
-    near (``FOLLOW_S``) the cue of most of its repetitions?"""
+def _fits(protocol: Protocol, contractions: list[Contraction],
+          start_s: float | None = None, fraction: float = FIT_FRACTION) -> bool:
+    """Does the protocol's timeline, started at ``start_s`` (default: the first
+    contraction), find a contraction near (``FOLLOW_S``) the cue of most of its
+    repetitions?"""
     onsets = np.array([c.onset_s for c in contractions])
-    cues = [onsets[0] + t for t, _ in _rep_plan(protocol)
+    first = onsets[0] if start_s is None else start_s
+    cues = [first + t for t, _ in _rep_plan(protocol)
             if onsets[0] + t <= contractions[-1].offset_s]  # not after the recording's end
     near = sum(bool((np.abs(onsets - cue) <= FOLLOW_S).any()) for cue in cues)
-    return near >= FIT_FRACTION * len(cues)
+    return near >= fraction * len(cues)
 
 
 def contraction_anchors(protocol: Protocol, contractions: list[Contraction]) -> list[float]:
@@ -552,7 +566,7 @@ class Rescoring:
             raise InputError("the protocol never got its calibration (file too short?)",
                              self.recording.path)
         end.result["protocol"]["alignment"] = self.alignment
-        if self.alignment.startswith("contractions"):
+        if self.alignment.startswith("contractions") or "rhythm did not fit" in self.alignment:
             summary, reps = end.result["summary"], end.result["reps"]
             _without_cues(reps)
             for lang in texts.LANGS:  # said again without the latency flags

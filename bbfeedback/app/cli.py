@@ -241,7 +241,9 @@ def _cmd_emulate(args: argparse.Namespace) -> int:
 def _add_record(sub) -> None:
     p = sub.add_parser("record", help="record a device (or the simulated sensor) to EDF+")
     _device_options(p)
-    p.add_argument("--seconds", type=within(0.01, DAY_S), required=True, help="how long to record")
+    p.add_argument("--seconds", type=within(0.01, DAY_S),
+                   help="how long to record at most (with --protocol: until its last rest "
+                   "ends, unless this is shorter; without: required)")
     p.add_argument("--out", required=True, help="EDF+ file to write")
     _force_option(p)
     p.add_argument("--protocol", metavar="ID|PATH",
@@ -250,7 +252,8 @@ def _add_record(sub) -> None:
                    "session to the history)")
     p.add_argument("--posture", choices=["lying", "sitting", "standing"])
     p.add_argument("--calibration", choices=["max", "gentle", "none", "previous"],
-                   help="before the protocol: 3 maximal squeezes (max), 3 gentle half ones "
+                   help="before the protocol: 3 maximal squeezes (max; one more when they "
+                   "disagree), 3 gentle half ones "
                    "(gentle, MVC estimated), rest only and scores in µV (none), or rest and the "
                    "MVC of the patient's last session (previous); default: the protocol's, or the "
                    "MVC measured earlier in this visit (same patient and device, within 2 h)")

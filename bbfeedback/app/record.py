@@ -79,15 +79,19 @@ SILENT_S = 3.0  # no data this long: "no data from PORT" (the watchdog)
 EXIT_DEVICE_LOST = 3
 
 
-def record(device: str, port: str | None, protocol: str | None, seconds: float, out: str,
-           patient: str = "X", posture: str | None = None, db: str | None = None,
+def record(device: str, port: str | None, protocol: str | None, seconds: float | None,
+           out: str, patient: str = "X", posture: str | None = None, db: str | None = None,
            speed: float = 1.0, seed: int = 0, progress: bool = False,
            rate: float | None = None, wait_s: float = 10.0, force: bool = False,
            calibration: str | None = None, lsl: bool = False, **spec_options) -> int:
-    """Record until ``seconds`` of signal, Ctrl-C / SIGTERM, or a device silent for
-    ``wait_s`` (exit status 3); the file is finalised in every case. ``calibration``: the
-    protocol's own mode unless given ("previous": the MVC of the patient's last session).
-    ``lsl``: publish raw signal, envelopes and markers as LSL streams too."""
+    """Record until ``seconds`` of signal, the protocol's end (its last step over: an
+    as-long-as-possible hold moves it; ``seconds`` may then be left out), Ctrl-C / SIGTERM,
+    or a device silent for ``wait_s`` (exit status 3); the file is finalised in every case.
+    ``calibration``: the protocol's own mode unless given ("previous": the MVC of the
+    patient's last session). ``lsl``: publish raw signal, envelopes and markers as LSL
+    streams too."""
+    if seconds is None and not protocol:
+        raise InputError("record needs --seconds, or a --protocol whose end ends it")
     proto = protocols.load(protocol) if protocol else None
     check_patient_id(patient)
     steady_allocator()  # flat memory over a long session
@@ -130,8 +134,10 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float, 
     stop = threading.Event()
     try:
         with _signals_as_stop(stop):
-            end = run(src.stream, session, sinks, until_sample=int(seconds * src.fs_hz),
-                      stop=stop, watchdog=watchdog, drain_on_stop=True)
+            end = run(src.stream, session, sinks,
+                      until_sample=None if seconds is None else int(seconds * src.fs_hz),
+                      stop=stop, watchdog=watchdog, drain_on_stop=True,
+                      until_ended=session is not None)
     finally:
         src.stream.stop()
         if outlet is not None:

@@ -206,11 +206,12 @@ def session_report(path: str | Path, lang: str = "en") -> str:
                         result["summary"].get("signal_check")),
             f"<h2>{t('summary', lang)}</h2>",
             f'<p class="summary">{_e(result["summary"]["text_nl" if lang == "nl" else "text_en"])}'
-            "</p>",
+            "</p>", _patient_part(result["summary"], lang),
             f"<h2>{t('trace', lang)}</h2><figure>"
             f"{trace_svg(t_s, level, template, events, main.unit, lang, artefacts)}</figure>",
             f'<p class="note">{t("legend", lang)}</p>',
-            f"<h2>{t('reps', lang)}</h2>{_rep_table(result['reps'], lang)}"]
+            f"<h2>{t('reps', lang)}</h2>"
+            f"{_rep_table(result['reps'], lang, result['summary'])}"]
     summary = result["summary"]
     if "glazer" in summary:
         body.append(f"<h2>{t('glazer', lang)}</h2>"
@@ -235,6 +236,9 @@ def _signal_line(check: dict, lang: str) -> str:
         parts.append(t("squeezes_line", lang, levels=" / ".join(
             words.fmt(v, lang, ".1f") for v in check["squeezes"]),
             unit=words.unit(check.get("unit") or ""), agree=t(agree, lang)))
+    if check.get("one_more_asked"):
+        parts.append(t("one_more_confirmed" if check.get("one_more_confirmed")
+                       else "one_more_unconfirmed", lang))
     return "; ".join(p for p in parts if p)
 
 
@@ -261,17 +265,30 @@ def _meta_table(rec, meta, proto, cals: dict, lang: str, check: dict | None = No
         f"<tr><td><b>{_e(k)}</b></td><td>{_e(v)}</td></tr>" for k, v in rows) + "</table>"
 
 
-def _rep_table(reps: list[dict], lang: str) -> str:
+def _patient_part(summary: dict, lang: str) -> str:
+    """The patient's sentences (u-form, no units, one thing to do next time), under their
+    own heading; nothing for a summary written before they existed."""
+    text = summary.get("patient_text_nl" if lang == "nl" else "patient_text_en")
+    if not text:
+        return ""
+    return f"<h2>{t('for_patient', lang)}</h2><p class=\"summary\">{_e(text)}</p>"
+
+
+def _rep_table(reps: list[dict], lang: str, summary: dict | None = None) -> str:
+    """The repetitions as the tables show them (``texts.shown_rep``: an assessment without
+    "te kort", a Glazer flick by its block's rule); a time that does not exist is "–"."""
     cols = ("col_rep", "col_cue", "col_held", "col_target", "col_met", "col_peak", "col_rise",
             "col_release", "col_rest")
     head = "".join(f"<th>{t(c, lang)}</th>" for c in cols) + f'<th class="l">' \
         f"{t('col_flags', lang)}</th>"
     rows = []
-    for r in reps:
+    for rep in reps:
+        r = words.shown_rep(rep, summary)
         cells = (r["index"], _fmt(r["cue_s"], lang=lang), *words.held_cells(r, lang),
                  words.met_text(r, lang),
-                 _fmt(r["peak_pct_mvc"], "{:.0f}", lang), _fmt(r["rise_s"], "{:.2f}", lang),
-                 _fmt(r["release_s"], "{:.2f}", lang),
+                 _fmt(r["peak_pct_mvc"], "{:.0f}", lang),
+                 words.time_cell(r.get("rise_s"), lang),
+                 words.time_cell(r.get("release_s"), lang),
                  _fmt(r["rest_residual_pct"], "{:.0f}", lang))
         why = "; ".join(f"{words.flag_name(f, lang)}: {words.flag_why(f, lang)}"
                         for f in r["flags"])
@@ -281,13 +298,17 @@ def _rep_table(reps: list[dict], lang: str) -> str:
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
+LATENCIES = ("onset_latency_s", "release_latency_s")  # times: "–" where there is none
+
+
 def _glazer_table(d: dict, lang: str, unit: str) -> str:
     """The Glazer phases and their metrics, in words (``texts.GLAZER``)."""
     rows = []
     for phase, metrics in d.items():
         if isinstance(metrics, dict):
             text = ", ".join(
-                f"{words.lookup(words.GLAZER, k, lang)} {_fmt(v, '{:.2f}', lang)}"
+                f"{words.lookup(words.GLAZER, k, lang)} "
+                f"{words.time_cell(v, lang) if k in LATENCIES else _fmt(v, '{:.2f}', lang)}"
                 + (f" {words.unit(unit)}" if k in ("mean", "peak_mean") and v is not None
                    else "")
                 for k, v in metrics.items())

@@ -43,7 +43,9 @@ class Sink:
 class RunEnd:
     """How a run ended and what it saw."""
 
-    reason: str  # limit | stopped | error | lost | seek | stop-requested | interrupted
+    # limit | ended (the protocol's last step) | stopped | error | lost | seek |
+    # stop-requested | interrupted
+    reason: str
     end_sample: int
     lost_samples: int
     disconnects: int
@@ -108,9 +110,11 @@ def on_clock(block: Block, expected: int) -> Block | None:
 def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int | None = None,
         stop: threading.Event | None = None, first_sample: int = 0,
         finish: bool = True, watchdog: Watchdog | None = None,
-        drain_on_stop: bool = False) -> RunEnd:
+        drain_on_stop: bool = False, until_ended: bool = False) -> RunEnd:
     """Consume ``source`` until it ends, ``until_sample`` is reached or ``stop`` is set;
-    then finish the session and the sinks (also on Ctrl-C). A ``seek`` (replay) or
+    with ``until_ended`` (a live session) also when the session's protocol has ended
+    (``Session.ended``: its last step is over, however long its as-long-as-possible holds
+    took); then finish the session and the sinks (also on Ctrl-C). A ``seek`` (replay) or
     ``finish=False`` leaves both open: the caller goes on with another run. A ``watchdog``
     (live sources) names a silent link and, if it allows, gives up on it (reason ``lost``).
     ``drain_on_stop``: what the source already holds when ``stop`` is set is taken too (for
@@ -162,12 +166,15 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
             if until_sample is not None and expected >= until_sample:
                 reason = "limit"
                 break
+            if until_ended and session is not None and session.ended:
+                reason = "ended"
+                break
     except KeyboardInterrupt:
         reason = "interrupted"
     except Exception:  # a bug: the sinks still close (the recording is saved), then it shows
         _close_after_crash(sinks)
         raise
-    if draining_until is not None and reason not in ("limit", "interrupted"):
+    if draining_until is not None and reason not in ("limit", "ended", "interrupted"):
         reason = "stop-requested"  # whatever the drain met, the user stopped it
     if reason == "seek" or not finish:
         return RunEnd(reason, expected, lost, disconnects, None, last)

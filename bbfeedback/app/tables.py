@@ -54,17 +54,22 @@ def format_reps(result: dict, lang: str) -> str:
                    how=words.lookup(words.ALIGNMENTS, p["alignment"], lang)),
              " ".join(f"{h:>{w}}" for h, w in zip(heads, widths, strict=True))
              + f"  {t('col_flags', lang)}"]
-    for r in result["reps"]:
+    summary = result["summary"]
+    for rep in result["reps"]:
+        r = words.shown_rep(rep, summary)  # an assessment: no "te kort", its own rules
         cells = (str(r["index"]), words.fmt(r["cue_s"], lang, ".2f"),
                  *words.held_cells(r, lang),
-                 words.met_text(r, lang), words.fmt(r["rise_s"], lang, ".2f"),
-                 words.fmt(r["release_s"], lang, ".2f"),
+                 words.met_text(r, lang), words.time_cell(r.get("rise_s"), lang),
+                 words.time_cell(r.get("release_s"), lang),
                  words.fmt(r["peak_pct_mvc"], lang, ".0f"),
                  words.fmt(r["rest_residual_pct"], lang, ".0f"))
         lines.append(" ".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))
                      + f"  {words.flag_names(r['flags'], lang)}")
     lines.append("")
-    lines.append(result["summary"]["text_nl" if lang == "nl" else "text_en"])
+    lines.append(summary["text_nl" if lang == "nl" else "text_en"])
+    patient = summary.get("patient_text_nl" if lang == "nl" else "patient_text_en")
+    if patient:
+        lines.append(f"{t('for_patient', lang)}: {patient}")
     return "\n".join(lines)
 
 
@@ -102,7 +107,8 @@ def format_table(result: dict, lang: str = "en") -> str:
             words.fmt(c["peak"], lang, ".2f"), words.fmt(c["mean"], lang, ".2f"),
             words.unit(c["unit"]),
             "" if c["peak_pct_mvc"] is None else words.fmt(c["peak_pct_mvc"], lang, ".0f"),
-            words.fmt(c["rise_s"], lang, ".2f"), words.fmt(c["release_s"], lang, ".2f")))
+            words.time_cell(c.get("rise_s"), lang),
+            words.time_cell(c.get("release_s"), lang)))
             + (f"  {words.flag_name('not_judged', lang)}: "
                f"{words.flag_names(c['artefact'], lang)}" if c.get("artefact") else ""))
     if not result["contractions"]:

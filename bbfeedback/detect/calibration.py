@@ -26,6 +26,9 @@ class Calibration:
     source: str = "rest"
     # each calibration squeeze's plateau (None: the MVC was not squeezed for in this session)
     squeezes: tuple[float, ...] | None = None
+    # one more squeeze was asked for, as the first three disagreed (``calibrator``): whether it
+    # agreed with one of them (None: none was asked for)
+    one_more: bool | None = None
 
     @property
     def span(self) -> float | None:
@@ -53,6 +56,8 @@ class Calibration:
             del out["squeezes"]
         else:
             out["squeezes"] = list(self.squeezes)
+        if self.one_more is None:  # (likewise: none asked for)
+            del out["one_more"]
         return out
 
     @classmethod
@@ -61,7 +66,8 @@ class Calibration:
         recording's are checked when read); ValueError when it is not one."""
         c = CalibrationEntry.model_validate(d)  # a ValidationError is a ValueError
         squeezes = None if c.squeezes is None else tuple(c.squeezes)
-        return cls(c.baseline_mean, c.baseline_sd, c.mvc, c.unit, c.source, squeezes)
+        return cls(c.baseline_mean, c.baseline_sd, c.mvc, c.unit, c.source, squeezes,
+                   c.one_more)
 
 
 MAD_TO_SD = 1.4826  # the median absolute deviation of a normal distribution, as its SD
@@ -102,16 +108,25 @@ def squeezes_agree(levels: list[float]) -> bool | None:
     return bool(min(levels) >= (1 - SQUEEZES_AGREE) * max(levels))
 
 
+def two_agree(a: float, b: float) -> bool:
+    """Two squeezes agree: the weaker is within ``SQUEEZES_AGREE`` of the stronger."""
+    return min(a, b) >= (1 - SQUEEZES_AGREE) * max(a, b)
+
+
+def confirmed(levels: list[float]) -> list[float]:
+    """The squeezes another one confirms (``two_agree``), in order."""
+    return [p for i, p in enumerate(levels)
+            if any(j != i and two_agree(p, q) for j, q in enumerate(levels))]
+
+
 def confirmed_max(levels: list[float]) -> float | None:
     """The strongest squeeze that another one confirms (within ``SQUEEZES_AGREE`` of it);
     when none confirms another, the median. One artefact or one odd squeeze cannot make the
     MVC, and squeezes that agree keep the usual "best of three"."""
     if not levels:
         return None
-    confirmed = [p for i, p in enumerate(levels)
-                 if any(j != i and min(p, q) >= (1 - SQUEEZES_AGREE) * max(p, q)
-                        for j, q in enumerate(levels))]
-    return float(max(confirmed)) if confirmed else float(np.median(levels))
+    sure = confirmed(levels)
+    return float(max(sure)) if sure else float(np.median(levels))
 
 
 QUARTER_S = 0.25  # the estimate's unit of time: two of them make a 0.5 s plateau

@@ -3,11 +3,15 @@
 Steps follow each other: a step starts when the one before it ends. A fixed step ends its
 planned duration after its start; an as-long-as-possible (until-fail) hold ends
 ``FAIL_BELOW_S`` after the envelope drops below its band, which the clock reads from the trace
-as the envelope arrives. Nothing here looks at the wall clock.
+as the envelope arrives. An optional step (the calibration's one more squeeze and its rest)
+is decided by the ``skip`` hook when it would start: skipped, it takes no time and is never
+cued, and the steps keep their indices. The session has ended when its last step has
+(``ended``). Nothing here looks at the wall clock.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,14 +43,23 @@ class ProtocolClock:
     """Start and end times of the steps, and the step whose cue was given last.
 
     ``starts`` (step index -> recording time) grows as steps begin; ``ends`` keeps the ends of
-    until-fail holds once they are known. The main channel's trace (from ``store``) and its
-    bands (``targets``) tell when an until-fail hold is over."""
+    until-fail holds (and of skipped steps) once they are known. The main channel's trace
+    (from ``store``) and its bands (``targets``) tell when an until-fail hold is over."""
 
     def __init__(self, steps: list[Step], origin_s: float, store: TraceStore, main: int,
-                 targets: Targets, anchors: dict[int, float] | None = None):
+                 targets: Targets, anchors: dict[int, float] | None = None,
+                 optional: Iterable[int] = (),
+                 skip: Callable[[ProtocolClock, int], bool | None] | None = None):
         """``anchors``: step index -> start time, for a recording without cues scored by its
-        contractions (``--align contractions``): the step before an anchored one ends there."""
+        contractions (``--align contractions``): the step before an anchored one ends there.
+        ``optional``: the steps that may be skipped; ``skip(clock, i)`` is asked when one of
+        them would start (its start reached): True skips it (no time, no cue), False runs it,
+        None is "not known yet" (asked again with the next block: its cue waits, its start
+        time does not move). Planned ahead, an optional step not begun takes no time."""
         self.anchors = anchors or {}
+        self.optional = frozenset(optional)
+        self.skip = skip
+        self.skipped: set[int] = set()
         self.steps = steps
         self.origin_s = origin_s
         self.store = store
@@ -55,15 +68,15 @@ class ProtocolClock:
         self.starts: dict[int, float] = {0: origin_s}
         self.ends: dict[int, float] = {}
         self.cues: list[CueChange] = []
-        self.cue_step = -1  # the last step whose cue was given
+        self.cue_step = -1  # the last step begun: its cue given, or skipped
         self.finished = False  # end of stream: every step ends with what is there
 
     def step_end(self, i: int) -> float | None:
         """End of step ``i``; None while it has not started or its end is not known yet."""
         if i in self.ends:
             return self.ends[i]
-        if i not in self.starts:
-            return None
+        if i not in self.starts or (i in self.optional and i > self.cue_step):
+            return None  # (an optional step: not known until it is cued or skipped)
         anchor = self.anchors.get(i + 1)
         if anchor is not None and anchor > self.starts[i]:
             return anchor
@@ -107,17 +120,26 @@ class ProtocolClock:
         """The cue of the next step if it has started by ``clock_s``, else None (also at the
         end of the stream: a step the signal never reached is not cued, so never scored).
         Call until None: each call gives one cue, so the caller can act on it (calibrate)
-        before the next step's start is worked out."""
-        nxt = self.cue_step + 1
-        if nxt >= len(self.steps):
-            return None
-        if nxt not in self.starts:
-            prev_end = self.step_end(nxt - 1)
-            if prev_end is None:
+        before the next step's start is worked out. Skipped steps are passed over."""
+        while True:
+            nxt = self.cue_step + 1
+            if nxt >= len(self.steps):
                 return None
-            self.starts[nxt] = prev_end
-        if self.starts[nxt] > clock_s:
-            return None
+            if nxt not in self.starts:
+                prev_end = self.step_end(nxt - 1)
+                if prev_end is None:
+                    return None
+                self.starts[nxt] = prev_end
+            if self.starts[nxt] > clock_s:
+                return None
+            skip = self._skipped(nxt)
+            if skip is None:
+                return None
+            if not skip:
+                break
+            self.ends[nxt] = self.starts[nxt]
+            self.skipped.add(nxt)
+            self.cue_step = nxt
         self.cue_step = nxt
         s = self.steps[nxt]
         cue = CueChange(round(self.starts[nxt], 4), nxt, s.phase.kind, s.phase.cue,
@@ -126,7 +148,22 @@ class ProtocolClock:
         self.cues.append(cue)
         return cue
 
+    def _skipped(self, i: int) -> bool | None:
+        if i not in self.optional:
+            return False
+        return True if self.skip is None else self.skip(self, i)
+
+    def planned_s(self, i: int) -> float:
+        """How long step ``i`` is planned to take before it begins: its duration (for an
+        until-fail hold, its limit); an optional one takes none until it is cued."""
+        return 0.0 if i in self.optional else self.steps[i].phase.duration_s
+
     def span(self, i: int) -> tuple[float, float] | None:
         """(start, end) of step ``i`` once both are known."""
         end = self.step_end(i) if i in self.starts else None
         return None if end is None else (self.starts[i], end)
+
+    def ended_at(self) -> float | None:
+        """When the last step ends (the session's end), once known."""
+        last = len(self.steps) - 1
+        return self.step_end(last) if last <= self.cue_step else None

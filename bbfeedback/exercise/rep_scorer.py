@@ -21,13 +21,15 @@ import numpy as np
 
 from bbfeedback.detect.calibration import Calibration
 from bbfeedback.detect.contractions import ContractionDetector
-from bbfeedback.exercise import scoring
+from bbfeedback.exercise import matching, scoring
 from bbfeedback.exercise.clock import ProtocolClock
 from bbfeedback.exercise.contraction_log import report_lag_s
+from bbfeedback.exercise.lift import lift_floors
 from bbfeedback.exercise.protocols import BASELINE, REST, Protocol, Step
 from bbfeedback.exercise.scores import Flag, RepScore
 from bbfeedback.exercise.scoring import NO_REST_S, Activity, WorkStep
 from bbfeedback.exercise.signal_quality import BURST_MAX_S, BURST_PCT_MVC, SignalQuality
+from bbfeedback.exercise.summary import ASSESSMENTS
 from bbfeedback.exercise.targets import Targets
 from bbfeedback.exercise.trace_store import TraceStore
 from bbfeedback.signal.blocks import EMG, PRESSURE
@@ -92,7 +94,9 @@ class RepScorer:
         if until is None:
             return None
         det = detector.channels[self.main]
-        due_s = until + report_lag_s(det, self.store.k) + self.store.lag_s
+        # ... and every signal-quality mark of it is final (``SignalQuality.lag_s``)
+        due_s = until + max(report_lag_s(det, self.store.k) + self.store.lag_s,
+                            self.quality.lag_s)
         return int(np.ceil(due_s * det.fs_hz))
 
     def score_next(self, activity: Activity, position_s: float,
@@ -134,31 +138,37 @@ class RepScorer:
             rest_span = (clock.starts[rest], clock.step_end(rest))
         first = clock.steps[works[0]]
         trace = self.store.trace(self.main)
-        shift = self._shift(activity, steps, rest_span, first.scoring)
-        lift = None
-        if first.scoring == "lift":
-            p = self.protocol
-            lift = scoring.lift_score(trace, scoring.shifted(steps, shift),
-                                      rest_span and (rest_span[0] + max(shift, 0), rest_span[1]),
-                                      cal, p.param("min_floor_step_pct"),
-                                      p.param("max_floor_cv_pct"), p.param("release_quick_s"))
-        rep = scoring.score_rep(first.rep, steps, rest_span, trace, cal, activity,
-                                first.section, first.posture, lift,
-                                self.protocol.param("rest_limit_uV"), shift)
         quick = first.scoring == "quick" or all(
             0 < clock.steps[i].phase.hold_s <= scoring.QUICK_HOLD_S
             and not clock.steps[i].phase.until_fail for i in works)
+        answer = self._answer(activity, steps, works, rest_span, quick,
+                              first.scoring == "calibration")
+        mine = answer is not None and answer.onset_s is not None
+        shift = answer.onset_s - steps[0].start_s if mine else 0.0
+        lift = None
+        if first.scoring == "lift":  # the floors are the steps inside her own contraction
+            p = self.protocol
+            end = rest_span[1] if rest_span else steps[-1].end_s + NO_REST_S
+            onset = answer.onset_s if mine else steps[0].start_s
+            offset = answer.offset_s if mine else steps[-1].end_s
+            seg, t0 = trace.window(min(onset, steps[0].start_s) - 1.0, end)  # never past
+            lift = lift_floors(seg, trace.rate_hz, t0, onset, offset, len(steps), cal,
+                               p.param("min_floor_step_pct"), p.param("max_floor_cv_pct"),
+                               p.param("release_quick_s"))
+        rep = scoring.score_rep(first.rep, steps, rest_span, trace, cal, activity,
+                                first.section, first.posture, lift,
+                                self.protocol.param("rest_limit_uV"), answer, quick)
         if quick:  # judged on a squeeze of its own reaching the band, not on hold time
-            cue, end = steps[0].start_s, steps[-1].end_s
-            own = [c.peak for c in activity.closed + activity.open
-                   if cue - scoring.PRE_CUE_S <= c.onset_s < end]  # not the last one's tail
-            squeezed = bool(own) and not rep.has(Flag.NO_CONTRACTION)
-            peak = max([rep.peak, *own])  # its own squeeze's, even if late for the window
-            weak = squeezed and peak < steps[0].band[0]
-            flags = tuple(f for f in rep.flags if f != Flag.SHORT_HOLD)
-            rep = replace(rep, met=squeezed and not weak, peak=round(peak, 3),
-                          peak_pct_mvc=scoring.pct_of(cal, peak),
-                          flags=flags + ((Flag.TOO_WEAK,) if weak else ()))
+            squeezed = mine
+            weak = squeezed and rep.peak < steps[0].band[0]
+            flags = tuple(f for f in rep.flags if f not in (Flag.SHORT_HOLD, Flag.NO_CONTRACTION))
+            rep = replace(rep, met=squeezed and not weak,
+                          flags=((Flag.NO_CONTRACTION,) if not squeezed else ())
+                          + flags + ((Flag.TOO_WEAK,) if weak else ()))
+        if self.protocol.scoring in ASSESSMENTS and rep.has(Flag.SHORT_HOLD):
+            # an assessment measures, it does not coach: her hold time is the measure (PERFECT
+            # E and R against her own E), never "te kort" against the cue
+            rep = replace(rep, flags=tuple(f for f in rep.flags if f != Flag.SHORT_HOLD))
         if clock.finished and self._cut_short(works, position_s):
             return replace(rep, met=False, flags=(Flag.STOPPED,))
         artefacts = self._artefacts(steps, rest_span, shift, cal)
@@ -170,6 +180,13 @@ class RepScorer:
                            lift=None)
         allowed = [clock.steps[i].phase.accessory_allowed for i in works[:len(steps)]]
         more = self._flags(rep, steps, rest_span, first, allowed, on_levels)
+        cough = next((s for s, i in zip(steps, works, strict=False)
+                      if clock.steps[i].phase.knack), None)
+        if cough is not None and on_levels is not None and not rep.has(Flag.NO_CONTRACTION) \
+                and scoring.knack_late(  # contracted from before: on before the cough
+                    rep.onset_s if rep.onset_s is not None else float("-inf"),
+                    self._cough_rise(steps[0].start_s, cough.end_s, on_levels)):
+            more.append(Flag.KNACK_LATE)
         return replace(rep, flags=rep.flags + tuple(more)) if more else rep
 
     def _cut_short(self, works: list[int], position_s: float) -> bool:
@@ -203,19 +220,52 @@ class RepScorer:
         kinds = tuple(k.flag for k in self.quality.overlapping(self.main, a, b))
         return kinds + ((Flag.SIGNAL_GAP,) if self.quality.long_gap(a, b) else ())
 
-    def _shift(self, activity: Activity, steps: list[WorkStep], rest_span, kind: str) -> float:
-        """The patient's own timing for this repetition (``scoring.patient_shift``): within
-        ``FOLLOW_S`` of the cue, at most half its work or rest, and never a contraction the
-        previous repetition already took. Quick squeezes are counted on their own."""
-        if kind in ("quick", "calibration"):
-            return 0.0
-        work = steps[-1].end_s - steps[0].start_s
-        rest = rest_span[1] - rest_span[0] if rest_span else work
-        limit = min(scoring.FOLLOW_S, work / 2, rest / 2)
-        shift = scoring.patient_shift(activity, steps[0].start_s, limit, self._taken_s)
-        if shift:
-            self._taken_s = steps[0].start_s + shift
-        return shift
+    def _answer(self, activity: Activity, steps: list[WorkStep], works: list[int],
+                rest_span, quick: bool, calibration: bool) -> scoring.Answer | None:
+        """The patient's own contraction for this repetition (``matching``), in order after
+        the previous repetition's, with the onset of her next one (where her rest ends)."""
+        if calibration:
+            return None
+        events = sorted([(c, False) for c in activity.closed]
+                        + [(c, True) for c in activity.open], key=lambda e: e[0].onset_s)
+        cue = steps[0].start_s
+        work = steps[-1].end_s - cue
+        hold = sum(s.target_hold_s for s in steps)
+        before = self.clock.steps[works[0] - 1] if works[0] > 0 else None
+        rest_before = before.phase.duration_s if before is not None and \
+            before.phase.kind in (REST, BASELINE) else None
+        rest_after = rest_span[1] - rest_span[0] if rest_span else None
+        window = matching.reaction_window(cue, work, hold, quick, rest_before, rest_after)
+        got = matching.answer(events, cue, window, self._taken_s)
+        end_s = rest_span[1] if rest_span else steps[-1].end_s + NO_REST_S
+        if got is None:  # no answer: her rest still ends where her next contraction begins
+            nxt = matching.next_onset(events, max(steps[-1].end_s, self._taken_s))
+            return scoring.Answer(None, None, nxt if nxt is not None and nxt < end_s else None)
+        self._taken_s = got.onset_s
+        going = any(c is got for c, on in events if on)
+        offset = None if going or got.offset_s > end_s else got.offset_s
+        nxt = matching.next_onset(events, got.onset_s if offset is None else offset)
+        return scoring.Answer(got.onset_s, offset,
+                              nxt if nxt is not None and nxt < end_s else None)
+
+    def _cough_rise(self, cue_s: float, end_s: float, on_levels: list[float]) -> float | None:
+        """When the cough began: the first rise of the abdominal channel to its *on* level,
+        or of the pressure by its *on* step above the 2 s before the repetition's cue,
+        whichever is first, from the repetition's cue to the end of the cough phase (+1 s)."""
+        rises = []
+        if self.accessory is not None:
+            rises.append(scoring.first_rise(self.store.trace(self.accessory),
+                                            on_levels[self.accessory], cue_s, end_s + 1.0))
+        if self.pressure is not None and self.pressure not in (self.accessory, self.main):
+            tr = self.store.trace(self.pressure)
+            before, _ = tr.window(cue_s - scoring.PRESSURE_BEFORE_S, cue_s)
+            cal = self.calibrations[self.names[self.pressure]]
+            if before.size:
+                step = on_levels[self.pressure] - cal.baseline_mean
+                rises.append(scoring.first_rise(tr, float(np.median(before)) + step, cue_s,
+                                                end_s + 1.0))
+        known = [t for t in rises if t is not None]
+        return min(known) if known else None
 
     def _flags(self, rep: RepScore, steps: list[WorkStep], rest_span, first: Step,
                allowed: list[bool], on_levels: list[float] | None) -> list[Flag]:

@@ -37,7 +37,12 @@ class Flag(StrEnum):
     LEAD_OFF = "lead_off"
     SPIKES = "spikes"
     BURST = "burst"
+    MAINS = "mains"
+    MOTION = "motion"
     POSSIBLE_STRAINING = "possible_straining"
+    # a cough phase (``knack``): the pelvic floor came on only after the cough's abdominal or
+    # pressure rise (the Knack, Miller 1998)
+    KNACK_LATE = "knack_late"
 
     @property
     def description(self) -> str:
@@ -54,11 +59,23 @@ class LiftScore:
     floors_cv_pct: tuple[float | None, ...]
     floors_distinct: bool
     release_quick: bool
+    # from her own contraction (``exercise/lift.py``): each floor's plateau (start, end) on the
+    # recording clock, None for a floor not found; None for the whole: not known (scored by
+    # the protocol's windows)
+    floors_s: tuple[tuple[float, float] | None, ...] | None = None
+    # last moment at 90 % of the top floor -> back at 10 % MVC (s); None: not seen. Not
+    # ``release_s``: the rep's own release_s (relax cue -> 37.5 % of the work average) is
+    # another measure, and to_dict merges both into the rep's dict
+    let_go_s: float | None = None
 
     def to_dict(self) -> dict:
-        return {"floors_pct_mvc": list(self.floors_pct_mvc),
-                "floors_cv_pct": list(self.floors_cv_pct),
-                "floors_distinct": self.floors_distinct, "release_quick": self.release_quick}
+        out = {"floors_pct_mvc": list(self.floors_pct_mvc),
+               "floors_cv_pct": list(self.floors_cv_pct),
+               "floors_distinct": self.floors_distinct, "release_quick": self.release_quick}
+        if self.floors_s is not None:  # as before for a lift scored without them
+            out["floors_s"] = [None if f is None else list(f) for f in self.floors_s]
+            out["let_go_s"] = self.let_go_s
+        return out
 
 
 @dataclass(frozen=True)

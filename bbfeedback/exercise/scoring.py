@@ -144,19 +144,6 @@ class Activity:
         return first.onset_s, offset
 
 
-def patient_shift(activity: Activity, cue: float, limit_s: float, after_s: float) -> float:
-    """How far the patient's own contraction for a cue is from it: onset - cue of the
-    detected contraction whose onset is nearest the cue within ``limit_s`` either side and
-    after ``after_s`` (the previous repetition's); 0.0 when there is none. Cue windows
-    guide, they do not cut: a patient who starts 0.8 s early or 1.2 s late is scored on
-    the contraction they made, not on the part of it inside the cue's window."""
-    onsets = [c.onset_s for c in activity.closed + activity.open
-              if abs(c.onset_s - cue) <= limit_s and c.onset_s > after_s]
-    if not onsets:
-        return 0.0
-    return float(min(onsets, key=lambda t: abs(t - cue)) - cue)
-
-
 def rest_ratio(level: float, cal: Calibration) -> float | None:
     """A rest level over the pre-session rest (EMG in µV only: pressure is zeroed)."""
     if cal.unit != "uV" or not cal.baseline_mean > 0 or not np.isfinite(level):
@@ -182,75 +169,151 @@ def shifted(steps: list[WorkStep], shift_s: float) -> list[WorkStep]:
                      s.reach_s) for s in steps]
 
 
+@dataclass(frozen=True)
+class Answer:
+    """The patient's own contraction for a repetition (``matching.answer``): its onset, its
+    offset (None: still contracted at the end of the rest) and the onset of her next
+    contraction (None: none before the end of the rest), where her rest ends. ``onset_s``
+    None: no contraction answered the cue (the rest still ends at her next one)."""
+
+    onset_s: float | None
+    offset_s: float | None
+    next_onset_s: float | None
+
+
+# a rest shorter than this between her let-go and her next contraction is not judged for
+# relaxation (there was no rest to keep)
+MIN_REST_S = 0.5
+
+
+def rest_window(rest: tuple[float, float], work_end_s: float,
+                answer: Answer | None) -> tuple[float, float] | None:
+    """The rest as the patient had it: from her own end of the work (the cue's end moved by
+    her timing; later when she let go later) to the end of the rest phase or the onset of her
+    next contraction, whichever is first; its first second (half, when shorter than 2 s) is
+    the let-go, not the rest. None: no rest left to judge."""
+    mine = answer is not None and answer.onset_s is not None
+    a, b = work_end_s if mine else max(rest[0], work_end_s), rest[1]
+    if answer is not None:
+        if mine and answer.offset_s is not None and answer.offset_s > a:
+            a = min(answer.offset_s, b)
+        if answer.next_onset_s is not None and answer.next_onset_s > a:
+            b = min(b, answer.next_onset_s)
+    if b - a < MIN_REST_S:
+        return None
+    skip = 1.0 if b - a >= 2.0 else (b - a) / 2
+    return a + skip, b
+
+
+def rise_time(trace: Trace, cue_s: float, onset_s: float | None, end_s: float, base: float,
+              level: float) -> float | None:
+    """Seconds to 75 % of the work average above rest: from the cue (the reaction to it is
+    part of it, Nu-Tek), or from her own onset when she began before the cue. None: the
+    level never rose above rest, or was not reached."""
+    if not level > base:
+        return None
+    start = cue_s if onset_s is None or onset_s >= cue_s else onset_s
+    seg, t0 = trace.window(start, end_s)
+    hit = first_time(seg >= base + 0.75 * (level - base), t0, trace.rate_hz)
+    return None if hit is None else round(max(0.0, float(hit - start)), 3)
+
+
+def release_time(trace: Trace, let_go_s: float, until_s: float, base: float,
+                 level: float) -> float | None:
+    """Seconds from letting go to 37.5 % of the work average above rest (Nu-Tek): from her
+    own end of the work, or - when she was down already (a short hold) - from the last time
+    she was at 75 % before it. None: she never got there, or never let go before ``until_s``."""
+    if not level > base:
+        return None
+    hi, lo = base + 0.75 * (level - base), base + 0.375 * (level - base)
+    seg, t0 = trace.window(let_go_s, until_s)
+    if seg.size and seg[0] <= lo:  # already down: from the last time at 75 % before it
+        before, b0 = trace.window(let_go_s - 60.0, let_go_s)
+        up = np.flatnonzero(before >= hi)
+        if up.size == 0:
+            return None
+        start = b0 + up[-1] / trace.rate_hz
+        seg, t0 = trace.window(start, until_s)
+    else:
+        start = let_go_s
+    down = first_time(seg <= lo, t0, trace.rate_hz)
+    return None if down is None else round(max(0.0, float(down - start)), 3)
+
+
 def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | None,
               trace: Trace, cal: Calibration, activity: Activity, section: str,
               posture: str | None, lift: LiftScore | None = None,
               rest_limit_uV: float = PARAMS["rest_limit_uV"],
-              shift_s: float = 0.0) -> RepScore:
-    """Score one repetition (one or more consecutive work steps and the rest after them).
-    ``shift_s`` (``patient_shift``): the hold, work average and peak are taken over the work
-    steps moved to the patient's own onset, the rest starts that much later; rise and
-    release stay timed from the cues (reaction to the cue is what they measure)."""
+              answer: Answer | None = None, quick: bool = False) -> RepScore:
+    """Score one repetition (one or more consecutive work steps and the rest after them)
+    from the patient's own contraction (``answer``, see ``matching``): the hold, work
+    average and peak are taken over the work steps moved to her onset, her rest from her
+    own end of the work to her next contraction (``rest_window``). Without an answer the
+    cue's own windows are judged (no contraction; or one carried over from before)."""
     cue, end = steps[0].start_s, steps[-1].end_s
+    mine = answer is not None and answer.onset_s is not None
+    shift_s = answer.onset_s - cue if mine else 0.0
     own = shifted(steps, shift_s)
     a, b = own[0].start_s, own[-1].end_s  # the work as the patient did it
     if shift_s and trace.window(a, b)[0].size < 2:  # the signal ends before it: as cued
         return score_rep(index, steps, rest, trace, cal, activity, section, posture, lift,
-                         rest_limit_uV)
-    if rest is not None and shift_s > 0:
-        rest = (min(rest[0] + shift_s, rest[1]), rest[1])
+                         rest_limit_uV, None, quick)
     base = cal.baseline_mean
     work, _ = trace.window(a, b)
     peak = float(work.max()) if work.size else float("nan")
     mean = work_average(trace, a, b)
     if not np.isfinite(mean):  # cut off within its first second: its peak
         mean = peak
-    until = rest[1] if rest else end + NO_REST_S
-    contracted = activity.contracted(trace, min(cue, a), max(end, b))
-    onset, offset = activity.onset_offset(min(cue, a), max(end, b), until) if contracted \
-        else (None, None)
+    until = max(rest[1] if rest else end + NO_REST_S, b)
+    contracted = mine or activity.contracted(trace, cue, end)
+    onset, offset = (answer.onset_s, answer.offset_s) if mine else (
+        activity.onset_offset(cue, end, until) if contracted else (None, None))
     holds = [hold_in_band(trace, s) for s in own]
     target = sum(s.target_hold_s for s in steps)
-    rise = release = None
-    first_avg = work_average(trace, a, own[0].end_s)
-    last_avg = work_average(trace, own[-1].start_s, b)
-    if contracted and first_avg > base:  # no squeeze: no latency (not "0,00 s")
-        seg, t0 = trace.window(cue, max(end, b))
-        rise = first_time(seg >= base + 0.75 * (first_avg - base), t0, trace.rate_hz)
-        rise = None if rise is None else round(max(0.0, float(rise - cue)), 3)
-    if contracted and last_avg > base:
-        seg, t0 = trace.window(end, until)
-        release = first_time(seg <= base + 0.375 * (last_avg - base), t0, trace.rate_hz)
-        release = None if release is None else round(max(0.0, float(release - end)), 3)
+    # the level the latencies are timed against: the work average (Nu-Tek), a flick's peak
+    first_avg = peak if quick else work_average(trace, a, own[0].end_s)
+    last_avg = peak if quick else work_average(trace, own[-1].start_s, b)
+    carried = not mine and onset is not None and onset < cue - PRE_CUE_S
+    rise = rise_time(trace, cue, onset, max(end, b), base, first_avg) \
+        if contracted and not carried else None
+    # release_s as Nu-Tek times it, from the relax cue (from her last 75 % when she was down
+    # before it); slow_release judges her own let-go, from her own end of the work, so a
+    # late start is not said again as a slow release
+    release = release_time(trace, end, until, base, last_avg) if contracted else None
+    own_release = release if b <= end else (
+        release_time(trace, b, until, base, last_avg) if contracted else None)
     residual = rest_level = None
-    if rest is not None:
-        skip = 1.0 if rest[1] - rest[0] >= 2.0 else (rest[1] - rest[0]) / 2
-        seg, _ = trace.window(rest[0] + skip, rest[1])
+    span = rest_window(rest, b, answer) if rest is not None else None
+    if span is not None:
+        seg, _ = trace.window(*span)
         if seg.size:
-            residual = cal.pct_mvc(float(np.median(seg)))  # robust: a spike does not move it
+            rest_level = float(np.median(seg))  # robust: a spike does not move it
+            residual = cal.pct_mvc(rest_level)
             residual = None if residual is None else float(residual)
-            rest_level = float(np.median(seg))
     met = contracted and all(h > 0 for h in holds) and all(
         h >= s.target_hold_s - tolerance_s(s.target_hold_s) for h, s in zip(holds, steps,
                                                                               strict=True))
+    late = contracted and not carried and (
+        rise is None and onset is not None and onset - cue > LATENCY_LIMIT_S
+        or rise is not None and rise > LATENCY_LIMIT_S and (onset is None or onset >= cue))
     flags = []
     if not contracted:
         flags.append(Flag.NO_CONTRACTION)
     else:
-        if rise is None or rise > LATENCY_LIMIT_S:
+        if late:
             flags.append(Flag.LATE_ONSET)
         if not met:
             flags.append(Flag.SHORT_HOLD)
-        if release is None or release > LATENCY_LIMIT_S:
+        if own_release is None and offset is None or own_release is not None and \
+                own_release > LATENCY_LIMIT_S:
             flags.append(Flag.SLOW_RELEASE)
     if residual is not None and residual > RELAX_LIMIT_PCT:
         flags.append(Flag.INCOMPLETE_RELAXATION)
     if rest_level is not None and tense_at_rest(rest_level, cal, rest_limit_uV):
         flags.append(Flag.TENSE_REST)
     ratio = None if rest_level is None else rest_ratio(rest_level, cal)
-    if onset is not None and onset < min(cue, a) - PRE_CUE_S:
-        # contracted from before: the onset is when 75 % of the work average was reached
-        onset = None if rise is None else cue + rise
+    if carried:  # contracted from before: the onset is when 75 % of the work average was hit
+        onset = None
     return RepScore(
         index=index,
         cue_s=round(float(cue), 3),
@@ -337,6 +400,26 @@ def slow_push(pressure: Trace, cue_s: float, end_s: float) -> bool:
     return t90 is not None and t90 - t10 > PUSH_RISE_S
 
 
+# the pelvic floor must be on before the cough: its onset at least this long before the cough's
+# abdominal or pressure rise (both envelopes carry the same filter delay, so 0 s is "before")
+KNACK_LEAD_S = 0.0
+
+
+def first_rise(trace: Trace, level: float, start_s: float, end_s: float) -> float | None:
+    """The first time the envelope reaches ``level`` between two times (None: never)."""
+    seg, t0 = trace.window(start_s, end_s)
+    return first_time(seg >= level, t0, trace.rate_hz)
+
+
+def knack_late(pelvic_onset_s: float | None, cough_rise_s: float | None) -> bool:
+    """The Knack (Miller, Ashton-Miller & DeLancey 1998): the pelvic floor is on before the
+    cough. Late when the cough's rise (abdominal EMG or pressure) came first, or the pelvic
+    floor never came on; not judged (False) without a cough's rise to time it by."""
+    if cough_rise_s is None:
+        return False
+    return pelvic_onset_s is None or pelvic_onset_s > cough_rise_s - KNACK_LEAD_S
+
+
 def straining(pelvic_floor_quiet: bool, rise: float | None, pressure_step: float | None,
               abdominal_rose: bool) -> bool:
     """Pushing instead of squeezing (Valsalva: pressure and abdominal EMG up, pelvic-floor EMG
@@ -345,32 +428,3 @@ def straining(pelvic_floor_quiet: bool, rise: float | None, pressure_step: float
     pushed = (rise is not None and pressure_step is not None and rise >= pressure_step) \
         or abdominal_rose
     return bool(pelvic_floor_quiet and pushed)
-
-
-def lift_score(trace: Trace, steps: list[WorkStep], rest: tuple[float, float] | None,
-                cal: Calibration, min_step_pct: float, max_cv_pct: float,
-                release_quick_s: float) -> LiftScore:
-    """floors_distinct (three steady levels, each above the one before), release_quick."""
-    floors: list[tuple[float | None, float | None]] = []
-    for s in steps:
-        seg, _ = trace.window((s.start_s + s.end_s) / 2, s.end_s)  # the settled half
-        if seg.size < 2:  # a floor the session never reached (stopped early)
-            floors.append((None, None))
-            continue
-        cv = float(100 * seg.std() / max(seg.mean() - cal.baseline_mean, 1e-9))
-        floors.append((float(cal.pct_mvc(float(np.median(seg)))), cv))
-    known = all(f is not None for f, _ in floors)
-    distinct = known and floors[0][0] > 0 and all(
-        b[0] - a[0] >= min_step_pct for a, b in zip(floors, floors[1:], strict=False)) and all(
-        cv <= max_cv_pct for _, cv in floors)
-    quick = False
-    if rest is not None:
-        seg, t0 = trace.window(rest[0], rest[1])
-        down = first_time(seg <= cal.level(10.0), t0, trace.rate_hz)
-        quick = down is not None and down - rest[0] <= release_quick_s
-    return LiftScore(tuple(_round1(f) for f, _ in floors), tuple(_round1(c) for _, c in floors),
-                     bool(distinct), bool(quick))
-
-
-def _round1(v: float | None) -> float | None:
-    return None if v is None else round(v, 1)

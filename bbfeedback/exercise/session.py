@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from bbfeedback.detect.calibration import Calibration
 from bbfeedback.detect.contractions import Contraction, ContractionDetector, DetectorConfig
 from bbfeedback.exercise import summary
-from bbfeedback.exercise.calibrator import CALIBRATION, Calibrator, calibration_steps
+from bbfeedback.exercise.calibrator import (
+    CALIBRATION,
+    MORE_SECTION,
+    Calibrator,
+    calibration_steps,
+)
 from bbfeedback.exercise.clock import CueChange, ProtocolClock
 from bbfeedback.exercise.contraction_log import ContractionLog
 from bbfeedback.exercise.median_frequency import EpochMedianFrequency, median_frequency
@@ -72,9 +77,12 @@ class Session:
         this visit's: ``app/visit.py``); ``posture``: the session's
         ("lying", "sitting", "standing"; else the protocol's first section's), for the words
         of the calibration rest. Given ``calibrations`` for every channel, none is made.
-        ``anchors_s``: when each repetition began (offline, a recording without cues scored
-        by its own contractions); the first is ``start_s``. ``ranges``: each channel's
-        device range (driver or file header), where its converter saturates."""
+        ``start_s``: the recording time of the protocol's first work cue, as planned without
+        the calibration's one more squeeze (asked for only when the first three disagree:
+        the protocol then starts that much later). ``anchors_s``: when each repetition began
+        (offline, a recording without cues scored by its own contractions); the first is
+        ``start_s``. ``ranges``: each channel's device range (driver or file header), where
+        its converter saturates."""
         self.protocol = protocol
         self.calibration_mode = calibration or protocol.calibration
         if posture is None:
@@ -94,7 +102,8 @@ class Session:
                  for i, s in enumerate(steps)]
         first_work = next(i for i, s in enumerate(steps)
                           if s.phase.kind == WORK and s.scoring != CALIBRATION)
-        lead = sum(s.phase.duration_s for s in steps[:first_work])
+        optional = [s.index for s in steps if s.section == MORE_SECTION]
+        lead = sum(s.phase.duration_s for s in steps[:first_work] if s.index not in optional)
         # start_s: recording time of the first work cue of the protocol proper
         self.start_s = lead if start_s is None else start_s
         anchors = {}
@@ -109,7 +118,7 @@ class Session:
         self.targets = Targets(self.calibrations, self.channels[self.main].name,
                                self.channels[self.main].kind, self.detector_config)
         self.clock = ProtocolClock(steps, self.origin_s, self.store, self.main, self.targets,
-                                   anchors)
+                                   anchors, optional, self._skip)
         self.scorer = RepScorer(protocol, self.clock, self.store, self.targets, self.quality,
                                 self.calibrations, [c.name for c in self.channels], self.main,
                                 self.accessory, [c.kind for c in self.channels])
@@ -157,6 +166,14 @@ class Session:
     def available_s(self) -> float:
         """Recording time up to which every channel's envelope is complete."""
         return self.store.available_s
+
+    @property
+    def ended(self) -> bool:
+        """The protocol's last step has ended and the envelope has reached its end: nothing
+        is left to cue, and what follows is no part of the session (an as-long-as-possible
+        hold moves the end with it: the session is as long as it ran, not as planned)."""
+        end = self.clock.ended_at()
+        return end is not None and self.store.available_s >= end
 
     def step_end(self, i: int) -> float | None:
         return self.clock.step_end(i)
@@ -209,6 +226,10 @@ class Session:
                 self.calibrator.calibrate(self.clock, self.store, cue.step, self.quality)
                 self._start_detector(int(round(self.clock.starts[cue.step] * self.fs_hz)))
         return out
+
+    def _skip(self, clock: ProtocolClock, i: int) -> bool | None:
+        """The clock's hook: the calibration's one more squeeze, asked for or not."""
+        return self.calibrator.skip(clock, i, self.store, self.main, self.quality)
 
     def _detect_and_score(self, env: Block) -> list:
         """Run the detector over an envelope block, stopping at each repetition's scoring

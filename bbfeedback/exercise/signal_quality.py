@@ -23,6 +23,46 @@ marks intervals of the recording clock:
   patient's MVC, so it is marked when a repetition is scored (``mark_bursts``): the envelope
   above ``BURST_PCT_MVC`` % MVC for less than ``BURST_MAX_S`` (a squeeze at twice the
   patient's own maximum, let go within a second, is not a squeeze).
+- ``mains`` and ``motion``: hum or movement swamping the EMG band, judged on the raw signal's
+  power spectrum over ``BAND_WINDOW_S`` windows every ``BAND_HOP_S``, on the sample clock
+  (``BandCheck``). The raw signal is high-passed at ``DRIFT_HZ`` first (a 2nd-order
+  Butterworth from its steady state: the offset and slow drift of a DC-coupled input, and a
+  breath's wander, are no movement), each window has its mean taken out and a Hann taper;
+  0.5 s gives 2 Hz bins, enough to keep 50 and 60 Hz apart and to see a 2 Hz swing. The EMG
+  band is the pipeline's 20-450 Hz (within SENIAM's 10-20 Hz high-pass and ~500 Hz low-pass,
+  Hermens et al. 2000) without its mains bins (within ``MAINS_HALF_WIDTH_HZ``, a Hann main
+  lobe, of 50 or 60 Hz or a harmonic), filled in at the band's mean density: the muscle's own
+  power.
+
+  ``mains``: the power of the 50 Hz lines (50, 100, ... Hz) or of the 60 Hz lines, whichever
+  is larger, more than ``MAINS_RATIO`` times that band power. The pipeline notches the lines
+  (Q 30), but a notch passes what is off its centre: a line 0.05 Hz off (the grid's standard
+  frequency range, ENTSO-E) keeps 1/280 of its power, more off more (Mewett et al. 2004: a
+  notch's fit to clean EMG fell from r² 0.98 to 0.65 with the hum 0.5 Hz off), and it rings
+  when the hum changes (time constant Q / (pi f): 0.19 s at 50 Hz). Beyond 250 times the band,
+  what the notch leaves is as large as the muscle: the band, hence rest, MVC and peaks, is no
+  longer the patient's. Below it the notch does its work (20 µV of 50 Hz over a 3 µV rest is
+  20-45 times the band: scored, not marked). The ISEK standards (Merletti 1999) have the noise
+  and every filter of a recording reported and SENIAM a set-up (skin preparation, reference
+  electrode) that keeps hum small: hum this far above the muscle is a loose reference or a
+  floating input, not a signal to filter.
+
+  ``motion``: the power from ``MOTION_LOW_HZ`` to ``MOTION_HIGH_HZ`` (2-20 Hz; below it is
+  drift) more than ``MOTION_RATIO`` times the band power: a swing whose RMS is ten times the
+  EMG's. Movement artefact (cable, electrode-skin interface, a probe that shifts) lies below
+  20 Hz, most of it below 10 Hz: the reason for the 20 Hz corner (De Luca et al. 2010,
+  "Filtering the surface EMG signal"). The band-pass removes the swing itself, but a probe
+  that moved has moved its contacts, and the muscle's signal with them. A contraction raises
+  the band's own power (a ratio near 0); a rest has no such swing (the simulated 50 ms, 80 µV
+  motion blips of ``exercise/simulate`` over a 3 µV rest reach about 15, a 1 s, 2 Hz swing of
+  300 µV over it thousands).
+
+  A window over a ratio is marked whole (a ``mains`` mark 5 time constants longer, while the
+  notch rings: 0.95 s at 50 Hz), so a mark is final one window (0.5 s) after its samples; the
+  stream's last part is judged by a window ending at its end (a stretch shorter than a window
+  is not judged). A window flat for ``FLAT_MIN_S`` (lead-off's rule: the steps into and out of
+  a flat line are no movement) or with less band power than ``BAND_MIN_UV2`` (not even
+  amplifier noise) is left to ``lead_off``. Pressure is not judged this way.
 
 A mark covers its samples plus the time the envelope needs to forget them (``smear_s``: the
 RMS window and the filters' settling). Marked intervals feed no rest level, MVC or peak, and a
@@ -30,8 +70,10 @@ repetition that overlaps one is not judged (``rep_scorer``). Lost samples (gaps)
 the sample clock; they are kept here too (``signal_gap``), and a repetition across one is
 still judged: the trace holds the last level across it.
 
-The detectors look ``SPIKE_CONTEXT_S`` ahead, so a mark is final that much after its
-samples arrived; scoring and calibration happen seconds later.
+The detectors look ``SPIKE_CONTEXT_S`` ahead (``mains`` and ``motion`` a band window,
+``SignalQuality.lag_s``), so a mark is final that much after its samples arrived; a
+repetition is scored the detector's report lag plus the trace's lag after the end of its
+rest (0.59 s with the default 0.15 s RMS window), calibration seconds later.
 """
 
 from __future__ import annotations
@@ -40,7 +82,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 from scipy.ndimage import median_filter
+from scipy.signal import butter, get_window, lfilter, lfilter_zi
 
 from bbfeedback.exercise.scores import Flag
 from bbfeedback.signal.blocks import EMG, Block
@@ -61,6 +105,17 @@ SATURATION_EDGE = 0.005  # within 0.5 % of the range's end = at the limit
 BURST_PCT_MVC = 200.0
 BURST_MAX_S = 1.0
 MARK_BEFORE_S = 0.05
+# mains and motion (``BandCheck``): the raw power spectrum over 1 s windows
+BAND_WINDOW_S = 0.5  # 2 Hz bins: 50 and 60 Hz apart, a 2 Hz swing seen; marked whole
+BAND_HOP_S = 0.05
+BAND_LOW_HZ, BAND_HIGH_HZ = 20.0, 450.0  # the EMG band: the pipeline's band-pass
+MAINS_HZ = (50.0, 60.0)
+MAINS_HALF_WIDTH_HZ = 4.0  # a line's bins: the Hann window's main lobe (2 bins)
+MAINS_RATIO = 250.0  # line power / band power: a Q-30 notch passes 1/280 of a line 0.05 Hz off
+MOTION_LOW_HZ, MOTION_HIGH_HZ = 2.0, 20.0  # movement artefact: below 20 Hz (De Luca 2010)
+DRIFT_HZ = 1.0  # high-pass before the spectrum: offset and drift (2 Hz passes at 94 %)
+MOTION_RATIO = 100.0  # low-frequency power / band power: a swing 10 x the EMG's RMS
+BAND_MIN_UV2 = 0.1  # below (0.3 µV)² in the band: not even amplifier noise, a flat line
 
 
 class MarkKind(StrEnum):
@@ -68,6 +123,8 @@ class MarkKind(StrEnum):
     SPIKES = "spikes"
     SATURATION = "saturation"
     BURST = "burst"
+    MAINS = "mains"
+    MOTION = "motion"
 
     @property
     def flag(self) -> Flag:
@@ -103,14 +160,102 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
                     strict=True))
 
 
+class BandCheck:
+    """``mains`` and ``motion`` of one EMG column (see the module): the raw samples' power
+    spectrum over ``BAND_WINDOW_S`` windows every ``BAND_HOP_S``, counted from the start of
+    the stretch (after a gap: from its first sample), whatever the blocks."""
+
+    def __init__(self, fs_hz: float, chunk: int):
+        self.n = max(8, int(round(BAND_WINDOW_S * fs_hz)))
+        self.hop = max(1, int(round(BAND_HOP_S * fs_hz)))
+        self.chunk = chunk  # lead-off's 10 ms: a window flat in FLAT_MIN_S of them is its
+        self.flat_chunks = int(np.ceil(FLAT_MIN_S * fs_hz / chunk))
+        f = np.fft.rfftfreq(self.n, 1 / fs_hz)
+        top = min(BAND_HIGH_HZ, 0.45 * fs_hz)  # as the band-pass (below Nyquist)
+        band = (f >= BAND_LOW_HZ) & (f <= top)
+        lines = []
+        for mains in MAINS_HZ:
+            near = np.zeros(f.size, dtype=bool)
+            for k in range(1, int(top // mains) + 1):
+                near |= np.abs(f - k * mains) <= MAINS_HALF_WIDTH_HZ
+            lines.append(near)
+        own = band & ~np.logical_or.reduce(lines)
+        low = (f >= MOTION_LOW_HZ) & (f < MOTION_HIGH_HZ)
+        # band (its mains bins filled in at its mean density), each family's lines, low
+        self.masks = np.column_stack([own * (band.sum() / max(own.sum(), 1)), *lines, low]
+                                     ).astype(float)
+        self.taper = get_window("hann", self.n)
+        self.scale = 2.0 / (self.n * float(self.taper @ self.taper))  # µV² per bin
+        self.ba = butter(2, min(DRIFT_HZ, 0.1 * fs_hz), "highpass", fs=fs_hz)
+        self.restart(0)
+
+    def restart(self, start_sample: int) -> None:
+        self.buf = np.zeros((0, 2))  # raw and high-passed samples
+        self.buf_start = self.seg_start = self.next = self.decided = start_sample
+        self.zi: np.ndarray | None = None  # the high-pass's state (from the first sample)
+
+    @property
+    def end(self) -> int:
+        return self.buf_start + self.buf.shape[0]
+
+    def add(self, x: np.ndarray) -> list[tuple[MarkKind, int, int]]:
+        """Raw samples that continue the stretch; the marks (kind, first sample, end) of the
+        windows they complete."""
+        if not x.size:
+            return []
+        if self.zi is None:  # steady state on the first sample: an offset is no step
+            self.zi = lfilter_zi(*self.ba) * x[0]
+        y, self.zi = lfilter(*self.ba, x, zi=self.zi)
+        self.buf = np.concatenate([self.buf, np.column_stack([x, y])])
+        k = (self.end - self.next - self.n) // self.hop + 1  # windows now complete
+        if k <= 0:
+            return []
+        at = self.buf[self.next - self.buf_start:]  # (windows, 2, n) views of it
+        rows, cols = at.strides
+        frames = as_strided(at, (k, 2, self.n), (self.hop * rows, cols, rows), writeable=False)
+        out = [(kind, s, s + self.n)
+               for j, kinds in enumerate(self._judge(frames))
+               for s in (self.next + j * self.hop,) for kind in kinds]
+        self.decided = self.next + (k - 1) * self.hop + self.n
+        self.next += k * self.hop
+        keep = max(self.buf_start, min(self.next, self.end - self.n))  # for the last window
+        self.buf = self.buf[keep - self.buf_start:]
+        self.buf_start = keep
+        return out
+
+    def finish(self) -> list[tuple[MarkKind, int, int]]:
+        """The end of the stretch: a window ending there judges what no window covered."""
+        if self.end - self.seg_start < self.n or self.decided >= self.end:
+            return []
+        (kinds,) = self._judge(self.buf[-self.n:].T[None])
+        self.decided = self.end
+        return [(kind, self.end - self.n, self.end) for kind in kinds]
+
+    def _judge(self, frames: np.ndarray) -> list[list[MarkKind]]:
+        """Per window (raw and high-passed samples: windows x 2 x n), the kinds it shows."""
+        raw, x = frames[:, 0], frames[:, 1]
+        spec = np.fft.rfft((x - x.mean(axis=1, keepdims=True)) * self.taper, axis=1)
+        power = spec.real ** 2 + spec.imag ** 2
+        band, line50, line60, low = (power @ self.masks).T * self.scale
+        # a flat line is lead-off's (the steps into and out of it are no movement), and a
+        # band without even amplifier noise is flat
+        pieces = raw[:, : self.n // self.chunk * self.chunk].reshape(raw.shape[0], -1, self.chunk)
+        flat = ((pieces.max(axis=2) - pieces.min(axis=2)) < FLAT_PTP_UV).sum(axis=1)
+        live = (band >= BAND_MIN_UV2) & (flat < self.flat_chunks)
+        mains = live & (np.maximum(line50, line60) > MAINS_RATIO * band)
+        motion = live & (low > MOTION_RATIO * band)
+        return [[kind for kind, hit in ((MarkKind.MAINS, m), (MarkKind.MOTION, v)) if hit]
+                for m, v in zip(mains.tolist(), motion.tolist(), strict=True)]
+
+
 class ChannelQuality:
     """The raw-signal checks of one column, streamed: samples are decided once
     ``SPIKE_CONTEXT_S`` of signal after them has arrived (or at the end)."""
 
     def __init__(self, column: int, kind: str, fs_hz: float,
-                 limits: tuple[float, float] | None, smear_s: float):
+                 limits: tuple[float, float] | None, smear_s: float, ring_s: float = 0.0):
         self.column, self.kind, self.fs_hz = column, kind, fs_hz
-        self.limits, self.smear_s = limits, smear_s
+        self.limits, self.smear_s, self.ring_s = limits, smear_s, ring_s
         # at least 4 samples: at 100 Hz a 10 ms chunk of one sample is always "flat"
         self.chunk = max(MIN_CHUNK, int(round(CHUNK_S * fs_hz)))
         self.context = max(1, int(np.ceil(SPIKE_CONTEXT_S / CHUNK_S)))  # chunks either side
@@ -119,6 +264,7 @@ class ChannelQuality:
         self.decided = 0  # samples before this index are decided
         self.flat_from: int | None = None  # start of a flat run still going on
         self.run, self.last, self.max_abs = 0, np.nan, 0.0  # the clipping fallback
+        self.band = BandCheck(fs_hz, self.chunk) if kind == EMG else None  # mains, motion
         self.marks: list[Mark] = []
 
     def add(self, x: np.ndarray, start_sample: int) -> None:
@@ -132,9 +278,20 @@ class ChannelQuality:
         if self.limits is None and self.kind == EMG:
             self._flat_tops(x, start_sample)
         self._decide(final=False)
+        if self.band is not None:
+            if start_sample != self.band.end:  # the first block, or after a gap
+                self._band_marks(self.band.finish())
+                self.band.restart(start_sample)
+            self._band_marks(self.band.add(x))
 
     def finish(self) -> None:
         self._decide(final=True)
+        if self.band is not None:
+            self._band_marks(self.band.finish())
+
+    def _band_marks(self, found: list[tuple[MarkKind, int, int]]) -> None:
+        for kind, a, b in found:  # the notch rings on after the hum stops
+            self._mark(kind, a, b, self.ring_s if kind == MarkKind.MAINS else 0.0)
 
     def open_mark(self) -> Mark | None:
         """The flat run still going on (an electrode off to the end of the recording must
@@ -171,13 +328,18 @@ class ChannelQuality:
         whole = x[:n] if x.size >= n else np.concatenate([x, np.full(n - x.size, x[-1])])
         return whole.reshape(n_chunks, self.chunk)
 
-    def _mark(self, kind: MarkKind, a: int, b: int) -> None:
-        """Samples a..b (absolute, b exclusive) and the envelope's memory of them."""
+    def _mark(self, kind: MarkKind, a: int, b: int, ring_s: float = 0.0) -> None:
+        """Samples a..b (absolute, b exclusive) and the envelope's memory of them (and
+        ``ring_s`` more: a notch's ringing)."""
         start = a / self.fs_hz - MARK_BEFORE_S
-        end = b / self.fs_hz + self.smear_s
-        last = self.marks[-1] if self.marks else None
-        if last is not None and last.kind == kind and start <= last.end_s:
-            self.marks[-1] = Mark(kind, self.column, last.start_s, max(end, last.end_s))
+        end = b / self.fs_hz + self.smear_s + ring_s
+        # the latest mark of this kind (each kind's marks come in time order; another kind's
+        # may come between them, later or earlier, as the detectors decide)
+        k = next((i for i in range(len(self.marks) - 1, -1, -1)
+                  if self.marks[i].kind == kind), None)
+        last = None if k is None else self.marks[k]
+        if last is not None and start <= last.end_s:
+            self.marks[k] = Mark(kind, self.column, last.start_s, max(end, last.end_s))
         else:
             self.marks.append(Mark(kind, self.column, start, end))
 
@@ -261,16 +423,17 @@ class SignalQuality:
     """Gaps and the artefact marks of the scored columns of the raw blocks, with their
     times. ``kinds``: each column's kind; ``ranges``: each column's (low, high) physical
     range where the device or file says it; ``smear_s``: how long the envelope remembers a
-    sample (the RMS window and the filters' settling)."""
+    sample (the RMS window and the filters' settling); ``ring_s``: how long the mains notch
+    rings after hum stops (a ``mains`` mark lasts that much longer)."""
 
     def __init__(self, columns: list[int], fs_hz: float, kinds: list[str] | None = None,
                  ranges: list[tuple[float, float] | None] | None = None,
-                 smear_s: float = 0.2):
+                 smear_s: float = 0.2, ring_s: float = 0.0):
         self.columns = columns
         self.fs_hz = fs_hz
         kinds = kinds or [EMG] * len(columns)
         ranges = ranges or [None] * len(columns)
-        self.channels = [ChannelQuality(k, kinds[k], fs_hz, ranges[k], smear_s)
+        self.channels = [ChannelQuality(k, kinds[k], fs_hz, ranges[k], smear_s, ring_s)
                          for k in range(len(columns))]
         self.gaps: list[Gap] = []
         self.bursts: list[Mark] = []
@@ -279,12 +442,15 @@ class SignalQuality:
     def for_pipeline(cls, pipeline, ranges: dict[str, tuple[float, float]] | None = None
                      ) -> SignalQuality:
         """The checks of a pipeline's channels; a mark lasts as long as the slowest
-        channel's envelope remembers a sample (its RMS window and filter delay)."""
+        channel's envelope remembers a sample (its RMS window and filter delay), a ``mains``
+        mark as long as its notch rings too (5 time constants Q / (pi f), Q 30: as
+        ``EmgChain.settle_s``; 0.95 s at 50 Hz)."""
         chains = [pipeline.chain_of(c) for c in range(len(pipeline.channels))]
         smear = max(ch.window_n / pipeline.fs_hz + ch.filter_delay_s for ch in chains)
+        ring = max((5 * 30.0 / (np.pi * f) for f in pipeline.config.notch_hz), default=0.0)
         ranges = ranges or {}
         return cls(pipeline.columns, pipeline.fs_hz, [c.kind for c in pipeline.channels],
-                   [ranges.get(c.name) for c in pipeline.channels], smear + 0.05)
+                   [ranges.get(c.name) for c in pipeline.channels], smear + 0.05, ring)
 
     def process(self, raw: Block) -> list[Gap]:
         """Note the gap before a raw block, if samples were lost (returned)."""
@@ -303,6 +469,13 @@ class SignalQuality:
     def finish(self) -> None:
         for ch in self.channels:
             ch.finish()
+
+    @property
+    def lag_s(self) -> float:
+        """How long after its samples a mark may still come (scoring must wait this long
+        past a repetition's end for live and offline to agree)."""
+        band = BAND_WINDOW_S if any(ch.band is not None for ch in self.channels) else 0.0
+        return max(SPIKE_CONTEXT_S, band) + MARK_BEFORE_S
 
     @property
     def marks(self) -> list[Mark]:

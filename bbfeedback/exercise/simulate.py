@@ -233,6 +233,9 @@ class Behaviour:
     # quick sections at the patient's own pace: a squeeze every ``pace_s`` from the first
     # quick cue (+ reaction) to the section's end, whatever the cues say (None: on the cues)
     pace_s: float | None = None
+    # calibration squeeze n (1-3; 4: the one more a session asks for when the three
+    # disagree) -> its level (fraction of MVC); else ``max_level`` x the cue's % (half: 0.5)
+    calibration_levels: dict[int, float] = field(default_factory=dict)
 
     @classmethod
     def realistic(cls, seed: int = 0) -> Behaviour:
@@ -249,6 +252,26 @@ class ProtocolSimulation:
     squeezes: list[Squeeze]
     cues: list[Annotation]
 
+    @property
+    def session_start_s(self) -> float:
+        """``start_s`` as a ``Session`` takes it: planned without the calibration's one
+        more squeeze, which the session adds itself when it asks for it."""
+        return session_start_s(self.cues)
+
+
+def asked_one_more(cues: list[Annotation]) -> bool:
+    """Was the patient asked for one more calibration squeeze (the first three disagreed)?"""
+    return any(a.text.startswith("calib:work:") and a.text.endswith("_again") for a in cues)
+
+
+def session_start_s(cues: list[Annotation]) -> float:
+    """The first work cue of the protocol as a ``Session`` plans it (``start_s``): without
+    the one more calibration squeeze and its rest, when the patient was asked for it."""
+    from bbfeedback.exercise.calibrator import SQUEEZE_REST_S, SQUEEZE_S
+
+    first = next(a.onset_s for a in cues if a.text.startswith("cue:work"))
+    return first - (SQUEEZE_S + SQUEEZE_REST_S if asked_one_more(cues) else 0.0)
+
 
 def _rep_groups(steps) -> list[list]:
     groups, cur = [], []
@@ -261,6 +284,27 @@ def _rep_groups(steps) -> list[list]:
     if cur:
         groups.append(cur)
     return groups
+
+
+def _calibration_level(s, n: int, behaviour: Behaviour) -> float:
+    """What calibration squeeze ``n`` reaches (fraction of MVC): maximal, or gentle (half)."""
+    default = behaviour.max_level * (s.phase.target_pct_mvc or 100.0) / 100.0
+    return behaviour.calibration_levels.get(n, default)
+
+
+def _as_asked(calibration: list, behaviour: Behaviour, patient: Patient) -> list:
+    """The calibration steps the session will cue: the one more squeeze (and its rest) only
+    when the first three disagree. The patient's squeezes are planned ahead, so the session's
+    decision is foreseen from the plateaus she aims at (µV above her rest, by the session's
+    rule ``calibrator.one_more_needed``); she squeezes a 4th time only when that asks her to."""
+    from bbfeedback.exercise.calibrator import MORE_SECTION, one_more_needed
+
+    three = [s for s in calibration if s.phase.kind == "work" and s.section != MORE_SECTION]
+    levels = [patient.rest_uV + (patient.mvc_uV - patient.rest_uV)
+              * _calibration_level(s, n, behaviour) for n, s in enumerate(three, 1)]
+    if three and one_more_needed(levels):
+        return calibration
+    return [s for s in calibration if s.section != MORE_SECTION]
 
 
 def _prefixed(calibration: list, protocol) -> list:
@@ -281,23 +325,29 @@ def _level(phase, behaviour: Behaviour, factor: float) -> float:
 
 
 def protocol_squeezes(protocol, behaviour: Behaviour, origin_s: float,
-                      rng: np.random.Generator, calibration: list | None = None
+                      rng: np.random.Generator, calibration: list | None = None,
+                      patient: Patient | None = None
                       ) -> tuple[list[Squeeze], list[Squeeze], list[Annotation]]:
     """Squeezes (pelvic floor, abdominal) and cue annotations for a protocol's timeline.
 
     As-long-as-possible holds end where the session engine would end them (1 s after the
-    level leaves the band), so later cues stay in step with the engine.
+    level leaves the band), so later cues stay in step with the engine. The calibration's
+    one more squeeze is done (and cued) only when the session will ask for it (``_as_asked``).
     """
     shift = origin_s
+    if calibration is not None:
+        calibration = _as_asked(calibration, behaviour, patient or Patient())
     steps = protocol.timeline() if calibration is None else _prefixed(calibration, protocol)
     starts = {}
     pfm, abd = [], []
     group_of = {s.index: g for g in _rep_groups(steps) for s in g}
+    squeezed = 0  # calibration squeezes so far
     for s in steps:
         start = s.start_s + shift
         starts[s.index] = start
         if s.scoring == "calibration" and s.phase.kind == "work":  # maximal, or gentle (half)
-            level = behaviour.max_level * (s.phase.target_pct_mvc or 100.0) / 100.0
+            squeezed += 1
+            level = _calibration_level(s, squeezed, behaviour)
             pfm.append(Squeeze(start + behaviour.reaction_s, s.phase.hold_s - 0.3, level))
             continue
         g = group_of.get(s.index)
@@ -355,6 +405,9 @@ def protocol_squeezes(protocol, behaviour: Behaviour, origin_s: float,
     return pfm, abd, notes
 
 
+TAIL_S = 3.0  # signal after the last step's planned end: the session ends at its own end
+
+
 FAIL_S = 1.0
 
 
@@ -407,19 +460,23 @@ def simulate_pieces(pfm: list[Squeeze], abd: list[Squeeze], duration_s: float, f
 
 def session_plan(protocol, behaviour: Behaviour | None = None, seed: int = 0,
                  origin_s: float = 2.0, calibrate: bool = False,
-                 calibration: str | None = None
+                 calibration: str | None = None, patient: Patient | None = None
                  ) -> tuple[list[Squeeze], list[Squeeze], list[Annotation], float]:
     """(pelvic-floor squeezes, abdominal ones, cue annotations, duration) of a simulated
-    patient doing ``protocol``: what ``simulate_protocol`` records."""
+    patient doing ``protocol``: what ``simulate_protocol`` records. It lasts until
+    ``TAIL_S`` after the last step's end as she does it (an as-long-as-possible hold as long
+    as she holds it, not its limit), or her last squeeze's."""
     from bbfeedback.exercise.session import calibration_steps
 
     behaviour = behaviour or Behaviour()
     rng = np.random.default_rng(seed)
     pfm, abd, cues = protocol_squeezes(protocol, behaviour, origin_s, rng,
                                        calibration_steps(calibration or protocol.calibration)
-                                       if calibrate else None)
-    end = max([sq.offset_s for sq in pfm] + [cues[-1].onset_s + 1.0]) + 6.0
-    return pfm, abd, cues, max(end, origin_s + protocol.duration_s + 3.0)
+                                       if calibrate else None, patient)
+    last = protocol.timeline()[-1].phase  # a rest, or a hold (its squeeze ends it)
+    ends = [sq.offset_s for sq in pfm + abd] + [cues[-1].onset_s + (
+        0.0 if last.until_fail else last.duration_s)]
+    return pfm, abd, cues, max(ends) + TAIL_S
 
 
 def simulate_protocol(protocol, behaviour: Behaviour | None = None, fs_hz: float = 1000.0,
@@ -431,9 +488,11 @@ def simulate_protocol(protocol, behaviour: Behaviour | None = None, fs_hz: float
 
     ``calibrate``: the patient first rests and squeezes three times for the session's own
     calibration (the steps of ``session.calibration_steps`` in the protocol's mode, or in
-    ``calibration``: a gentle squeeze is a half one, "none" and "previous" rest only)."""
+    ``calibration``: a gentle squeeze is a half one, "none" and "previous" rest only), and a
+    4th time when the session will ask for it (``Behaviour.calibration_levels`` that
+    disagree)."""
     pfm, abd, cues, duration = session_plan(protocol, behaviour, seed, origin_s, calibrate,
-                                            calibration)
+                                            calibration, patient)
     sim = simulate(pfm, duration, fs_hz, patient, seed, pressure=pressure,
                    accessory=abd if accessory else None, spikes=spikes, strain=abd)
     sim.recording.annotations = cues

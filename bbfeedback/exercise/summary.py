@@ -1,5 +1,6 @@
-"""Session summaries: totals, fatigue, resting tone, quick count, endurance, Glazer, PERFECT,
-and the short sentences (Dutch and English) a therapist reads at a glance.
+"""Session summaries: totals, fatigue (amplitude and hold time), resting tone, quick count,
+endurance, Glazer, PERFECT, the short sentences (Dutch and English) a therapist reads at a
+glance, and the patient's own sentences (u-form, no units, one thing to do next time).
 
 ``summarise`` gives the common part for every protocol and, from the table ``SUMMARIES``
 keyed by scoring type, the part of each kind of exercise the protocol has (its own scoring
@@ -23,6 +24,9 @@ from bbfeedback.exercise.scores import RELAX_LIMIT_PCT, Flag, RepScore
 from bbfeedback.exercise.trace_store import Trace
 
 PERFECT_CAP = 10
+# assessments measure, they do not coach: their holds are never "te kort" against the cue
+# (PERFECT counts holds of the patient's own E; Glazer reports its metrics)
+ASSESSMENTS = ("glazer", "perfect")
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,10 @@ class SessionFacts:
 
 
 def _above(rep: RepScore, cal: Calibration) -> float:
-    return max(rep.peak - cal.baseline_mean, 0.0) if rep.peak == rep.peak else 0.0
+    """The repetition's peak above rest (0 with no peak: none, or not a number)."""
+    if rep.peak is None or rep.peak != rep.peak:
+        return 0.0
+    return max(rep.peak - cal.baseline_mean, 0.0)
 
 
 FATIGUE_MIN_REPS = 3  # fewer repetitions in a section: no fatigue figure
@@ -88,12 +95,7 @@ def fatigue_by_section(reps: list[RepScore], cal: Calibration) -> dict[str, floa
     target hold): never the last rep of one exercise against the first of another. Quick
     squeezes and as-long-as-possible holds have their own measure of fatigue (the quick
     count until they fade, the times held)."""
-    groups: dict[str, list[RepScore]] = {}
-    for r in reps:
-        if r.target_hold_s > scoring.QUICK_HOLD_S:
-            groups.setdefault(r.section, []).append(r)
-    return {name: fatigue_ratio([r for r in g if r.target_hold_s == g[0].target_hold_s], cal)
-            for name, g in groups.items()}
+    return {name: fatigue_ratio(g, cal) for name, g in _hold_sections(reps).items()}
 
 
 def session_fatigue(by_section: dict[str, float | None]) -> float | None:
@@ -103,36 +105,132 @@ def session_fatigue(by_section: dict[str, float | None]) -> float | None:
     return min(known) if known else None
 
 
+# holds got shorter: the mean hold of the last third of a section's repetitions below this
+# share of the first third's (the amplitude sentence's 70 %, ``texts._fatigue``), with a
+# falling least-squares slope over the repetitions (clinical-reference.md §7, spec
+# exercises.md "fatigue across repetitions (decline of peak / hold time from first to
+# last)"; leaflets: stop when fatigue sets in). No published threshold: a parameter here
+HOLD_SHORTER_RATIO = 0.7
+
+
+def hold_fatigue(reps: list[RepScore]) -> dict | None:
+    """Fatigue as hold time, beside ``fatigue_ratio``'s amplitude, within one exercise (the
+    repetitions of one section with one target): the contracting repetitions (judged, with a
+    hold) split in thirds (at least one each); ``first_s`` and ``last_s`` the mean hold of the
+    first and last third, ``ratio`` last / first, ``slope_s_per_rep`` the least-squares slope
+    of hold over the repetitions, ``shorter`` when the ratio is below ``HOLD_SHORTER_RATIO``
+    and the slope falls. None with fewer than ``FATIGUE_MIN_REPS`` of them or no first hold.
+    Holds falling from 6 to 2 s: ratio 0.33, "werden korter"."""
+    held = [float(r.hold_s) for r in reps if r.hold_s is not None
+            and not r.has(Flag.NO_CONTRACTION)]
+    if len(held) < FATIGUE_MIN_REPS:
+        return None
+    n = max(1, len(held) // 3)
+    first, last = float(np.mean(held[:n])), float(np.mean(held[-n:]))
+    if first <= 0:
+        return None
+    slope = float(np.polyfit(np.arange(len(held)), held, 1)[0])
+    ratio = last / first
+    return {"first_s": round(first, 2), "last_s": round(last, 2), "ratio": round(ratio, 3),
+            "slope_s_per_rep": round(slope, 3),
+            "shorter": bool(ratio < HOLD_SHORTER_RATIO and slope < 0)}
+
+
+def hold_fatigue_by_section(reps: list[RepScore]) -> dict[str, dict | None]:
+    """``hold_fatigue`` of each section of holds, grouped as ``fatigue_by_section``."""
+    return {name: hold_fatigue(g) for name, g in _hold_sections(reps).items()}
+
+
+def _hold_sections(reps: list[RepScore]) -> dict[str, list[RepScore]]:
+    """The repetitions of each section of holds (target over ``QUICK_HOLD_S``) with the
+    first one's target."""
+    groups: dict[str, list[RepScore]] = {}
+    for r in reps:
+        if r.target_hold_s > scoring.QUICK_HOLD_S:
+            groups.setdefault(r.section, []).append(r)
+    return {name: [r for r in g if r.target_hold_s == g[0].target_hold_s]
+            for name, g in groups.items()}
+
+
+def session_hold_fatigue(by_section: dict[str, dict | None]) -> dict | None:
+    """The section whose holds got shortest (lowest ratio), with its name; None: none has a
+    figure."""
+    known = [(name, v) for name, v in by_section.items() if v is not None]
+    if not known:
+        return None
+    name, v = min(known, key=lambda item: item[1]["ratio"])
+    return {"section": name, **v}
+
+
 QUICK_EARLY_S = 1.5  # a contraction begun this long before the first quick cue is one of them
 
 
 QUICK_MAX_S = 2.0  # a contraction longer than this is held, not a quick squeeze let go
+QUICK_FADE_RUN = 2  # this many fading flicks in a row end the count (one is a lapse)
+QUICK_LAST_RELEASE_S = 1.0  # the last flick is looked at this long after it for its release
+
+
+@dataclass(frozen=True)
+class QuickCount:
+    """The quick count (``quick_count``): ``count`` her strong, released flicks before they
+    faded; ``ended`` why the count ended ("weaker", "not_released"), None when the section
+    ended first; ``skipped`` the single lapses not counted (1-based, in her flicks) that did
+    not end it; ``flicks`` how many of her contractions were looked at."""
+
+    count: int
+    ended: str | None
+    skipped: tuple[int, ...] = ()
+    flicks: int = 0
 
 
 def quick_count(contractions: list[Contraction], span: tuple[float, float], trace: Trace,
-                cal: Calibration, fraction: float) -> tuple[int, str | None]:
-    """Quick contractions at the patient's own pace (leaflet A: "tel hoe vaak", at least 5):
-    the detector's contractions with an onset in ``span`` (the quick section, from
-    ``QUICK_EARLY_S`` before its first cue), counted in order until they fade: a peak (above
-    rest) below ``fraction`` of the best so far, or a release not complete before the next
-    one (the level between them stays above ``RELAX_LIMIT_PCT`` % MVC), or a contraction
-    held longer than ``QUICK_MAX_S`` (two squeezes run together). No ceiling, no hold time:
-    the cues only pace. Returns (the count, why it ended: ``QUICK_ENDS`` ``weaker``,
-    ``not_released`` or ``held``; None when the section ended first)."""
+                cal: Calibration, fraction: float) -> QuickCount:
+    """Quick contractions at the patient's own pace, counted until they fade.
+
+    Sources: leaflet A exercise 3 ("tel hoe vaak", at least 5, until fatigue: the count before
+    fatigue is the result) and the PERFECT scheme's F (Laycock & Jerwood 2001, Physiotherapy
+    87:631: the number of fast contractions, each relaxed fully, before the muscle fatigues);
+    both leaflets: stop when fatigue sets in, when control of contract and relax gets worse.
+
+    Her flicks are the detector's contractions with an onset in ``span`` (the quick section,
+    from ``QUICK_EARLY_S`` before its first cue), in order; the cues only pace, so there is no
+    ceiling (16 strong flicks then fading count 16 when the protocol cues 12) and no cue
+    window. A flick *fades* when
+
+    - its peak above rest is below ``fraction`` (``fatigue_fraction``) of the best so far
+      (weaker), or
+    - its release is lost: the lowest level between it and the next flick (the last one: the
+      ``QUICK_LAST_RELEASE_S`` after it) stays above ``RELAX_LIMIT_PCT`` % MVC, or it was held
+      longer than ``QUICK_MAX_S`` (two squeezes run together, not let go).
+
+    ``QUICK_FADE_RUN`` (2) weaker flicks in a row, or 2 with their release lost in a row, end
+    the count: the count is the strong, released flicks before them. A single weak or
+    unreleased flick is a lapse, not fatigue: it is not counted (``skipped``) and the count
+    goes on (so 11 strong of 12 count 11). A flick both weak and unreleased counts towards
+    both runs. The two-in-a-row rule is this project's (the sources give no number; leaflet
+    B's "stop when control fades" uses it too: ``control_faded_from``)."""
     a, b = span
     mine = sorted((c for c in contractions if a - QUICK_EARLY_S <= c.onset_s < b),
                   key=lambda c: c.onset_s)
-    count, best = 0, 0.0
+    count, best, weak_run, loose_run, skipped = 0, 0.0, 0, 0, []
     for k, c in enumerate(mine):
         height = max(c.peak - cal.baseline_mean, 0.0)
-        if height <= 0 or height < fraction * best:
-            return count, "weaker"
-        if c.offset_s - c.onset_s > QUICK_MAX_S:
-            return count, "held"
-        count, best = count + 1, max(best, height)
-        if k + 1 < len(mine) and not _released(trace, c.offset_s, mine[k + 1].onset_s, cal):
-            return count, "not_released"
-    return count, None
+        weak = height <= 0 or height < fraction * best
+        until = mine[k + 1].onset_s if k + 1 < len(mine) else c.offset_s + QUICK_LAST_RELEASE_S
+        loose = c.offset_s - c.onset_s > QUICK_MAX_S or not _released(trace, c.offset_s,
+                                                                       until, cal)
+        best = max(best, height)
+        weak_run = weak_run + 1 if weak else 0
+        loose_run = loose_run + 1 if loose else 0
+        if weak_run >= QUICK_FADE_RUN or loose_run >= QUICK_FADE_RUN:
+            run_start = k + 2 - QUICK_FADE_RUN  # 1-based: the first flick of the fading run
+            return QuickCount(count, "weaker" if weak_run >= QUICK_FADE_RUN else "not_released",
+                              tuple(n for n in skipped if n < run_start), len(mine))
+        if weak or loose:
+            skipped.append(k + 1)
+        else:
+            count += 1
+    return QuickCount(count, None, tuple(skipped), len(mine))
 
 
 def _released(trace: Trace, a: float, b: float, cal: Calibration) -> bool:
@@ -205,9 +303,11 @@ def _mdf_slope(mdf: list[tuple[float, float]], a: float, b: float) -> tuple[floa
 
 
 def glazer(trace: Trace, sections: dict[str, list], reps_by_section: dict[str, list[RepScore]],
-           cal: Calibration, mdf: list[tuple[float, float]]) -> dict:
+           cal: Calibration, mdf: list[tuple[float, float]],
+           flicks: list[dict] | None = None) -> dict:
     """Per-phase Glazer metrics. Latencies and median frequency are less reliable between
-    days than mean/peak amplitude (Oleksy 2021): reported, and marked so."""
+    days than mean/peak amplitude (Oleksy 2021): reported, and marked so. ``flicks``: the
+    phasic flicks (``glazer_flicks``) when already measured."""
     out: dict = {"reliability_note": "latencies and median frequency: poor between-day "
                                      "reliability; compare mean/peak amplitudes first"}
     for name in ("pre-baseline", "post-baseline"):
@@ -221,11 +321,11 @@ def glazer(trace: Trace, sections: dict[str, list], reps_by_section: dict[str, l
             out[name] = {"mean": round(mean, 3),
                          "cv_pct": round(float(100 * seg.std() / max(mean, 1e-9)), 1),
                          "median_frequency_hz": _mdf_slope(mdf, a, b)[0]}
-    flicks = [f for r in reps_by_section.get("phasic", [])
-              if (f := flick(trace, r.cue_s, cal)) is not None]
+    if flicks is None:
+        flicks = glazer_flicks(trace, reps_by_section.get("phasic", []), cal)
     if flicks:
         out["phasic"] = {("peak_mean" if k == "peak" else k): _avg(f[k] for f in flicks)
-                         for k in flicks[0]}
+                         for k in flicks[0] if k != "index"}
     for name in ("tonic",):
         reps = reps_by_section.get(name, [])
         if reps:
@@ -292,6 +392,14 @@ def flick(trace: Trace, cue_s: float, cal: Calibration) -> dict | None:
             "release_latency_s": round(float(down[0] / rate), 3) if down.size else None}
 
 
+def glazer_flicks(trace: Trace, reps: list[RepScore], cal: Calibration) -> list[dict]:
+    """Each Glazer flick by the flick rule (``flick``), with its repetition's ``index``: the
+    block's averages and the per-repetition table read these same numbers (the table
+    showed the work-average rule's 0,00 s where the block said 0,38 s)."""
+    return [{"index": r.index, **f} for r in reps
+            if (f := flick(trace, r.cue_s, cal)) is not None]
+
+
 def _avg(values) -> float | None:
     vals = [v for v in values if v is not None and v == v]
     return round(float(np.mean(vals)), 3) if vals else None
@@ -309,37 +417,52 @@ def endurance_time(trace: Trace, onset_s: float, end_s: float, cap_s: float = 10
     return round(float(min(t, cap_s)), 2)
 
 
+# a hold counts for R when it lasts at least E minus this: the 50 %-drop time is read to the
+# envelope's 0.01 s, and a hold begun by a reaction time later than the first is the same hold
+PERFECT_E_TOLERANCE_S = 0.5
+
+
 def perfect(trace: Trace, hold_reps: list[RepScore], fast_reps: list[RepScore], cal: Calibration,
             repeat_fraction: float, fast_pct: float, unit: str) -> dict:
-    """PERFECT numbers from a trace: E, R, F (P only as a note / pressure estimate)."""
+    """PERFECT numbers from a trace (Laycock & Jerwood 2001, Physiotherapy 87:631, as taught:
+    clinical-reference.md §2): E, R, F (P only as a note / pressure estimate).
+
+    - E: ``endurance_time`` of her first hold with a contraction (seconds until the level
+      falls below half the hold's initial peak, at most 10).
+    - R: repetitions of *her own* E-long hold, not of the cued 10 s: a hold counts when its
+      own endurance time reaches E − ``PERFECT_E_TOLERANCE_S`` with a peak above rest of at
+      least ``repeat_fraction`` of the first's, of at most 10 holds ("number of such holds
+      (max 10)"); one late or missed hold does not end the count. ``R_consecutive``: those
+      before the first that does not (assessments.md's "consecutive" reading).
+    - F: the 1-s contractions with full relaxation between that reach ``fast_pct`` % MVC, of
+      at most 10, counted as R is; ``F_consecutive`` the stricter reading.
+    - ``holds``: each hold's ``index``, ``e_s`` (its endurance time) and whether it
+      ``counted`` for R: what the per-repetition table shows for an assessment (it
+      measures; it does not say "te kort" against the cue)."""
     E = 0.0
-    kept: list[bool] = []  # per hold (at most 10): reached E with a strong enough peak
-    if hold_reps and hold_reps[0].onset_s is not None:
-        first = hold_reps[0]
+    first = next((r for r in hold_reps[:PERFECT_CAP] if r.onset_s is not None), None)
+    if first is not None:
         E = endurance_time(trace, first.onset_s, first.cue_s + 11.0)
-        for r in hold_reps[:PERFECT_CAP]:
-            e = None if r.onset_s is None else endurance_time(trace, r.onset_s, r.cue_s + 11.0)
-            kept.append(e is not None and e >= E - 0.5
-                        and _above(r, cal) >= repeat_fraction * _above(first, cal))
-    # R: the holds that reach E ("number of such holds (max 10)", Laycock & Jerwood 2001 as
-    # taught, clinical-reference.md §2); one late or missed hold does not end the count.
-    # R_consecutive: those before the first that does not (the stricter reading)
+    holds = []
+    for r in hold_reps[:PERFECT_CAP]:
+        e = None if r.onset_s is None else endurance_time(trace, r.onset_s, r.cue_s + 11.0)
+        counted = (first is not None and e is not None and e >= E - PERFECT_E_TOLERANCE_S
+                   and _above(r, cal) >= repeat_fraction * _above(first, cal))
+        holds.append({"index": r.index, "e_s": e, "counted": bool(counted)})
+    kept = [h["counted"] for h in holds]
     R = sum(kept)
     R_consecutive = kept.index(False) if False in kept else len(kept)
-    # F: the 1-s contractions with full relaxation between that reach ``fast_pct`` % MVC
-    # ("number of ...", assessments.md), counted as R is; F_consecutive: before the first
-    # that does not (a first weak one gave F = 0 with three strong ones after it)
     fast = [not r.has(Flag.NO_CONTRACTION) and r.peak_pct_mvc is not None
             and r.peak_pct_mvc >= fast_pct and not r.has(Flag.INCOMPLETE_RELAXATION)
             for r in fast_reps[:PERFECT_CAP]]
     F = sum(fast)
     F_consecutive = fast.index(False) if False in fast else len(fast)
     out = {"E": E, "R": R, "R_consecutive": R_consecutive, "F": F,
-           "F_consecutive": F_consecutive}
-    if unit == "cmH2O" and hold_reps:
+           "F_consecutive": F_consecutive, "holds": holds}
+    peaks = [r.peak for r in hold_reps if r.peak is not None and r.peak == r.peak]
+    if unit == "cmH2O" and peaks:
         contracted = any(not r.has(Flag.NO_CONTRACTION) for r in hold_reps)
-        out["P"] = oxford_from_pressure(max(r.peak for r in hold_reps) - cal.baseline_mean,
-                                        contracted)
+        out["P"] = oxford_from_pressure(max(peaks) - cal.baseline_mean, contracted)
         out["P_note"] = "estimated from squeeze pressure (Angelo 2017 bins, device-specific)"
     else:
         out["P"] = None
@@ -362,10 +485,19 @@ def oxford_from_pressure(squeeze_cmH2O: float, contracted: bool = True) -> int:
 
 
 def texts(reps: list[RepScore], summary: dict) -> tuple[str, str]:
-    """The summary's sentences (Dutch, English): their words and which summary keys and flags
-    they read are the table ``bbfeedback.texts.SENTENCES``."""
+    """The therapist's summary sentences (Dutch, English), numbers included: their words and
+    which summary keys and flags they read are the table ``bbfeedback.texts.SENTENCES``."""
     rows = [r.to_dict() for r in reps]
     return words.summary_text(summary, rows, "nl"), words.summary_text(summary, rows, "en")
+
+
+def patient_texts(reps: list[RepScore], summary: dict) -> tuple[str, str]:
+    """The patient's sentences (Dutch, English): full sentences in the u-form, what went
+    well and at most two things that did not, then one thing to do next time; no µV, MVC,
+    × or numbers with units (those stay in the therapist's table). The table
+    ``bbfeedback.texts.PATIENT``."""
+    rows = [r.to_dict() for r in reps]
+    return words.patient_text(summary, rows, "nl"), words.patient_text(summary, rows, "en")
 
 
 # --- the table: what each kind of exercise adds to the summary -------------------------------
@@ -378,9 +510,10 @@ def _quick(facts: SessionFacts) -> dict:
     if not spans:
         return {}
     span = (min(a for a, _ in spans), max(b for _, b in spans))
-    count, ended = quick_count(list(facts.contractions), span, facts.trace, facts.cal,
-                               facts.protocol.param("fatigue_fraction"))
-    return {"quick_count": count, "quick_faded": ended is not None, "quick_ended": ended,
+    got = quick_count(list(facts.contractions), span, facts.trace, facts.cal,
+                      facts.protocol.param("fatigue_fraction"))
+    return {"quick_count": got.count, "quick_faded": got.ended is not None,
+            "quick_ended": got.ended, "quick_skipped": list(got.skipped),
             "quick_reps": len(facts.reps_in(quick))}
 
 
@@ -390,7 +523,7 @@ def _endurance(facts: SessionFacts) -> dict:
     until = {s.section for s in facts.steps if s.phase.until_fail}
     if not until:
         return {}
-    held = [r.hold_s for r in facts.reps_in(until)]
+    held = [r.hold_s for r in facts.reps_in(until) if r.hold_s is not None]
     return {"endurance_hold_s": held,
             "endurance_trend_s": round(held[-1] - held[0], 2) if len(held) > 1 else None}
 
@@ -399,8 +532,10 @@ def _glazer(facts: SessionFacts) -> dict:
     by_section: dict[str, list[RepScore]] = {}
     for r in facts.reps:
         by_section.setdefault(r.section, []).append(r)
+    flicks = glazer_flicks(facts.trace, by_section.get("phasic", []), facts.cal)
     return {"glazer": glazer(facts.trace, facts.section_spans((WORK, BASELINE)), by_section,
-                             facts.cal, list(facts.mdf))}
+                             facts.cal, list(facts.mdf), flicks),
+            "glazer_flicks": flicks}
 
 
 def _perfect(facts: SessionFacts) -> dict:
@@ -443,8 +578,9 @@ WEAK_RATIO = 3.0
 def signal_check(facts: SessionFacts) -> dict:
     """The numbers every score rests on, for the therapist: rest and MVC in the device's unit,
     their ratio (EMG) and whether it is too low (``WEAK_RATIO``), each calibration squeeze's
-    level and whether they agree, a pressure-only session (which cannot tell a push from a
-    squeeze), and the repetitions not judged for an artefact."""
+    level and whether they agree, whether one more squeeze was asked for (the first three
+    disagreed) and whether it confirmed one of them, a pressure-only session (which cannot
+    tell a push from a squeeze), and the repetitions not judged for an artefact."""
     cal = facts.cal
     emg = cal.unit == "uV"
     ratio = (cal.mvc / cal.baseline_mean if emg and cal.mvc is not None
@@ -459,6 +595,8 @@ def signal_check(facts: SessionFacts) -> dict:
         "calibration": cal.source,
         "squeezes": squeezes,
         "squeezes_agree": None if squeezes is None else squeezes_agree(squeezes),
+        "one_more_asked": cal.one_more is not None,
+        "one_more_confirmed": cal.one_more,
         "pressure_only": "emg" not in facts.kinds,
         "marks": [{"kind": m.kind.value, "start_s": round(m.start_s, 3),
                    "end_s": round(m.end_s, 3)} for m in facts.marks],
@@ -486,6 +624,7 @@ def summarise(facts: SessionFacts) -> dict:
                   and s.rep is None and s.section != "lead-in"]
     rests = [facts.spans[s.index] for s in rest_steps]
     fatigue = fatigue_by_section(reps, cal)
+    hold_by_section = hold_fatigue_by_section(reps)
     holds = [r for r in reps if r.target_hold_s > scoring.QUICK_HOLD_S]
     targets = {r.target_hold_s for r in holds}
     planned = len({(s.section, s.rep) for s in facts.steps if s.rep is not None})
@@ -505,9 +644,13 @@ def summarise(facts: SessionFacts) -> dict:
         "hold_target_s": targets.pop() if len(targets) == 1 else None,
         "fatigue_ratio": session_fatigue(fatigue),
         "fatigue_by_section": fatigue,
+        "hold_fatigue": session_hold_fatigue(hold_by_section),
+        "hold_fatigue_by_section": hold_by_section,
         "resting_tone": resting_tone(facts.trace, rests, cal, rest_steps, reps,
                                      facts.protocol.param("rest_limit_uV")),
     }
+    if facts.protocol.scoring in ASSESSMENTS:  # measured, not coached: no "te kort"
+        out["assessment"] = True
     for kind in kinds(facts.protocol, facts.steps):
         out.update(SUMMARIES[kind](facts))
     if facts.protocol.param("stop_when_fading"):
@@ -523,4 +666,5 @@ def summarise(facts: SessionFacts) -> dict:
         out["mvc_from_recording"] = True
     out["signal_check"] = signal_check(facts)
     out["text_nl"], out["text_en"] = texts(done, out)
+    out["patient_text_nl"], out["patient_text_en"] = patient_texts(done, out)
     return out

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from bbfeedback.detect.calibration import Calibration
 from bbfeedback.detect.contractions import DetectorConfig, thresholds
+from bbfeedback.exercise import matching
 from bbfeedback.exercise.protocols import WORK, Phase
+from bbfeedback.exercise.scoring import QUICK_HOLD_S
 
 NO_BAND = (float("inf"), float("inf"))  # no calibration yet: nothing is inside
 
@@ -45,14 +47,15 @@ class Targets:
 
     def template(self, clock, a_s: float, b_s: float) -> list[dict]:
         """What the patient should follow between two times: the steps of ``clock`` (a
-        ``ProtocolClock``) as they ran or are planned, work steps with their band and target."""
+        ``ProtocolClock``) as they ran or are planned, work steps with their band and target
+        (a skipped step, or an optional one not asked for yet, takes no time: not drawn)."""
         out, t = [], clock.origin_s
         for i, s in enumerate(clock.steps):
             start = clock.starts.get(i, t)
             end = clock.step_end(i) if i in clock.starts else None
-            end = start + s.phase.duration_s if end is None else end
+            end = start + clock.planned_s(i) if end is None else end
             t = end
-            if end < a_s:
+            if end < a_s or (end <= start and i in clock.optional):
                 continue
             if start > b_s:
                 break
@@ -63,5 +66,19 @@ class Targets:
                 item["target"] = self.level(s.phase)
                 item["target_pct"] = s.phase.target_pct_mvc  # (the building's box)
                 item["band_pct"] = s.phase.band_pct_mvc
+                item["box_end_s"] = end + _reaction_tail(clock.steps, i)
             out.append(item)
         return out
+
+
+def _reaction_tail(steps, i: int) -> float:
+    """How far the drawn target box reaches past a quick work step's end: over the reaction
+    window (``matching``), so a patient who reacts in a normal time sees her squeeze inside
+    its box; 0 for a hold (its box is its work phase)."""
+    ph = steps[i].phase
+    if not 0 < ph.hold_s <= QUICK_HOLD_S or ph.until_fail:
+        return 0.0
+    nxt = steps[i + 1].phase if i + 1 < len(steps) else None
+    rest_after = nxt.duration_s if nxt is not None and nxt.kind != WORK else None
+    w = matching.reaction_window(0.0, ph.duration_s, ph.hold_s, True, None, rest_after)
+    return max(0.0, w.end_s - ph.duration_s)

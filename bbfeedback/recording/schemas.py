@@ -84,6 +84,7 @@ class CalibrationEntry(Value):
     unit: str = "uV"
     source: str = "recorded"
     squeezes: list[Level] | None = None
+    one_more: bool | None = None  # a 4th squeeze asked for: did it confirm one of the three?
 
 
 class RestingTone(Value):

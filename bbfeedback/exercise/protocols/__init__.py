@@ -63,6 +63,8 @@ class Phase:
     until_fail: bool = False
     accessory_allowed: bool = False  # the abdominal wall may draw in (b5 floor 2): no
     # co_contraction is flagged in this phase
+    knack: bool = False  # a cough: the abdominals and the pressure rise with it (allowed);
+    # scored is whether the pelvic floor was on before that rise (the Knack, Miller 1998)
 
 
 @dataclass(frozen=True)
@@ -326,7 +328,9 @@ def to_toml(protocol: Protocol) -> str:
                 lines.append(f"  target_{ph.abs_unit} = {val(ph.target_abs)}")
             if ph.band_abs is not None:
                 lines.append(f"  band_{ph.abs_unit} = {val(ph.band_abs)}")
-            if ph.accessory_allowed:
+            if ph.knack:
+                lines.append("  knack = true")
+            elif ph.accessory_allowed:
                 lines.append("  accessory_allowed = true")
     return "\n".join(lines) + "\n"
 

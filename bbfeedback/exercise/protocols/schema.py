@@ -49,7 +49,7 @@ MAX_ABS = 1e6  # µV or cmH2O: far above any pelvic-floor level, far below overf
 MAX_STEPS = 100_000  # phases on the timeline: a 4 h session of 0.1 s phases
 MAX_SETS_PER_DAY = 100
 WORK_ONLY = ("hold_s", "reach_s", "target_pct_mvc", "band_pct_mvc", "target_uV", "band_uV",
-             "target_cmH2O", "band_cmH2O", "until_fail", "max_s", "accessory_allowed")
+             "target_cmH2O", "band_cmH2O", "until_fail", "max_s", "accessory_allowed", "knack")
 ABS_UNITS = ("uV", "cmH2O")
 
 
@@ -162,6 +162,7 @@ class PhaseDoc(_Doc):
     until_fail: Flag = False
     max_s: Seconds | None = None
     accessory_allowed: Flag = False  # the abdominal wall may draw in: no co_contraction
+    knack: Flag = False  # a cough phase: the pelvic floor must be on before the cough's rise
 
     @model_validator(mode="after")
     def _consistent(self) -> PhaseDoc:
@@ -258,7 +259,7 @@ class PhaseDoc(_Doc):
             band_abs = (0.6 * target_abs, 10 * target_abs)
         return Phase(self.kind, self.cue_name, nl, en, self.planned_s, self.hold, self.reach,
                      target, _pair(band), target_abs, _pair(band_abs), unit, self.until_fail,
-                     self.accessory_allowed)
+                     self.accessory_allowed or self.knack, self.knack)
 
 
 def _pair(band: list | tuple | None) -> tuple[float, float] | None:
