@@ -11,7 +11,7 @@ renders everything in both languages and fails on English in the Dutch (and the 
 Templates are ``str.format`` strings, formatted per language:
 
 - a number takes the usual spec (``{hold:g}``, ``{pct:.0f}``) and gets a decimal comma in
-  Dutch; None or NaN shows as "-";
+  Dutch; None or NaN shows as "–";
 - a list is joined as "2, 3 en 5" / "2, 3 and 5" (each item with the spec);
 - ``{n:aanspanning|aanspanningen}`` picks the singular when ``n`` (or the list's length) is 1.
 
@@ -81,6 +81,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "col_peak": ("Piek (% MVC)", "Peak (% MVC)"),
     "col_rise": ("Aanspantijd (s)", "Rise time (s)"),
     "col_release": ("Ontspantijd (s)", "Release time (s)"),
+    # per repetition the times run from the cue (Nu-Tek): the reaction is part of them, so
+    # they are not the contraction table's rise and release of the muscle itself
+    "col_rep_rise": ("Aanspantijd na signaal (s)", "Rise after cue (s)"),
+    "col_rep_release": ("Ontspantijd na signaal (s)", "Release after cue (s)"),
     "col_rest": ("Rust (% MVC)", "Rest (% MVC)"),
     "col_flags": ("Opmerkingen", "Flags"),
     # progress over sessions
@@ -238,7 +242,7 @@ CHANGES: dict[str, tuple[str, str]] = {
     "not_measured": ("MVC niet gemeten: niet beoordeeld", "MVC not measured: not judged"),
     "no_figure": ("geen meetfout bekend: niet beoordeeld",
                   "no known measurement error: not judged"),
-    "missing": ("-", "-"),
+    "missing": ("–", "–"),
     "first": ("beginmeting", "baseline"),
     "higher": ("echte stijging", "real increase"),
     "lower": ("echte daling", "real decrease"),
@@ -439,16 +443,20 @@ GLAZER: dict[str, tuple[str, str]] = {
 
 
 # --- formatting ------------------------------------------------------------------------------
+MISSING = "–"  # an en dash: no value (a hyphen reads as a minus sign in a column of numbers)
+
+
 def fmt(value: object, lang: str, spec: str = "") -> str:
     """A value as text in ``lang``: numbers with the spec and, in Dutch, a decimal comma
-    ("-0" shown as "0"); None, NaN and infinity as "-"; yes/no for booleans."""
+    ("-0" shown as "0"); None, NaN and infinity as "–" (the one mark for "no value" in
+    every table: never "0,00"); yes/no for booleans."""
     if value is None:
-        return "-"
+        return MISSING
     if isinstance(value, bool):
         return pick(TEXTS["yes" if value else "no"], lang)
     if isinstance(value, numbers.Real):  # numpy's numbers too
         if not math.isfinite(value):
-            return "-"
+            return MISSING
         try:
             s = format(value, spec or ("d" if isinstance(value, numbers.Integral) else "g"))
         except ValueError:  # an int with a float spec and the like
@@ -502,9 +510,9 @@ def source_text(source: str, lang: str) -> str:
 
 
 def met_text(rep: dict, lang: str) -> str:
-    """A repetition's "met" cell: yes, no, or "-" when Stop cut it off (not judged)."""
+    """A repetition's "met" cell: yes, no, or "–" when Stop cut it off (not judged)."""
     if {"stopped", "not_judged"} & set(rep.get("flags") or ()):
-        return "-"
+        return MISSING
     return text("yes" if rep.get("met") else "no", lang)
 
 
@@ -552,13 +560,13 @@ def time_cell(value: object, lang: str, spec: str = ".2f") -> str:
 
 def held_cells(rep: dict, lang: str, spec: str = ".2f") -> tuple[str, str]:
     """(time held, target) of a repetition as a table shows them: a quick squeeze is not
-    judged on hold time ("-", "snel"); an as-long-as-possible hold has no target; a hold
+    judged on hold time ("–", "snel"); an as-long-as-possible hold has no target; a hold
     that does not exist (not judged) is "–"."""
     target = rep.get("target_hold_s") or 0.0
     if target <= 0:
         return time_cell(rep.get("hold_s"), lang, spec), text("as_long_as_possible", lang)
     if target <= QUICK_HOLD_S:
-        return "-", text("quick_target", lang)
+        return MISSING, text("quick_target", lang)
     return time_cell(rep.get("hold_s"), lang, spec), fmt(target, lang, ".1f")
 
 
@@ -600,7 +608,7 @@ def shown_rep(rep: dict, summary: dict | None = None, is_assessment: bool = Fals
 
 
 def posture(name: str | None, lang: str) -> str:
-    return "-" if not name else lookup(POSTURES, name, lang)
+    return MISSING if not name else lookup(POSTURES, name, lang)
 
 
 # channel names as devices and files give them, in words (any other name is shown as it is)
@@ -682,9 +690,16 @@ def _holds_shorter(summary: dict, reps: list[dict]) -> dict | None:
 
 
 def _quick_skipped(summary: dict, reps: list[dict]) -> dict | None:
-    """Single weak or unreleased flicks the quick count left out without ending it."""
+    """Single weak or unreleased flicks the quick count left out without ending it, by the
+    repetition they answered (the table's numbers)."""
     which = summary.get("quick_skipped")
     return {"flicks": list(which)} if which else None
+
+
+def _quick_skipped_between(summary: dict, reps: list[dict]) -> dict | None:
+    """The same, for flicks that answered no cue (her own pace, between the cues)."""
+    n = summary.get("quick_skipped_between")
+    return {"n": n} if n else None
 
 
 def _flagged(key: str) -> Values:
@@ -787,13 +802,22 @@ def _squeezes(summary: dict, reps: list[dict]) -> dict | None:
         return None
     levels = check["squeezes"]
     more = {None: ("", ""),  # the one more squeeze asked for when the first three disagreed
-            True: ("; een vierde keer knijpen bevestigde er één",
-                   "; a fourth squeeze confirmed one of them"),
+            True: ("; een vierde keer knijpen kwam overeen met een van de drie",
+                   "; a fourth squeeze matched one of the three"),
             False: ("; ook een vierde keer knijpen bevestigde er geen",
                     "; a fourth squeeze confirmed none of them either")}[
         check.get("one_more_confirmed") if check.get("one_more_asked") else None]
+    gentle = bool(summary.get("mvc_estimated"))  # the squeezes were the gentle (half) ones
+    confirmed = check.get("one_more_asked") and check.get("one_more_confirmed")
     return {"lo": min(levels), "hi": max(levels), "mvc": check["mvc"],
-            "unit": unit(check.get("unit") or ""), "more_nl": more[0], "more_en": more[1]}
+            "unit": unit(check.get("unit") or ""), "more_nl": more[0], "more_en": more[1],
+            "what_nl": "rustige aanspanningen" if gentle else "maximale aanspanningen",
+            "what_en": "gentle squeezes" if gentle else "maximal squeezes",
+            "mvc_nl": "geschatte MVC (2 × half)" if gentle else "MVC",
+            "mvc_en": "estimated MVC (2 × half)" if gentle else "MVC",
+            # a fourth squeeze that confirmed one settles it: no call to calibrate again
+            "again_nl": "" if confirmed else " Kalibreer opnieuw als dat niet klopt.",
+            "again_en": "" if confirmed else " Calibrate again if that is wrong."}
 
 
 # why a repetition is not_judged
@@ -825,12 +849,10 @@ SENTENCES: tuple[Sentence, ...] = (
              "Weak signal: the maximal squeeze is only {ratio:.1f} × the rest ({mvc:.1f} "
              "against {rest:.1f} µV). Check the probe or assess strength by palpation."),
     Sentence("squeezes_disagree", _squeezes,
-             "De maximale aanspanningen van de kalibratie verschilden veel ({lo:.1f} tot "
-             "{hi:.1f} {unit}{more_nl}); als MVC telt {mvc:.1f} {unit}. Kalibreer opnieuw als "
-             "dat niet klopt.",
-             "The calibration's maximal squeezes differed widely ({lo:.1f} to {hi:.1f} "
-             "{unit}{more_en}); the MVC taken is {mvc:.1f} {unit}. Calibrate again if that "
-             "is wrong."),
+             "De {what_nl} van de kalibratie verschilden veel ({lo:.1f} tot {hi:.1f} "
+             "{unit}{more_nl}); als {mvc_nl} telt {mvc:.1f} {unit}.{again_nl}",
+             "The calibration's {what_en} differed widely ({lo:.1f} to {hi:.1f} "
+             "{unit}{more_en}); the {mvc_en} taken is {mvc:.1f} {unit}.{again_en}"),
     Sentence("pressure_only", _check(lambda c: bool(c.get("pressure_only"))),
              "Alleen druk gemeten: druk alleen kan aanspannen en persen niet onderscheiden "
              "(Bø & Sherburn 2005). Kijk of de sonde naar binnen beweegt.",
@@ -880,13 +902,20 @@ SENTENCES: tuple[Sentence, ...] = (
              "{value} snelle {value:aanspanning|aanspanningen} tot vermoeidheid{why_nl}.",
              "{value} quick {value:contraction|contractions} before fatigue{why_en}."),
     Sentence("quick_count_steady", _quick(faded=False),
-             "{value} snelle {value:aanspanning|aanspanningen}; ze werden niet zwakker.",
-             "{value} quick {value:contraction|contractions}; they did not weaken."),
+             "{value} snelle {value:aanspanning|aanspanningen}; de telling liep tot het eind "
+             "van de reeks.",
+             "{value} quick {value:contraction|contractions}; the count ran to the end of the "
+             "set."),
     Sentence("quick_skipped", _quick_skipped,
-             "Snelle {flicks:aanspanning|aanspanningen} {flicks} niet meegeteld (zwakker of "
-             "niet losgelaten): één keer is nog geen vermoeidheid.",
-             "Quick {flicks:contraction|contractions} {flicks} not counted (weaker or not "
-             "let go): once is not fatigue yet."),
+             "De snelle aanspanning bij {flicks:herhaling|herhalingen} {flicks} niet "
+             "meegeteld (zwakker of niet losgelaten): één keer is nog geen vermoeidheid.",
+             "The quick contraction in {flicks:repetition|repetitions} {flicks} not counted "
+             "(weaker or not let go): once is not fatigue yet."),
+    Sentence("quick_skipped_between", _quick_skipped_between,
+             "{n} snelle {n:aanspanning|aanspanningen} tussen de herhalingen niet meegeteld "
+             "(zwakker of niet losgelaten).",
+             "{n} quick {n:contraction|contractions} between the repetitions not counted "
+             "(weaker or not let go)."),
     Sentence("endurance_hold_s", _key("endurance_hold_s"),
              "Uithoudingsvermogen: {value:.0f} s vastgehouden.",
              "Endurance: held {value:.0f} s."),
@@ -1108,8 +1137,8 @@ PATIENT: tuple[Advice, ...] = (
            "U deed {n} snelle {n:aanspanning|aanspanningen} voordat u moe werd.",
            "You did {n} quick {n:squeeze|squeezes} before you got tired.", good=True),
     Advice("quick_steady", _p_quick(False),
-           "U deed {n} snelle {n:aanspanning|aanspanningen}, en u werd niet moe.",
-           "You did {n} quick {n:squeeze|squeezes}, and you did not get tired.", good=True),
+           "U deed {n} snelle {n:aanspanning|aanspanningen}, tot het eind van de reeks.",
+           "You did {n} quick {n:squeeze|squeezes}, to the end of the set.", good=True),
     Advice("endurance", _key("endurance_hold_s"),
            "U hield de halve aanspanning zo lang vast als u kon.",
            "You held the half squeeze as long as you could.", good=True),

@@ -26,8 +26,8 @@ from bbfeedback.recording.outputs import check_folder
 
 FRAME_MS = 16  # ~60 fps: the display's rate
 CALIBRATION_CHOICES = (None, "max", "gentle", "none", "previous")  # None: the protocol's
-COLUMNS = ("col_rep", "col_held", "col_met", "col_peak", "col_rise", "col_release", "col_rest",
-           "col_flags")
+COLUMNS = ("col_rep", "col_held", "col_met", "col_peak", "col_rep_rise", "col_rep_release",
+           "col_rest", "col_flags")
 
 
 class TherapistWindow(QtWidgets.QMainWindow):

@@ -217,3 +217,14 @@ def test_start_s_anchors_the_match_and_does_not_force_the_rhythm(pid):
     kept = analyze(same, protocol=protocols.load(pid), start_s=ps0.start_s)
     assert kept["protocol"]["alignment"] == "--start-s"
     assert kept["reps"][0]["cue_s"] == pytest.approx(ps0.start_s, abs=1e-3)
+
+
+def test_start_s_in_a_session_recording_never_takes_its_calibration_squeezes():
+    """Attack (issue 22 review): ``analyze FILE --start-s 0`` on a session recording of ours
+    re-anchored the protocol at its calibration squeezes. A recording with cue annotations
+    keeps the protocol's rhythm at the given start."""
+    bare, ps = bare_recording("a1-strength", 4.0)  # the sim's own recording keeps its cues
+    result = analyze(ps.sim.recording, protocol=protocols.load("a1-strength"), start_s=0.0)
+    assert result["protocol"]["alignment"] == "--start-s"
+    assert result["reps"][0]["cue_s"] == pytest.approx(0.0, abs=1e-3)
+    assert "the recording has no cues" not in result["summary"]["text_en"]

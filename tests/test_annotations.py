@@ -307,7 +307,7 @@ def test_history_and_report_keep_a_session_whose_side_facts_are_damaged(glazer_f
     info = session_info(read_recording(out))
     assert info["device"] == {} and info["posture"] is None and info["summary"] == {}
     assert info["protocol"] == "glazer" and len(info["reps"]) > 0
-    assert "<td>- (- Hz)</td>" in session_report(out)
+    assert "<td>– (– Hz)</td>" in session_report(out)
     bad = tmp_path / "bad-rep.edf"
     rec = read_recording(out)
     notes = [a for a in rec.annotations if not a.text.startswith("bbfeedback:padding")]

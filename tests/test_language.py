@@ -265,7 +265,7 @@ def test_every_sentence_in_both_languages_singular_and_plural():
 
     for n in (1, 3):
         summary = {"reps": n, "reps_met": 1, "quick_count": n, "endurance_hold_s": [18.4] * n,
-                   "quick_skipped": list(range(2, n + 2)),
+                   "quick_skipped": list(range(2, n + 2)), "quick_skipped_between": 1,
                    "hold_fatigue": {"first_s": 6.0, "last_s": 2.0, "shorter": True},
                    "floors_distinct": 1, "release_quick": 1, "fatigue_ratio": 0.55,
                    "glazer": {"pre-baseline": {"mean": 2.84}, "post-baseline": {"mean": 3.1}},
@@ -341,8 +341,8 @@ def test_every_patient_sentence_in_both_languages():
 
 def test_numbers_per_language():
     assert texts.fmt(0.5, "nl") == "0,5" and texts.fmt(0.5, "en") == "0.5"
-    assert texts.fmt(-0.2, "nl", ".0f") == "0" and texts.fmt(float("nan"), "nl") == "-"
-    assert texts.fmt(None, "en") == "-" and texts.fmt(True, "nl") == "ja"
+    assert texts.fmt(-0.2, "nl", ".0f") == "0" and texts.fmt(float("nan"), "nl") == "–"
+    assert texts.fmt(None, "en") == "–" and texts.fmt(True, "nl") == "ja"
     # a time that does not exist is "–", never 0,00 (issue 22)
     assert texts.time_cell(None, "nl") == "–" and texts.time_cell(float("nan"), "en") == "–"
     assert texts.time_cell(0.38, "nl") == "0,38" and texts.time_cell(0.0, "en") == "0.00"
@@ -383,6 +383,6 @@ def test_table_cells_of_quick_and_endurance_reps(lang):
     """Physio review: quick reps read "0,00 / 0,5 / ja", an endurance hold "Doel 0,0"."""
     quick = {"hold_s": 0.0, "target_hold_s": 0.5}
     endurance = {"hold_s": 18.4, "target_hold_s": 0.0}
-    assert texts.held_cells(quick, lang) == ("-", "snel" if lang == "nl" else "quick")
+    assert texts.held_cells(quick, lang) == ("–", "snel" if lang == "nl" else "quick")
     assert texts.held_cells(endurance, lang)[1] == texts.text("as_long_as_possible", lang)
     assert texts.held_cells({"hold_s": 4.8, "target_hold_s": 5.0}, "nl") == ("4,80", "5,0")

@@ -45,7 +45,8 @@ def test_quick_count_has_no_ceiling():
     simply ended)."""
     summary = run("a3-quick", Behaviour(pace_s=2.0))["summary"]
     assert summary["quick_count"] == 18 and summary["quick_faded"] is False
-    assert "18 snelle aanspanningen; ze werden niet zwakker." in summary["text_nl"]
+    assert "18 snelle aanspanningen; de telling liep tot het eind van de reeks." in \
+        summary["text_nl"]
     assert "vermoeidheid" not in summary["text_nl"]
 
 
@@ -251,7 +252,9 @@ def test_never_reaching_the_target_is_not_fading():
 def test_a_flick_that_is_the_last_ones_tail_is_not_met():
     """Walkthrough finding: Glazer flick 4 counted as met (27 % MVC, rise 0,00 s) while it
     was flick 3 never let go. A quick repetition needs a squeeze of its own."""
-    reps = [r for r in run("glazer", Behaviour(tense_after={3: 0.6}))["reps"]
+    # she does not flick for cue 4: what is there is flick 3's tail, never let go (a flick
+    # made on top of a tense rest is hers, and counts: tests/test_rest_and_accessory.py)
+    reps = [r for r in run("glazer", Behaviour(tense_after={3: 0.6}, skip={4}))["reps"]
             if r["section"] == "phasic"]
     assert reps[2]["met"] and not reps[3]["met"]
     assert all(r["met"] for r in run("glazer")["reps"] if r["section"] == "phasic")

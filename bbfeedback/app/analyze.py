@@ -462,6 +462,8 @@ def _alignment(recording: Recording, result: ChannelResult, main_name: str,
         if start_s >= recording.duration_s:
             raise InputError(f"--start-s {start_s:g} is after the end of the recording "
                              f"({recording.duration_s:.1f} s)", recording.path)
+        if recording.meta.first_work_cue_s() is not None:  # cues say what she followed
+            return start_s, "--start-s", None
         mine = [e for e in detect(result) if e.channel == main_name
                 and e.onset_s >= start_s - FOLLOW_S]
         anchors = contraction_anchors(protocol, mine)

@@ -60,10 +60,10 @@ def page(title: str, body: str, lang: str) -> str:
 
 
 def _fmt(v, fmt: str = "{:.1f}", lang: str = "en") -> str:
-    """A number as text in ``lang`` (decimal comma in Dutch); "-" for none; anything else (a
+    """A number as text in ``lang`` (decimal comma in Dutch); "–" for none; anything else (a
     damaged annotation) as it is."""
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
-        return "-"
+        return words.MISSING
     if isinstance(v, bool) or not isinstance(v, int | float):
         return str(v)[:40]
     return words.fmt(v + 0.0, lang, fmt[2:-1])
@@ -256,9 +256,9 @@ def _meta_table(rec, meta, proto, cals: dict, lang: str, check: dict | None = No
             (t("protocol", lang), f"{proto.name[lang]} ({proto.id})"),
             (t("posture", lang), words.posture(meta.last("posture") or device.get("posture"),
                                                lang)),
-            (t("device", lang), f"{device.get('name') or '-'} "
+            (t("device", lang), f"{device.get('name') or words.MISSING} "
                                 f"({_fmt(device.get('fs_hz'), '{:.0f}', lang)} Hz)"),
-            (t("calibration", lang), cal_text or "-")]
+            (t("calibration", lang), cal_text or words.MISSING)]
     if check:
         rows.append((t("signal_check", lang), _signal_line(check, lang)))
     return '<table class="meta">' + "".join(
@@ -277,8 +277,8 @@ def _patient_part(summary: dict, lang: str) -> str:
 def _rep_table(reps: list[dict], lang: str, summary: dict | None = None) -> str:
     """The repetitions as the tables show them (``texts.shown_rep``: an assessment without
     "te kort", a Glazer flick by its block's rule); a time that does not exist is "–"."""
-    cols = ("col_rep", "col_cue", "col_held", "col_target", "col_met", "col_peak", "col_rise",
-            "col_release", "col_rest")
+    cols = ("col_rep", "col_cue", "col_held", "col_target", "col_met", "col_peak", "col_rep_rise",
+            "col_rep_release", "col_rest")
     head = "".join(f"<th>{t(c, lang)}</th>" for c in cols) + f'<th class="l">' \
         f"{t('col_flags', lang)}</th>"
     rows = []

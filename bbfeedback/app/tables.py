@@ -44,8 +44,8 @@ def format_timeline(p, lang: str) -> str:
 def format_reps(result: dict, lang: str) -> str:
     """Per-repetition score table and the summary sentences."""
     p = result["protocol"]
-    cols = ("col_rep", "col_cue", "col_held", "col_target", "col_met", "col_rise",
-            "col_release", "col_peak", "col_rest")
+    cols = ("col_rep", "col_cue", "col_held", "col_target", "col_met", "col_rep_rise",
+            "col_rep_release", "col_peak", "col_rest")
     heads = [t(c, lang) for c in cols]
     widths = [max(len(h), 6) for h in heads]
     name = protocols.display_name(p["id"], lang)
@@ -127,7 +127,7 @@ def progress_cells(r: dict, lang: str) -> tuple[str, ...]:
     judged = r.get("changes") or {}
     name = protocols.display_name(r["protocol"], lang) + (t("incomplete_mark", lang)
                                                           if r.get("incomplete") else "")
-    rest = "-" if r.get("rest") is None else \
+    rest = words.MISSING if r.get("rest") is None else \
         f"{words.fmt(r['rest'], lang, '.1f')} {words.unit(r.get('unit') or '')}".strip()
     return (r["date"], name, words.fmt(r["mvc"], lang, ".1f"),
             words.metric_change_text(judged.get("mvc"), lang),

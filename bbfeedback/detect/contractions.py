@@ -4,7 +4,12 @@ The detector reads envelope blocks. A contraction starts when the envelope rises
 *on* threshold and ends when it falls below the lower *off* threshold; stretches shorter than
 ``min_contraction_s`` (a motion spike, an ECG beat) are dropped and pauses shorter than
 ``min_gap_s`` are bridged. Onsets and offsets are returned separately, on the sample clock,
-and corrected for the known delays of the causal chain (see ``_corrected``).
+and corrected for the known delays of the causal chain (see ``_corrected``). Given the
+band-passed raw signal beside the envelope (EMG), each onset and offset is then refined to the
+sample on it (``onset.refine_onset`` / ``refine_offset``: a change of variance and the ramp's
+start around the envelope's crossing, issue 22; median onset error 12.5 ms against 60.5 ms,
+``benchmarks/bench_onset.py``). The refinement reads at most ``onset.LOOKAHEAD_S`` past a
+crossing, which an event always has by the time it is reported, so block sizes do not change it.
 """
 
 from __future__ import annotations
@@ -13,8 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bbfeedback.detect import onset as refine
 from bbfeedback.detect.calibration import MIN_PRESSURE_STEP_CMH2O, Calibration
-from bbfeedback.signal.blocks import PRESSURE, Channel
+from bbfeedback.signal.blocks import EMG, PRESSURE, Channel
+
+# the refinement moves the envelope's estimate by at most this (it is 60 ms late on the
+# median, 95 ms at p90, up to ~150 ms on a slow ramp: benchmarks/bench_onset.py)
+REFINE_MAX_S = 0.2
 
 
 @dataclass
@@ -84,7 +94,9 @@ class ChannelDetector:
         self.min_n = int(round(self.config.min_contraction_s * fs_hz))
         self.gap_n = int(round(self.config.min_gap_s * fs_hz))
         self.settle_n = int(round(settle_s * fs_hz))  # filters still ringing before this
-        self.keep_n = 2 * (window_n + int(np.ceil(self.filter_delay_n)) + self.gap_n) + 2
+        self.keep_n = max(2 * (window_n + int(np.ceil(self.filter_delay_n)) + self.gap_n) + 2,
+                          int(np.ceil((refine.SEARCH_BEFORE_S + 0.05) * fs_hz)))
+        self.look_n = int(round(refine.LOOKAHEAD_S * fs_hz))
         self.reset()
 
     def reset(self) -> None:
@@ -92,14 +104,25 @@ class ChannelDetector:
         self._start = -1  # absolute sample where the envelope crossed *on*
         self._pending: tuple[int, int] | None = None  # closed stretch awaiting the gap
         self._tape = np.empty(0)  # envelope history
+        self._raw = np.empty(0)  # band-passed raw history beside it (EMG; zeros when unknown)
+        self._refine = False  # a raw signal was given: onsets and offsets are refined on it
+        self._last_offset = None  # the last reported event's offset sample (a search's floor)
         self._tape_start = 0
         self._position = 0
 
-    def process(self, env: np.ndarray, start_sample: int) -> list[Contraction]:
+    def process(self, env: np.ndarray, start_sample: int,
+                raw: np.ndarray | None = None) -> list[Contraction]:
         """Feed one envelope column starting at ``start_sample``; return finished events.
         Lost samples before it (a jump of ``start_sample``) are held at the last level, so
-        the history stays on the sample clock; repeated samples are skipped."""
-        env, start_sample = self._on_clock(np.asarray(env, dtype=float), start_sample)
+        the history stays on the sample clock; repeated samples are skipped. ``raw``: the
+        band-passed signal of the same samples (EMG), to refine onsets and offsets on."""
+        env = np.asarray(env, dtype=float)
+        raw = np.zeros(env.size) if raw is None else np.asarray(raw, dtype=float)
+        self._refine = self._refine or (bool(raw.any()) and self.channel.kind == EMG)
+        n_before = env.size
+        env, start_sample = self._on_clock(env, start_sample)
+        raw = raw[n_before - env.size:] if env.size < n_before else raw
+        self._raw = np.concatenate([self._raw, raw])
         self._tape = np.concatenate([self._tape, env])
         events: list[Contraction] = []
         above = np.flatnonzero(env > self.on)
@@ -130,8 +153,11 @@ class ChannelDetector:
         jump = start_sample - end
         if jump:  # beyond what any event can look back on, the history starts afresh
             hold = min(jump, self.keep_n)
-            self._tape = np.concatenate([self._tape[-self.keep_n:] if jump > self.keep_n
-                                         else self._tape, np.full(hold, self._tape[-1])])
+            far = jump > self.keep_n
+            self._tape = np.concatenate([self._tape[-self.keep_n:] if far else self._tape,
+                                         np.full(hold, self._tape[-1])])
+            self._raw = np.concatenate([self._raw[-self.keep_n:] if far else self._raw,
+                                        np.zeros(hold)])  # nothing of the muscle in a gap
             self._tape_start = start_sample - self._tape.size
         return env, start_sample
 
@@ -172,6 +198,7 @@ class ChannelDetector:
         # judged on the corrected span: a 50 ms spike smeared over one RMS window stays short
         if event.offset_sample - event.onset_sample >= self.min_n:
             events.append(event)
+            self._last_offset = event.offset_sample + int(round(self.filter_delay_n))
 
     def _trim(self) -> None:
         """Keep only the history a future event can still need."""
@@ -183,6 +210,7 @@ class ChannelDetector:
         cut = keep_from - self._tape_start
         if cut > 0:
             self._tape = self._tape[cut:]
+            self._raw = self._raw[cut:]
             self._tape_start += cut
 
     def _slice(self, a: int, b: int) -> np.ndarray:
@@ -219,9 +247,33 @@ class ChannelDetector:
             offset = end + quiet[0] - self.window_n
         else:
             offset = end - (1 - float(np.clip((self.off**2 - b2) / span, 0, 1))) * self.window_n
+        if self._refine:
+            onset, offset = self._refined(start, end, horizon, onset, offset)
         onset -= self.filter_delay_n
         offset -= self.filter_delay_n
         return onset, max(offset, onset + 1)
+
+    def _refined(self, start: int, end: int, horizon: int | None, onset: float,
+                 offset: float) -> tuple[float, float]:
+        """Onset and offset (before the filter delay) refined on the band-passed raw around
+        the envelope's crossings: never further than ``onset.LOOKAHEAD_S`` past a crossing
+        (nor past what was fed), never before the previous event's offset. A refinement more
+        than ``REFINE_MAX_S`` from the envelope's own estimate (``onset``, ``offset``) is a
+        change of something else (a blip, the rest's own wobble): the estimate is kept."""
+        t0, fs = self._tape_start, self.fs_hz
+        # what the detector has read: up to the crossing that closed it (``horizon``, inside
+        # the block being read), or up to the end of the last block (never less than the
+        # lookahead past the offset by then: ``_expire``); either way not the block sizes
+        last = self._tape_start + self._tape.size if horizon is None else horizon
+        floor = None if self._last_offset is None else max(self._last_offset - t0, 0)
+        on = refine.refine_onset(self._raw, fs, start - t0, min_index=floor,
+                                 max_index=min(start + self.look_n, last) - t0 - 1)
+        off = refine.refine_offset(self._raw, fs, end - t0, min_index=on,
+                                   max_index=min(end + self.look_n, last) - t0 - 1)
+        limit = REFINE_MAX_S * fs
+        on_s = float(t0 + on) if abs(t0 + on - onset) <= limit else onset
+        off_s = float(t0 + off) if abs(t0 + off - offset) <= limit else offset
+        return on_s, off_s
 
     def _event(self, start: int, end: int, horizon: int | None = None) -> Contraction:
         level = float(self._slice(start, end).mean())
@@ -271,10 +323,13 @@ class ContractionDetector:
             for k, (ch, cal) in enumerate(zip(pipeline.channels, calibrations, strict=True))
         ]
 
-    def process(self, envelope_block) -> list[Contraction]:
+    def process(self, envelope_block, raw: np.ndarray | None = None) -> list[Contraction]:
+        """``raw``: the band-passed signal of the same samples (``Pipeline.filtered``), to
+        refine the EMG channels' onsets and offsets on."""
         events: list[Contraction] = []
         for k, det in enumerate(self.channels):
-            events += det.process(envelope_block.data[:, k], envelope_block.start_sample)
+            events += det.process(envelope_block.data[:, k], envelope_block.start_sample,
+                                  None if raw is None else raw[:, k])
         return events
 
     def flush(self) -> list[Contraction]:

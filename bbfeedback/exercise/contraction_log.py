@@ -50,13 +50,18 @@ class ContractionLog:
         self.detector = ContractionDetector(self.pipeline, calibrations, config)
         self.from_sample = from_sample
 
-    def feed(self, env: Block, a: int, b: int) -> list[Contraction]:
-        """Detect in the envelope block's samples ``a`` to ``b`` (absolute indices)."""
+    def feed(self, env: Block, a: int, b: int,
+             filtered: np.ndarray | None = None) -> list[Contraction]:
+        """Detect in the envelope block's samples ``a`` to ``b`` (absolute indices);
+        ``filtered``: the band-passed signal of the block's samples (``Pipeline.filtered``),
+        on which the detector refines onsets and offsets."""
         a = max(a, self.from_sample)
         if self.detector is None or b <= a:
             return []
-        part = env.data[a - env.start_sample:b - env.start_sample]
-        found = self.detector.process(Block(part, env.fs_hz, env.channels, a))
+        i, j = a - env.start_sample, b - env.start_sample
+        part = env.data[i:j]
+        raw = None if filtered is None or filtered.shape[0] != env.n_samples else filtered[i:j]
+        found = self.detector.process(Block(part, env.fs_hz, env.channels, a), raw)
         self.contractions += found
         self.fed_to = b
         return found

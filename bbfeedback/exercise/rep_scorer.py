@@ -82,6 +82,7 @@ class RepScorer:
         self.next_group = 0  # the first repetition not scored yet
         self.scores: list[RepScore] = []
         self._taken_s = float("-inf")  # onset of the last contraction a repetition followed
+        self._window: matching.Window | None = None  # the last repetition's reaction window
 
     def due_sample(self, detector: ContractionDetector) -> int | None:
         """The sample at which the next repetition is scored: by then the trace covers its
@@ -159,10 +160,25 @@ class RepScorer:
                                 first.section, first.posture, lift,
                                 self.protocol.param("rest_limit_uV"), answer, quick)
         if quick:  # judged on a squeeze of its own reaching the band, not on hold time
-            squeezed = mine
-            weak = squeezed and rep.peak < steps[0].band[0]
+            peak, lo = rep.peak, steps[0].band[0]
+            risen = False
+            if not mine:  # a flick inside a contraction that never ended (a rest too tense
+                # to fall below the *off* level): her flick is the envelope rising into the
+                # band within the reaction window, from below it and by at least half its
+                # height above rest (the last flick's tail, or a tense rest's wobble about
+                # the band's edge, is no squeeze of its own)
+                seg, _ = trace.window(steps[0].start_s, self._window.end_s)
+                if seg.size:
+                    top = int(np.argmax(seg))
+                    peak = float(seg[top])
+                    low = float(seg[:top].min()) if top > 0 else peak
+                    risen = peak >= lo > low and \
+                        peak - low >= 0.5 * (peak - cal.baseline_mean)
+            squeezed = mine or risen
+            weak = squeezed and peak < lo
             flags = tuple(f for f in rep.flags if f not in (Flag.SHORT_HOLD, Flag.NO_CONTRACTION))
-            rep = replace(rep, met=squeezed and not weak,
+            rep = replace(rep, met=squeezed and not weak, peak=round(peak, 3),
+                          peak_pct_mvc=scoring.pct_of(cal, peak),
                           flags=((Flag.NO_CONTRACTION,) if not squeezed else ())
                           + flags + ((Flag.TOO_WEAK,) if weak else ()))
         if self.protocol.scoring in ASSESSMENTS and rep.has(Flag.SHORT_HOLD):
@@ -236,11 +252,16 @@ class RepScorer:
             before.phase.kind in (REST, BASELINE) else None
         rest_after = rest_span[1] - rest_span[0] if rest_span else None
         window = matching.reaction_window(cue, work, hold, quick, rest_before, rest_after)
+        self._window = window
         got = matching.answer(events, cue, window, self._taken_s)
         end_s = rest_span[1] if rest_span else steps[-1].end_s + NO_REST_S
-        if got is None:  # no answer: her rest still ends where her next contraction begins
+        if got is None:  # no answer: the cue's windows are judged, the rest cut only where
+            # the next repetition's answer begins early (in its own reaction window)
+            rest_len = end_s - steps[-1].end_s
+            early = min(matching.EARLY_S, rest_len / 2)
             nxt = matching.next_onset(events, max(steps[-1].end_s, self._taken_s))
-            return scoring.Answer(None, None, nxt if nxt is not None and nxt < end_s else None)
+            ok = nxt is not None and end_s - early <= nxt < end_s
+            return scoring.Answer(None, None, nxt) if ok else None
         self._taken_s = got.onset_s
         going = any(c is got for c, on in events if on)
         offset = None if going or got.offset_s > end_s else got.offset_s

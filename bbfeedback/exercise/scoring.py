@@ -1,23 +1,24 @@
 """Scores of a repetition: pure functions of the trace and the detector's contractions.
 
 Rules (documented in the README):
-- Each repetition follows the patient (``patient_shift``): the detected contraction whose
-  onset is nearest the cue, up to ``FOLLOW_S`` (1.5 s) before or after it, is the patient's
-  own; hold, work average, peak and the following rest are taken over the work moved to it.
+- Each repetition is judged from the patient's own contraction (``Answer``, found by
+  ``matching``): hold, work average and peak over the work moved to her onset; her rest from
+  her own let-go to her next onset (``rest_window``).
+  Without an answer the cue's windows are judged (no contraction, or one carried over).
 - hold_s: longest stretch inside the target band during the work phase(s), dips shorter than
   ``DIP_BRIDGE_S`` bridged. ``met``: the band was reached and hold_s >= target - tolerance,
   tolerance = 10 % of the target, at least 0.2 s, at most 0.5 s (or 10 %) and half the target.
 - Latencies (assessments.md, Nu-Tek rule): work average = mean of the work segment without
-  its first second (the peak for work shorter than 1.5 s); rise_s = cue -> 75 % of it,
-  release_s = relax cue -> 37.5 % of it, both measured above the resting baseline, and with
-  the repetition's own work average (the device uses the previous one, which rep 1 lacks);
-  for a multi-step rep (the lift) rise uses the first step, release the last. Slower than
-  2 s is flagged (late_onset / slow_release).
-- onset_s / offset_s: from the detector's contractions overlapping the work phase (the onset
-  of the first, the offset of the last; see ``Activity.onset_offset``): one rule with the
-  contraction events. A contraction begun over ``PRE_CUE_S`` before the cue is carried over:
-  the onset is then when 75 % of the work average was reached. offset None: still contracted
-  at the end of the rest. Both None: no contraction detected in the work phase.
+  its first second (the peak for work shorter than 1.5 s, and for a quick squeeze); rise_s =
+  cue -> 75 % of it (from her onset when she began before the cue; None when she was already
+  there: still tense), release_s = relax cue -> 37.5 % of it (from her last 75 % when she was
+  down before the cue), both above the resting baseline. Slower than 2 s is flagged:
+  late_onset from the cue; slow_release from her *own* end of the work (a late start is not
+  said again as a slow release).
+- onset_s / offset_s: her answer's (the detector's contraction, refined to the sample);
+  without one, from the detector's contractions overlapping the work phase
+  (``Activity.onset_offset``). A contraction begun over ``PRE_CUE_S`` before the cue is
+  carried over: no onset, no rise. offset None: still contracted at the end of the rest.
 - rest_residual_pct: median level in the following rest, skipping its first second, in % MVC
   above baseline (a median: three spikes in a rest do not make it tense); above
   ``RELAX_LIMIT_PCT`` flags incomplete_relaxation.
@@ -106,8 +107,8 @@ def work_average(trace: Trace, start_s: float, end_s: float) -> float:
 # the envelope this long before the cue counts for the repetition; a contraction that began
 # earlier is carried over from before (its onset is not the repetition's)
 PRE_CUE_S = 1.0
-# a contraction whose onset is up to this far from its cue (before or after) is the
-# patient's own contraction for it: the repetition's hold and rest follow it (issue 12)
+# a recording without cues fits the protocol's rhythm when its contractions begin within
+# this of the cues (``app/analyze.py``; within a session ``matching`` finds her answer)
 FOLLOW_S = 1.5
 NO_REST_S = 3.0  # without a rest after it, a repetition is followed this long for its release
 
@@ -186,18 +187,22 @@ class Answer:
 MIN_REST_S = 0.5
 
 
-def rest_window(rest: tuple[float, float], work_end_s: float,
+def rest_window(rest: tuple[float, float], let_go_s: float,
                 answer: Answer | None) -> tuple[float, float] | None:
-    """The rest as the patient had it: from her own end of the work (the cue's end moved by
-    her timing; later when she let go later) to the end of the rest phase or the onset of her
-    next contraction, whichever is first; its first second (half, when shorter than 2 s) is
-    the let-go, not the rest. None: no rest left to judge."""
+    """The rest as the patient had it: from her own let-go (down to 37.5 % of her work
+    average, ``release_span``; when she never got there, her own end of the work) to the end
+    of the rest phase or the onset of her next contraction, whichever is first; its first
+    second (half, when shorter than 2 s) is the let-go's tail, not the rest. Not from the
+    detector's offset: a rest too tense to fall below its *off* level would leave no rest to
+    judge. None: no rest left to judge."""
     mine = answer is not None and answer.onset_s is not None
-    a, b = work_end_s if mine else max(rest[0], work_end_s), rest[1]
+    a, b = let_go_s if mine else max(rest[0], let_go_s), rest[1]
+    a = min(a, b)
     if answer is not None:
-        if mine and answer.offset_s is not None and answer.offset_s > a:
-            a = min(answer.offset_s, b)
-        if answer.next_onset_s is not None and answer.next_onset_s > a:
+        # cut at her next contraction - unless that leaves no rest at all: then what the
+        # detector took for a contraction is the rest itself, too tense (a rest at twice her
+        # own level crosses the *on* level), and the whole rest phase is judged
+        if answer.next_onset_s is not None and answer.next_onset_s - a >= MIN_REST_S:
             b = min(b, answer.next_onset_s)
     if b - a < MIN_REST_S:
         return None
@@ -214,15 +219,18 @@ def rise_time(trace: Trace, cue_s: float, onset_s: float | None, end_s: float, b
         return None
     start = cue_s if onset_s is None or onset_s >= cue_s else onset_s
     seg, t0 = trace.window(start, end_s)
-    hit = first_time(seg >= base + 0.75 * (level - base), t0, trace.rate_hz)
+    up = seg >= base + 0.75 * (level - base)
+    if up.size and up[0]:  # already there when timing began: still tense from before
+        return None
+    hit = first_time(up, t0, trace.rate_hz)
     return None if hit is None else round(max(0.0, float(hit - start)), 3)
 
 
-def release_time(trace: Trace, let_go_s: float, until_s: float, base: float,
-                 level: float) -> float | None:
-    """Seconds from letting go to 37.5 % of the work average above rest (Nu-Tek): from her
-    own end of the work, or - when she was down already (a short hold) - from the last time
-    she was at 75 % before it. None: she never got there, or never let go before ``until_s``."""
+def release_span(trace: Trace, let_go_s: float, until_s: float, base: float,
+                 level: float) -> tuple[float, float] | None:
+    """(start, end) of letting go, Nu-Tek: from ``let_go_s`` - or, when she was down already
+    (a short hold), from the last time she was at 75 % of the work average before it - to
+    37.5 % of it above rest. None: she never got there before ``until_s`` (or never rose)."""
     if not level > base:
         return None
     hi, lo = base + 0.75 * (level - base), base + 0.375 * (level - base)
@@ -237,7 +245,14 @@ def release_time(trace: Trace, let_go_s: float, until_s: float, base: float,
     else:
         start = let_go_s
     down = first_time(seg <= lo, t0, trace.rate_hz)
-    return None if down is None else round(max(0.0, float(down - start)), 3)
+    return None if down is None else (float(start), float(max(down, start)))
+
+
+def release_time(trace: Trace, let_go_s: float, until_s: float, base: float,
+                 level: float) -> float | None:
+    """Seconds of letting go (``release_span``); None where there is none."""
+    span = release_span(trace, let_go_s, until_s, base, level)
+    return None if span is None else round(span[1] - span[0], 3)
 
 
 def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | None,
@@ -280,16 +295,19 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
     # before it); slow_release judges her own let-go, from her own end of the work, so a
     # late start is not said again as a slow release
     release = release_time(trace, end, until, base, last_avg) if contracted else None
-    own_release = release if b <= end else (
-        release_time(trace, b, until, base, last_avg) if contracted else None)
+    fall = release_span(trace, b, until, base, last_avg) if contracted else None
+    own_release = None if fall is None else fall[1] - fall[0]
+    let_go = fall[1] if fall is not None and mine else b
     residual = rest_level = None
-    span = rest_window(rest, b, answer) if rest is not None else None
+    span = rest_window(rest, let_go, answer) if rest is not None else None
     if span is not None:
         seg, _ = trace.window(*span)
         if seg.size:
             rest_level = float(np.median(seg))  # robust: a spike does not move it
             residual = cal.pct_mvc(rest_level)
-            residual = None if residual is None else float(residual)
+            # activity left above her rest: a rest a little below the pre-session rest is
+            # no activity (0), not "-1 % MVC" (rest_level and rest_ratio keep the level)
+            residual = None if residual is None else max(0.0, float(residual))
     met = contracted and all(h > 0 for h in holds) and all(
         h >= s.target_hold_s - tolerance_s(s.target_hold_s) for h, s in zip(holds, steps,
                                                                               strict=True))

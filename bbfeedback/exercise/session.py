@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from bbfeedback.detect.calibration import Calibration
 from bbfeedback.detect.contractions import Contraction, ContractionDetector, DetectorConfig
 from bbfeedback.exercise import summary
@@ -198,6 +200,7 @@ class Session:
             out += self._detect_and_score(held)
         self._position = raw.end_sample
         env = self.pipeline.process(raw)
+        filtered = self.pipeline.filtered  # the detector refines its onsets on it
         self.quality.check(raw)
         if self.channels[self.main].kind == EMG:
             self.mdf.add(self.pipeline.filtered[:, self.main], raw.start_sample)
@@ -205,7 +208,7 @@ class Session:
         if env.n_samples:
             self.log.last_level = env.data[-1]
         out += self._cues(raw.end_sample / self.fs_hz)
-        return out + self._detect_and_score(env)
+        return out + self._detect_and_score(env, filtered)
 
     def finish(self) -> list:
         """End of stream: close open contractions and score what is left."""
@@ -231,7 +234,7 @@ class Session:
         """The clock's hook: the calibration's one more squeeze, asked for or not."""
         return self.calibrator.skip(clock, i, self.store, self.main, self.quality)
 
-    def _detect_and_score(self, env: Block) -> list:
+    def _detect_and_score(self, env: Block, filtered: np.ndarray | None = None) -> list:
         """Run the detector over an envelope block, stopping at each repetition's scoring
         sample to score it there: the same detector state whatever the block sizes."""
         out: list = []
@@ -239,7 +242,7 @@ class Session:
         while self.detector is not None:
             due = self.scorer.due_sample(self.detector)
             b = env.end_sample if due is None else min(max(due, a), env.end_sample)
-            out += self.log.feed(env, a, b)
+            out += self.log.feed(env, a, b, filtered)
             a = b
             if due is None or due > env.end_sample:
                 break

@@ -10,14 +10,14 @@ and its sections': the daily set has quick and endurance sections in a "holds" p
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from bbfeedback import texts as words
 from bbfeedback.detect.calibration import Calibration, squeezes_agree
 from bbfeedback.detect.contractions import Contraction
-from bbfeedback.exercise import scoring
+from bbfeedback.exercise import matching, scoring
 from bbfeedback.exercise.calibrator import SOURCES
 from bbfeedback.exercise.protocols import BASELINE, PARAMS, REST, WORK, Protocol, Step
 from bbfeedback.exercise.scores import RELAX_LIMIT_PCT, Flag, RepScore
@@ -181,6 +181,7 @@ class QuickCount:
     ended: str | None
     skipped: tuple[int, ...] = ()
     flicks: int = 0
+    skipped_onsets_s: tuple[float, ...] = field(default=(), compare=False)  # their onsets
 
 
 def quick_count(contractions: list[Contraction], span: tuple[float, float], trace: Trace,
@@ -224,13 +225,15 @@ def quick_count(contractions: list[Contraction], span: tuple[float, float], trac
         loose_run = loose_run + 1 if loose else 0
         if weak_run >= QUICK_FADE_RUN or loose_run >= QUICK_FADE_RUN:
             run_start = k + 2 - QUICK_FADE_RUN  # 1-based: the first flick of the fading run
+            kept = tuple(n for n in skipped if n < run_start)
             return QuickCount(count, "weaker" if weak_run >= QUICK_FADE_RUN else "not_released",
-                              tuple(n for n in skipped if n < run_start), len(mine))
+                              kept, len(mine), tuple(mine[n - 1].onset_s for n in kept))
         if weak or loose:
             skipped.append(k + 1)
         else:
             count += 1
-    return QuickCount(count, None, tuple(skipped), len(mine))
+    return QuickCount(count, None, tuple(skipped), len(mine),
+                      tuple(mine[n - 1].onset_s for n in skipped))
 
 
 def _released(trace: Trace, a: float, b: float, cal: Calibration) -> bool:
@@ -512,9 +515,24 @@ def _quick(facts: SessionFacts) -> dict:
     span = (min(a for a, _ in spans), max(b for _, b in spans))
     got = quick_count(list(facts.contractions), span, facts.trace, facts.cal,
                       facts.protocol.param("fatigue_fraction"))
+    # a skipped flick is named by the repetition it answered (the table's numbers); one that
+    # answered no cue (her own pace, between the cues) is counted apart
+    reps = [_answered(facts.reps_in(quick), t) for t in got.skipped_onsets_s]
     return {"quick_count": got.count, "quick_faded": got.ended is not None,
-            "quick_ended": got.ended, "quick_skipped": list(got.skipped),
+            "quick_ended": got.ended, "quick_skipped": [r for r in reps if r is not None],
+            "quick_skipped_between": sum(r is None for r in reps),
             "quick_reps": len(facts.reps_in(quick))}
+
+
+def _answered(reps: list[RepScore], onset_s: float) -> int | None:
+    """The repetition a flick answered: the one that took it (its onset), else the one whose
+    cue is nearest within the quick reaction window (``matching``); None: between cues."""
+    for r in reps:
+        if r.onset_s is not None and abs(r.onset_s - onset_s) < 1e-3:
+            return r.index
+    near = [r for r in reps
+            if r.cue_s - matching.EARLY_S / 2 <= onset_s <= r.cue_s + matching.LATE_S]
+    return min(near, key=lambda r: abs(onset_s - r.cue_s)).index if near else None
 
 
 def _endurance(facts: SessionFacts) -> dict:

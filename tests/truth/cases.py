@@ -27,7 +27,8 @@ from .schedule import Act, Patient, Plan, acts, plan
 
 TOL = 0.25  # calibration numbers: the truth ±25 %
 RATIO_TOL = 0.35  # MVC / rest: two numbers each ±25 %, robustly estimated
-ARTEFACT_FLAGS = ("not_judged", "lead_off", "spikes", "burst", "saturation", "signal_gap")
+ARTEFACT_FLAGS = ("not_judged", "lead_off", "spikes", "burst", "saturation", "mains", "motion",
+                  "signal_gap")
 # added to every seed: the truth must hold for any draw of the noise, not one lucky one
 # (``bench_clinical.py --seed N`` runs the corpus on other draws)
 SEED_OFFSET = 0
