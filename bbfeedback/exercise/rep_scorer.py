@@ -50,6 +50,12 @@ def rep_groups(steps: list[Step]) -> list[tuple[list[int], int | None]]:
     return groups
 
 
+def _rep_end(steps: list[WorkStep], rest_span) -> float:
+    """Where a repetition is over: the end of its rest (no rest: ``NO_REST_S`` after its
+    work, long enough to see the release)."""
+    return rest_span[1] if rest_span else steps[-1].end_s + NO_REST_S
+
+
 # an artefact this close before the cue (or the patient's own onset) spoils the repetition:
 # the envelope there decides whether she was already contracted; one earlier belongs to the
 # rest of the repetition before
@@ -149,7 +155,7 @@ class RepScorer:
         lift = None
         if first.scoring == "lift":  # the floors are the steps inside her own contraction
             p = self.protocol
-            end = rest_span[1] if rest_span else steps[-1].end_s + NO_REST_S
+            end = _rep_end(steps, rest_span)
             onset = answer.onset_s if mine else steps[0].start_s
             offset = answer.offset_s if mine else steps[-1].end_s
             seg, t0 = trace.window(min(onset, steps[0].start_s) - 1.0, end)  # never past
@@ -227,7 +233,7 @@ class RepScorer:
         bursts are marked here: they are known only against the MVC (EMG only: a cough's
         pressure peak is far above a squeeze's, and real)."""
         a = min(steps[0].start_s, steps[0].start_s + shift) - ARTEFACT_BEFORE_S
-        b = rest_span[1] if rest_span else steps[-1].end_s + NO_REST_S
+        b = _rep_end(steps, rest_span)
         if cal.mvc is not None and cal.unit == "uV":
             trace = self.store.trace(self.main)
             seg, t0 = trace.window(a - BURST_MAX_S, b + BURST_MAX_S)
@@ -254,7 +260,7 @@ class RepScorer:
         window = matching.reaction_window(cue, work, hold, quick, rest_before, rest_after)
         self._window = window
         got = matching.answer(events, cue, window, self._taken_s)
-        end_s = rest_span[1] if rest_span else steps[-1].end_s + NO_REST_S
+        end_s = _rep_end(steps, rest_span)
         if got is None:  # no answer: the cue's windows are judged, the rest cut only where
             # the next repetition's answer begins early (in its own reaction window)
             rest_len = end_s - steps[-1].end_s

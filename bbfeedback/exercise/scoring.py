@@ -248,13 +248,6 @@ def release_span(trace: Trace, let_go_s: float, until_s: float, base: float,
     return None if down is None else (float(start), float(max(down, start)))
 
 
-def release_time(trace: Trace, let_go_s: float, until_s: float, base: float,
-                 level: float) -> float | None:
-    """Seconds of letting go (``release_span``); None where there is none."""
-    span = release_span(trace, let_go_s, until_s, base, level)
-    return None if span is None else round(span[1] - span[0], 3)
-
-
 def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | None,
               trace: Trace, cal: Calibration, activity: Activity, section: str,
               posture: str | None, lift: LiftScore | None = None,
@@ -294,8 +287,10 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
     # release_s as Nu-Tek times it, from the relax cue (from her last 75 % when she was down
     # before it); slow_release judges her own let-go, from her own end of the work, so a
     # late start is not said again as a slow release
-    release = release_time(trace, end, until, base, last_avg) if contracted else None
-    fall = release_span(trace, b, until, base, last_avg) if contracted else None
+    cued = release_span(trace, end, until, base, last_avg) if contracted else None
+    release = None if cued is None else round(cued[1] - cued[0], 3)
+    fall = cued if b == end else (
+        release_span(trace, b, until, base, last_avg) if contracted else None)
     own_release = None if fall is None else fall[1] - fall[0]
     let_go = fall[1] if fall is not None and mine else b
     residual = rest_level = None
