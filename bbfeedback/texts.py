@@ -325,6 +325,10 @@ FLAGS: dict[str, tuple[str, str, str, str]] = {
         "laat begonnen", "late onset",
         "de aanspanning kwam pas ruim na het startsignaal op gang",
         "the contraction got going well after the cue"),
+    "early_onset": (
+        "te vroeg begonnen", "early onset",
+        "de aanspanning begon al in de rust vóór het startsignaal",
+        "the contraction began in the rest, before the cue"),
     "short_hold": (
         "te kort vastgehouden", "short hold",
         "korter in de doelband gebleven dan de doeltijd",
@@ -586,7 +590,9 @@ def shown_rep(rep: dict, summary: dict | None = None, is_assessment: bool = Fals
     (``is_assessment``, or the summary says so) without ``short_hold``; a Glazer flick with
     its rise and release by the flick rule of its block (``glazer_flicks``); a PERFECT hold
     with its own endurance time held, the patient's E as target and met when it counted
-    for R (``perfect.holds``). The repetition itself is not changed."""
+    for R (``perfect.holds``); any other hold of an assessment met when she made it (a
+    contraction answered the cue: an assessment measures the hold, it sets no target to
+    reach). The repetition itself is not changed."""
     summary = summary or {}
     if not (is_assessment or assessment(summary)):
         return rep
@@ -604,6 +610,8 @@ def shown_rep(rep: dict, summary: dict | None = None, is_assessment: bool = Fals
         out.update(hold_s=hold.get("e_s"), met=bool(hold.get("counted")))
         if (perfect.get("E") or 0) > QUICK_HOLD_S:  # (a shorter E would read as "snel")
             out["target_hold_s"] = perfect["E"]
+    elif judged and (rep.get("target_hold_s") or 0) > QUICK_HOLD_S:
+        out["met"] = "no_contraction" not in out["flags"]
     return out
 
 
@@ -1102,6 +1110,16 @@ PATIENT: tuple[Advice, ...] = (
            "You did not let go completely of the last quick squeezes.",
            "Laat u de volgende keer na elke snelle aanspanning meteen helemaal los.",
            "Next time, let go completely and at once after each quick squeeze."),
+    Advice("early", _any_flag("early_onset"),
+           "U begon soms al aan te spannen voordat het scherm dat vroeg.",
+           "You sometimes began to squeeze before the screen asked you to.",
+           "Blijft u de volgende keer ontspannen tot het scherm zegt dat u mag aanspannen.",
+           "Next time, stay relaxed until the screen says you may squeeze."),
+    Advice("late", _any_flag("late_onset"),
+           "U begon soms pas een tijd na het startsignaal aan te spannen.",
+           "You sometimes began to squeeze a while after the start cue.",
+           "Let u de volgende keer goed op het startsignaal, en spant u dan meteen aan.",
+           "Next time, watch for the start cue, and squeeze straight away."),
     Advice("no_contraction", _any_flag("no_contraction"),
            "Er was bij sommige herhalingen geen aanspanning te zien.",
            "No squeeze could be seen in some repetitions.",

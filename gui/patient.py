@@ -182,6 +182,13 @@ class PatientView(QtWidgets.QWidget):
         self.rep = QtWidgets.QLabel("")  # "herhaling 3 van 5"
         self.rep.setAlignment(QtCore.Qt.AlignCenter)
         self.rep.setStyleSheet("font-size: 24pt; color: #34495e;")
+        # at the end: what she did and one thing to do next time, in her words (the
+        # summary's patient text: no numbers, no units; those stay with the therapist)
+        self.advice = QtWidgets.QLabel("")
+        self.advice.setWordWrap(True)
+        self.advice.setAlignment(QtCore.Qt.AlignCenter)
+        self.advice.setStyleSheet("font-size: 20pt; color: #1f4e8c;")
+        self.advice.hide()
         self.plot = LivePlot(window_s=15.0, ahead_s=8.0, big=True)
         self.lift = LiftBar()
         body = QtWidgets.QHBoxLayout()
@@ -195,6 +202,7 @@ class PatientView(QtWidgets.QWidget):
         side.addWidget(self.rep)
         head.addLayout(side, 1)
         layout.addLayout(head)
+        layout.addWidget(self.advice)
         layout.addLayout(body, 1)
         self.resize(1100, 700)
         self.set_language(lang)
@@ -216,6 +224,11 @@ class PatientView(QtWidgets.QWidget):
             self.cue.setText(tr("done", self.lang))
         elif snap.cue is not None:
             self.cue.setText(snap.cue.cue_nl if self.lang == "nl" else snap.cue.cue_en)
+        said = (snap.summary or {}).get(f"patient_text_{self.lang}") \
+            if snap.status == "finished" else None
+        if self.advice.text() != (said or ""):
+            self.advice.setText(said or "")
+            self.advice.setVisible(bool(said))
         if snap.cue_end_s is not None and snap.running:
             self.count.setText(f"{max(0.0, snap.cue_end_s - snap.t_s):.0f} s")
         else:

@@ -91,9 +91,14 @@ def test_events_do_not_depend_on_block_sizes(sizes):
     whole = detect(result)
     result.pipeline.reset()
     env = result.pipeline.process(sim.recording.blocks()[0])
+    raw = result.pipeline.filtered  # onsets are refined on it, in analysis as live
     det = ContractionDetector(result.pipeline, result.calibrations)
-    chunked = [e for b in split_blocks(env, sizes) for e in det.process(b)] + det.flush()
+    chunked = [e for b in split_blocks(env, sizes)
+               for e in det.process(b, raw[b.start_sample:b.end_sample])] + det.flush()
     assert [e.to_dict() for e in chunked] == [e.to_dict() for e in whole]
+    unrefined = ContractionDetector(result.pipeline, result.calibrations)
+    coarse = unrefined.process(env) + unrefined.flush()
+    assert [e.onset_s for e in coarse] != [e.onset_s for e in whole]  # refined, not as before
 
 
 def test_onsets_and_offsets_are_separate_and_rates_respected():

@@ -129,6 +129,28 @@ def test_replay_of_a_sample_recording(qtbot, window):
     assert "re-scored: same as recorded" in shown
 
 
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_the_patient_view_ends_with_her_own_sentences(qtbot, tmp_path, lang):
+    """Issue 22: at the end the patient reads what she did and one thing to do next time,
+    in her language, without numbers (the summary's patient text)."""
+    win = TherapistWindow("sim", None, "a1-strength", lang, tmp_path, speed=12.0)
+    qtbot.addWidget(win)
+    win.show()
+    win.patient_view.show()
+    try:
+        assert not win.patient_view.advice.isVisible()
+        win.open_recording(str(SAMPLES / "a1_strength_emg.edf"), speed=60.0)
+        qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=60000)
+        said = win.controller.frame().summary[f"patient_text_{lang}"]
+        qtbot.waitUntil(lambda: win.patient_view.advice.text() == said, timeout=10000)
+        assert win.patient_view.advice.isVisible() and said
+        assert not any(ch.isdigit() for ch in said) and "µV" not in said
+        assert win.patient_view.grab().save(str(docs_dir(tmp_path)
+                                                / f"patient-finished-{lang}.png"))
+    finally:
+        win.close()
+
+
 def test_a_port_that_does_not_exist_is_shown_not_fatal(qtbot, tmp_path):
     win = TherapistWindow("p2", "/dev/nonexistent-port", "a1-strength", "en", tmp_path)
     qtbot.addWidget(win)

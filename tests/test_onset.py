@@ -339,3 +339,22 @@ def test_the_session_engine_reports_refined_onsets_whatever_the_blocks():
             assert got2 == got and reps2 == reps
     assert np.median(errors) <= 0.025, errors
     assert np.percentile(errors, 90) <= 0.07, errors
+
+
+def test_analyze_without_a_protocol_lists_refined_onsets():
+    """``bbfeedback analyze FILE`` (no protocol: the contraction list, self-calibrated from
+    the file) reports the refined onsets too, not the envelope's own (about 60 ms late)."""
+    from bbfeedback.app.analyze import analyze
+    from bbfeedback.recording import Recording, Signal
+
+    on_err = []
+    for seed in range(3):
+        c = corpus(seed)
+        rec = Recording([Signal(Channel.of_kind("pfm", "emg"), FS_HZ, c.raw_uv)], path="t")
+        found = analyze(rec)["contractions"]
+        for sq in c.squeezes:
+            near = [e["onset_s"] - sq.onset_s for e in found
+                    if abs(e["onset_s"] - sq.onset_s) <= 0.5]
+            assert near, f"seed {seed}: the squeeze at {sq.onset_s} s was not found"
+            on_err.append(abs(near[0]))
+    assert np.median(on_err) <= 0.025, np.median(on_err)

@@ -60,9 +60,10 @@ class ChannelResult:
 
 
 class EnvelopeSpill:
-    """A group's envelope in an unnamed temporary file: self-calibration needs the whole
-    envelope before detection can start, and reading it back costs less than filtering the
-    file again, while memory stays one block."""
+    """A group's envelope, and the band-passed signal beside it (the detector refines
+    onsets on it), in an unnamed temporary file: self-calibration needs the whole envelope
+    before detection can start, and reading it back costs less than filtering the file
+    again, while memory stays one block."""
 
     def __init__(self, n_channels: int):
         self.n_channels = n_channels
@@ -73,23 +74,26 @@ class EnvelopeSpill:
                              f"({exc.strerror or exc}; set TMPDIR)") from None
         self._starts: list[tuple[int, int]] = []  # (start_sample, samples) of each block
 
-    def add(self, env: Block) -> None:
+    def add(self, env: Block, filtered: np.ndarray) -> None:
         try:
-            np.ascontiguousarray(env.data, dtype=float).tofile(self._file)
+            np.ascontiguousarray(np.hstack([env.data, filtered]), dtype=float
+                                 ).tofile(self._file)
         except OSError as exc:
             raise InputError(f"no room for the envelope's temporary file in "
-                             f"{tempfile.gettempdir()} ({exc.strerror or exc}; it needs 8 "
+                             f"{tempfile.gettempdir()} ({exc.strerror or exc}; it needs 16 "
                              "bytes a sample a channel: set TMPDIR to a larger folder)"
                              ) from None
         self._starts.append((env.start_sample, env.n_samples))
 
-    def blocks(self, like: Block) -> Iterator[Block]:
-        """The envelope blocks as written (``like``: fs_hz and channels to give them)."""
+    def blocks(self, like: Block) -> Iterator[tuple[Block, np.ndarray]]:
+        """The envelope blocks as written, each with its band-passed signal (``like``:
+        fs_hz and channels to give them)."""
         self._file.flush()
         self._file.seek(0)
+        k = self.n_channels
         for start, n in self._starts:
-            data = np.fromfile(self._file, dtype=float, count=n * self.n_channels)
-            yield Block(data.reshape(n, self.n_channels), like.fs_hz, like.channels, start)
+            data = np.fromfile(self._file, dtype=float, count=n * 2 * k).reshape(n, 2 * k)
+            yield Block(data[:, :k], like.fs_hz, like.channels, start), data[:, k:]
 
     def close(self) -> None:
         self._file.close()
@@ -198,7 +202,7 @@ def _self_calibrated(group: SignalGroup, pipeline: Pipeline, cals: list[Calibrat
                  for k, ch in enumerate(pipeline.channels) if cals[k] is None}
     settle = {k: int(pipeline.chain_of(k).settle_s * group.fs_hz) for k in estimates}
     for env in envelopes(group, pipeline, quality):
-        spill.add(env)
+        spill.add(env, pipeline.filtered)
         for k, est in estimates.items():
             skip = max(0, settle[k] - env.start_sample)
             if skip < env.n_samples:
@@ -225,11 +229,12 @@ def detect(result: ChannelResult) -> list[Contraction]:
     if result.quality is None and result.spill is None:
         quality = SignalQuality.for_pipeline(result.pipeline, result.group.ranges)
     source = (result.spill.blocks(like) if result.spill is not None
-              else envelopes(result.group, result.pipeline, quality))
+              else ((env, result.pipeline.filtered)  # (read as each block is made)
+                    for env in envelopes(result.group, result.pipeline, quality)))
     bursts = _BurstWatch(result, quality or result.quality)
     events: list[Contraction] = []
-    for env in source:
-        events += detector.process(env)
+    for env, filtered in source:  # onsets refined on the band-passed signal, as live
+        events += detector.process(env, filtered)
         bursts.add(env)
     if quality is not None:
         quality.finish()

@@ -104,9 +104,10 @@ class ChannelDetector:
         self._start = -1  # absolute sample where the envelope crossed *on*
         self._pending: tuple[int, int] | None = None  # closed stretch awaiting the gap
         self._tape = np.empty(0)  # envelope history
-        self._raw = np.empty(0)  # band-passed raw history beside it (EMG; zeros when unknown)
+        self._raw = np.empty(0)  # band-passed raw beside it (EMG, once refining; else empty)
         self._refine = False  # a raw signal was given: onsets and offsets are refined on it
         self._last_offset = None  # the last reported event's offset sample (a search's floor)
+        self._coarse_n = 0.0  # the last event's length as the envelope alone saw it
         self._tape_start = 0
         self._position = 0
 
@@ -117,12 +118,16 @@ class ChannelDetector:
         the history stays on the sample clock; repeated samples are skipped. ``raw``: the
         band-passed signal of the same samples (EMG), to refine onsets and offsets on."""
         env = np.asarray(env, dtype=float)
-        raw = np.zeros(env.size) if raw is None else np.asarray(raw, dtype=float)
-        self._refine = self._refine or (bool(raw.any()) and self.channel.kind == EMG)
+        if not self._refine and raw is not None and self.channel.kind == EMG \
+                and np.any(raw):  # from now on: the raw tape, zeros where it was not given
+            self._refine = True
+            self._raw = np.zeros(self._tape.size)
         n_before = env.size
         env, start_sample = self._on_clock(env, start_sample)
-        raw = raw[n_before - env.size:] if env.size < n_before else raw
-        self._raw = np.concatenate([self._raw, raw])
+        if self._refine:  # (kept only when refining: a pressure channel, or ``analyze``
+            # without a protocol, never needs it on its long-file constant-memory path)
+            raw = np.zeros(n_before) if raw is None else np.asarray(raw, dtype=float)
+            self._raw = np.concatenate([self._raw, raw[n_before - env.size:]])
         self._tape = np.concatenate([self._tape, env])
         events: list[Contraction] = []
         above = np.flatnonzero(env > self.on)
@@ -156,8 +161,9 @@ class ChannelDetector:
             far = jump > self.keep_n
             self._tape = np.concatenate([self._tape[-self.keep_n:] if far else self._tape,
                                          np.full(hold, self._tape[-1])])
-            self._raw = np.concatenate([self._raw[-self.keep_n:] if far else self._raw,
-                                        np.zeros(hold)])  # nothing of the muscle in a gap
+            if self._refine:  # nothing of the muscle in a gap
+                self._raw = np.concatenate([self._raw[-self.keep_n:] if far else self._raw,
+                                            np.zeros(hold)])
             self._tape_start = start_sample - self._tape.size
         return env, start_sample
 
@@ -195,8 +201,10 @@ class ChannelDetector:
         start, end = self._pending
         self._pending = None
         event = self._event(start, end, horizon)
-        # judged on the corrected span: a 50 ms spike smeared over one RMS window stays short
-        if event.offset_sample - event.onset_sample >= self.min_n:
+        # judged on the envelope's corrected span (a 50 ms spike smeared over one RMS window
+        # stays short), before refinement: a blip's refined edges may reach further than its
+        # envelope did, and what counts as a contraction must not depend on refining
+        if self._coarse_n >= self.min_n:
             events.append(event)
             self._last_offset = event.offset_sample + int(round(self.filter_delay_n))
 
@@ -210,7 +218,7 @@ class ChannelDetector:
         cut = keep_from - self._tape_start
         if cut > 0:
             self._tape = self._tape[cut:]
-            self._raw = self._raw[cut:]
+            self._raw = self._raw[cut:] if self._refine else self._raw
             self._tape_start += cut
 
     def _slice(self, a: int, b: int) -> np.ndarray:
@@ -247,6 +255,7 @@ class ChannelDetector:
             offset = end + quiet[0] - self.window_n
         else:
             offset = end - (1 - float(np.clip((self.off**2 - b2) / span, 0, 1))) * self.window_n
+        self._coarse_n = offset - onset
         if self._refine:
             onset, offset = self._refined(start, end, horizon, onset, offset)
         onset -= self.filter_delay_n

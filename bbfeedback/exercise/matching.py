@@ -19,7 +19,21 @@ Rules (documented in the README, issue 22):
 - **A hold is a hold.** For a work phase held ``hold_s`` seconds, a twitch shorter than
   ``MIN_HOLD_FRACTION`` of it (at most ``MIN_HOLD_S``) is not the answer while a longer
   contraction is in the window (a hold that breaks up is judged by its longest part).
-- **Nearest the cue.** Among the candidates, the one whose onset is nearest the cue.
+- **Nearest her own timing.** Among the candidates, the one whose onset is nearest the cue
+  moved by her own reaction so far (the median lag of her last ``DRIFT_REPS`` answers, at
+  most ``EARLY_S`` early and ``LATE_S`` late): a patient who keeps anticipating, or whose
+  rhythm drifts, is followed. This is the forward step of a sequence alignment (dynamic
+  programming over cues and contractions, cost = distance from her expected onset) with
+  each repetition's decision committed when its rest ends: a globally re-aligned path
+  would let a later contraction change a judgement the patient has already seen, and
+  live would no longer equal the file.
+- **Too early is said as timing.** With no answer in the window, a contraction that began
+  in the rest before it (after the previous answer), is still on at the cue, and was a
+  squeeze (its envelope up to the cue reaches the target band on the median: a rest too
+  tense to fall below the detector's *off* level is not one; ``RepScorer._squeezing``) is
+  her answer, begun too early (``early_onset``, "te vroeg begonnen"): she did the repetition,
+  and her hold is timed from her own onset, so the early start is said once and not again
+  as a short hold or as the previous rest not kept (that rest ends at her onset).
 
 A recording made at another rhythm (another device's cues, or the patient's own count) is
 aligned before scoring (``app/analyze.py``: each repetition anchored at her own contraction
@@ -36,6 +50,17 @@ EARLY_S = 2.0  # she may begin this long before the cue (at most half the rest b
 LATE_S = 1.5  # a quick squeeze may begin this long after its cue (at most half the rest after)
 MIN_HOLD_FRACTION = 0.3  # a hold's answer lasts at least this fraction of the hold ...
 MIN_HOLD_S = 1.0  # ... or this long, whichever is less
+DRIFT_REPS = 3  # her expected reaction: the median lag of this many answers before
+
+
+def expected_lag_s(lags_s: list[float]) -> float:
+    """Her own reaction so far (see the module's rules): 0 before any answer."""
+    if not lags_s:
+        return 0.0
+    recent = sorted(lags_s[-DRIFT_REPS:])
+    mid = len(recent) // 2
+    lag = recent[mid] if len(recent) % 2 else (recent[mid - 1] + recent[mid]) / 2
+    return min(max(lag, -EARLY_S), LATE_S)
 
 
 @dataclass(frozen=True)
@@ -59,18 +84,30 @@ def reaction_window(cue_s: float, work_s: float, hold_s: float, quick: bool,
 
 
 def answer(events: list[tuple[Contraction, bool]], cue_s: float, window: Window,
-           after_s: float) -> Contraction | None:
+           after_s: float, lag_s: float = 0.0) -> Contraction | None:
     """The patient's contraction for a cue: ``events`` are (contraction, still going on) in
     onset order; only onsets inside ``window`` and later than ``after_s`` (the previous
     repetition's answer) count. A contraction still going on is as long as it has lasted,
-    which is at least its full length for a hold that is still held."""
+    which is at least its full length for a hold that is still held. ``lag_s``: her own
+    reaction so far (``expected_lag_s``); the nearest to ``cue_s + lag_s`` wins."""
     inside = [(c, going) for c, going in events
               if window.start_s <= c.onset_s <= window.end_s and c.onset_s > after_s]
     if not inside:
         return None
     holds = [c for c, going in inside if going or c.offset_s - c.onset_s >= window.min_s]
     pool = holds or [c for c, _ in inside]
-    return min(pool, key=lambda c: abs(c.onset_s - cue_s))
+    return min(pool, key=lambda c: abs(c.onset_s - cue_s - lag_s))
+
+
+def early_answer(events: list[tuple[Contraction, bool]], cue_s: float, window: Window,
+                 after_s: float, rest_start_s: float) -> Contraction | None:
+    """A contraction begun too early (see the module's rules): its onset in the rest
+    before the window (from ``rest_start_s``, after ``after_s``), still on at the cue; the
+    latest such one."""
+    early = [c for c, going in events
+             if rest_start_s <= c.onset_s < window.start_s and c.onset_s > after_s
+             and (going or c.offset_s > cue_s)]
+    return early[-1] if early else None
 
 
 def next_onset(events: list[tuple[Contraction, bool]], after_s: float) -> float | None:

@@ -89,6 +89,7 @@ class RepScorer:
         self.scores: list[RepScore] = []
         self._taken_s = float("-inf")  # onset of the last contraction a repetition followed
         self._window: matching.Window | None = None  # the last repetition's reaction window
+        self._lags_s: list[float] = []  # her answers' onsets from their cues, in order
 
     def due_sample(self, detector: ContractionDetector) -> int | None:
         """The sample at which the next repetition is scored: by then the trace covers its
@@ -259,21 +260,40 @@ class RepScorer:
         rest_after = rest_span[1] - rest_span[0] if rest_span else None
         window = matching.reaction_window(cue, work, hold, quick, rest_before, rest_after)
         self._window = window
-        got = matching.answer(events, cue, window, self._taken_s)
+        got = matching.answer(events, cue, window, self._taken_s,
+                              matching.expected_lag_s(self._lags_s))
+        if got is not None:
+            self._lags_s.append(got.onset_s - cue)
+        too_early = got is None and rest_before is not None
+        if too_early:  # begun in the rest before the window, still on at the cue: too early
+            got = matching.early_answer(events, cue, window, self._taken_s, cue - rest_before)
+            if got is not None and not self._squeezing(got.onset_s, cue, steps[0].band[0]):
+                got = None  # a rest too tense to fall below the *off* level, not a squeeze
         end_s = _rep_end(steps, rest_span)
         if got is None:  # no answer: the cue's windows are judged, the rest cut only where
-            # the next repetition's answer begins early (in its own reaction window)
+            # the next repetition's answer begins early (in its own reaction window, or
+            # before it and still on when this rest ends: ``matching.early_answer``)
             rest_len = end_s - steps[-1].end_s
             early = min(matching.EARLY_S, rest_len / 2)
-            nxt = matching.next_onset(events, max(steps[-1].end_s, self._taken_s))
-            ok = nxt is not None and end_s - early <= nxt < end_s
+            after = max(steps[-1].end_s, self._taken_s)
+            nxt = next(((c, on) for c, on in events if c.onset_s > after), None)
+            ok = nxt is not None and nxt[0].onset_s < end_s and (
+                nxt[0].onset_s >= end_s - early or nxt[1] or nxt[0].offset_s > end_s)
+            nxt = nxt[0].onset_s if nxt is not None else None
             return scoring.Answer(None, None, nxt) if ok else None
         self._taken_s = got.onset_s
         going = any(c is got for c, on in events if on)
         offset = None if going or got.offset_s > end_s else got.offset_s
         nxt = matching.next_onset(events, got.onset_s if offset is None else offset)
         return scoring.Answer(got.onset_s, offset,
-                              nxt if nxt is not None and nxt < end_s else None)
+                              nxt if nxt is not None and nxt < end_s else None, too_early)
+
+    def _squeezing(self, onset_s: float, cue_s: float, band_low: float) -> bool:
+        """She was squeezing from ``onset_s`` to the cue: the envelope's median there
+        reaches the target band (a tense rest crosses the detector's *on* level too, but
+        stays far below the band)."""
+        seg, _ = self.store.trace(self.main).window(onset_s, cue_s)
+        return bool(seg.size) and float(np.median(seg)) >= band_low
 
     def _cough_rise(self, cue_s: float, end_s: float, on_levels: list[float]) -> float | None:
         """When the cough began: the first rise of the abdominal channel to its *on* level,

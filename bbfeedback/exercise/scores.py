@@ -20,6 +20,7 @@ class Flag(StrEnum):
 
     NO_CONTRACTION = "no_contraction"
     LATE_ONSET = "late_onset"
+    EARLY_ONSET = "early_onset"
     SHORT_HOLD = "short_hold"
     INCOMPLETE_RELAXATION = "incomplete_relaxation"
     SLOW_RELEASE = "slow_release"

@@ -175,11 +175,13 @@ class Answer:
     """The patient's own contraction for a repetition (``matching.answer``): its onset, its
     offset (None: still contracted at the end of the rest) and the onset of her next
     contraction (None: none before the end of the rest), where her rest ends. ``onset_s``
-    None: no contraction answered the cue (the rest still ends at her next one)."""
+    None: no contraction answered the cue (the rest still ends at her next one). ``early``:
+    she began in the rest before the reaction window (``matching.early_answer``)."""
 
     onset_s: float | None
     offset_s: float | None
     next_onset_s: float | None
+    early: bool = False
 
 
 # a rest shorter than this between her let-go and her next contraction is not judged for
@@ -315,6 +317,8 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
     else:
         if late:
             flags.append(Flag.LATE_ONSET)
+        if mine and answer.early:
+            flags.append(Flag.EARLY_ONSET)
         if not met:
             flags.append(Flag.SHORT_HOLD)
         if own_release is None and offset is None or own_release is not None and \

@@ -671,6 +671,12 @@ def summarise(facts: SessionFacts) -> dict:
         out["assessment"] = True
     for kind in kinds(facts.protocol, facts.steps):
         out.update(SUMMARIES[kind](facts))
+    if out.get("assessment"):  # met as the tables show it: PERFECT's holds counted for R
+        # (her own E), Glazer's holds made; not the cued 10 s (``texts.shown_rep``)
+        shown = [words.shown_rep(r.to_dict(), out) for r in reps]
+        out["reps_met"] = sum(bool(r["met"]) for r in shown)
+        out["holds_met"] = sum(bool(r["met"]) for r, h in zip(shown, reps, strict=True)
+                               if h.target_hold_s > scoring.QUICK_HOLD_S)
     if facts.protocol.param("stop_when_fading"):
         out["control_faded_from"] = control_faded_from(
             reps, cal, facts.protocol.param("fatigue_fraction"))

@@ -243,6 +243,11 @@ def text_has(lang: str, phrase: str) -> Check:
                  lambda res: phrase.lower() in res["summary"][f"text_{lang}"].lower())
 
 
+def patient_has(lang: str, phrase: str) -> Check:
+    return Check(f"patient_text_{lang}_says_{phrase.replace(' ', '_')}",
+                 lambda res: phrase.lower() in res["summary"][f"patient_text_{lang}"].lower())
+
+
 def text_lacks(lang: str, phrase: str) -> Check:
     return Check(f"text_{lang}_not_{phrase.replace(' ', '_')}",
                  lambda res: phrase.lower() not in res["summary"][f"text_{lang}"].lower())

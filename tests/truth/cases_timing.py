@@ -42,6 +42,7 @@ from .cases import (
     lacks,
     met,
     nowhere,
+    patient_has,
     reps_scored,
     rest_truth,
     summary_is,
@@ -220,6 +221,10 @@ nine_s = remembered("nine-s", lambda: (lambda m: with_start(m, m.act("rep", 1).e
 nine_s_no_start = remembered("nine-s-no-start", lambda: with_start(
     timed(A1, NINE_S, seed=404, calibration="none"), None))
 shorter = remembered("shorter", lambda: timed(A1, SHORTER, seed=405))
+# hold 3 begun 2.6 s before its cue: in the rest, before the reaction window (2 s, half the
+# 4 s rest), still held at the cue; held its 5 s from there
+EARLY_3 = Patient(latency_by_rep={3: -2.6})
+early_3 = remembered("early-3", lambda: timed(A1, EARLY_3, seed=406))
 
 OFF_CUE_CHECKS = (reps_scored(5), *all_met(5), nowhere("short_hold"),
                   nowhere("incomplete_relaxation"), nowhere("tense_rest"),
@@ -228,6 +233,12 @@ LATE_CHECKS = (late(3), lacks(3, "incomplete_relaxation", "tense_rest"),
                lacks(3, "short_hold"), lacks(3, "slow_release"),
                *[met(i) for i in (1, 2, 4, 5)], *[lacks(i, *LATE) for i in (1, 2, 4, 5)],
                onsets_near(late_3, range(1, 6)))
+EARLY_CHECKS = (has(3, "early_onset"), met(3), lacks(3, "short_hold", "no_contraction"),
+                lacks(3, *LATE), lacks(2, "incomplete_relaxation", "tense_rest"),
+                *[met(i) for i in (1, 2, 4, 5)], *[lacks(i, "early_onset") for i in (1, 2, 4, 5)],
+                onsets_near(early_3, range(1, 6)),
+                patient_has("nl", "voordat het scherm dat vroeg"),
+                patient_has("en", "before the screen asked"))
 NINE_S_CHECKS = (reps_scored(5), *all_met(5), nowhere("short_hold"),
                  nowhere("incomplete_relaxation"), nowhere("tense_rest"))
 SHORTER_CHECKS = (*[hold_near(k, 7.0 - k) for k in range(1, 6)], met(1), met(2),
@@ -334,6 +345,9 @@ PERFECT_CHECKS = (summary_within(("perfect", "E"), PERFECT_E, 0.5),
                         lambda res: res["summary"]["perfect"]["R"] == 2),
                   Check("summary_perfect_F_10",
                         lambda res: res["summary"]["perfect"]["F"] == 10),
+                  # met as an assessment counts it: the 2 holds of her own E and the 10
+                  # flicks, not the cued 10 s holds (none of which she held)
+                  summary_is("reps_met", 12), summary_is("holds_met", 2),
                   nowhere("short_hold"))
 
 REACT_S, RAMP_S = 0.5, 0.2
@@ -459,6 +473,8 @@ TIMING_CASES: list[Case] = [
            "5 s, rests relaxed", A1, off_cue, OFF_CUE_CHECKS),
     *_both("a1-late-start-2.5s", "hold 3 begun 2.5 s after its cue, held 5 s, relaxed", A1,
            late_3, LATE_CHECKS),
+    *_both("a1-early-start-2.6s", "hold 3 begun 2.6 s before its cue (in the rest), held 5 s",
+           A1, early_3, EARLY_CHECKS),
     Case("a1-9s-cycles-start-offline", "her own 9 s rhythm (cues every 10 s), --start-s her "
          "first squeeze", A1, "offline", nine_s, (*NINE_S_CHECKS,
                                                   onsets_near(nine_s, range(1, 6)))),

@@ -1,0 +1,102 @@
+"""The matcher's rules (``exercise/matching.py``), each on contractions made by hand: which of
+the patient's own contractions answers a repetition's cue."""
+
+from __future__ import annotations
+
+import pytest
+
+from bbfeedback.detect.contractions import Contraction
+from bbfeedback.exercise import matching
+from bbfeedback.exercise.matching import (
+    EARLY_S,
+    LATE_S,
+    answer,
+    early_answer,
+    expected_lag_s,
+    reaction_window,
+)
+
+
+def c(onset_s: float, offset_s: float) -> Contraction:
+    fs = 1000.0
+    return Contraction("pfm", onset_s, offset_s, 40.0, 30.0, "uV", 0.2, 0.2,
+                       int(onset_s * fs), int(offset_s * fs))
+
+
+def closed(*spans: tuple[float, float]) -> list[tuple[Contraction, bool]]:
+    return [(c(a, b), False) for a, b in spans]
+
+
+def test_hold_window_runs_from_before_the_cue_to_the_end_of_the_work():
+    w = reaction_window(10.0, 6.0, 5.0, False, rest_before_s=10.0, rest_after_s=10.0)
+    assert (w.start_s, w.end_s) == (10.0 - EARLY_S, 16.0)
+    assert w.min_s == 1.0  # a twitch under min(30 % of 5 s, 1 s) is no hold
+    short_rest = reaction_window(10.0, 6.0, 5.0, False, rest_before_s=2.0, rest_after_s=2.0)
+    assert short_rest.start_s == 9.0  # at most half the rest before
+
+
+def test_quick_window_reaches_a_normal_reaction_after_a_short_cue():
+    w = reaction_window(10.0, 0.3, 0.3, True, rest_before_s=4.7, rest_after_s=4.7)
+    assert w.end_s == pytest.approx(10.0 + LATE_S)
+    tight = reaction_window(10.0, 0.3, 0.3, True, rest_before_s=1.2, rest_after_s=1.2)
+    assert tight.end_s == pytest.approx(10.6)  # at most half the rest after
+    assert tight.start_s == pytest.approx(9.4)
+
+
+def test_nearest_the_cue_in_order_once():
+    w = reaction_window(10.0, 6.0, 5.0, False, 10.0, 10.0)
+    ev = closed((8.5, 13.5), (11.0, 16.0))
+    assert answer(ev, 10.0, w, float("-inf")).onset_s == 11.0
+    # the one nearer the cue was the previous repetition's answer: the next one answers
+    assert answer(ev, 10.0, w, after_s=11.0) is None
+    assert answer(ev, 10.0, w, after_s=8.5).onset_s == 11.0
+
+
+def test_a_twitch_loses_to_a_hold_but_is_an_answer_alone():
+    w = reaction_window(10.0, 6.0, 5.0, False, 10.0, 10.0)
+    twitch_then_hold = closed((9.9, 10.3), (11.5, 16.0))
+    assert answer(twitch_then_hold, 10.0, w, float("-inf")).onset_s == 11.5
+    assert answer(closed((9.9, 10.3)), 10.0, w, float("-inf")).onset_s == 9.9
+
+
+def test_a_hold_still_going_on_counts_as_a_hold():
+    w = reaction_window(10.0, 6.0, 5.0, False, 10.0, 10.0)
+    ev = [(c(9.95, 10.2), False), (c(10.8, 11.0), True)]  # the second is still held
+    assert answer(ev, 10.0, w, float("-inf")).onset_s == 10.8
+
+
+def test_outside_the_window_is_no_answer():
+    w = reaction_window(10.0, 6.0, 5.0, False, 10.0, 10.0)
+    assert answer(closed((7.0, 12.0)), 10.0, w, float("-inf")) is None  # 3 s early
+    assert answer(closed((16.5, 20.0)), 10.0, w, float("-inf")) is None  # after the work
+
+
+def test_too_early_still_on_at_the_cue_is_her_early_answer():
+    w = reaction_window(10.0, 6.0, 5.0, False, 4.0, 4.0)  # starts at 8.0
+    assert early_answer(closed((7.0, 12.0)), 10.0, w, float("-inf"), 6.0).onset_s == 7.0
+    # let go before the cue: a contraction in the rest, not this repetition's answer
+    assert early_answer(closed((7.0, 9.5)), 10.0, w, float("-inf"), 6.0) is None
+    # begun in the work before (the previous repetition's): not this one's
+    assert early_answer(closed((5.0, 12.0)), 10.0, w, float("-inf"), 6.0) is None
+    # the previous repetition's answer: taken
+    assert early_answer(closed((7.0, 12.0)), 10.0, w, 7.0, 6.0) is None
+
+
+def test_her_own_reaction_is_followed():
+    """A patient who keeps anticipating by ~1.2 s: of two flicks in the window, the one at
+    her own timing answers, not the one nearer the cue."""
+    w = reaction_window(10.0, 0.3, 0.3, True, 4.7, 4.7)
+    ev = closed((8.8, 9.2), (10.4, 10.8))
+    assert answer(ev, 10.0, w, float("-inf")).onset_s == 10.4  # no history: nearest the cue
+    lag = expected_lag_s([-1.1, -1.3, -1.2])
+    assert lag == pytest.approx(-1.2)
+    assert answer(ev, 10.0, w, float("-inf"), lag).onset_s == 8.8
+
+
+def test_expected_lag_is_a_bounded_median_of_the_last_answers():
+    assert expected_lag_s([]) == 0.0
+    assert expected_lag_s([5.0, 0.2, 0.4, 0.3]) == pytest.approx(0.3)  # the last three
+    assert expected_lag_s([0.1, 0.5]) == pytest.approx(0.3)
+    assert expected_lag_s([4.0, 4.0, 4.0]) == LATE_S
+    assert expected_lag_s([-9.0]) == -EARLY_S
+    assert matching.DRIFT_REPS == 3
