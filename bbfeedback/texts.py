@@ -206,6 +206,23 @@ TEXTS: dict[str, tuple[str, str]] = {
     "incomplete_mark": (" (onvolledig)", " (incomplete)"),
     "total": ("totaal {s:.0f} s (zo-lang-mogelijk-oefeningen op hun maximum)",
               "total {s:.0f} s (as-long-as-possible holds at their limit)"),
+    "disk_full": ("de schijf is vol", "the disk is full"),
+    "disk_refused": ("de schijf weigerde te schrijven ({why})", "the disk refused a write ({why})"),
+    "disk_stopped": ("{why}: de opname stopte bij {at} s; {kept}",
+                     "{why}: the recording stopped at {at} s; {kept}"),
+    "disk_kept": ("de {kept} s op schijf blijven bewaard als geldige opname in {path}",
+                  "the {kept} s on disk are kept as a valid recording in {path}"),
+    "disk_left": ("het bestand blijft zoals het is: voer bbfeedback recover {path} uit als er "
+                  "weer ruimte is",
+                  "the file is left as it is: run bbfeedback recover {path} when the disk is "
+                  "back"),
+    "disk_none": ("er stond nog niets op schijf, dus er is geen bestand",
+                  "nothing was on disk yet, so no file is left"),
+    "stopped_in_calibration": (
+        "de sessie is tijdens de kalibratie gestopt: er is geen herhaling bereikt, dus er is "
+        "geen gescoord",
+        "the session was stopped during its calibration: no repetition was reached, so none "
+        "is scored"),
     "by_contractions": ("Elke herhaling is op de eigen aanspanning gezet{why}.",
                         "Each repetition was matched to the patient's own contraction{why}."),
     "rhythm_did_not_fit": (": de opname heeft geen aanwijzingen en het ritme van de oefening "

@@ -103,6 +103,12 @@ class PtyEmulator:
         self._close()
 
     def _close(self) -> None:
+        if self._link_ours and os.path.realpath(self.link) == self.port:
+            try:  # the device is gone: so is its stable name. Before the pty closes: once
+                os.unlink(self.link)  # closed, its number (this path) may be another's pty
+            except FileNotFoundError:
+                pass
+        self._link_ours = False  # never again: the name may be another device's by then
         for fd in (self.master, self._slave):
             if fd < 0:
                 continue
@@ -111,13 +117,9 @@ class PtyEmulator:
             except OSError:
                 pass
         self.master = self._slave = -1  # never closed twice (the number may be another's by then)
-        if self.link and os.path.realpath(self.link) == self.port:
-            try:
-                os.unlink(self.link)  # the device is gone: so is its stable name
-            except FileNotFoundError:
-                pass
 
     def _point_link(self) -> None:
+        self._link_ours = bool(self.link)  # the link is this device's until it is unplugged
         if self.link:
             tmp = f"{self.link}.{os.getpid()}.new"
             os.symlink(self.port, tmp)

@@ -10,7 +10,13 @@ so once the queue has room again. Status events are never dropped (see ``Threade
 A lost connection is reported with the sample index, everything received so far stays
 delivered, the port is looked up again (by VID/PID/serial number when known: port names
 change on replug) and reading resumes; the gap is estimated from the time the device was away
-and handed on as ``lost_before`` of the next block, never filled in. A parser that raises
+and handed on as ``lost_before`` of the next block, never filled in. A port without a USB
+identity (a pty, a built-in UART, a URL) is reopened by its path, and a path is no identity:
+the kernel gives a freed pty's number to the next pty anyone opens, and a USB name to the next
+adapter. So what answers there must prove from its own stream that it is the same device
+(``ReconnectProof``: the same packet format, the same banner, and a sample counter that
+continues the old one by the time it was away) before any of its samples is handed on;
+otherwise the stream ends with a ``lost`` status and none of them. A parser that raises
 (a bug, not bad input: parsers resynchronise on any bytes) is replaced by a fresh one, with a
 warning; the samples lost meanwhile are counted from the device's sequence numbers.
 
@@ -24,12 +30,15 @@ import dataclasses
 import glob
 import os
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import serial
 from bbfeedback.drivers.devices import DeviceSpec
-from bbfeedback.drivers.framing import Decoded
+from bbfeedback.drivers.framing import Decoded, ParserStats
 from bbfeedback.drivers.ports import PortInfo, list_serial_ports  # noqa: F401 - re-exported
 from bbfeedback.drivers.source import ThreadedSource
 from bbfeedback.drivers.status import Status
@@ -38,6 +47,7 @@ from serial.tools import list_ports
 from bbfeedback.signal.blocks import Block
 
 _GIVE_UP = "parser keeps failing"  # _read_loop's answer when reading further is pointless
+_REFUSED = "another device"  # _read_loop's answer when the reopened port is not our device
 BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0)
 READ_TIMEOUT_S = 0.02
 MAX_PARSER_FAILURES = 5  # in a row, without a decoded sample between: give up the device
@@ -74,6 +84,229 @@ def ftdi_latency_warning(port: str, sysfs: str = "/sys") -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Finder:
+    """Where to reopen a device after a disconnect, and what makes the port found there the
+    same device (``identity``, said in the "reconnected" event); None when the port is
+    found by its path only, which proves nothing (the stream must: ``ReconnectProof``)."""
+
+    find: Callable[[], str | None]
+    identity: str | None
+
+    def __call__(self) -> str | None:
+        return self.find()
+
+
+# --- proving a reopened port is the same device --------------------------------------------
+# Bytes reach the reader late by a varying delay, never early. In each short interval of a
+# link the read whose last sample is the most advanced against the reader's clock (the least
+# late) is kept; two such points far apart give the device's real rate, and the last one says
+# where its counter stood when. A device that kept running while away continues that counter
+# by the time it was away; another device (another emulator, another board of the same kind)
+# shows a counter with its own phase, or no such counter at all.
+BIN_S = 0.25  # one kept point per interval of a link
+EDGE_BINS = 4  # kept at each end of a link: its first and its last second
+MIN_SPAN_S = 1.0  # a rate is measured only between points at least this far apart
+NOMINAL_RATE_UNC = 0.05  # a rate not measured: the device's real rate may differ this much
+#   (a P2 runs at 250 or 257.1 Hz by firmware)
+LATE_S = 0.05  # how late the least late read of a new link may still be
+EARLY_S = 0.02  # how late the last kept read of the old link may have been
+DRIFT_S = 0.06  # a new link whose counter runs away from its rate by more is another device
+MAX_WINDOW = 0.25  # a counter check that any counter passes more often than this is no check
+PROOF_S = 0.5  # the new link is judged after its samples span this long
+PROOF_FRAMES = 8  # ... and at least this many arrived
+PROOF_TIMEOUT_S = 5.0  # nothing that proves it by then: not our device
+HEAD_BYTES = 1024  # a link's first bytes, kept for the banner a device sends before data
+
+
+@dataclass(frozen=True)
+class Point:
+    """A read that decoded samples: when it returned, the unwrapped counter of its last sample
+    (counted by the parser: samples and counted losses) and that sample's counter."""
+
+    t: float
+    u: int
+    seq: int
+
+
+class LinkClock:
+    """The device's counter against the reader's monotonic clock on one link."""
+
+    def __init__(self, nominal_hz: float, modulo: int):
+        self.nominal_hz = nominal_hz
+        self.modulo = modulo
+        self.frames = 0
+        self.lost = 0
+        self.first: Point | None = None
+        self.last: Point | None = None
+        self.early: dict[int, Point] = {}
+        self.late: deque[tuple[int, Point]] = deque(maxlen=EDGE_BINS)
+
+    def _lead(self, p: Point) -> float:
+        return p.u - self.nominal_hz * p.t
+
+    def add(self, t: float, dec: Decoded) -> None:
+        if not dec.n:
+            return
+        if self.last is None:
+            u = int(dec.seq[0]) - 1 - int(dec.lost_before[0])
+            self.first = Point(t, int(dec.seq[0]), int(dec.seq[0]))
+        else:
+            u = self.last.u
+        lost = int(dec.lost_before.sum())
+        p = Point(t, u + dec.n + lost, int(dec.seq[-1]))
+        self.frames += dec.n
+        self.lost += lost
+        self.last = p
+        b = int((t - self.first.t) / BIN_S)
+        if b < EDGE_BINS and (b not in self.early or self._lead(p) > self._lead(self.early[b])):
+            self.early[b] = p
+        if self.late and self.late[-1][0] == b:
+            if self._lead(p) > self._lead(self.late[-1][1]):
+                self.late[-1] = (b, p)
+        else:
+            self.late.append((b, p))
+
+    def best(self, points: list[Point]) -> Point:
+        return max(points, key=self._lead)
+
+    def reference(self, before: Reference | None) -> Reference | None:
+        """What a reconnect is judged against (None: this link brought no samples). A link
+        too short to measure the rate keeps the last measured one."""
+        if self.last is None:
+            return None
+        a = self.best([p for b, p in self.early.items() if b < 2])  # the first 0.5 s
+        b = self.best([p for _, p in list(self.late)[-2:]])  # the last 0.5 s
+        span = b.t - a.t
+        if span >= MIN_SPAN_S and b.u > a.u:
+            rate, unc = (b.u - a.u) / span, max(0.002, 0.01 / span)
+        elif before is not None and before.rate_unc < NOMINAL_RATE_UNC:
+            rate, unc = before.rate_hz, before.rate_unc
+        else:
+            rate, unc = self.nominal_hz, NOMINAL_RATE_UNC
+        return Reference(rate, unc, b, self.last, self.modulo)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The last link that brought samples: its rate, its least late point, its last sample."""
+
+    rate_hz: float
+    rate_unc: float  # relative
+    anchor: Point
+    last: Point
+    modulo: int
+
+    def due_u(self, t: float) -> float:
+        """The unwrapped counter the device would send at ``t`` if it kept running."""
+        return self.anchor.u + (t - self.anchor.t) * self.rate_hz
+
+
+def banner_of(head: bytes) -> bytes | None:
+    """The text a device sends before its data, ending in ``$$$`` (an OpenBCI board's reply
+    to a reset: board, chip ID and firmware), or None."""
+    end = head.find(b"$$$")
+    if end < 0:
+        return None
+    start = end
+    while start > 0 and (32 <= head[start - 1] < 127 or head[start - 1] in b"\r\n"):
+        start -= 1
+    return bytes(head[start:end + 3]).strip()
+
+
+class _Parser(Protocol):
+    """What a proof reads of a parser: its counts of bytes, and whether it has a counter."""
+
+    stats: ParserStats
+
+
+@dataclass
+class Verdict:
+    same: bool
+    evidence: str  # what was checked (same) or what differs (not)
+    gap: int = 0  # samples the device sent while away (same)
+
+
+class ReconnectProof:
+    """A reopened port without USB identity, on probation: its samples are held back until
+    its stream shows it is the device of the last link (``judge``), or refused."""
+
+    def __init__(self, spec: DeviceSpec, ref: Reference, banner: bytes | None, opened: float):
+        self.spec = spec
+        self.ref = ref
+        self.banner = banner
+        self.opened = opened
+        self.held: list[Decoded] = []
+
+    def _tolerance(self, away_s: float) -> tuple[float, float]:
+        """How far (samples) the counter may be ahead of and behind the due one."""
+        r = self.ref.rate_hz
+        drift = r * self.ref.rate_unc * abs(away_s)
+        return r * EARLY_S + drift + 1, r * LATE_S + drift + 1
+
+    def judge(self, now: float, clock: LinkClock, parser: _Parser,
+              head: bytes) -> Verdict | None:
+        """None while the evidence is not in yet; then whether it is the same device."""
+        name, m = self.spec.name, self.ref.modulo
+        if not getattr(parser, "has_counter", True):
+            return Verdict(False, f"the {name} stream has no sample counter to show it is the "
+                           "same device; this port has no USB identity")
+        if sum(self._tolerance(0.0)) > MAX_WINDOW * m:
+            return Verdict(False, f"the {name} counter turns every "
+                           f"{m / self.ref.rate_hz * 1000:.0f} ms: it cannot show it is the "
+                           "same device; this port has no USB identity")
+        if clock.first is None or clock.last is None:
+            if now - self.opened >= PROOF_TIMEOUT_S:
+                return Verdict(False, f"no {name} packet in {PROOF_TIMEOUT_S:g} s")
+            return None
+        if clock.last.t - clock.first.t < PROOF_S or clock.frames < PROOF_FRAMES:
+            if now - self.opened >= PROOF_TIMEOUT_S:
+                return Verdict(False, f"{clock.frames} {name} packets in {PROOF_TIMEOUT_S:g} s")
+            return None
+        stats = parser.stats
+        if stats.discarded > stats.consumed + len(head) or clock.lost > clock.frames:
+            return Verdict(False, f"mostly not {name} packets ({stats.discarded} bytes "
+                           f"unreadable, {clock.frames} packets, {clock.lost} missing)")
+        banner = banner_of(head)
+        if self.banner is not None and banner != self.banner:
+            shown = banner.decode("ascii", "replace")[-60:] if banner else "none"
+            return Verdict(False, f"another banner: {shown!r}")
+        return self._counter(clock, banner)
+
+    def _counter(self, clock: LinkClock, banner: bytes | None) -> Verdict:
+        ref, m, r = self.ref, self.ref.modulo, self.ref.rate_hz
+        points = list(clock.early.values())
+        p = clock.best(points)
+        away = p.t - ref.anchor.t
+        ahead, behind = self._tolerance(away)
+        if ahead + behind > MAX_WINDOW * m:
+            return Verdict(False, f"after {away:.1f} s away its counter, one turn in "
+                           f"{m / r * 1000:.0f} ms, cannot show it is the same device (the "
+                           f"rate is known to {ref.rate_unc:.1%}); this port has no USB "
+                           "identity")
+        due = ref.due_u(p.t)
+        off = int(round((p.seq - due + m / 2) % m - m / 2))  # counter - due, nearest turn
+        if not -behind <= off <= ahead:
+            return Verdict(False, f"counter {p.seq} where {int(round(due)) % m} was due after "
+                           f"{away:.1f} s away, {off:+d} off")
+        first, later = clock.best(points[:1]), clock.best(points[1:]) if points[1:] else p
+        drift = (later.u - first.u) - (later.t - first.t) * r
+        if abs(drift) > r * (DRIFT_S + ref.rate_unc * (later.t - first.t)) + 2:
+            return Verdict(False, f"its counter runs at another rate ({drift:+.0f} samples "
+                           f"in {later.t - first.t:.2f} s)")
+        # the samples sent while away: from the old link's last counter to the new link's
+        # first, a whole number of turns near what the clock says
+        est = due + off - (p.u - clock.first.u) - ref.last.u
+        d = (clock.first.seq - ref.last.seq) % m
+        steps = d + m * int(round((est - d) / m))
+        said = f"same {self.spec.name} packet format"
+        if banner is not None:
+            said += " and banner"
+        said += (f", counter {p.seq} continues the last one after {away:.1f} s away "
+                 f"({off:+d} of -{behind:.0f}..+{ahead:.0f} allowed)")
+        return Verdict(True, said, max(steps - 1, 0))
+
+
 class BlockAssembler:
     """Decoded samples -> Blocks on the sample clock, split where samples were lost."""
 
@@ -103,9 +336,13 @@ class DeviceStream(ThreadedSource):
     def __init__(self, spec: DeviceSpec, port: str, *,
                  finder: Callable[[], str | None] | None = None, max_blocks: int = 2000,
                  reconnect: bool = True):
+        """``finder``: looks the device up again after a disconnect by an identity of its own
+        (as USB ids do), so what it finds is believed; without one, a USB adapter is found
+        by its ids and any other port by its path, which must then prove itself."""
         self.spec = spec
         self.port = port
-        self.finder = finder or self._usb_finder(port)
+        self.finder = (Finder(finder, "found again by its finder") if finder
+                       else self._usb_finder(port))
         super().__init__(f"reader-{spec.name}", max_items=max_blocks)
         self.reconnect = reconnect
         self.assembler = BlockAssembler(spec)
@@ -123,18 +360,33 @@ class DeviceStream(ThreadedSource):
         self._resync_seq: int | None = None  # last counter before a parser was replaced
         self._serial: serial.SerialBase | None = None
         self._heard_at = time.monotonic()  # the last byte from the device (the gap's start)
+        self._port_now = port
+        self._clock = LinkClock(spec.fs_hz, spec.seq_modulo)  # this link's counter and time
+        self._reference: Reference | None = None  # the last link that brought samples
+        self._banner: bytes | None = None  # what the device said before its data, first link
+        self._head = bytearray()  # this link's first bytes (up to its first packet)
+        self._proof: ReconnectProof | None = None  # a reopened port on probation
 
     @staticmethod
-    def _usb_finder(port: str) -> Callable[[], str | None]:
+    def _usb_finder(port: str) -> Finder:
         """Where to reopen the device after a disconnect. A USB adapter is found by its
         VID, PID and serial number wherever it is now, and is None while it is away: its
         old path may by then belong to another adapter. Other ports (a built-in UART, a
-        pty, a URL) carry no identity and are reopened by path."""
+        pty, a URL) carry no identity and are reopened by path: no identity at all (the
+        stream then proves it, ``ReconnectProof``)."""
         info = next((p for p in list_ports.comports() if p.device == port), None)
         if info is None or info.vid is None:
-            return lambda: port
+            return Finder(lambda: port, None)
+        ids = f"{info.vid:04x}:{info.pid or 0:04x}"
         where = None if info.serial_number else getattr(info, "location", None)
-        return lambda: find_port(info.vid, info.pid, info.serial_number, where)
+        if info.serial_number:
+            identity = f"same USB serial {info.serial_number} ({ids})"
+        elif where is not None:
+            identity = f"same USB {ids} in socket {where}"
+        else:
+            identity = f"the only USB {ids} plugged in"
+        return Finder(lambda: find_port(info.vid, info.pid, info.serial_number, where),
+                      identity)
 
     @property
     def lost_packets(self) -> int:
@@ -202,12 +454,23 @@ class DeviceStream(ThreadedSource):
                 port = self.finder()
                 continue
             self._connected(port, lost_at)
-            lost_at, attempt = None, 0
+            attempt = 0
             error = self._read_loop()
             self._close()
+            if error is _REFUSED:
+                break
+            if self._proof is not None:  # gone again before it proved itself: still away
+                self._proof = None
+                self.parser = self.spec.make_parser()  # nothing of that link counts
+                if error is None or error is _GIVE_UP or not self.reconnect:
+                    break
+                port = self.finder()
+                continue
+            lost_at = None
             if error is None or error is _GIVE_UP or not self.reconnect:
                 break
             lost_at = self._heard_at  # what the device sent after its last byte is lost too
+            self._reference = self._clock.reference(self._reference) or self._reference
             self._put(Status("disconnected", f"{port}: {error}",
                              sample=self.assembler.next_sample))
             port = self.finder()
@@ -220,20 +483,29 @@ class DeviceStream(ThreadedSource):
         warn = ftdi_latency_warning(port)
         if warn:
             self._put(Status("warning", warn))
+        self._port_now = port
+        self._clock = LinkClock(self.spec.fs_hz, self.spec.seq_modulo)
+        self._head = bytearray()
         if lost_at is None:
             self._put(Status("connected", f"{port}: connected"))
             return
-        gap = int(round((time.monotonic() - lost_at) * self.spec.fs_hz))
-        self.assembler.pending_lost += gap  # counted in lost_samples when a block carries it
         self._lost_before_parser += self.parser.stats.lost_frames
         self.parser = self.spec.make_parser()  # the old one's state belongs to the old link
         self._last_seq = self._resync_seq = None  # the device restarts its counter or not
-        self._put(Status("reconnected", f"{port}: reconnected, about {gap} samples lost",
-                         sample=self.assembler.next_sample, lost_samples=gap))
+        if self.finder.identity is None and self._reference is not None:
+            # found by its path only: its samples wait until it proves it is our device
+            self._proof = ReconnectProof(self.spec, self._reference, self._banner,
+                                         time.monotonic())
+            return
+        gap = int(round((time.monotonic() - lost_at) * self.spec.fs_hz))
+        self.assembler.pending_lost += gap  # counted in lost_samples when a block carries it
+        how = self.finder.identity or "nothing received before to compare it with"
+        self._put(Status("reconnected", f"{port}: reconnected: {how}; about {gap} samples "
+                         "lost", sample=self.assembler.next_sample, lost_samples=gap))
 
     def _read_loop(self) -> str | None:
-        """Read until stopped (None), the link fails (its error text) or the parser keeps
-        failing (``_GIVE_UP``)."""
+        """Read until stopped (None), the link fails (its error text), the parser keeps
+        failing (``_GIVE_UP``) or the port proves to be another device (``_REFUSED``)."""
         ser = self._serial
         failures = 0
         while not self._stop.is_set():
@@ -241,10 +513,15 @@ class DeviceStream(ThreadedSource):
                 data = ser.read(ser.in_waiting or 1)
             except (serial.SerialException, OSError) as exc:
                 return str(exc) or "disconnected"
+            now = time.monotonic()
             if not data:
                 self.empty_reads += 1
+                if self._proof is not None and self._judge(now):
+                    return _REFUSED
                 continue
-            self._heard_at = time.monotonic()
+            self._heard_at = now
+            if self._clock.frames == 0 and len(self._head) < HEAD_BYTES:
+                self._head += data[:HEAD_BYTES - len(self._head)]
             try:
                 dec = self.parser.feed(data)
             except Exception as exc:  # noqa: BLE001 - a parser bug must not end the stream
@@ -256,9 +533,44 @@ class DeviceStream(ThreadedSource):
                 failures = 0
                 dec = self._after_resync(dec)
                 self._last_seq = int(dec.seq[-1])
+                if self._clock.frames == 0 and self._reference is None:
+                    self._banner = banner_of(bytes(self._head))  # the first link's
+                self._clock.add(now, dec)
+            if self._proof is not None:
+                if dec.n:
+                    self._proof.held.append(dec)
+                if self._judge(now):
+                    return _REFUSED
+                continue
             for block in self.assembler.blocks(dec):
                 self._deliver(block)
         return None
+
+    def _judge(self, now: float) -> bool:
+        """Weigh the evidence of a port on probation: True when it is another device (said
+        with a ``lost`` status: its samples are dropped, never handed on). When it proves
+        to be ours, "reconnected" says what was checked and the held samples follow, after
+        the gap its counter shows."""
+        proof = self._proof
+        verdict = proof.judge(now, self._clock, self.parser, bytes(self._head))
+        if verdict is None:
+            return False
+        self._proof = None
+        port = self._port_now
+        if not verdict.same:
+            self.parser = self.spec.make_parser()  # its losses are not ours
+            self._put(Status("lost", f"{port}: now answers as another device "
+                             f"({verdict.evidence}); device lost",
+                             sample=self.assembler.next_sample))
+            return True
+        self.assembler.pending_lost += verdict.gap
+        self._put(Status("reconnected", f"{port}: reconnected: {verdict.evidence}; "
+                         f"{verdict.gap} samples lost", sample=self.assembler.next_sample,
+                         lost_samples=verdict.gap))
+        for dec in proof.held:
+            for block in self.assembler.blocks(dec):
+                self._deliver(block)
+        return False
 
     def _parser_failed(self, exc: Exception, failures: int) -> bool:
         """Replace a parser that raised (its state is suspect) and say so; True to give up."""

@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 
 from bbfeedback.app.frames import Frame, FramePublisher
-from bbfeedback.app.record import HistorySink, as_played
-from bbfeedback.app.recorder import SessionRecorder
+from bbfeedback.app.record import HistorySink, SafeRecorder, as_played
 from bbfeedback.app.replay import ReplaySource, recorded_calibration_cues, recorded_reps
 from bbfeedback.app.run import BlockList, Sink, Watchdog, run
 from bbfeedback.app.sources import open_source
@@ -32,7 +31,7 @@ class LiveController:
         self.source = None
         self.replay: ReplaySource | None = None
         self.publisher: FramePublisher | None = None
-        self.recorder: SessionRecorder | None = None
+        self.recorder: SafeRecorder | None = None
         self.history: HistorySink | None = None
         self.result: dict | None = None
         self.emulator = None
@@ -81,8 +80,8 @@ class LiveController:
         if record_path:
             device_info = {"name": src.name, "port": src.port, "fs_hz": src.fs_hz,
                            "posture": posture}
-            self.recorder = SessionRecorder(record_path, src.channels, src.fs_hz,
-                                            src.full_scale, session, device_info, patient)
+            self.recorder = SafeRecorder(record_path, src.channels, src.fs_hz,
+                                         src.full_scale, session, device_info, patient)
             sinks.append(self.recorder)
             if patient != "X":  # no code: the file only, no history
                 self.history = HistorySink(self.recorder.path, None)
@@ -156,11 +155,15 @@ class LiveController:
 
     # --- worker ----------------------------------------------------------------------------
     def _work(self, source, session: Session, sinks: list[Sink], live: bool = False) -> None:
+        """The session thread. A recording the disk cannot take any more (full) ends the
+        session there, as Stop would: the recorder has made what reached the disk a valid
+        file, every sink is finished (the window shows the end and ``failure``), the device
+        is let go; a session going on unrecorded would be a session lost."""
         first = 0
         while True:
             end = run(source, session, sinks, stop=self._stop, first_sample=first,
                       watchdog=self._watchdog, until_ended=live)
-            if end.reason == "ended":  # the device has nothing more to give this session
+            if end.reason in ("ended", "write-failed"):  # nothing more for this session
                 source.stop()
             if end.reason != "seek":
                 return
@@ -185,6 +188,16 @@ class LiveController:
     def frame(self) -> Frame:
         """The latest frame (immutable): all a window may read."""
         return self.publisher.latest if self.publisher is not None else self._idle
+
+    @property
+    def failure(self) -> str:
+        """Why the last live session stopped before its end on the controller's side (the
+        disk refused its recording), in one line; "" when it did not."""
+        return self.recorder.failure if self.recorder is not None else ""
+
+    def failure_text(self, lang: str) -> str:
+        """``failure`` in the window's language."""
+        return self.recorder.failure_text(lang) if self.recorder is not None else ""
 
     def wait_finished(self, timeout: float) -> bool:
         end = time.monotonic() + timeout

@@ -428,10 +428,14 @@ class TherapistWindow(QtWidgets.QMainWindow):
         history (and if not, why)."""
         rec, hist = self.controller.recorder, self.controller.history
         lines = []
-        if rec is not None and self.controller.frame().status == "finished":
+        finished = self.controller.frame().status == "finished"
+        failure = self.controller.failure  # the disk refused the recording: why, and what
+        if rec is not None and finished and not failure:  # of it is kept (or that none is)
             lines.append(f"{tr('recording_to', self.lang)} {rec.path}")
-        if hist is not None and hist.added is None and self.controller.frame().status \
-                == "finished" and self.controller.result is None:
+        if failure and finished:
+            lines.append(self.controller.failure_text(self.lang))
+        if hist is not None and hist.added is None and finished \
+                and self.controller.result is None and not failure:
             lines.append(tr("history_not_scored", self.lang))
         if hist is not None and hist.added is not None:
             if hist.added:
@@ -511,7 +515,10 @@ class TherapistWindow(QtWidgets.QMainWindow):
                  "connecting": tr("connecting", lang)}.get(snap.status, snap.status)
         lost = f" - {tr('lost', lang)} {snap.lost_samples} {tr('samples', lang)}" \
             if snap.lost_samples else ""
-        problem = f" - {snap.message}" if snap.message else ""
+        message = snap.message
+        if message and message == self.controller.failure:  # (the disk's: in her language)
+            message = self.controller.failure_text(lang)
+        problem = f" - {message}" if message else ""
         notice = f" - {self._notice}" if self._notice else ""
         self.status.setText(f"{state}{lost} - t = {words.fmt(snap.t_s, lang, '.1f')} s"
                             f"{problem}{notice}")

@@ -176,3 +176,21 @@ def test_an_unknown_protocol_is_one_line_before_any_file(folder, tmp_path, capsy
     assert main(["analyze", str(folder), "--out", str(tmp_path / "x.csv"), "--protocol",
                  "nonexistent"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_recording_still_being_recorded_is_skipped_and_said(tmp_path, capsys):
+    """Issue 23: ``analyze DIR --out`` must never take half a session as a session."""
+    from test_export_privacy import recording_in_progress
+
+    shutil.copy(SAMPLES / "lift.edf", tmp_path / "lift.edf")
+    live = tmp_path / "live.edf"
+    out = tmp_path / "table.csv"
+    with recording_in_progress(live) as proc:
+        code = main(["analyze", str(tmp_path), "--out", str(out), "--jobs", "1"])
+        said, err = capsys.readouterr()
+    assert code == 0, err
+    assert f"bbfeedback: {live}: still being recorded (process {proc.pid}); skipped" in err
+    assert "1 of 2 recordings analysed" in said and "1 still being recorded, skipped" in said
+    with out.open(newline="") as fh:
+        files = {row["file"] for row in csv.DictReader(fh)}
+    assert files == {str(tmp_path / "lift.edf")}

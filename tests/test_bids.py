@@ -117,8 +117,15 @@ def test_the_exported_file_reads_back_with_the_same_samples(exported, name):
     for a, b in zip(original.signals, copy.signals, strict=True):
         assert a.fs_hz == b.fs_hz
         np.testing.assert_array_equal(np.asarray(a.data), np.asarray(b.data))
-    assert [(x.onset_s, x.text) for x in copy.annotations] == [
-        (x.onset_s, x.text) for x in original.annotations]
+    # bbfeedback's annotations as recorded, but for the summary's generated prose (free
+    # text: an anonymised copy keeps only known fields)
+    prose = ("text_nl", "text_en", "patient_text_nl", "patient_text_en")
+
+    def kept(meta) -> dict:
+        return {k: [{f: x for f, x in v.items() if f not in prose} if k == "summary" else v
+                    for v in values] for k, values in meta.values.items()}
+
+    assert kept(copy.meta) == kept(original.meta) and copy.meta.cues == original.meta.cues
     assert copy.header["patientCode"] == "SAMPLE01"
 
 
@@ -334,3 +341,53 @@ def test_a_recorded_gap_is_an_event(tmp_path):
     rows = read_tsv(sidecar_of(done.files[tmp_path / "g.edf"], "_events.tsv"))
     gaps = [(r["onset"], r["duration"]) for r in rows if r["trial_type"] == "gap"]
     assert gaps == [("2.5", "0.25")]
+
+
+def dataset_bytes(folder: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+def test_subject_names_the_participant_never_the_header(tmp_path, capsys):
+    """Issue 23: --subject was ignored when the header had a code (sub-BSN123456782)."""
+    rec = no_code_recording(tmp_path / "r.edf", "BSN123456782")
+    code, out, err = cli(capsys, str(rec), "--out", str(tmp_path / "ds"), "--subject", "P-7")
+    assert code == 0, err
+    assert read_tsv(tmp_path / "ds" / "participants.tsv") == [{"participant_id": "sub-P7"}]
+    assert b"BSN123456782" not in dataset_bytes(tmp_path / "ds")
+    other = no_code_recording(tmp_path / "s.edf", "Q-9", seed=2)
+    code, _, err = cli(capsys, str(rec), str(other), "--out", str(tmp_path / "ds2"),
+                       "--subject", "P-7")
+    assert code == 2 and "different patients" in err and err.count("\n") == 1
+    assert not (tmp_path / "ds2").exists()
+
+
+def test_the_data_files_keep_no_free_text(tmp_path, capsys):
+    from test_export_privacy import SECRETS, clinic_notes, make_edf
+
+    src = make_edf(tmp_path / "clinic.edf", 12, clinic_notes())
+    code, _, err = cli(capsys, str(src), "--out", str(tmp_path / "ds"), "--subject", "P-7")
+    assert code == 0, err
+    assert [s for s in SECRETS if s in dataset_bytes(tmp_path / "ds")] == []
+    rows = read_tsv(next((tmp_path / "ds").rglob("*_channels.tsv")))
+    assert [r["description"] for r in rows] == ["probe", "AgAgCl electrode"]
+
+
+def test_a_recording_still_being_recorded_is_refused_or_skipped(tmp_path, capsys):
+    from test_export_privacy import recording_in_progress
+
+    folder = tmp_path / "today"
+    folder.mkdir()
+    done = no_code_recording(folder / "a-done.edf", "P-7")
+    live = folder / "b-live.edf"
+    with recording_in_progress(live) as proc:
+        code, _, err = cli(capsys, str(live), "--out", str(tmp_path / "ds"), "--subject", "P7")
+        assert code == 2 and f"still being recorded (process {proc.pid})" in err
+        assert err.count("\n") == 1 and not (tmp_path / "ds").exists()
+        code, out, err = cli(capsys, str(folder), "--out", str(tmp_path / "ds"))
+        assert code == 0, err
+        assert err == f"bbfeedback: warning: {live}: still being recorded (process " \
+                      f"{proc.pid}); skipped\n"
+        assert "1 recording of 1 participant" in out and "1 still being recorded, skipped" in out
+    data = list((tmp_path / "ds").rglob("*_emg.edf"))
+    assert len(data) == 1 and read_recording(data[0]).signals[0].data.size == \
+        read_recording(done).signals[0].data.size

@@ -113,3 +113,20 @@ def test_other_filters_than_recorded_calibrate_again(options, capsys):
     assert all(any(abs(c["onset_s"] - d["onset_s"]) < 0.5 for d in found) for c in mine)
     assert max(c["offset_s"] - c["onset_s"] for c in found) < 30  # the bug: 93 s, all of it
     assert len(other["reps"]) == 5 and sum(r["met"] for r in other["reps"]) >= 4
+
+
+@pytest.mark.parametrize(("lang", "heading", "summary"), [
+    ("nl", "Voor de patiënt: ", "Hield "), ("en", "For the patient: ", "Held ")])
+def test_record_ends_with_the_summary_and_the_patients_sentences(tmp_path, lang, heading,
+                                                                 summary):
+    """Issue 22: ``record`` printed the English summary only; the patient's own sentences
+    (no numbers, one thing to do next time) are said too, in ``--lang``."""
+    out = subprocess.run([sys.executable, "-m", "bbfeedback", "record", "--device", "sim",
+                          "--protocol", "a1-strength", "--speed", "20", "--lang", lang,
+                          "--out", str(tmp_path / "s.edf")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    said = [ln for ln in lines if ln.startswith(heading)]
+    assert len(said) == 1 and not any(ch.isdigit() for ch in said[0])
+    assert any(ln.startswith(summary) for ln in lines)

@@ -5,13 +5,21 @@ import json
 import multiprocessing
 import sqlite3
 import subprocess
+import sys
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
 from bbfeedback.app import history
-from bbfeedback.app.history import MIGRATIONS, History, adherence, progress, suggest
+from bbfeedback.app.history import (
+    MIGRATIONS,
+    History,
+    adherence,
+    progress,
+    signal_hash,
+    suggest,
+)
 from bbfeedback.app.report import progress_report, session_report
 from bbfeedback.app.tables import format_progress
 from bbfeedback.errors import InputError
@@ -47,7 +55,7 @@ def test_recording_with_a_patient_adds_the_session(recordings):
     assert s["protocol"] == "a1-strength" and s["posture"] == "lying"
     assert s["targets"]["hold_s"] == [5.0] and len(s["reps"]) == 5
     assert s["calibration"]["pfm"]["mvc"] > 20
-    assert hist.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+    assert hist.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 3
 
 
 def test_history_command_table_json_and_suggestion(recordings, tmp_path):
@@ -113,9 +121,38 @@ def test_an_older_database_is_migrated_and_its_rows_hashed(recordings, tmp_path)
     copy = tmp_path / "copy.edf"
     copy.write_bytes(files[1].read_bytes())
     hist = History(db)
-    assert hist.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert hist.db.execute("PRAGMA user_version").fetchone()[0] == 3
     added, skipped = hist.rebuild(tmp_path)  # the copy only: its original is indexed
     assert added == 0 and "a copy of" in skipped[0]
+
+
+def test_hashes_of_the_whole_records_are_made_again_without_the_annotations(recordings,
+                                                                            tmp_path):
+    """Migration 3: a hash over the whole data records (annotations included) no longer
+    recognises an anonymised copy (its annotations' free text is rewritten); it is
+    recomputed from the file, so the copy is still known as one."""
+    folder, _, files = recordings
+    db = tmp_path / "v2.sqlite3"
+    old = sqlite3.connect(db)
+    old.executescript(MIGRATIONS[0] + MIGRATIONS[1] + "PRAGMA user_version = 2;")
+    old.execute("INSERT INTO patients VALUES ('P-1', '2026-01-01')")
+    old.execute("INSERT INTO sessions (patient, file, started, signal_hash) VALUES ('P-1', ?, "
+                "'2026-01-01T10:00:00', 'abc123')", (str(files[1].resolve()),))
+    old.commit()
+    old.close()
+    hist = History(db)
+    assert hist.db.execute("SELECT signal_hash FROM sessions").fetchone()[0] is None
+    copy = tmp_path / "anon"
+    copy.mkdir()
+    run = subprocess.run([sys.executable, "-m", "bbfeedback", "export", str(files[1]),
+                          "--out", str(copy / "anon.edf"), "--anonymise"], capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    added, skipped = hist.rebuild(copy)
+    assert added == 0 and len(skipped) == 1  # a copy, or (anonymised) without a patient
+    assert hist.db.execute("SELECT signal_hash FROM sessions").fetchone()[0] == \
+        signal_hash(files[1]) == signal_hash(copy / "anon.edf")
+    assert signal_hash(files[1]).startswith("v2:")
 
 
 def test_env_variable_and_corrupt_or_locked_database(recordings, tmp_path, monkeypatch):

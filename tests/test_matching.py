@@ -39,8 +39,14 @@ def test_quick_window_reaches_a_normal_reaction_after_a_short_cue():
     w = reaction_window(10.0, 0.3, 0.3, True, rest_before_s=4.7, rest_after_s=4.7)
     assert w.end_s == pytest.approx(10.0 + LATE_S)
     tight = reaction_window(10.0, 0.3, 0.3, True, rest_before_s=1.2, rest_after_s=1.2)
-    assert tight.end_s == pytest.approx(10.6)  # at most half the rest after
+    # never into the next cue's early window (it begins half the rest before that cue)
+    assert tight.end_s == pytest.approx(10.9)
     assert tight.start_s == pytest.approx(9.4)
+    # a3: 1 s work, 2 s rests; a squeeze 1.03 s after the cue is the cue's (walkthrough)
+    a3 = reaction_window(10.0, 1.0, 0.5, True, rest_before_s=2.0, rest_after_s=2.0)
+    assert a3.end_s == pytest.approx(11.5) and a3.start_s == pytest.approx(9.0)
+    nxt = reaction_window(13.0, 1.0, 0.5, True, rest_before_s=2.0, rest_after_s=2.0)
+    assert a3.end_s <= nxt.start_s
 
 
 def test_nearest_the_cue_in_order_once():
@@ -71,15 +77,31 @@ def test_outside_the_window_is_no_answer():
     assert answer(closed((16.5, 20.0)), 10.0, w, float("-inf")) is None  # after the work
 
 
-def test_too_early_still_on_at_the_cue_is_her_early_answer():
-    w = reaction_window(10.0, 6.0, 5.0, False, 4.0, 4.0)  # starts at 8.0
-    assert early_answer(closed((7.0, 12.0)), 10.0, w, float("-inf"), 6.0).onset_s == 7.0
-    # let go before the cue: a contraction in the rest, not this repetition's answer
-    assert early_answer(closed((7.0, 9.5)), 10.0, w, float("-inf"), 6.0) is None
+def test_too_early_is_her_answer_when_it_was_a_squeeze():
+    w = reaction_window(10.0, 6.0, 5.0, False, 4.0, 4.0)  # starts at 8.0; twitch limit 1 s
+    def yes(c, going):
+        return True
+    assert early_answer(closed((7.0, 12.0)), w, float("-inf"), 6.0, yes).onset_s == 7.0
+    # a hold done wholly in the rest before the cue: her answer too, begun too early
+    assert early_answer(closed((6.5, 9.5)), w, float("-inf"), 6.0, yes).onset_s == 6.5
+    # a twitch in the rest is no hold
+    assert early_answer(closed((7.0, 7.5)), w, float("-inf"), 6.0, yes) is None
     # begun in the work before (the previous repetition's): not this one's
-    assert early_answer(closed((5.0, 12.0)), 10.0, w, float("-inf"), 6.0) is None
+    assert early_answer(closed((5.0, 12.0)), w, float("-inf"), 6.0, yes) is None
     # the previous repetition's answer: taken
-    assert early_answer(closed((7.0, 12.0)), 10.0, w, 7.0, 6.0) is None
+    assert early_answer(closed((7.0, 12.0)), w, 7.0, 6.0, yes) is None
+    # not a squeeze (a tense rest crossing the *on* level): no answer
+    assert early_answer(closed((7.0, 12.0)), w, float("-inf"), 6.0, lambda c, g: False) is None
+    # the latest of two
+    assert early_answer(closed((6.2, 7.4), (7.5, 11.0)), w, float("-inf"), 6.0,
+                        yes).onset_s == 7.5
+
+
+def test_an_early_flick_counts_for_a_quick_squeeze():
+    w = reaction_window(10.0, 0.3, 0.3, True, 2.0, 2.0)  # starts at 9.0
+    flick = closed((8.9 - 0.1, 9.2 - 0.1))
+    assert early_answer(flick, w, float("-inf"), 8.0, lambda c, g: True).onset_s == \
+        pytest.approx(8.8)
 
 
 def test_her_own_reaction_is_followed():
@@ -100,3 +122,27 @@ def test_expected_lag_is_a_bounded_median_of_the_last_answers():
     assert expected_lag_s([4.0, 4.0, 4.0]) == LATE_S
     assert expected_lag_s([-9.0]) == -EARLY_S
     assert matching.DRIFT_REPS == 3
+
+
+@pytest.mark.parametrize("pid", ["a3-quick", "b4-wink", "perfect", "a-daily", "glazer"])
+def test_the_quick_target_box_holds_a_squeeze_begun_in_a_normal_time(pid):
+    """Walkthrough (issue 22): the box reached only over where a squeeze may begin, so a
+    squeeze begun 0.6-0.9 s after a 0.3 s cue peaked and let go after it. Begun 0.9 s
+    after its cue, held 0.5 s with 0.3 s of ramps, it ends inside its box; the box never
+    reaches the next cue's early window."""
+    from bbfeedback.exercise import protocols
+    from bbfeedback.exercise.scoring import QUICK_HOLD_S
+    from bbfeedback.exercise.targets import _reaction_tail
+
+    steps = protocols.load(pid).timeline()
+    quick = [i for i, s in enumerate(steps) if s.rep is not None
+             and 0 < s.phase.hold_s <= QUICK_HOLD_S and not s.phase.until_fail]
+    assert quick
+    for i in quick:
+        s = steps[i]
+        box_end = s.start_s + s.phase.duration_s + _reaction_tail(steps, i)
+        assert box_end >= s.start_s + 0.9 + 0.5 + 0.3, (pid, s.rep)
+        nxt = next((t for t in steps[i + 1:] if t.rep is not None), None)
+        if nxt is not None:
+            rest = nxt.start_s - (s.start_s + s.phase.duration_s)
+            assert box_end <= nxt.start_s - min(EARLY_S, rest / 2) + 1e-9

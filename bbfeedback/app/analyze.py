@@ -15,6 +15,7 @@ from bbfeedback.detect.contractions import Contraction, ContractionDetector, Det
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.calibrator import NO_MVC_SOURCES
+from bbfeedback.exercise.matching import EARLY_S
 from bbfeedback.exercise.protocols import Protocol
 from bbfeedback.exercise.rep_scorer import rep_groups
 from bbfeedback.exercise.scoring import FOLLOW_S
@@ -404,9 +405,8 @@ def _document(recording: Recording, options: AnalysisOptions, protocol: Protocol
               main: str | None, accessory: str | None, align: str) -> dict:
     """``analyze``'s document, from the groups ``run_groups`` processed."""
     scored = {}
-    if protocol is not None and start_s is None and _stopped_in_calibration(recording):
-        log.warning("%s: the session was stopped during its calibration: no repetition was "
-                    "reached, so none is scored", recording.path)
+    stopped = protocol is not None and start_s is None and stopped_in_calibration(recording)
+    if stopped:  # said by the command in its language (``stopped_in_calibration`` key)
         protocol = None
         events = [e for r in results for e in detect(r)]
         events.sort(key=lambda e: (e.onset_s, e.channel))
@@ -434,10 +434,12 @@ def _document(recording: Recording, options: AnalysisOptions, protocol: Protocol
         "contractions": tag_artefacts([e.to_dict() for e in events], marks, mvcs),
     }
     doc.update(scored)
+    if stopped:
+        doc["stopped_in_calibration"] = True
     return doc
 
 
-def _stopped_in_calibration(recording: Recording) -> bool:
+def stopped_in_calibration(recording: Recording) -> bool:
     """A recording of ours that has calibration cues but no work cue: it was stopped before
     the exercise began (its calibration squeezes are not repetitions)."""
     cues = recording.meta.cues
@@ -470,7 +472,7 @@ def _alignment(recording: Recording, result: ChannelResult, main_name: str,
         if recording.meta.first_work_cue_s() is not None:  # cues say what she followed
             return start_s, "--start-s", None
         mine = [e for e in detect(result) if e.channel == main_name
-                and e.onset_s >= start_s - FOLLOW_S]
+                and e.onset_s >= start_s - EARLY_S]  # she may anticipate the first cue
         anchors = contraction_anchors(protocol, mine)
         if len(anchors) < 2 or _fits(protocol, mine, start_s, START_FIT_FRACTION):
             return start_s, "--start-s", None
@@ -510,13 +512,15 @@ def _rep_plan(protocol: Protocol) -> list[tuple[float, float | None]]:
 def _fits(protocol: Protocol, contractions: list[Contraction],
           start_s: float | None = None, fraction: float = FIT_FRACTION) -> bool:
     """Does the protocol's timeline, started at ``start_s`` (default: the first
-    contraction), find a contraction near (``FOLLOW_S``) the cue of most of its
-    repetitions?"""
+    contraction), find a contraction near the cue of most of its repetitions: from
+    ``EARLY_S`` before it (she anticipates, as ``matching``'s reaction window allows) to
+    ``FOLLOW_S`` after?"""
     onsets = np.array([c.onset_s for c in contractions])
     first = onsets[0] if start_s is None else start_s
     cues = [first + t for t, _ in _rep_plan(protocol)
             if onsets[0] + t <= contractions[-1].offset_s]  # not after the recording's end
-    near = sum(bool((np.abs(onsets - cue) <= FOLLOW_S).any()) for cue in cues)
+    near = sum(bool(((onsets >= cue - EARLY_S) & (onsets <= cue + FOLLOW_S)).any())
+               for cue in cues)
     return near >= fraction * len(cues)
 
 

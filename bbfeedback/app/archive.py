@@ -47,17 +47,18 @@ def expand(inputs: Iterable[str], exclude: str | None = None) -> list[str]:
     """Recording paths from files, folders (searched below) and glob patterns, in order,
     each once; one line when nothing is found. ``exclude`` (the output table) is never
     picked up from a folder or a glob (a file named as such stays: writing over it is
-    refused)."""
+    refused). Folders and ``**`` follow symbolic links, but each real folder once: a link
+    back up the tree (``DIR/a -> .``, ``DIR/b -> .``) made ``glob``'s ``**`` walk for ever,
+    memory growing."""
     skip = os.path.abspath(exclude) if exclude else None
     found: list[str] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            matches = [str(f) for f in p.rglob("*") if f.suffix.lower() in SUFFIXES
-                       and f.is_file()]
+            matches = [f for f in _walk(item) if Path(f).suffix.lower() in SUFFIXES
+                       and os.path.isfile(f)]
         elif any(ch in item for ch in "*?[") and not p.exists():
-            matches = [f for f in glob.glob(item, recursive=True)
-                       if Path(f).suffix.lower() in SUFFIXES]
+            matches = [f for f in _glob(item) if Path(f).suffix.lower() in SUFFIXES]
         else:
             found.append(os.path.abspath(item))  # a missing or odd file: an error row
             continue
@@ -68,16 +69,105 @@ def expand(inputs: Iterable[str], exclude: str | None = None) -> list[str]:
     return unique
 
 
+def _walk(root: str, enter: Callable[[tuple[str, ...]], bool] = lambda parts: True
+          ) -> Iterator[str]:
+    """Every file below ``root`` (links followed), each real folder entered once (by device
+    and inode): a loop of links ends. ``enter``: whether a folder (its parts below ``root``)
+    can hold a match; one that cannot is not searched."""
+    seen: set[tuple[int, int]] = set()
+    try:
+        st = os.stat(root)
+    except OSError:
+        return
+    seen.add((st.st_dev, st.st_ino))
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        rel = os.path.relpath(folder, root)
+        parts = () if rel == os.curdir else tuple(rel.split(os.sep))
+        keep = []
+        # real folders first: a file is named by its own folder rather than by a link to it
+        for d in sorted(dirs, key=lambda d: (os.path.islink(os.path.join(folder, d)), d)):
+            try:
+                st = os.stat(os.path.join(folder, d))
+            except OSError:  # a dangling link, no permission: nothing to find there
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key not in seen and enter((*parts, d)):
+                seen.add(key)
+                keep.append(d)
+        dirs[:] = sorted(keep)
+        yield from (os.path.join(folder, f) for f in sorted(files))
+
+
+def _glob(pattern: str) -> list[str]:
+    """``glob.glob(pattern, recursive=True)`` with ``**`` over real folders once (``_walk``):
+    the same names (``*`` and ``**`` skip hidden ones, as glob does) for a tree without link
+    loops, and an end for one with them. A pattern without ``**`` is glob's own."""
+    if "**" not in pattern:
+        return glob.glob(pattern)
+    parts = [p for p in pattern.split(os.sep) if p]
+    fixed = 0
+    while fixed < len(parts) and not glob.has_magic(parts[fixed]):
+        fixed += 1
+    root = os.path.join(os.sep if pattern.startswith(os.sep) else "", *parts[:fixed]) or "."
+    rest = tuple(parts[fixed:])
+    if not rest or not os.path.isdir(root):
+        return []
+    out = []
+    for f in _walk(root, lambda below: _matches(below, rest, prefix=True)):
+        below = tuple(os.path.relpath(f, root).split(os.sep))
+        if _matches(below, rest):
+            out.append(f)
+    return out
+
+
+def _matches(parts: tuple[str, ...], pattern: tuple[str, ...], prefix: bool = False) -> bool:
+    """Whether path ``parts`` match glob ``pattern`` parts (``**``: any number of parts);
+    ``prefix``: whether a path below ``parts`` could."""
+    from fnmatch import fnmatchcase
+    from functools import cache
+
+    @cache
+    def match(i: int, j: int) -> bool:
+        if i == len(parts):
+            return prefix or all(p == "**" for p in pattern[j:])
+        if j == len(pattern):
+            return False
+        part, pat = parts[i], pattern[j]
+        hidden = part.startswith(".") and not pat.startswith(".")
+        if pat == "**":
+            return match(i, j + 1) or (not hidden and match(i + 1, j))
+        return not hidden and fnmatchcase(part, pat) and match(i + 1, j + 1)
+
+    return match(0, 0)
+
+
 def analyze_file(path: str, settings: Settings) -> list[dict]:
     """Rows of one recording: its contractions and (with a protocol) its repetitions; a
-    file that cannot be analysed is one ``error`` row."""
+    file that cannot be analysed is one ``error`` row; a recording still being written is
+    one ``skipped`` row (asked before and after reading it: half a session must never
+    count as a session), which the table leaves out."""
+    from bbfeedback.recording.repair import recording_now
+
+    if (pid := recording_now(path)) is not None:
+        return [_skipped(path, pid)]
     try:
-        return _rows(path, _analysed(path, settings))
+        rows = _rows(path, _analysed(path, settings))
     except InputError as exc:
         return [{"file": path, "kind": "error", "error": str(exc)}]
     except Exception as exc:  # noqa: BLE001 - a bug in one file must not end the archive
         return [{"file": path, "kind": "error",
                  "error": f"internal error ({type(exc).__name__}: {exc})"}]
+    if (pid := recording_now(path)) is not None:  # a recorder began while it was read
+        return [_skipped(path, pid)]
+    return rows
+
+
+SKIPPED = "skipped"
+
+
+def _skipped(path: str, pid: int) -> dict:
+    return {"file": path, "kind": SKIPPED,
+            "error": f"still being recorded (process {pid}); skipped"}
 
 
 def _analysed(path: str, settings: Settings) -> tuple[dict, dict]:
@@ -252,7 +342,8 @@ def write_rows(rows: list[dict], out: Path, force: bool = False, inputs: tuple =
 
     from bbfeedback.recording.outputs import write_private
 
-    table = {c: [r.get(c) for r in rows] for c in COLUMNS}
+    rows = [r for r in rows if r["kind"] != SKIPPED]  # never a half-written recording
+    table = {c: [_utf8(r.get(c)) for r in rows] for c in COLUMNS}
     if out.suffix.lower() == ".parquet":
         try:
             import pyarrow as pa
@@ -274,20 +365,40 @@ def write_rows(rows: list[dict], out: Path, force: bool = False, inputs: tuple =
     write_private(out, text.getvalue(), force, inputs)
 
 
+def _utf8(value: object) -> object:
+    """A text as UTF-8 can hold it: a file name that is not UTF-8 (``caf\xe9.edf``, read
+    by Python with its bytes as lone surrogates) with those bytes written ``\xe9``; it
+    stopped the table from being written after every file was analysed."""
+    if not isinstance(value, str):
+        return value
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        pass
+    try:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that is no byte of a name
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def failures(rows: list[dict]) -> Iterator[str]:
-    """One line per file that could not be analysed."""
+    """One line per file that could not be analysed, or was skipped."""
     for r in rows:
-        if r["kind"] == "error":
+        if r["kind"] in ("error", SKIPPED):
             said = r["error"]
             yield said if said.startswith(r["file"]) else f"{r['file']}: {said}"
 
 
 def summary_line(paths: list[str], rows: list[dict], out: Path) -> str:
     bad = sum(r["kind"] == "error" for r in rows)
+    skipped = sum(r["kind"] == SKIPPED for r in rows)
     reps = sum(r["kind"] == "repetition" for r in rows)
     contractions = sum(r["kind"] == "contraction" for r in rows)
-    return (f"{out}: {len(paths) - bad} of {len(paths)} recordings analysed, {contractions} "
-            f"contractions and {reps} repetitions" + (f"; {bad} failed (above)" if bad else ""))
+    return (f"{out}: {len(paths) - bad - skipped} of {len(paths)} recordings analysed, "
+            f"{contractions} contractions and {reps} repetitions"
+            + (f"; {bad} failed (above)" if bad else "")
+            + (f"; {skipped} still being recorded, skipped (above)" if skipped else ""))
 
 
 def settings_of(args) -> Settings:

@@ -5,11 +5,15 @@ Layout: ``sub-<code>/ses-<n>/emg/sub-<code>_ses-<n>_task-<protocol>_emg.edf|bdf`
 ``dataset_description.json``, ``README`` and ``participants.tsv`` (+ ``.json``).
 
 Privacy: participants are known by their pseudonymous codes only (letters and digits: BIDS
-labels). Each data file is an anonymised copy (``repair.anonymised``): the EDF patient field
-carries the code, the recording field and the start date are blanked, so no date is exported
-(no ``scans.tsv``). Sessions are numbered per participant in recording order (the header's
-start time, then the file name, then the data), so exporting the same files again gives the
-same numbers.
+labels): ``--subject`` when given (the header's patient field is then never used: it may hold
+a name or a national number), else the code in the header. Each data file is an anonymised
+copy (``recording.anonymise``, streamed): the EDF patient field carries the code, the
+recording field and the start date are blanked, so no date is exported (no ``scans.tsv``),
+and free text (annotation texts, transducer, prefiltering) is removed as ``export
+--anonymise`` does. A recording still being recorded is refused, or skipped with a line
+when it was found in a folder. Sessions are numbered per participant in recording order
+(the header's start time, then the file name, then the data), so exporting the same files
+again gives the same numbers.
 
 The data files hold the raw samples as recorded, unfiltered: ``SoftwareFilters`` is therefore
 "n/a" (BIDS: filters applied to the stored data). How bbfeedback processed them (notch,
@@ -33,7 +37,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,7 +56,9 @@ from bbfeedback.errors import InputError
 from bbfeedback.exercise.protocols import Protocol
 from bbfeedback.recording import Recording, read_recording, recording_file
 from bbfeedback.recording.annotations import finite
+from bbfeedback.recording.anonymise import check_finished, exported
 from bbfeedback.recording.outputs import write_private
+from bbfeedback.recording.repair import recording_now
 from bbfeedback.signal.blocks import EMG, OTHER, PRESSURE
 from bbfeedback.signal.filters import detect_mains
 from bbfeedback.signal.pipeline import PipelineConfig
@@ -97,6 +103,7 @@ class Export:
     out: Path
     files: dict[Path, Path] = field(default_factory=dict)  # source -> exported data file
     participants: list[str] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)  # found in a folder, still recording
 
 
 def subject_label(code: str) -> str:
@@ -109,9 +116,13 @@ def task_label(protocol_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", protocol_id) or FREE_TASK
 
 
-def find_recordings(paths: Iterable[str | Path]) -> list[Path]:
+def find_recordings(paths: Iterable[str | Path],
+                    skipped: list[Path] | None = None) -> list[Path]:
     """The EDF/BDF files named, and those directly inside the folders named (sorted), each
-    once; one line for anything else (a missing file, a CSV, a folder without recordings)."""
+    once; one line for anything else (a missing file, a CSV, a folder without recordings,
+    a recording named that is still being recorded). A recording in a folder that is still
+    being recorded is left out with a warning line (and added to ``skipped``): a folder of
+    today's sessions may hold the one in progress, and half a session is no session."""
     found: list[Path] = []
     for given in paths:
         p = Path(given)
@@ -121,11 +132,18 @@ def find_recordings(paths: Iterable[str | Path]) -> list[Path]:
                             and not f.name.startswith("."))
             if not inside:
                 raise InputError("no .edf or .bdf recordings in this folder", p)
-            found += inside
+            for f in inside:
+                if (pid := recording_now(f)) is not None:
+                    log.warning("%s: still being recorded (process %d); skipped", f, pid)
+                    if skipped is not None:
+                        skipped.append(f)
+                else:
+                    found.append(f)
             continue
         if p.exists() and p.suffix.lower() not in SUFFIXES:
             raise InputError("not an EDF or BDF recording (EMG-BIDS takes .edf or .bdf)", p)
         found.append(recording_file(p))  # missing, not a regular file: one line
+        check_finished(p)
     unique: dict[Path, Path] = {}
     for p in found:
         unique.setdefault(p.resolve(), p)
@@ -168,14 +186,16 @@ def _our_export(path: Path) -> bool:
 
 def survey(paths: list[Path], subject: str | None = None) -> list[Source]:
     """Every recording read once (so that a bad one stops the export before anything is
-    written), its patient code checked, copies of one recording dropped, and sessions
-    numbered per participant in recording order."""
+    written), its participant code chosen (``--subject``, else the header's code, checked),
+    copies of one recording dropped, and sessions numbered per participant in recording
+    order. With ``--subject`` the headers' patient fields are never used, but recordings
+    whose headers name different patients are refused: one code would merge them."""
     if subject is not None and not PATIENT_ID.match(subject):
         raise InputError(f"--subject {subject!r} must be a pseudonymous code (letters, "
                          "digits, - _ .; no spaces), not a name")
     sources: list[Source] = []
     seen: dict[str, Path] = {}
-    used_subject = False
+    header_codes: dict[str, Path] = {}
     for p in paths:
         rec = read_recording(p)
         digest = _data_digest(p)
@@ -184,24 +204,27 @@ def survey(paths: list[Path], subject: str | None = None) -> list[Source]:
             continue
         seen[digest] = p
         code = (rec.header.get("patientCode") or "").strip()
-        if code in NO_CODE:
-            if subject is None:
-                raise InputError("has no pseudonymous patient code in its header; give one "
-                                 "with --subject CODE", p)
-            code, used_subject = subject, True
+        if subject is not None:
+            if code not in NO_CODE:
+                header_codes.setdefault(code, p)
+            if len(header_codes) > 1:
+                first, other = list(header_codes.values())[:2]
+                raise InputError(f"{first} and {other} are recordings of different patients "
+                                 "(their headers differ): export each patient's recordings "
+                                 "with their own --subject", p)
+            code = subject
+        elif code in NO_CODE:
+            raise InputError("has no pseudonymous patient code in its header; give one "
+                             "with --subject CODE", p)
         elif not PATIENT_ID.match(code):
             raise InputError(f"patient code {code!r} in the header is not a pseudonymous "
-                             "code (letters, digits, - _ .): export an anonymised copy "
-                             "(bbfeedback export --anonymise) and give its code with "
-                             "--subject CODE", p)
+                             "code (letters, digits, - _ .): give the participant's code "
+                             "with --subject CODE", p)
         label = subject_label(code)
         if not label:
             raise InputError(f"patient code {code!r} has no letters or digits for a BIDS "
                              "label", p)
         sources.append(Source(p, code, label, str(rec.header.get("start") or ""), digest))
-    if subject is not None and not used_subject:
-        log.warning("--subject %s not used: every recording has its own patient code",
-                    subject)
     _check_labels(sources)
     by_label: dict[str, list[Source]] = {}
     for s in sorted(sources, key=lambda s: (s.start, s.path.name, s.digest)):
@@ -237,13 +260,16 @@ def _data_digest(path: Path) -> str:
 def export_bids(paths: Iterable[str | Path], out: str | Path, force: bool = False,
                 subject: str | None = None) -> Export:
     """Write the recordings as an EMG-BIDS dataset in ``out`` (whole or not at all)."""
-    files = find_recordings(paths)
+    skipped: list[Path] = []
+    files = find_recordings(paths, skipped)
+    if not files:
+        raise InputError("every recording found is still being recorded: nothing to export")
     target = check_out(out, force, files)
     sources = survey(files, subject)
     parent = target.absolute().parent
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=parent))
     try:
-        done = Export(target)
+        done = Export(target, skipped=skipped)
         for s in sources:
             done.files[s.path] = target / _write_session(tmp, s).relative_to(tmp)
         done.participants = sorted({s.label for s in sources})
@@ -317,15 +343,21 @@ EMG-BIDS (BIDS 1.11).
 
 
 def _write_session(root: Path, s: Source) -> Path:
-    """One recording's data file and sidecars; the data file's path."""
-    rec = read_recording(s.path)
-    result, protocol = _analysis(rec)
+    """One recording's data file and sidecars; the data file's path. The sidecars and events
+    come from the anonymised copy itself (its analysis equals the original's: the samples
+    and bbfeedback's annotations are kept), so they carry no more than it does."""
+    copy = root / f".{s.label}-{s.session}{s.path.suffix.lower()}"
+    chunks, _ = exported(s.path, anonymise=True, code=s.label)
+    write_private(copy, chunks)
+    protocol = _protocol(read_recording(copy))  # the task names the file
     task = task_label(protocol.id) if protocol is not None else FREE_TASK
     folder = root / f"sub-{s.label}" / f"ses-{s.session}" / "emg"
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"sub-{s.label}_ses-{s.session}_task-{task}"
     data = folder / f"{stem}_emg{s.path.suffix.lower()}"
-    write_private(data, _anonymised_with_code(s.path, s.label))
+    os.replace(copy, data)
+    rec = read_recording(data)
+    result = analyze(rec, AnalysisOptions(), protocol)
     header = edf_signal_headers(data)
     _write_json(folder / f"{stem}_emg.json", sidecar(rec, result, protocol, header))
     _write_tsv(folder / f"{stem}_channels.tsv", CHANNEL_COLUMNS, channel_rows(rec, result, header))
@@ -335,42 +367,21 @@ def _write_session(root: Path, s: Source) -> Path:
 
 
 def _analysis(rec: Recording) -> tuple[dict, Protocol | None]:
-    """``analyze`` as ``bbfeedback analyze`` runs it: with the protocol the session ran (as
-    recorded), else contractions only."""
-    protocol = None
-    if recorded_protocol(rec) is not None:
-        try:
-            protocol = recorded_protocol_itself(rec)
-        except InputError as exc:
-            log.warning("%s; exporting its contractions without repetition scores", exc)
+    """``analyze`` as ``bbfeedback analyze`` runs it, and the protocol it scored."""
+    protocol = _protocol(rec)
     return analyze(rec, AnalysisOptions(), protocol), protocol
 
 
-def _anonymised_with_code(path: Path, label: str) -> Iterator[bytes]:
-    """The anonymised copy (``repair.anonymised``'s header), its EDF+ patient field saying
-    the participant's code only; the data records copied in chunks, never held whole."""
-    with path.open("rb") as fh:
-        head = fh.read(256)
-        header_bytes = int(head[184:192])
-        fh.seek(0)
-        header = bytearray(anonymised_header(fh.read(header_bytes), path))
-        header[8:88] = f"{label} X X X".encode("ascii").ljust(80)
-        yield bytes(header)
-        while chunk := fh.read(1 << 20):
-            yield chunk
-
-
-def anonymised_header(header: bytes, where: object) -> bytes:
-    """An EDF/BDF header with the identifying fields blanked as ``repair.anonymised`` does
-    (EDF+ style): patient 'X X X X', recording 'Startdate X X X X', start 01.01.85 00.00.00."""
-    if len(header) < 256:
-        raise InputError("too short to be an EDF file", where)
-    data = bytearray(header)
-    fields = {8: b"X X X X".ljust(80), 88: b"Startdate X X X X".ljust(80),
-              168: b"01.01.85", 176: b"00.00.00"}
-    for offset, value in fields.items():
-        data[offset:offset + len(value)] = value
-    return bytes(data)
+def _protocol(rec: Recording) -> Protocol | None:
+    """The protocol ``bbfeedback analyze`` scores a recording with: the one the session ran
+    (as recorded), else none (contractions only)."""
+    if recorded_protocol(rec) is None:
+        return None
+    try:
+        return recorded_protocol_itself(rec)
+    except InputError as exc:
+        log.warning("%s; exporting its contractions without repetition scores", exc)
+        return None
 
 
 def edf_signal_headers(path: Path) -> dict[str, dict]:
@@ -423,9 +434,10 @@ def sidecar(rec: Recording, result: dict, protocol: Protocol | None,
     prefilters = {label: h["prefilter"] for label, h in header.items() if h["prefilter"]}
     doc: dict = {
         "TaskName": protocol.id if protocol is not None else FREE_TASK,
-        "TaskDescription": (f"{protocol.name['en']}: {protocol.description['en']}"
-                            if protocol is not None else
-                            "A recording without a bbfeedback exercise protocol"),
+        "TaskDescription": (
+            "A recording without a bbfeedback exercise protocol" if protocol is None else
+            f"{protocol.name['en']}: {protocol.description['en']}" if protocol.name["en"] else
+            "A therapist's own exercise protocol (its names and texts are not exported)"),
         "SamplingFrequency": _main_rate(rec),
         "PowerLineFrequency": power_line_hz(rec),
         "EMGReference": "n/a",

@@ -94,6 +94,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if archive:
         return _cmd_archive(args)
     args.file = args.files[0]
+    from bbfeedback import texts
     from bbfeedback.app import tables
     from bbfeedback.detect.contractions import DetectorConfig
     from bbfeedback.recording import read_recording
@@ -117,6 +118,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     )
     proto = protocol_for(rec, args.protocol, bool(args.channels or args.main))
     result = analyze(rec, options, proto, args.start_s, args.main, args.accessory, args.align)
+    if result.get("stopped_in_calibration"):
+        print(f"bbfeedback: warning: {rec.path}: "
+              f"{texts.text('stopped_in_calibration', args.lang)}", file=sys.stderr)
     if args.json:
         json.dump(finite(result), sys.stdout, indent=1, allow_nan=False)  # NaN is not JSON
         print()
@@ -266,6 +270,8 @@ def _add_record(sub) -> None:
     p.add_argument("--wait-s", type=within(3.0, 3600.0), default=10.0, metavar="S",
                    help="end (exit status 3, file saved) when the device sends nothing for S "
                    "seconds (default 10; 'no data' is reported after 3)")
+    p.add_argument("--lang", choices=["nl", "en"], default="en",
+                   help="language of the summary and of the patient's sentences")
     _lsl_option(p)
     p.set_defaults(func=_cmd_record)
 
@@ -276,7 +282,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
     return record(args.device, args.port, args.protocol, args.seconds, args.out, args.patient,
                   args.posture, args.db, args.speed, args.seed, args.progress, args.rate,
                   args.wait_s, args.force, calibration=args.calibration, lsl=args.lsl,
-                  **_spec_options(args))
+                  lang=args.lang, **_spec_options(args))
 
 
 def _lsl_option(p) -> None:
@@ -298,16 +304,31 @@ def _add_recover(sub) -> None:
 
 
 def _cmd_recover(args: argparse.Namespace) -> int:
-    from bbfeedback.recording.repair import recover, recovered_path
+    """A copy by default; on a disk with no room for it, the file itself (that needs no new
+    space and keeps the same records), said in the one line; exit 4 when the disk refuses
+    even that, or when no room is left for an --out the user named."""
+    from bbfeedback.recording.repair import WriteFailed, recover_or_in_place, recovered_path
 
     out = None if args.in_place else (args.out or recovered_path(args.file))
-    records, cut, crashed = recover(args.file, out, args.force)
-    if not crashed:
-        print(f"{args.file}: nothing to recover, the file is complete ({records} data records)")
+    try:
+        got = recover_or_in_place(args.file, out, args.force, fall_back=args.out is None)
+    except WriteFailed as exc:
+        print(f"bbfeedback: error: {exc}", file=sys.stderr)
+        return WriteFailed.exit_status
+    if not got.crashed:
+        print(f"{args.file}: nothing to recover, the file is complete ({got.records} data "
+              "records)")
         return 0
-    where = f"{args.file}" if out is None else f"{out} (the original is left as it was)"
-    print(f"recovered {records} data records into {where}: every sample up to the crash "
-          "that reached the disk" + (f"; dropped a partial record of {cut} bytes" if cut else ""))
+    if got.no_room:
+        where = (f"{args.file} itself: no room for a copy beside it ({got.no_room}), and "
+                 "repairing in place needs none")
+    elif got.in_place:
+        where = f"{args.file}"
+    else:
+        where = f"{out} (the original is left as it was)"
+    print(f"recovered {got.records} data records into {where}: every sample up to the crash "
+          "that reached the disk"
+          + (f"; dropped a partial record of {got.cut} bytes" if got.cut else ""))
     return 0
 
 
@@ -316,32 +337,19 @@ def _add_export(sub) -> None:
     p.add_argument("file")
     p.add_argument("--out", required=True)
     p.add_argument("--anonymise", "--anonymize", action="store_true",
-                   help="blank patient, recording and start date header fields")
+                   help="blank every free-text field (patient, recording, start date, "
+                   "annotation texts, transducer, prefiltering) and list what was kept and why")
     _force_option(p)
     p.set_defaults(func=_cmd_export)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from bbfeedback.recording import recording_file
-    from bbfeedback.recording.outputs import check_output, write_private
-    from bbfeedback.recording.repair import anonymised
+    from bbfeedback.recording.anonymise import export_file
 
-    src = recording_file(args.file)
-    check_output(args.out, args.force, (src,))
-    if Path(args.out).suffix.lower() != src.suffix.lower():  # a copy, not a conversion
-        raise InputError(f"--out {args.out}: a copy keeps its type; name it "
-                         f"*{src.suffix.lower()}", src)
-    if src.suffix.lower() == ".csv":
-        if args.anonymise:
-            raise InputError("a CSV recording has no header fields to blank; copy it without "
-                             "--anonymise", src)
-    else:  # a copy (or blanked fields) of a file no reader can open would promise too much
-        from bbfeedback.recording.edf import check_header
-
-        check_header(src)
-    data = anonymised(src) if args.anonymise else src.read_bytes()
-    write_private(args.out, data, args.force, (src,))
+    report = export_file(args.file, args.out, args.anonymise, args.force)
     print(f"wrote {args.out}" + (" (anonymised)" if args.anonymise else ""))
+    for line in report.lines():  # what an anonymised copy kept, and why
+        print(f"  {line}")
     return 0
 
 
@@ -353,8 +361,9 @@ def _add_export_bids(sub) -> None:
     p.add_argument("recordings", nargs="+", metavar="RECORDING",
                    help="EDF/BDF recordings, or folders of them")
     p.add_argument("--out", required=True, metavar="DIR", help="the dataset folder to create")
-    p.add_argument("--subject", metavar="CODE", help="pseudonymous code for the recordings "
-                   "that have none in their header")
+    p.add_argument("--subject", metavar="CODE", help="the participant's pseudonymous code "
+                   "(then the headers' patient fields are not used; default: the code in "
+                   "each header)")
     p.add_argument("--force", action="store_true",
                    help="replace the folder if it is an earlier bbfeedback BIDS export")
     p.set_defaults(func=_cmd_export_bids)
@@ -364,9 +373,10 @@ def _cmd_export_bids(args: argparse.Namespace) -> int:
     from bbfeedback.app.bids import export_bids
 
     done = export_bids(args.recordings, args.out, args.force, args.subject)
-    n, p = len(done.files), len(done.participants)
+    n, p, k = len(done.files), len(done.participants), len(done.skipped)
     print(f"wrote {done.out}: {n} recording{'s' * (n != 1)} of {p} "
-          f"participant{'s' * (p != 1)} (EMG-BIDS)")
+          f"participant{'s' * (p != 1)} (EMG-BIDS)"
+          + (f"; {k} still being recorded, skipped (named above)" if k else ""))
     return 0
 
 
@@ -441,16 +451,24 @@ def _cmd_history(args: argparse.Namespace) -> int:
     from bbfeedback.app.report import to_json
     from bbfeedback.exercise import protocols
 
-    hist = History(args.db)
-    if args.patient == "rebuild":
+    if args.patient == "rebuild":  # a full disk: one line, exit 4, the database whole
+        from bbfeedback.app.history import RebuildStopped, rebuild_history
+
         if not args.folder or not Path(args.folder).is_dir():
             raise InputError("history rebuild needs a folder of recordings")
-        added, skipped = hist.rebuild(args.folder)
-        print(f"{hist.path}: {added} sessions imported from {args.folder}, {len(skipped)} files "
+        try:
+            path, added, skipped = rebuild_history(args.folder, args.db)
+        except RebuildStopped as exc:
+            for line in exc.skipped:
+                print(f"  skipped {line}", file=sys.stderr)
+            print(f"bbfeedback: error: {exc}", file=sys.stderr)
+            return RebuildStopped.exit_status
+        print(f"{path}: {added} sessions imported from {args.folder}, {len(skipped)} files "
               "skipped")
         for line in skipped:
             print(f"  skipped {line}", file=sys.stderr)
         return 0
+    hist = History(args.db)
     if not args.patient:
         for pid in hist.patients():
             print(pid)
@@ -551,10 +569,18 @@ def _main(argv: list[str] | None) -> int:
     try:
         return args.func(args)
     except InputError as exc:
-        print(f"bbfeedback: error: {exc}", file=sys.stderr)
+        print(f"bbfeedback: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
+
+
+def _one_line(text: str) -> str:
+    """An error as one line the terminal shows and does not act on: control characters (a
+    newline, an escape sequence in a file's name) written as ``\x1b``. A name that is not
+    UTF-8 shows its odd bytes as '?' (stderr replaces what it cannot write)."""
+    return "".join(repr(ch)[1:-1] if ch < " " or "\x7f" <= ch <= "\x9f" else ch
+                   for ch in text)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ numbered migrations (``PRAGMA user_version``); WAL mode and a busy timeout let t
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import json
@@ -29,6 +30,8 @@ from bbfeedback.detect.calibration import Calibration
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.recording import Recording, read_recording
+from bbfeedback.recording.repair import WriteFailed
+from bbfeedback.recording.tal import annotation_layout
 
 log = logging.getLogger("bbfeedback")
 MIGRATIONS = [
@@ -61,6 +64,11 @@ MIGRATIONS = [
     ALTER TABLE sessions ADD COLUMN signal_hash TEXT;
     CREATE INDEX sessions_signal_hash ON sessions(signal_hash);
     """,
+    # 3: the hash leaves the annotation channel out (an anonymised copy rewrites its free
+    # text): older hashes are recomputed from their files (``_hash_older_rows``)
+    """
+    UPDATE sessions SET signal_hash = NULL WHERE signal_hash NOT LIKE 'v2:%';
+    """,
 ]
 BUSY_TIMEOUT_S = 5.0  # how long to wait for another process's write before saying "busy"
 SETS_PER_DAY = (4, 6)  # leaflet A: exercises 1-3 at least 4-6 times a day
@@ -88,6 +96,7 @@ class History:
         self.path = Path(path) if path else default_path()
         if path and not self.path.parent.is_dir():  # a given --db: its folder must exist
             raise InputError("folder does not exist", self.path.parent)
+        self.db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             _create_private(self.path)  # SQLite gives its -wal/-shm files the same mode
@@ -99,10 +108,16 @@ class History:
             self._migrate()
             self._check()
         except sqlite3.OperationalError as exc:
-            raise InputError(_explain(exc), self.path) from None
+            self.close()  # (closed now, not when collected: a caller may remove the files)
+            raise _operational(exc, self.path) from None
         except sqlite3.DatabaseError as exc:
+            self.close()
             raise InputError(_damaged(exc), self.path) from None
         except OSError as exc:
+            self.close()
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise WriteFailed(f"no room on the disk for the history database "
+                                  f"({exc.strerror})", self.path) from None
             raise InputError(f"cannot open the history database ({exc.strerror})",
                              self.path) from None
 
@@ -155,12 +170,26 @@ class History:
         return version
 
     def close(self) -> None:
-        self.db.close()
+        """Close the database; never raises (a checkpoint that finds the disk full leaves
+        the -wal file, which SQLite reads again next time: nothing is lost)."""
+        if self.db is not None:
+            try:
+                self.db.close()
+            except sqlite3.Error:
+                pass
 
     # --- writing ---------------------------------------------------------------------------
     def add(self, path: str | Path, recording: Recording | None = None) -> int | None:
         """Index one session recording (None when it holds no bbfeedback session). A copy of
-        a session already indexed under another file name is refused (InputError)."""
+        a session already indexed under another file name is refused (InputError), and so
+        is a file whose name is not UTF-8: the history keeps names as text, and one that
+        cannot be stored cannot be found again."""
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError("the file name is not UTF-8 text: rename it to add the session "
+                             "to the history", str(path).encode("utf-8", "surrogateescape")
+                             .decode("utf-8", "replace")) from None
         rec = recording or read_recording(path)
         info = session_info(rec)
         if info is None:
@@ -186,7 +215,7 @@ class History:
                       r.get("peak_pct_mvc"), r.get("rest_residual_pct"),
                       json.dumps(r.get("flags", [])), json.dumps(r)) for r in info["reps"]])
         except sqlite3.OperationalError as exc:
-            raise InputError(_explain(exc), self.path) from None
+            raise _operational(exc, self.path) from None
         return sid
 
     def _refuse_copy(self, digest: str, file: str) -> None:
@@ -198,17 +227,25 @@ class History:
     def rebuild(self, folder: str | Path) -> tuple[int, list[str]]:
         """Re-import every session recording under a folder: (added, skipped files with the
         reason). Copies of a session already indexed and files without a patient code are
-        skipped; so is a damaged file, without stopping the others."""
-        self._hash_older_rows()
+        skipped; so is a damaged file, without stopping the others. A full disk stops it
+        (``RebuildStopped``): each session is its own transaction, so those imported stay
+        whole and the one being written leaves nothing."""
         added, skipped = 0, []
-        for edf in sorted(Path(folder).rglob("*.edf")):
-            try:
-                if self.add(edf) is not None:
-                    added += 1
-                else:
-                    skipped.append(f"{edf}: no bbfeedback session in it")
-            except (InputError, sqlite3.IntegrityError) as exc:  # one bad file, not all
-                skipped.append(str(exc))
+        files = sorted(Path(folder).rglob("*.edf"))
+        try:
+            self._hash_older_rows()
+            for edf in files:
+                try:
+                    if self.add(edf) is not None:
+                        added += 1
+                    else:
+                        skipped.append(f"{edf}: no bbfeedback session in it")
+                except WriteFailed:
+                    raise
+                except (InputError, sqlite3.IntegrityError) as exc:  # one bad file, not all
+                    skipped.append(str(exc))
+        except WriteFailed as exc:
+            raise RebuildStopped(str(exc), added, len(files), skipped) from None
         return added, skipped
 
     def _hash_older_rows(self) -> None:
@@ -220,9 +257,12 @@ class History:
                 digest = signal_hash(file)
             except InputError:
                 continue
-            with self._transaction():
-                self.db.execute("UPDATE sessions SET signal_hash = ? WHERE id = ?",
-                                (digest, sid))
+            try:
+                with self._transaction():
+                    self.db.execute("UPDATE sessions SET signal_hash = ? WHERE id = ?",
+                                    (digest, sid))
+            except sqlite3.OperationalError as exc:
+                raise _operational(exc, self.path) from None
 
     # --- reading ---------------------------------------------------------------------------
     def sessions(self, patient: str) -> list[dict]:
@@ -330,9 +370,13 @@ def previous_calibration(history: History, patient: str,
     return {}
 
 
+HASH_VERSION = "v2:"  # the signal channels only (v1, unprefixed: all data record bytes)
+
+
 def signal_hash(path: str | Path) -> str:
-    """SHA-256 of an EDF's data records (everything after its header): equal for a file, its
-    export and its anonymised copy, which differ only in header fields."""
+    """SHA-256 of an EDF's signal samples: its data records without the annotation channel
+    (an anonymised copy rewrites the annotations' free text, ``recording.anonymise``), so
+    it is equal for a file, its export and its anonymised copy."""
     p = Path(path)
     digest = hashlib.sha256()
     try:
@@ -341,14 +385,25 @@ def signal_hash(path: str | Path) -> str:
             header_bytes = int(head[184:192]) if len(head) == 256 else -1
             if header_bytes < 256:
                 raise InputError("not an EDF file (header unreadable)", p)
+            layout = annotation_layout(head + fh.read(header_bytes - 256), int(head[252:256]))
             fh.seek(header_bytes)
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
+            if layout is None or layout[1] <= 0:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+            else:
+                _, record, off, length = layout
+                many = max(1, (1 << 20) // record) * record
+                while chunk := fh.read(many):
+                    view = memoryview(chunk)
+                    for at in range(0, len(chunk), record):
+                        rec = view[at:at + record]
+                        digest.update(rec[:off])
+                        digest.update(rec[off + length:])
     except ValueError:
         raise InputError("not an EDF file (header unreadable)", p) from None
     except OSError as exc:
         raise InputError(f"cannot read ({exc.strerror})", p) from None
-    return digest.hexdigest()
+    return HASH_VERSION + digest.hexdigest()
 
 
 def _create_private(path: Path) -> None:
@@ -385,6 +440,78 @@ def _explain(exc: sqlite3.OperationalError) -> str:
     return f"history database error ({text})"
 
 
+def _disk_refused(exc: sqlite3.OperationalError) -> bool:
+    """SQLite's full disk (SQLITE_FULL) or a failed write or read (SQLITE_IOERR_*)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
+    return "disk is full" in str(exc) or "disk I/O error" in str(exc)
+
+
+def _operational(exc: sqlite3.OperationalError, path: Path) -> InputError:
+    """The one line for an operational error: a full disk is a ``WriteFailed`` (exit 4)."""
+    if not _disk_refused(exc):
+        return InputError(_explain(exc), path)
+    full = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL \
+        or _nearly_full(path)  # (a full disk fails SQLite's -shm map as an I/O error)
+    return WriteFailed(("the disk is full" if full else "the disk refused a write")
+                       + f" ({exc})", path)
+
+
+def _nearly_full(path: Path) -> bool:
+    """Whether the disk of ``path`` has less than a megabyte left."""
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < (1 << 20)
+
+
+class RebuildStopped(WriteFailed):
+    """``history rebuild`` stopped by a full disk, after ``added`` of ``files`` files."""
+
+    def __init__(self, message: str, added: int, files: int, skipped: list[str]):
+        super().__init__(message)
+        self.added, self.files, self.skipped = added, files, skipped
+
+
+DB_COMPANIONS = ("-wal", "-shm", "-journal")  # SQLite's files beside a database
+
+
+def rebuild_history(folder: str | Path, db: str | Path | None = None
+                    ) -> tuple[Path, int, list[str]]:
+    """``history rebuild``: every session recording under ``folder`` into the database
+    (path, added, skipped). On a full disk it stops with one line (``RebuildStopped``) that
+    says what the database keeps; a database this rebuild had just begun and that got no
+    session is removed with its -wal/-shm files (it would only hide the problem)."""
+    path = Path(db) if db else default_path()
+    new = not path.exists()
+    hist: History | None = None
+    try:
+        hist = History(db)
+        added, skipped = hist.rebuild(folder)
+        return hist.path, added, skipped
+    except WriteFailed as exc:
+        added = getattr(exc, "added", 0)
+        if hist is not None:
+            hist.close()
+        if new and added == 0:
+            for name in (path, *(Path(f"{path}{c}") for c in DB_COMPANIONS)):
+                name.unlink(missing_ok=True)
+            kept = "nothing was imported, and the new database is removed again"
+        elif isinstance(exc, RebuildStopped):
+            kept = (f"{added} of {exc.files} files were imported before, each whole; free "
+                    "some space and run history rebuild again")
+        else:
+            kept = "the database is left as it was"
+        stopped = RebuildStopped(f"{exc}; {kept} (the EDF files are untouched)",
+                                 added, getattr(exc, "files", 0), getattr(exc, "skipped", []))
+        raise stopped from None
+    finally:
+        if hist is not None:
+            hist.close()
+
+
 def session_info(rec: Recording) -> dict | None:
     """What the history keeps of a session recording (from its annotations, checked when
     read by ``recording.schemas``, and header): a pseudonymous patient code, sound repetition
@@ -397,6 +524,9 @@ def session_info(rec: Recording) -> dict | None:
     if patient in ("", "X") or not PATIENT_ID.match(patient):
         raise InputError("no pseudonymous patient code in the file's header (none, or a "
                          "name); not added", rec.path)
+    if stopped_in_calibration(rec):
+        raise InputError("the session was stopped during its calibration: no repetition to "
+                         "keep (record and the live window leave it out too)", rec.path)
     started = rec.header.get("start") or datetime.now().isoformat(timespec="seconds")
     device = meta.last("device") or {}
     return {
@@ -407,6 +537,16 @@ def session_info(rec: Recording) -> dict | None:
                         for name, c in (meta.last("calibration") or {}).items()},
         "summary": meta.last("summary") or {}, "reps": _reps(rec),
     }
+
+
+def stopped_in_calibration(rec: Recording) -> bool:
+    """A session that never finished its calibration: no calibration written, no
+    repetition scored (and not a damaged calibration). ``record`` and the window add a
+    session only when it has a result, which needs a finished calibration: a rebuild from the
+    files must leave out the same sessions."""
+    meta = rec.meta
+    return (meta.last("calibration") is None and "calibration" not in meta.damaged
+            and not meta.all("rep") and "rep" not in meta.damaged)
 
 
 def _reps(rec: Recording) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import signal
 import sys
 import threading
@@ -9,16 +10,23 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+from bbfeedback import texts
 from bbfeedback.app.allocator import steady_allocator
 from bbfeedback.app.recorder import SessionRecorder, check_patient_id
-from bbfeedback.app.run import RunEnd, Sink, Watchdog, run
+from bbfeedback.app.run import RunEnd, Sink, SinkFailed, Watchdog, run
 from bbfeedback.app.sources import LiveSource, open_source
 from bbfeedback.app.visit import calibration_for
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.session import Session
 from bbfeedback.recording.outputs import check_output
-from bbfeedback.recording.repair import marker_path, unfinished
+from bbfeedback.recording.repair import (
+    WriteFailed,
+    marker_path,
+    recover,
+    remove_marker,
+    unfinished,
+)
 
 
 class ConsoleSink(Sink):
@@ -38,6 +46,101 @@ class ConsoleSink(Sink):
         if self.progress and w.records > self._records:
             self._records = w.records
             print(f"on disk {w.records * w.per_record[0]} samples", flush=True)
+
+
+class SafeRecorder(SessionRecorder):
+    """The session recorder that outlives its disk. A write that fails (the disk is full, a
+    quota, an I/O error) ends the recording, never the program: what reached the disk is made
+    a valid file at once and in place (``recover``: the header's record count and cutting a
+    partial record need no new space; a copy would), and the run ends with reason
+    ``write-failed`` (``SinkFailed``). ``failure`` then says what happened in one line."""
+
+    def __init__(self, path, *args, **kwargs):
+        self.failure = ""  # why the recording stopped early ("" while the disk takes it)
+        self.full, self.refused, self.kept, self.stopped_at_s = False, "", "none", 0.0
+        self.kept_s = 0.0  # seconds of signal the file keeps after a failure
+        try:
+            super().__init__(path, *args, **kwargs)
+        except OSError as exc:  # no room for the header: nothing recorded, nothing left
+            if marker_path(path).exists():  # (the marker comes first: the file is ours)
+                Path(path).unlink(missing_ok=True)
+                remove_marker(path)
+            raise WriteFailed(f"cannot create ({exc.strerror or exc})", path) from None
+
+    def block(self, block, events, session) -> None:
+        if self.failure:
+            return
+        try:
+            super().block(block, events, session)
+        except OSError as exc:
+            raise SinkFailed(self._fail(exc)) from None
+
+    def status(self, status) -> None:
+        if self.failure:
+            return
+        try:
+            super().status(status)
+        except OSError as exc:
+            raise SinkFailed(self._fail(exc)) from None
+
+    def finish(self, session, events, result) -> None:
+        """As the recorder's; a write failing while the file is closed (the last record,
+        the summary) is noted in ``failure``, not raised: the run is over by then."""
+        if self.failure:
+            return
+        try:
+            super().finish(session, events, result)
+        except OSError as exc:
+            self._fail(exc)
+
+    def close(self) -> None:
+        if self.failure:
+            return
+        try:
+            super().close()
+        except OSError as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: OSError) -> str:
+        """Make what is on disk a valid recording, in place, and say so (``failure``)."""
+        at_s = self.samples / self.fs_hz
+        fh = self.writer._fh  # noqa: SLF001 - the writer has no way to give up its file yet
+        try:  # (its buffer is tried once more; the raw file is closed whatever happens)
+            fh.close()
+        except OSError:
+            pass
+        try:
+            records, _, _ = recover(self.path)
+            self.kept_s = records * self.writer.record_s
+            kept = (f"the {self.kept_s:.1f} s on disk are kept as a valid recording in "
+                    f"{self.path}")
+            self.kept = "kept"
+        except WriteFailed as again:  # not even in place: left as it is, for later
+            kept = (f"{again}; the file is left as it is: run bbfeedback recover "
+                    f"{self.path} when the disk is back")
+            self.kept = "left"
+        except InputError:  # not one whole record on disk: nothing to keep
+            self.path.unlink(missing_ok=True)
+            remove_marker(self.path)
+            kept = "nothing was on disk yet, so no file is left"
+            self.kept = "none"
+        self.full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        self.refused = "" if self.full else str(exc.strerror or exc)
+        self.stopped_at_s = at_s
+        why = "the disk is full" if self.full else f"the disk refused a write ({self.refused})"
+        self.failure = f"{why}: the recording stopped at {at_s:.1f} s; {kept}"
+        return self.failure
+
+    def failure_text(self, lang: str) -> str:
+        """``failure`` in the window's language ("" while the disk takes the recording)."""
+        if not self.failure:
+            return ""
+        why = texts.text("disk_full", lang) if self.full else \
+            texts.text("disk_refused", lang, why=self.refused)
+        kept = texts.text(f"disk_{self.kept}", lang, path=self.path,
+                          kept=texts.fmt(self.kept_s, lang, ".1f"))
+        return texts.text("disk_stopped", lang, why=why, kept=kept,
+                          at=texts.fmt(self.stopped_at_s, lang, ".1f"))
 
 
 class HistorySink(Sink):
@@ -77,13 +180,15 @@ class HistorySink(Sink):
 
 SILENT_S = 3.0  # no data this long: "no data from PORT" (the watchdog)
 EXIT_DEVICE_LOST = 3
+EXIT_WRITE_FAILED = WriteFailed.exit_status  # the disk refused a write: what it holds is kept
 
 
 def record(device: str, port: str | None, protocol: str | None, seconds: float | None,
            out: str, patient: str = "X", posture: str | None = None, db: str | None = None,
            speed: float = 1.0, seed: int = 0, progress: bool = False,
            rate: float | None = None, wait_s: float = 10.0, force: bool = False,
-           calibration: str | None = None, lsl: bool = False, **spec_options) -> int:
+           calibration: str | None = None, lsl: bool = False, lang: str = "en",
+           **spec_options) -> int:
     """Record until ``seconds`` of signal, the protocol's end (its last step over: an
     as-long-as-possible hold moves it; ``seconds`` may then be left out), Ctrl-C / SIGTERM,
     or a device silent for ``wait_s`` (exit status 3); the file is finalised in every case.
@@ -115,9 +220,13 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float |
                           calibration=calibration, previous=previous,
                           posture=posture, ranges=src.ranges) if proto else None
         outlet = _lsl_outlet(src, patient, session) if lsl else None
-        rec = SessionRecorder(path, src.channels, src.fs_hz, src.full_scale, session,
-                              {"name": src.name, "port": src.port, "fs_hz": src.fs_hz,
-                               "posture": posture}, patient, force)
+        rec = SafeRecorder(path, src.channels, src.fs_hz, src.full_scale, session,
+                           {"name": src.name, "port": src.port, "fs_hz": src.fs_hz,
+                            "posture": posture}, patient, force)
+    except WriteFailed as exc:
+        src.stream.stop()
+        print(f"bbfeedback: error: {exc}; nothing recorded", file=sys.stderr)
+        return EXIT_WRITE_FAILED
     except BaseException:
         src.stream.stop()
         raise
@@ -144,6 +253,9 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float |
             outlet.close()
     if end.reason == "stop-requested":
         end = replace(end, reason="interrupted")
+    if rec.failure:  # the disk refused a write: what it holds is a valid file (or none)
+        print(f"bbfeedback: error: {rec.failure}", file=sys.stderr)
+        return EXIT_WRITE_FAILED
     if rec.samples == 0:  # nothing half-made: a failed start leaves no file behind
         rec.close()  # (again: closing twice is harmless) the in-progress marker goes too
         path.unlink(missing_ok=True)
@@ -157,9 +269,10 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float |
         print(f"bbfeedback: error: {why}: is the device on, and is it the right one? "
               "(nothing recorded)", file=sys.stderr)
         return EXIT_DEVICE_LOST
-    _report(src, rec, end, path, history)
+    _report(src, rec, end, path, history, lang)
     if end.reason in ("lost", "error"):
-        print(f"bbfeedback: device lost ({end.last_status.message}); the recording up to "
+        why = end.last_status.message.removesuffix("; device lost")  # (said once)
+        print(f"bbfeedback: device lost ({why}); the recording up to "
               f"then is saved in {path}", file=sys.stderr)
         return EXIT_DEVICE_LOST
     return 0
@@ -229,14 +342,18 @@ def _signals_as_stop(stop: threading.Event):
 
 
 def _report(src: LiveSource, rec: SessionRecorder, end: RunEnd, path: Path,
-            history: HistorySink | None) -> None:
+            history: HistorySink | None, lang: str = "en") -> None:
     packets_lost = getattr(src.stream, "lost_packets", 0)  # the simulated sensor loses none
     print(f"recorded {rec.samples} samples ({rec.samples / src.fs_hz:.1f} s) to {path}; "
           f"samples received {rec.samples - rec.lost}; packets lost {packets_lost}; "
           f"samples lost {rec.lost}; disconnections {end.disconnects}")
     if end.reason == "interrupted":
         print("stopped early (Ctrl-C or SIGTERM); the recording is saved")
-    if end.result is not None:
-        print(end.result["summary"]["text_en"])
+    if end.result is not None:  # the therapist's summary, then the patient's own sentences
+        summary = end.result["summary"]
+        print(summary[f"text_{lang}"])
+        said = summary.get(f"patient_text_{lang}")
+        if said:
+            print(f"{texts.text('for_patient', lang)}: {said}")
     if history is not None and history.note:
         print(history.note)

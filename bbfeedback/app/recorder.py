@@ -1,8 +1,10 @@
 """Recording a session as it happens: a run-loop sink writing EDF+ with annotations.
 
 The file's sample clock is the device's: a gap (``block.start_sample`` past what was written)
-is filled with the last value and named in a ``bbfeedback:gap`` annotation, so re-analysis
-cuts the fill out again and sees the very blocks the live session saw. Every annotation goes
+is filled with the last value and named in the ``bbfeedback:gaps`` annotation of the data
+record the fill is in (``EdfPlusWriter.fill``: on disk with the fill, never after it, however
+many gaps a second), so re-analysis cuts the fill out again and sees the very blocks the live
+session saw, also in a file recovered after a crash. Every annotation goes
 through the codec (``bbfeedback.recording.annotations``): settings, device, calibration, cues,
 contractions, repetition scores, connection events, the summary.
 """
@@ -12,8 +14,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
-
-import numpy as np
 
 from bbfeedback.app.run import Sink
 from bbfeedback.detect.contractions import Contraction
@@ -28,6 +28,10 @@ from bbfeedback.signal.blocks import Block, Channel
 
 PATIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 NOTED_STATUS = ("disconnected", "reconnected", "warning", "error", "lost")
+# each record's room for annotations (gaps have room of their own): the notes at the start
+# (settings, protocol, device: up to ~3 kB) and at the end (a Glazer summary: ~5 kB) fit the
+# last record and the free room of the one before, so closing adds no record of its own
+ANNOTATION_BYTES = 8192
 
 
 def check_patient_id(pid: str) -> str:
@@ -51,11 +55,11 @@ class SessionRecorder(Sink):
         self.writer = EdfPlusWriter(self.path, specs, datetime.now().replace(microsecond=0),
                                     patient=f"{_token(patient)} X X X",
                                     recording=f"X X {_token((device or {}).get('name', 'X'))}"
-                                              " bbfeedback", force=force)
+                                              " bbfeedback", force=force,
+                                    annotation_bytes=ANNOTATION_BYTES)
         self.samples = 0  # written, fill included: the sample clock
         self.lost = 0
         self.result: dict | None = None
-        self._last = np.zeros(len(channels))
         self._flushed_records = 0
         self._cal_written = False
         if session is not None:  # the protocol as it ran (a therapist may have changed it)
@@ -78,13 +82,9 @@ class SessionRecorder(Sink):
     def block(self, block: Block, events: list, session: Session | None) -> None:
         gap = block.start_sample - self.samples
         if gap > 0:  # the sample clock jumped: fill, and say where and how much
-            self.writer.write(list(np.repeat(self._last[None, :], gap, axis=0).T))
-            self.note(self.samples / self.fs_hz, "gap",
-                      {"t_s": round(self.samples / self.fs_hz, 4), "lost_samples": int(gap)})
+            self.writer.fill(int(gap))
             self.lost += gap
-        self.writer.write(list(block.data.T))
-        if block.n_samples:  # (an empty block only carries a gap)
-            self._last = block.data[-1]
+        self.writer.write(list(block.data.T))  # (an empty block only carries a gap)
         self.samples = block.end_sample
         self._annotate(session, events)
         if self.writer.records > self._flushed_records:  # each finished record to disk now:

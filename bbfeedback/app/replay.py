@@ -28,7 +28,7 @@ from bbfeedback.exercise import protocols
 from bbfeedback.exercise.clock import CueChange
 from bbfeedback.exercise.protocols import CUES
 from bbfeedback.exercise.session import Session
-from bbfeedback.recording import Recording, read_recording
+from bbfeedback.recording import Recording, check_rates, read_recording
 
 BLOCK_S = 0.04
 
@@ -36,9 +36,12 @@ BLOCK_S = 0.04
 def replayable(recording: Recording | str | Path, channels: list[str] | None = None
                ) -> Recording:
     """The recording, or one line why it cannot be replayed: unreadable, in progress, no
-    EMG or pressure, or too long to hold for seeking (refused before any work)."""
+    EMG or pressure, a rate ``analyze`` refuses (1 Hz), or too long to hold for seeking
+    (refused before any work: the window opened, then failed, and the command said 0)."""
     rec = recording if isinstance(recording, Recording) else read_recording(recording)
-    for g in rec.groups(select(rec, channels)):
+    chosen = select(rec, channels)
+    check_rates(rec, chosen)
+    for g in rec.groups(chosen):
         g.check_holdable()
     return rec
 

@@ -20,6 +20,20 @@ from bbfeedback.exercise.session import Session
 from bbfeedback.signal.blocks import Block, SampleGuard
 
 ENDING = ("stopped", "error", "lost", "seek")  # statuses after which a source gives no more
+# A link that ends this close to ``until_sample`` ended where the caller wanted to stop: the
+# device's own end (an emulator of that length, a board switched off on time). Parsers keep
+# back a frame or two (BITalino emits a frame once two more followed; the first, perhaps cut,
+# line or packet is dropped while locking), so the last samples of a device that stops
+# exactly at the limit never come: without this slack a clean run ended "device lost".
+END_SLACK_S = 0.01
+END_SLACK_SAMPLES = 4
+
+
+class SinkFailed(Exception):
+    """A sink can take no more (the recorder's disk is full): the run ends at once with
+    reason ``write-failed``, every sink finished without a result (scores would name samples
+    that are not on disk), and the message as the run's last status. The sink itself has
+    already made safe what it had written."""
 
 
 class Sink:
@@ -44,7 +58,7 @@ class RunEnd:
     """How a run ended and what it saw."""
 
     # limit | ended (the protocol's last step) | stopped | error | lost | seek |
-    # stop-requested | interrupted
+    # stop-requested | interrupted | write-failed (a sink raised SinkFailed: a full disk)
     reason: str
     end_sample: int
     lost_samples: int
@@ -121,6 +135,7 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
     at most a second): a recording stopped by the user keeps every sample received."""
     expected, lost, disconnects = first_sample, 0, 0
     reason, last = "stopped", None
+    fs_hz: float | None = None  # the source's rate, once a block showed it
     draining_until: float | None = None
     guard = SampleGuard()
     try:
@@ -138,6 +153,9 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
             if item is None:
                 continue
             if not isinstance(item, Block):
+                if _ended_at_limit(item, expected, until_sample, fs_hz):
+                    reason = "limit"  # the device's own end: no disconnect to report
+                    break
                 last = item
                 disconnects += item.kind == "disconnected"
                 for s in sinks:
@@ -149,6 +167,7 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
             block = on_clock(item, expected)
             if block is None:
                 continue
+            fs_hz = block.fs_hz
             if until_sample is not None:  # exactly up to the limit, never a fill beyond it
                 if block.start_sample >= until_sample:  # lost up to the limit, and past it:
                     block = Block(block.data[:0], block.fs_hz, block.channels, until_sample,
@@ -171,6 +190,15 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
                 break
     except KeyboardInterrupt:
         reason = "interrupted"
+    except SinkFailed as exc:  # the sinks are told why, then closed without a result
+        failed = Status("error", str(exc), expected)
+        for s in sinks:
+            try:
+                s.status(failed)
+            except Exception:  # noqa: BLE001 - the failure is the one to show
+                pass
+        _close_after_crash(sinks)
+        return RunEnd("write-failed", expected, lost, disconnects, None, failed)
     except Exception:  # a bug: the sinks still close (the recording is saved), then it shows
         _close_after_crash(sinks)
         raise
@@ -183,6 +211,18 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
     for s in sinks:
         s.finish(session, events, result)
     return RunEnd(reason, expected, lost, disconnects, result, last)
+
+
+def _ended_at_limit(item: Status, expected: int, until_sample: int | None,
+                    fs_hz: float | None) -> bool:
+    """Whether a link that went away (or ended) did so at the limit the caller asked for,
+    within what parsers keep back (``END_SLACK_S``): a clean end, not a lost device."""
+    if until_sample is None or fs_hz is None or item.kind not in ("disconnected", *ENDING):
+        return False
+    if item.kind == "seek":
+        return False
+    slack = max(END_SLACK_SAMPLES, round(END_SLACK_S * fs_hz))
+    return 0 <= until_sample - expected <= slack
 
 
 def _guarded(guard: SampleGuard, block: Block, sinks: list[Sink]) -> Block:

@@ -9,9 +9,9 @@ Rules (documented in the README, issue 22):
   (2 s) before the cue - at most half the rest before it: a patient who knows the rhythm
   anticipates the cue, but a contraction in the first half of the rest is still the
   previous repetition's rest not kept - to the end of the work phase for a hold (a late
-  start is her answer, said as timing: ``late_onset``), or ``LATE_S`` (1.5 s; at most half
-  the rest after it) after the cue for a quick squeeze, whose work phase (0.3-1 s) is
-  shorter than a normal reaction time (0.4-0.9 s plus the squeeze itself).
+  start is her answer, said as timing: ``late_onset``), or ``LATE_S`` (1.5 s; never into
+  the next cue's early window) after the cue for a quick squeeze, whose work phase (0.3-1
+  s) is shorter than a normal reaction time (0.4-0.9 s plus the squeeze itself).
 - **In order, once.** A contraction answers one repetition at most, and a repetition's
   answer begins after the previous repetition's: the assignment is monotone on the sample
   clock, decided for each repetition when its rest has ended (the same rule live and
@@ -28,12 +28,13 @@ Rules (documented in the README, issue 22):
   would let a later contraction change a judgement the patient has already seen, and
   live would no longer equal the file.
 - **Too early is said as timing.** With no answer in the window, a contraction that began
-  in the rest before it (after the previous answer), is still on at the cue, and was a
-  squeeze (its envelope up to the cue reaches the target band on the median: a rest too
-  tense to fall below the detector's *off* level is not one; ``RepScorer._squeezing``) is
-  her answer, begun too early (``early_onset``, "te vroeg begonnen"): she did the repetition,
-  and her hold is timed from her own onset, so the early start is said once and not again
-  as a short hold or as the previous rest not kept (that rest ends at her onset).
+  in the rest before it (after the previous answer) and was a squeeze is her answer, begun
+  too early (``early_onset``, "te vroeg begonnen"): she did the repetition (a hold that
+  lasted at least the twitch limit; a flick that reached the band), and her hold is timed
+  from her own onset, so the early start is said once and not again as a short hold or as
+  the previous rest not kept (that rest ends at her onset). A squeeze: the envelope reaches
+  the target band - a flick at its peak, a hold on the median up to the cue - which a rest
+  too tense to fall below the detector's *off* level does not (``RepScorer._squeezing``).
 
 A recording made at another rhythm (another device's cues, or the patient's own count) is
 aligned before scoring (``app/analyze.py``: each repetition anchored at her own contraction
@@ -42,6 +43,7 @@ when the protocol's rhythm does not fit); within a session, the cue is the rhyth
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bbfeedback.detect.contractions import Contraction
@@ -76,9 +78,12 @@ def reaction_window(cue_s: float, work_s: float, hold_s: float, quick: bool,
                     rest_before_s: float | None, rest_after_s: float | None) -> Window:
     """The reaction window of one repetition (see the module's rules)."""
     early = EARLY_S if rest_before_s is None else min(EARLY_S, rest_before_s / 2)
-    if quick:
-        late = LATE_S if rest_after_s is None else min(LATE_S, max(work_s, rest_after_s / 2))
-        return Window(cue_s - early, cue_s + max(late, work_s), 0.0)
+    if quick:  # up to LATE_S after the cue, never into the next cue's early window (a
+        # squeeze 1.0-1.5 s after the cue in a 2 s rest is still this cue's, not nobody's)
+        end = cue_s + max(LATE_S, work_s)
+        if rest_after_s is not None:
+            end = min(end, cue_s + work_s + rest_after_s - min(EARLY_S, rest_after_s / 2))
+        return Window(cue_s - early, max(end, cue_s + work_s), 0.0)
     shortest = min(MIN_HOLD_FRACTION * hold_s, MIN_HOLD_S) if hold_s > 0 else 0.0
     return Window(cue_s - early, cue_s + work_s, shortest)
 
@@ -99,14 +104,16 @@ def answer(events: list[tuple[Contraction, bool]], cue_s: float, window: Window,
     return min(pool, key=lambda c: abs(c.onset_s - cue_s - lag_s))
 
 
-def early_answer(events: list[tuple[Contraction, bool]], cue_s: float, window: Window,
-                 after_s: float, rest_start_s: float) -> Contraction | None:
-    """A contraction begun too early (see the module's rules): its onset in the rest
-    before the window (from ``rest_start_s``, after ``after_s``), still on at the cue; the
-    latest such one."""
+def early_answer(events: list[tuple[Contraction, bool]], window: Window, after_s: float,
+                 rest_start_s: float,
+                 squeeze: Callable[[Contraction, bool], bool]) -> Contraction | None:
+    """A repetition begun too early (see the module's rules): a contraction whose onset lies
+    in the rest before the window (from ``rest_start_s``, after ``after_s``), a squeeze
+    (``squeeze(contraction, still going on)``), and for a hold at least ``window.min_s``
+    long (or still going on); the latest such one."""
     early = [c for c, going in events
              if rest_start_s <= c.onset_s < window.start_s and c.onset_s > after_s
-             and (going or c.offset_s > cue_s)]
+             and (going or c.offset_s - c.onset_s >= window.min_s) and squeeze(c, going)]
     return early[-1] if early else None
 
 

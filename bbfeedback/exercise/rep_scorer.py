@@ -20,7 +20,7 @@ from dataclasses import replace
 import numpy as np
 
 from bbfeedback.detect.calibration import Calibration
-from bbfeedback.detect.contractions import ContractionDetector
+from bbfeedback.detect.contractions import Contraction, ContractionDetector
 from bbfeedback.exercise import matching, scoring
 from bbfeedback.exercise.clock import ProtocolClock
 from bbfeedback.exercise.contraction_log import report_lag_s
@@ -60,6 +60,12 @@ def _rep_end(steps: list[WorkStep], rest_span) -> float:
 # the envelope there decides whether she was already contracted; one earlier belongs to the
 # rest of the repetition before
 ARTEFACT_BEFORE_S = 0.25
+# the abdominals' level at a cough repetition's cue: the median of this long before it (a
+# patient who braces before the cue is braced, not coughing)
+BRACED_BEFORE_S = 0.5
+# her squeeze inside a never-ended contraction: a rise into the band after this long below it
+RISE_BELOW_S = 0.5
+BRACED_COUGH_RATIO = 2.0  # a cough at least doubles the braced abdominals' envelope
 
 
 class RepScorer:
@@ -264,21 +270,35 @@ class RepScorer:
                               matching.expected_lag_s(self._lags_s))
         if got is not None:
             self._lags_s.append(got.onset_s - cue)
+        def squeeze(c, going: bool) -> bool:
+            return self._squeezing(c, going, cue, steps[0].band[0], quick)
+
         too_early = got is None and rest_before is not None
-        if too_early:  # begun in the rest before the window, still on at the cue: too early
-            got = matching.early_answer(events, cue, window, self._taken_s, cue - rest_before)
-            if got is not None and not self._squeezing(got.onset_s, cue, steps[0].band[0]):
-                got = None  # a rest too tense to fall below the *off* level, not a squeeze
+        if too_early:  # begun in the rest before the window: too early
+            got = matching.early_answer(events, window, self._taken_s, cue - rest_before,
+                                        squeeze)
         end_s = _rep_end(steps, rest_span)
+        if got is None and not quick:  # a rest too tense to end the last contraction: her
+            # squeeze is the envelope's own rise into the band, inside that contraction
+            rise = self._rise_in(events, window, steps[0].band[0])
+            if rise is not None:
+                onset, carrier, going = rise
+                self._taken_s = max(self._taken_s, carrier.onset_s)
+                self._lags_s.append(onset - cue)
+                offset = None if going or carrier.offset_s > end_s else carrier.offset_s
+                nxt = matching.next_onset(events, carrier.onset_s if offset is None else offset)
+                return scoring.Answer(onset, offset,
+                                      nxt if nxt is not None and nxt < end_s else None)
         if got is None:  # no answer: the cue's windows are judged, the rest cut only where
             # the next repetition's answer begins early (in its own reaction window, or
-            # before it and still on when this rest ends: ``matching.early_answer``)
+            # before it: a squeeze, or a contraction still on when this rest ends)
             rest_len = end_s - steps[-1].end_s
             early = min(matching.EARLY_S, rest_len / 2)
             after = max(steps[-1].end_s, self._taken_s)
             nxt = next(((c, on) for c, on in events if c.onset_s > after), None)
             ok = nxt is not None and nxt[0].onset_s < end_s and (
-                nxt[0].onset_s >= end_s - early or nxt[1] or nxt[0].offset_s > end_s)
+                nxt[0].onset_s >= end_s - early or nxt[1] or nxt[0].offset_s > end_s
+                or squeeze(*nxt))
             nxt = nxt[0].onset_s if nxt is not None else None
             return scoring.Answer(None, None, nxt) if ok else None
         self._taken_s = got.onset_s
@@ -288,21 +308,59 @@ class RepScorer:
         return scoring.Answer(got.onset_s, offset,
                               nxt if nxt is not None and nxt < end_s else None, too_early)
 
-    def _squeezing(self, onset_s: float, cue_s: float, band_low: float) -> bool:
-        """She was squeezing from ``onset_s`` to the cue: the envelope's median there
-        reaches the target band (a tense rest crosses the detector's *on* level too, but
-        stays far below the band)."""
-        seg, _ = self.store.trace(self.main).window(onset_s, cue_s)
-        return bool(seg.size) and float(np.median(seg)) >= band_low
+    def _rise_in(self, events: list[tuple[Contraction, bool]], window: matching.Window,
+                 band_low: float) -> tuple[float, Contraction, bool] | None:
+        """Her squeeze inside a contraction that never ended (a rest too tense to fall below
+        the detector's *off* level; the walkthrough's late start after a tense rest read "te
+        kort, traag ontspannen, onvolledig ontspannen" and no "laat begonnen"): the first rise
+        of the envelope into the band within the reaction window after ``RISE_BELOW_S`` below
+        it. Her onset is where that rise began: the last time before it at a quarter of the
+        way from the level below to the band. (onset, the contraction it lies in, still
+        going on), or None: no contraction spans the window's start, or no such rise."""
+        carrier = next(((c, going) for c, going in events if c.onset_s < window.start_s
+                        and (going or c.offset_s > window.start_s)), None)
+        if carrier is None:
+            return None
+        trace = self.store.trace(self.main)
+        seg, t0 = trace.window(window.start_s - RISE_BELOW_S, window.end_s)
+        n = int(round(RISE_BELOW_S * trace.rate_hz))
+        above = seg >= band_low
+        for i in np.flatnonzero(above[1:] & ~above[:-1]) + 1:
+            if i < n or above[i - n:i].any() or t0 + i / trace.rate_hz < window.start_s:
+                continue
+            below = float(np.median(seg[i - n:i]))
+            start = np.flatnonzero(seg[:i] <= below + 0.25 * (band_low - below))
+            onset = t0 + (int(start[-1]) if start.size else i) / trace.rate_hz
+            if onset >= window.start_s:
+                return onset, carrier[0], carrier[1]
+        return None
+
+    def _squeezing(self, c: Contraction, going: bool, cue_s: float, band_low: float,
+                   quick: bool) -> bool:
+        """A contraction before the cue was a squeeze: its envelope up to the cue (or to
+        its offset) reaches the target band, a flick at its peak, a hold on its median (a
+        tense rest crosses the detector's *on* level too, but stays far below the band)."""
+        end = cue_s if going or c.offset_s > cue_s else c.offset_s
+        seg, _ = self.store.trace(self.main).window(c.onset_s, end)
+        if not seg.size:
+            return False
+        return float(seg.max() if quick else np.median(seg)) >= band_low
 
     def _cough_rise(self, cue_s: float, end_s: float, on_levels: list[float]) -> float | None:
         """When the cough began: the first rise of the abdominal channel to its *on* level,
-        or of the pressure by its *on* step above the 2 s before the repetition's cue,
-        whichever is first, from the repetition's cue to the end of the cough phase (+1 s)."""
+        or, braced already at the repetition's cue (its median over ``BRACED_BEFORE_S``),
+        to ``BRACED_COUGH_RATIO`` times that (a braced envelope wobbles by a third; a cough's
+        burst is several times the bracing), or of the
+        pressure by its *on* step above the 2 s before the cue, whichever is first, from the
+        repetition's cue to the end of the cough phase (+1 s)."""
         rises = []
         if self.accessory is not None:
-            rises.append(scoring.first_rise(self.store.trace(self.accessory),
-                                            on_levels[self.accessory], cue_s, end_s + 1.0))
+            tr = self.store.trace(self.accessory)
+            before, _ = tr.window(cue_s - BRACED_BEFORE_S, cue_s)
+            on = on_levels[self.accessory]
+            braced = float(np.median(before)) if before.size else 0.0
+            level = max(on, BRACED_COUGH_RATIO * braced)
+            rises.append(scoring.first_rise(tr, level, cue_s, end_s + 1.0))
         if self.pressure is not None and self.pressure not in (self.accessory, self.main):
             tr = self.store.trace(self.pressure)
             before, _ = tr.window(cue_s - scoring.PRESSURE_BEFORE_S, cue_s)

@@ -97,6 +97,18 @@ def hold_in_band(trace: Trace, step: WorkStep) -> float:
     return longest_run((seg >= lo) & (seg <= hi), trace.rate_hz)
 
 
+def _floor_hold(trace: Trace, cal: Calibration, step: WorkStep,
+                floor_s: tuple[float, float] | None, pct_mvc: float | None) -> float:
+    """How long a lift floor was held in its band (see ``score_rep``)."""
+    if floor_s is None:
+        return 0.0
+    lo, hi = step.band
+    if pct_mvc is not None and cal.mvc is not None and lo <= cal.level(pct_mvc) <= hi:
+        return float(floor_s[1] - floor_s[0])
+    return hold_in_band(trace, WorkStep(floor_s[0], floor_s[1], step.band,
+                                        step.target_hold_s, step.reach_s))
+
+
 def work_average(trace: Trace, start_s: float, end_s: float) -> float:
     seg, _ = trace.window(start_s + 1.0 if end_s - start_s >= 1.5 else start_s, end_s)
     if seg.size == 0:
@@ -272,6 +284,11 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
     work, _ = trace.window(a, b)
     peak = float(work.max()) if work.size else float("nan")
     mean = work_average(trace, a, b)
+    if quick and mine:  # a flick's average is over the flick itself: its work phase (1-2 s
+        # with its reach) is mostly the rest after it
+        flick, _ = trace.window(answer.onset_s, b if answer.offset_s is None
+                                else min(answer.offset_s, b))
+        mean = float(flick.mean()) if flick.size else mean
     if not np.isfinite(mean):  # cut off within its first second: its peak
         mean = peak
     until = max(rest[1] if rest else end + NO_REST_S, b)
@@ -279,6 +296,15 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
     onset, offset = (answer.onset_s, answer.offset_s) if mine else (
         activity.onset_offset(cue, end, until) if contracted else (None, None))
     holds = [hold_in_band(trace, s) for s in own]
+    if lift is not None and mine and lift.floors_s is not None \
+            and len(lift.floors_s) == len(own):
+        # a lift's floors as she built them (``lift_floors``): each floor held for its own
+        # plateau when the plateau's level lies in its band (a step of the envelope, whose
+        # wobble about a band's edge is no letting go), else for its time in the band within
+        # the plateau; not within the cue's windows moved to her onset (her floors need not
+        # last as long as the cues did); a floor not found was not held
+        holds = [_floor_hold(trace, cal, s, f, pct) for s, f, pct in
+                 zip(own, lift.floors_s, lift.floors_pct_mvc, strict=True)]
     target = sum(s.target_hold_s for s in steps)
     # the level the latencies are timed against: the work average (Nu-Tek), a flick's peak
     first_avg = peak if quick else work_average(trace, a, own[0].end_s)
@@ -321,8 +347,11 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
             flags.append(Flag.EARLY_ONSET)
         if not met:
             flags.append(Flag.SHORT_HOLD)
-        if own_release is None and offset is None or own_release is not None and \
-                own_release > LATENCY_LIMIT_S:
+        # never let go: a contraction of hers overlaps the work and had not ended by the end
+        # of the rest (an envelope on the *on* level just before the cue, with no contraction
+        # over the work, is no hold she kept)
+        if own_release is None and offset is None and onset is not None or \
+                own_release is not None and own_release > LATENCY_LIMIT_S:
             flags.append(Flag.SLOW_RELEASE)
     if residual is not None and residual > RELAX_LIMIT_PCT:
         flags.append(Flag.INCOMPLETE_RELAXATION)

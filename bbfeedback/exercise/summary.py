@@ -445,10 +445,10 @@ def perfect(trace: Trace, hold_reps: list[RepScore], fast_reps: list[RepScore], 
     E = 0.0
     first = next((r for r in hold_reps[:PERFECT_CAP] if r.onset_s is not None), None)
     if first is not None:
-        E = endurance_time(trace, first.onset_s, first.cue_s + 11.0)
+        E = endurance_time(trace, first.onset_s, first.onset_s + 11.0)
     holds = []
     for r in hold_reps[:PERFECT_CAP]:
-        e = None if r.onset_s is None else endurance_time(trace, r.onset_s, r.cue_s + 11.0)
+        e = None if r.onset_s is None else endurance_time(trace, r.onset_s, r.onset_s + 11.0)
         counted = (first is not None and e is not None and e >= E - PERFECT_E_TOLERANCE_S
                    and _above(r, cal) >= repeat_fraction * _above(first, cal))
         holds.append({"index": r.index, "e_s": e, "counted": bool(counted)})

@@ -73,12 +73,20 @@ class Targets:
 
 def _reaction_tail(steps, i: int) -> float:
     """How far the drawn target box reaches past a quick work step's end: over the reaction
-    window (``matching``), so a patient who reacts in a normal time sees her squeeze inside
-    its box; 0 for a hold (its box is its work phase)."""
+    window (``matching``) and the squeeze begun at its end (its hold, at least 0.5 s, with
+    its ramps), so a patient who reacts in a normal time sees her whole squeeze inside its
+    box; never into the next cue's early window; 0 for a hold (its box is its work phase)."""
     ph = steps[i].phase
     if not 0 < ph.hold_s <= QUICK_HOLD_S or ph.until_fail:
         return 0.0
     nxt = steps[i + 1].phase if i + 1 < len(steps) else None
     rest_after = nxt.duration_s if nxt is not None and nxt.kind != WORK else None
     w = matching.reaction_window(0.0, ph.duration_s, ph.hold_s, True, None, rest_after)
-    return max(0.0, w.end_s - ph.duration_s)
+    end = w.end_s + max(ph.hold_s, SQUEEZE_S) + RAMPS_S
+    if rest_after is not None:
+        end = min(end, ph.duration_s + rest_after - min(matching.EARLY_S, rest_after / 2))
+    return max(0.0, end - ph.duration_s)
+
+
+SQUEEZE_S = 0.5  # a quick squeeze lasts at least this in the box (at its top) ...
+RAMPS_S = 0.3  # ... plus its rise and fall

@@ -153,6 +153,21 @@ def make_signal(name: str, unit: str, kind: str, fs_hz: float, values: np.ndarra
     return Signal(Channel.of_kind(name, kind), fs_hz, to_canonical(values, unit, kind, where))
 
 
+def check_rates(recording: Recording, signals: list[Signal] | None = None) -> None:
+    """One line if a signal's rate is one the signal chain cannot filter (an EMG at 1 Hz has
+    no 20-450 Hz band): the check ``analyze`` makes when it builds its pipeline, made before
+    any work by every command that uses the signal (``gui --replay``, ``export``), so that
+    none accepts a file ``analyze`` refuses. The same words as ``analyze``."""
+    from bbfeedback.signal.pipeline import Pipeline, PipelineConfig
+
+    for g in recording.groups(signals):
+        try:
+            Pipeline(g.channels, g.fs_hz, PipelineConfig())
+        except ValueError as exc:
+            names = ", ".join(c.name for c in g.channels)
+            raise InputError(f"channel {names}: {exc}", recording.path) from None
+
+
 def recording_file(path: str | Path) -> Path:
     """The path of a recording that can be read (before any work starts), or one line why not:
     missing, a folder, not a regular file (a FIFO or a device would be waited on for ever),

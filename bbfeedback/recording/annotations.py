@@ -3,6 +3,12 @@
 Texts:
 - ``bbfeedback:<key> <json>`` for settings, device, calibration, posture, gap, contraction,
   rep, summary, padding and connection events (``disconnected``, ``reconnected``, ...);
+- ``bbfeedback:gaps <json>``: the lost samples the recorder filled in one data record, in
+  the record itself (``encode_gaps``): ``{"fs_hz", "from", "lost", "runs": [[offset,
+  count], ...]}`` or, shorter for many, ``{..., "n", "mask"}`` (base64 of one bit per sample
+  of the record, least significant bit first). Read back as the ``gap`` values
+  ``{"t_s", "lost_samples"}`` that older files carry one annotation each (still read), runs
+  that continue across records joined;
 - ``cue:<kind>:<cue> rep=N`` for the protocol's cues (``calib:`` during the calibration);
 - a long one is cut into ``bbfeedback:part <key> <crc> <i>/<n> <chunk>`` annotations at the
   same onset: EDFlib (pyedflib) returns at most 512 bytes of an annotation, so no part is
@@ -16,6 +22,8 @@ named in ``Meta.warnings``; what ``Meta`` holds is checked, and readers trust it
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 import re
@@ -23,7 +31,9 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bbfeedback.recording.schemas import problem
+import numpy as np
+
+from bbfeedback.recording.schemas import MAX_RATE_HZ, problem
 
 PREFIX = "bbfeedback:"
 PART_BYTES = 400  # EDFlib cuts annotations at 512 bytes
@@ -52,6 +62,64 @@ def encode(key: str, value: object) -> list[str]:
     chunks = _chunks(body, PART_BYTES - 40 - len(key))
     return [f"{PREFIX}part {key} {crc} {i}/{len(chunks)} {c}"
             for i, c in enumerate(chunks, start=1)]
+
+
+def encode_gaps(fs_hz: float, first: int, n: int, runs: list[list[int]]) -> list[str]:
+    """The ``bbfeedback:gaps`` texts of one data record of ``n`` samples from sample
+    ``first``: ``runs`` of filled samples as [offset in the record, count], in order. The
+    shorter of a run list and a bit mask, so that its size has a bound (every other sample
+    lost) for which the writer keeps room in every record."""
+    lost = sum(c for _, c in runs)
+    head = {"fs_hz": fs_hz, "from": first, "lost": lost}
+    listed = {**head, "runs": runs}
+    bits = np.zeros(n, dtype=bool)
+    for at, count in runs:
+        bits[at:at + count] = True
+    mask = base64.b64encode(np.packbits(bits, bitorder="little").tobytes()).decode()
+    masked = {**head, "n": n, "mask": mask}
+    short = min((listed, masked), key=lambda v: len(json.dumps(v)))
+    return encode("gaps", short)
+
+
+def _gap_runs(value: object) -> list[tuple[int, int]] | str:
+    """[(first sample, count)] of a ``bbfeedback:gaps`` value, or why it is damaged."""
+    if not isinstance(value, dict):
+        return "holds no object"
+    fs, first, lost = value.get("fs_hz"), value.get("from"), value.get("lost")
+    if isinstance(fs, bool) or not isinstance(fs, int | float) or not (
+            math.isfinite(fs) and 0 < fs <= MAX_RATE_HZ):
+        return "fs_hz: not a sample rate"
+    if not _count(first, 0) or not _count(lost, 1):
+        return "from, lost: not counts"
+    if "mask" in value:
+        n, mask = value.get("n"), value.get("mask")
+        if not _count(n, 1) or not isinstance(mask, str):
+            return "n, mask: not a count and a text"
+        try:
+            raw = base64.b64decode(mask, validate=True)
+        except (binascii.Error, ValueError):
+            return "mask: not base64"
+        if len(raw) != -(-n // 8):
+            return "mask: not n bits long"
+        bits = np.unpackbits(np.frombuffer(raw, np.uint8), count=n, bitorder="little")
+        edges = np.flatnonzero(np.diff(np.r_[0, bits, 0]))
+        runs = [(int(a), int(b - a)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    else:
+        got = value.get("runs")
+        if not isinstance(got, list) or not all(
+                isinstance(r, list) and len(r) == 2 and _count(r[0], 0) and _count(r[1], 1)
+                for r in got):
+            return "runs: not a list of [offset, count]"
+        runs = [(r[0], r[1]) for r in got]
+        if any(b[0] < a[0] + a[1] for a, b in zip(runs, runs[1:], strict=False)):
+            return "runs: overlap or out of order"
+    if sum(c for _, c in runs) != lost:
+        return "lost: not the sum of its runs"
+    return [(first + at, count) for at, count in runs]
+
+
+def _count(value: object, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and least <= value < 2**53
 
 
 def _chunks(text: str, max_bytes: int) -> list[str]:
@@ -91,6 +159,7 @@ class Meta:
     cues: list[Cue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     damaged: set[str] = field(default_factory=set)  # keys with a value left out
+    _gap_end: tuple[float, int] | None = None  # (rate, sample) where the last ``gaps`` run ended
 
     def last(self, key: str, default: object = None) -> object:
         got = self.values.get(key)
@@ -150,8 +219,28 @@ def _add(meta: Meta, key: str, body: str) -> None:
     except (ValueError, RecursionError):  # ValueError: also an integer of 5000 digits
         _ignore(meta, key, "is not valid JSON")
         return
+    if key == "gaps":
+        _add_gaps(meta, value)
+        return
     why = problem(key, value)
     if why is not None:
         _ignore(meta, key, f"is damaged ({why})")
         return
     meta.values.setdefault(key, []).append(value)
+
+
+def _add_gaps(meta: Meta, value: object) -> None:
+    """A record's ``gaps`` as ``gap`` values (what readers of every version use), a run that
+    goes on from the previous record's last one joined to it (one gap, as it was lost)."""
+    runs = _gap_runs(value)
+    if isinstance(runs, str):
+        _ignore(meta, "gaps", f"is damaged ({runs})")
+        return
+    fs = float(value["fs_hz"])
+    gaps = meta.values.setdefault("gap", [])
+    for at, count in runs:
+        if meta._gap_end == (fs, at) and gaps:
+            gaps[-1]["lost_samples"] += count
+        else:
+            gaps.append({"t_s": round(at / fs, 6), "lost_samples": count})
+        meta._gap_end = (fs, at + count)

@@ -10,6 +10,7 @@ import contextlib
 import math
 import os
 import sys
+import weakref
 from datetime import datetime
 from pathlib import Path
 
@@ -79,26 +80,78 @@ def _open(path: Path) -> tuple[pyedflib.EdfReader, bool]:
     _check_length(path)
     try:
         with _quiet_stdout():
-            return pyedflib.EdfReader(str(path)), True
+            return _reader(path), True
     except OSError as exc:
         reason = str(exc).split("\n")[0].strip() or "not a valid EDF/BDF file"
     try:
         with _quiet_stdout():
-            return pyedflib.EdfReader(str(path), pyedflib.DO_NOT_READ_ANNOTATIONS), False
+            return _reader(path, pyedflib.DO_NOT_READ_ANNOTATIONS), False
     except OSError:
         raise InputError(f"not a readable EDF/BDF file ({reason})", path) from None
 
 
+def _reader(path: Path, *options: int) -> pyedflib.EdfReader:
+    """EDFlib's reader of ``path``. pyedflib encodes names as UTF-8, so a file whose name is
+    not (Latin-1 bytes from an old archive: ``caf\xe9.edf``) failed with a traceback; it is
+    opened here and handed over as ``/proc/self/fd/N`` (``/dev/fd/N``), which EDFlib opens
+    anew. Our descriptor stays open as long as the reader, so that no other file gets that
+    name meanwhile (EDFlib refuses a name it has open)."""
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return pyedflib.EdfReader(name, *options)
+    folder = next((d for d in ("/proc/self/fd", "/dev/fd") if os.path.isdir(d)), None)
+    if folder is None:
+        raise InputError("its name is not UTF-8, which the EDF library cannot open here: "
+                         "rename the file", path)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise InputError(f"cannot be opened ({exc.strerror})", path) from None
+    try:
+        reader = pyedflib.EdfReader(f"{folder}/{fd}", *options)
+    except BaseException:
+        os.close(fd)
+        raise
+    weakref.finalize(reader, os.close, fd)
+    return reader
+
+
 def _check_length(path: Path) -> None:
     """A file shorter than its header says (cut off, or still being written) is named as
-    such, with the way out, before EDFlib looks at it."""
+    such, with the way out, before EDFlib looks at it; so is one longer by whole records
+    (a header not brought up to date: EDFlib reads only the records the header counts,
+    without a word, 10 s of 91), so that no command uses part of a file as if it were all."""
     layout = read_layout(path)
     if layout is None:
         return  # not even a header: EDFlib names what is wrong
     header_bytes, record_bytes, records = layout
-    if records == -1 or path.stat().st_size < header_bytes + records * record_bytes:
+    size = path.stat().st_size
+    if records == -1 or size < header_bytes + records * record_bytes:
         raise InputError("is cut off or still being recorded (its header promises more "
                          f"than the file holds): bbfeedback recover {path}", path)
+    held = (size - header_bytes) // record_bytes
+    if held > records:
+        raise InputError(f"the header says {_span(path, records)} but the file holds "
+                         f"{_span(path, held)} (a recording whose header was not brought up "
+                         f"to date); run `bbfeedback recover {path}`", path)
+
+
+def _span(path: Path, records: int) -> str:
+    """``records`` data records as seconds, by the header's record duration ("10 s"), or as
+    records when that field does not read as one."""
+    with path.open("rb") as fh:
+        field = fh.read(252)[244:252]
+    try:
+        duration_s = float(field)
+    except ValueError:
+        duration_s = math.nan
+    if not (math.isfinite(duration_s) and duration_s > 0):
+        return f"{records} data records"
+    return f"{records * duration_s:g} s"
 
 
 @contextlib.contextmanager
@@ -117,8 +170,19 @@ def _quiet_stdout():
 
 
 def check_header(path: Path) -> None:
-    """A file whose header EDFlib accepts (before anything is done with it), or one line."""
-    _open(path)[0].close()
+    """A file whose header EDFlib accepts, that holds what its header says, at rates the
+    signal chain can filter (as ``analyze`` checks: ``check_rates``), or one line; before
+    anything is done with it (``export``)."""
+    from bbfeedback.recording import check_rates
+
+    rec = read_edf(path, {})
+    try:
+        check_rates(rec)
+    finally:
+        for s in rec.signals:  # the samples are not read: the file is closed now
+            if isinstance(s.data, EdfSamples):
+                s.data._reader.close()
+                break  # one reader for all of them
 
 
 def read_edf(path: Path, kinds: dict[str, str]) -> Recording:

@@ -5,6 +5,13 @@ characters, too short for calibration, settings and scores; and a session must b
 it happens. The header's record count is rewritten at every flush, so after a crash the file
 on disk is a valid EDF+ up to the last flushed record (``recover`` also counts the records
 that made it to disk after that flush).
+
+Lost samples (``fill``) are named in the very record that holds their fill: one
+``bbfeedback:gaps`` annotation per record lists the runs of fill in it (``annotations.
+encode_gaps``), in room reserved for the worst case (every other sample lost). So a gap is on
+disk no later than its fill, however noisy the link (one annotation per gap used to queue
+behind the data: after a crash the fill read as signal, and closing wrote the queue into
+padding records that made the file seconds longer than the device's clock).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bbfeedback.recording.annotations import encode
+from bbfeedback.recording.annotations import encode, encode_gaps
 from bbfeedback.recording.outputs import create_exclusive
 
 ANNOTATION_LABEL = "EDF Annotations"
@@ -65,8 +72,21 @@ def tal(onset_s: float, text: str = "", duration_s: float = 0.0) -> bytes:
     return head + b"\x14" + text.replace("\x14", " ").encode("utf-8") + b"\x14\x00"
 
 
+def gap_room(per_record: int, fs_hz: float) -> int:
+    """Bytes the ``bbfeedback:gaps`` annotation of one record needs at most (any pattern of
+    lost samples in ``per_record`` samples: the bit-mask form, with the longest numbers)."""
+    mask_bytes = -(-per_record // 8)
+    value = {"fs_hz": fs_hz, "from": 10**12, "lost": per_record, "n": per_record,
+             "mask": "A" * (4 * -(-mask_bytes // 3))}  # base64: 4 characters per 3 bytes
+    texts = encode("gaps", value)
+    return sum(len(tal(1e9 + 0.123456, t)) for t in texts) + 16
+
+
 class EdfPlusWriter:
-    """Write an EDF+C file record by record."""
+    """Write an EDF+C file record by record.
+
+    ``annotation_bytes``: the room of each record's annotation channel for annotations
+    (cues, scores, ...); the room for the record's time stamp and its gaps comes on top."""
 
     def __init__(self, path: str | Path, signals: list[SignalSpec], start: datetime,
                  patient: str = "X X X X", recording: str = "X X X bbfeedback",
@@ -77,9 +97,16 @@ class EdfPlusWriter:
         self.sync = sync
         self.record_s = record_duration_s([s.fs_hz for s in signals])
         self.per_record = [int(round(s.fs_hz * self.record_s)) for s in signals]
-        self.annotation_bytes = annotation_bytes
+        self.room = annotation_bytes  # for annotations other than the time stamp and gaps
+        stamp_bytes = 32  # "+100000000.000001\x14\x14\x00" and spare
+        total = annotation_bytes + stamp_bytes + gap_room(self.per_record[0],
+                                                          signals[0].fs_hz)
+        self.annotation_bytes = total + total % 2  # whole 2-byte "samples"
         self.records = 0
+        self.filled = 0  # samples of fill written for lost ones (``fill``)
+        self._runs: list[list[int]] = []  # [first sample, count] of fill not yet on disk
         self._pending: list[bytes] = []
+        self._free = (0, 0)  # (file offset, bytes) of the free room of the last record's TALs
         self._buffers = [np.empty(0) for _ in signals]
         self._last = [0.0 for _ in signals]
         self._scale = [
@@ -118,7 +145,7 @@ class EdfPlusWriter:
     # --- data ------------------------------------------------------------------------------
     def annotate(self, onset_s: float, text: str, duration_s: float = 0.0) -> None:
         entry = tal(onset_s, text, duration_s)
-        if len(entry) > self.annotation_bytes - 32:
+        if len(entry) > self.room:
             raise ValueError(f"annotation too long for one record ({len(entry)} bytes)")
         self._pending.append(entry)
 
@@ -133,6 +160,22 @@ class EdfPlusWriter:
             self._write_record([b[:n] for b, n in zip(self._buffers, self.per_record,
                                                       strict=True)])
             self._buffers = [b[n:] for b, n in zip(self._buffers, self.per_record, strict=True)]
+
+    def fill(self, n: int) -> None:
+        """``n`` lost samples: the last values repeated, so the file keeps the device's
+        clock, and named in the ``bbfeedback:gaps`` annotation of the record (or records)
+        the fill lands in - written with it, so never after it. Needs one sample rate."""
+        if n <= 0:
+            return
+        if len(set(self.per_record)) != 1:
+            raise ValueError("fill needs signals of one sample rate")
+        at = self.records * self.per_record[0] + self._buffers[0].size
+        if self._runs and self._runs[-1][0] + self._runs[-1][1] == at:
+            self._runs[-1][1] += n  # right after the last gap: one run
+        else:
+            self._runs.append([at, n])
+        self.filled += n
+        self.write([np.full(n, v) for v in self._last])
 
     def digital(self, k: int, values: np.ndarray) -> np.ndarray:
         gain, pmin = self._scale[k]
@@ -149,15 +192,38 @@ class EdfPlusWriter:
     def _write_record(self, chunks: list[np.ndarray]) -> None:
         parts = [self.digital(k, chunk).astype("<i2").tobytes()
                  for k, chunk in enumerate(chunks)]
-        parts.append(self._annotation_record())
+        notes = self._annotation_record()
+        at = self._fh.tell() + sum(len(p) for p in parts) + len(notes)
+        self._free = (at, self.annotation_bytes - len(notes) - 1)  # one NUL ends the list
+        parts.append(notes.ljust(self.annotation_bytes, b"\x00"))
         self._fh.write(b"".join(parts))
         self.records += 1
 
     def _annotation_record(self) -> bytes:
-        out = tal(self.records * self.record_s)
-        while self._pending and len(out) + len(self._pending[0]) <= self.annotation_bytes:
+        out = tal(self.records * self.record_s) + b"".join(self._gap_notes())
+        limit = len(out) + self.room
+        while self._pending and len(out) + len(self._pending[0]) <= limit:
             out += self._pending.pop(0)
-        return out.ljust(self.annotation_bytes, b"\x00")
+        return out
+
+    def _gap_notes(self) -> list[bytes]:
+        """The record being written's ``bbfeedback:gaps`` annotation (the fill in it, in
+        samples from its first one); runs reaching into the next record are split there."""
+        n = self.per_record[0]
+        first = self.records * n
+        mine: list[list[int]] = []
+        while self._runs and self._runs[0][0] < first + n:
+            at, count = self._runs[0]
+            inside = min(count, first + n - at)
+            mine.append([at - first, inside])
+            if inside == count:
+                self._runs.pop(0)
+            else:
+                self._runs[0] = [first + n, count - inside]
+        if not mine:
+            return []
+        onset = self.records * self.record_s
+        return [tal(onset, t) for t in encode_gaps(self.signals[0].fs_hz, first, n, mine)]
 
     def flush(self) -> None:
         """Make everything written so far a valid file on disk (record count in the header)."""
@@ -179,14 +245,20 @@ class EdfPlusWriter:
 
         Filled samples are named in a ``bbfeedback:padding`` annotation, which the readers
         of this package cut off again, and in a ``BAD_ACQ_SKIP`` span for other readers
-        (MNE leaves such spans out of ``get_data(reject_by_annotation="omit")``)."""
+        (MNE leaves such spans out of ``get_data(reject_by_annotation="omit")``).
+        The annotations still waiting go into the last record and the free room of the one
+        before it (file order kept), so the file lasts as long as its signal (rounded up to a
+        record); only what does not fit there (more than a record's room, never seen from
+        ``record``) gets records of its own."""
         if self._fh.closed:
             return
         real_s = self.records * self.record_s + self._buffers[0].size / self.signals[0].fs_hz
-        if any(b.size for b in self._buffers) or self._pending:
+        tail = any(b.size for b in self._buffers)
+        if (tail or self._pending) and not self._fits(
+                self._notes(real_s, 1) + self._pending if tail else self._pending, tail):
             self._pending[:0] = self._padding_notes(real_s)
         last = [b[-1] if b.size else v for b, v in zip(self._buffers, self._last, strict=True)]
-        while any(b.size for b in self._buffers) or self._pending:
+        while any(b.size for b in self._buffers) or self._pending or self._runs:
             self._write_record([np.concatenate([b, np.full(n - b.size, v)])
                                 for b, n, v in zip(self._buffers, self.per_record, last,
                                                    strict=True)])
@@ -194,15 +266,41 @@ class EdfPlusWriter:
         self.flush()
         self._fh.close()
 
+    def _fits(self, entries: list[bytes], tail: bool) -> bool:
+        """Whether ``entries`` fit the last record still to write (``tail``) and, before
+        them in file order, the free room of the last one written; if so they are placed
+        there (the last record's share written in place now, the rest left pending)."""
+        room, k = (self.room if tail else 0), len(entries)
+        while k > 0 and len(entries[k - 1]) <= room:
+            room -= len(entries[k - 1])
+            k -= 1
+        head = b"".join(entries[:k])
+        if head and (self.records == 0 or len(head) > self._free[1]):
+            return False
+        if head:  # right after that record's last TAL: EDF readers read on to a NUL
+            at, free = self._free
+            end = self._fh.tell()
+            self._fh.seek(at)
+            self._fh.write(head)
+            self._fh.seek(end)
+            self._free = (at + len(head), free - len(head))
+        self._pending = entries[k:]
+        return True
+
+    def _notes(self, real_s: float, n: int) -> list[bytes]:
+        """The notes marking the fill from ``real_s`` to the end of ``n`` more records."""
+        skip_s = round((self.records + n) * self.record_s - real_s, 6)
+        notes = [tal(real_s, encode("padding", {"from_s": round(real_s, 6)})[0])]
+        if skip_s > 0:
+            notes.append(tal(real_s, "BAD_ACQ_SKIP", skip_s))
+        return notes
+
     def _padding_notes(self, real_s: float) -> list[bytes]:
         """The two notes marking the fill from ``real_s`` to the end of the records that
         still have to be written (enough to carry every pending annotation)."""
         n = 1
         while True:
-            skip_s = round((self.records + n) * self.record_s - real_s, 6)
-            notes = [tal(real_s, encode("padding", {"from_s": round(real_s, 6)})[0])]
-            if skip_s > 0:
-                notes.append(tal(real_s, "BAD_ACQ_SKIP", skip_s))
+            notes = self._notes(real_s, n)
             needed = self._records_to_hold(notes + self._pending)
             if needed <= n:
                 return notes
@@ -213,9 +311,9 @@ class EdfPlusWriter:
         ``_annotation_record``)."""
         n, i = 0, 0
         while True:
-            size = len(tal((self.records + n) * self.record_s))
+            size = 0  # the room left after the time stamp and gaps
             n += 1
-            while i < len(entries) and size + len(entries[i]) <= self.annotation_bytes:
+            while i < len(entries) and size + len(entries[i]) <= self.room:
                 size += len(entries[i])
                 i += 1
             if i == len(entries):

@@ -5,15 +5,20 @@ file is closed properly). After a crash the header's record count may be stale a
 record partial: ``recover`` counts the complete records on disk, drops the partial tail and
 writes the right count, so every sample up to the crash (within the last record) is kept.
 By default the repair goes to a copy (the original stays as the crash left it); a file that
-a live recorder still writes is refused.
+a live recorder still writes is refused. A full disk has no room for a copy, but the repair
+itself needs none: the header's record count is rewritten where it is and a partial record
+is cut, so there ``recover`` repairs the file in place (``Recovered.in_place``), which keeps
+exactly what the copy would have kept.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from bbfeedback.errors import InputError
@@ -22,6 +27,26 @@ from bbfeedback.recording.outputs import write_private
 from bbfeedback.recording.tal import annotation_layout
 
 MARKER_SUFFIX = ".recording"
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
+COPY_MARGIN = 64 * 1024  # a copy is tried only when it leaves this much free beside it
+
+
+class WriteFailed(InputError):
+    """The disk refused a write (full, a quota, an I/O error): one line and exit status 4,
+    everything written before kept (``record``, ``recover``, ``history rebuild``)."""
+
+    exit_status = 4
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """What ``recover_or_in_place`` did."""
+
+    records: int  # complete data records kept
+    cut: int  # bytes of a partial record dropped
+    crashed: bool  # anything to recover (a stale header, a partial record, the marker)
+    in_place: bool  # repaired in the file itself (asked, or no room for a copy)
+    no_room: str = ""  # why a copy could not be made ("" when none was refused)
 
 
 def marker_path(path: str | Path) -> Path:
@@ -145,12 +170,60 @@ def recover(path: str | Path, out: str | Path | None = None,
                           force, (p,))
         return records, tail, crashed
     if records != count or tail:
-        with p.open("r+b") as fh:
-            fh.truncate(header_bytes + records * record_bytes)
-            fh.seek(RECORD_COUNT_OFFSET)
-            fh.write(str(records).encode().ljust(8))
+        try:  # the count first: should the cut fail, the file reads as its records already
+            with p.open("r+b") as fh:
+                fh.seek(RECORD_COUNT_OFFSET)
+                fh.write(str(records).encode().ljust(8))
+                fh.flush()
+                fh.truncate(header_bytes + records * record_bytes)
+        except OSError as exc:
+            raise WriteFailed(f"cannot repair it in place ({exc.strerror or exc})", p) from None
     remove_marker(p)
     return records, tail, crashed
+
+
+def recover_or_in_place(path: str | Path, out: str | Path | None, force: bool = False,
+                        fall_back: bool = True) -> Recovered:
+    """``recover`` to ``out`` (None: in place); when the disk has no room for the copy
+    (``COPY_MARGIN`` free after it, or the write fails for lack of space) and ``fall_back``,
+    the file is repaired in place instead: that needs no new space and keeps every record the
+    copy would have kept. Without ``fall_back`` an ``InputError`` says to use --in-place."""
+    if out is None:
+        return Recovered(*recover(path, None, force), True)
+    p = Path(path)
+    no_room = ""
+    if p.is_file() and recording_now(p) is None:
+        no_room = _no_room_for_copy(p, Path(out))
+        if not no_room:
+            try:
+                return Recovered(*recover(p, out, force), False)
+            except InputError as exc:
+                cause = exc.__context__
+                if not (isinstance(cause, OSError) and cause.errno in NO_ROOM):
+                    raise
+                no_room = cause.strerror or os.strerror(cause.errno)
+    if not no_room:  # (a file that is not there or is still recorded: said by recover)
+        return Recovered(*recover(p, out, force), False)
+    if not fall_back:
+        raise WriteFailed(f"no room for the repaired copy ({no_room}); nothing changed: "
+                          "repair the file itself with --in-place, which needs no new space",
+                          out)
+    records, cut, crashed = recover(p, None, force)
+    return Recovered(records, cut, crashed, True, no_room)
+
+
+def _no_room_for_copy(p: Path, out: Path) -> str:
+    """Why the disk holding ``out`` cannot take a copy of ``p`` ("" when it can, as far as
+    the file system tells: a quota shows only when written)."""
+    try:
+        st = os.statvfs(out.parent if str(out.parent) else ".")
+        need = p.stat().st_size + COPY_MARGIN
+    except OSError:
+        return ""
+    free = st.f_bavail * st.f_frsize
+    if free >= need:
+        return ""
+    return f"{free // 1024} kB free, the copy needs {need // 1024} kB"
 
 
 def _check_records(p: Path, records: int) -> None:
@@ -201,21 +274,3 @@ def _repaired(p: Path, header_bytes: int, data_bytes: int, records: int) -> Iter
             left -= len(chunk)
             yield chunk
 
-
-def anonymised(path: str | Path) -> bytes:
-    """An EDF/EDF+/BDF's bytes with the identifying header fields blanked (EDF+ style):
-    patient 'X X X X', recording 'Startdate X X X X', start date 01.01.85 00.00.00."""
-    src = Path(path)
-    if not src.is_file():
-        raise InputError("no such file" if not src.exists() else "not a regular file", src)
-    data = bytearray(src.read_bytes())
-    if len(data) < 256:
-        raise InputError("too short to be an EDF file", src)
-    ns = int(data[252:256]) if data[252:256].strip().isdigit() else -1
-    if ns < 0:
-        raise InputError("not an EDF/BDF file (header unreadable)", src)
-    fields = {8: b"X X X X".ljust(80), 88: b"Startdate X X X X".ljust(80),
-              168: b"01.01.85", 176: b"00.00.00"}
-    for offset, value in fields.items():
-        data[offset:offset + len(value)] = value
-    return bytes(data)

@@ -52,6 +52,7 @@ from .model import FS_HZ, Signal, Squeeze
 from .schedule import Act, Lift, Patient, Plan, live_plan, own_pace
 
 A1, A2, A3, B4, B5 = "a1-strength", "a2-endurance", "a3-quick", "b4-wink", "b5-lift"
+B2 = "b2-contract-relax"
 PERFECT, GLAZER, COUGH = "perfect", "glazer", "b3-cough"
 NORMAL = Patient()
 ONSET_TOL_S = 0.3  # her onset as the program reports it: within this of the truth
@@ -239,6 +240,28 @@ EARLY_CHECKS = (has(3, "early_onset"), met(3), lacks(3, "short_hold", "no_contra
                 onsets_near(early_3, range(1, 6)),
                 patient_has("nl", "voordat het scherm dat vroeg"),
                 patient_has("en", "before the screen asked"))
+# the attack on issue 22 (findings 1, 2, 4/5): flicks anticipated beyond the reaction window
+# (a3: 2 s rests, a 1 s early window), a patient anticipating every hold by 1.7 s analysed
+# with --start-s the first cue, a b2 hold done wholly before its cue
+ANTICIPATING_A3 = Patient(latency_by_rep={k: -1.1 for k in range(1, 13)})
+a3_anticipating = remembered("a3-anticipating", lambda: timed(A3, ANTICIPATING_A3, seed=407))
+A3_ANTICIPATING_CHECKS = (reps_scored(12), *all_met(12), nowhere("no_contraction"),
+                          nowhere("tense_rest"), nowhere("incomplete_relaxation"),
+                          *[has(i, "early_onset") for i in range(2, 13)],
+                          lacks(1, "early_onset"), summary_is("quick_count", 12),
+                          summary_is("reps_met", 12))
+ANTICIPATING_A1 = Patient(latency_by_rep={k: -1.7 for k in range(1, 6)})
+a1_anticipating = remembered("a1-anticipating", lambda: timed(A1, ANTICIPATING_A1, seed=408))
+A1_ANTICIPATING_CHECKS = (reps_scored(5), *all_met(5), nowhere("early_onset"),
+                          nowhere("short_hold"), nowhere("tense_rest"),
+                          nowhere("incomplete_relaxation"),
+                          onsets_near(a1_anticipating, range(1, 6)))
+B2_BEFORE = Patient(latency_by_rep={3: -3.0})
+b2_before = remembered("b2-before", lambda: timed(B2, B2_BEFORE, seed=409))
+B2_BEFORE_CHECKS = (has(3, "early_onset"), met(3),
+                    lacks(3, "short_hold", "slow_release", "no_contraction"),
+                    lacks(2, "incomplete_relaxation", "tense_rest"),
+                    *[lacks(i, "early_onset") for i in (1, 2, 4, 5)])
 NINE_S_CHECKS = (reps_scored(5), *all_met(5), nowhere("short_hold"),
                  nowhere("incomplete_relaxation"), nowhere("tense_rest"))
 SHORTER_CHECKS = (*[hold_near(k, 7.0 - k) for k in range(1, 6)], met(1), met(2),
@@ -313,7 +336,10 @@ GOOD_LIFT = (reps_scored(3), *[c for i in (1, 2, 3) for c in (
 # her floors in % MVC: known live (gentle calibration, her "half" exactly 50 %), not offline
 # (no maximal squeeze in the file); whether she "met" floor 3 (75 % in [62, 300]) hangs on
 # the MVC estimate's error, so it is not judged here
-GOOD_LIFT_LIVE = (*GOOD_LIFT, *[floors_near(i, (25.0, 50.0, 75.0)) for i in (1, 2, 3)])
+# live, each floor held its 3.2 s in its band: met, though her floors do not last as long as
+# the cues (4, 3.5, 3.5 s) - her own plateaus are timed, not the cue's windows (attack, issue 22)
+GOOD_LIFT_LIVE = (*GOOD_LIFT, *[floors_near(i, (25.0, 50.0, 75.0)) for i in (1, 2, 3)],
+                  *[met(i) for i in (1, 2, 3)], *[lacks(i, "short_hold") for i in (1, 2, 3)])
 JUMPED_LIFT = (reps_scored(3), *[c for i in (1, 2, 3) for c in (
     floors(i, False), released_in_one_go(i), not_met(i))],
     summary_is("floors_distinct", 0), summary_is("release_quick", 3))
@@ -447,6 +473,27 @@ def _abd(late: bool) -> Callable[[Plan, list[Act]], list[Squeeze]]:
     return abd
 
 
+BRACE_UV = 30.0  # abdominals braced from 1 s before the first cue to the relax cue
+
+
+def _abd_braced(p: Plan, done: list[Act]) -> list[Squeeze]:
+    """Abdominals braced through each cough repetition (on 1 s before its first cue, off
+    at the relax cue), the cough's burst on top: the cough is the rise above the bracing,
+    not the bracing (attack on issue 22, finding 6)."""
+    out = []
+    for rep in COUGH_REPS:
+        cues = [c for c in p.cues if c.rep == rep and not c.calibration]
+        relax = cues[-1].t_s + cues[-1].phase.duration_s
+        start = cues[0].t_s - 1.0
+        out.append(Squeeze(start, BRACE_UV, relax - start - 0.4, 0.2, 0.2))
+        out.append(Squeeze(_coughs(p, rep, False)[1], ABD_COUGH_UV, 0.2, 0.1, 0.2))
+    return out
+
+
+knack_braced = remembered("knack-braced", lambda: timed(
+    COUGH, seed=453, redo=_cough_reps(False), abd=_abd_braced))
+KNACK_BRACED_CHECKS = (reps_scored(8), *[met(i) for i in COUGH_REPS],
+                       *[lacks(i, "knack_late") for i in COUGH_REPS])
 knack = remembered("knack", lambda: timed(COUGH, seed=451, redo=_cough_reps(False),
                                           abd=_abd(False)))
 knack_late = remembered("knack-late", lambda: timed(COUGH, seed=452, redo=_cough_reps(True),
@@ -475,6 +522,15 @@ TIMING_CASES: list[Case] = [
            late_3, LATE_CHECKS),
     *_both("a1-early-start-2.6s", "hold 3 begun 2.6 s before its cue (in the rest), held 5 s",
            A1, early_3, EARLY_CHECKS),
+    *_both("a3-flicks-anticipated-1.1s", "every flick 1.1 s before its cue (a 1 s early "
+           "window), strong and let go", A3, a3_anticipating, A3_ANTICIPATING_CHECKS),
+    *_both("a1-anticipating-1.7s", "every hold begun 1.7 s before its cue", A1,
+           a1_anticipating, A1_ANTICIPATING_CHECKS),
+    *_both("b2-hold-before-its-cue", "hold 3 begun 3 s before its cue, over before it", B2,
+           b2_before, B2_BEFORE_CHECKS),
+    Case("b3-cough-knack-braced-live", "abdominals braced through each cough repetition, the "
+         "pelvic floor on 0.5 s after the first cue, the cough later", COUGH, "live",
+         knack_braced, KNACK_BRACED_CHECKS),
     Case("a1-9s-cycles-start-offline", "her own 9 s rhythm (cues every 10 s), --start-s her "
          "first squeeze", A1, "offline", nine_s, (*NINE_S_CHECKS,
                                                   onsets_near(nine_s, range(1, 6)))),

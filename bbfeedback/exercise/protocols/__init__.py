@@ -132,13 +132,18 @@ class Protocol:
 
 
 def parse(raw: dict, path: Path, _chain: tuple[Path, ...] = (),
-          builtin_includes_only: bool = False) -> Protocol:
-    """A protocol from a TOML document, validated by ``schema`` (types, ranges, includes)."""
+          builtin_includes_only: bool = False,
+          _cache: dict[Path, Protocol] | None = None) -> Protocol:
+    """A protocol from a TOML document, validated by ``schema`` (types, ranges, includes).
+    ``_cache``: the files read so far in this load, by resolved path, so that a file
+    included many times at several levels is read and validated once (it was re-read at
+    every level: 8 includes over 6 levels took minutes before the size limit refused it)."""
     from bbfeedback.exercise.protocols import schema  # it imports the names above
 
     chain = (*_chain, _path_key(path))
-    includes = (schema.Includes(chain, _builtin_path, load, "a bundled protocol id")
-                if builtin_includes_only else schema.Includes(chain, _path, load))
+    cache = {} if _cache is None else _cache
+    includes = (schema.Includes(chain, _builtin_path, load, "a bundled protocol id", cache)
+                if builtin_includes_only else schema.Includes(chain, _path, load, cache=cache))
     try:
         doc = schema.ProtocolDoc.model_validate(raw, context=includes)
     except schema.ValidationError as exc:
@@ -198,8 +203,10 @@ def display_name(pid: str | None, lang: str) -> str:
     return pid or "-"
 
 
-def load(id_or_path: str | Path, _chain: tuple[Path, ...] = ()) -> Protocol:
-    """A built-in protocol by id, or a therapist's own TOML file by path."""
+def load(id_or_path: str | Path, _chain: tuple[Path, ...] = (),
+         _cache: dict[Path, Protocol] | None = None) -> Protocol:
+    """A built-in protocol by id, or a therapist's own TOML file by path (``_chain`` and
+    ``_cache``: the includes being read, and those read, in one load: see ``parse``)."""
     text = str(id_or_path)
     path = HERE / f"{text}.toml" if text in builtin_ids() else Path(text)
     if not _exists(path):
@@ -215,7 +222,7 @@ def load(id_or_path: str | Path, _chain: tuple[Path, ...] = ()) -> Protocol:
         raw = _document(data.decode("utf-8"), path)
     except (OSError, UnicodeDecodeError) as exc:
         raise _error(f"cannot read ({exc})", path) from None
-    return parse(raw, path, _chain)
+    return parse(raw, path, _chain, _cache=_cache)
 
 
 def loads(text: str, where: str | Path) -> Protocol:

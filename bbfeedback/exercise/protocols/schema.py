@@ -1,15 +1,18 @@
 """The protocol TOML document as pydantic models, so that a wrong file fails on load with one
 named error, never later with a traceback: strict types ("no" is not false, a list is not a
-cue), finite numbers in sane ranges, work phases that can be met, no include cycles, and a
-session that has work in it and ends within ``MAX_SESSION_S``.
+cue), finite numbers in sane ranges, texts without control characters (they would act on
+the terminal that prints them: ``_no_control``), work phases that can be met, no include
+cycles, each included file read once, and a session that has work in it and ends within
+``MAX_SESSION_S``.
 
 Imported by ``protocols.parse`` only (it needs the names that package defines first).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -103,6 +106,35 @@ def _bilingual(texts: dict) -> dict:
     return texts
 
 
+def _no_control(text: str) -> str:
+    """A text without control characters (an escape sequence, a bell, a carriage return)
+    but tab and newline (a cue may be two lines: "Los\nlaten"): a protocol's texts are
+    printed on terminals (``protocols show``, ``analyze``), drawn in the window, written
+    into reports and recordings, where such a character acts instead of showing
+    (``ESC ] 0 ; ... BEL`` set the terminal's title). Refused on load, so that no place
+    that shows a protocol's text has to escape it."""
+    return _no_control_at(text)
+
+
+ALLOWED_CONTROLS = "\t\n"
+
+
+def _no_control_at(text: str, field: str | None = None) -> str:
+    for i, ch in enumerate(text):
+        if unicodedata.category(ch) == "Cc" and ch not in ALLOWED_CONTROLS:
+            raise _fail(f"contains a control character ({ch!r} at {i}), which a protocol's "
+                        "texts may not", field)
+    return text
+
+
+def _no_control_in(texts: dict) -> dict:
+    """``_no_control`` for a table's keys and texts (the place named: ``name.en``)."""
+    for key, value in texts.items():
+        _no_control_at(key)  # the key itself: its name would print it
+        _no_control_at(value, key)
+    return texts
+
+
 _HOURS = f"at most {MAX_SESSION_S / 3600:g} h"
 Seconds = _number(0.0, MAX_SESSION_S, "a finite number > 0", too_big=_HOURS)
 SecondsOrZero = _number(0.0, MAX_SESSION_S, "a finite number >= 0", False, _HOURS)
@@ -120,10 +152,12 @@ def _band(high: float) -> Any:
 
 PctBand = _band(MAX_PCT_MVC)
 AbsBand = _band(MAX_ABS)
-Text = Annotated[StrictStr, Field(min_length=1), _explained("a text, not empty")]
-CueName = Annotated[StrictStr, Field(min_length=1), _explained("a cue name as text")]
+Name = Annotated[StrictStr, Field(min_length=1), _explained("a text, not empty")]
+Text = Annotated[Name, AfterValidator(_no_control)]  # Name: an include, only shown as repr
+CueName = Annotated[StrictStr, Field(min_length=1), _explained("a cue name as text"),
+                    AfterValidator(_no_control)]
 Texts = Annotated[dict[StrictStr, StrictStr], AfterValidator(_bilingual),
-                  _explained("a table with nl and en texts")]
+                  _explained("a table with nl and en texts"), AfterValidator(_no_control_in)]
 Flag = Annotated[bool, Field(strict=True), _explained("true or false")]
 Repetitions = Annotated[int, Field(strict=True, ge=1, le=MAX_REPETITIONS),
                         _explained(f"a whole number from 1 to {MAX_REPETITIONS}")]
@@ -286,12 +320,15 @@ class Includes:
     """How a protocol's ``include`` names are read: ``resolve`` gives the file a name means
     (None: no such file, or not ``allowed``), ``read`` loads it; ``chain`` holds the files
     being read, this one last, so that a name leading back into it is a cycle, not endless
-    recursion."""
+    recursion; ``cache`` the files already read in this load, by the path ``resolve`` gave,
+    so that each file is read once however often it is included, at however many levels
+    (a file in ``chain`` is never in ``cache``: it is not finished)."""
 
     chain: tuple[Path, ...]
     resolve: Callable[[str], Path | None]
-    read: Callable[[str, tuple[Path, ...]], Protocol]
+    read: Callable[..., Protocol]  # (name, chain, cache) -> the included protocol
     allowed: str = "a protocol id or the path of a protocol file"
+    cache: dict[Path, Protocol] = field(default_factory=dict)
 
 
 class ProtocolDoc(_Doc):
@@ -300,10 +337,10 @@ class ProtocolDoc(_Doc):
     id: Text
     name: Texts | None = None
     description: Texts | None = None
-    source: Annotated[StrictStr, _explained("a text")] = ""
+    source: Annotated[StrictStr, _explained("a text"), AfterValidator(_no_control)] = ""
     scoring: Scoring = "holds"
     lead_in_s: SecondsOrZero = 5.0
-    include: Annotated[list[Text], _explained("a list of protocol ids or paths")] = []
+    include: Annotated[list[Name], _explained("a list of protocol ids or paths")] = []
     section: list[SectionDoc] = []
     sets_per_day: SetsPerDay | None = None
     calibration: CalibrationMode = "max"
@@ -324,8 +361,10 @@ class ProtocolDoc(_Doc):
         params = {k: float(getattr(self, k)) for k in PARAMS if k in self.model_fields_set}
         sections: list[Section] = []
         modes = [self.calibration]
+        size = _Size(self.lead_in_s)
         for k, name in enumerate(self.include):
             sub = self._read_include(k, name, info.context)
+            size.add(sub.sections, f"include[{k}]")  # before the list grows past the limits
             sections += sub.sections
             modes.append(sub.calibration)
             params = {**sub.params, **params}  # the protocol's own, then the first include's
@@ -347,7 +386,9 @@ class ProtocolDoc(_Doc):
             loop = includes.chain[includes.chain.index(path):]
             raise _fail(f"{name!r} includes itself (" + " -> ".join(p.stem for p in loop)
                         + f" -> {path.stem})", where)
-        return includes.read(name, includes.chain)
+        if path not in includes.cache:
+            includes.cache[path] = includes.read(name, includes.chain, includes.cache)
+        return includes.cache[path]
 
     def protocol(self, path: Path) -> Protocol:
         name = self.name or {"nl": self.id, "en": self.id}
@@ -355,6 +396,27 @@ class ProtocolDoc(_Doc):
         spd = tuple(self.sets_per_day) if self.sets_per_day else None
         return Protocol(self.id, name, description, self.source, self.scoring, self.lead_in_s,
                         self._sections, self._params, str(path), spd, self.calibration)
+
+
+class _Size:
+    """The phases and planned seconds of the included protocols so far: a file that includes
+    a large protocol many times is refused at the include that passes a limit, before its
+    sections (up to ``MAX_STEPS`` per include, any number of includes) are all put in one
+    list."""
+
+    def __init__(self, lead_in_s: float):
+        self.steps, self.planned_s = 0, lead_in_s
+
+    def add(self, sections: tuple[Section, ...], where: str) -> None:
+        self.steps += sum(s.repetitions * len(s.phases) for s in sections)
+        self.planned_s += sum(s.repetitions * sum(ph.duration_s for ph in s.phases)
+                              for s in sections)
+        if self.steps > MAX_STEPS:
+            raise _fail(f"with this include the session would have {self.steps} phases; at "
+                        f"most {MAX_STEPS}", where)
+        if not self.planned_s <= MAX_SESSION_S:
+            raise _fail(f"with this include the session would last {self.planned_s / 3600:.1f}"
+                        f" h; {_HOURS}", where)
 
 
 def _check_plan(sections: list[Section], lead_in_s: float) -> None:
