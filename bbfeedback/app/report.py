@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from bbfeedback import texts as words
-from bbfeedback.app.analyze import stopped_in_calibration, session_for
+from bbfeedback.app.analyze import session_for, stopped_in_calibration
 from bbfeedback.app.history import Progress
 from bbfeedback.app.tables import PROGRESS_COLUMNS, noise_values, progress_cells
 from bbfeedback.errors import InputError
