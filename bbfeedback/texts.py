@@ -346,6 +346,17 @@ FLAGS: dict[str, tuple[str, str, str, str]] = {
         "te vroeg begonnen", "early onset",
         "de aanspanning begon al in de rust vóór het startsignaal",
         "the contraction began in the rest, before the cue"),
+    # PERFECT's R (``summary.perfect``: a hold not counted, as the table's remark)
+    "shorter_than_e": (
+        "korter dan E", "shorter than E",
+        "deze aanspanning duurde korter dan de eigen E (PERFECT), dus telt niet voor R",
+        "this hold lasted less than her own E (PERFECT), so it does not count for R"),
+    "weaker_than_first": (
+        "zwakker dan de eerste", "weaker than the first",
+        "deze aanspanning bleef onder het deel van de eerste dat R vraagt (PERFECT), "
+        "dus telt niet voor R",
+        "this hold stayed below the share of the first that R asks (PERFECT), "
+        "so it does not count for R"),
     "short_hold": (
         "te kort vastgehouden", "short hold",
         "korter in de doelband gebleven dan de doeltijd",
@@ -625,6 +636,8 @@ def shown_rep(rep: dict, summary: dict | None = None, is_assessment: bool = Fals
     judged = not {"stopped", "not_judged"} & set(out["flags"])
     if hold is not None and judged:
         out.update(hold_s=hold.get("e_s"), met=bool(hold.get("counted")))
+        if hold.get("why"):  # not counted for R: why (a measure, not "te kort")
+            out["flags"] = [*out["flags"], hold["why"]]
         if (perfect.get("E") or 0) > QUICK_HOLD_S:  # (a shorter E would read as "snel")
             out["target_hold_s"] = perfect["E"]
     elif judged and (rep.get("target_hold_s") or 0) > QUICK_HOLD_S:

@@ -315,6 +315,11 @@ def test_perfect_with_fatigue_e6_r2_f10():
     p = summary["perfect"]
     assert p["E"] == pytest.approx(6.0, abs=0.15) and p["R"] == 2 and p["F"] == 10
     assert [h["counted"] for h in p["holds"]] == [True, True] + [False] * 8
+    # the table says why a hold did not count (walkthrough: "nee" with no remark), never
+    # "te kort" (an assessment measures)
+    shown = [texts.shown_rep(r, summary) for r in reps[:10]]
+    assert [r["flags"] for r in shown] == [[], []] + [["shorter_than_e"]] * 8
+    assert texts.flag_name("shorter_than_e", "nl") == "korter dan E"
 
 
 def test_perfect_r_counts_her_own_e_long_holds_not_the_cued_10_s():

@@ -399,8 +399,9 @@ def glazer_flicks(trace: Trace, reps: list[RepScore], cal: Calibration) -> list[
     """Each Glazer flick by the flick rule (``flick``), with its repetition's ``index``: the
     block's averages and the per-repetition table read these same numbers (the table
     showed the work-average rule's 0,00 s where the block said 0,38 s)."""
-    return [{"index": r.index, **f} for r in reps
-            if (f := flick(trace, r.cue_s, cal)) is not None]
+    return [{"index": r.index, **f} for r in reps  # (a flick she did not make has no times)
+            if not r.has(Flag.NO_CONTRACTION) and not r.has(Flag.NOT_JUDGED)
+            and (f := flick(trace, r.cue_s, cal)) is not None]
 
 
 def _avg(values) -> float | None:
@@ -449,9 +450,12 @@ def perfect(trace: Trace, hold_reps: list[RepScore], fast_reps: list[RepScore], 
     holds = []
     for r in hold_reps[:PERFECT_CAP]:
         e = None if r.onset_s is None else endurance_time(trace, r.onset_s, r.onset_s + 11.0)
-        counted = (first is not None and e is not None and e >= E - PERFECT_E_TOLERANCE_S
-                   and _above(r, cal) >= repeat_fraction * _above(first, cal))
-        holds.append({"index": r.index, "e_s": e, "counted": bool(counted)})
+        long_enough = first is not None and e is not None and e >= E - PERFECT_E_TOLERANCE_S
+        strong = first is not None and _above(r, cal) >= repeat_fraction * _above(first, cal)
+        hold = {"index": r.index, "e_s": e, "counted": bool(long_enough and strong)}
+        if e is not None and not hold["counted"]:  # why, for the table's remarks
+            hold["why"] = "shorter_than_e" if not long_enough else "weaker_than_first"
+        holds.append(hold)
     kept = [h["counted"] for h in holds]
     R = sum(kept)
     R_consecutive = kept.index(False) if False in kept else len(kept)
