@@ -220,7 +220,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                   "nothing was on disk yet, so no file is left"),
     "stopped_in_calibration": (
         "de sessie is tijdens de kalibratie gestopt: er is geen herhaling bereikt, dus er is "
-        "geen gescoord",
+        "niets gescoord",
         "the session was stopped during its calibration: no repetition was reached, so none "
         "is scored"),
     "by_contractions": ("Elke herhaling is op de eigen aanspanning gezet{why}.",
@@ -909,6 +909,12 @@ SENTENCES: tuple[Sentence, ...] = (
              "Held {hold:g} s in {met} of {n} {n:repetition|repetitions}."),
     Sentence("reps_met_mixed", _held_mixed, "Hield {met} van de {n} keer vast.",
              "Held the target in {met} of {n} {n:repetition|repetitions}."),
+    Sentence("late_onset", _with_flag("late_onset"),
+             "Laat begonnen bij {reps:herhaling|herhalingen} {reps}.",
+             "Late onset in {reps:repetition|repetitions} {reps}."),
+    Sentence("early_onset", _with_flag("early_onset"),
+             "Te vroeg begonnen (in de rust ervoor) bij {reps:herhaling|herhalingen} {reps}.",
+             "Early onset (in the rest before) in {reps:repetition|repetitions} {reps}."),
     Sentence("incomplete_relaxation", _with_flag("incomplete_relaxation"),
              "Na {reps:herhaling|herhalingen} {reps} onvolledig ontspannen.",
              "Incomplete relaxation after {reps:repetition|repetitions} {reps}."),

@@ -268,9 +268,12 @@ def recording_in_progress(path: Path) -> Iterator[subprocess.Popen]:
 
 def test_export_refuses_a_recording_still_being_recorded(tmp_path, capsys):
     live = tmp_path / "live.edf"
+    link = tmp_path / "elsewhere" / "link.edf"  # attack: through a link it was copied
+    link.parent.mkdir()
     with recording_in_progress(live) as proc:
-        for extra in ([], ["--anonymise"]):
-            code, _, err = export(capsys, str(live), *extra, "--out", str(tmp_path / "c.edf"))
+        link.symlink_to(live)
+        for name, extra in ((live, []), (live, ["--anonymise"]), (link, [])):
+            code, _, err = export(capsys, str(name), *extra, "--out", str(tmp_path / "c.edf"))
             assert code == 2 and err.count("\n") == 1, err
             assert f"is still being recorded (process {proc.pid})" in err
             assert not (tmp_path / "c.edf").exists()

@@ -13,6 +13,7 @@ from bbfeedback.exercise.matching import (
     answer,
     early_answer,
     expected_lag_s,
+    late_answer,
     reaction_window,
 )
 
@@ -38,13 +39,15 @@ def test_hold_window_runs_from_before_the_cue_to_the_end_of_the_work():
 def test_quick_window_reaches_a_normal_reaction_after_a_short_cue():
     w = reaction_window(10.0, 0.3, 0.3, True, rest_before_s=4.7, rest_after_s=4.7)
     assert w.end_s == pytest.approx(10.0 + LATE_S)
+    # its tail reaches the next cue's early window (2 s before it, at most half the rest)
+    assert w.tail_end_s == pytest.approx(10.0 + 0.3 + 4.7 - 2.0)
     tight = reaction_window(10.0, 0.3, 0.3, True, rest_before_s=1.2, rest_after_s=1.2)
-    # never into the next cue's early window (it begins half the rest before that cue)
-    assert tight.end_s == pytest.approx(10.9)
+    assert tight.end_s == pytest.approx(10.9) == tight.tail_end_s
     assert tight.start_s == pytest.approx(9.4)
     # a3: 1 s work, 2 s rests; a squeeze 1.03 s after the cue is the cue's (walkthrough)
     a3 = reaction_window(10.0, 1.0, 0.5, True, rest_before_s=2.0, rest_after_s=2.0)
     assert a3.end_s == pytest.approx(11.5) and a3.start_s == pytest.approx(9.0)
+    assert a3.tail_end_s == pytest.approx(12.0)
     nxt = reaction_window(13.0, 1.0, 0.5, True, rest_before_s=2.0, rest_after_s=2.0)
     assert a3.end_s <= nxt.start_s
 
@@ -146,3 +149,15 @@ def test_the_quick_target_box_holds_a_squeeze_begun_in_a_normal_time(pid):
         if nxt is not None:
             rest = nxt.start_s - (s.start_s + s.phase.duration_s)
             assert box_end <= nxt.start_s - min(EARLY_S, rest / 2) + 1e-9
+
+
+def test_a_squeeze_between_two_quick_cues_goes_by_her_timing():
+    """b4: a wink 2.6 s after its cue lies after that cue's window and before the next
+    one's: ``late_answer`` gives it to its cue (the rep scorer asks only when she has been
+    reacting after her cues; an anticipating patient's goes to the next cue, early)."""
+    w = reaction_window(10.0, 0.3, 0.3, True, rest_before_s=4.7, rest_after_s=4.7)
+    ev = closed((12.6, 13.1))
+    assert answer(ev, 10.0, w, float("-inf")) is None
+    assert late_answer(ev, w, float("-inf")).onset_s == 12.6
+    assert late_answer(ev, w, 12.6) is None  # taken
+    assert late_answer(closed((13.2, 13.6)), w, float("-inf")) is None  # the next cue's

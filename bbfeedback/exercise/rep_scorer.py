@@ -274,12 +274,17 @@ class RepScorer:
             return self._squeezing(c, going, cue, steps[0].band[0], quick)
 
         too_early = got is None and rest_before is not None
+        lag = matching.expected_lag_s(self._lags_s)
+        if got is None and quick and lag >= 0:  # reacting after her cues: a squeeze in
+            # this window's tail is this cue's, begun late (``late_answer``)
+            got = matching.late_answer(events, window, self._taken_s)
+            too_early = too_early and got is None
         if too_early:  # begun in the rest before the window: too early
             got = matching.early_answer(events, window, self._taken_s, cue - rest_before,
                                         squeeze)
         end_s = _rep_end(steps, rest_span)
-        if got is None and not quick:  # a rest too tense to end the last contraction: her
-            # squeeze is the envelope's own rise into the band, inside that contraction
+        if got is None:  # a rest too tense to end the last contraction: her squeeze is
+            # the envelope's own rise into the band, inside that contraction
             rise = self._rise_in(events, window, steps[0].band[0])
             if rise is not None:
                 onset, carrier, going = rise

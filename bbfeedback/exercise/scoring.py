@@ -241,23 +241,29 @@ def rise_time(trace: Trace, cue_s: float, onset_s: float | None, end_s: float, b
 
 
 def release_span(trace: Trace, let_go_s: float, until_s: float, base: float,
-                 level: float) -> tuple[float, float] | None:
+                 level: float, since_s: float | None = None) -> tuple[float, float] | None:
     """(start, end) of letting go, Nu-Tek: from ``let_go_s`` - or, when she was down already
-    (a short hold), from the last time she was at 75 % of the work average before it - to
+    (a short hold), from the last time she was at 75 % of the work average before it, but
+    not before ``since_s`` (her own onset: never another squeeze's fall); or, when she rose
+    only after it (a flick begun late), from ``let_go_s`` to her fall after her rise - to
     37.5 % of it above rest. None: she never got there before ``until_s`` (or never rose)."""
     if not level > base:
         return None
     hi, lo = base + 0.75 * (level - base), base + 0.375 * (level - base)
     seg, t0 = trace.window(let_go_s, until_s)
+    start = let_go_s
     if seg.size and seg[0] <= lo:  # already down: from the last time at 75 % before it
-        before, b0 = trace.window(let_go_s - 60.0, let_go_s)
+        frm = let_go_s - 60.0 if since_s is None else max(let_go_s - 60.0, since_s)
+        before, b0 = trace.window(frm, let_go_s)
         up = np.flatnonzero(before >= hi)
-        if up.size == 0:
-            return None
-        start = b0 + up[-1] / trace.rate_hz
-        seg, t0 = trace.window(start, until_s)
-    else:
-        start = let_go_s
+        if up.size:
+            start = b0 + up[-1] / trace.rate_hz
+            seg, t0 = trace.window(start, until_s)
+        else:  # not up yet: she rises after it, and her fall is timed after her rise
+            top = np.flatnonzero(seg >= hi)
+            if top.size == 0:
+                return None
+            seg, t0 = seg[top[0]:], t0 + top[0] / trace.rate_hz
     down = first_time(seg <= lo, t0, trace.rate_hz)
     return None if down is None else (float(start), float(max(down, start)))
 
@@ -315,10 +321,11 @@ def score_rep(index: int, steps: list[WorkStep], rest: tuple[float, float] | Non
     # release_s as Nu-Tek times it, from the relax cue (from her last 75 % when she was down
     # before it); slow_release judges her own let-go, from her own end of the work, so a
     # late start is not said again as a slow release
-    cued = release_span(trace, end, until, base, last_avg) if contracted else None
+    since = cue - PRE_CUE_S if onset is None else onset  # (her own squeeze's fall only)
+    cued = release_span(trace, end, until, base, last_avg, since) if contracted else None
     release = None if cued is None else round(cued[1] - cued[0], 3)
     fall = cued if b == end else (
-        release_span(trace, b, until, base, last_avg) if contracted else None)
+        release_span(trace, b, until, base, last_avg, since) if contracted else None)
     own_release = None if fall is None else fall[1] - fall[0]
     let_go = fall[1] if fall is not None and mine else b
     residual = rest_level = None

@@ -72,17 +72,18 @@ class Targets:
 
 
 def _reaction_tail(steps, i: int) -> float:
-    """How far the drawn target box reaches past a quick work step's end: over the reaction
-    window (``matching``) and the squeeze begun at its end (its hold, at least 0.5 s, with
-    its ramps), so a patient who reacts in a normal time sees her whole squeeze inside its
-    box; never into the next cue's early window; 0 for a hold (its box is its work phase)."""
+    """How far the drawn target box reaches past a quick work step's end: over a normal
+    reaction (``matching.LATE_S``) and the squeeze begun at its end (its hold, at least
+    0.5 s, with its ramps), so a patient who reacts in a normal time sees her whole squeeze
+    inside its box; never into the next cue's early window; 0 for a hold (its box is its
+    work phase)."""
     ph = steps[i].phase
     if not 0 < ph.hold_s <= QUICK_HOLD_S or ph.until_fail:
         return 0.0
     nxt = steps[i + 1].phase if i + 1 < len(steps) else None
     rest_after = nxt.duration_s if nxt is not None and nxt.kind != WORK else None
-    w = matching.reaction_window(0.0, ph.duration_s, ph.hold_s, True, None, rest_after)
-    end = w.end_s + max(ph.hold_s, SQUEEZE_S) + RAMPS_S
+    # a normal reaction (``LATE_S``), not the whole matching window (which tiles the rest)
+    end = max(matching.LATE_S, ph.duration_s) + max(ph.hold_s, SQUEEZE_S) + RAMPS_S
     if rest_after is not None:
         end = min(end, ph.duration_s + rest_after - min(matching.EARLY_S, rest_after / 2))
     return max(0.0, end - ph.duration_s)

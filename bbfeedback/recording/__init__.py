@@ -188,10 +188,10 @@ def recording_file(path: str | Path) -> Path:
 def read_recording(path: str | Path, kinds: dict[str, str] | None = None) -> Recording:
     """Read EDF/EDF+/BDF(+) or CSV by extension. ``kinds`` overrides channel kinds by name."""
     from bbfeedback.recording import csvfile, edf
-    from bbfeedback.recording.repair import marker_path
+    from bbfeedback.recording.repair import marker_path, real_path
 
     p = recording_file(path)
-    if marker_path(p).exists():  # the recorder's in-progress marker
+    if marker_path(real_path(p)).exists():  # the recorder's in-progress marker (a link's too)
         raise InputError("is still being recorded (or its recording was cut off: bbfeedback "
                          f"recover {p})", p)
     readers = {".edf": edf.read_edf, ".bdf": edf.read_edf, ".csv": csvfile.read_csv}

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from bbfeedback.errors import InputError
 from bbfeedback.recording.annotations import _CUE, _PART, PREFIX, encode
-from bbfeedback.recording.repair import marker_path, recording_now
+from bbfeedback.recording.repair import marker_path, real_path, recording_now
 from bbfeedback.recording.schemas import problem
 from bbfeedback.recording.tal import LABELS
 
@@ -94,7 +94,7 @@ def check_finished(path: str | Path) -> None:
     if pid is not None:
         raise InputError(f"is still being recorded (process {pid}); export it when the "
                          "recording has ended", p)
-    if marker_path(p).exists():
+    if marker_path(real_path(p)).exists():
         raise InputError(f"was cut off while being recorded: bbfeedback recover {p} first, "
                          "then export the recovered copy", p)
 

@@ -93,9 +93,18 @@ def _marker_pid(path: Path) -> int:
         return -1
 
 
+def real_path(path: str | Path) -> Path:
+    """The recording a name stands for: through symbolic links, where its marker is (a
+    recording in progress opened by a link to it must be known as in progress)."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):  # a loop of links: as given
+        return Path(path)
+
+
 def recording_now(path: str | Path) -> int | None:
     """The process still writing this recording, if one is (its marker names a live one)."""
-    p = Path(path)
+    p = real_path(path)
     if not marker_path(p).exists():
         return None
     pid = _marker_pid(p)

@@ -250,6 +250,14 @@ A3_ANTICIPATING_CHECKS = (reps_scored(12), *all_met(12), nowhere("no_contraction
                           *[has(i, "early_onset") for i in range(2, 13)],
                           lacks(1, "early_onset"), summary_is("quick_count", 12),
                           summary_is("reps_met", 12))
+# the walkthrough: a wink begun after its 1.5 s window and before the next cue's early one
+# (b4: 0.8 s work, 2 s rests: 1.5-1.8 s after the cue) by a patient who reacts after her
+# cues is hers, begun late - not "geen aanspanning" here and an orphan there (a start 2.6 s
+# late is 0.2 s before the next cue here: that one is the next cue's, by any clock)
+LATE_WINK = Patient(latency_s=(0.84, 0.87), latency_by_rep={4: 1.7})
+b4_late_wink = remembered("b4-late-wink", lambda: timed(B4, LATE_WINK, seed=410))
+B4_LATE_WINK_CHECKS = (reps_scored(10), nowhere("no_contraction"), *all_met(10),
+                       onsets_near(b4_late_wink, range(1, 11)))
 ANTICIPATING_A1 = Patient(latency_by_rep={k: -1.7 for k in range(1, 6)})
 a1_anticipating = remembered("a1-anticipating", lambda: timed(A1, ANTICIPATING_A1, seed=408))
 A1_ANTICIPATING_CHECKS = (reps_scored(5), *all_met(5), nowhere("early_onset"),
@@ -524,6 +532,8 @@ TIMING_CASES: list[Case] = [
            A1, early_3, EARLY_CHECKS),
     *_both("a3-flicks-anticipated-1.1s", "every flick 1.1 s before its cue (a 1 s early "
            "window), strong and let go", A3, a3_anticipating, A3_ANTICIPATING_CHECKS),
+    *_both("b4-wink-begun-1.7s-late", "wink 4 begun 1.7 s after its cue (after its window), "
+           "the others at 0.85 s", B4, b4_late_wink, B4_LATE_WINK_CHECKS),
     *_both("a1-anticipating-1.7s", "every hold begun 1.7 s before its cue", A1,
            a1_anticipating, A1_ANTICIPATING_CHECKS),
     *_both("b2-hold-before-its-cue", "hold 3 begun 3 s before its cue, over before it", B2,
