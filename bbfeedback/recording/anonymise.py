@@ -316,6 +316,7 @@ def _strings(ctx: _Context) -> dict[str, Callable[[str], bool]]:
         "flags": lambda s: bool(_CODE_WORD.match(s)),
         "marks": lambda s: bool(_CODE_WORD.match(s)),
         "scoring": lambda s: bool(_CODE_WORD.match(s)),
+        "quick_ended": lambda s: bool(_CODE_WORD.match(s)),  # how the quick count ended
     }
 
 
