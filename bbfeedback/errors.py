@@ -1,4 +1,5 @@
-"""Errors a user can cause; the CLI turns them into one line and exit status 2."""
+"""Errors a user can cause; the CLI turns them into one line and exit status 2 (4 for a
+disk that refused a write)."""
 
 
 class InputError(Exception):
@@ -7,3 +8,11 @@ class InputError(Exception):
     def __init__(self, message: str, path: object | None = None):
         self.path = path
         super().__init__(f"{path}: {message}" if path is not None else message)
+
+
+class WriteFailed(InputError):
+    """The disk refused a write (full, a quota, an I/O error): one line and exit status 4,
+    everything written before kept (``record``, ``recover``, ``history rebuild``; a whole
+    file written via a temporary name - ``export``, ``report``, tables - is not left half)."""
+
+    exit_status = 4

@@ -264,3 +264,14 @@ def test_report_of_a_session_stopped_in_its_calibration_says_what_happened(
     line = one_error_line(got, 2, needle)
     assert "--start-s" not in line and ("squeeze" in line or "knijp" in line)
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("command", ["export", "report"])
+def test_a_whole_file_written_onto_a_full_disk_is_exit_4_and_not_left_half(tmp_path, command):
+    """Attack on issue 23: ``export`` and ``report --out`` on a full disk exited 2 (an input
+    error); the disk refused a write: one line, exit 4, no file and no temporary file."""
+    sample = HERE.parent / "sample_data" / "a1_strength_emg.edf"
+    out = tmp_path / ("copy.edf" if command == "export" else "report.html")
+    got = bb(command, sample, "--out", out, env=full_env(tmp_path, 20_000))
+    one_error_line(got, EXIT_WRITE_FAILED, "cannot write")
+    assert list(tmp_path.iterdir()) == []

@@ -570,7 +570,7 @@ def _main(argv: list[str] | None) -> int:
         return args.func(args)
     except InputError as exc:
         print(f"bbfeedback: error: {_one_line(str(exc))}", file=sys.stderr)
-        return 2
+        return getattr(exc, "exit_status", 2)  # (4: the disk refused a write)
     except BrokenPipeError:
         return 0
 

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from bbfeedback.errors import InputError
+from bbfeedback.errors import InputError, WriteFailed
 
 
 def check_output(out: str | Path, force: bool = False, inputs: tuple = ()) -> Path:
@@ -64,9 +64,10 @@ def write_private(out: str | Path, data: bytes | str | Iterable[bytes], force: b
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)  # replaces a link itself, never writes through it
-    except OSError as exc:
+    except OSError as exc:  # the disk refused it (full, a quota): exit 4, nothing half
         Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"cannot write ({exc.strerror or exc})", path) from None
+        raise WriteFailed(f"cannot write ({exc.strerror or exc}); nothing was written",
+                          path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

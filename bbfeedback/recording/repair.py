@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bbfeedback.errors import InputError
+from bbfeedback.errors import InputError, WriteFailed  # noqa: F401 (re-exported)
 from bbfeedback.recording.edf_writer import RECORD_COUNT_OFFSET
 from bbfeedback.recording.outputs import write_private
 from bbfeedback.recording.tal import annotation_layout
@@ -30,12 +30,6 @@ MARKER_SUFFIX = ".recording"
 NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
 COPY_MARGIN = 64 * 1024  # a copy is tried only when it leaves this much free beside it
 
-
-class WriteFailed(InputError):
-    """The disk refused a write (full, a quota, an I/O error): one line and exit status 4,
-    everything written before kept (``record``, ``recover``, ``history rebuild``)."""
-
-    exit_status = 4
 
 
 @dataclass(frozen=True)
