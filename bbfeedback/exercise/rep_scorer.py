@@ -266,15 +266,13 @@ class RepScorer:
         rest_after = rest_span[1] - rest_span[0] if rest_span else None
         window = matching.reaction_window(cue, work, hold, quick, rest_before, rest_after)
         self._window = window
-        got = matching.answer(events, cue, window, self._taken_s,
-                              matching.expected_lag_s(self._lags_s))
-        if got is not None:
-            self._lags_s.append(got.onset_s - cue)
+        lag = matching.expected_lag_s(self._lags_s)
+        got = matching.answer(events, cue, window, self._taken_s, lag)
+
         def squeeze(c, going: bool) -> bool:
             return self._squeezing(c, going, cue, steps[0].band[0], quick)
 
         too_early = got is None and rest_before is not None
-        lag = matching.expected_lag_s(self._lags_s)
         if got is None and quick and lag >= 0:  # reacting after her cues: a squeeze in
             # this window's tail is this cue's, begun late (``late_answer``)
             got = matching.late_answer(events, window, self._taken_s)
@@ -307,6 +305,7 @@ class RepScorer:
             nxt = nxt[0].onset_s if nxt is not None else None
             return scoring.Answer(None, None, nxt) if ok else None
         self._taken_s = got.onset_s
+        self._lags_s.append(got.onset_s - cue)  # her own timing, early and late answers too
         going = any(c is got for c, on in events if on)
         offset = None if going or got.offset_s > end_s else got.offset_s
         nxt = matching.next_onset(events, got.onset_s if offset is None else offset)
