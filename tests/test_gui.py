@@ -580,7 +580,7 @@ def test_a_start_whose_recording_cannot_be_made_leaves_the_window_idle(
     def refuse(*args, **kwargs):
         raise InputError("exists already; give another name or --force", "x.edf")
 
-    monkeypatch.setattr(ctl, "SessionRecorder", refuse)
+    monkeypatch.setattr(ctl, "SafeRecorder", refuse)
     assert window.start() is None
     window.redraw()
     assert "exists already" in window.status.text()
