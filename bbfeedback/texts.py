@@ -218,6 +218,17 @@ TEXTS: dict[str, tuple[str, str]] = {
                   "back"),
     "disk_none": ("er stond nog niets op schijf, dus er is geen bestand",
                   "nothing was on disk yet, so no file is left"),
+    "stopped_in_calibration_at": (
+        "de sessie is tijdens de kalibratie gestopt, op {t} s, dus er zijn geen herhalingen "
+        "om te rapporteren; de kalibratie had: {had}",
+        "the session was stopped during its calibration, at {t} s, so there are no "
+        "repetitions to report; the calibration had: {had}"),
+    "cal_had_rest": ("rust vanaf {t} s", "rest from {t} s"),
+    "cal_had_squeezes": ("{n} kalibratieknijp(en), de eerste vanaf {t} s",
+                         "{n} calibration squeeze(s), the first from {t} s"),
+    "cal_had_nothing": ("niets (gestopt voor ze begon)", "nothing (stopped before it began)"),
+    "cal_had_unfinished": ("niets ervan afgemaakt: geen rustniveau of MVC",
+                           "none of it finished: no rest level or MVC"),
     "stopped_in_calibration": (
         "de sessie is tijdens de kalibratie gestopt: er is geen herhaling bereikt, dus er is "
         "niets gescoord",

@@ -188,28 +188,6 @@ def series_svg(values: list[float | None], labels: list[str], unit: str,
 
 
 # --- session report -------------------------------------------------------------------------
-# Said in the report's language (these belong in bbfeedback.texts, the one table of words)
-STOPPED_IN_CALIBRATION = {
-    "en": ("the session was stopped during its calibration, at {t} s, so there are no "
-           "repetitions to report; the calibration had: {had}"),
-    "nl": ("de sessie is tijdens de kalibratie gestopt, op {t} s, dus er zijn geen "
-           "herhalingen om te rapporteren; de kalibratie had: {had}"),
-}
-CALIBRATION_HAD = {
-    "rest": ("rust vanaf {t} s", "rest from {t} s"),
-    "squeezes": ("{n} kalibratieknijp(en), de eerste vanaf {t} s",
-                 "{n} calibration squeeze(s), the first from {t} s"),
-    "nothing": ("niets (gestopt voor ze begon)", "nothing (stopped before it began)"),
-    "unfinished": ("niets ervan afgemaakt: geen rustniveau of MVC",
-                   "none of it finished: no rest level or MVC"),
-}
-
-
-def _had(key: str, lang: str, **values) -> str:
-    nl, en = CALIBRATION_HAD[key]
-    return (nl if lang == "nl" else en).format(**values)
-
-
 def stopped_in_calibration_line(rec, lang: str = "en") -> str:
     """What a session stopped before its exercise began has to show, in one line: no
     repetitions (its calibration squeezes are none: scoring them as repetitions, or asking
@@ -222,9 +200,10 @@ def stopped_in_calibration_line(rec, lang: str = "en") -> str:
     squeezes = [c for c in cues if c.kind == "work"]
     had = []
     if rest:
-        had.append(_had("rest", lang, t=sec(rest[0].onset_s)))
+        had.append(words.text("cal_had_rest", lang, t=sec(rest[0].onset_s)))
     if squeezes:
-        had.append(_had("squeezes", lang, n=len(squeezes), t=sec(squeezes[0].onset_s)))
+        had.append(words.text("cal_had_squeezes", lang, n=len(squeezes),
+                               t=sec(squeezes[0].onset_s)))
     cal = rec.meta.last("calibration") or {}
     for name, c in cal.items():  # finished, but stopped before the first repetition
         if isinstance(c, dict) and c.get("baseline_mean") is not None:
@@ -232,9 +211,9 @@ def stopped_in_calibration_line(rec, lang: str = "en") -> str:
                          mean=c["baseline_mean"], sd=c.get("baseline_sd") or 0.0,
                          unit=words.unit(c.get("unit") or ""), mvc=c.get("mvc") or 0.0))
     if had and not cal:
-        had.append(_had("unfinished", lang))
-    text = STOPPED_IN_CALIBRATION["nl" if lang == "nl" else "en"]
-    return text.format(t=sec(rec.duration_s), had="; ".join(had) or _had("nothing", lang))
+        had.append(words.text("cal_had_unfinished", lang))
+    return words.text("stopped_in_calibration_at", lang, t=sec(rec.duration_s),
+                      had="; ".join(had) or words.text("cal_had_nothing", lang))
 
 
 def session_report(path: str | Path, lang: str = "en") -> str:
