@@ -17,6 +17,7 @@ import pytest
 from bbfeedback.drivers.devices import make_device
 from bbfeedback.drivers.emulator import PtyEmulator, make_packets
 from bbfeedback.drivers.serial_transport import DeviceStream, Status, ftdi_latency_warning
+from conftest import collect
 
 from bbfeedback.signal.blocks import Block
 
@@ -75,18 +76,6 @@ def check_values_on_clock(blocks: list[Block], expected: np.ndarray) -> int:
     for b in blocks:
         assert np.allclose(b.data, expected[offset + b.start_sample:offset + b.end_sample])
     return offset
-
-
-def collect(stream: DeviceStream, until, timeout: float = 20.0) -> tuple[list, list]:
-    blocks, statuses = [], []
-    end = time.monotonic() + timeout
-    while time.monotonic() < end and not until(blocks, statuses):
-        item = stream.get(timeout=0.1)
-        if isinstance(item, Block):
-            blocks.append(item)
-        elif isinstance(item, Status):
-            statuses.append(item)
-    return blocks, statuses
 
 
 def _values(spec, n, seed=0):

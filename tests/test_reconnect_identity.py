@@ -27,6 +27,7 @@ from bbfeedback.drivers import openeeg_p2
 from bbfeedback.drivers.devices import make_device
 from bbfeedback.drivers.emulator import PtyEmulator, make_packets
 from bbfeedback.drivers.serial_transport import DeviceStream, Status
+from conftest import collect
 
 from bbfeedback.signal.blocks import Block
 
@@ -38,19 +39,6 @@ def _values(spec, n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return np.column_stack([40 * rng.standard_normal(n) if c.kind == "emg"
                             else 20 + rng.random(n) for c in spec.channels])
-
-
-def collect(stream: DeviceStream, until, timeout: float) -> tuple[list[Block], list[Status]]:
-    blocks: list[Block] = []
-    statuses: list[Status] = []
-    end = time.monotonic() + timeout
-    while time.monotonic() < end and not until(blocks, statuses):
-        item = stream.get(timeout=0.1)
-        if isinstance(item, Block):
-            blocks.append(item)
-        elif isinstance(item, Status):
-            statuses.append(item)
-    return blocks, statuses
 
 
 def kinds(statuses: list[Status]) -> list[str]:
