@@ -96,6 +96,9 @@ class History:
         self.path = Path(path) if path else default_path()
         if path and not self.path.parent.is_dir():  # a given --db: its folder must exist
             raise InputError("folder does not exist", self.path.parent)
+        if self.path.exists() and not self.path.is_file():  # a FIFO, a device, a folder:
+            # no database, and SQLite's "disk I/O error" on it is no full disk (exit 4)
+            raise InputError("is not a database file", self.path)
         self.db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
