@@ -1,6 +1,6 @@
 """Line-based ASCII from Arduino-class boards (MyoWare EMG, MPX5010 / MPRLS pressure).
 
-The format anyone's sketch can speak (see README): one sample per line, values separated by
+The format anyone's sketch can speak (see docs/devices.md): one sample per line, values separated by
 commas, ``\\n`` (or ``\\r\\n``) at the end, optionally a leading sample counter that wraps at
 ``counter_modulo``::
 

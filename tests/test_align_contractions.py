@@ -76,7 +76,7 @@ def test_short_rep_and_unrelaxed_rest_are_found_at_eleven_second_cycles():
     """a1 at 11 s cycles, no cues: rep 3 held 2 s, a tense rest after rep 4 (1.7x the
     pre-session rest). Only those. (A rest tense enough to keep the detector's contraction
     going, ~2x here, joins two repetitions into one contraction: without cues the second
-    cannot be told apart; README, "Recordings without cues".)"""
+    cannot be told apart; docs/scoring.md, "Recordings without cues".)"""
     rec, _ = bare_recording("a1-strength", 2.0, Behaviour(hold_s={3: 2.0},
                                                          tense_after={4: 0.06}))
     reps = analyze(rec, protocol=protocols.load("a1-strength"))["reps"]

@@ -1,5 +1,5 @@
 """The windows, offscreen: a whole live session, unplugging a device, replay, languages.
-Screenshots go to docs/ (shown in the README)."""
+Screenshots go to docs/ (shown in the README and the documentation pages)."""
 
 import os
 import subprocess

@@ -1,7 +1,7 @@
 """Rest in absolute and relative terms, the accessory channel judged on its own rest, and
 straining: known-truth simulated sessions for every bundled protocol (issue 12).
 
-The rules (README, "Session engine and scores"): a rest is ``tense_rest`` when its median is
+The rules (docs/scoring.md): a rest is ``tense_rest`` when its median is
 above the patient's own pre-session rest by 3 SD and 1.5x, or above ``rest_limit_uV`` (7 µV,
 the top of the 1-7 µV resting range of clinical-reference.md §1/§4; device-dependent);
 ``co_contraction`` when the pelvic floor contracted and the abdominal channel's mean in a work

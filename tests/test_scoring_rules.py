@@ -1,6 +1,6 @@
 """Scoring rules against the leaflets, each with a known-truth simulated session (issue 12):
 quick contractions counted at the patient's own pace until they fade, fatigue within one
-exercise only. The rules and their sources: README, "Session engine and scores"."""
+exercise only. The rules and their sources: docs/scoring.md."""
 
 import pytest
 

@@ -3,7 +3,7 @@ flicks until they fade (two in a row), fatigue as holds getting shorter, PERFECT
 own E, an assessment never "te kort", Glazer's flick rule in its table, "–" where no time
 exists, and the patient's sentences. Every session here is built from ``RepScore`` and
 ``Contraction`` objects and an envelope made by hand (not the simulated patient), so the
-truth is known exactly. The rules and their sources: README, "Summary rules"."""
+truth is known exactly. The rules and their sources: docs/scoring.md, "Summary rules"."""
 
 import re
 from types import SimpleNamespace

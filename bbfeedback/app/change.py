@@ -14,7 +14,7 @@ any pair of measurements):
   change over the span (slope x span) exceeds the MDC; else "no trend". It needs 3
   sessions (one degree of freedom for the interval).
 
-One step (decided, README "History and reports"): when the sessions split into two runs of
+One step (decided, docs/history-and-reports.md): when the sessions split into two runs of
 at least 2 sessions each, each run flat within the MDC, the two runs' means differing by
 more than the MDC, and the two levels fit at least twice as well as a straight line
 (residual sum of squares), the trend is that step: "improving"/"declining" with ``shape``
@@ -22,7 +22,7 @@ more than the MDC, and the two levels fit at least twice as well as a straight l
 against the first session from the 4th on, one "improved" step against the previous one,
 and the trend "improving (one step)"; 20, 26, 32, 38, 44, 50 µV reads "improving (steady)".
 
-The figures (``MDCS``; README table):
+The figures (``MDCS``; docs/history-and-reports.md table):
 
 - sEMG, MVC (peak RMS, µV): **21 %** of the earlier value. Koenig, Luginbuehl & Radlinger
   2017 (*Ann Phys Rehabil Med* 60(6):382-386; the figures issue 12 and 21 attribute to Oleksy

@@ -4,7 +4,7 @@ The detector turns the signal into the patient's contractions (onset, offset, pe
 module assigns them to the protocol's repetitions, in order, on the sample clock, so every
 repetition is judged from what she did and not from a window of the protocol's clock.
 
-Rules (documented in the README, issue 22):
+Rules (documented in docs/scoring.md):
 - **Reaction window.** A contraction answers a cue when its onset lies from ``EARLY_S``
   (2 s) before the cue - at most half the rest before it: a patient who knows the rhythm
   anticipates the cue, but a contraction in the first half of the rest is still the

@@ -1,6 +1,6 @@
 """Scores of a repetition: pure functions of the trace and the detector's contractions.
 
-Rules (documented in the README):
+Rules (documented in docs/scoring.md):
 - Each repetition is judged from the patient's own contraction (``Answer``, found by
   ``matching``): hold, work average and peak over the work moved to her onset; her rest from
   her own let-go to her next onset (``rest_window``).
