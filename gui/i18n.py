@@ -79,6 +79,12 @@ TEXTS = {
     "no_sound": ("Geen geluid op deze computer", "No sound on this computer"),
     "recover": ("Onafgemaakte opname herstellen", "Recover unfinished recording"),
     "time_axis": ("s (0 = nu)", "s (0 = now)"),
+    # the patient view: no units, no axes; what to do and how it went, in plain words
+    "wait_start": ("Wacht op de start", "Wait for the start"),
+    "now_mark": ("nu", "now"),
+    "praise": ("Goed zo!", "Well done!"),
+    "try_again": ("Probeer het nog eens", "Try it once more"),
+    "patient_title": ("Patiëntscherm", "Patient view"),
     "raw_axis": ("ruw µV", "raw µV"),
 }
 POSTURES = ("lying", "sitting", "standing")  # a session's postures (words: texts.POSTURES)

@@ -10,7 +10,7 @@ import functools
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 RAW_PENS = ("#9bb7d4", "#d9b38c")
 ENV_PENS = ("#1f4e8c", "#b35900")
@@ -18,6 +18,7 @@ ONSET_PEN, OFFSET_PEN = "#27ae60", "#8e44ad"  # a detected contraction's begin a
 ARTEFACT_BRUSH = (90, 90, 90, 60)  # a marked artefact (lead-off, spikes, clipping, burst)
 WORK_BRUSH = (46, 160, 67, 60)
 REST_BRUSH = (120, 120, 120, 25)
+TARGET_BRUSH = (30, 120, 50, 210)  # the patient's target: a line inside its zone
 
 
 @functools.lru_cache(maxsize=8)
@@ -100,8 +101,17 @@ class LivePlot(pg.PlotWidget):
                                              skipFiniteCheck=True))
         self.show_raw = raw
         self.show_marks = not big
-        self.now_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#444", width=1,
-                                                               style=QtCore.Qt.DashLine))
+        self.big = big
+        # the patient's plot: no axes, numbers or units (those are the therapist's); "now"
+        # is a marked line, and each target a line to reach in a zone around it
+        self.now_line = pg.InfiniteLine(
+            angle=90, pen=pg.mkPen("#444", width=2 if big else 1, style=QtCore.Qt.DashLine),
+            label="now" if big else None,
+            labelOpts={"position": 0.98, "color": "#444", "anchors": [(0.5, 0), (0.5, 0)]})
+        if big:
+            font = QtGui.QFont()
+            font.setPixelSize(22)
+            self.now_line.label.setFont(font)
         self.on_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#c0392b", width=1,
                                                              style=QtCore.Qt.DotLine))
         self.off_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#e67e22", width=1,
@@ -109,7 +119,12 @@ class LivePlot(pg.PlotWidget):
         for line in (self.now_line, self.on_line, self.off_line):
             self.addItem(line)
             line.setVisible(False)
+        if big:
+            self.hideAxis("left")
+            self.hideAxis("bottom")
+            self.showGrid(x=False, y=False)
         self._bands: list[pg.LinearRegionItem | QtWidgets.QGraphicsRectItem] = []
+        self._targets: list[QtWidgets.QGraphicsRectItem] = []
         self._marks: list = []
         self._artefacts: list[QtWidgets.QGraphicsRectItem] = []
 
@@ -143,6 +158,10 @@ class LivePlot(pg.PlotWidget):
                 curve.setData(snap.env_t - t, snap.env[:, col], skipFiniteCheck=True)
             else:
                 curve.setData([], [])
+        top = self._top(snap)  # first: the bands and marks are cut to it
+        if self._top_now is None or abs(top - self._top_now) > 0.15 * self._top_now:
+            self._top_now = top  # rescale only on a real change: a calm picture
+            self.setYRange(-0.02 * top, top, padding=0)
         self._draw_template(snap)
         self._draw_marks(snap)
         self.now_line.setPos(0.0)
@@ -152,16 +171,15 @@ class LivePlot(pg.PlotWidget):
             self.off_line.setPos(snap.thresholds[1])
         for line in (self.on_line, self.off_line):
             line.setVisible(bool(snap.thresholds) and self.show_marks)
-        top = self._top(snap)
-        if self._top_now is None or abs(top - self._top_now) > 0.15 * self._top_now:
-            self._top_now = top  # rescale only on a real change: a calm picture
-            self.setYRange(-0.02 * top, top, padding=0)
 
     def _top(self, snap) -> float:
         """Top of the y axis: above the target bands and the trace."""
         levels = [b["band"][0] * 1.3 for b in snap.template if b.get("band")
                   and np.isfinite(b["band"][0])]
         levels += [b["target"] * 1.3 for b in snap.template if b.get("target")]
+        if self.big:  # the patient's zone around her target fits whole
+            levels += [1.05 * _zone_top(b) for b in snap.template if b.get("target")
+                       and b.get("band") and np.isfinite(b["band"][0])]
         if snap.env.shape[0]:
             levels.append(float(snap.env.max()) * 1.1)
         if snap.channels and snap.main < len(snap.channels):  # the calibration's MVC fits too
@@ -174,19 +192,29 @@ class LivePlot(pg.PlotWidget):
         """Work bands ahead of (and under) the trace: what the patient should follow."""
         top = self._top_now or self._top(snap)
         t = snap.t_s
-        k = 0
+        k = j = 0
         for b in snap.template:
             rect = self._pooled(self._bands, k, _rect)
             k += 1
             if b["kind"] == "work" and b.get("band") and np.isfinite(b["band"][0]):
                 lo, hi = b["band"]
                 end = b.get("box_end_s", b["end_s"])  # quick: over the reaction window
+                aim = b.get("target")
+                if self.big and aim is not None and np.isfinite(aim) and lo < aim:
+                    hi = _zone_top(b)
+                    line = self._pooled(self._targets, j, _rect)
+                    j += 1
+                    line.setBrush(pg.mkBrush(*TARGET_BRUSH))
+                    line.setZValue(-9)  # over its zone
+                    line.setRect(b["start_s"] - t, aim - 0.008 * top, end - b["start_s"],
+                                 0.016 * top)
                 rect.setRect(b["start_s"] - t, lo, end - b["start_s"], min(hi, top) - lo)
                 rect.setBrush(pg.mkBrush(*WORK_BRUSH))
             else:
                 rect.setRect(b["start_s"] - t, 0, b["end_s"] - b["start_s"], 0.02 * top)
                 rect.setBrush(pg.mkBrush(*REST_BRUSH))
         self._hide_from(self._bands, k)
+        self._hide_from(self._targets, j)
 
     def _draw_marks(self, snap) -> None:
         """Contraction on/offsets and, shaded grey over the whole height, the artefacts the
@@ -210,6 +238,15 @@ class LivePlot(pg.PlotWidget):
                     line.setPos(x - snap.t_s)
                     k += 1
         self._hide_from(self._marks, k)
+
+
+def _zone_top(item: dict) -> float:
+    """The top of the patient's zone around a target. A band open to 300 % MVC gives no
+    level to aim at: she sees a zone as far above the target as its lower edge is below,
+    and the target itself as a line (the scores still accept the whole band)."""
+    lo, hi = item["band"]
+    aim = item["target"]
+    return min(hi, aim + max(aim - lo, 0.0))
 
 
 def _rect() -> QtWidgets.QGraphicsRectItem:

@@ -166,22 +166,42 @@ class FittedLabel(QtWidgets.QLabel):
         QtWidgets.QLabel.setFont(self, font)
 
 
+PRAISE_S = 3.0  # how long "goed zo" / "probeer het nog eens" stays after a repetition
+
+
+def verdict(rep: dict, is_assessment: bool) -> str | None:
+    """The patient's word on one repetition: "praise" when it met its target, "try_again"
+    when it did not, None when it says nothing to her (an assessment measures and sets no
+    target; a repetition stopped or not judged was not hers to make)."""
+    flags = set(rep.get("flags") or ())
+    if is_assessment or {"stopped", "not_judged"} & flags:
+        return None
+    return "praise" if words.shown_rep(rep).get("met") else "try_again"
+
+
 class PatientView(QtWidgets.QWidget):
+    """Readable from 3 m on a second screen: one instruction, a big countdown, the target
+    as a line to reach, a calm word after each repetition; no units and no axes."""
+
     def __init__(self, lang: str = "nl"):
         super().__init__()
         self.lang = lang
         self.protocol: Protocol | None = None
-        self.setWindowTitle("bbfeedback")
+        self._seen = 0  # repetitions already answered with a word
+        self._said: tuple[str, float] | None = None  # (word key, until frame time)
         self.setStyleSheet("background: white;")
-        self.cue = FittedLabel(max_px=60)  # as large as fits, never cut off
+        self.cue = FittedLabel(max_px=84)  # as large as fits, never cut off
         self.cue.setStyleSheet("color: #1f4e8c;")
-        self.cue.setFixedHeight(160)  # the layout does not jump when a cue wraps
+        self.cue.setFixedHeight(190)  # the layout does not jump when a cue wraps
         self.count = QtWidgets.QLabel("")
         self.count.setAlignment(QtCore.Qt.AlignCenter)
-        self.count.setStyleSheet("font-size: 40pt; color: #34495e;")
+        self.count.setStyleSheet("font-size: 72pt; font-weight: 600; color: #34495e;")
         self.rep = QtWidgets.QLabel("")  # "herhaling 3 van 5"
         self.rep.setAlignment(QtCore.Qt.AlignCenter)
-        self.rep.setStyleSheet("font-size: 24pt; color: #34495e;")
+        self.rep.setStyleSheet("font-size: 26pt; color: #34495e;")
+        self.praise = QtWidgets.QLabel("")  # "Goed zo!" after a repetition met
+        self.praise.setAlignment(QtCore.Qt.AlignCenter)
+        self.praise.setFixedHeight(64)  # kept when empty: the layout never jumps
         # at the end: what she did and one thing to do next time, in her words (the
         # summary's patient text: no numbers, no units; those stay with the therapist)
         self.advice = QtWidgets.QLabel("")
@@ -200,6 +220,7 @@ class PatientView(QtWidgets.QWidget):
         side = QtWidgets.QVBoxLayout()
         side.addWidget(self.count)
         side.addWidget(self.rep)
+        side.addWidget(self.praise)
         head.addLayout(side, 1)
         layout.addLayout(head)
         layout.addWidget(self.advice)
@@ -210,12 +231,16 @@ class PatientView(QtWidgets.QWidget):
     def set_protocol(self, protocol: Protocol | None) -> None:
         """Draw the building of this protocol (its floors, or its one target)."""
         self.protocol = protocol
+        self._seen, self._said = 0, None
         self.lift.set_floors(floors_of(protocol, self.lang))
 
     def set_language(self, lang: str) -> None:
         self.lang = lang
+        self.setWindowTitle(f"{tr('patient_title', lang)} - bbfeedback")
         self.lift.set_floors(floors_of(self.protocol, lang))
-        self.plot.setLabel("bottom", tr("time_axis", lang))
+        mark = self.plot.now_line.label  # (its own update waits for a move: "now" stays put)
+        mark.setFormat(tr("now_mark", lang))
+        mark.setText(tr("now_mark", lang))
 
     def draw(self, snap, main: int, accessory: int | None, rep_text: str = "") -> None:
         self.plot.draw(snap, main, None)
@@ -224,6 +249,9 @@ class PatientView(QtWidgets.QWidget):
             self.cue.setText(tr("done", self.lang))
         elif snap.cue is not None:
             self.cue.setText(snap.cue.cue_nl if self.lang == "nl" else snap.cue.cue_en)
+        else:
+            self.cue.setText(tr("wait_start", self.lang))
+        self._answer(snap)
         said = (snap.summary or {}).get(f"patient_text_{self.lang}") \
             if snap.status == "finished" else None
         if self.advice.text() != (said or ""):
@@ -236,3 +264,19 @@ class PatientView(QtWidgets.QWidget):
         now = next((i for i in snap.template if i["kind"] == "work"
                     and i["start_s"] <= snap.t_s < i["end_s"]), None) if snap.running else None
         self.lift.set_level(snap.level_pct, now)
+
+    def _answer(self, snap) -> None:
+        """A calm word for the repetition just scored, for ``PRAISE_S`` of session time."""
+        if len(snap.reps) < self._seen:  # a new session
+            self._seen, self._said = 0, None
+        if len(snap.reps) > self._seen:
+            self._seen = len(snap.reps)
+            scoring = self.protocol.scoring if self.protocol else ""
+            key = verdict(snap.reps[-1], scoring in ("glazer", "perfect"))
+            self._said = (key, snap.t_s + PRAISE_S) if key else None
+        key = self._said[0] if self._said and snap.t_s < self._said[1] else None
+        color = "#1e8449" if key == "praise" else "#7f8c8d"
+        text = tr(key, self.lang) if key and snap.status != "finished" else ""
+        if text != self.praise.text():
+            self.praise.setText(text)
+            self.praise.setStyleSheet(f"font-size: 30pt; font-weight: 600; color: {color};")

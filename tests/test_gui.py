@@ -406,9 +406,9 @@ def test_sound_switches_and_a_chime_at_every_cue(qtbot, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
-@pytest.mark.parametrize("pid", ["a1-strength", "b5-lift", "glazer"])
+@pytest.mark.parametrize("pid", ["a1-strength", "a3-quick", "b5-lift", "glazer"])
 def test_screenshots_of_therapist_and_patient_views(qtbot, tmp_path, pid, lang):
-    """Issue 13: both views for a1, b5 and glazer in Dutch and English, mid-session (into
+    """Issue 13/24: both views for a1, a3, b5 and glazer in Dutch and English, mid-session (into
     docs/ with BBFEEDBACK_SCREENSHOTS=1). The patient view shows the protocol's floors."""
     from bbfeedback.gui.patient import floors_of
 
@@ -457,8 +457,10 @@ def test_no_cue_is_cut_off_and_the_window_keeps_its_width(qtbot, tmp_path, lang)
             assert need.height() <= box.height() and need.width() <= box.width(), cue
         qtbot.wait(1)
         assert win.width() == width, cue
-    assert view.plot.getAxis("bottom").labelText == ("s (0 = nu)" if lang == "nl"
-                                                      else "s (0 = now)")
+    # the patient's plot has no axes or units; "now" is a marked line in her language
+    assert not view.plot.getPlotItem().getAxis("left").isVisible()
+    assert not view.plot.getPlotItem().getAxis("bottom").isVisible()
+    assert view.plot.now_line.label.textItem.toPlainText() == ("nu" if lang == "nl" else "now")
 
 
 def test_replay_shows_the_files_protocol_and_patient_in_the_form(qtbot, window, tmp_path):
@@ -702,3 +704,40 @@ def test_opening_a_bad_file_keeps_the_live_session(qtbot, window, tmp_path):
     window.redraw()
     assert "not a readable EDF/BDF file" in window.status.text()
     window.controller.stop()
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+@pytest.mark.parametrize("pid", ["a1-strength", "a3-quick", "b5-lift", "glazer"])
+def test_patient_view_speaks_to_the_patient(qtbot, pid, lang):
+    """Issue 24: before the start she reads "wacht op de start"; after a repetition met a
+    calm "goed zo", after one missed "probeer het nog eens", each for a few seconds (an
+    assessment measures: no verdict); the target is a line inside a zone, not a band open
+    to the top of the plot."""
+    from bbfeedback.gui.i18n import tr
+    from bbfeedback.gui.patient import PRAISE_S, PatientView
+
+    from bbfeedback.app.frames import Frame
+
+    view = PatientView(lang)
+    qtbot.addWidget(view)
+    view.set_protocol(protocols.load(pid))
+    view.draw(Frame(status="idle", running=False), 0, None)
+    assert view.cue.text() == tr("wait_start", lang)
+    assert view.windowTitle().startswith(tr("patient_title", lang))
+    met = {"index": 1, "met": True, "flags": []}
+    missed = {"index": 2, "met": False, "flags": ["short_hold"]}
+    assessment = pid == "glazer"
+    view.draw(Frame(t_s=10.0, running=True, status="running", reps=(met,)), 0, None)
+    assert view.praise.text() == ("" if assessment else tr("praise", lang))
+    view.draw(Frame(t_s=10.0 + PRAISE_S + 0.1, running=True, status="running", reps=(met,)),
+              0, None)
+    assert view.praise.text() == ""
+    view.draw(Frame(t_s=20.0, running=True, status="running", reps=(met, missed)), 0, None)
+    assert view.praise.text() == ("" if assessment else tr("try_again", lang))
+    work = {"kind": "work", "start_s": 21.0, "end_s": 26.0, "band": (60.0, 300.0),
+            "target": 100.0}
+    view.draw(Frame(t_s=20.0, running=True, status="running", template=(work,)), 0, None)
+    zone = view.plot._bands[0].rect()
+    line = view.plot._targets[0].rect()
+    assert zone.top() == pytest.approx(60.0) and zone.bottom() == pytest.approx(140.0)
+    assert line.top() < 100.0 < line.bottom() and view.plot._targets[0].isVisible()
