@@ -10,6 +10,8 @@ over a 1-hour session (offscreen).
 (b) One hour: the same at --hour-speed x real time for 60 simulated minutes; resident memory
     after 5 minutes and at the end (flat = bounded buffers). The allocator is set as
     `bbfeedback gui` sets it (``steady_allocator``).
+(c) Idle: after a session ends (a replay of sample_data/a1_strength_emg.edf at 60x), the
+    share of one core the window takes over --idle-seconds, its timer running as usual.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from bbfeedback.gui import controller as ctl  # noqa: E402
 from bbfeedback.gui.therapist import TherapistWindow  # noqa: E402
-from PySide6 import QtWidgets  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from bbfeedback.app.allocator import steady_allocator  # noqa: E402
 from bbfeedback.exercise import protocols  # noqa: E402
@@ -89,16 +91,37 @@ def run(app, folder: str, minutes: float, speed: float, seconds: float,
     return out
 
 
+def idle(app, folder: str, seconds: float) -> float:
+    """The process's share of one core with a finished session on screen."""
+    win = TherapistWindow("sim", None, "a1-strength", "en", folder, 60.0)
+    win.show()
+    here = os.path.dirname(os.path.abspath(__file__))
+    win.open_recording(os.path.join(here, "..", "sample_data", "a1_strength_emg.edf"), 60.0)
+    while win.controller.frame().status != "finished":
+        app.processEvents()
+        time.sleep(0.005)
+    loop = QtCore.QEventLoop()  # as the program waits: in Qt's event loop, not polling
+    QtCore.QTimer.singleShot(int(1000 * seconds), loop.quit)
+    t0, c0 = time.monotonic(), time.process_time()
+    loop.exec()
+    share = (time.process_time() - c0) / (time.monotonic() - t0)
+    win.close()
+    return share
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--hour-speed", type=float, default=60.0)
+    parser.add_argument("--idle-seconds", type=float, default=10.0)
     parser.add_argument("--patient-view", action="store_true",
                         help="open the patient's view as well")
     args = parser.parse_args()
     steady_allocator()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bench"])
     with tempfile.TemporaryDirectory() as folder:
+        print(f"(c) idle after a session, {args.idle_seconds:g} s: "
+              f"{100 * idle(app, folder, args.idle_seconds):.1f} % of one core")
         live = run(app, folder, 2, 1.0, args.seconds, args.patient_view)
         print(f"(a) 2 kHz x 2 ch, 30 s window, real time, {args.seconds:g} s: "
               f"{live['fps']:.1f} fps drawn; redraw {100 * live['redraw_core']:.1f} % of one "

@@ -60,6 +60,9 @@ TEXTS = {
     "replaying": ("terugkijken", "replay"),  # not "herhaling": that is a repetition
     "done": ("Klaar! Nu helemaal ontspannen.", "Done! Now relax completely."),
     "recording_to": ("opname naar", "recording to"),
+    "saved_to": ("opgeslagen in", "saved in"),
+    "anonymous": ("Zonder patiëntcode: anoniem opgenomen, niet in een geschiedenis.",
+                  "No patient code: recorded anonymously, not in a history."),
     "replay_of": ("Opname {f}: patiënt {p}, {d}, {o}, houding {h}",
                   "Recording {f}: patient {p}, {d}, {o}, posture {h}"),
     "scores_same": ("opnieuw gescoord: gelijk aan de opname", "re-scored: same as recorded"),
@@ -81,6 +84,7 @@ TEXTS = {
     "time_axis": ("s (0 = nu)", "s (0 = now)"),
     # the patient view: no units, no axes; what to do and how it went, in plain words
     "wait_start": ("Wacht op de start", "Wait for the start"),
+    "replay_speed": ("Snelheid van het terugkijken", "Replay speed"),
     "now_mark": ("nu", "now"),
     "praise": ("Goed zo!", "Well done!"),
     "try_again": ("Probeer het nog eens", "Try it once more"),

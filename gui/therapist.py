@@ -3,6 +3,7 @@ countdown, calibration values, per-repetition scores, summary, recording, replay
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from bbfeedback.gui.i18n import POSTURES, posture, system_language, tr
 from bbfeedback.gui.live_plot import ENV_PENS, OFFSET_PEN, ONSET_PEN, LivePlot, RawPlot
 from bbfeedback.gui.parameters import PhaseTable
 from bbfeedback.gui.patient import FittedLabel, PatientView
+from bbfeedback.gui.replay_bar import ReplayBar
 from bbfeedback.gui.sound import SoundOutput
 from PySide6 import QtCore, QtWidgets
 
@@ -25,6 +27,10 @@ from bbfeedback.exercise.summary import ASSESSMENTS
 from bbfeedback.recording.outputs import check_folder
 
 FRAME_MS = 16  # ~60 fps: the display's rate
+PANEL_PX = 350  # the form on the left: every protocol's name fits
+IDLE_MS = 250  # the timer while the frame stays the same (a session ended, idle)
+IDLE_AFTER = 10  # unchanged ticks before the timer slows to IDLE_MS
+REFRESH_S = 1.0  # an unchanged frame's texts are drawn again this often
 CALIBRATION_CHOICES = (None, "max", "gentle", "none", "previous")  # None: the protocol's
 COLUMNS = ("col_rep", "col_held", "col_met", "col_peak", "col_rep_rise", "col_rep_release",
            "col_rest", "col_flags")
@@ -48,11 +54,15 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self._replay_line = ""
         self._replay_rec = None  # the recording replayed
         self._notice = ""  # a problem the therapist must see: kept until the next action
+        self._anonymous = False  # the session runs without a patient code
         self._build(device, port, protocol)
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self.redraw)
         self.timer.start(FRAME_MS)
         self.frames = 0
+        self._drawn = None  # the frame drawn last: an unchanged one is drawn again seldom
+        self._drawn_at = 0.0
+        self._unchanged = 0  # ticks since the frame last changed
         self.retranslate()
 
     # --- layout ----------------------------------------------------------------------------
@@ -104,6 +114,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.language.setCurrentText(self.lang)
         self.language.currentTextChanged.connect(self.set_language)
         self.form = QtWidgets.QFormLayout()
+        wide = (self.protocol, self.calibration_mode)
         self._labels = {}
         for key, widget in (("device", self.device), ("port", self.port),
                             ("patient_code", self.patient), ("posture", self.posture),
@@ -112,7 +123,11 @@ class TherapistWindow(QtWidgets.QMainWindow):
                             ("record", self.record), ("language", self.language)):
             label = QtWidgets.QLabel()
             self._labels[key] = label
-            self.form.addRow(label, widget)
+            if widget in wide:  # a long name ("Aanspannen en ontspannen (b2-contract-relax)")
+                self.form.addRow(label)  # gets the panel's whole width, under its label
+                self.form.addRow(widget)
+            else:
+                self.form.addRow(label, widget)
         self.recover_button = QtWidgets.QPushButton()
         self.recover_button.clicked.connect(self.recover_all)
         self.calibration = QtWidgets.QLabel()
@@ -134,7 +149,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         side.addStretch(1)
         panel = QtWidgets.QWidget()
         panel.setLayout(side)
-        panel.setFixedWidth(330)
+        panel.setFixedWidth(PANEL_PX)
 
         self.cue = FittedLabel(max_px=30)  # a long cue never widens the window
         self.cue.setStyleSheet("color: #1f4e8c;")
@@ -151,6 +166,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.plot = LivePlot()
         self.plot.setLabel("left", "µV RMS")
         self.raw_plot = RawPlot()
+        self.replay_bar = ReplayBar(self.pause_replay, self.seek_replay, self.replay_speed)
+        self.replay_bar.hide()  # only while a file is replayed
         self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
         self._table_summary = False  # the table was drawn with the summary (``_scores``)
         self.table.verticalHeader().setVisible(False)
@@ -169,6 +186,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         center = QtWidgets.QVBoxLayout()
         center.addLayout(head)
         center.addWidget(self.legend)
+        center.addWidget(self.replay_bar)
         center.addWidget(self.plot, 4)
         center.addWidget(self.raw_plot, 2)
         center.addWidget(self.raw_toggle)
@@ -251,6 +269,10 @@ class TherapistWindow(QtWidgets.QMainWindow):
         for i, mode in enumerate(CALIBRATION_CHOICES):
             self.calibration_mode.setItemText(i, tr(f"calib_{mode or 'protocol'}", lang))
         self.phases.retranslate(lang)  # "5,0" in Dutch, typed and shown
+        self.replay_bar.set_language(lang)
+        self.form.setRowVisible(self.record, self.replay_path is None)  # a replay records not
+        self.replay_bar.setVisible(self.replay_path is not None)
+        self._wake()  # drawn again at once in this language
         self.plot.setLabel("bottom", tr("time_axis", lang))
         self.raw_plot.setLabel("left", tr("raw_axis" if self.raw_toggle.isChecked()
                                           else "band_axis", lang))
@@ -302,6 +324,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
     def _show_raw(self, on: bool) -> None:
         self.raw_plot.show_band_passed(not on)
         self.raw_plot.setLabel("left", tr("raw_axis" if on else "band_axis", self.lang))
+        self._wake()  # drawn again at once
 
     def _draw_legend(self, snap) -> None:
         """Which colour is which channel, the target band and the detector's thresholds."""
@@ -354,6 +377,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         try:
             code = self.patient.text().strip()
             pid = check_patient_id(code) if code else "X"
+            self._anonymous = not code
             path = None
             if self.record.isChecked():
                 check_folder(self.out_dir)  # as `gui --out-dir` checks it
@@ -377,6 +401,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.recording_path = path
         self.replay_path = self._replay_rec = None
         self._replay_line = ""
+        self.retranslate()  # no replay bar; the record choice shown again
         return str(path) if path else None
 
     def open_recording(self, path: str | None = None, speed: float | None = None) -> None:
@@ -397,7 +422,33 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.table.setRowCount(0)
         self._last_rep = None
         self.replay_path = Path(path)
+        self.replay_bar.begin(self.controller.replay.duration_s, speed or self.speed)
         self.retranslate()  # (and describes the replay)
+
+    def pause_replay(self, paused: bool) -> None:
+        replay = self.controller.replay
+        if replay is not None:
+            replay.pause() if paused else replay.resume()
+
+    def seek_replay(self, t_s: float) -> None:
+        """Jump in the file replayed; after its end, replay it again from there."""
+        if self._replay_rec is None:
+            return
+        if self.controller.replay is None or self.controller.frame().status == "finished":
+            self.controller.start_replay(self._replay_rec, self.replay_bar_speed())
+            self.table.setRowCount(0)
+            self._last_rep = None
+            if self.replay_bar.paused:
+                self.controller.replay.pause()
+        self.controller.replay.seek(t_s)
+
+    def replay_speed(self, speed: float) -> None:
+        self.speed = speed
+        if self.controller.replay is not None:
+            self.controller.replay.set_speed(speed)
+
+    def replay_bar_speed(self) -> float:
+        return self.replay_bar.speeds.currentData()
 
     def _describe_replay(self) -> None:
         """The replayed file's own patient, device, protocol and posture (not the form's), in
@@ -430,8 +481,11 @@ class TherapistWindow(QtWidgets.QMainWindow):
         lines = []
         finished = self.controller.frame().status == "finished"
         failure = self.controller.failure  # the disk refused the recording: why, and what
-        if rec is not None and finished and not failure:  # of it is kept (or that none is)
-            lines.append(f"{tr('recording_to', self.lang)} {rec.path}")
+        if rec is not None and not failure:  # of it is kept (or that none is)
+            where = tr("saved_to" if finished else "recording_to", self.lang)
+            lines.append(f"{where} {rec.path}")
+            if self._anonymous:  # said, not asked: a session is never held up by a dialog
+                lines.append(tr("anonymous", self.lang))
         if failure and finished:
             lines.append(self.controller.failure_text(self.lang))
         if hist is not None and hist.added is None and finished \
@@ -465,7 +519,22 @@ class TherapistWindow(QtWidgets.QMainWindow):
 
     # --- drawing ---------------------------------------------------------------------------
     def redraw(self) -> None:
+        """Draw the latest frame. A frame already drawn (a session ended, the window idle)
+        is not drawn again: only its texts, every ``REFRESH_S``, for what changes beside it
+        (the history's answer); the timer slows to ``IDLE_MS``. An idle window costs next
+        to nothing."""
         snap = self.controller.frame()
+        now = time.monotonic()
+        if snap is self._drawn:
+            self._unchanged += 1
+            if self._unchanged == IDLE_AFTER:
+                self.timer.setInterval(IDLE_MS)
+            if now - self._drawn_at >= REFRESH_S:  # only what changes beside the frame:
+                self._drawn_at = now  # the history's answer, a problem on the disk
+                self._texts(snap)
+            return
+        self._wake()
+        self._drawn, self._drawn_at = snap, now
         self.main, self.accessory = snap.main, snap.accessory
         self.plot.draw(snap, self.main, self.accessory)
         self.raw_plot.draw(snap, self.main, self.accessory)
@@ -478,7 +547,16 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self._texts(snap)
         self._scores(snap)
         self._play(snap)
+        if self.replay_path is not None:
+            self.replay_bar.follow(snap.t_s)
         self.frames += 1
+
+    def _wake(self) -> None:
+        """Frames are coming (or the window changed): draw at the display's rate again."""
+        self._unchanged = 0
+        self._drawn = None
+        if self.timer.interval() != FRAME_MS:
+            self.timer.setInterval(FRAME_MS)
 
     def _texts(self, snap) -> None:
         lang = self.lang

@@ -369,7 +369,7 @@ def test_every_protocol_through_the_window_equals_analyze_of_its_file(qtbot, tmp
             str(r["index"]) for r in result["reps"]]
         assert result["summary"]["text_nl"] in win.summary.text()
         assert "Opgeslagen in de geschiedenis van de patiënt." in win.summary.text()
-        assert f"opname naar {win.recording_path}" in win.summary.text()  # where it went
+        assert f"opgeslagen in {win.recording_path}" in win.summary.text()  # where it went
         assert win.patient_view.lift.floors == floors_of(protocols.load(pid), "nl")
     finally:
         win.controller.stop()
@@ -741,3 +741,121 @@ def test_patient_view_speaks_to_the_patient(qtbot, pid, lang):
     line = view.plot._targets[0].rect()
     assert zone.top() == pytest.approx(60.0) and zone.bottom() == pytest.approx(140.0)
     assert line.top() < 100.0 < line.bottom() and view.plot._targets[0].isVisible()
+
+
+def test_replay_is_paused_sought_and_sped_in_the_window(qtbot, window):
+    """Issue 24: replay had no pause, seek or speed control in the window, and "Opnemen"
+    stayed shown. The bar appears with a file and goes with a live session; pause holds
+    the frame time, a seek jumps there (also after the end: the file plays again from
+    there), the speed reaches the replay."""
+    window.open_recording(str(SAMPLES / "a1_strength_emg.edf"), speed=2.0)
+    bar = window.replay_bar
+    assert not bar.isHidden() and window.record.isHidden()
+    duration = window.controller.replay.duration_s
+    assert bar.duration_s == pytest.approx(duration)
+    qtbot.waitUntil(lambda: window.controller.frame().t_s > 1.0, timeout=60000)
+    bar.button.click()  # pause
+    assert bar.paused and bar.button.text() == "Play"
+    qtbot.wait(300)  # a block already handed out may still arrive
+    held = window.controller.frame().t_s
+    qtbot.wait(600)
+    assert window.controller.frame().t_s == held
+    bar.button.click()  # play again
+    bar.speeds.setCurrentIndex(bar.speeds.findData(30.0))
+    assert window.controller.replay.speed == 30.0
+    window.seek_replay(30.0)
+    qtbot.waitUntil(lambda: 30.0 <= window.controller.frame().t_s, timeout=60000)
+    qtbot.waitUntil(lambda: window.controller.frame().status == "finished", timeout=120000)
+    window.seek_replay(duration - 5.0)  # after its end: from there again
+    qtbot.waitUntil(lambda: window.controller.frame().status != "finished"
+                    or window.controller.frame().t_s >= duration - 5.0, timeout=60000)
+    qtbot.waitUntil(lambda: window.controller.frame().status == "finished", timeout=120000)
+    window.redraw()
+    assert bar.slider.value() == bar.slider.maximum()
+    window.record.setChecked(False)
+    window.start()  # live again: no replay bar, the record choice back
+    try:
+        assert bar.isHidden() and not window.record.isHidden()
+    finally:
+        window.controller.stop()
+
+
+def test_an_idle_window_does_not_redraw_its_plots(qtbot, window):
+    """Issue 24: the window used 40-55 % of a core after "Sessie klaar": it redrew the
+    same frame 60 times a second. A frame already drawn is not drawn again (its texts
+    once a second, ``REFRESH_S``), and the timer slows down until frames come again."""
+    from bbfeedback.gui.therapist import FRAME_MS, IDLE_AFTER, IDLE_MS
+
+    window.open_recording(str(SAMPLES / "a1_strength_emg.edf"), speed=60.0)
+    qtbot.waitUntil(lambda: window.controller.frame().status == "finished", timeout=120000)
+    window.timer.stop()  # the test ticks itself
+    drawn = []
+    original = window.plot.draw
+    window.plot.draw = lambda *a, **k: (drawn.append(1), original(*a, **k))
+    window.set_language("en")  # drawn once more (as a change would)
+    for _ in range(3 * IDLE_AFTER):
+        window.redraw()
+    assert len(drawn) == 1
+    assert window.timer.interval() == IDLE_MS
+    window.controller.history = type("Answer", (), {"added": True, "copy_of": None})()
+    window._drawn_at -= 2.0  # a second later: the texts follow what changed beside the frame
+    window.redraw()
+    assert len(drawn) == 1 and "history" in window.summary.text().lower()
+    window.set_language("nl")  # a change of language draws at once, at full rate
+    before = len(drawn)
+    window.redraw()
+    assert len(drawn) == before + 1 and window.timer.interval() == FRAME_MS
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_no_name_is_cut_off_in_the_form(qtbot, tmp_path, lang):
+    """Issue 24: "Aanspannen en ontspannen (b2-", "Uithoudingsvermogen (a2-endur": every
+    protocol's name and every calibration choice fits its box, in both languages."""
+    from PySide6 import QtWidgets
+
+    win = TherapistWindow("sim", None, "a1-strength", lang, tmp_path)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    for box in (win.protocol, win.calibration_mode):
+        opt = QtWidgets.QStyleOptionComboBox()
+        box.initStyleOption(opt)
+        room = box.style().subControlRect(QtWidgets.QStyle.CC_ComboBox, opt,
+                                          QtWidgets.QStyle.SC_ComboBoxEditField, box).width()
+        for i in range(box.count()):
+            text = box.itemText(i)
+            assert box.fontMetrics().horizontalAdvance(text) <= room, (text, room)
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_the_window_says_where_the_file_goes_and_that_it_is_anonymous(qtbot, tmp_path, lang):
+    """Issue 24: files were written without a word: a first run without a patient code
+    wrote X-….edf, and after the end the window still said "opname naar …". While the
+    session runs it says where it records, and without a code that it records anonymously;
+    after the end where the file was saved."""
+    from bbfeedback.gui.i18n import tr
+
+    win = TherapistWindow("sim", None, "a3-quick", lang, tmp_path, speed=30.0)
+    qtbot.addWidget(win)
+    win.show()
+    path = win.start()
+    try:
+        qtbot.waitUntil(lambda: f"{tr('recording_to', lang)} {path}" in win.summary.text(),
+                        timeout=30000)
+        assert tr("anonymous", lang) in win.summary.text()
+        qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=180000)
+        qtbot.waitUntil(lambda: f"{tr('saved_to', lang)} {path}" in win.summary.text(),
+                        timeout=30000)
+    finally:
+        win.controller.stop()
+        win.close()
+    win2 = TherapistWindow("sim", None, "a3-quick", lang, tmp_path, speed=30.0)
+    qtbot.addWidget(win2)
+    win2.patient.setText("P-77")
+    win2.start()
+    try:
+        qtbot.waitUntil(lambda: tr("recording_to", lang) in win2.summary.text(), timeout=30000)
+        assert tr("anonymous", lang) not in win2.summary.text()
+    finally:
+        win2.controller.stop()
+        win2.close()
