@@ -12,7 +12,9 @@ Templates are ``str.format`` strings, formatted per language:
 
 - a number takes the usual spec (``{hold:g}``, ``{pct:.0f}``) and gets a decimal comma in
   Dutch; None or NaN shows as "–";
-- a list is joined as "2, 3 en 5" / "2, 3 and 5" (each item with the spec);
+- a list is joined as "2, 3 en 5" / "2, 3 and 5" (each item with the spec); repetition
+  numbers (``Numbers``) beyond a few as runs, "1–12, 15 en 20", and beyond a few runs as a
+  count: "{reps:herhaling|herhalingen} {reps}" then reads "990 van de 1000 herhalingen";
 - ``{n:aanspanning|aanspanningen}`` picks the singular when ``n`` (or the list's length) is 1.
 
 Adding a flag, a posture, a Glazer/PERFECT key or a summary sentence is one row below.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 import string
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -518,6 +521,50 @@ def join(items: Iterable[str], lang: str) -> str:
     return ", ".join(s[:-1]) + (" en " if lang == "nl" else " and ") + s[-1]
 
 
+LIST_ALL = 5  # repetition numbers up to this many are written out: "2, 3 en 5"
+LIST_PARTS = 5  # more are written as runs ("1–12, 15 en 20") in at most this many parts,
+#   beyond that as a count: "990 van de 1000 herhalingen" (a list of 990 is no one's read)
+
+
+class Numbers(tuple):
+    """Repetition numbers for a sentence, and of how many repetitions (``total``, None
+    when not known): a long list is written short (``number_parts``, ``format_text``)."""
+
+    total: int | None
+
+    def __new__(cls, items: Iterable[int], total: int | None = None) -> Numbers:
+        self = super().__new__(cls, items)
+        self.total = total
+        return self
+
+
+def number_parts(items: Sequence[int]) -> list[str] | None:
+    """A list of numbers as they are written: each one while there are at most
+    ``LIST_ALL``, else runs of three or more as "4–12"; None when that still takes more
+    than ``LIST_PARTS`` parts (then the count is said instead)."""
+    ns = sorted(dict.fromkeys(int(n) for n in items))
+    if len(ns) <= LIST_ALL:
+        return [str(n) for n in ns]
+    parts, start = [], 0
+    for i in range(1, len(ns) + 1):
+        if i == len(ns) or ns[i] != ns[i - 1] + 1:
+            run = ns[start:i]
+            parts += [f"{run[0]}–{run[-1]}"] if len(run) >= 3 else [str(n) for n in run]
+            start = i
+    return parts if len(parts) <= LIST_PARTS else None
+
+
+def count_of(items: Numbers, noun: str, lang: str) -> str:
+    """"990 van de 1000 herhalingen" / "990 of the 1000 repetitions" (``noun``: the
+    plural, as the sentence has it; lower case in the middle of the sentence)."""
+    noun = noun[:1].lower() + noun[1:]
+    n, total = len(set(items)), items.total
+    if total is None or total < n:
+        return f"{n} {noun}".rstrip()
+    return (f"{n} van de {total} {noun}" if lang == "nl"
+            else f"{n} of the {total} {noun}").rstrip()
+
+
 class _Formatter(string.Formatter):
     def __init__(self, lang: str):
         super().__init__()
@@ -528,13 +575,23 @@ class _Formatter(string.Formatter):
             one, many = spec.split("|", 1)
             count = len(value) if isinstance(value, list | tuple) else value
             return one if count == 1 else many
+        if isinstance(value, Numbers):
+            parts = number_parts(value)
+            return count_of(value, "", self.lang) if parts is None else join(parts, self.lang)
         if isinstance(value, list | tuple):
             return join((fmt(v, self.lang, spec) for v in value), self.lang)
         return fmt(value, self.lang, spec)
 
 
 def format_text(template: str, lang: str, **values: object) -> str:
-    """A template filled in with the rules of ``lang`` (see the module's doc)."""
+    """A template filled in with the rules of ``lang`` (see the module's doc). Numbers too
+    many to list turn "{reps:herhaling|herhalingen} {reps}" into "990 van de 1000
+    herhalingen"."""
+    for name, value in values.items():
+        if isinstance(value, Numbers) and number_parts(value) is None:
+            field = re.escape(name)
+            template = re.sub(r"\{" + field + r":[^{}|]*\|([^{}]*)\} \{" + field + r"\}",
+                              lambda m, v=value: count_of(v, m.group(1), lang), template)
     return _Formatter(lang).format(template, **values)
 
 
@@ -699,7 +756,7 @@ class Sentence:
 def _with_flag(code: str) -> Values:
     def values(summary: dict, reps: list[dict]) -> dict | None:
         which = [r["index"] for r in reps if code in r.get("flags", ())]
-        return {"reps": which} if which else None
+        return {"reps": Numbers(which, len(reps))} if which else None
     return values
 
 
@@ -742,7 +799,7 @@ def _quick_skipped(summary: dict, reps: list[dict]) -> dict | None:
     """Single weak or unreleased flicks the quick count left out without ending it, by the
     repetition they answered (the table's numbers)."""
     which = summary.get("quick_skipped")
-    return {"flicks": list(which)} if which else None
+    return {"flicks": Numbers(which)} if which else None
 
 
 def _quick_skipped_between(summary: dict, reps: list[dict]) -> dict | None:
@@ -828,7 +885,8 @@ def _tense_rest(summary: dict, reps: list[dict]) -> dict | None:
         vals = sorted(r[key] for r in which if r.get(key) is not None)
         return None if not vals else (vals[(len(vals) - 1) // 2] + vals[len(vals) // 2]) / 2
 
-    return {"reps": [r["index"] for r in which], "level": median("rest_level"),
+    return {"reps": Numbers((r["index"] for r in which), len(reps)),
+            "level": median("rest_level"),
             "ratio": median("rest_ratio"),
             "limit": (summary.get("resting_tone") or {}).get("limit")}
 
@@ -879,7 +937,7 @@ def _not_judged(summary: dict, reps: list[dict]) -> dict | None:
     if not which:
         return None
     causes = [c for r in which for c in r["flags"] if c in ARTEFACT_FLAGS]
-    return {"reps": [r["index"] for r in which],
+    return {"reps": Numbers((r["index"] for r in which), len(reps)),
             "why_nl": ", ".join(dict.fromkeys(flag_name(c, "nl") for c in causes)),
             "why_en": ", ".join(dict.fromkeys(flag_name(c, "en") for c in causes))}
 

@@ -14,8 +14,9 @@ and handed on as ``lost_before`` of the next block, never filled in. A port with
 identity (a pty, a built-in UART, a URL) is reopened by its path, and a path is no identity:
 the kernel gives a freed pty's number to the next pty anyone opens, and a USB name to the next
 adapter. So what answers there must prove from its own stream that it is the same device
-(``ReconnectProof``: the same packet format, the same banner, and a sample counter that
-continues the old one by the time it was away) before any of its samples is handed on;
+(``ReconnectProof``: the same packet format, the same banner, a sample counter that
+continues the old one by the time it was away, and the same rate, measured over seconds)
+before any of its samples is handed on;
 otherwise the stream ends with a ``lost`` status and none of them. A parser that raises
 (a bug, not bad input: parsers resynchronise on any bytes) is replaced by a fresh one, with a
 warning; the samples lost meanwhile are counted from the device's sequence numbers.
@@ -116,6 +117,13 @@ MAX_WINDOW = 0.25  # a counter check that any counter passes more often than thi
 PROOF_S = 0.5  # the new link is judged after its samples span this long
 PROOF_FRAMES = 8  # ... and at least this many arrived
 PROOF_TIMEOUT_S = 5.0  # nothing that proves it by then: not our device
+# A counter that matches proves little over half a second (another board of the same kind
+# at 257.1 Hz where ours ran at 250 Hz passes it about one time in nine), so before taking
+# the new link its rate is measured too: the device's counter over the reader's clock
+# between the least late reads of its first second and of its last, at least RATE_S
+# apart (a reader late by some tens of ms at both ends is still well inside RATE_TOL).
+RATE_S = 3.0
+RATE_TOL = 0.02  # a rate off the device's by more (beyond what that was known to) refuses
 HEAD_BYTES = 1024  # a link's first bytes, kept for the banner a device sends before data
 
 
@@ -142,8 +150,8 @@ class LinkClock:
         self.early: dict[int, Point] = {}
         self.late: deque[tuple[int, Point]] = deque(maxlen=EDGE_BINS)
 
-    def _lead(self, p: Point) -> float:
-        return p.u - self.nominal_hz * p.t
+    def _lead(self, p: Point, rate_hz: float | None = None) -> float:
+        return p.u - (rate_hz or self.nominal_hz) * p.t
 
     def add(self, t: float, dec: Decoded) -> None:
         if not dec.n:
@@ -167,8 +175,20 @@ class LinkClock:
         else:
             self.late.append((b, p))
 
-    def best(self, points: list[Point]) -> Point:
-        return max(points, key=self._lead)
+    def best(self, points: list[Point], rate_hz: float | None = None) -> Point:
+        return max(points, key=lambda p: self._lead(p, rate_hz))
+
+    def rate(self, rate_hz: float) -> tuple[float, float] | None:
+        """(samples per second, over how many seconds) between the least late read of the
+        link's first second and that of its last (least late: for a device running at
+        about ``rate_hz``), or None before it has samples. A reader busy for a while at
+        either end only moves the point to a read that was on time."""
+        if self.last is None:
+            return None
+        a = self.best(list(self.early.values()), rate_hz)
+        b = self.best([p for _, p in self.late], rate_hz)
+        span = b.t - a.t
+        return ((b.u - a.u) / span if span > 0 else 0.0), span
 
     def reference(self, before: Reference | None) -> Reference | None:
         """What a reconnect is judged against (None: this link brought no samples). A link
@@ -271,7 +291,27 @@ class ReconnectProof:
         if self.banner is not None and banner != self.banner:
             shown = banner.decode("ascii", "replace")[-60:] if banner else "none"
             return Verdict(False, f"another banner: {shown!r}")
-        return self._counter(clock, banner)
+        verdict = self._counter(clock, banner)
+        return self._rate(now, clock, verdict) if verdict.same else verdict
+
+    def _rate(self, now: float, clock: LinkClock, verdict: Verdict) -> Verdict | None:
+        """A counter that continues ours is taken once the link's rate, measured over at
+        least ``RATE_S``, is the device's; None while it is not measured yet."""
+        ref, name = self.ref, self.spec.name
+        known = ref.rate_unc < NOMINAL_RATE_UNC  # measured on the last link
+        expected = ref.rate_hz if known else self.spec.fs_hz
+        rate, span = clock.rate(expected) or (0.0, 0.0)
+        if span < RATE_S:
+            if now - self.opened >= PROOF_TIMEOUT_S + RATE_S:
+                return Verdict(False, f"its rate not measured: {clock.frames} {name} packets "
+                               f"in {now - self.opened:.1f} s")
+            return None
+        off = rate / expected - 1
+        if abs(off) > RATE_TOL + (ref.rate_unc if known else 0.0):
+            return Verdict(False, f"it sends {rate:.1f} samples/s where the device sent "
+                           f"{expected:.1f} ({off:+.1%} over {span:.1f} s)")
+        return dataclasses.replace(verdict, evidence=f"{verdict.evidence}, "
+                                   f"{rate:.1f} samples/s as before")
 
     def _counter(self, clock: LinkClock, banner: bytes | None) -> Verdict:
         ref, m, r = self.ref, self.ref.modulo, self.ref.rate_hz

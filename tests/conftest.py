@@ -1,4 +1,5 @@
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ _DB = Path(__import__("tempfile").mkdtemp(prefix="bbfeedback-test-")) / "history
 os.environ.setdefault("BBFEEDBACK_DB", str(_DB))  # tests never touch the user's history
 
 ROOT = Path(__file__).resolve().parent.parent
+BB = [sys.executable, "-m", "bbfeedback"]  # the command, from this Python (no venv on PATH needed)
 DATA = Path(__file__).resolve().parent / "data"  # small real files, each with SOURCE.txt
 SAMPLES = ROOT / "sample_data"
 

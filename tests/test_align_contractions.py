@@ -10,6 +10,7 @@ import json
 import subprocess
 
 import pytest
+from conftest import BB
 
 from bbfeedback.app.analyze import AnalysisOptions, analyze
 from bbfeedback.detect.calibration import Calibration
@@ -109,7 +110,7 @@ def test_align_option_through_the_cli(tmp_path, align):
     rec, _ = bare_recording("a1-strength", 2.0)
     path = tmp_path / "home.edf"
     write_edf(path, rec.signals, [])
-    run = subprocess.run(["bbfeedback", "analyze", str(path), "--protocol", "a1-strength",
+    run = subprocess.run([*BB, "analyze", str(path), "--protocol", "a1-strength",
                           "--align", align, "--json"], capture_output=True, text=True)
     if align == "cues":  # there are none: one line, exit 2
         assert run.returncode == 2 and run.stderr.count("\n") == 1
@@ -181,7 +182,7 @@ def test_start_s_and_align_conflicts_are_one_line(tmp_path, args, says):
     rec, _ = bare_recording("a1-strength", 2.0)
     path = tmp_path / "home.edf"
     write_edf(path, rec.signals, [])
-    run = subprocess.run(["bbfeedback", "analyze", str(path), "--protocol", "a1-strength",
+    run = subprocess.run([*BB, "analyze", str(path), "--protocol", "a1-strength",
                           *args], capture_output=True, text=True)
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and says in run.stderr
 
@@ -195,7 +196,7 @@ def test_only_twitches_with_align_contractions_is_one_line(tmp_path):
                    seed=2).recording
     path = tmp_path / "twitches.edf"
     write_edf(path, rec.signals, [])
-    run = subprocess.run(["bbfeedback", "analyze", str(path), "--protocol", "a1-strength",
+    run = subprocess.run([*BB, "analyze", str(path), "--protocol", "a1-strength",
                           "--align", "contractions"], capture_output=True, text=True)
     assert run.returncode == 2 and run.stderr.count("\n") == 1
     assert "no contraction long enough" in run.stderr

@@ -11,6 +11,7 @@ import mne
 import numpy as np
 import pytest
 from bbfeedback.drivers.simulated import SimulatedSource
+from conftest import BB
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -139,7 +140,7 @@ def test_a_damaged_annotation_still_analyses_with_a_warning(glazer_file, tmp_pat
     path, result = glazer_file
     out = tmp_path / f"{name}.edf"
     damage(path, out, how)
-    got = subprocess.run(["bbfeedback", "analyze", str(out), "--protocol", "glazer", "--json"],
+    got = subprocess.run([*BB, "analyze", str(out), "--protocol", "glazer", "--json"],
                          capture_output=True, text=True)
     assert got.returncode == 0, got.stderr
     assert "Traceback" not in got.stderr and needle in got.stderr
@@ -159,7 +160,7 @@ def test_repeated_values_are_kept_and_warning_floods_stay_quiet(tmp_path):
         for onset, text in flood:
             w.annotate(onset, text)
         w.write([np.zeros(200)])
-    got = subprocess.run(["bbfeedback", "analyze", str(path)], capture_output=True, text=True)
+    got = subprocess.run([*BB, "analyze", str(path)], capture_output=True, text=True)
     warnings = [x for x in got.stderr.splitlines() if "warning" in x]
     assert len(warnings) == 6 and "and 5 more" in warnings[-1]
 

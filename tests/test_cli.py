@@ -5,11 +5,11 @@ import subprocess
 import sys
 
 import pytest
-from conftest import SAMPLES
+from conftest import BB, SAMPLES
 
 
 def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run(["bbfeedback", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([*BB, *args], capture_output=True, text=True, cwd=cwd)
 
 
 def test_analyze_sample_json_has_the_documented_keys():
@@ -121,7 +121,7 @@ def test_record_ends_with_the_summary_and_the_patients_sentences(tmp_path, lang,
                                                                  summary):
     """Issue 22: ``record`` printed the English summary only; the patient's own sentences
     (no numbers, one thing to do next time) are said too, in ``--lang``."""
-    out = subprocess.run([sys.executable, "-m", "bbfeedback", "record", "--device", "sim",
+    out = subprocess.run([*BB, "record", "--device", "sim",
                           "--protocol", "a1-strength", "--speed", "20", "--lang", lang,
                           "--out", str(tmp_path / "s.edf")],
                          capture_output=True, text=True, timeout=300)

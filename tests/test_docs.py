@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import BB
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 
@@ -59,7 +61,7 @@ def test_researcher_quick_start_works_verbatim(tmp_path):
                 if c.startswith("bbfeedback ")]
     assert len(commands) >= 4
     for command in commands:
-        argv = [sys.executable, "-m", "bbfeedback", *shlex.split(command)[1:]]
+        argv = [*BB, *shlex.split(command)[1:]]
         done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, (command, done.stderr[-2000:])
     assert (tmp_path / "results.csv").stat().st_size > 0

@@ -148,7 +148,7 @@ def test_anonymise_removes_every_free_text_field_and_lists_what_it_kept(tmp_path
     assert "transducer of pfm reduced to 'probe'" in said
     assert "kept: prefiltering of pressure: 'HP:0.1Hz LP:40Hz'" in said
     assert "prefiltering of pfm blanked" in said
-    assert "own protocol own-strength" in said and "1 recorder messages" in said
+    assert "own protocol (id now own-protocol)" in said and "1 recorder messages" in said
     assert [s for s in SECRETS if s.decode() in said] == []
     # the copy reads in EDFlib (pyedflib) and MNE, with the same samples and timing
     with pyedflib.EdfReader(str(out)) as r:
@@ -167,7 +167,7 @@ def test_anonymise_removes_every_free_text_field_and_lists_what_it_kept(tmp_path
     # bbfeedback's own annotations are kept with their known fields only
     meta = read_recording(out).meta
     assert meta.warnings == []
-    assert meta.settings == {"protocol": "own-strength", "targets": {
+    assert meta.settings == {"protocol": "own-protocol", "targets": {  # its own id: typed
         "hold_s": [3.0], "repetitions": 2}, "calibration": "none", "notch_hz": [50.0],
         "window_s": 0.15, "main": "pfm"}
     assert meta.last("device") == {"name": "p2", "fs_hz": 1000.0, "posture": "lying"}
@@ -178,7 +178,7 @@ def test_anonymise_removes_every_free_text_field_and_lists_what_it_kept(tmp_path
     from bbfeedback.exercise import protocols
 
     own = protocols.loads(meta.last("protocol"), "copy")
-    assert own.id == "own-strength" and own.sections[0].phases[0].cue_en == (
+    assert own.id == "own-protocol" and own.sections[0].phases[0].cue_en == (
         "Squeeze as hard as you can")  # the standard words for its cue
     assert [c.cue for c in meta.cues] == ["squeeze_max", "relax"]
 

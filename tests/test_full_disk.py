@@ -275,3 +275,74 @@ def test_a_whole_file_written_onto_a_full_disk_is_exit_4_and_not_left_half(tmp_p
     got = bb(command, sample, "--out", out, env=full_env(tmp_path, 20_000))
     one_error_line(got, EXIT_WRITE_FAILED, "cannot write")
     assert list(tmp_path.iterdir()) == []
+
+
+# --- record --db on a full disk (issue 23): exit 4, the recording kept, no half-made history ---
+def db_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".sqlite3" in p.name)
+
+
+def empty_history_pages(tmp_path: Path) -> int:
+    """The pages of a new, empty history database: a cap at this leaves no room for a
+    session."""
+    from bbfeedback.app.history import History
+
+    scratch = tmp_path.parent / f"{tmp_path.name}-pages"
+    scratch.mkdir()
+    hist = History(scratch / "h.sqlite3")
+    pages = hist.db.execute("PRAGMA page_count").fetchone()[0]
+    hist.close()
+    return pages
+
+
+def record_with_db(out: Path, db: Path, env: dict) -> subprocess.CompletedProcess:
+    return bb("record", "--device", "sim", "--protocol", "a3-quick", "--speed", "50",
+              "--patient", "FD-2", "--db", db, "--out", out, env=env)
+
+
+def test_record_db_on_a_disk_full_while_recording_keeps_the_file_and_makes_no_history(
+        tmp_path):
+    """Was: exit 4 but an empty database made at the start left behind."""
+    out, db = tmp_path / "s.edf", tmp_path / "h.sqlite3"
+    got = record_with_db(out, db, full_env(tmp_path, 60_000))
+    line = one_error_line(got, EXIT_WRITE_FAILED, "the disk is full")
+    assert "kept as a valid recording" in line and "history database is removed" in line
+    assert assert_valid(out) > 2
+    assert list(tmp_path.iterdir()) == [out]
+
+
+def test_record_db_when_the_history_finds_the_disk_full_keeps_the_whole_recording(tmp_path):
+    """Was: exit 0, "not added to the history: ... the disk is full", the database and its
+    -wal/-shm files left behind."""
+    out, db = tmp_path / "s.edf", tmp_path / "h.sqlite3"
+    env = full_env(tmp_path, 10_000_000, db_pages=empty_history_pages(tmp_path))
+    got = record_with_db(out, db, env)
+    line = one_error_line(got, EXIT_WRITE_FAILED, "the disk is full")
+    assert "not in the history" in line and "history rebuild" in line and str(out) in line
+    assert "recorded" in got.stdout and "added to the history" not in got.stdout
+    assert assert_valid(out) > 60  # the whole session (one-second records)
+    assert list(tmp_path.iterdir()) == [out]
+
+
+def test_record_db_on_a_disk_already_full_leaves_nothing(tmp_path):
+    """Was: exit 4 (or 2: the marker's ENOSPC) with the database left behind."""
+    out, db = tmp_path / "s.edf", tmp_path / "h.sqlite3"
+    for env in (full_env(tmp_path, 10_000_000, db_pages=1),  # not even the database
+                full_env(tmp_path, 0, db_pages=1000)):  # the database, not the marker
+        got = record_with_db(out, db, env)
+        one_error_line(got, EXIT_WRITE_FAILED, "nothing recorded")
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_record_db_on_a_full_disk_keeps_an_existing_history_as_it_was(tmp_path):
+    out, db = tmp_path / "s.edf", tmp_path / "h.sqlite3"
+    assert record_with_db(tmp_path / "first.edf", db, None).returncode == 0
+    con = sqlite3.connect(db)
+    pages = con.execute("PRAGMA page_count").fetchone()[0]
+    con.close()
+    got = record_with_db(out, db, full_env(tmp_path, 10_000_000, db_pages=pages))
+    one_error_line(got, EXIT_WRITE_FAILED, "not in the history")
+    assert assert_valid(out)
+    shown = bb("history", "FD-2", "--db", db, "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert [Path(s["file"]).name for s in json.loads(shown.stdout)["sessions"]] == ["first.edf"]

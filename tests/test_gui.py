@@ -11,7 +11,7 @@ import pytest
 from bbfeedback.drivers.devices import make_device
 from bbfeedback.drivers.emulator import PtyEmulator, make_packets
 from bbfeedback.gui.therapist import TherapistWindow
-from conftest import ROOT, SAMPLES
+from conftest import BB, ROOT, SAMPLES
 
 from bbfeedback.app.analyze import analyze
 from bbfeedback.exercise import protocols
@@ -335,7 +335,7 @@ def test_gui_with_device_and_protocol_starts_at_once(tmp_path, args, starts):
     """Issue 13: the README's main command opened an idle window at t = 0.0 s. Without a
     patient code the file is recorded without a patient (never under a default code)."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "BBFEEDBACK_DB": str(tmp_path / "h")}
-    run = subprocess.run(["bbfeedback", "gui", *args, "--speed", "10", "--lang", "nl",
+    run = subprocess.run([*BB, "gui", *args, "--speed", "10", "--lang", "nl",
                           "--out-dir", str(tmp_path / "out"), "--quit-after", "4"],
                          capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0, run.stderr
@@ -507,11 +507,10 @@ def test_sigterm_closes_the_window_and_saves_the_recording(tmp_path):
     import os
     import signal
     import subprocess
-    import sys
     import time
 
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    proc = subprocess.Popen([sys.executable, "-m", "bbfeedback", "gui", "--device", "sim",
+    proc = subprocess.Popen([*BB, "gui", "--device", "sim",
                              "--protocol", "a1-strength", "--out-dir", str(tmp_path),
                              "--speed", "5"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

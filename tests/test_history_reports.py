@@ -5,11 +5,11 @@ import json
 import multiprocessing
 import sqlite3
 import subprocess
-import sys
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from conftest import BB
 
 from bbfeedback.app import history
 from bbfeedback.app.history import (
@@ -28,7 +28,7 @@ from bbfeedback.exercise import protocols
 
 def _record(folder, name, seed, patient="P-1", protocol="a1-strength", db=None):
     out = folder / name
-    cmd = ["bbfeedback", "record", "--device", "sim", "--protocol", protocol, "--seconds",
+    cmd = [*BB, "record", "--device", "sim", "--protocol", protocol, "--seconds",
            "100", "--speed", "60", "--patient", patient, "--posture", "lying", "--seed",
            str(seed), "--out", str(out)]
     if db:
@@ -60,10 +60,10 @@ def test_recording_with_a_patient_adds_the_session(recordings):
 
 def test_history_command_table_json_and_suggestion(recordings, tmp_path):
     folder, db, _ = recordings
-    out = subprocess.run(["bbfeedback", "history", "P-1", "--db", str(db)],
+    out = subprocess.run([*BB, "history", "P-1", "--db", str(db)],
                          capture_output=True, text=True)
     assert out.returncode == 0 and "Strength" in out.stdout and "practice:" in out.stdout
-    doc = json.loads(subprocess.run(["bbfeedback", "history", "P-1", "--db", str(db),
+    doc = json.loads(subprocess.run([*BB, "history", "P-1", "--db", str(db),
                                      "--json"], capture_output=True, text=True).stdout)
     assert len(doc["sessions"]) == 3
     row = doc["sessions"][0]
@@ -79,7 +79,7 @@ def test_history_command_table_json_and_suggestion(recordings, tmp_path):
 def test_rebuild_from_the_edf_files(recordings, tmp_path):
     folder, _, files = recordings
     db = tmp_path / "new.sqlite3"
-    out = subprocess.run(["bbfeedback", "history", "rebuild", str(folder), "--db", str(db)],
+    out = subprocess.run([*BB, "history", "rebuild", str(folder), "--db", str(db)],
                          capture_output=True, text=True)
     assert out.returncode == 0 and "3 sessions imported" in out.stdout
     assert len(History(db).sessions("P-1")) == 3
@@ -95,11 +95,11 @@ def test_rebuild_skips_copies_of_a_session_already_indexed(recordings, tmp_path)
     archive.mkdir()
     for args in ([], ["--anonymise"]):
         out = archive / f"copy{len(args)}.edf"
-        assert subprocess.run(["bbfeedback", "export", str(files[0]), *args, "--out", str(out)],
+        assert subprocess.run([*BB, "export", str(files[0]), *args, "--out", str(out)],
                               capture_output=True).returncode == 0
     db = tmp_path / "h.sqlite3"
     History(db).rebuild(folder)
-    got = subprocess.run(["bbfeedback", "history", "rebuild", str(archive), "--db", str(db)],
+    got = subprocess.run([*BB, "history", "rebuild", str(archive), "--db", str(db)],
                          capture_output=True, text=True)
     assert got.returncode == 0 and "0 sessions imported" in got.stdout
     assert "2 files skipped" in got.stdout and got.stderr.count("a copy of") == 1
@@ -144,7 +144,7 @@ def test_hashes_of_the_whole_records_are_made_again_without_the_annotations(reco
     assert hist.db.execute("SELECT signal_hash FROM sessions").fetchone()[0] is None
     copy = tmp_path / "anon"
     copy.mkdir()
-    run = subprocess.run([sys.executable, "-m", "bbfeedback", "export", str(files[1]),
+    run = subprocess.run([*BB, "export", str(files[1]),
                           "--out", str(copy / "anon.edf"), "--anonymise"], capture_output=True,
                          text=True, timeout=300)
     assert run.returncode == 0, run.stderr
@@ -163,7 +163,7 @@ def test_env_variable_and_corrupt_or_locked_database(recordings, tmp_path, monke
     bad.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(InputError, match="not a readable history database"):
         History(bad).sessions("x")
-    out = subprocess.run(["bbfeedback", "history", "P-1", "--db", str(bad)],
+    out = subprocess.run([*BB, "history", "P-1", "--db", str(bad)],
                          capture_output=True, text=True)
     assert out.returncode == 2 and len(out.stderr.splitlines()) == 1
     locked = tmp_path / "locked.sqlite3"
@@ -222,7 +222,7 @@ def test_processes_opening_a_fresh_database_at_once(tmp_path, processes):
 def test_rebuilds_at_once_share_one_database(recordings, tmp_path):
     folder, _, _ = recordings
     db = tmp_path / "shared.sqlite3"
-    procs = [subprocess.Popen(["bbfeedback", "history", "rebuild", str(folder), "--db",
+    procs = [subprocess.Popen([*BB, "history", "rebuild", str(folder), "--db",
                                str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(3)]
     outs = [p.communicate(timeout=120) for p in procs]
@@ -312,7 +312,7 @@ def test_accepting_the_suggestion_writes_a_protocol(recordings, tmp_path):
     assert s is not None, "three a1-strength sessions at >= 80 % met must give a suggestion"
     assert (s["protocol"], s["change"], s["from"], s["to"]) == ("a1-strength", "hold_s", 5, 6)
     out = tmp_path / "next.toml"
-    run = subprocess.run(["bbfeedback", "history", "P-1", "--db", str(db), "--accept",
+    run = subprocess.run([*BB, "history", "P-1", "--db", str(db), "--accept",
                           str(out)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "suggestion: Strength: hold 5 → 6 s (" in run.stdout
@@ -329,7 +329,7 @@ def test_accepting_the_suggestion_writes_a_protocol(recordings, tmp_path):
     History(one).add(files[0])
     assert progress(History(one).sessions("P-1")).suggestion is None
     refused = tmp_path / "refused.toml"
-    run = subprocess.run(["bbfeedback", "history", "P-1", "--db", str(one), "--accept",
+    run = subprocess.run([*BB, "history", "P-1", "--db", str(one), "--accept",
                           str(refused)], capture_output=True, text=True)
     assert run.returncode == 2 and len(run.stderr.splitlines()) == 1
     assert "no suggestion" in run.stderr and not refused.exists()
@@ -342,7 +342,7 @@ def test_session_report_is_self_contained_and_bilingual(recordings, tmp_path):
         assert word in text and "<svg" in text and "<polyline" in text
         assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")
         assert "<script" not in text and "@page { size: A4" in text
-    cli = subprocess.run(["bbfeedback", "report", str(files[0]), "--out",
+    cli = subprocess.run([*BB, "report", str(files[0]), "--out",
                           str(tmp_path / "r.html"), "--lang", "nl"], capture_output=True,
                          text=True)
     assert cli.returncode == 0 and (tmp_path / "r.html").stat().st_size > 5000
@@ -352,17 +352,17 @@ def test_progress_report(recordings, tmp_path):
     _, db, _ = recordings
     text = progress_report("P-1", progress(History(db).sessions("P-1")), "nl")
     assert "Voortgang" in text and text.count("<svg") == 4 and "Oefentrouw" in text
-    out = subprocess.run(["bbfeedback", "report", "--patient", "P-1", "--db", str(db),
+    out = subprocess.run([*BB, "report", "--patient", "P-1", "--db", str(db),
                           "--out", str(tmp_path / "p.html")], capture_output=True, text=True)
     assert out.returncode == 0
-    missing = subprocess.run(["bbfeedback", "report", "--patient", "NOBODY", "--db", str(db),
+    missing = subprocess.run([*BB, "report", "--patient", "NOBODY", "--db", str(db),
                               "--out", str(tmp_path / "n.html")], capture_output=True,
                              text=True)
     assert missing.returncode == 2 and "no sessions" in missing.stderr
 
 
 def test_report_of_a_file_without_session_is_refused(real_data, tmp_path):
-    out = subprocess.run(["bbfeedback", "report", str(real_data / "edf_testfiles" /
+    out = subprocess.run([*BB, "report", str(real_data / "edf_testfiles" /
                                                       "pyedflib_test_generator.edf"),
                           "--out", str(tmp_path / "x.html")], capture_output=True, text=True)
     assert out.returncode == 2 and "no bbfeedback session" in out.stderr
@@ -402,7 +402,7 @@ def test_rebuild_skips_bad_files_and_keeps_the_good_ones(tmp_path):
     copy("same-index.edf", "P-7", lambda t: t.replace('"index": 3', '"index": 2'))
     (folder / "broken.edf").write_bytes(b"0       not an edf file at all")
     db = tmp_path / "h.sqlite3"
-    got = subprocess.run(["bbfeedback", "history", "rebuild", str(folder), "--db", str(db)],
+    got = subprocess.run([*BB, "history", "rebuild", str(folder), "--db", str(db)],
                          capture_output=True, text=True)
     assert got.returncode == 0 and "Traceback" not in got.stderr, got.stderr
     assert "2 sessions imported" in got.stdout and "5 files skipped" in got.stdout
@@ -411,7 +411,7 @@ def test_rebuild_skips_bad_files_and_keeps_the_good_ones(tmp_path):
                       ("broken", "broken.edf")):
         assert any(name in line and why in line for line in got.stderr.splitlines()), name
     assert History(db).patients() == ["P-7"]
-    shown = subprocess.run(["bbfeedback", "history", "P-7", "--db", str(db)],
+    shown = subprocess.run([*BB, "history", "P-7", "--db", str(db)],
                            capture_output=True, text=True)
     assert shown.returncode == 0 and shown.stdout.count("Wink") == 2
 
@@ -445,7 +445,7 @@ def test_a_damaged_database_is_named_not_a_traceback(recordings, tmp_path):
         for cmd in (["history", "P-1"], ["report", "--patient", "P-1", "--out",
                                          str(tmp_path / "r.html")],
                     ["history", "rebuild", str(folder)]):
-            got = subprocess.run(["bbfeedback", *cmd, "--db", str(bad)], capture_output=True,
+            got = subprocess.run([*BB, *cmd, "--db", str(bad)], capture_output=True,
                                  text=True)
             assert got.returncode == 2 and "Traceback" not in got.stderr, (bad, cmd)
             assert got.stderr.count("\n") == 1 and "rebuild it" in got.stderr
@@ -459,7 +459,7 @@ def test_a_damaged_session_row_is_left_out_with_a_warning(recordings, tmp_path):
     dest.execute("UPDATE sessions SET summary = '{bad' WHERE file = ?", (str(files[0].resolve()),))
     dest.commit()
     dest.close()
-    got = subprocess.run(["bbfeedback", "history", "P-1", "--db", str(copy), "--json"],
+    got = subprocess.run([*BB, "history", "P-1", "--db", str(copy), "--json"],
                          capture_output=True, text=True)
     assert got.returncode == 0 and "is damaged in the history" in got.stderr
     assert len(json.loads(got.stdout)["sessions"]) == 2
@@ -657,13 +657,13 @@ def test_history_accept_on_the_command_line(tmp_path):
     _insert(db, "P-3", _all_met("a3-quick"))
     _insert(db, "P-4", _all_met("b1-awareness"))
     out = tmp_path / "quick.toml"
-    run = subprocess.run(["bbfeedback", "history", "P-3", "--db", str(db), "--accept",
+    run = subprocess.run([*BB, "history", "P-3", "--db", str(db), "--accept",
                           str(out)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "Quick contractions: 12 → 15 repetitions" in run.stdout
     assert protocols.targets(protocols.load(str(out)))["repetitions"] == 15
     refused = tmp_path / "b1.toml"
-    run = subprocess.run(["bbfeedback", "history", "P-4", "--db", str(db), "--accept",
+    run = subprocess.run([*BB, "history", "P-4", "--db", str(db), "--accept",
                           str(refused)], capture_output=True, text=True)
     assert run.returncode == 2 and len(run.stderr.splitlines()) == 1, run.stderr
     assert "cannot accept the suggestion: nothing to change: the lift follows the breath" \

@@ -40,6 +40,10 @@ def test_core_never_imports_qt(tmp_path):
 
 
 def test_console_script_runs(tmp_path):
-    out = subprocess.run(["bbfeedback", "--version"], capture_output=True, text=True,
+    """The installed command, found beside this Python (a venv need not be activated)."""
+    import sysconfig
+
+    script = Path(sysconfig.get_path("scripts")) / "bbfeedback"
+    out = subprocess.run([str(script), "--version"], capture_output=True, text=True,
                          cwd=tmp_path)
     assert out.returncode == 0 and out.stdout.startswith("bbfeedback ")

@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import BB
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -135,14 +136,14 @@ def test_not_toml_and_missing(tmp_path):
 
 
 def test_cli_lists_and_shows():
-    out = subprocess.run(["bbfeedback", "protocols"], capture_output=True, text=True)
+    out = subprocess.run([*BB, "protocols"], capture_output=True, text=True)
     assert out.returncode == 0
     assert all(pid in out.stdout for pid in SPEC_IDS)
-    show = subprocess.run(["bbfeedback", "protocols", "show", "b5-lift", "--lang", "nl"],
+    show = subprocess.run([*BB, "protocols", "show", "b5-lift", "--lang", "nl"],
                           capture_output=True, text=True)
     assert show.returncode == 0 and "Verdieping 3: nog harder" in show.stdout
     assert "75 % MVC" in show.stdout
-    bad = subprocess.run(["bbfeedback", "protocols", "show", "zz"], capture_output=True,
+    bad = subprocess.run([*BB, "protocols", "show", "zz"], capture_output=True,
                          text=True)
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
 
@@ -380,7 +381,7 @@ def test_cli_names_a_bad_file_in_one_line(tmp_path):
     path = tmp_path / "my.toml"
     path.write_text((protocols.HERE / "a1-strength.toml").read_text().replace(
         "duration_s = 4.0", "duration_s = nan"))
-    bad = subprocess.run(["bbfeedback", "protocols", "show", str(path)], capture_output=True,
+    bad = subprocess.run([*BB, "protocols", "show", str(path)], capture_output=True,
                          text=True)
     assert bad.returncode == 2 and bad.stderr == (
         f"bbfeedback: error: protocol {path}: section[0].phase[1].duration_s: must be a finite "

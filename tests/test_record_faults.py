@@ -4,15 +4,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
+from conftest import BB
 
 from bbfeedback.recording import read_recording
 from bbfeedback.recording.repair import marker_path
 
-RECORD = [sys.executable, "-m", "bbfeedback", "record"]
+RECORD = [*BB, "record"]
 
 
 def test_a_silent_port_ends_with_status_3_and_leaves_no_file(tmp_path):
@@ -29,7 +29,7 @@ def test_a_silent_port_ends_with_status_3_and_leaves_no_file(tmp_path):
 
 
 def test_a_device_that_goes_away_ends_with_status_3_and_the_file_saved(tmp_path):
-    emu = subprocess.Popen([sys.executable, "-m", "bbfeedback", "emulate", "--device", "p2",
+    emu = subprocess.Popen([*BB, "emulate", "--device", "p2",
                             "--protocol", "a1-strength", "--seconds", "6"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out = tmp_path / "gone.edf"
@@ -50,7 +50,7 @@ def test_a_device_that_goes_away_ends_with_status_3_and_the_file_saved(tmp_path)
 
 @pytest.mark.parametrize("device", ["p2", "cyton"])  # starts on open; starts on command
 def test_the_emulator_stops_when_its_reader_closes_the_port(device, tmp_path):
-    emu = subprocess.Popen([sys.executable, "-m", "bbfeedback", "emulate", "--device", device,
+    emu = subprocess.Popen([*BB, "emulate", "--device", device,
                             "--protocol", "a1-strength"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -90,7 +90,7 @@ def test_sigterm_finalises_the_recording_like_ctrl_c(tmp_path):
 
 
 def bb(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "bbfeedback", *args], capture_output=True,
+    return subprocess.run([*BB, *args], capture_output=True,
                           text=True, timeout=120, **kw)
 
 
@@ -186,15 +186,15 @@ def test_a_session_stopped_in_its_calibration_scores_no_repetition(pid, tmp_path
                                    "--speed", "20", "--out", str(out)],
                          capture_output=True, text=True, timeout=60)
     assert got.returncode == 0, got.stderr
-    doc = subprocess.run([sys.executable, "-m", "bbfeedback", "analyze", str(out), "--json"],
+    doc = subprocess.run([*BB, "analyze", str(out), "--json"],
                          capture_output=True, text=True, timeout=60)
     assert doc.returncode == 0 and "stopped during its calibration" in doc.stderr
     assert "reps" not in json.loads(doc.stdout)  # the calibration squeezes are no reps
-    table = subprocess.run([sys.executable, "-m", "bbfeedback", "analyze", str(out)],
+    table = subprocess.run([*BB, "analyze", str(out)],
                            capture_output=True, text=True, timeout=60)  # attacker: KeyError
     assert table.returncode == 0 and "Traceback" not in table.stderr, table.stderr[-2000:]
     assert "(estimated from the recording)" in table.stdout
-    dutch = subprocess.run([sys.executable, "-m", "bbfeedback", "analyze", str(out),
+    dutch = subprocess.run([*BB, "analyze", str(out),
                             "--lang", "nl"], capture_output=True, text=True, timeout=60)
     assert dutch.returncode == 0 and "tijdens de kalibratie gestopt" in dutch.stderr
     assert "stopped during" not in dutch.stderr

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLES
+from conftest import BB, SAMPLES
 
 from bbfeedback.errors import InputError
 from bbfeedback.exercise.simulate import Patient, Squeeze, simulate
@@ -176,7 +176,7 @@ def test_a_damaged_annotation_channel_keeps_the_signal_and_the_readable_notes(wh
     kept = {a.text for a in rec.annotations}
     lost = [a.text for a in good.annotations if a.text not in kept]
     assert len(lost) <= (1 if where != "every record" else len(good.annotations))
-    got = subprocess.run(["bbfeedback", "analyze", str(bad), "--json"], capture_output=True,
+    got = subprocess.run([*BB, "analyze", str(bad), "--json"], capture_output=True,
                          text=True)
     assert got.returncode == 0 and "Traceback" not in got.stderr
 
@@ -185,7 +185,7 @@ def test_a_cut_off_edf_is_one_line_pointing_to_recover(tmp_path):
     src = Path(__file__).parents[1] / "sample_data" / "lift.edf"
     cut = tmp_path / "cut.edf"
     cut.write_bytes(src.read_bytes()[:5000])
-    got = subprocess.run(["bbfeedback", "analyze", str(cut)], capture_output=True, text=True)
+    got = subprocess.run([*BB, "analyze", str(cut)], capture_output=True, text=True)
     assert got.returncode == 2 and got.stdout == ""  # nothing from EDFlib's C code either
     assert got.stderr.count("\n") == 1 and f"bbfeedback recover {cut}" in got.stderr
 

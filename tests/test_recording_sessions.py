@@ -6,11 +6,11 @@ import os
 import signal
 import stat
 import subprocess
-import sys
 
 import edfio
 import numpy as np
 import pytest
+from conftest import BB
 
 from bbfeedback.app.replay import ReplaySource, recorded_reps, replay_session
 from bbfeedback.app.run import run
@@ -23,7 +23,7 @@ from bbfeedback.signal.blocks import Block
 @pytest.fixture(scope="module")
 def session_file(tmp_path_factory):
     out = tmp_path_factory.mktemp("rec") / "a1.edf"
-    run = subprocess.run(["bbfeedback", "record", "--device", "sim", "--protocol", "a1-strength",
+    run = subprocess.run([*BB, "record", "--device", "sim", "--protocol", "a1-strength",
                           "--seconds", "95", "--speed", "40", "--patient", "P-007",
                           "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
@@ -82,7 +82,7 @@ def test_replay_pause_seek_and_speed(session_file):
 
 
 def test_rescoring_with_the_recorded_protocol_and_with_other_targets(session_file, tmp_path):
-    same = json.loads(subprocess.run(["bbfeedback", "analyze", str(session_file), "--protocol",
+    same = json.loads(subprocess.run([*BB, "analyze", str(session_file), "--protocol",
                                       "a1-strength", "--json"], capture_output=True,
                                      text=True).stdout)
     assert same["reps"] == recorded_reps(read_recording(session_file))
@@ -90,7 +90,7 @@ def test_rescoring_with_the_recorded_protocol_and_with_other_targets(session_fil
     text = open(os.path.join(os.path.dirname(__import__("bbfeedback").__file__),
                              "exercise", "protocols", "a1-strength.toml")).read()
     harder.write_text(text.replace("hold_s = 5.0", "hold_s = 8.0"))
-    other = json.loads(subprocess.run(["bbfeedback", "analyze", str(session_file), "--protocol",
+    other = json.loads(subprocess.run([*BB, "analyze", str(session_file), "--protocol",
                                        str(harder), "--json"], capture_output=True,
                                       text=True).stdout)
     assert all(r["target_hold_s"] == 8.0 for r in other["reps"])
@@ -99,7 +99,7 @@ def test_rescoring_with_the_recorded_protocol_and_with_other_targets(session_fil
 
 def test_sigkill_loses_at_most_the_last_second_and_recover(tmp_path):
     out = tmp_path / "crash.edf"
-    proc = subprocess.Popen([sys.executable, "-m", "bbfeedback", "record", "--device", "sim",
+    proc = subprocess.Popen([*BB, "record", "--device", "sim",
                              "--protocol", "a1-strength", "--seconds", "600", "--speed", "5",
                              "--progress", "--out", str(out)], stdout=subprocess.PIPE,
                             text=True)
@@ -111,12 +111,12 @@ def test_sigkill_loses_at_most_the_last_second_and_recover(tmp_path):
     proc.wait()
     assert (tmp_path / "crash.edf.recording").exists()
     # the next record start offers the recovery
-    again = subprocess.run(["bbfeedback", "record", "--device", "sim", "--seconds", "1",
+    again = subprocess.run([*BB, "record", "--device", "sim", "--seconds", "1",
                             "--speed", "20", "--out", str(tmp_path / "next.edf")],
                            capture_output=True, text=True)
     assert f"bbfeedback recover {out}" in again.stderr
     crashed = out.read_bytes()
-    fixed = subprocess.run(["bbfeedback", "recover", str(out)], capture_output=True, text=True)
+    fixed = subprocess.run([*BB, "recover", str(out)], capture_output=True, text=True)
     assert fixed.returncode == 0 and "recovered" in fixed.stdout
     copy = tmp_path / "crash-recovered.edf"
     assert out.read_bytes() == crashed and (tmp_path / "crash.edf.recording").exists()
@@ -126,26 +126,26 @@ def test_sigkill_loses_at_most_the_last_second_and_recover(tmp_path):
     assert len(edfio.read_edf(copy).signals) == 2
     # the copy exists: the crash is no longer offered, and a second copy is not made over it
     assert unfinished(tmp_path) == []
-    twice = subprocess.run(["bbfeedback", "recover", str(out)], capture_output=True, text=True)
+    twice = subprocess.run([*BB, "recover", str(out)], capture_output=True, text=True)
     assert twice.returncode == 2 and "exists already" in twice.stderr
-    fixed = subprocess.run(["bbfeedback", "recover", "--in-place", str(out)],
+    fixed = subprocess.run([*BB, "recover", "--in-place", str(out)],
                            capture_output=True, text=True)
     assert fixed.returncode == 0 and "recovered" in fixed.stdout
     assert read_recording(out).signals[0].data.size == n
     assert not (tmp_path / "crash.edf.recording").exists()
-    again = subprocess.run(["bbfeedback", "recover", str(out)], capture_output=True, text=True)
+    again = subprocess.run([*BB, "recover", str(out)], capture_output=True, text=True)
     assert again.returncode == 0 and "nothing to recover" in again.stdout
 
 
 def test_recover_refuses_a_recording_still_being_written(tmp_path):
     out = tmp_path / "live.edf"
-    proc = subprocess.Popen([sys.executable, "-m", "bbfeedback", "record", "--device", "sim",
+    proc = subprocess.Popen([*BB, "record", "--device", "sim",
                              "--seconds", "600", "--speed", "5", "--progress", "--out", str(out)],
                             stdout=subprocess.PIPE, text=True)
     try:
         proc.stdout.readline()
         for args in ([], ["--in-place"]):
-            got = subprocess.run(["bbfeedback", "recover", *args, str(out)],
+            got = subprocess.run([*BB, "recover", *args, str(out)],
                                  capture_output=True, text=True)
             assert got.returncode == 2 and "still being recorded" in got.stderr
             assert len(got.stderr.splitlines()) == 1
@@ -166,20 +166,20 @@ def test_recover_cuts_a_partial_record_and_fixes_a_stale_count(session_file, tmp
     head[236:244] = b"-1      "  # the header was never updated
     broken.write_bytes(bytes(head) + data[1024:1024 + 40 * record + record // 2])
     (tmp_path / "broken.edf.recording").write_text('{"pid": 999999999}')
-    out = subprocess.run(["bbfeedback", "recover", "--in-place", str(broken)],
+    out = subprocess.run([*BB, "recover", "--in-place", str(broken)],
                          capture_output=True, text=True)
     assert out.returncode == 0 and "recovered 40 data records" in out.stdout
     assert "partial record" in out.stdout
     assert read_recording(broken).signals[0].data.size == 40 * 1000
     bad = tmp_path / "text.edf"
     bad.write_text("hello")
-    out = subprocess.run(["bbfeedback", "recover", str(bad)], capture_output=True, text=True)
+    out = subprocess.run([*BB, "recover", str(bad)], capture_output=True, text=True)
     assert out.returncode == 2 and len(out.stderr.splitlines()) == 1
 
 
 def test_export_anonymised(session_file, tmp_path):
     copy = tmp_path / "anon.edf"
-    out = subprocess.run(["bbfeedback", "export", str(session_file), "--anonymise", "--out",
+    out = subprocess.run([*BB, "export", str(session_file), "--anonymise", "--out",
                           str(copy)], capture_output=True, text=True)
     assert out.returncode == 0
     e = edfio.read_edf(copy)
@@ -188,13 +188,13 @@ def test_export_anonymised(session_file, tmp_path):
     assert head[88:168].strip() == b"Startdate X X X X"  # edfio: "startdate not available"
     assert edfio.read_edf(session_file).patient.code == "P-007"  # original untouched
     assert np.array_equal(e.signals[0].data, edfio.read_edf(session_file).signals[0].data)
-    same = subprocess.run(["bbfeedback", "export", str(copy), "--anonymise", "--out",
+    same = subprocess.run([*BB, "export", str(copy), "--anonymise", "--out",
                            str(copy)], capture_output=True, text=True)
     assert same.returncode == 2
 
 
 def test_patient_id_must_be_pseudonymous(tmp_path):
-    out = subprocess.run(["bbfeedback", "record", "--device", "sim", "--seconds", "1",
+    out = subprocess.run([*BB, "record", "--device", "sim", "--seconds", "1",
                           "--patient", "Jan Jansen", "--out", str(tmp_path / "x.edf")],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "pseudonymous" in out.stderr
@@ -209,7 +209,7 @@ def test_patient_id_must_be_pseudonymous(tmp_path):
     ("pyedflib_test_generator.edf", 0, "squarewave"),
 ])
 def test_other_programs_edf_files_read_or_refused_clearly(real_data, name, code, needle):
-    out = subprocess.run(["bbfeedback", "analyze", str(real_data / "edf_testfiles" / name)],
+    out = subprocess.run([*BB, "analyze", str(real_data / "edf_testfiles" / name)],
                          capture_output=True, text=True)
     assert out.returncode == code
     text = out.stdout if code == 0 else out.stderr
@@ -227,7 +227,7 @@ def test_recover_leaves_a_file_whose_header_lies_about_its_records(session_file,
     lying = tmp_path / "lying.edf"
     lying.write_bytes(bytes(data) + b"\0" * 100)
     for args in ([], ["--in-place"]):
-        got = subprocess.run(["bbfeedback", "recover", *args, str(lying)], capture_output=True,
+        got = subprocess.run([*BB, "recover", *args, str(lying)], capture_output=True,
                              text=True)
         assert got.returncode == 2 and "does not describe the data records" in got.stderr
     assert lying.read_bytes() == bytes(data) + b"\0" * 100
@@ -240,7 +240,7 @@ def test_the_last_records_fill_is_marked_for_every_reader(seconds, tmp_path):
     and a bbfeedback:padding note (our readers), so both give the true length."""
     mne = pytest.importorskip("mne")
     out = tmp_path / "end.edf"
-    got = subprocess.run(["bbfeedback", "record", "--device", "sim", "--protocol",
+    got = subprocess.run([*BB, "record", "--device", "sim", "--protocol",
                           "a1-strength", "--seconds", str(seconds), "--speed", "20", "--out",
                           str(out)], capture_output=True, text=True)
     assert got.returncode == 0, got.stderr

@@ -16,11 +16,10 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES
+from conftest import BB, SAMPLES
 
 from bbfeedback.app.cli import main
 from bbfeedback.exercise import protocols
@@ -34,7 +33,7 @@ def bbfeedback(*args: str | bytes | Path, cwd: Path | None = None, env: dict | N
                timeout: float = HANG_S) -> subprocess.CompletedProcess:
     """``bbfeedback ARGS`` (bytes: the output undecoded); a run past ``timeout`` is a hang:
     its whole process group is killed and reaped, and the test fails."""
-    cmd = [sys.executable, "-m", "bbfeedback", *args]
+    cmd = [*BB, *args]
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
                             env=full_env, start_new_session=True)
@@ -238,17 +237,17 @@ def latin1_names(tmp_path) -> tuple[bytes, bytes]:
 
 def test_analyze_and_report_take_any_file_name(latin1_names, tmp_path):
     """``analyze`` and ``report`` of ``caf\\xe9.edf`` ended in a traceback (pyedflib encodes
-    names as UTF-8); they work, printing the odd byte as '?'."""
+    names as UTF-8); they work, printing the odd byte escaped ('\\xe9')."""
     single, _ = latin1_names
     run = bbfeedback("analyze", single)
     assert run.returncode == 0, run.stderr.decode(errors="replace")
-    assert b"caf?.edf  (94.0 s)" in run.stdout, run.stdout[:200]
+    assert b"caf\\xe9.edf  (94.0 s)" in run.stdout, run.stdout[:200]
     report = tmp_path / "r.html"
     run = bbfeedback("report", single, "--out", report)
     assert run.returncode == 0, run.stderr.decode(errors="replace")
     assert report.stat().st_size > 1000
     run = bbfeedback("analyze", single + b".missing")
-    assert one_error_line(run) == (f"bbfeedback: error: {tmp_path}/caf?.edf.missing: "
+    assert one_error_line(run) == (f"bbfeedback: error: {tmp_path}/caf\\xe9.edf.missing: "
                                    "no such file")
 
 

@@ -5,6 +5,7 @@ import subprocess
 
 import numpy as np
 import pytest
+from conftest import BB
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -237,7 +238,7 @@ def test_streamed_session_equals_offline_analysis_of_its_file(tmp_path):
     rec = SessionRecorder(path, block.channels, 1000.0, {"emg": (-2000.0, 2000.0)}, live)
     rng = np.random.default_rng(1)
     run_loop(BlockList(split_blocks(block, list(rng.integers(1, 700, 2000)))), live, [rec])
-    out = subprocess.run(["bbfeedback", "analyze", str(path), "--protocol", "a1-strength",
+    out = subprocess.run([*BB, "analyze", str(path), "--protocol", "a1-strength",
                           "--json"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     offline = json.loads(out.stdout)
@@ -253,7 +254,7 @@ def test_alignment_without_annotations_uses_start_or_first_contraction(tmp_path)
     ps = simulate_protocol(proto, Behaviour(), 500.0, seed=4, origin_s=3.0)
     path = tmp_path / "bare.edf"
     write_edf(path, ps.sim.recording.signals, [])
-    base = ["bbfeedback", "analyze", str(path), "--protocol", "b2-contract-relax", "--json"]
+    base = [*BB, "analyze", str(path), "--protocol", "b2-contract-relax", "--json"]
     first = json.loads(subprocess.run(base, capture_output=True, text=True).stdout)
     given_start = json.loads(subprocess.run(base + ["--start-s", str(ps.start_s)],
                                             capture_output=True, text=True).stdout)

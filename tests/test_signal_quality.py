@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import BB
 
 from bbfeedback.app.analyze import analyze
 from bbfeedback.app.visit import VISIT_S, visit_calibration
@@ -203,12 +204,12 @@ def _record(tmp_path, pid: str, name: str, *extra: str) -> dict:
     import subprocess
 
     out = tmp_path / f"{name}.edf"
-    run = subprocess.run(["bbfeedback", "record", "--device", "sim", "--protocol", pid,
+    run = subprocess.run([*BB, "record", "--device", "sim", "--protocol", pid,
                           "--seconds", "400", "--speed", "60", "--patient", "P-21",
                           "--db", str(tmp_path / "h.sqlite3"), "--out", str(out), *extra],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    got = subprocess.run(["bbfeedback", "analyze", str(out), "--json"], capture_output=True,
+    got = subprocess.run([*BB, "analyze", str(out), "--json"], capture_output=True,
                          text=True, timeout=300)
     assert got.returncode == 0, got.stderr
     return json.loads(got.stdout)
@@ -284,7 +285,7 @@ def test_an_electrode_off_to_the_end_is_not_judged_not_failed(tmp_path):
         signals.append(Signal(s.channel, s.fs_hz, d, s.limits))
     path = tmp_path / "off.edf"
     write_edf(path, signals, rec.annotations, {"patient": "SAMPLE-01"})
-    got = subprocess.run(["bbfeedback", "analyze", str(path), "--json"], capture_output=True,
+    got = subprocess.run([*BB, "analyze", str(path), "--json"], capture_output=True,
                          text=True, timeout=120)
     reps = json.loads(got.stdout)["reps"]
     assert reps[0]["met"] and not reps[0]["flags"]
@@ -361,7 +362,7 @@ def test_a_damaged_history_row_is_left_out_with_a_warning(tmp_path, damage):
     con.execute(damage)
     con.commit()
     con.close()
-    got = subprocess.run(["bbfeedback", "history", "SAMPLE-01", "--db", str(db)],
+    got = subprocess.run([*BB, "history", "SAMPLE-01", "--db", str(db)],
                          capture_output=True, text=True, timeout=60)
     assert "Traceback" not in got.stderr and "damaged in the history" in got.stderr
 

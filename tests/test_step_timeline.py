@@ -7,12 +7,12 @@ rest) and the protocol's steps. Every outcome is judged on the sample clock (cue
 lengths), never on how fast anything ran."""
 
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 from bbfeedback.drivers.simulated import SimulatedSource
 from bbfeedback.gui.controller import LiveController
+from conftest import BB
 
 from bbfeedback.app.analyze import analyze, recorded_protocol_itself
 from bbfeedback.app.recorder import SessionRecorder
@@ -299,7 +299,7 @@ def test_record_ends_with_the_last_rest(pid, seconds, tmp_path):
     """``record --device sim --protocol`` without --seconds (or with more than needed) ends
     when the last rest ends and finalises the file as on a normal end."""
     path = tmp_path / f"{pid}.edf"
-    args = [sys.executable, "-m", "bbfeedback", "record", "--device", "sim", "--protocol",
+    args = [*BB, "record", "--device", "sim", "--protocol",
             pid, "--speed", "50", "--out", str(path)]
     if seconds:
         args += ["--seconds", seconds]
@@ -317,7 +317,7 @@ def test_record_ends_with_the_last_rest(pid, seconds, tmp_path):
 
 
 def test_record_without_seconds_needs_a_protocol(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "bbfeedback", "record", "--device", "sim",
+    proc = subprocess.run([*BB, "record", "--device", "sim",
                            "--out", str(tmp_path / "x.edf")], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode != 0 and "--seconds" in proc.stderr

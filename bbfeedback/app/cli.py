@@ -19,6 +19,7 @@ from bbfeedback.app.options import (
     seed,
     within,
 )
+from bbfeedback.app.terminal import shown
 from bbfeedback.drivers.names import DEVICE_NAMES
 from bbfeedback.errors import InputError
 
@@ -83,7 +84,7 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
         return 0
     if not args.protocol:
         raise InputError("protocols show needs an ID or a path")
-    print(tables.format_timeline(protocols.load(args.protocol), args.lang))
+    print(shown(tables.format_timeline(protocols.load(args.protocol), args.lang), lines=True))
     return 0
 
 
@@ -119,15 +120,15 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     proto = protocol_for(rec, args.protocol, bool(args.channels or args.main))
     result = analyze(rec, options, proto, args.start_s, args.main, args.accessory, args.align)
     if result.get("stopped_in_calibration"):
-        print(f"bbfeedback: warning: {rec.path}: "
+        print(f"bbfeedback: warning: {shown(rec.path)}: "
               f"{texts.text('stopped_in_calibration', args.lang)}", file=sys.stderr)
     if args.json:
         json.dump(finite(result), sys.stdout, indent=1, allow_nan=False)  # NaN is not JSON
         print()
     else:
-        print(tables.format_table(result, args.lang))
+        print(shown(tables.format_table(result, args.lang), lines=True))
         if "protocol" in result:  # not when the session ended during its calibration
-            print(tables.format_reps(result, args.lang))
+            print(shown(tables.format_reps(result, args.lang), lines=True))
     return 0
 
 
@@ -159,8 +160,8 @@ def _cmd_archive(args: argparse.Namespace) -> int:
                                args.jobs or archive.default_jobs(), scheduler)
     archive.write_rows(rows, out, args.force, tuple(paths))
     for line in archive.failures(rows):
-        print(f"bbfeedback: {line}", file=sys.stderr)
-    print(archive.summary_line(paths, rows, out))
+        print(f"bbfeedback: {shown(line)}", file=sys.stderr)
+    print(shown(archive.summary_line(paths, rows, out)))
     return 1 if any(r["kind"] == "error" for r in rows) else 0
 
 
@@ -201,7 +202,7 @@ def _cmd_ports(args: argparse.Namespace) -> int:
         print("no serial ports found (a pyserial URL such as loop:// works too)")
     for p in ports:
         ids = f"{p.vid:04x}:{p.pid:04x}" if p.vid is not None else "-"
-        print(f"{p.device:<22} {ids:<10} {p.guess or '?':<18} {p.description}")
+        print(shown(f"{p.device:<22} {ids:<10} {p.guess or '?':<18} {p.description}"))
     return 0
 
 
@@ -313,19 +314,20 @@ def _cmd_recover(args: argparse.Namespace) -> int:
     try:
         got = recover_or_in_place(args.file, out, args.force, fall_back=args.out is None)
     except WriteFailed as exc:
-        print(f"bbfeedback: error: {exc}", file=sys.stderr)
+        print(f"bbfeedback: error: {shown(exc)}", file=sys.stderr)
         return WriteFailed.exit_status
     if not got.crashed:
-        print(f"{args.file}: nothing to recover, the file is complete ({got.records} data "
+        print(f"{shown(args.file)}: nothing to recover, the file is complete ({got.records} data "
               "records)")
         return 0
     if got.no_room:
-        where = (f"{args.file} itself: no room for a copy beside it ({got.no_room}), and "
+        where = (f"{shown(args.file)} itself: no room for a copy beside it "
+                 f"({shown(got.no_room)}), and "
                  "repairing in place needs none")
     elif got.in_place:
-        where = f"{args.file}"
+        where = shown(args.file)
     else:
-        where = f"{out} (the original is left as it was)"
+        where = f"{shown(out)} (the original is left as it was)"
     print(f"recovered {got.records} data records into {where}: every sample up to the crash "
           "that reached the disk"
           + (f"; dropped a partial record of {got.cut} bytes" if got.cut else ""))
@@ -347,9 +349,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from bbfeedback.recording.anonymise import export_file
 
     report = export_file(args.file, args.out, args.anonymise, args.force)
-    print(f"wrote {args.out}" + (" (anonymised)" if args.anonymise else ""))
+    print(f"wrote {shown(args.out)}" + (" (anonymised)" if args.anonymise else ""))
     for line in report.lines():  # what an anonymised copy kept, and why
-        print(f"  {line}")
+        print(f"  {shown(line)}")
     return 0
 
 
@@ -374,7 +376,7 @@ def _cmd_export_bids(args: argparse.Namespace) -> int:
 
     done = export_bids(args.recordings, args.out, args.force, args.subject)
     n, p, k = len(done.files), len(done.participants), len(done.skipped)
-    print(f"wrote {done.out}: {n} recording{'s' * (n != 1)} of {p} "
+    print(f"wrote {shown(done.out)}: {n} recording{'s' * (n != 1)} of {p} "
           f"participant{'s' * (p != 1)} (EMG-BIDS)"
           + (f"; {k} still being recorded, skipped (named above)" if k else ""))
     return 0
@@ -454,24 +456,29 @@ def _cmd_history(args: argparse.Namespace) -> int:
     if args.patient == "rebuild":  # a full disk: one line, exit 4, the database whole
         from bbfeedback.app.history import RebuildStopped, rebuild_history
 
-        if not args.folder or not Path(args.folder).is_dir():
+        if not args.folder:
             raise InputError("history rebuild needs a folder of recordings")
+        if not Path(args.folder).exists():
+            raise InputError("folder does not exist", args.folder)
+        if not Path(args.folder).is_dir():
+            raise InputError("is not a folder (history rebuild needs a folder of recordings)",
+                             args.folder)
         try:
             path, added, skipped = rebuild_history(args.folder, args.db)
         except RebuildStopped as exc:
             for line in exc.skipped:
-                print(f"  skipped {line}", file=sys.stderr)
-            print(f"bbfeedback: error: {exc}", file=sys.stderr)
+                print(f"  skipped {shown(line)}", file=sys.stderr)
+            print(f"bbfeedback: error: {shown(exc)}", file=sys.stderr)
             return RebuildStopped.exit_status
-        print(f"{path}: {added} sessions imported from {args.folder}, {len(skipped)} files "
-              "skipped")
+        print(f"{shown(path)}: {added} sessions imported from {shown(args.folder)}, "
+              f"{len(skipped)} files skipped")
         for line in skipped:
-            print(f"  skipped {line}", file=sys.stderr)
+            print(f"  skipped {shown(line)}", file=sys.stderr)
         return 0
-    hist = History(args.db)
+    hist = History(args.db, create=False)  # only read: a mistyped --db is made never
     if not args.patient:
         for pid in hist.patients():
-            print(pid)
+            print(shown(pid))
         return 0
     sessions = hist.sessions(args.patient)
     if not sessions:
@@ -480,7 +487,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
     if args.json:
         print(to_json(prog))
     else:
-        print(tables.format_progress(args.patient, prog, args.lang))
+        print(shown(tables.format_progress(args.patient, prog, args.lang), lines=True))
     if args.accept:
         if prog.suggestion is None:
             raise InputError("there is no suggestion to accept: one is made after two sessions "
@@ -491,7 +498,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
         write_private(args.accept, protocols.to_toml(accept_suggestion(prog.suggestion)),
                       args.force)
-        print(words.text("accepted_wrote", args.lang, file=args.accept))
+        print(words.text("accepted_wrote", args.lang, file=shown(args.accept)))
     return 0
 
 
@@ -516,16 +523,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.patient:
         from bbfeedback.app.history import History, progress
 
+        hist = History(args.db, create=False)  # only read: a mistyped --db is made never
         text = report.progress_report(args.patient,
-                                      progress(History(args.db).sessions(args.patient),
+                                      progress(hist.sessions(args.patient),
                                                include_incomplete=args.include_incomplete),
                                       args.lang)
+        hist.close()
     elif args.file:
         text = report.session_report(args.file, args.lang)
     else:
         raise InputError("report needs a session FILE or --patient ID")
     report.write(text, args.out, args.force, (args.file,) if args.file else ())
-    print(f"wrote {args.out}")
+    print(f"wrote {shown(args.out)}")
     return 0
 
 
@@ -577,10 +586,9 @@ def _main(argv: list[str] | None) -> int:
 
 def _one_line(text: str) -> str:
     """An error as one line the terminal shows and does not act on: control characters (a
-    newline, an escape sequence in a file's name) written as ``\x1b``. A name that is not
-    UTF-8 shows its odd bytes as '?' (stderr replaces what it cannot write)."""
-    return "".join(repr(ch)[1:-1] if ch < " " or "\x7f" <= ch <= "\x9f" else ch
-                   for ch in text)
+    newline, an escape sequence in a file's name) written as ``\x1b``, the bytes of a name
+    that is not UTF-8 as ``\xff`` (``terminal.shown``)."""
+    return shown(text)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 
 import numpy as np
 
+from bbfeedback.app.terminal import shown
 from bbfeedback.drivers.devices import DeviceSpec
 from bbfeedback.drivers.emulator import PtyEmulator, make_packets
 from bbfeedback.exercise import protocols
@@ -45,24 +47,40 @@ def emulate(spec: DeviceSpec, protocol: protocols.Protocol, garbage: float = 0.0
                            seed)
     emu = PtyEmulator(spec, packets, speed, unplug_after, wait_for_reader=True,
                       replug_after_s=replug_after, stall_after_s=stall_after, link=link).start()
-    print(link or emu.port, flush=True)
-    old = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        emu.done.wait()
-    except KeyboardInterrupt:
+    stop = threading.Event()
+    old = _signals_as(stop)  # before the path is shown: a signal from then on is a stop
+    print(shown(link or emu.port), flush=True)
+    while not stop.is_set() and not emu.done.wait(0.1):
         pass
-    finally:
-        signal.signal(signal.SIGTERM, old)
+    if stop.is_set():  # stopped by a signal: on its way out as asked, the report written
+        for sig in old:  # once; another signal must not cut that short (nor, ignored, the
+            signal.signal(sig, signal.SIG_IGN)  # interpreter's exit: it keeps SIG_IGN)
     emu.stop()
     if emu.reader_gone:
-        print(f"{emu.port}: the reader closed the port; stopped", file=sys.stderr)
+        print(f"{shown(emu.port)}: the reader closed the port; stopped", file=sys.stderr)
     sent = emu.report()
     print(f"sent {sent['packets']} packets ({sent['packets'] - sent['delivered']} dropped or "
           f"unplugged, {sent['noise']} with noise after)", file=sys.stderr)
     if report_sent:
         write_private(report_sent, json.dumps(sent))
+    if not stop.is_set():  # ended by itself: the caller's handlers again
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
     return 0
 
 
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+def _signals_as(stop: threading.Event) -> dict:
+    """Ctrl-C and SIGTERM set ``stop``, the first and any later one alike: a signal that
+    arrives while the emulator is stopping and reporting changes nothing (the report is
+    written once, the exit is the first signal's). The handlers replaced (none when not in
+    the main thread: signals are left alone there)."""
+    def handler(signum, frame) -> None:
+        stop.set()
+
+    old = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread
+        pass
+    return old

@@ -92,20 +92,31 @@ class CopyInHistory(InputError):
 
 
 class History:
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, create: bool = True):
+        """The history database at ``path`` (default ``default_path()``). ``create``: made
+        when missing (the commands that add a session); else a missing one is one line, "no
+        history at PATH", and nothing is made (the commands that only read: a mistyped --db
+        must not leave a new database behind)."""
         self.path = Path(path) if path else default_path()
         if path and not self.path.parent.is_dir():  # a given --db: its folder must exist
             raise InputError("folder does not exist", self.path.parent)
+        if not create and not self.path.exists():
+            raise InputError(f"no history at {self.path} (a mistyped --db? one is made by "
+                             "record --patient --protocol, or history rebuild DIR)")
         if self.path.exists() and not self.path.is_file():  # a FIFO, a device, a folder:
             # no database, and SQLite's "disk I/O error" on it is no full disk (exit 4)
             raise InputError("is not a database file", self.path)
         self.db: sqlite3.Connection | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            _create_private(self.path)  # SQLite gives its -wal/-shm files the same mode
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                _create_private(self.path)  # SQLite gives its -wal/-shm files the same mode
             # isolation_level=None: no implicit transactions; every write below opens its own
-            # with BEGIN IMMEDIATE (see _transaction)
-            self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            # with BEGIN IMMEDIATE (see _transaction); not created: mode=rw never makes one
+            where, uri = (self.path, False) if create else (
+                f"{self.path.absolute().as_uri()}?mode=rw", True)
+            self.db = sqlite3.connect(where, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                      uri=uri)
             self._use_wal()
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
@@ -479,6 +490,29 @@ class RebuildStopped(WriteFailed):
 
 
 DB_COMPANIONS = ("-wal", "-shm", "-journal")  # SQLite's files beside a database
+
+
+def remove_unused(path: str | Path) -> bool:
+    """Remove a history database that holds no session, with its -wal/-shm files: one a
+    command made and then could not use (a full disk), never left half-made. One that holds
+    a session (another process added it meanwhile), or that is busy, is kept. True when
+    removed."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        con = sqlite3.connect(f"{path.absolute().as_uri()}?mode=rw", uri=True, timeout=1.0)
+        try:
+            used = con.execute("SELECT count(*) FROM sessions").fetchone()[0] > 0
+        finally:
+            con.close()
+    except sqlite3.Error as exc:  # no table yet (half-made): unused; else kept (busy: in
+        used = "no such table" not in str(exc)  # another's use; unreadable: not ours to judge)
+    if used:
+        return False
+    for name in (path, *(Path(f"{path}{c}") for c in DB_COMPANIONS)):
+        name.unlink(missing_ok=True)
+    return True
 
 
 def rebuild_history(folder: str | Path, db: str | Path | None = None

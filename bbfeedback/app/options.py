@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
+from bbfeedback.app.terminal import shown
 from bbfeedback.errors import InputError
 
 DAY_S = 24 * 3600.0
@@ -20,7 +21,7 @@ class Parser(argparse.ArgumentParser):
     other user mistake: ``bbfeedback: error: ...``."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"bbfeedback: error: {message} (see: {self.prog} --help)\n")
+        self.exit(2, f"bbfeedback: error: {shown(message)} (see: {self.prog} --help)\n")
 
 
 @functools.cache
@@ -91,7 +92,7 @@ def kinds(items: list[str]) -> dict[str, str]:
 
 class _OneLine(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return f"bbfeedback: {record.levelname.lower()}: {record.getMessage()}"
+        return f"bbfeedback: {record.levelname.lower()}: {shown(record.getMessage())}"
 
 
 class _Stderr(logging.StreamHandler):

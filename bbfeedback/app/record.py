@@ -15,6 +15,7 @@ from bbfeedback.app.allocator import steady_allocator
 from bbfeedback.app.recorder import SessionRecorder, check_patient_id
 from bbfeedback.app.run import RunEnd, Sink, SinkFailed, Watchdog, run
 from bbfeedback.app.sources import LiveSource, open_source
+from bbfeedback.app.terminal import shown
 from bbfeedback.app.visit import calibration_for
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
@@ -39,7 +40,7 @@ class ConsoleSink(Sink):
 
     def status(self, status) -> None:
         if status.kind not in ("error", "lost"):  # said once, by record(), as the end
-            print(f"bbfeedback: {status.message}", file=sys.stderr)
+            print(f"bbfeedback: {shown(status.message)}", file=sys.stderr)
 
     def block(self, block, events, session) -> None:
         w = self.recorder.writer
@@ -146,13 +147,15 @@ class SafeRecorder(SessionRecorder):
 class HistorySink(Sink):
     """Adds the finished recording to the patient's history (the file stays the truth)."""
 
-    def __init__(self, path: Path, db: str | None):
+    def __init__(self, path: Path, db: str | None, recorder: SafeRecorder | None = None):
         self.path = path
         self.db = db
+        self.recorder = recorder  # a recording its disk cut short is not added
         self.db_path: Path | None = None
         self.added: bool | None = None  # None: the session has not finished
         self.problem = ""  # why it was not added
         self.copy_of: str | None = None  # not added: the same samples are there as this file
+        self.write_failed: WriteFailed | None = None  # the disk refused the history's write
 
     @property
     def note(self) -> str:
@@ -163,19 +166,23 @@ class HistorySink(Sink):
                 else f"not added to the history: {self.problem}")
 
     def finish(self, session, events, result) -> None:
-        if result is None:
+        if result is None or (self.recorder is not None and self.recorder.failure):
             return
         from bbfeedback.app.history import CopyInHistory, History
 
+        hist = None
         try:
             hist = History(self.db)
             self.db_path = hist.path
             hist.add(self.path)
-            hist.close()
             self.added = True
         except InputError as exc:
             self.added, self.problem = False, str(exc)
             self.copy_of = exc.other if isinstance(exc, CopyInHistory) else None
+            self.write_failed = exc if isinstance(exc, WriteFailed) else None
+        finally:
+            if hist is not None:
+                hist.close()
 
 
 SILENT_S = 3.0  # no data this long: "no data from PORT" (the watchdog)
@@ -199,20 +206,62 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float |
         raise InputError("record needs --seconds, or a --protocol whose end ends it")
     proto = protocols.load(protocol) if protocol else None
     check_patient_id(patient)
+    path = check_recording_name(out, force)  # before any work: the session is not repeatable
     steady_allocator()  # flat memory over a long session
     calibration, previous = calibration_for(calibration, patient, db, proto, device)
+    made = None  # a history database this command makes: removed again if left unused
+    if patient != "X" and proto:  # the history is an output too: checked before any work
+        from bbfeedback.app.history import History, default_path
+
+        made = Path(db) if db else default_path()
+        made = None if made.exists() or made.is_symlink() else made
+        try:
+            History(db).close()
+        except WriteFailed as exc:
+            raise WriteFailed(f"{exc}{_unmade(made)}; nothing recorded") from None
+    try:
+        return _record(device, port, seconds, path, patient, posture, db, speed, seed,
+                       progress, rate, wait_s, force, calibration, previous, proto, lsl,
+                       lang, made, spec_options)
+    finally:
+        _unmade(made)  # (a database with a session in it is kept)
+
+
+def check_recording_name(out: str, force: bool) -> Path:
+    """``record --out``, or one line (exit 2) before the session: a file that could not be
+    created (no such folder, not writable, there already, an unfinished recording's marker),
+    or a name that is not UTF-8 text (the history keeps names as text: it would refuse the
+    session only after it was done)."""
     path = check_output(out, force)
+    try:
+        str(path.absolute()).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError("the file name is not UTF-8 text: give a name of letters, digits "
+                         "and punctuation (the history keeps names as text)", path) from None
     marker = marker_path(path)
     if marker.exists() or marker.is_symlink():
         raise InputError(f"cannot create: {marker.name} is there (an unfinished recording of "
                          "this name? recover it, or remove that marker)", path)
-    if patient != "X" and proto:  # the history is an output too: checked before any work
-        from bbfeedback.app.history import History
+    return path
 
-        History(db).close()
+
+def _unmade(made: Path | None) -> str:
+    """Remove the history database this record made when it holds no session (a full disk
+    left it half-made, or the session was not added); what to say of it ("" when kept)."""
+    if made is None:
+        return ""
+    from bbfeedback.app.history import remove_unused
+
+    return "; the new history database is removed again" if remove_unused(made) else ""
+
+
+def _record(device, port, seconds, path, patient, posture, db, speed, seed, progress, rate,
+            wait_s, force, calibration, previous, proto, lsl, lang, made,
+            spec_options) -> int:
+    """``record`` once its outputs are checked: the session itself."""
     for left in unfinished(path.parent):
-        print(f"bbfeedback: unfinished recording {left} found (a crash?); "
-              f"recover it with: bbfeedback recover {left}", file=sys.stderr)
+        print(f"bbfeedback: unfinished recording {shown(left)} found (a crash?); "
+              f"recover it with: bbfeedback recover {shown(left)}", file=sys.stderr)
     played = as_played(proto, calibration)
     src = open_source(device, port, played or "a1-strength", rate, seed, speed, **spec_options)
     try:
@@ -225,13 +274,14 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float |
                             "posture": posture}, patient, force)
     except WriteFailed as exc:
         src.stream.stop()
-        print(f"bbfeedback: error: {exc}; nothing recorded", file=sys.stderr)
+        print(f"bbfeedback: error: {shown(exc)}; nothing recorded{_unmade(made)}",
+              file=sys.stderr)
         return EXIT_WRITE_FAILED
     except BaseException:
         src.stream.stop()
         raise
     sinks: list[Sink] = [rec, ConsoleSink(rec, progress)]
-    history = HistorySink(path, db) if patient != "X" and proto else None
+    history = HistorySink(path, db, rec) if patient != "X" and proto else None
     if patient != "X" and not proto:
         print("bbfeedback: note: --patient without --protocol records no scores, so the "
               "session is not added to the history", file=sys.stderr)
@@ -254,7 +304,7 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float |
     if end.reason == "stop-requested":
         end = replace(end, reason="interrupted")
     if rec.failure:  # the disk refused a write: what it holds is a valid file (or none)
-        print(f"bbfeedback: error: {rec.failure}", file=sys.stderr)
+        print(f"bbfeedback: error: {shown(rec.failure)}{_unmade(made)}", file=sys.stderr)
         return EXIT_WRITE_FAILED
     if rec.samples == 0:  # nothing half-made: a failed start leaves no file behind
         rec.close()  # (again: closing twice is harmless) the in-progress marker goes too
@@ -270,10 +320,16 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float |
               "(nothing recorded)", file=sys.stderr)
         return EXIT_DEVICE_LOST
     _report(src, rec, end, path, history, lang)
+    if history is not None and history.write_failed:  # the recording is whole, kept
+        print(f"bbfeedback: error: {shown(history.write_failed)}: the session is not in the "
+              f"history{_unmade(made)}; the recording is kept in {shown(path)} (add it when "
+              f"there is room: bbfeedback history rebuild {shown(path.parent)})",
+              file=sys.stderr)
+        return EXIT_WRITE_FAILED
     if end.reason in ("lost", "error"):
         why = end.last_status.message.removesuffix("; device lost")  # (said once)
-        print(f"bbfeedback: device lost ({why}); the recording up to "
-              f"then is saved in {path}", file=sys.stderr)
+        print(f"bbfeedback: device lost ({shown(why)}); the recording up to "
+              f"then is saved in {shown(path)}", file=sys.stderr)
         return EXIT_DEVICE_LOST
     return 0
 
@@ -305,9 +361,13 @@ def previous_calibration_of(calibration: str | None, patient: str, db: str | Non
     if proto is None or patient == "X":
         raise InputError("--calibration previous needs --protocol and --patient (the MVC is "
                          "the patient's last session's, from the history)")
-    from bbfeedback.app.history import History, previous_calibration
+    from bbfeedback.app.history import History, default_path, previous_calibration
 
-    history = History(db)
+    where = Path(db) if db else default_path()
+    if not where.exists():  # only read: a missing history is never made here
+        raise InputError(f"no earlier session of patient {patient}: no history at {where} "
+                         "(a mistyped --db?): choose --calibration max, gentle or none")
+    history = History(db, create=False)
     try:
         cals = previous_calibration(history, patient, device)
     finally:
@@ -344,7 +404,8 @@ def _signals_as_stop(stop: threading.Event):
 def _report(src: LiveSource, rec: SessionRecorder, end: RunEnd, path: Path,
             history: HistorySink | None, lang: str = "en") -> None:
     packets_lost = getattr(src.stream, "lost_packets", 0)  # the simulated sensor loses none
-    print(f"recorded {rec.samples} samples ({rec.samples / src.fs_hz:.1f} s) to {path}; "
+    print(f"recorded {rec.samples} samples ({rec.samples / src.fs_hz:.1f} s) to "
+          f"{shown(path)}; "
           f"samples received {rec.samples - rec.lost}; packets lost {packets_lost}; "
           f"samples lost {rec.lost}; disconnections {end.disconnects}")
     if end.reason == "interrupted":
@@ -355,5 +416,5 @@ def _report(src: LiveSource, rec: SessionRecorder, end: RunEnd, path: Path,
         said = summary.get(f"patient_text_{lang}")
         if said:
             print(f"{texts.text('for_patient', lang)}: {said}")
-    if history is not None and history.note:
-        print(history.note)
+    if history is not None and history.note and not history.write_failed:
+        print(shown(history.note))  # (a full disk: said as the error, last)

@@ -57,7 +57,7 @@ def calibration_for(calibration: str | None, patient: str, db: str | None, proto
 
     if calibration is None and proto is not None and patient != "X":
         try:
-            history = History(db)
+            history = History(db, create=False)  # only read: a missing one is none
         except InputError:
             return None, None  # no history to ask: the protocol's own calibration
         try:

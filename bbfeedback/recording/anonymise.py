@@ -41,7 +41,7 @@ from bbfeedback.errors import InputError
 from bbfeedback.recording.annotations import _CUE, _PART, PREFIX, encode
 from bbfeedback.recording.repair import marker_path, real_path, recording_now
 from bbfeedback.recording.schemas import problem
-from bbfeedback.recording.tal import LABELS
+from bbfeedback.recording.tal import LABELS, STILL_RECORDING, not_closed
 
 CHUNK = 1 << 20  # bytes read at a time: the copy's memory, whatever the file's size
 REMOVED = "annotation removed"
@@ -130,6 +130,8 @@ def layout_of(path: Path) -> Layout:
     width = 3 if head[0] == 0xFF else 2
     record_bytes = sum(samples) * width
     records, tail = divmod(size - header_bytes, record_bytes)
+    if count == STILL_RECORDING:
+        raise not_closed(path)
     if count != records or tail:
         raise InputError(f"its header counts {count} data records but the file holds "
                          f"{records}{' and part of one more' if tail else ''}: "
@@ -165,8 +167,8 @@ class Report:
             kept.append(f"{c['cue']} cue annotations (cues {names}): the protocol's timeline, "
                         "needed to score it")
         if c["safe"]:
-            kept.append(f"{c['safe']} BAD_ACQ_SKIP annotations: the recorder's fill after "
-                        "the signal's end (a fixed word)")
+            kept.append(f"{c['safe']} BAD_ACQ_SKIP annotations: the recorder's fill (for "
+                        "lost samples, and after the signal's end; a fixed word)")
         removed = list(self.removed)
         if c["removed"]:
             removed.append(f"{c['removed']} annotation texts replaced by '{REMOVED}' (free "
@@ -230,12 +232,19 @@ def anonymised_header(head: bytes, ns: int, code: str | None, report: Report) ->
         return slice(start, start + width)
 
     labels = [head[sig(0, 16, i)].decode("latin-1").strip() for i in range(ns)]
-    units = [head[sig(96, 8, i)].decode("latin-1").strip() for i in range(ns)]
+    units = [head[sig(96, 8, i)].decode("latin-1").strip()
+             if labels[i].encode("latin-1") not in LABELS else "" for i in range(ns)]
     report.kept.append("signal labels " + ", ".join(labels) + " and units "
                        + ", ".join(u or "-" for u in units)
                        + ": the file's structure, needed to read it")
     for i, label in enumerate(labels):
-        if label.encode("latin-1") in LABELS:
+        if label.encode("latin-1") in LABELS:  # EDF+: its other text fields are blank
+            fields = (sig(16, 80, i), sig(96, 8, i), sig(136, 80, i), sig(224, 32, i))
+            if any(head[f].strip() for f in fields):
+                for f in fields:
+                    out[f] = b" " * (f.stop - f.start)
+                report.removed.append(f"{label}: its transducer, unit, prefiltering and "
+                                      "reserved fields blanked (EDF+ leaves them blank)")
             continue
         transducer = head[sig(16, 80, i)].decode("latin-1").strip()
         generic = " ".join(w for w in transducer.split() if w.lower() in GENERIC_TRANSDUCER)
@@ -276,6 +285,10 @@ class _Context:
     labels: set[str]
     protocol_ids: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)  # section, phase and cue names
+    bundled: frozenset[str] = frozenset()  # the names bbfeedback's own protocols use
+    # an own protocol's id, section and cue names (typed by a person) -> generic ones,
+    # applied wherever bbfeedback's annotations name them
+    renamed: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, head: bytes, ns: int) -> _Context:
@@ -286,7 +299,21 @@ class _Context:
         ctx = cls(labels, set(protocols.builtin_ids()), set(protocols.CUES))
         for pid in protocols.builtin_ids():
             ctx.add_protocol(protocols.load(pid))
+        ctx.bundled = frozenset(ctx.names)
         return ctx
+
+    def generic(self, name: str, stem: str) -> str:
+        """The generic name an own protocol's ``name`` gets (``stem-1``, ...), the same
+        wherever it appears."""
+        if name in self.bundled:
+            return name
+        if name not in self.renamed:
+            taken = set(self.renamed.values()) | self.bundled
+            k = 1
+            while f"{stem}-{k}" in taken:
+                k += 1
+            self.renamed[name] = f"{stem}-{k}"
+        return self.renamed[name]
 
     def add_protocol(self, proto: object) -> None:
         self.protocol_ids.add(proto.id)
@@ -330,7 +357,7 @@ def _clean(value: object, where: str, ctx: _Context, report: Report, rules: dict
     if isinstance(value, str):
         check = rules.get(where)
         if check is not None and check(value):
-            return value
+            return ctx.renamed.get(value, value) if where in NAMING else value
         report.dropped_fields[f"{key}.{where}"] += 1
         return _DROP
     if isinstance(value, list):
@@ -345,12 +372,14 @@ def _clean(value: object, where: str, ctx: _Context, report: Report, rules: dict
                 continue
             got = _clean(v, k if field_name else where, ctx, report, rules, key)
             if got is not _DROP:
-                out[k] = got
+                out[k if field_name else ctx.renamed.get(k, k)] = got
         return out
     return _DROP
 
 
 _DROP = object()
+NAMING = frozenset({"protocol", "id", "section", "phase", "cue"})  # fields that name one
+OWN_ID = "own-protocol"  # a therapist's own protocol's id in an anonymised copy
 
 
 def _model_fields() -> frozenset[str]:
@@ -403,14 +432,30 @@ def _clean_protocol(text: str, ctx: _Context, report: Report) -> object:
         report.kept.append(f"protocol {proto.id}: bundled with bbfeedback, as shipped")
         return text
     blank = {"nl": "", "en": ""}
+    bundled_id = proto.id in protocols.builtin_ids()  # (changed by a therapist)
+    ctx.protocol_ids.add(proto.id)  # other annotations name it: renamed there too
+    if not bundled_id:
+        ctx.renamed[proto.id] = OWN_ID
+    postures = 0
 
     def phase(ph: object) -> object:
-        words = protocols.CUES.get(ph.cue, {"nl": "", "en": ""})
-        return replace(ph, cue_nl=words["nl"], cue_en=words["en"])
+        cue = ph.cue if ph.cue in protocols.CUES else ctx.generic(ph.cue, "cue")
+        words = protocols.CUES.get(cue, {"nl": cue, "en": cue})
+        return replace(ph, cue=cue, cue_nl=words["nl"], cue_en=words["en"])
 
-    sections = tuple(replace(s, phases=tuple(phase(p) for p in s.phases))
-                     for s in proto.sections)
-    own = replace(proto, name=blank, description=blank, source="", sections=sections)
+    def section(s: object) -> object:
+        nonlocal postures
+        posture = s.posture if s.posture in POSTURES or s.posture is None else None
+        postures += posture != s.posture
+        return replace(s, name=ctx.generic(s.name, "section"), posture=posture,
+                       phases=tuple(phase(p) for p in s.phases))
+
+    for s in proto.sections:  # the originals, so that other annotations naming them pass
+        ctx.names.add(s.name)
+        ctx.names.update(ph.cue for ph in s.phases)
+    sections = tuple(section(s) for s in proto.sections)
+    own = replace(proto, id=proto.id if bundled_id else OWN_ID, name=blank,
+                  description=blank, source="", sections=sections)
     out = protocols.to_toml(own)
     try:
         protocols.loads(out, "recorded protocol")
@@ -421,9 +466,17 @@ def _clean_protocol(text: str, ctx: _Context, report: Report) -> object:
     ctx.add_protocol(own)
     names = sorted({s.name for s in own.sections} | {p.cue for s in own.sections
                                                      for p in s.phases})
-    report.kept.append(f"own protocol {own.id}: its id, section and cue names ("
-                       + ", ".join(names) + ") and timing, needed to re-score; its names, "
-                       "description, source and cue texts removed")
+    what = f"protocol {own.id}" if bundled_id else f"own protocol (id now {OWN_ID})"
+    report.kept.append(f"{what}: its timing, targets and section and cue names ("
+                       + ", ".join(names) + "), needed to re-score (names bbfeedback's "
+                       "protocols use kept, others replaced by generic ones)")
+    report.removed.append("protocol texts: " + ("" if bundled_id else "its id, ")
+                          + "names, description, source and cue texts"
+                          + (f", {len(ctx.renamed) - (not bundled_id)} section and cue "
+                             "names of its own" if len(ctx.renamed) > (not bundled_id) else "")
+                          + (f", {postures} posture texts (not lying, sitting or standing)"
+                             if postures else "")
+                          + " (free text a person wrote)")
     return out
 
 
@@ -526,9 +579,10 @@ def _new_texts(text: str, plan: dict, ctx: _Context, report: Report) -> list[str
         return [text]
     if m := _CUE.match(text):
         if m[2] in PHASE_KINDS and m[3] in ctx.names:
+            cue = ctx.renamed.get(m[3], m[3])  # an own protocol's cue: its generic name
             report.counts["cue"] += 1
-            report.cue_names.add(m[3])
-            return [text]
+            report.cue_names.add(cue)
+            return [f"{m[1]}:{m[2]}:{cue}" + (f" rep={m[4]}" if m[4] else "")]
         report.counts["removed"] += 1
         return [REMOVED]
     if (m := _PART.match(text)) and 1 <= int(m[3]) <= int(m[4]):

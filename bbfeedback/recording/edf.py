@@ -20,7 +20,7 @@ import pyedflib
 from bbfeedback.errors import InputError
 from bbfeedback.recording import MAX_RATE_HZ, Annotation, Recording, Signal, make_signal
 from bbfeedback.recording.edf_writer import EdfPlusWriter, SignalSpec
-from bbfeedback.recording.tal import read_layout, read_tals
+from bbfeedback.recording.tal import STILL_RECORDING, not_closed, read_layout, read_tals
 from bbfeedback.signal.blocks import OTHER, guess_kind, unit_kind
 
 
@@ -129,8 +129,10 @@ def _check_length(path: Path) -> None:
     if layout is None:
         return  # not even a header: EDFlib names what is wrong
     header_bytes, record_bytes, records = layout
+    if records == STILL_RECORDING:  # every reader comes here (``_open``), export and BIDS too
+        raise not_closed(path)
     size = path.stat().st_size
-    if records == -1 or size < header_bytes + records * record_bytes:
+    if size < header_bytes + records * record_bytes:
         raise InputError("is cut off or still being recorded (its header promises more "
                          f"than the file holds): bbfeedback recover {path}", path)
     held = (size - header_bytes) // record_bytes

@@ -2,20 +2,28 @@
 
 Why our own writer (pyedflib still reads): EDFlib truncates written annotation texts to 40
 characters, too short for calibration, settings and scores; and a session must be written as
-it happens. The header's record count is rewritten at every flush, so after a crash the file
-on disk is a valid EDF+ up to the last flushed record (``recover`` also counts the records
-that made it to disk after that flush).
+it happens. Until the file is closed its header's record count is -1 (EDF: "unknown, still
+recording"): every reader of this package refuses such a file, however it was reached (a
+hard link or a copy has no in-progress marker beside it), and ``recover`` counts the records
+on disk and writes their number - each flush puts every finished record on disk, so a crash
+loses at most the record being filled.
 
 Lost samples (``fill``) are named in the very record that holds their fill: one
 ``bbfeedback:gaps`` annotation per record lists the runs of fill in it (``annotations.
 encode_gaps``), in room reserved for the worst case (every other sample lost). So a gap is on
 disk no later than its fill, however noisy the link (one annotation per gap used to queue
 behind the data: after a crash the fill read as signal, and closing wrote the queue into
-padding records that made the file seconds longer than the device's clock).
+padding records that made the file seconds longer than the device's clock). Other readers do
+not know that annotation, so the same record also carries ``BAD_ACQ_SKIP`` spans over its
+fill (MNE leaves spans whose description starts with "BAD" out of ``get_data(
+reject_by_annotation="omit")``): at most ``SKIP_SPANS`` a record, runs close together joined
+into one span (which may then cover a little signal, but never leaves fill uncovered); our
+own readers use the exact runs.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,9 +34,16 @@ import numpy as np
 from bbfeedback.recording.annotations import encode, encode_gaps
 from bbfeedback.recording.outputs import create_exclusive
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock
+    fcntl = None
+
 ANNOTATION_LABEL = "EDF Annotations"
 DIGITAL_MIN, DIGITAL_MAX = -32768, 32767
 RECORD_COUNT_OFFSET = 236
+SKIP = "BAD_ACQ_SKIP"  # MNE's (and EDFbrowser's) word for samples that are not signal
+SKIP_SPANS = 16  # ``BAD_ACQ_SKIP`` spans over a record's fill at most (room kept for them)
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,38 @@ class SignalSpec:
     physical_max: float
     transducer: str = ""
     prefilter: str = ""
+
+
+def hold(fd: int) -> None:
+    """Lock the file being written (``flock``, on the file itself: every name of it, hard
+    links too, shows it held; released when the file is closed or the process ends), so that
+    ``recover`` never repairs a file a recorder still writes. Where there are no such locks
+    the header's record count (-1 until closed) still says the file is not whole."""
+    if fcntl is None:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pass
+
+
+def held(path: str | Path) -> bool:
+    """Whether a writer (of any process) holds the file open (``hold``)."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
 
 
 def record_duration_s(rates: list[float]) -> float:
@@ -79,7 +126,39 @@ def gap_room(per_record: int, fs_hz: float) -> int:
     value = {"fs_hz": fs_hz, "from": 10**12, "lost": per_record, "n": per_record,
              "mask": "A" * (4 * -(-mask_bytes // 3))}  # base64: 4 characters per 3 bytes
     texts = encode("gaps", value)
-    return sum(len(tal(1e9 + 0.123456, t)) for t in texts) + 16
+    spans = SKIP_SPANS * len(tal(1e9 + 0.123456, SKIP, 1e5 + 0.123456))
+    return sum(len(tal(1e9 + 0.123456, t)) for t in texts) + spans + 16
+
+
+def skip_spans(runs: list[list[int]], most: int = SKIP_SPANS) -> list[tuple[int, int]]:
+    """[first, end) spans covering every run ([first, count], in order, apart): the runs
+    themselves when they are ``most`` or fewer, else joined across the shortest stretches of
+    signal between them until ``most`` are left."""
+    if not runs:
+        return []
+    between = [runs[i + 1][0] - (runs[i][0] + runs[i][1]) for i in range(len(runs) - 1)]
+    joined = set(sorted(range(len(between)), key=lambda i: (between[i], i))[
+        :max(0, len(runs) - most)])
+    spans = [[runs[0][0], runs[0][0] + runs[0][1]]]
+    for i in range(1, len(runs)):
+        a, n = runs[i]
+        if i - 1 in joined:
+            spans[-1][1] = a + n
+        else:
+            spans.append([a, a + n])
+    return [(a, b) for a, b in spans]
+
+
+def skip_notes(fs_hz: float, first: int, runs: list[list[int]]) -> list[bytes]:
+    """``BAD_ACQ_SKIP`` TALs over the fill of a record starting at sample ``first`` (runs
+    in samples from it), each widened to whole microseconds so that a reader rounding times
+    to samples never leaves a filled sample out."""
+    out = []
+    for a, b in skip_spans(runs):
+        onset = math.floor((first + a) / fs_hz * 1e6) / 1e6
+        end = math.ceil((first + b) / fs_hz * 1e6) / 1e6
+        out.append(tal(onset, SKIP, round(end - onset, 6)))
+    return out
 
 
 class EdfPlusWriter:
@@ -114,6 +193,7 @@ class EdfPlusWriter:
             for s in signals
         ]
         fd = create_exclusive(self.path, force)  # 0600, no symlink, new unless forced
+        hold(fd)
         self._fh = os.fdopen(fd, "wb")
         self._fh.write(self._header(patient, recording))
         self._fh.flush()
@@ -223,18 +303,26 @@ class EdfPlusWriter:
         if not mine:
             return []
         onset = self.records * self.record_s
-        return [tal(onset, t) for t in encode_gaps(self.signals[0].fs_hz, first, n, mine)]
+        fs = self.signals[0].fs_hz
+        return ([tal(onset, t) for t in encode_gaps(fs, first, n, mine)]
+                + skip_notes(fs, first, mine))
 
     def flush(self) -> None:
-        """Make everything written so far a valid file on disk (record count in the header)."""
+        """Put every record written so far on disk. The header's record count stays -1
+        (still recording) until ``close``: a file reached while it is written, by any name,
+        is never taken for a whole recording (``recover`` makes a cut-off one whole)."""
+        self._fh.flush()
+        if self.sync:
+            os.fsync(self._fh.fileno())
+
+    def _write_count(self) -> None:
+        """The record count in the header: the file is whole (``close`` only)."""
         self._fh.flush()
         pos = self._fh.tell()
         self._fh.seek(RECORD_COUNT_OFFSET)
         self._fh.write(_field(self.records, 8))
         self._fh.seek(pos)
-        self._fh.flush()
-        if self.sync:
-            os.fsync(self._fh.fileno())
+        self.flush()
 
     @property
     def pending_annotations(self) -> int:
@@ -263,7 +351,7 @@ class EdfPlusWriter:
                                 for b, n, v in zip(self._buffers, self.per_record, last,
                                                    strict=True)])
             self._buffers = [np.empty(0) for _ in self.signals]
-        self.flush()
+        self._write_count()
         self._fh.close()
 
     def _fits(self, entries: list[bytes], tail: bool) -> bool:
@@ -292,7 +380,7 @@ class EdfPlusWriter:
         skip_s = round((self.records + n) * self.record_s - real_s, 6)
         notes = [tal(real_s, encode("padding", {"from_s": round(real_s, 6)})[0])]
         if skip_s > 0:
-            notes.append(tal(real_s, "BAD_ACQ_SKIP", skip_s))
+            notes.append(tal(real_s, SKIP, skip_s))
         return notes
 
     def _padding_notes(self, real_s: float) -> list[bytes]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bbfeedback.errors import InputError, WriteFailed  # noqa: F401 (re-exported)
-from bbfeedback.recording.edf_writer import RECORD_COUNT_OFFSET
+from bbfeedback.recording.edf_writer import RECORD_COUNT_OFFSET, held
 from bbfeedback.recording.outputs import write_private
 from bbfeedback.recording.tal import annotation_layout
 
@@ -59,7 +59,9 @@ def write_marker(path: str | Path) -> None:
         os.replace(tmp, marker)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot create ({exc.strerror})", marker) from None
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)  # the disk refused it: exit 4
+        raise (WriteFailed if full else InputError)(f"cannot create ({exc.strerror})",
+                                                    marker) from None
 
 
 def remove_marker(path: str | Path) -> None:
@@ -158,6 +160,9 @@ def recover(path: str | Path, out: str | Path | None = None,
     if pid is not None:
         raise InputError(f"is still being recorded (process {pid}); stop that recording "
                          "first", p)
+    if held(p):  # by a name without the marker beside it (a hard link): the lock says so
+        raise InputError("is still being recorded (a recorder holds it open, maybe under "
+                         "another name); stop that recording first", p)
     size = p.stat().st_size
     header_bytes, record_bytes, count = _read_layout(p)
     records = (size - header_bytes) // record_bytes

@@ -43,6 +43,17 @@ def read_tals(path: Path) -> tuple[list[tuple[float, float, str]], int]:
     return found, damaged
 
 
+STILL_RECORDING = -1  # the header's record count while a file is written (EDF: "unknown")
+
+
+def not_closed(path: Path) -> InputError:
+    """The one line for a file whose header still says "still recording" (record count -1):
+    its recorder is writing it, or stopped without closing it - also when it is reached by a
+    hard link or a copy, which have no in-progress marker beside them."""
+    return InputError("was not closed: its header says it is still being recorded (it is, or "
+                      f"its recorder stopped); run `bbfeedback recover {path}`", path)
+
+
 def read_layout(path: Path) -> tuple[int, int, int] | None:
     """(header bytes, bytes per data record, record count) from an EDF/BDF header, or None
     when the header does not parse."""

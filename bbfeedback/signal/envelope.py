@@ -12,9 +12,10 @@ _REANCHOR_SAMPLES = 1 << 14
 class MovingRms:
     """RMS over the last ``window_s`` seconds (causal, full-wave: squares, mean, root).
 
-    The default 150 ms window (see docs/signal-and-detection.md): long enough that the estimate of a stochastic EMG
-    amplitude is steady (its SNR grows with the square root of the window), short enough to
-    follow 1 s quick contractions; its delay (half the window) is corrected by the detector.
+    The default 150 ms window (docs/signal-and-detection.md): long enough that the
+    estimate of a stochastic EMG amplitude is steady (its SNR grows with the square root of
+    the window), short enough to follow 1 s quick contractions; its delay (half the window)
+    is corrected by the detector.
     """
 
     def __init__(self, n_channels: int, fs_hz: float, window_s: float = 0.15):
