@@ -17,7 +17,7 @@ import pytest
 from bbfeedback.drivers.devices import make_device
 from bbfeedback.drivers.emulator import PtyEmulator, make_packets
 from bbfeedback.drivers.serial_transport import DeviceStream, Status, ftdi_latency_warning
-from conftest import collect
+from conftest import BB, collect
 
 from bbfeedback.signal.blocks import Block
 
@@ -241,7 +241,7 @@ def test_record_from_emulated_device_then_analyze(tmp_path):
         port = emu.stdout.readline().strip()
         assert port.startswith("/dev/")
         out = tmp_path / "p2.edf"
-        rec = subprocess.run(["bbfeedback", "record", "--device", "p2", "--port", port,
+        rec = subprocess.run([*BB, "record", "--device", "p2", "--port", port,
                               "--seconds", "80", "--out", str(out)],
                              capture_output=True, text=True, timeout=60)
     finally:
@@ -251,24 +251,24 @@ def test_record_from_emulated_device_then_analyze(tmp_path):
     assert "samples received" in rec.stdout and "packets lost" in rec.stdout
     lost = int(rec.stdout.split("packets lost ")[1].split(";")[0])
     assert 0 < lost < 0.03 * 80 * 250
-    doc = json.loads(subprocess.run(["bbfeedback", "analyze", str(out), "--json"],
+    doc = json.loads(subprocess.run([*BB, "analyze", str(out), "--json"],
                                     capture_output=True, text=True).stdout)
     pfm = [c for c in doc["contractions"] if c["channel"] == "pfm"]
     assert len(pfm) >= 6  # 3 calibration squeezes and the 5 s holds that fit in 80 s
 
 
 def test_record_sim_needs_no_port_and_device_needs_one(tmp_path):
-    ok = subprocess.run(["bbfeedback", "record", "--device", "sim", "--seconds", "3", "--speed",
+    ok = subprocess.run([*BB, "record", "--device", "sim", "--seconds", "3", "--speed",
                          "20", "--out", str(tmp_path / "s.edf")], capture_output=True, text=True)
     assert ok.returncode == 0 and "recorded 3000 samples" in ok.stdout
-    bad = subprocess.run(["bbfeedback", "record", "--device", "p2", "--seconds", "3", "--out",
+    bad = subprocess.run([*BB, "record", "--device", "p2", "--seconds", "3", "--out",
                           str(tmp_path / "x.edf")], capture_output=True, text=True)
     assert bad.returncode == 2 and "needs --port" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
 
 
 def test_ports_command_lists_ports_or_says_there_are_none():
-    out = subprocess.run(["bbfeedback", "ports"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([*BB, "ports"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines, "ports printed nothing"

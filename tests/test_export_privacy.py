@@ -8,13 +8,13 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-import sys
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import BB
 
 from bbfeedback.app.cli import main
 from bbfeedback.recording import read_recording
@@ -249,7 +249,7 @@ def test_export_memory_does_not_grow_with_the_file(tmp_path):
 def recording_in_progress(path: Path) -> Iterator[subprocess.Popen]:
     """A real ``bbfeedback record`` writing ``path`` (its first second on disk), ended and
     reaped whatever happens."""
-    proc = subprocess.Popen([sys.executable, "-m", "bbfeedback", "record", "--device", "sim",
+    proc = subprocess.Popen([*BB, "record", "--device", "sim",
                              "--seconds", "600", "--speed", "5", "--progress", "--out",
                              str(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True)
