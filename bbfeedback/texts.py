@@ -207,8 +207,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "as_long_as_possible": ("zo lang mogelijk", "as long as possible"),
     "quick_target": ("snel", "quick"),
     "incomplete_mark": (" (onvolledig)", " (incomplete)"),
-    "total": ("totaal {s:.0f} s (zo-lang-mogelijk-oefeningen op hun maximum)",
-              "total {s:.0f} s (as-long-as-possible holds at their limit)"),
+    "total": ("totaal {s:.0f} s", "total {s:.0f} s"),
+    "total_at_most": ("totaal ten hoogste {s:.0f} s (als elke zo-lang-mogelijk-oefening "
+                      "haar maximum duurt)",
+                      "total at most {s:.0f} s (when every as-long-as-possible hold lasts to "
+                      "its limit)"),
     "disk_full": ("de schijf is vol", "the disk is full"),
     "disk_refused": ("de schijf weigerde te schrijven ({why})", "the disk refused a write ({why})"),
     "disk_stopped": ("{why}: de opname stopte bij {at} s; {kept}",

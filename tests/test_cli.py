@@ -1,6 +1,7 @@
 """The command line as a user meets it: output, JSON, and one-line errors with status 2."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -130,3 +131,38 @@ def test_record_ends_with_the_summary_and_the_patients_sentences(tmp_path, lang,
     said = [ln for ln in lines if ln.startswith(heading)]
     assert len(said) == 1 and not any(ch.isdigit() for ch in said[0])
     assert any(ln.startswith(summary) for ln in lines)
+
+
+def test_no_command_is_one_line_naming_the_commands():
+    """Issue 24: ``bbfeedback`` alone printed a page of usage."""
+    out = run()
+    assert out.returncode == 2 and out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "record" in lines[0] and "--help" in lines[0]
+
+
+def test_history_accept_without_a_patient_is_an_error(tmp_path):
+    """Issue 24: it listed the patients and exited 0, writing nothing."""
+    out = run("history", "--accept", str(tmp_path / "next.toml"))
+    assert out.returncode == 2 and "needs a patient" in out.stderr
+    assert not (tmp_path / "next.toml").exists()
+
+
+@pytest.mark.parametrize("pid, open_ended", [("a1-strength", False), ("a2-endurance", True),
+                                             ("a-daily", True), ("glazer", False)])
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_protocol_total_names_the_limit_only_when_a_hold_is_open_ended(pid, open_ended, lang):
+    """Issue 24: "(zo-lang-mogelijk-oefeningen op hun maximum)" stood under every protocol."""
+    out = run("protocols", "show", pid, "--lang", lang)
+    assert out.returncode == 0, out.stderr
+    last = out.stdout.strip().splitlines()[-1]
+    assert (("ten hoogste" if lang == "nl" else "at most") in last) == open_ended, last
+
+
+def test_gui_checks_the_protocol_before_the_display(tmp_path):
+    """Issue 24: ``gui --protocol a1-strenght`` said "no display" first."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    out = subprocess.run([*BB, "gui", "--protocol", "a1-strenght"], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert out.returncode == 2 and "no protocol with this id" in out.stderr

@@ -404,6 +404,10 @@ def _add_gui(sub) -> None:
 def _cmd_gui(args: argparse.Namespace) -> int:
     from bbfeedback.recording.outputs import check_folder
 
+    if args.protocol:  # a mistyped protocol is said before "no display" or a window
+        from bbfeedback.exercise import protocols
+
+        protocols.load(args.protocol)
     if args.replay:  # a file that cannot be replayed is one line, before any window opens
         from bbfeedback.app.replay import replayable
 
@@ -475,6 +479,8 @@ def _cmd_history(args: argparse.Namespace) -> int:
         for line in skipped:
             print(f"  skipped {shown(line)}", file=sys.stderr)
         return 0
+    if args.accept and not args.patient:
+        raise InputError("--accept needs a patient: bbfeedback history PATIENT --accept OUT.toml")
     hist = History(args.db, create=False)  # only read: a mistyped --db is made never
     if not args.patient:
         for pid in hist.patients():
@@ -572,8 +578,11 @@ def _main(argv: list[str] | None) -> int:
     log_to_stderr()
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
+    if not getattr(args, "func", None):  # one line: what to type (--help says the rest)
+        commands = next(a for a in parser._subparsers._group_actions
+                        if isinstance(a, argparse._SubParsersAction)).choices
+        print(f"usage: bbfeedback COMMAND ... (a command: {', '.join(commands)}; "
+              "bbfeedback --help says more)", file=sys.stderr)
         return 2
     try:
         return args.func(args)

@@ -37,7 +37,8 @@ def format_timeline(p, lang: str) -> str:
         lines.append(f"{words.fmt(s.start_s, lang, '.1f'):>9} {dur:>8}  "
                      f"{words.lookup(words.KINDS, ph.kind, lang):<10} {s.rep or '':>5}  "
                      f"{target:<36} {cue}{posture}")
-    lines.append(t("total", lang, s=p.duration_s))
+    open_ended = any(s.phase.until_fail for s in p.timeline())  # its length is a limit
+    lines.append(t("total_at_most" if open_ended else "total", lang, s=p.duration_s))
     return "\n".join(lines)
 
 
