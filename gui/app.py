@@ -34,7 +34,7 @@ def run(device: str = "sim", port: str | None = None, protocol: str = "a1-streng
         lang: str | None = None, out_dir: str | None = None, speed: float = 1.0,
         replay: str | None = None, quit_after_s: float | None = None,
         screenshot: str | None = None, start: bool = False, patient: str | None = None,
-        lsl: bool = False) -> int:
+        lsl: bool = False, mains: str = "50") -> int:
     """The window; ``start``: begin the session at once (device and protocol were given
     on the command line), else it waits for Start. ``lsl``: live sessions are published as
     Lab Streaming Layer streams too."""
@@ -57,6 +57,7 @@ def run(device: str = "sim", port: str | None = None, protocol: str = "a1-streng
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bbfeedback"])
     win = TherapistWindow(device, port, protocol, lang, out_dir, speed)
     win.controller.lsl = lsl
+    win.mains = mains  # the hum notched live ("50", "60", "off")
     if patient:
         win.patient.setText(patient)
     win.show()

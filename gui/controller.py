@@ -47,7 +47,7 @@ class LiveController:
                    record_path: str | Path | None = None, patient: str = "X",
                    posture: str | None = None, speed: float = 1.0, seed: int = 0,
                    calibration: str | None = None, previous: dict | None = None,
-                   **spec_options) -> None:
+                   mains: str = "50", **spec_options) -> None:
         """``calibration``: the protocol's own mode unless the therapist chose another
         (``previous``: the patient's last calibration, for "previous")."""
         self.stop()
@@ -61,7 +61,7 @@ class LiveController:
             self.source = src.stream
             session = Session(protocol, src.channels, src.fs_hz, start_s=src.start_s,
                               calibration=calibration, previous=previous, posture=posture,
-                              ranges=src.ranges)
+                              ranges=src.ranges, mains=mains)
             sinks = self._live_sinks(src, session, record_path, patient, posture)
         except BaseException:  # a recording that cannot be made, Ctrl-C: idle, not stuck
             self.stop()

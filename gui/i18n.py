@@ -86,8 +86,8 @@ TEXTS = {
     "wait_start": ("Wacht op de start", "Wait for the start"),
     "replay_speed": ("Snelheid van het terugkijken", "Replay speed"),
     "now_mark": ("nu", "now"),
-    "praise": ("Goed zo!", "Well done!"),
-    "try_again": ("Probeer het nog eens", "Try it once more"),
+    "praise": ("Herhaling {n}: goed zo!", "Repetition {n}: well done!"),
+    "try_again": ("Herhaling {n}: probeer het nog eens", "Repetition {n}: try it once more"),
     "patient_title": ("Patiëntscherm", "Patient view"),
     "raw_axis": ("ruw µV", "raw µV"),
 }

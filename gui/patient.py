@@ -7,6 +7,7 @@ building drawn from the protocol: one box per target it has (the lift's three fl
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from bbfeedback.gui.i18n import tr
@@ -166,7 +167,7 @@ class FittedLabel(QtWidgets.QLabel):
         QtWidgets.QLabel.setFont(self, font)
 
 
-PRAISE_S = 3.0  # how long "goed zo" / "probeer het nog eens" stays after a repetition
+PRAISE_S = 4.0  # how long "goed zo" / "probeer het nog eens" stays after a repetition
 
 
 def verdict(rep: dict, is_assessment: bool) -> str | None:
@@ -199,9 +200,10 @@ class PatientView(QtWidgets.QWidget):
         self.rep = QtWidgets.QLabel("")  # "herhaling 3 van 5"
         self.rep.setAlignment(QtCore.Qt.AlignCenter)
         self.rep.setStyleSheet("font-size: 26pt; color: #34495e;")
-        self.praise = QtWidgets.QLabel("")  # "Goed zo!" after a repetition met
+        self.praise = QtWidgets.QLabel("")  # "Herhaling 3: goed zo!" after one met
+        self.praise.setWordWrap(True)
         self.praise.setAlignment(QtCore.Qt.AlignCenter)
-        self.praise.setFixedHeight(64)  # kept when empty: the layout never jumps
+        self.praise.setFixedHeight(56)  # kept when empty: the layout never jumps
         # at the end: what she did and one thing to do next time, in her words (the
         # summary's patient text: no numbers, no units; those stay with the therapist)
         self.advice = QtWidgets.QLabel("")
@@ -220,9 +222,9 @@ class PatientView(QtWidgets.QWidget):
         side = QtWidgets.QVBoxLayout()
         side.addWidget(self.count)
         side.addWidget(self.rep)
-        side.addWidget(self.praise)
         head.addLayout(side, 1)
         layout.addLayout(head)
+        layout.addWidget(self.praise)  # under the instruction, the width of the screen
         layout.addWidget(self.advice)
         layout.addLayout(body, 1)
         self.resize(1100, 700)
@@ -258,7 +260,8 @@ class PatientView(QtWidgets.QWidget):
             self.advice.setText(said or "")
             self.advice.setVisible(bool(said))
         if snap.cue_end_s is not None and snap.running:
-            self.count.setText(f"{max(0.0, snap.cue_end_s - snap.t_s):.0f} s")
+            # counted up, as a person counts down: "1 s" until the phase is over, never "0 s"
+            self.count.setText(f"{math.ceil(max(0.0, snap.cue_end_s - snap.t_s) - 1e-9)} s")
         else:
             self.count.setText("")
         now = next((i for i in snap.template if i["kind"] == "work"
@@ -273,10 +276,14 @@ class PatientView(QtWidgets.QWidget):
             self._seen = len(snap.reps)
             scoring = self.protocol.scoring if self.protocol else ""
             key = verdict(snap.reps[-1], scoring in ("glazer", "perfect"))
-            self._said = (key, snap.t_s + PRAISE_S) if key else None
+            # a repetition is scored once the rest after it is over (its release and rest
+            # count): the word comes as the next one begins, so it names its repetition
+            self._said = (key, snap.t_s + PRAISE_S, snap.reps[-1].get("index")) if key \
+                else None
         key = self._said[0] if self._said and snap.t_s < self._said[1] else None
         color = "#1e8449" if key == "praise" else "#7f8c8d"
-        text = tr(key, self.lang) if key and snap.status != "finished" else ""
+        text = words.format_text(tr(key, self.lang), self.lang, n=self._said[2]) if key \
+            else ""
         if text != self.praise.text():
             self.praise.setText(text)
-            self.praise.setStyleSheet(f"font-size: 30pt; font-weight: 600; color: {color};")
+            self.praise.setStyleSheet(f"font-size: 28pt; font-weight: 600; color: {color};")

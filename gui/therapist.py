@@ -3,6 +3,7 @@ countdown, calibration values, per-repetition scores, summary, recording, replay
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime
 from pathlib import Path
@@ -55,6 +56,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self._replay_rec = None  # the recording replayed
         self._notice = ""  # a problem the therapist must see: kept until the next action
         self._anonymous = False  # the session runs without a patient code
+        self.mains = "50"  # the mains frequency notched live (`gui --mains`)
         self._build(device, port, protocol)
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self.redraw)
@@ -173,7 +175,12 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(
             QtWidgets.QHeaderView.ResizeToContents)  # no header cut off ("Vastgehouden (s")
-        self.table.horizontalHeader().setStretchLastSection(True)
+        # the flags column takes the width that is left and wraps its words: never a
+        # horizontal scroll bar hiding "Opmerkingen" (the walkthrough's "gespannen in ru…")
+        self.table.horizontalHeader().setSectionResizeMode(
+            len(COLUMNS) - 1, QtWidgets.QHeaderView.Stretch)
+        self.table.setWordWrap(True)
+        self.table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
         self.summary = QtWidgets.QLabel()
         self.summary.setWordWrap(True)
@@ -391,7 +398,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
                                        self.port.currentText().split(" ")[0] or None,
                                        proto, path, pid, self.posture.currentData(),
                                        speed=self.speed, calibration=calibration,
-                                       previous=previous)
+                                       previous=previous, mains=self.mains)
         except InputError as exc:
             self.notice(f"{tr('cannot_start', self.lang)}: {exc}")
             return None
@@ -558,8 +565,18 @@ class TherapistWindow(QtWidgets.QMainWindow):
         if self.timer.interval() != FRAME_MS:
             self.timer.setInterval(FRAME_MS)
 
+    def _lock_form(self, running: bool) -> None:
+        """While a session runs, what it was started with cannot be changed in the form: a
+        patient code typed then would be shown but not recorded (the walkthrough's P099)."""
+        fields = (self.device, self.port, self.patient, self.posture, self.protocol,
+                  self.calibration_mode, self.record, self.phases)
+        if fields[0].isEnabled() == running:
+            for field in fields:
+                field.setEnabled(not running)
+
     def _texts(self, snap) -> None:
         lang = self.lang
+        self._lock_form(snap.running and self.replay_path is None)
         self.start_button.setText(tr("stop" if snap.running else "start", lang))
         if snap.status == "finished":
             cut = self._cut(snap)
@@ -567,8 +584,8 @@ class TherapistWindow(QtWidgets.QMainWindow):
         elif snap.cue is not None:
             self.cue.setText(snap.cue.cue_nl if lang == "nl" else snap.cue.cue_en)
         left = (snap.cue_end_s - snap.t_s) if snap.cue_end_s is not None else None
-        self.count.setText(f"{max(0.0, left):.0f} s" if left is not None and snap.running
-                           else "")
+        self.count.setText(f"{math.ceil(max(0.0, left) - 1e-9)} s"
+                           if left is not None and snap.running else "")  # "1 s" to the end
         self.rep.setText(self._rep_text(snap))
         self._draw_legend(snap)
         main = next(iter(snap.calibration.values()), None) if snap.calibration else None
@@ -634,7 +651,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
             why = "\n".join(f"{words.flag_name(f, lang)}: {words.flag_why(f, lang)}"
                             for f in r["flags"])
             self.table.item(row, len(cells) - 1).setToolTip(why)
-        self.table.resizeColumnsToContents()
+        self.table.resizeRowsToContents()  # (a long flag list wraps onto a second line)
         self.table.scrollToBottom()  # the newest repetition in sight (PERFECT has 20)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name

@@ -25,7 +25,9 @@ def save(name: str, protocol: str, behaviour: Behaviour, fs_hz: float, seed: int
     proto = protocols.load(protocol)
     ps = simulate_protocol(proto, behaviour, fs_hz, seed=seed, calibrate=True, **kwargs)
     block = ps.sim.recording.blocks()[0]
-    session = Session(proto, block.channels, fs_hz, start_s=ps.start_s)
+    patient = kwargs.get("patient")  # recorded with the hum of its country notched
+    mains = str(int(patient.mains_hz)) if patient is not None else "50"
+    session = Session(proto, block.channels, fs_hz, start_s=ps.start_s, mains=mains)
     recorder = SessionRecorder(HERE / name, block.channels, fs_hz, SIM_FULL_SCALE, session,
                                {"name": "sim", "fs_hz": fs_hz}, "SAMPLE-01", force=True)
     run(BlockList(stream(block, 0.04)), session, [recorder])

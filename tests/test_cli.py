@@ -166,3 +166,27 @@ def test_gui_checks_the_protocol_before_the_display(tmp_path):
     out = subprocess.run([*BB, "gui", "--protocol", "a1-strenght"], capture_output=True,
                          text=True, env=env, timeout=120)
     assert out.returncode == 2 and "no protocol with this id" in out.stderr
+
+
+@pytest.mark.parametrize("mains", ["50", "60", "off"])
+def test_record_notches_the_mains_it_is_given(tmp_path, mains):
+    """Walkthrough finding: live sessions always notched 50 Hz; in a 60 Hz country the hum
+    read as a tense pelvic floor. ``record``/``gui --mains`` choose it, and the file's
+    settings keep it for re-analysis."""
+    out = tmp_path / "m.edf"
+    got = run("record", "--device", "sim", "--protocol", "a3-quick", "--seconds", "3",
+              "--speed", "20", "--mains", mains, "--out", str(out))
+    assert got.returncode == 0, got.stderr
+    doc = json.loads(run("analyze", str(out), "--json").stdout)
+    notch = doc["channels"][0]["notch_hz"]
+    assert notch[:1] == ([] if mains == "off" else [float(mains)])
+
+
+def test_a_60_hz_recording_is_read_with_its_own_notch():
+    """The sample recorded in a 60 Hz country: its rest is rest (it read 11 µV, every
+    repetition "tense at rest", with the 50 Hz notch the live session used to apply)."""
+    doc = json.loads(run("analyze", str(SAMPLES / "quick_flicks_60hz.edf"), "--json").stdout)
+    pfm = doc["channels"][0]
+    assert pfm["notch_hz"][0] == 60.0 and pfm["baseline"] < 4.0
+    assert len(doc["contractions"]) >= 12
+    assert doc["reps"] and not any("tense_rest" in r["flags"] for r in doc["reps"])

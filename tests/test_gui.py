@@ -727,12 +727,16 @@ def test_patient_view_speaks_to_the_patient(qtbot, pid, lang):
     missed = {"index": 2, "met": False, "flags": ["short_hold"]}
     assessment = pid == "glazer"
     view.draw(Frame(t_s=10.0, running=True, status="running", reps=(met,)), 0, None)
-    assert view.praise.text() == ("" if assessment else tr("praise", lang))
+    said = {"praise": "Herhaling 1: goed zo!", "try_again": "Herhaling 2: probeer het nog eens"}
+    if lang == "en":
+        said = {"praise": "Repetition 1: well done!",
+                "try_again": "Repetition 2: try it once more"}
+    assert view.praise.text() == ("" if assessment else said["praise"])
     view.draw(Frame(t_s=10.0 + PRAISE_S + 0.1, running=True, status="running", reps=(met,)),
               0, None)
     assert view.praise.text() == ""
     view.draw(Frame(t_s=20.0, running=True, status="running", reps=(met, missed)), 0, None)
-    assert view.praise.text() == ("" if assessment else tr("try_again", lang))
+    assert view.praise.text() == ("" if assessment else said["try_again"])
     work = {"kind": "work", "start_s": 21.0, "end_s": 26.0, "band": (60.0, 300.0),
             "target": 100.0}
     view.draw(Frame(t_s=20.0, running=True, status="running", template=(work,)), 0, None)
@@ -858,3 +862,28 @@ def test_the_window_says_where_the_file_goes_and_that_it_is_anonymous(qtbot, tmp
     finally:
         win2.controller.stop()
         win2.close()
+
+
+def test_the_form_is_locked_while_a_session_runs_and_flags_are_never_cut_off(qtbot, tmp_path):
+    """Walkthrough findings: a patient code typed during a session was shown but not
+    recorded; the flags column ran off the table behind a scroll bar."""
+    win = TherapistWindow("sim", None, "a3-quick", "nl", tmp_path, speed=30.0)
+    qtbot.addWidget(win)
+    win.resize(1400, 860)
+    win.show()
+    win.record.setChecked(False)
+    win.start()
+    try:
+        qtbot.waitUntil(lambda: not win.patient.isEnabled(), timeout=30000)
+        assert not win.protocol.isEnabled() and not win.posture.isEnabled()
+        qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=180000)
+        qtbot.waitUntil(lambda: win.patient.isEnabled(), timeout=30000)
+        win.redraw()
+        bar = win.table.horizontalScrollBar()
+        assert bar.maximum() == 0  # nothing to scroll to
+        last = win.table.horizontalHeader().sectionViewportPosition(win.table.columnCount() - 1)
+        assert last + win.table.columnWidth(win.table.columnCount() - 1) <= \
+            win.table.viewport().width() + 1
+    finally:
+        win.controller.stop()
+        win.close()

@@ -273,6 +273,7 @@ def _add_record(sub) -> None:
                    "seconds (default 10; 'no data' is reported after 3)")
     p.add_argument("--lang", choices=["nl", "en"], default="en",
                    help="language of the summary and of the patient's sentences")
+    _mains_option(p)
     _lsl_option(p)
     p.set_defaults(func=_cmd_record)
 
@@ -283,7 +284,13 @@ def _cmd_record(args: argparse.Namespace) -> int:
     return record(args.device, args.port, args.protocol, args.seconds, args.out, args.patient,
                   args.posture, args.db, args.speed, args.seed, args.progress, args.rate,
                   args.wait_s, args.force, calibration=args.calibration, lsl=args.lsl,
-                  lang=args.lang, **_spec_options(args))
+                  lang=args.lang, mains=args.mains, **_spec_options(args))
+
+
+def _mains_option(p) -> None:
+    p.add_argument("--mains", choices=["50", "60", "off"], default="50",
+                   help="the mains frequency whose hum is notched live (default 50: Europe; "
+                   "60: the Americas and parts of Asia)")
 
 
 def _lsl_option(p) -> None:
@@ -398,6 +405,7 @@ def _add_gui(sub) -> None:
     p.add_argument("--speed", type=within(0.01, 1000.0), default=1.0, help="sim/replay speed")
     p.add_argument("--quit-after", type=positive, metavar="S", help=argparse.SUPPRESS)
     p.add_argument("--screenshot", help=argparse.SUPPRESS)
+    _mains_option(p)
     p.set_defaults(func=_cmd_gui)
 
 
@@ -430,7 +438,8 @@ def _cmd_gui(args: argparse.Namespace) -> int:
         raise InputError("no such port (see bbfeedback ports)", args.port)
     return run(args.device or "sim", args.stream or args.port, args.protocol or "a1-strength",
                args.lang, args.out_dir, args.speed, args.replay, args.quit_after,
-               args.screenshot, start=start, patient=args.patient, lsl=args.lsl)
+               args.screenshot, start=start, patient=args.patient, lsl=args.lsl,
+               mains=args.mains)
 
 
 def _add_history(sub) -> None:

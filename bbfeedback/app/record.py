@@ -195,13 +195,14 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float |
            speed: float = 1.0, seed: int = 0, progress: bool = False,
            rate: float | None = None, wait_s: float = 10.0, force: bool = False,
            calibration: str | None = None, lsl: bool = False, lang: str = "en",
-           **spec_options) -> int:
+           mains: str = "50", **spec_options) -> int:
     """Record until ``seconds`` of signal, the protocol's end (its last step over: an
     as-long-as-possible hold moves it; ``seconds`` may then be left out), Ctrl-C / SIGTERM,
     or a device silent for ``wait_s`` (exit status 3); the file is finalised in every case.
     ``calibration``: the protocol's own mode unless given ("previous": the MVC of the
     patient's last session). ``lsl``: publish raw signal, envelopes and markers as LSL
-    streams too."""
+    streams too. ``mains``: the mains frequency notched ("50", "60", "off"), recorded in the
+    file's settings so that re-analysis notches the same."""
     if seconds is None and not protocol:
         raise InputError("record needs --seconds, or a --protocol whose end ends it")
     proto = protocols.load(protocol) if protocol else None
@@ -222,7 +223,7 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float |
     try:
         return _record(device, port, seconds, path, patient, posture, db, speed, seed,
                        progress, rate, wait_s, force, calibration, previous, proto, lsl,
-                       lang, made, spec_options)
+                       lang, made, spec_options, mains)
     finally:
         _unmade(made)  # (a database with a session in it is kept)
 
@@ -257,7 +258,7 @@ def _unmade(made: Path | None) -> str:
 
 def _record(device, port, seconds, path, patient, posture, db, speed, seed, progress, rate,
             wait_s, force, calibration, previous, proto, lsl, lang, made,
-            spec_options) -> int:
+            spec_options, mains="50") -> int:
     """``record`` once its outputs are checked: the session itself."""
     for left in unfinished(path.parent):
         print(f"bbfeedback: unfinished recording {shown(left)} found (a crash?); "
@@ -267,7 +268,7 @@ def _record(device, port, seconds, path, patient, posture, db, speed, seed, prog
     try:
         session = Session(proto, src.channels, src.fs_hz, start_s=src.start_s,
                           calibration=calibration, previous=previous,
-                          posture=posture, ranges=src.ranges) if proto else None
+                          posture=posture, ranges=src.ranges, mains=mains) if proto else None
         outlet = _lsl_outlet(src, patient, session) if lsl else None
         rec = SafeRecorder(path, src.channels, src.fs_hz, src.full_scale, session,
                            {"name": src.name, "port": src.port, "fs_hz": src.fs_hz,

@@ -72,9 +72,11 @@ class Session:
                  calibration: str | None = None,
                  previous: dict[str, Calibration] | None = None, posture: str | None = None,
                  anchors_s: list[float] | None = None,
-                 ranges: dict[str, tuple[float, float]] | None = None):
-        """``calibration``: the protocol's own mode (``protocol.calibration``) unless the
-        therapist picks another: "max", "gentle", "none" (µV only), "previous" (the MVC of
+                 ranges: dict[str, tuple[float, float]] | None = None, mains: str = "50"):
+        """``mains``: the mains frequency notched live ("50", "60" or "off"; a
+        ``pipeline_config`` given decides instead). ``calibration``: the protocol's own mode
+        (``protocol.calibration``) unless the therapist picks another: "max", "gentle",
+        "none" (µV only), "previous" (the MVC of
         ``previous``, the patient's last session's calibration) or "visit" (``previous`` is
         this visit's: ``app/visit.py``); ``posture``: the session's
         ("lying", "sitting", "standing"; else the protocol's first section's), for the words
@@ -90,8 +92,8 @@ class Session:
         if posture is None:
             posture = next((s.posture for s in protocol.sections if s.posture), None)
         self.fs_hz = fs_hz
-        if pipeline_config is None:  # live default: notch every 50 Hz harmonic
-            pipeline_config = PipelineConfig(notch_hz=resolve_notch("50", None, fs_hz))
+        if pipeline_config is None:  # live: notch every harmonic of the mains (50 Hz in NL)
+            pipeline_config = PipelineConfig(notch_hz=resolve_notch(mains, None, fs_hz))
         self.pipeline = Pipeline(channels, fs_hz, pipeline_config)
         self._guard = SampleGuard()
         self.channels = self.pipeline.channels
