@@ -190,3 +190,18 @@ def test_a_60_hz_recording_is_read_with_its_own_notch():
     assert pfm["notch_hz"][0] == 60.0 and pfm["baseline"] < 4.0
     assert len(doc["contractions"]) >= 12
     assert doc["reps"] and not any("tense_rest" in r["flags"] for r in doc["reps"])
+
+
+@pytest.mark.parametrize("code, refused", [("123456782", True), ("111222333", True),
+                                           ("12345678", False), ("P017", False)])
+def test_a_citizen_service_number_is_not_a_patient_code(tmp_path, code, refused):
+    """Walkthrough finding: the BSN 123456782 was accepted as a "pseudonymous" code and
+    written into the file's name and header."""
+    out = tmp_path / "s.edf"
+    got = run("record", "--device", "sim", "--seconds", "2", "--speed", "20", "--patient", code,
+              "--db", str(tmp_path / "h.sqlite3"), "--out", str(out))
+    if refused:
+        assert got.returncode == 2 and "citizen service number" in got.stderr
+        assert not out.exists() and not (tmp_path / "h.sqlite3").exists()
+    else:
+        assert got.returncode == 0, got.stderr

@@ -39,7 +39,21 @@ def check_patient_id(pid: str) -> str:
     if not PATIENT_ID.match(pid):
         raise InputError(f"patient id {pid!r} must be a pseudonymous code (letters, digits, "
                          "- _ .; no spaces), not a name")
+    if is_bsn(pid):
+        raise InputError(f"patient id {pid!r} looks like a citizen service number (BSN): "
+                         "use a pseudonymous code (e.g. P017)")
     return pid
+
+
+def is_bsn(code: str) -> bool:
+    """A Dutch citizen service number: 8 or 9 digits passing the eleven test (weights 9 to 2,
+    and -1 for the last digit; a sum divisible by 11). It identifies the patient: a file
+    or a history under it would be personal data, not pseudonymous."""
+    if not code.isascii() or not code.isdigit() or len(code) not in (8, 9):
+        return False
+    digits = [int(d) for d in code.zfill(9)]
+    total = sum(w * d for w, d in zip(range(9, 1, -1), digits[:8], strict=True)) - digits[8]
+    return total != 0 and total % 11 == 0
 
 
 class SessionRecorder(Sink):
