@@ -323,7 +323,7 @@ class ReconnectProof:
             return Verdict(False, f"after {away:.1f} s away its counter, one turn in "
                            f"{m / r * 1000:.0f} ms, cannot show it is the same device (the "
                            f"rate is known to {ref.rate_unc:.1%}); this port has no USB "
-                           "identity")
+                           "identity (it may be the same device: start a new recording)")
         due = ref.due_u(p.t)
         off = int(round((p.seq - due + m / 2) % m - m / 2))  # counter - due, nearest turn
         if not -behind <= off <= ahead:

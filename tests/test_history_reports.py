@@ -669,3 +669,15 @@ def test_history_accept_on_the_command_line(tmp_path):
     assert "cannot accept the suggestion: nothing to change: the lift follows the breath" \
         in run.stderr and not refused.exists()
     assert "nothing to change" in run.stdout and "--accept" not in run.stdout
+
+
+def test_reading_commands_leave_an_empty_file_as_it_was(tmp_path):
+    """Attacker finding: ``history --db EMPTY`` made a 36 kB database in an empty file (SQLite
+    takes one for an empty database) and said nothing."""
+    empty = tmp_path / "e3.txt"
+    empty.write_bytes(b"")
+    for args in (("history", "--db", empty), ("history", "P1", "--db", empty),
+                 ("report", "--patient", "P1", "--out", tmp_path / "r.html", "--db", empty)):
+        got = subprocess.run([*BB, *map(str, args)], capture_output=True, text=True)
+        assert got.returncode == 2 and "no history at" in got.stderr, (args, got.stderr)
+        assert empty.stat().st_size == 0

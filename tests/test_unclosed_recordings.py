@@ -103,3 +103,24 @@ def test_a_closed_recording_counts_its_records(tmp_path):
     records = int(data[236:244])
     assert records > 0 and not Path(f"{path}.recording").exists()
     assert bb("analyze", path).returncode == 0
+
+
+def test_force_never_replaces_a_recording_being_made(tmp_path):
+    """Attacker finding: ``export/report/recover --out LIVE --force`` renamed their output
+    over a file still being recorded (the recorder went on writing into a file no name led
+    to and said it had saved it), or over its in-progress marker. One line, exit 2, the
+    recording untouched; by a hard link too."""
+    sample = Path(__file__).resolve().parents[1] / "sample_data" / "a1_strength_emg.edf"
+    live = tmp_path / "live.edf"
+    with recording(live):
+        link = tmp_path / "link.edf"
+        os.link(live, link)
+        inode = live.stat().st_ino
+        for out in (live, link, Path(f"{live}.recording")):
+            for args in (("export", sample, "--out", out, "--force"),
+                         ("report", sample, "--out", out, "--force")):
+                got = bb(*args)
+                assert got.returncode == 2, (args, got.stdout, got.stderr)
+                assert got.stderr.count("\n") == 1 and "being made" in got.stderr \
+                    or "marker" in got.stderr, got.stderr
+        assert live.stat().st_ino == inode and Path(f"{live}.recording").exists()

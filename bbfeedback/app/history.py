@@ -100,7 +100,8 @@ class History:
         self.path = Path(path) if path else default_path()
         if path and not self.path.parent.is_dir():  # a given --db: its folder must exist
             raise InputError("folder does not exist", self.path.parent)
-        if not create and not self.path.exists():
+        if not create and (not self.path.exists() or _empty(self.path)):
+            # (SQLite takes an empty file for an empty database, and would write one in it)
             raise InputError(f"no history at {self.path} (a mistyped --db? one is made by "
                              "record --patient --protocol, or history rebuild DIR)")
         if self.path.exists() and not self.path.is_file():  # a FIFO, a device, a folder:
@@ -492,6 +493,13 @@ class RebuildStopped(WriteFailed):
 DB_COMPANIONS = ("-wal", "-shm", "-journal")  # SQLite's files beside a database
 
 
+def _empty(path: Path) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size == 0
+    except OSError:
+        return False
+
+
 def remove_unused(path: str | Path) -> bool:
     """Remove a history database that holds no session, with its -wal/-shm files: one a
     command made and then could not use (a full disk), never left half-made. One that holds
@@ -506,8 +514,8 @@ def remove_unused(path: str | Path) -> bool:
             used = con.execute("SELECT count(*) FROM sessions").fetchone()[0] > 0
         finally:
             con.close()
-    except sqlite3.Error as exc:  # no table yet (half-made): unused; else kept (busy: in
-        used = "no such table" not in str(exc)  # another's use; unreadable: not ours to judge)
+    except sqlite3.Error as exc:  # no table yet (half-made), or a full disk's "disk I/O
+        used = "locked" in str(exc) or "busy" in str(exc)  # error": unused; busy: another's
     if used:
         return False
     for name in (path, *(Path(f"{path}{c}") for c in DB_COMPANIONS)):

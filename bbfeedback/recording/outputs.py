@@ -31,7 +31,22 @@ def check_output(out: str | Path, force: bool = False, inputs: tuple = ()) -> Pa
         raise InputError("exists already; give another name or --force", path)
     if path.exists() and not path.is_file():
         raise InputError("is not a regular file", path)
+    if path.exists():
+        _not_being_recorded(path)
     return path
+
+
+def _not_being_recorded(path: Path) -> None:
+    """``--force`` never replaces a recording still being written (by any of its names: the
+    writer's lock) or its in-progress marker: the recorder would go on writing into a file
+    no name leads to, and say it saved it."""
+    from bbfeedback.recording.edf_writer import held
+    from bbfeedback.recording.repair import MARKER_SUFFIX, recording_now
+
+    if held(path) or recording_now(path) is not None:
+        raise InputError("is a recording still being made; give another name", path)
+    if path.name.endswith(MARKER_SUFFIX):
+        raise InputError("is the in-progress marker of a recording; give another name", path)
 
 
 def check_folder(folder: str | Path) -> Path:
