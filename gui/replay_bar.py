@@ -3,8 +3,6 @@ again at one repetition without the command line. Shown only while a file is rep
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from bbfeedback.gui.i18n import tr
 from PySide6 import QtCore, QtWidgets
 
@@ -15,14 +13,18 @@ STEPS = 1000  # the slider's resolution over the file
 
 
 class ReplayBar(QtWidgets.QWidget):
-    """A play/pause button, a slider over the file and a speed choice. It only forwards what
-    the therapist asks (``pause(bool)``, ``seek(t_s)``, ``speed(x)``); ``follow`` moves it
+    """A play/pause button, a slider over the file and a speed choice. It only says what the
+    therapist asks, as signals (``paused``, ``sought``, ``speed_chosen``): it holds no
+    reference to the window (a Python reference cycle through Qt widgets is left to the
+    garbage collector, which may free them in an order that crashes); ``follow`` moves it
     with the frames drawn."""
 
-    def __init__(self, pause: Callable[[bool], None], seek: Callable[[float], None],
-                 speed: Callable[[float], None]):
+    paused_changed = QtCore.Signal(bool)
+    sought = QtCore.Signal(float)
+    speed_chosen = QtCore.Signal(float)
+
+    def __init__(self):
         super().__init__()
-        self._pause, self._seek, self._speed = pause, seek, speed
         self.lang = "nl"
         self.duration_s = 0.0
         self.paused = False
@@ -35,7 +37,7 @@ class ReplayBar(QtWidgets.QWidget):
         self.speeds = QtWidgets.QComboBox()
         for x in SPEEDS:
             self.speeds.addItem(f"{x:g}×", x)
-        self.speeds.currentIndexChanged.connect(self._speed_chosen)
+        self.speeds.currentIndexChanged.connect(self._speed_index)
         row = QtWidgets.QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.button)
@@ -68,11 +70,11 @@ class ReplayBar(QtWidgets.QWidget):
 
     def _toggle(self) -> None:
         self.paused = not self.paused
-        self._pause(self.paused)
+        self.paused_changed.emit(self.paused)
         self.set_language(self.lang)
 
     def _released(self) -> None:
-        self._seek(self.duration_s * self.slider.value() / STEPS)
+        self.sought.emit(self.duration_s * self.slider.value() / STEPS)
 
-    def _speed_chosen(self, index: int) -> None:
-        self._speed(SPEEDS[index])
+    def _speed_index(self, index: int) -> None:
+        self.speed_chosen.emit(SPEEDS[index])

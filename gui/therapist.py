@@ -168,7 +168,10 @@ class TherapistWindow(QtWidgets.QMainWindow):
         self.plot = LivePlot()
         self.plot.setLabel("left", "µV RMS")
         self.raw_plot = RawPlot()
-        self.replay_bar = ReplayBar(self.pause_replay, self.seek_replay, self.replay_speed)
+        self.replay_bar = ReplayBar()  # (signals to methods: no reference cycle)
+        self.replay_bar.paused_changed.connect(self.pause_replay)
+        self.replay_bar.sought.connect(self.seek_replay)
+        self.replay_bar.speed_chosen.connect(self.replay_speed)
         self.replay_bar.hide()  # only while a file is replayed
         self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
         self._table_summary = False  # the table was drawn with the summary (``_scores``)
