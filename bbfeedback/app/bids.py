@@ -54,7 +54,7 @@ from bbfeedback.app.analyze import (
 from bbfeedback.app.recorder import PATIENT_ID
 from bbfeedback.errors import InputError
 from bbfeedback.exercise.protocols import Protocol
-from bbfeedback.recording import Recording, read_recording, recording_file
+from bbfeedback.recording import Recording, edf_header, read_recording, recording_file
 from bbfeedback.recording.annotations import finite
 from bbfeedback.recording.anonymise import check_finished, exported
 from bbfeedback.recording.outputs import write_private
@@ -250,8 +250,7 @@ def _data_digest(path: Path) -> str:
     """SHA-256 of a file's data records (the header left out: a copy differs only there)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
-        head = fh.read(256)
-        fh.seek(int(head[184:192]))
+        fh.seek(edf_header.read(fh).header_bytes)
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
@@ -387,21 +386,8 @@ def _protocol(rec: Recording) -> Protocol | None:
 def edf_signal_headers(path: Path) -> dict[str, dict]:
     """Each signal's physical unit, transducer and prefiltering as the EDF/BDF header says
     (bbfeedback converts units when reading; channels.tsv describes the file)."""
-    with path.open("rb") as fh:
-        head = fh.read(256)
-        ns = int(head[252:256])
-        body = fh.read(256 * ns)
-
-    def field_of(offset: int, width: int, i: int) -> str:
-        start = offset * ns + width * i
-        return body[start:start + width].decode("ascii", "replace").strip()
-
-    out = {}
-    for i in range(ns):
-        out[field_of(0, 16, i)] = {"transducer": field_of(16, 80, i),
-                                   "unit": field_of(96, 8, i),
-                                   "prefilter": field_of(136, 80, i)}
-    return out
+    return {s.label: {"transducer": s.transducer, "unit": s.unit, "prefilter": s.prefilter}
+            for s in edf_header.read(path).signals}
 
 
 def power_line_hz(rec: Recording) -> float | str:

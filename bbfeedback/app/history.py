@@ -29,9 +29,8 @@ from bbfeedback.app.recorder import PATIENT_ID
 from bbfeedback.detect.calibration import Calibration
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
-from bbfeedback.recording import Recording, read_recording
+from bbfeedback.recording import Recording, edf_header, read_recording
 from bbfeedback.recording.repair import WriteFailed
-from bbfeedback.recording.tal import annotation_layout
 
 log = logging.getLogger("bbfeedback")
 MIGRATIONS = [
@@ -396,17 +395,14 @@ def signal_hash(path: str | Path) -> str:
     digest = hashlib.sha256()
     try:
         with p.open("rb") as fh:
-            head = fh.read(256)
-            header_bytes = int(head[184:192]) if len(head) == 256 else -1
-            if header_bytes < 256:
-                raise InputError("not an EDF file (header unreadable)", p)
-            layout = annotation_layout(head + fh.read(header_bytes - 256), int(head[252:256]))
-            fh.seek(header_bytes)
-            if layout is None or layout[1] <= 0:
+            header = edf_header.read(fh)
+            slot = header.annotation_slot()
+            fh.seek(header.header_bytes)
+            if slot is None:
                 while chunk := fh.read(1 << 20):
                     digest.update(chunk)
             else:
-                _, record, off, length = layout
+                record, (off, length) = header.record_bytes, slot
                 many = max(1, (1 << 20) // record) * record
                 while chunk := fh.read(many):
                     view = memoryview(chunk)

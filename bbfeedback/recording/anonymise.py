@@ -38,10 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bbfeedback.errors import InputError
+from bbfeedback.recording import edf_header
 from bbfeedback.recording.annotations import _CUE, _PART, PREFIX, encode
 from bbfeedback.recording.repair import marker_path, real_path, recording_now
 from bbfeedback.recording.schemas import problem
-from bbfeedback.recording.tal import LABELS, STILL_RECORDING, not_closed
+from bbfeedback.recording.tal import not_closed
 
 CHUNK = 1 << 20  # bytes read at a time: the copy's memory, whatever the file's size
 REMOVED = "annotation removed"
@@ -103,11 +104,20 @@ def check_finished(path: str | Path) -> None:
 class Layout:
     """Where things are in an EDF/BDF file."""
 
-    header_bytes: int
-    record_bytes: int
+    header: edf_header.Header
     records: int
-    ns: int
-    slots: tuple[tuple[int, int], ...]  # (offset, length) of each annotation signal in a record
+
+    @property
+    def header_bytes(self) -> int:
+        return self.header.header_bytes
+
+    @property
+    def record_bytes(self) -> int:
+        return self.header.record_bytes
+
+    @property
+    def slots(self) -> tuple[tuple[int, int], ...]:  # each annotation signal in a record
+        return self.header.slots()
 
 
 def layout_of(path: Path) -> Layout:
@@ -115,33 +125,19 @@ def layout_of(path: Path) -> Layout:
     data records (cut off, or records the header does not count) would make a copy that
     shows a different recording than the file holds."""
     size = path.stat().st_size
-    with path.open("rb") as fh:
-        head = fh.read(256)
-        try:
-            ns = int(head[252:256])
-            head += fh.read(256 * ns)
-            header_bytes, count = int(head[184:192]), int(head[236:244])
-            off = 256 + ns * 216
-            samples = [int(head[off + 8 * i: off + 8 * i + 8]) for i in range(ns)]
-        except (ValueError, IndexError):
-            raise InputError("not an EDF/BDF file (header unreadable)", path) from None
-    if ns < 1 or header_bytes != 256 * (ns + 1) or len(head) < header_bytes or min(samples) < 1:
-        raise InputError("not an EDF/BDF file (header size wrong)", path)
-    width = 3 if head[0] == 0xFF else 2
-    record_bytes = sum(samples) * width
-    records, tail = divmod(size - header_bytes, record_bytes)
-    if count == STILL_RECORDING:
+    try:
+        header = edf_header.read(path)
+    except edf_header.HeaderError as exc:
+        raise InputError(f"not an EDF/BDF file ({exc})", path) from None
+    count = header.records
+    records, tail = divmod(size - header.header_bytes, header.record_bytes)
+    if count == edf_header.STILL_RECORDING:
         raise not_closed(path)
     if count != records or tail:
         raise InputError(f"its header counts {count} data records but the file holds "
                          f"{records}{' and part of one more' if tail else ''}: "
                          f"bbfeedback recover {path} first", path)
-    slots, at = [], 0
-    for i in range(ns):
-        if head[256 + 16 * i: 272 + 16 * i].strip() in LABELS:
-            slots.append((at, samples[i] * width))
-        at += samples[i] * width
-    return Layout(header_bytes, record_bytes, records, ns, tuple(slots))
+    return Layout(header, records)
 
 
 @dataclass
@@ -204,51 +200,55 @@ def exported(path: str | Path, anonymise: bool,
     report = Report()
     if not anonymise:
         return copy_chunks(src), report
-    with src.open("rb") as fh:
-        head = fh.read(layout.header_bytes)
-    header = anonymised_header(head, layout.ns, code, report)
-    context = _Context.of(head, layout.ns)
+    header = anonymised_header(layout.header, code, report)
+    context = _Context.of(layout.header)
     plan = _plan_parts(src, layout, context, report)
     return _anonymised_chunks(src, layout, header, context, plan, report), report
 
 
 # --- the header --------------------------------------------------------------------------
 
-def anonymised_header(head: bytes, ns: int, code: str | None, report: Report) -> bytes:
+def anonymised_header(header: edf_header.Header, code: str | None, report: Report) -> bytes:
     """The header with every free-text field blanked (or reduced), the rest as it was."""
+    head, ns = header.raw, header.ns
     out = bytearray(head)
-    out[8:88] = (f"{code} X X X" if code else "X X X X").encode("ascii").ljust(80)
-    out[88:168] = b"Startdate X X X X".ljust(80)
-    out[168:184] = b"01.01.8500.00.00"
+
+    def blank(where: slice) -> None:
+        out[where] = b" " * (where.stop - where.start)
+
+    out[edf_header.field_slice("patient")] = edf_header.encode(
+        f"{code} X X X" if code else "X X X X", 80)
+    out[edf_header.field_slice("recording")] = edf_header.encode("Startdate X X X X", 80)
+    out[edf_header.field_slice("startdate")] = b"01.01.85"
+    out[edf_header.field_slice("starttime")] = b"00.00.00"
     report.removed.append("header: patient, recording (admin code, technician, equipment) "
                           "and start date and time blanked (EDF+ style 'X')"
                           + (f"; the patient field holds the code {code}" if code else ""))
-    if head[192:236].strip() not in RESERVED_OK:
-        out[192:236] = b" " * 44
+    if header.text("reserved").encode("latin-1") not in RESERVED_OK:
+        blank(edf_header.field_slice("reserved"))
         report.removed.append("header: reserved field blanked (not an EDF+/BDF+ marker)")
 
-    def sig(offset: int, width: int, i: int) -> slice:  # signal i's field (EDF layout)
-        start = 256 + offset * ns + width * i
-        return slice(start, start + width)
+    def sig(name: str, i: int) -> slice:
+        return edf_header.signal_slice(name, i, ns)
 
-    labels = [head[sig(0, 16, i)].decode("latin-1").strip() for i in range(ns)]
-    units = [head[sig(96, 8, i)].decode("latin-1").strip()
-             if labels[i].encode("latin-1") not in LABELS else "" for i in range(ns)]
+    labels = [s.label for s in header.signals]
+    units = [s.unit if not s.is_annotations else "" for s in header.signals]
     report.kept.append("signal labels " + ", ".join(labels) + " and units "
                        + ", ".join(u or "-" for u in units)
                        + ": the file's structure, needed to read it")
-    for i, label in enumerate(labels):
-        if label.encode("latin-1") in LABELS:  # EDF+: its other text fields are blank
-            fields = (sig(16, 80, i), sig(96, 8, i), sig(136, 80, i), sig(224, 32, i))
+    for i, s in enumerate(header.signals):
+        label = s.label
+        if s.is_annotations:  # EDF+: its other text fields are blank
+            fields = [sig(name, i) for name in ("transducer", "unit", "prefilter", "reserved")]
             if any(head[f].strip() for f in fields):
                 for f in fields:
-                    out[f] = b" " * (f.stop - f.start)
+                    blank(f)
                 report.removed.append(f"{label}: its transducer, unit, prefiltering and "
                                       "reserved fields blanked (EDF+ leaves them blank)")
             continue
-        transducer = head[sig(16, 80, i)].decode("latin-1").strip()
+        transducer = s.transducer
         generic = " ".join(w for w in transducer.split() if w.lower() in GENERIC_TRANSDUCER)
-        out[sig(16, 80, i)] = generic.encode("ascii").ljust(80)
+        out[sig("transducer", i)] = edf_header.encode(generic, 80)
         if generic and generic == transducer:
             report.kept.append(f"transducer of {label}: '{generic}' (generic words only)")
         elif generic:
@@ -256,16 +256,16 @@ def anonymised_header(head: bytes, ns: int, code: str | None, report: Report) ->
                                   "generic words kept)")
         elif transducer:
             report.removed.append(f"transducer of {label} blanked (free text)")
-        prefilter = head[sig(136, 80, i)].decode("latin-1").strip()
+        prefilter = s.prefilter
         if prefilter and all(_FILTER.match(t) for t in _filter_terms(prefilter)):
             report.kept.append(f"prefiltering of {label}: '{prefilter}' (a standard filter "
                                "description)")
         elif prefilter:
-            out[sig(136, 80, i)] = b" " * 80
+            blank(sig("prefilter", i))
             report.removed.append(f"prefiltering of {label} blanked (not a standard filter "
                                   "description)")
-        if head[sig(224, 32, i)].strip():
-            out[sig(224, 32, i)] = b" " * 32
+        if head[sig("reserved", i)].strip():
+            blank(sig("reserved", i))
             report.removed.append(f"reserved field of signal {label} blanked")
     return bytes(out)
 
@@ -291,11 +291,10 @@ class _Context:
     renamed: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, head: bytes, ns: int) -> _Context:
+    def of(cls, header: edf_header.Header) -> _Context:
         from bbfeedback.exercise import protocols
 
-        labels = {head[256 + 16 * i: 272 + 16 * i].decode("latin-1").strip()
-                  for i in range(ns)}
+        labels = {s.label for s in header.signals}
         ctx = cls(labels, set(protocols.builtin_ids()), set(protocols.CUES))
         for pid in protocols.builtin_ids():
             ctx.add_protocol(protocols.load(pid))

@@ -18,9 +18,9 @@ import numpy as np
 import pyedflib
 
 from bbfeedback.errors import InputError
-from bbfeedback.recording import MAX_RATE_HZ, Annotation, Recording, Signal, make_signal
+from bbfeedback.recording import MAX_RATE_HZ, Annotation, Recording, Signal, edf_header, make_signal
 from bbfeedback.recording.edf_writer import EdfPlusWriter, SignalSpec
-from bbfeedback.recording.tal import STILL_RECORDING, not_closed, read_layout, read_tals
+from bbfeedback.recording.tal import not_closed, read_tals
 from bbfeedback.signal.blocks import OTHER, guess_kind, unit_kind
 
 
@@ -125,11 +125,12 @@ def _check_length(path: Path) -> None:
     such, with the way out, before EDFlib looks at it; so is one longer by whole records
     (a header not brought up to date: EDFlib reads only the records the header counts,
     without a word, 10 s of 91), so that no command uses part of a file as if it were all."""
-    layout = read_layout(path)
-    if layout is None:
+    header = _header_or_none(path)
+    if header is None:
         return  # not even a header: EDFlib names what is wrong
-    header_bytes, record_bytes, records = layout
-    if records == STILL_RECORDING:  # every reader comes here (``_open``), export and BIDS too
+    header_bytes, record_bytes, records = header.header_bytes, header.record_bytes, header.records
+    # every reader comes here (``_open``), export and BIDS too
+    if records == edf_header.STILL_RECORDING:
         raise not_closed(path)
     size = path.stat().st_size
     if size < header_bytes + records * record_bytes:
@@ -137,23 +138,25 @@ def _check_length(path: Path) -> None:
                          f"than the file holds): bbfeedback recover {path}", path)
     held = (size - header_bytes) // record_bytes
     if held > records:
-        raise InputError(f"the header says {_span(path, records)} but the file holds "
-                         f"{_span(path, held)} (a recording whose header was not brought up "
+        raise InputError(f"the header says {_span(header, records)} but the file holds "
+                         f"{_span(header, held)} (a recording whose header was not brought up "
                          f"to date); run `bbfeedback recover {path}`", path)
 
 
-def _span(path: Path, records: int) -> str:
+def _span(header: edf_header.Header, records: int) -> str:
     """``records`` data records as seconds, by the header's record duration ("10 s"), or as
     records when that field does not read as one."""
-    with path.open("rb") as fh:
-        field = fh.read(252)[244:252]
-    try:
-        duration_s = float(field)
-    except ValueError:
-        duration_s = math.nan
+    duration_s = header.record_s
     if not (math.isfinite(duration_s) and duration_s > 0):
         return f"{records} data records"
     return f"{records * duration_s:g} s"
+
+
+def _header_or_none(path: Path) -> edf_header.Header | None:
+    try:
+        return edf_header.read(path)
+    except edf_header.HeaderError:
+        return None
 
 
 @contextlib.contextmanager
@@ -192,8 +195,8 @@ def read_edf(path: Path, kinds: dict[str, str]) -> Recording:
     stays open while its signals are in use."""
     reader, with_annotations = _open(path)
     try:
-        layout = read_layout(path)
-        need = layout[0] + layout[1] * layout[2] if layout else 0
+        header = _header_or_none(path)
+        need = header.header_bytes + header.record_bytes * header.records if header else 0
         signals = [_read_signal(reader, i, kinds, path, need)
                    for i in range(reader.signals_in_file)]
         header = {k: getattr(reader, f"get{k[0].upper()}{k[1:]}", lambda: "")()

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bbfeedback.recording import edf_header
 from bbfeedback.recording.annotations import encode, encode_gaps
 from bbfeedback.recording.outputs import create_exclusive
 
@@ -41,7 +42,6 @@ except ImportError:  # Windows: no flock
 
 ANNOTATION_LABEL = "EDF Annotations"
 DIGITAL_MIN, DIGITAL_MAX = -32768, 32767
-RECORD_COUNT_OFFSET = 236
 SKIP = "BAD_ACQ_SKIP"  # MNE's (and EDFbrowser's) word for samples that are not signal
 SKIP_SPANS = 16  # ``BAD_ACQ_SKIP`` spans over a record's fill at most (room kept for them)
 
@@ -97,25 +97,11 @@ def record_duration_s(rates: list[float]) -> float:
     return 1.0
 
 
-def _field(text: object, width: int) -> bytes:
-    raw = str(text).encode("ascii", "replace")[:width]
-    return raw.ljust(width, b" ")
-
-
-def _number(value: float, width: int = 8) -> str:
-    """A number in at most ``width`` characters (EDF header fields)."""
-    for digits in range(6, -1, -1):
-        text = f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:.0f}"
-        if len(text) <= width:
-            return text
-    raise ValueError(f"{value} does not fit an EDF header field")
-
-
 def tal(onset_s: float, text: str = "", duration_s: float = 0.0) -> bytes:
     """One Time-stamped Annotation List entry (UTF-8 text)."""
     head = f"{onset_s:+.6f}".rstrip("0").rstrip(".").encode()
     if duration_s > 0:
-        head += b"\x15" + _number(duration_s, 16).encode()
+        head += b"\x15" + edf_header.number(duration_s, 16).encode()
     return head + b"\x14" + text.replace("\x14", " ").encode("utf-8") + b"\x14\x00"
 
 
@@ -204,23 +190,17 @@ class EdfPlusWriter:
         ns = len(specs)
         start = self.start
         stamp = start.strftime("%d-%b-%Y").upper()
-        head = b"".join([
-            _field("0", 8), _field(patient, 80),
-            _field(f"Startdate {stamp} {recording}", 80),
-            _field(start.strftime("%d.%m.%y"), 8), _field(start.strftime("%H.%M.%S"), 8),
-            _field(256 * (ns + 1), 8), _field("EDF+C", 44), _field(-1, 8),
-            _field(_number(self.record_s), 8), _field(ns, 4),
-        ])
-        per = self.per_record + [self.annotation_bytes // 2]
-        cols = [
-            [s.label for s in specs], [s.transducer for s in specs], [s.unit for s in specs],
-            [_number(s.physical_min) for s in specs], [_number(s.physical_max) for s in specs],
-            [DIGITAL_MIN] * ns, [DIGITAL_MAX] * ns, [s.prefilter for s in specs], per,
-            [""] * ns,
-        ]
-        widths = (16, 80, 8, 8, 8, 8, 8, 80, 8, 32)
-        return head + b"".join(_field(v, w) for col, w in zip(cols, widths, strict=True)
-                               for v in col)
+        return edf_header.build(
+            patient, f"Startdate {stamp} {recording}", start.strftime("%d.%m.%y"),
+            start.strftime("%H.%M.%S"), "EDF+C", self.record_s, {
+                "label": [s.label for s in specs], "transducer": [s.transducer for s in specs],
+                "unit": [s.unit for s in specs],
+                "physical_min": [edf_header.number(s.physical_min) for s in specs],
+                "physical_max": [edf_header.number(s.physical_max) for s in specs],
+                "digital_min": [DIGITAL_MIN] * ns, "digital_max": [DIGITAL_MAX] * ns,
+                "prefilter": [s.prefilter for s in specs],
+                "samples": self.per_record + [self.annotation_bytes // 2],
+                "reserved": [""] * ns})
 
     # --- data ------------------------------------------------------------------------------
     def annotate(self, onset_s: float, text: str, duration_s: float = 0.0) -> None:
@@ -319,8 +299,9 @@ class EdfPlusWriter:
         """The record count in the header: the file is whole (``close`` only)."""
         self._fh.flush()
         pos = self._fh.tell()
-        self._fh.seek(RECORD_COUNT_OFFSET)
-        self._fh.write(_field(self.records, 8))
+        records = edf_header.field_slice("records")
+        self._fh.seek(records.start)
+        self._fh.write(edf_header.encode(self.records, records.stop - records.start))
         self._fh.seek(pos)
         self.flush()
 

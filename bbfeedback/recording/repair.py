@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bbfeedback.errors import InputError, WriteFailed  # noqa: F401 (re-exported)
-from bbfeedback.recording.edf_writer import RECORD_COUNT_OFFSET, held
+from bbfeedback.recording import edf_header
+from bbfeedback.recording.edf_writer import held
 from bbfeedback.recording.outputs import write_private
-from bbfeedback.recording.tal import annotation_layout
 
 MARKER_SUFFIX = ".recording"
 NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
@@ -127,24 +127,6 @@ def unfinished(folder: str | Path) -> list[Path]:
     return found
 
 
-def _layout(head: bytes, path: Path) -> tuple[int, int, int]:
-    """(header bytes, bytes per data record, record count in the header)."""
-    try:
-        header_bytes = int(head[184:192])
-        ns = int(head[252:256])
-        count = int(head[236:244])
-        bdf = head[0] == 0xFF
-        off = 256 + ns * (16 + 80 + 8 * 5 + 80)  # label .. prefilter, then samples/record
-        samples = [int(head[off + 8 * i: off + 8 * i + 8]) for i in range(ns)]
-    except ValueError:
-        raise InputError("not an EDF/BDF file (header unreadable)", path) from None
-    if header_bytes != 256 * (ns + 1) or len(head) < header_bytes:
-        raise InputError("not an EDF/BDF file (header size wrong)", path)
-    if min(samples, default=0) < 1:
-        raise InputError("not an EDF/BDF file (a signal has no samples per record)", path)
-    return header_bytes, sum(samples) * (3 if bdf else 2), count
-
-
 def recover(path: str | Path, out: str | Path | None = None,
             force: bool = False) -> tuple[int, int, bool]:
     """Make a crashed recording valid: (records kept, bytes of a partial record cut, whether
@@ -164,14 +146,15 @@ def recover(path: str | Path, out: str | Path | None = None,
         raise InputError("is still being recorded (a recorder holds it open, maybe under "
                          "another name); stop that recording first", p)
     size = p.stat().st_size
-    header_bytes, record_bytes, count = _read_layout(p)
+    header = _read_header(p)
+    header_bytes, record_bytes, count = header.header_bytes, header.record_bytes, header.records
     records = (size - header_bytes) // record_bytes
     tail = size - header_bytes - records * record_bytes
     crashed = marker_path(p).exists() or records != count or tail != 0
     if records == 0 and crashed:
         raise InputError("no complete data record on disk: nothing to recover", p)
     if crashed:
-        _check_records(p, records)
+        _check_records(p, header, records)
     if out is not None:
         if crashed:
             write_private(out, _repaired(p, header_bytes, records * record_bytes, records),
@@ -180,8 +163,8 @@ def recover(path: str | Path, out: str | Path | None = None,
     if records != count or tail:
         try:  # the count first: should the cut fail, the file reads as its records already
             with p.open("r+b") as fh:
-                fh.seek(RECORD_COUNT_OFFSET)
-                fh.write(str(records).encode().ljust(8))
+                fh.seek(edf_header.field_slice("records").start)
+                fh.write(edf_header.encode(records, 8))
                 fh.flush()
                 fh.truncate(header_bytes + records * record_bytes)
         except OSError as exc:
@@ -234,46 +217,39 @@ def _no_room_for_copy(p: Path, out: Path) -> str:
     return f"{free // 1024} kB free, the copy needs {need // 1024} kB"
 
 
-def _check_records(p: Path, records: int) -> None:
+def _check_records(p: Path, header: edf_header.Header, records: int) -> None:
     """Refuse to cut a file whose header does not describe its records: in an EDF+ file,
     the first and the last record kept must each start with their own time stamp."""
+    slot = header.annotation_slot()
+    if slot is None:
+        return  # plain EDF: nothing to check against
+    onsets = []
     with p.open("rb") as fh:
-        head = fh.read(256)
-        ns = int(head[252:256])
-        duration_s = float(head[244:252])
-        layout = annotation_layout(head + fh.read(256 * ns), ns)
-        if layout is None:
-            return  # plain EDF: nothing to check against
-        header_bytes, record_bytes, start, _ = layout
-        onsets = []
         for r in (0, records - 1):
-            fh.seek(header_bytes + r * record_bytes + start)
+            fh.seek(header.header_bytes + r * header.record_bytes + slot[0])
             m = re.match(rb"[+-](\d+(?:\.\d+)?)\x14\x14", fh.read(32))
             onsets.append(float(m[1]) if m else None)
-    if None in onsets or abs(onsets[1] - onsets[0] - (records - 1) * duration_s) > 1e-3:
+    if None in onsets or abs(onsets[1] - onsets[0] - (records - 1) * header.record_s) > 1e-3:
         raise InputError("the header does not describe the data records (a record has no "
                          "time stamp where it should); left unchanged", p)
 
 
-def _read_layout(p: Path) -> tuple[int, int, int]:
-    with p.open("rb") as fh:
-        head = fh.read(256)
-        if len(head) < 256:
-            raise InputError("too short to be an EDF file: nothing to recover", p)
-        ns = int(head[252:256]) if head[252:256].strip().isdigit() else 0
-        head += fh.read(256 * ns)
-    header_bytes, record_bytes, count = _layout(head, p)
-    if record_bytes <= 0:
+def _read_header(p: Path) -> edf_header.Header:
+    try:
+        header = edf_header.read(p)
+    except edf_header.HeaderError as exc:
+        if str(exc).startswith("too short"):
+            raise InputError("too short to be an EDF file: nothing to recover", p) from None
+        raise InputError(f"not an EDF/BDF file ({exc})", p) from None
+    if header.record_bytes <= 0:
         raise InputError("no data records in this file: nothing to recover", p)
-    return header_bytes, record_bytes, count
+    return header
 
 
 def _repaired(p: Path, header_bytes: int, data_bytes: int, records: int) -> Iterator[bytes]:
     """The file's complete records, in chunks, behind a header with their true count."""
     with p.open("rb") as fh:
-        head = bytearray(fh.read(header_bytes))
-        head[RECORD_COUNT_OFFSET:RECORD_COUNT_OFFSET + 8] = str(records).encode().ljust(8)
-        yield bytes(head)
+        yield edf_header.with_record_count(fh.read(header_bytes), records)
         left = data_bytes
         while left > 0:
             chunk = fh.read(min(left, 1 << 20))

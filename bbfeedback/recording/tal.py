@@ -12,28 +12,25 @@ import re
 from pathlib import Path
 
 from bbfeedback.errors import InputError
+from bbfeedback.recording import edf_header
 
 _TAL = re.compile(rb"^([+-]\d+(?:\.\d+)?)(?:\x15(\d+(?:\.\d+)?))?\x14(.*)\x14$", re.S)
-LABELS = (b"EDF Annotations", b"BDF Annotations")
 
 
 def read_tals(path: Path) -> tuple[list[tuple[float, float, str]], int]:
     """((onset_s, duration_s, text) of every TAL that parses, number of damaged TALs)."""
     with path.open("rb") as fh:
-        head = fh.read(256)
         try:
-            ns = int(head[252:256])
-            records = int(head[236:244])
-        except ValueError:
-            raise InputError("header unreadable", path) from None
-        head += fh.read(256 * ns)
-        layout = annotation_layout(head, ns)
-        if layout is None:
+            header = edf_header.read(fh)
+        except edf_header.HeaderError as exc:
+            raise InputError(str(exc), path) from None
+        slot = header.annotation_slot()
+        if slot is None:
             return [], 0
-        header_bytes, record_bytes, start, length = layout
+        start, length = slot
         found, damaged = [], 0
-        for r in range(max(records, 0)):
-            fh.seek(header_bytes + r * record_bytes + start)
+        for r in range(max(header.records, 0)):
+            fh.seek(header.header_bytes + r * header.record_bytes + start)
             chunk = fh.read(length)
             if len(chunk) < length:
                 break
@@ -43,50 +40,12 @@ def read_tals(path: Path) -> tuple[list[tuple[float, float, str]], int]:
     return found, damaged
 
 
-STILL_RECORDING = -1  # the header's record count while a file is written (EDF: "unknown")
-
-
 def not_closed(path: Path) -> InputError:
     """The one line for a file whose header still says "still recording" (record count -1):
     its recorder is writing it, or stopped without closing it - also when it is reached by a
     hard link or a copy, which have no in-progress marker beside them."""
     return InputError("was not closed: its header says it is still being recorded (it is, or "
                       f"its recorder stopped); run `bbfeedback recover {path}`", path)
-
-
-def read_layout(path: Path) -> tuple[int, int, int] | None:
-    """(header bytes, bytes per data record, record count) from an EDF/BDF header, or None
-    when the header does not parse."""
-    with path.open("rb") as fh:
-        head = fh.read(256)
-        try:
-            ns = int(head[252:256])
-            head += fh.read(256 * ns)
-            off = 256 + ns * 216
-            samples = [int(head[off + 8 * i: off + 8 * i + 8]) for i in range(ns)]
-            header_bytes, records = int(head[184:192]), int(head[236:244])
-        except (ValueError, IndexError):
-            return None
-    if ns <= 0 or header_bytes != 256 * (ns + 1) or min(samples, default=0) < 1:
-        return None
-    return header_bytes, sum(samples) * (3 if head[0] == 0xFF else 2), records
-
-
-def annotation_layout(head: bytes, ns: int) -> tuple[int, int, int, int] | None:
-    """(header bytes, record bytes, offset and length of the annotation channel in a
-    record), or None when the file has no annotation channel."""
-    try:
-        width = 3 if head[0] == 0xFF else 2
-        labels = [head[256 + 16 * i: 272 + 16 * i].strip() for i in range(ns)]
-        off = 256 + ns * 216
-        samples = [int(head[off + 8 * i: off + 8 * i + 8]) for i in range(ns)]
-    except ValueError:
-        return None
-    hits = [i for i, label in enumerate(labels) if label in LABELS]
-    if not hits:
-        return None
-    k = hits[0]
-    return 256 * (ns + 1), sum(samples) * width, sum(samples[:k]) * width, samples[k] * width
 
 
 def _parse(chunk: bytes) -> tuple[list[tuple[float, float, str]], int]:
