@@ -352,10 +352,12 @@ def test_numbers_per_language():
     assert texts.format_text("{xs:.1f} s", "nl", xs=[1.25, 2.0]) == "1,2 en 2,0 s"
 
 
-def test_gui_adds_only_its_own_words():
-    """gui/i18n.py keeps the GUI's own words; the shared ones are the core's (no key twice)."""
-    assert not set(i18n.TEXTS) & set(texts.TEXTS)
-    for key, (nl, en) in i18n.TEXTS.items():
+def test_the_window_words_are_in_the_one_catalogue():
+    """The window's own words are a part of ``bbfeedback.texts`` (no key twice), and the
+    GUI package holds no table of words of its own."""
+    assert not set(texts.GUI) & set(texts.CORE)
+    assert not hasattr(i18n, "TEXTS")
+    for key, (nl, en) in texts.GUI.items():
         check(nl, "nl", key)
         check(en, "en", key)
     assert i18n.tr("col_flags", "nl") == "Opmerkingen" and i18n.tr("title", "en")
