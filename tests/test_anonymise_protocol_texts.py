@@ -116,3 +116,19 @@ def test_a_therapists_protocol_texts_leave_no_name_in_any_export(tmp_path):
     assert len(docs[1]["reps"]) == 3
     sections = [r.get("section") for r in docs[1]["reps"]]
     assert sections == ["section-1", "section-1", "strength"], sections
+
+
+def test_a_bundled_protocol_in_an_older_writers_format_is_kept_as_shipped(tmp_path):
+    """The recorded protocol is recognised by what it says, not by its text: the sample
+    recording carries a1-strength as an earlier version wrote its TOML (indented phase
+    tables, no tomli-w), and its anonymised copy keeps it as bundled, word for word."""
+    from bbfeedback.exercise import protocols
+    from bbfeedback.recording import read_recording
+    from bbfeedback.recording.anonymise import exported
+
+    sample = Path(__file__).resolve().parents[1] / "sample_data" / "a1_strength_emg.edf"
+    recorded = read_recording(sample).meta.last("protocol")
+    assert "  [[section.phase]]" in recorded  # the older format (this test's premise)
+    assert recorded != protocols.to_toml(protocols.load("a1-strength"))
+    _, report = exported(sample, anonymise=True)
+    assert "protocol a1-strength: bundled with bbfeedback, as shipped" in report.kept

@@ -114,7 +114,8 @@ def test_endurance_phase_without_target_round_trips():
 
 
 def test_work_phase_needs_a_hold_unless_until_fail():
-    text = protocols.to_toml(protocols.load("a1-strength")).replace("  hold_s = 5.0\n", "")
+    text = protocols.to_toml(protocols.load("a1-strength")).replace("\nhold_s = 5.0\n", "\n")
+    assert "hold_s" not in text
     with pytest.raises(Exception, match="hold_s"):
         protocols.loads(text, "no hold")
 

@@ -257,89 +257,16 @@ def customise(protocol: Protocol, hold_s: float | None = None, rest_s: float | N
     return replace(protocol, sections=sections)
 
 
-def _toml_string(text: str) -> str:
-    """A TOML basic string: quotes, backslashes and control characters escaped."""
-    special = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
-               "\f": "\\f", "\r": "\\r"}
-    out = []
-    for ch in text:
-        if ch in special:
-            out.append(special[ch])
-        elif ord(ch) < 0x20 or ch == "\x7f":
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return _toml_string(v)
-    if isinstance(v, tuple | list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
-    if isinstance(v, float):
-        return repr(v)  # shortest text that reads back as the same float (inf, nan included)
-    if isinstance(v, int):
-        return str(v)
-    raise TypeError(f"cannot write {v!r} to TOML")
-
-
-def _toml_key(key: str) -> str:
-    bare = key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key)
-    return key if bare else _toml_string(key)
-
-
 def to_toml(protocol: Protocol) -> str:
     """A protocol as a TOML file that ``load`` reads back as an equal protocol (all but its
     ``path``): a therapist's own copy. Included protocols are written out in full, each
-    section with its own scoring where it differs from the protocol's."""
-    val = _toml_value
-    lines = [f"id = {val(protocol.id)}", f"name = {val(protocol.name)}",
-             f"description = {val(protocol.description)}",
-             f"source = {val(protocol.source)}", f"scoring = {val(protocol.scoring)}",
-             f"lead_in_s = {val(protocol.lead_in_s)}"]
-    if protocol.sets_per_day is not None:
-        lines.append(f"sets_per_day = {val(list(protocol.sets_per_day))}")
-    if protocol.calibration != "max":
-        lines.append(f"calibration = {val(protocol.calibration)}")
-    lines += [f"{k} = {val(bool(v) if k in BOOL_PARAMS else v)}"
-              for k, v in protocol.params.items()]
-    for s in protocol.sections:
-        lines += ["", "[[section]]", f"name = {val(s.name)}", f"repetitions = {s.repetitions}"]
-        if s.scoring != protocol.scoring:
-            lines.append(f"scoring = {val(s.scoring)}")
-        if s.posture is not None:
-            lines.append(f"posture = {val(s.posture)}")
-        for ph in s.phases:
-            lines += ["  [[section.phase]]", f"  kind = {val(ph.kind)}", f"  cue = {val(ph.cue)}",
-                      f"  cue_nl = {val(ph.cue_nl)}", f"  cue_en = {val(ph.cue_en)}"]
-            if ph.kind != WORK:
-                lines.append(f"  duration_s = {val(ph.duration_s)}")
-                continue
-            if ph.hold_s > 0 or not ph.until_fail:  # an until_fail phase may have no target
-                lines.append(f"  hold_s = {val(ph.hold_s)}")
-            lines.append(f"  reach_s = {val(ph.reach_s)}")
-            if ph.until_fail:
-                lines += ["  until_fail = true", f"  max_s = {val(ph.duration_s)}"]
-            else:
-                lines.append(f"  duration_s = {val(ph.duration_s)}")
-            if ph.target_pct_mvc is not None:
-                lines.append(f"  target_pct_mvc = {val(ph.target_pct_mvc)}")
-            if ph.band_pct_mvc is not None:
-                lines.append(f"  band_pct_mvc = {val(ph.band_pct_mvc)}")
-            if ph.target_abs is not None:
-                lines.append(f"  target_{ph.abs_unit} = {val(ph.target_abs)}")
-            if ph.band_abs is not None:
-                lines.append(f"  band_{ph.abs_unit} = {val(ph.band_abs)}")
-            if ph.knack:
-                lines.append("  knack = true")
-            elif ph.accessory_allowed:
-                lines.append("  accessory_allowed = true")
-    return "\n".join(lines) + "\n"
+    section with its own scoring where it differs from the protocol's. The tables are the
+    reading models' own (``schema.document``), written by tomli-w."""
+    import tomli_w
+
+    from bbfeedback.exercise.protocols import schema
+
+    return tomli_w.dumps(schema.document(protocol))
 
 
 def targets(protocol: Protocol) -> dict:

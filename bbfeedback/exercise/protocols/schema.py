@@ -33,6 +33,7 @@ from pydantic_core import PydanticCustomError
 
 from bbfeedback.exercise.protocols import (
     BASELINE,
+    BOOL_PARAMS,
     CALIBRATION_MODES,
     CUES,
     DEFAULT_REACH_S,
@@ -469,3 +470,68 @@ def _problem(error: dict) -> str:
         return f"must be a list (got {_shown(error['input'])})"
     msg = error["msg"]
     return msg[:1].lower() + msg[1:]
+
+
+# --- writing: the same models describe a protocol file both ways -------------------------
+
+def _table(model: type[_Doc], values: dict[str, Any]) -> dict[str, Any]:
+    """A TOML table of ``model``'s keys: writing a key the model would refuse on reading
+    is a programming error, caught here rather than in a therapist's file."""
+    unknown = set(values) - set(model.model_fields)
+    if unknown:
+        raise ValueError(f"{model.__name__} has no field {sorted(unknown)}")
+    return values
+
+
+def phase_table(ph: Phase) -> dict[str, Any]:
+    """One ``[[section.phase]]`` that ``PhaseDoc.phase`` reads back as ``ph``."""
+    out: dict[str, Any] = {"kind": ph.kind, "cue": ph.cue, "cue_nl": ph.cue_nl,
+                           "cue_en": ph.cue_en}
+    if ph.kind != WORK:
+        return _table(PhaseDoc, {**out, "duration_s": ph.duration_s})
+    if ph.hold_s > 0 or not ph.until_fail:  # an until_fail phase may have no target hold
+        out["hold_s"] = ph.hold_s
+    out["reach_s"] = ph.reach_s
+    if ph.until_fail:
+        out.update(until_fail=True, max_s=ph.duration_s)
+    else:
+        out["duration_s"] = ph.duration_s
+    if ph.target_pct_mvc is not None:
+        out["target_pct_mvc"] = ph.target_pct_mvc
+    if ph.band_pct_mvc is not None:
+        out["band_pct_mvc"] = list(ph.band_pct_mvc)
+    if ph.target_abs is not None:
+        out[f"target_{ph.abs_unit}"] = ph.target_abs
+    if ph.band_abs is not None:
+        out[f"band_{ph.abs_unit}"] = list(ph.band_abs)
+    if ph.knack:
+        out["knack"] = True
+    elif ph.accessory_allowed:
+        out["accessory_allowed"] = True
+    return _table(PhaseDoc, out)
+
+
+def section_table(s: Section, scoring: str) -> dict[str, Any]:
+    """One ``[[section]]``, its scoring written only where it differs from the protocol's."""
+    out: dict[str, Any] = {"name": s.name, "repetitions": s.repetitions}
+    if s.scoring != scoring:
+        out["scoring"] = s.scoring
+    if s.posture is not None:
+        out["posture"] = s.posture
+    out["phase"] = [phase_table(ph) for ph in s.phases]
+    return _table(SectionDoc, out)
+
+
+def document(protocol: Protocol) -> dict[str, Any]:
+    """The whole file of a protocol, included protocols written out as its own sections."""
+    out: dict[str, Any] = {"id": protocol.id, "name": dict(protocol.name),
+                           "description": dict(protocol.description),
+                           "source": protocol.source, "scoring": protocol.scoring,
+                           "lead_in_s": protocol.lead_in_s}
+    if protocol.sets_per_day is not None:
+        out["sets_per_day"] = list(protocol.sets_per_day)
+    if protocol.calibration != "max":
+        out["calibration"] = protocol.calibration
+    out.update({k: bool(v) if k in BOOL_PARAMS else v for k, v in protocol.params.items()})
+    out["section"] = [section_table(s, protocol.scoring) for s in protocol.sections]
+    return _table(ProtocolDoc, out)
