@@ -7,6 +7,7 @@ class InputError(Exception):
 
     def __init__(self, message: str, path: object | None = None):
         self.path = path
+        self.message = message  # without the path: what ``texts.message`` translates
         super().__init__(f"{path}: {message}" if path is not None else message)
 
 

@@ -17,19 +17,32 @@ Templates are ``str.format`` strings, formatted per language:
 - ``{n:aanspanning|aanspanningen}`` picks the singular when ``n`` (or the list's length) is 1.
 
 Adding a flag, a posture, a Glazer/PERFECT key or a summary sentence is one row below.
+Only words and their formatting are here: when a summary sentence is said, and with which
+numbers, are the rules of ``bbfeedback.exercise.sentences``.
 This module imports nothing of bbfeedback: anything may use it.
 """
 
 from __future__ import annotations
 
+import locale
 import math
 import numbers
+import os
 import re
 import string
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 
 LANGS = ("nl", "en")
+
+
+def system_language() -> str:
+    """'nl' when the system locale is Dutch, else 'en' (the window's default language)."""
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(key)
+        if value:
+            return "nl" if value.lower().startswith("nl") else "en"
+    code = (locale.getlocale()[0] or "").lower()
+    return "nl" if code.startswith("nl") else "en"
 
 
 def pick(pair: Sequence[str], lang: str) -> str:
@@ -576,6 +589,128 @@ GUI: dict[str, tuple[str, str]] = {
 TEXTS = CORE | GUI  # one lookup for every word (``text``); no key is in both (tested)
 
 
+# --- command-line messages --------------------------------------------------------------------
+# An error is raised in English (the words of the code and of argparse) and shown in the
+# chosen language: like a gettext catalogue keyed by its English text, each row is the whole
+# English message as a pattern and its Dutch; ``{name}`` in the Dutch takes the pattern's
+# group, translated in turn (an option's complaint inside argparse's "argument X: ...").
+# A message without a row stays English. Rows: what a physiotherapist meets in record, gui,
+# report, history, protocols and ports; tests/test_language.py runs them through the CLI.
+ERROR_WORD = ("fout", "error")
+SEE_HELP = ("zie", "see")
+MESSAGES: tuple[tuple[str, str], ...] = (
+    # argparse and the option types (app/options.py)
+    (r"the following arguments are required: (?P<a>.+)", "deze opties ontbreken: {a}"),
+    (r"argument (?P<a>\S+): invalid choice: (?P<v>.+) \(choose from (?P<c>.+)\)",
+     "{a}: {v} bestaat niet (kies uit {c})"),
+    (r"unrecognized arguments: (?P<a>.+)", "onbekende opties: {a}"),
+    (r"argument (?P<a>\S+): expected one argument", "{a}: hier hoort een waarde bij"),
+    (r"argument (?P<a>\S+): (?P<why>.+)", "{a}: {why}"),
+    (r"not a number: (?P<v>.+)", "geen getal: {v}"),
+    (r"must be a whole number: (?P<v>.+)", "moet een geheel getal zijn: {v}"),
+    (r"must be a finite number: (?P<v>.+)", "moet een eindig getal zijn: {v}"),
+    (r"must be a positive number: (?P<v>.+)", "moet een positief getal zijn: {v}"),
+    (r"must be a finite number from (?P<lo>\S+) to (?P<hi>\S+): (?P<v>.+)",
+     "moet een getal van {lo} tot {hi} zijn: {v}"),
+    (r"must be a whole number from (?P<lo>\S+) to (?P<hi>\S+): (?P<v>.+)",
+     "moet een geheel getal van {lo} tot {hi} zijn: {v}"),
+    (r"must be a fraction between 0 and 1: (?P<v>.+)", "moet een deel tussen 0 en 1 zijn: {v}"),
+    # files and folders
+    (r"no such file", "dit bestand bestaat niet"),
+    (r"no such device file", "dit apparaatbestand bestaat niet"),
+    (r"not a regular file", "geen gewoon bestand"),
+    (r"empty file", "leeg bestand"),
+    (r"folder does not exist", "deze map bestaat niet"),
+    (r"folder is not writable", "in deze map mag niet geschreven worden"),
+    (r"is a symbolic link; give the real path", "is een snelkoppeling; geef de echte plaats"),
+    (r"unknown file type (?P<t>.+); use \.edf, \.bdf or \.csv",
+     "onbekend soort bestand {t}; gebruik .edf, .bdf of .csv"),
+    (r"not an EDF/BDF file \((?P<why>.+)\)", "geen EDF/BDF-bestand ({why})"),
+    (r"not a readable EDF/BDF file \((?P<why>.+)\)", "geen leesbaar EDF/BDF-bestand ({why})"),
+    (r"header unreadable(?P<rest>.*)", "kop onleesbaar{rest}"),
+    (r"header size wrong", "kop heeft de verkeerde lengte"),
+    (r"was not closed: its header says it is still being recorded \(it is, or its recorder "
+     r"stopped\); run `bbfeedback recover (?P<f>.+)`",
+     "is niet afgesloten: volgens de kop loopt de opname nog (of stopte de opname "
+     "onverwacht); herstel het met `bbfeedback recover {f}`"),
+    (r"is still being recorded \(process (?P<pid>\d+)\); stop that recording first",
+     "wordt nog opgenomen (proces {pid}); stop eerst die opname"),
+    (r"is still being recorded \(process (?P<pid>\d+)\); export it when the recording has "
+     r"ended", "wordt nog opgenomen (proces {pid}); exporteer het als de opname klaar is"),
+    (r"cannot write \((?P<why>.+)\); nothing was written",
+     "kan niet schrijven ({why}); er is niets geschreven"),
+    # devices
+    (r"unknown device (?P<d>.+) \(use one of (?P<c>.+)\)",
+     "onbekend apparaat {d} (kies uit {c})"),
+    (r"no such port \(see bbfeedback ports\)", "deze poort bestaat niet (zie `bbfeedback ports`)"),
+    (r"--device (?P<d>\S+) needs --port \(see: bbfeedback ports\)",
+     "--device {d} heeft --port nodig (zie: `bbfeedback ports`)"),
+    (r"(?P<why>.+): is the device on, and is it the right one\?",
+     "{why}: staat het apparaat aan, en is het het goede?"),
+    (r"no data from (?P<port>.+)", "geen gegevens van {port}"),
+    # patients, protocols, history
+    (r"patient id (?P<p>.+) looks like a citizen service number \(BSN\): use a pseudonymous "
+     r"code \(e\.g\. P017\)", "patiëntcode {p} lijkt op een burgerservicenummer (BSN): gebruik "
+     "een code die niets over de patiënt zegt (bijvoorbeeld P017)"),
+    (r"patient id (?P<p>.+) must be a pseudonymous code \(letters, digits, - _ \.; no "
+     r"spaces\), not a name", "patiëntcode {p} moet een code zijn die niets over de "
+     "patiënt zegt (letters, cijfers, - _ .; geen spaties), geen naam"),
+    (r"no protocol with this id or path \(built in: (?P<ids>.+)\)",
+     "geen oefening met deze naam of op deze plaats (ingebouwd: {ids})"),
+    (r"record needs --seconds, or a --protocol whose end ends it",
+     "`bbfeedback record` heeft --seconds nodig, of een --protocol dat vanzelf eindigt"),
+    (r"no sessions of patient (?P<p>.+) in the history",
+     "geen sessies van patiënt {p} in de geschiedenis"),
+    (r"no sessions of patient (?P<p>.+) in (?P<db>.+)", "geen sessies van patiënt {p} in {db}"),
+    (r"no history at (?P<db>.+) \(a mistyped --db\? one is made by record --patient "
+     r"--protocol, or history rebuild DIR\)", "geen geschiedenis in {db} (een tikfout in "
+     "--db? Die wordt gemaakt door `bbfeedback record --patient --protocol`, of door "
+     "`bbfeedback history rebuild MAP`)"),
+    (r"--accept needs a patient: bbfeedback history PATIENT --accept OUT\.toml",
+     "--accept heeft een patiënt nodig: `bbfeedback history PATIËNT --accept UIT.toml`"),
+    (r"report needs a session FILE or --patient ID",
+     "`bbfeedback report` heeft een sessiebestand of --patient CODE nodig"),
+    (r"protocols show needs an ID or a path",
+     "`bbfeedback protocols show` heeft de naam of de plaats van een oefening nodig"),
+    (r"no display found: run it on a desktop, or without a screen with "
+     r"QT_QPA_PLATFORM=offscreen bbfeedback gui \.\.\.",
+     "geen beeldscherm gevonden: start het op een bureaublad, of zonder scherm met "
+     "`QT_QPA_PLATFORM=offscreen bbfeedback gui ...`"),
+)
+
+
+TRANSLATED = ("why", "rest")  # the groups of a message that are messages themselves
+
+
+def message(english: str, lang: str) -> str:
+    """A command-line message in ``lang``: the first row of ``MESSAGES`` whose pattern is the
+    whole message, its ``why`` and ``rest`` translated in turn (the other groups are names,
+    values and paths, shown as given); else the English as it is."""
+    if lang != "nl":
+        return english
+    for pattern, dutch in MESSAGES:
+        m = re.fullmatch(pattern, english, re.S)
+        if m:
+            return dutch.format(**{k: _group(k, v or "", lang)
+                                   for k, v in m.groupdict().items()})
+    return english
+
+
+def _group(name: str, value: str, lang: str) -> str:
+    if name in TRANSLATED:
+        return message(value, lang)
+    if re.fullmatch(r"-?\d+\.\d+", value):  # a bound ("0.01"): a decimal comma
+        return value.replace(".", ",")
+    return value
+
+
+def error_line(english: str, lang: str, path: object | None = None) -> str:
+    """``bbfeedback: error: ...`` / ``bbfeedback: fout: ...``, a file's name first."""
+    text = message(english, lang)
+    where = f"{path}: " if path is not None else ""
+    return f"bbfeedback: {pick(ERROR_WORD, lang)}: {where}{text}"
+
+
 # --- formatting ------------------------------------------------------------------------------
 MISSING = "–"  # an en dash: no value (a hyphen reads as a minus sign in a column of numbers)
 
@@ -827,89 +962,135 @@ def unit(name: str) -> str:
 
 
 # --- the session summary's sentences ---------------------------------------------------------
-Values = Callable[[dict, list[dict]], dict | None]
+# Words only: which sentences a summary says, and with which values, are the rules of
+# ``bbfeedback.exercise.sentences``, one rule per key of these tables.
 
-
-@dataclass(frozen=True)
-class Sentence:
-    """One sentence of a summary: ``values`` reads the summary and the repetitions (as their
-    JSON dicts) and gives the template's values, or None to leave the sentence out."""
-
-    key: str
-    values: Values
-    nl: str
-    en: str
-
-
-def _with_flag(code: str) -> Values:
-    def values(summary: dict, reps: list[dict]) -> dict | None:
-        which = [r["index"] for r in reps if code in r.get("flags", ())]
-        return {"reps": Numbers(which, len(reps))} if which else None
-    return values
-
-
-def _holds(summary: dict, reps: list[dict]) -> tuple[int, int, float | None]:
-    """(hold repetitions, of them met, their one target or None): the summary's ``holds``
-    (quick squeezes and as-long-as-possible holds are not holds: their own sentences say
-    how they went); older summaries without it: every repetition."""
-    if "holds" in summary:
-        return summary["holds"], summary.get("holds_met", 0), summary.get("hold_target_s")
-    targets = {r.get("target_hold_s") for r in reps}
-    return (summary.get("reps") or 0, summary.get("reps_met") or 0,
-            targets.pop() if len(targets) == 1 else None)
-
-
-def _incomplete(summary: dict, reps: list[dict]) -> dict | None:
-    if not summary.get("incomplete"):
-        return None
-    return {"reps": summary.get("reps", 0), "planned": summary.get("planned_reps", 0)}
-
-
-def _held(summary: dict, reps: list[dict]) -> dict | None:
-    n, met, hold = _holds(summary, reps)
-    return {"met": met, "n": n, "hold": hold} if n and hold and not assessment(summary) \
-        else None
-
-
-def _held_mixed(summary: dict, reps: list[dict]) -> dict | None:
-    n, met, hold = _holds(summary, reps)
-    return {"met": met, "n": n} if n and not hold and not assessment(summary) else None
-
-
-def _holds_shorter(summary: dict, reps: list[dict]) -> dict | None:
-    """The section whose holds got shorter (``summary.hold_fatigue``: last third against
-    first third, with a falling slope)."""
-    h = summary.get("hold_fatigue")
-    return {"first": h["first_s"], "last": h["last_s"]} if h and h.get("shorter") else None
-
-
-def _quick_skipped(summary: dict, reps: list[dict]) -> dict | None:
-    """Single weak or unreleased flicks the quick count left out without ending it, by the
-    repetition they answered (the table's numbers)."""
-    which = summary.get("quick_skipped")
-    return {"flicks": Numbers(which)} if which else None
-
-
-def _quick_skipped_between(summary: dict, reps: list[dict]) -> dict | None:
-    """The same, for flicks that answered no cue (her own pace, between the cues)."""
-    n = summary.get("quick_skipped_between")
-    return {"n": n} if n else None
-
-
-def _flagged(key: str) -> Values:
-    """No values; said when the summary's ``key`` is true (how the session calibrated)."""
-    def values(summary: dict, reps: list[dict]) -> dict | None:
-        return {} if summary.get(key) else None
-    return values
-
-
-def _none_scored(summary: dict, reps: list[dict]) -> dict | None:
-    return None if summary.get("reps") else {}
-
+# the therapist's sentences, in the order they are read: key -> (Dutch, English)
+SUMMARY: dict[str, tuple[str, str]] = {
+    "weak_signal": (
+        "Zwak signaal: de maximale aanspanning is maar {ratio:.1f} × de rust "
+        "({mvc:.1f} tegen {rest:.1f} µV). Controleer de sonde of beoordeel de kracht met "
+        "palpatie.",
+        "Weak signal: the maximal squeeze is only {ratio:.1f} × the rest ({mvc:.1f} "
+        "against {rest:.1f} µV). Check the probe or assess strength by palpation."),
+    "squeezes_disagree": (
+        "De {what_nl} van de kalibratie verschilden veel ({lo:.1f} tot {hi:.1f} "
+        "{unit}{more_nl}); als {mvc_nl} telt {mvc:.1f} {unit}.{again_nl}",
+        "The calibration's {what_en} differed widely ({lo:.1f} to {hi:.1f} "
+        "{unit}{more_en}); the {mvc_en} taken is {mvc:.1f} {unit}.{again_en}"),
+    "pressure_only": (
+        "Alleen druk gemeten: druk alleen kan aanspannen en persen niet onderscheiden "
+        "(Bø & Sherburn 2005). Kijk of de sonde naar binnen beweegt.",
+        "Pressure alone was measured: it cannot tell a squeeze from a push (Bø & "
+        "Sherburn 2005). Check that the probe moves inwards."),
+    "not_judged": (
+        "{reps:Herhaling|Herhalingen} {reps} niet beoordeeld: het signaal was verstoord "
+        "({why_nl}).",
+        "{reps:Repetition|Repetitions} {reps} not judged: the signal was disturbed "
+        "({why_en})."),
+    "no_reps": ("Geen herhalingen gescoord.", "No repetitions scored."),
+    "incomplete": (
+        "Sessie niet afgemaakt: {reps} van de {planned} herhalingen gedaan.",
+        "Session not finished: {reps} of {planned} repetitions done."),
+    "reps_met": (
+        "Hield {met} van de {n} keer {hold:g} s vast.",
+        "Held {hold:g} s in {met} of {n} {n:repetition|repetitions}."),
+    "reps_met_mixed": (
+        "Hield {met} van de {n} keer vast.",
+        "Held the target in {met} of {n} {n:repetition|repetitions}."),
+    "late_onset": (
+        "Laat begonnen bij {reps:herhaling|herhalingen} {reps}.",
+        "Late onset in {reps:repetition|repetitions} {reps}."),
+    "early_onset": (
+        "Te vroeg begonnen (in de rust ervoor) bij {reps:herhaling|herhalingen} {reps}.",
+        "Early onset (in the rest before) in {reps:repetition|repetitions} {reps}."),
+    "incomplete_relaxation": (
+        "Na {reps:herhaling|herhalingen} {reps} onvolledig ontspannen.",
+        "Incomplete relaxation after {reps:repetition|repetitions} {reps}."),
+    "tense_rest": (
+        "Gespannen in rust na {reps:herhaling|herhalingen} {reps}: {level:.1f} µV, "
+        "{ratio:.1f} × de rust vooraf (grens {limit:g} µV).",
+        "Tense at rest after {reps:repetition|repetitions} {reps}: {level:.1f} µV, "
+        "{ratio:.1f} × the rest before (limit {limit:g} µV)."),
+    "no_contraction": (
+        "Geen aanspanning bij {reps:herhaling|herhalingen} {reps}.",
+        "No contraction in {reps:repetition|repetitions} {reps}."),
+    "knack_late": (
+        "Te laat geknepen bij het hoesten bij {reps:herhaling|herhalingen} {reps}: eerst "
+        "knijpen, dan hoesten.",
+        "Squeezed too late for the cough in {reps:repetition|repetitions} {reps}: squeeze "
+        "first, then cough."),
+    "co_contraction": (
+        "Buikspieren spanden mee bij {reps:herhaling|herhalingen} {reps}.",
+        "Abdominal co-contraction in {reps:repetition|repetitions} {reps}."),
+    "straining": (
+        "Geperst in plaats van aangespannen bij {reps:herhaling|herhalingen} {reps}: "
+        "niet persen, adem niet inhouden.",
+        "Straining instead of squeezing in {reps:repetition|repetitions} {reps}: "
+        "no pushing, keep breathing."),
+    "too_strong": (
+        "Te hard aangespannen bij {reps:herhaling|herhalingen} {reps}.",
+        "Too strong in {reps:repetition|repetitions} {reps}."),
+    "quick_count": (
+        "{value} snelle {value:aanspanning|aanspanningen} tot vermoeidheid{why_nl}.",
+        "{value} quick {value:contraction|contractions} before fatigue{why_en}."),
+    "quick_count_steady": (
+        "{value} snelle {value:aanspanning|aanspanningen}; de telling liep tot het eind "
+        "van de reeks.",
+        "{value} quick {value:contraction|contractions}; the count ran to the end of the "
+        "set."),
+    "quick_skipped": (
+        "De snelle aanspanning bij {flicks:herhaling|herhalingen} {flicks} niet "
+        "meegeteld (zwakker of niet losgelaten): één keer is nog geen vermoeidheid.",
+        "The quick contraction in {flicks:repetition|repetitions} {flicks} not counted "
+        "(weaker or not let go): once is not fatigue yet."),
+    "quick_skipped_between": (
+        "{n} snelle {n:aanspanning|aanspanningen} tussen de herhalingen niet meegeteld "
+        "(zwakker of niet losgelaten).",
+        "{n} quick {n:contraction|contractions} between the repetitions not counted "
+        "(weaker or not let go)."),
+    "endurance_hold_s": (
+        "Uithoudingsvermogen: {value:.0f} s vastgehouden.",
+        "Endurance: held {value:.0f} s."),
+    "floors_distinct": (
+        "Verdiepingen duidelijk gescheiden: {floors} van de {n} keer. "
+        "In één keer losgelaten: {quick} van de {n} keer.",
+        "Distinct floors: {floors} of {n} {n:lift|lifts}. "
+        "Let go in one go: {quick} of {n} {n:lift|lifts}."),
+    "control_faded_from": (
+        "De controle werd minder vanaf herhaling {value}: stop dan met de oefening en "
+        "rust uit.",
+        "Control faded from repetition {value}: stop the exercise there and rest."),
+    "fatigue_ratio": (
+        "Spieractiviteit nam af tot {pct:.0f} % van de eerste herhaling.",
+        "Muscle activity fell to {pct:.0f} % of the first repetition."),
+    "hold_shorter": (
+        "De aanspanningen werden korter naarmate de oefening vorderde: gemiddeld "
+        "{first:.1f} s vastgehouden in het eerste derde, {last:.1f} s in het laatste.",
+        "The squeezes got shorter as the exercise went on: held {first:.1f} s on "
+        "average in the first third, {last:.1f} s in the last."),
+    "glazer": (
+        "Rust vooraf {pre:.1f} {unit}, achteraf {post:.1f} {unit}.",
+        "Rest before {pre:.1f} {unit}, after {post:.1f} {unit}."),
+    "perfect": ("PERFECT: E {E:.0f} s, R {R}, F {F}.", "PERFECT: E {E:.0f} s, R {R}, F {F}."),
+    "possible_straining": (
+        "Mogelijk geperst bij {reps:herhaling|herhalingen} {reps}: de druk steeg traag.",
+        "Possible straining in {reps:repetition|repetitions} {reps}: the pressure rose "
+        "slowly."),
+    "mvc_from_recording": (
+        "Geen kalibratie opgenomen: rust en MVC geschat uit de opname.",
+        "No calibration recorded: rest and MVC estimated from the recording."),
+    "no_mvc": (
+        "Zonder maximale aanspanning gemeten: niveaus in µV, geen % MVC.",
+        "Measured without a maximal squeeze: levels in µV, no % MVC."),
+    "mvc_estimated": (
+        "MVC geschat uit rustige aanspanningen (half), niet gemeten.",
+        "MVC estimated from gentle (half) squeezes, not measured."),
+}
 
 # why the quick count ended (summary ``quick_ended``): read after the count, so a count
 # of 2 beside 11 squeezes that reached the band says what stopped it
-QUICK_ENDS = {
+QUICK_ENDS: dict[str, tuple[str, str]] = {
     "weaker": (": de volgende twee waren duidelijk zwakker dan de sterkste",
                ": the next two were clearly weaker than the strongest"),
     "not_released": (": de volgende twee werden niet volledig losgelaten",
@@ -919,469 +1100,159 @@ QUICK_ENDS = {
              ": the next was not let go (two ran together)"),
 }
 
-
-def _quick(faded: bool) -> Values:
-    """The quick count, when it ended by fading (``faded``, with why) or by the section's
-    end (older summaries without ``quick_faded``: by fading, as they said)."""
-    def values(summary: dict, reps: list[dict]) -> dict | None:
-        n = summary.get("quick_count")
-        if n is None or summary.get("quick_faded", True) != faded:
-            return None
-        why = QUICK_ENDS.get(summary.get("quick_ended") or "")
-        return {"value": n, "why_nl": why[0] if why else "", "why_en": why[1] if why else ""}
-    return values
-
-
-def _key(name: str, **extra) -> Values:
-    """The summary value ``name`` as ``{value}``, when the summary has it."""
-    def values(summary: dict, reps: list[dict]) -> dict | None:
-        v = summary.get(name)
-        return None if v is None or v == [] else {"value": v, **extra}
-    return values
-
-
-def _fatigue(summary: dict, reps: list[dict]) -> dict | None:
-    fr = summary.get("fatigue_ratio")
-    return {"pct": 100 * fr} if fr is not None and fr < 0.7 else None
-
-
-def _lift(summary: dict, reps: list[dict]) -> dict | None:
-    if summary.get("floors_distinct") is None:
-        return None
-    n = sum(1 for r in reps if "floors_distinct" in r) or summary.get("reps", 0)
-    return {"floors": summary["floors_distinct"], "quick": summary.get("release_quick", 0),
-            "n": n}
-
-
-def _glazer(summary: dict, reps: list[dict]) -> dict | None:
-    g = summary.get("glazer") or {}
-    pre, post = (g.get(k, {}).get("mean") for k in ("pre-baseline", "post-baseline"))
-    if pre is None or post is None:
-        return None
-    return {"pre": pre, "post": post,
-            "unit": unit((summary.get("resting_tone") or {}).get("unit") or "")}
-
-
-def _tense_rest(summary: dict, reps: list[dict]) -> dict | None:
-    """The repetitions flagged tense_rest, their median rest level and ratio to the rest
-    before the session, and the absolute limit (tense_rest is for EMG in µV only)."""
-    which = [r for r in reps if "tense_rest" in r.get("flags", ())]
-    if not which:
-        return None
-
-    def median(key: str) -> float | None:
-        vals = sorted(r[key] for r in which if r.get(key) is not None)
-        return None if not vals else (vals[(len(vals) - 1) // 2] + vals[len(vals) // 2]) / 2
-
-    return {"reps": Numbers((r["index"] for r in which), len(reps)),
-            "level": median("rest_level"),
-            "ratio": median("rest_ratio"),
-            "limit": (summary.get("resting_tone") or {}).get("limit")}
-
-
-def _check(test: Callable[[dict], bool]) -> Values:
-    """The summary's ``signal_check`` as values, when ``test`` holds for it."""
-    def values(summary: dict, reps: list[dict]) -> dict | None:
-        check = summary.get("signal_check") or {}
-        return dict(check) if check and test(check) else None
-    return values
-
-
-def _disagree(check: dict) -> bool:
-    return check.get("squeezes_agree") is False and bool(check.get("squeezes"))
-
-
-def _squeezes(summary: dict, reps: list[dict]) -> dict | None:
-    check = summary.get("signal_check") or {}
-    if not _disagree(check) or check.get("mvc") is None:
-        return None
-    levels = check["squeezes"]
-    more = {None: ("", ""),  # the one more squeeze asked for when the first three disagreed
-            True: ("; een vierde keer knijpen kwam overeen met een van de drie",
-                   "; a fourth squeeze matched one of the three"),
-            False: ("; ook een vierde keer knijpen bevestigde er geen",
-                    "; a fourth squeeze confirmed none of them either")}[
-        check.get("one_more_confirmed") if check.get("one_more_asked") else None]
-    gentle = bool(summary.get("mvc_estimated"))  # the squeezes were the gentle (half) ones
-    confirmed = check.get("one_more_asked") and check.get("one_more_confirmed")
-    return {"lo": min(levels), "hi": max(levels), "mvc": check["mvc"],
-            "unit": unit(check.get("unit") or ""), "more_nl": more[0], "more_en": more[1],
-            "what_nl": "rustige aanspanningen" if gentle else "maximale aanspanningen",
-            "what_en": "gentle squeezes" if gentle else "maximal squeezes",
-            "mvc_nl": "geschatte MVC (2 × half)" if gentle else "MVC",
-            "mvc_en": "estimated MVC (2 × half)" if gentle else "MVC",
-            # a fourth squeeze that confirmed one settles it: no call to calibrate again
-            "again_nl": "" if confirmed else " Kalibreer opnieuw als dat niet klopt.",
-            "again_en": "" if confirmed else " Calibrate again if that is wrong."}
-
-
-# why a repetition is not_judged
-ARTEFACT_FLAGS = ("lead_off", "spikes", "saturation", "burst", "mains", "motion",
-                  "signal_gap")
-
-
-def _not_judged(summary: dict, reps: list[dict]) -> dict | None:
-    which = [r for r in reps if "not_judged" in r.get("flags", ())]
-    if not which:
-        return None
-    causes = [c for r in which for c in r["flags"] if c in ARTEFACT_FLAGS]
-    return {"reps": Numbers((r["index"] for r in which), len(reps)),
-            "why_nl": ", ".join(dict.fromkeys(flag_name(c, "nl") for c in causes)),
-            "why_en": ", ".join(dict.fromkeys(flag_name(c, "en") for c in causes))}
-
-
-def _perfect(summary: dict, reps: list[dict]) -> dict | None:
-    p = summary.get("perfect")
-    return None if p is None else {"E": p.get("E"), "R": p.get("R"), "F": p.get("F")}
-
-
-# in the order they are read; a new summary key or flag sentence is one row
-SENTENCES: tuple[Sentence, ...] = (
-    Sentence("weak_signal", _check(lambda c: bool(c.get("weak"))),
-             "Zwak signaal: de maximale aanspanning is maar {ratio:.1f} × de rust "
-             "({mvc:.1f} tegen {rest:.1f} µV). Controleer de sonde of beoordeel de kracht met "
-             "palpatie.",
-             "Weak signal: the maximal squeeze is only {ratio:.1f} × the rest ({mvc:.1f} "
-             "against {rest:.1f} µV). Check the probe or assess strength by palpation."),
-    Sentence("squeezes_disagree", _squeezes,
-             "De {what_nl} van de kalibratie verschilden veel ({lo:.1f} tot {hi:.1f} "
-             "{unit}{more_nl}); als {mvc_nl} telt {mvc:.1f} {unit}.{again_nl}",
-             "The calibration's {what_en} differed widely ({lo:.1f} to {hi:.1f} "
-             "{unit}{more_en}); the {mvc_en} taken is {mvc:.1f} {unit}.{again_en}"),
-    Sentence("pressure_only", _check(lambda c: bool(c.get("pressure_only"))),
-             "Alleen druk gemeten: druk alleen kan aanspannen en persen niet onderscheiden "
-             "(Bø & Sherburn 2005). Kijk of de sonde naar binnen beweegt.",
-             "Pressure alone was measured: it cannot tell a squeeze from a push (Bø & "
-             "Sherburn 2005). Check that the probe moves inwards."),
-    Sentence("not_judged", _not_judged,
-             "{reps:Herhaling|Herhalingen} {reps} niet beoordeeld: het signaal was verstoord "
-             "({why_nl}).",
-             "{reps:Repetition|Repetitions} {reps} not judged: the signal was disturbed "
-             "({why_en})."),
-    Sentence("no_reps", _none_scored, "Geen herhalingen gescoord.", "No repetitions scored."),
-    Sentence("incomplete", _incomplete,
-             "Sessie niet afgemaakt: {reps} van de {planned} herhalingen gedaan.",
-             "Session not finished: {reps} of {planned} repetitions done."),
-    Sentence("reps_met", _held, "Hield {met} van de {n} keer {hold:g} s vast.",
-             "Held {hold:g} s in {met} of {n} {n:repetition|repetitions}."),
-    Sentence("reps_met_mixed", _held_mixed, "Hield {met} van de {n} keer vast.",
-             "Held the target in {met} of {n} {n:repetition|repetitions}."),
-    Sentence("late_onset", _with_flag("late_onset"),
-             "Laat begonnen bij {reps:herhaling|herhalingen} {reps}.",
-             "Late onset in {reps:repetition|repetitions} {reps}."),
-    Sentence("early_onset", _with_flag("early_onset"),
-             "Te vroeg begonnen (in de rust ervoor) bij {reps:herhaling|herhalingen} {reps}.",
-             "Early onset (in the rest before) in {reps:repetition|repetitions} {reps}."),
-    Sentence("incomplete_relaxation", _with_flag("incomplete_relaxation"),
-             "Na {reps:herhaling|herhalingen} {reps} onvolledig ontspannen.",
-             "Incomplete relaxation after {reps:repetition|repetitions} {reps}."),
-    Sentence("tense_rest", _tense_rest,
-             "Gespannen in rust na {reps:herhaling|herhalingen} {reps}: {level:.1f} µV, "
-             "{ratio:.1f} × de rust vooraf (grens {limit:g} µV).",
-             "Tense at rest after {reps:repetition|repetitions} {reps}: {level:.1f} µV, "
-             "{ratio:.1f} × the rest before (limit {limit:g} µV)."),
-    Sentence("no_contraction", _with_flag("no_contraction"),
-             "Geen aanspanning bij {reps:herhaling|herhalingen} {reps}.",
-             "No contraction in {reps:repetition|repetitions} {reps}."),
-    Sentence("knack_late", _with_flag("knack_late"),
-             "Te laat geknepen bij het hoesten bij {reps:herhaling|herhalingen} {reps}: eerst "
-             "knijpen, dan hoesten.",
-             "Squeezed too late for the cough in {reps:repetition|repetitions} {reps}: squeeze "
-             "first, then cough."),
-    Sentence("co_contraction", _with_flag("co_contraction"),
-             "Buikspieren spanden mee bij {reps:herhaling|herhalingen} {reps}.",
-             "Abdominal co-contraction in {reps:repetition|repetitions} {reps}."),
-    Sentence("straining", _with_flag("straining"),
-             "Geperst in plaats van aangespannen bij {reps:herhaling|herhalingen} {reps}: "
-             "niet persen, adem niet inhouden.",
-             "Straining instead of squeezing in {reps:repetition|repetitions} {reps}: "
-             "no pushing, keep breathing."),
-    Sentence("too_strong", _with_flag("too_strong"),
-             "Te hard aangespannen bij {reps:herhaling|herhalingen} {reps}.",
-             "Too strong in {reps:repetition|repetitions} {reps}."),
-    Sentence("quick_count", _quick(faded=True),
-             "{value} snelle {value:aanspanning|aanspanningen} tot vermoeidheid{why_nl}.",
-             "{value} quick {value:contraction|contractions} before fatigue{why_en}."),
-    Sentence("quick_count_steady", _quick(faded=False),
-             "{value} snelle {value:aanspanning|aanspanningen}; de telling liep tot het eind "
-             "van de reeks.",
-             "{value} quick {value:contraction|contractions}; the count ran to the end of the "
-             "set."),
-    Sentence("quick_skipped", _quick_skipped,
-             "De snelle aanspanning bij {flicks:herhaling|herhalingen} {flicks} niet "
-             "meegeteld (zwakker of niet losgelaten): één keer is nog geen vermoeidheid.",
-             "The quick contraction in {flicks:repetition|repetitions} {flicks} not counted "
-             "(weaker or not let go): once is not fatigue yet."),
-    Sentence("quick_skipped_between", _quick_skipped_between,
-             "{n} snelle {n:aanspanning|aanspanningen} tussen de herhalingen niet meegeteld "
-             "(zwakker of niet losgelaten).",
-             "{n} quick {n:contraction|contractions} between the repetitions not counted "
-             "(weaker or not let go)."),
-    Sentence("endurance_hold_s", _key("endurance_hold_s"),
-             "Uithoudingsvermogen: {value:.0f} s vastgehouden.",
-             "Endurance: held {value:.0f} s."),
-    Sentence("floors_distinct", _lift,
-             "Verdiepingen duidelijk gescheiden: {floors} van de {n} keer. "
-             "In één keer losgelaten: {quick} van de {n} keer.",
-             "Distinct floors: {floors} of {n} {n:lift|lifts}. "
-             "Let go in one go: {quick} of {n} {n:lift|lifts}."),
-    Sentence("control_faded_from", _key("control_faded_from"),
-             "De controle werd minder vanaf herhaling {value}: stop dan met de oefening en "
-             "rust uit.",
-             "Control faded from repetition {value}: stop the exercise there and rest."),
-    Sentence("fatigue_ratio", _fatigue,
-             "Spieractiviteit nam af tot {pct:.0f} % van de eerste herhaling.",
-             "Muscle activity fell to {pct:.0f} % of the first repetition."),
-    Sentence("hold_shorter", _holds_shorter,
-             "De aanspanningen werden korter naarmate de oefening vorderde: gemiddeld "
-             "{first:.1f} s vastgehouden in het eerste derde, {last:.1f} s in het laatste.",
-             "The squeezes got shorter as the exercise went on: held {first:.1f} s on "
-             "average in the first third, {last:.1f} s in the last."),
-    Sentence("glazer", _glazer,
-             "Rust vooraf {pre:.1f} {unit}, achteraf {post:.1f} {unit}.",
-             "Rest before {pre:.1f} {unit}, after {post:.1f} {unit}."),
-    Sentence("perfect", _perfect, "PERFECT: E {E:.0f} s, R {R}, F {F}.",
-             "PERFECT: E {E:.0f} s, R {R}, F {F}."),
-    Sentence("possible_straining", _with_flag("possible_straining"),
-             "Mogelijk geperst bij {reps:herhaling|herhalingen} {reps}: de druk steeg traag.",
-             "Possible straining in {reps:repetition|repetitions} {reps}: the pressure rose "
-             "slowly."),
-    Sentence("mvc_from_recording", _flagged("mvc_from_recording"),
-             "Geen kalibratie opgenomen: rust en MVC geschat uit de opname.",
-             "No calibration recorded: rest and MVC estimated from the recording."),
-    Sentence("no_mvc", _flagged("no_mvc"),
-             "Zonder maximale aanspanning gemeten: niveaus in µV, geen % MVC.",
-             "Measured without a maximal squeeze: levels in µV, no % MVC."),
-    Sentence("mvc_estimated", _flagged("mvc_estimated"),
-             "MVC geschat uit rustige aanspanningen (half), niet gemeten.",
-             "MVC estimated from gentle (half) squeezes, not measured."),
-)
-
-
-def summary_text(summary: dict, reps: list[dict], lang: str) -> str:
-    """The summary's sentences in ``lang``: what a therapist reads at a glance."""
-    out = []
-    for s in SENTENCES:
-        values = s.values(summary, reps)
-        if values is not None:
-            out.append(format_text(s.nl if lang == "nl" else s.en, lang, **values))
-    return " ".join(out)
-
+# the parts of the sentence on calibration squeezes that differed (``squeezes_disagree``)
+SQUEEZE_WORDS: dict[str, tuple[str, str]] = {
+    # the one more squeeze asked for when the first three disagreed
+    "more_none": ("", ""),
+    "more_confirmed": ("; een vierde keer knijpen kwam overeen met een van de drie",
+                       "; a fourth squeeze matched one of the three"),
+    "more_unconfirmed": ("; ook een vierde keer knijpen bevestigde er geen",
+                         "; a fourth squeeze confirmed none of them either"),
+    "what_gentle": ("rustige aanspanningen", "gentle squeezes"),
+    "what_maximal": ("maximale aanspanningen", "maximal squeezes"),
+    "mvc_gentle": ("geschatte MVC (2 × half)", "estimated MVC (2 × half)"),
+    "mvc_maximal": ("MVC", "MVC"),
+    "again": (" Kalibreer opnieuw als dat niet klopt.", " Calibrate again if that is wrong."),
+    "settled": ("", ""),  # a fourth squeeze confirmed one: no call to calibrate again
+}
 
 # --- the patient's sentences ------------------------------------------------------------------
-@dataclass(frozen=True)
-class Advice:
-    """One thing the patient is told: ``nl``/``en`` what happened, a full sentence in the
-    u-form with its subject and no units (no µV, MVC, ×, %, s: numbers stay in the
-    therapist's table; a count of times is not a unit); ``next_nl``/``next_en`` the one thing
-    to do next time when this is the first problem found ("" for a result); ``good``: a
-    result, said before the problems."""
-
-    key: str
-    values: Values
-    nl: str
-    en: str
-    next_nl: str = ""
-    next_en: str = ""
-    good: bool = False
-
-
-def _any_flag(*codes: str) -> Values:
-    def values(summary: dict, reps: list[dict]) -> dict | None:
-        return {} if any(c in r.get("flags", ()) for r in reps for c in codes) else None
-    return values
-
-
-def _when(test: Callable[[dict], bool]) -> Values:
-    def values(summary: dict, reps: list[dict]) -> dict | None:
-        return {} if test(summary) else None
-    return values
-
-
-def _p_quick(faded: bool) -> Values:
-    def values(summary: dict, reps: list[dict]) -> dict | None:
-        n = summary.get("quick_count")
-        if not n or bool(summary.get("quick_faded", True)) != faded:
-            return None
-        return {"n": n}
-    return values
-
-
-def _p_held(all_met: bool) -> Values:
-    def values(summary: dict, reps: list[dict]) -> dict | None:
-        n, met, _ = _holds(summary, reps)
-        if not n or assessment(summary) or (met >= n) != all_met:
-            return None
-        return {"met": met, "n": n}
-    return values
-
-
-def _p_lift(which: str) -> Values:
-    """The lift: ``floors`` not always distinct, ``release`` not always in one go, ``good``
-    both every time."""
-    def values(summary: dict, reps: list[dict]) -> dict | None:
-        got = _lift(summary, reps)
-        if got is None or not got["n"]:
-            return None
-        floors, quick = got["floors"] >= got["n"], got["quick"] >= got["n"]
-        ok = {"floors": not floors, "release": not quick, "good": floors and quick}[which]
-        return {} if ok else None
-    return values
-
-
-# in order of what matters most for next time: the first problem found gives the advice;
-# results (``good``) are said first, then at most ``PATIENT_PROBLEMS`` problems
-PATIENT: tuple[Advice, ...] = (
-    Advice("no_reps", _none_scored,
-           "Er is deze keer geen herhaling beoordeeld.",
-           "No repetition could be scored this time.",
-           "Volgt u de volgende keer de aanwijzingen op het scherm tot het einde van de "
-           "oefening.",
-           "Next time, follow the cues on the screen through the whole exercise."),
-    Advice("not_judged", _any_flag("not_judged"),
-           "Het signaal was bij een deel van de oefening verstoord; dat deel telt niet mee.",
-           "The signal was disturbed during part of the exercise; that part does not count.",
-           "Controleert u de volgende keer of de sonde goed zit en of de kabel stil ligt.",
-           "Next time, check that the probe sits well and that the cable lies still."),
-    Advice("assessment", _when(assessment),
-           "Dit was een meting; uw fysiotherapeut bespreekt de uitkomst met u.",
-           "This was a measurement; your physiotherapist will discuss the result with you.",
-           "Oefent u tot de volgende keer thuis verder zoals u met uw fysiotherapeut hebt "
-           "afgesproken.",
-           "Until next time, keep practising at home as agreed with your physiotherapist."),
-    Advice("straining", _any_flag("straining", "possible_straining"),
-           "U perste bij sommige herhalingen in plaats van de bekkenbodem aan te spannen.",
-           "You pushed down instead of squeezing in some repetitions.",
-           "Perst u de volgende keer niet, en blijft u rustig doorademen terwijl u aanspant.",
-           "Next time, do not push down, and keep breathing calmly while you squeeze."),
-    Advice("co_contraction", _any_flag("co_contraction"),
-           "Uw buikspieren spanden mee met de bekkenbodem.",
-           "Your abdominal muscles tightened along with the pelvic floor.",
-           "Houdt u de volgende keer uw buik, billen en benen ontspannen, en spant u alleen "
-           "de bekkenbodem aan.",
-           "Next time, keep your belly, buttocks and legs relaxed, and squeeze only the "
-           "pelvic floor."),
-    Advice("knack_late", _any_flag("knack_late"),
-           "U spande de bekkenbodem soms pas aan nadat het hoesten begon.",
-           "You sometimes squeezed the pelvic floor only after the cough had begun.",
-           "Knijpt u de volgende keer eerst de bekkenbodem aan, en hoest u pas daarna.",
-           "Next time, squeeze the pelvic floor first, and only then cough."),
-    Advice("too_strong", _any_flag("too_strong"),
-           "U spande harder aan dan deze rustige oefening vraagt.",
-           "You squeezed harder than this gentle exercise asks.",
-           "Spant u de volgende keer rustiger aan; zo hard als u kunt is hier niet nodig.",
-           "Next time, squeeze more gently; as hard as you can is not needed here."),
-    Advice("not_relaxed", _any_flag("incomplete_relaxation", "tense_rest"),
-           "U liet na sommige aanspanningen niet helemaal los.",
-           "You did not let go completely after some squeezes.",
-           "Laat u de volgende keer na elke aanspanning helemaal los voordat u opnieuw "
-           "aanspant.",
-           "Next time, let go completely after each squeeze before you squeeze again."),
-    Advice("control_faded", _key("control_faded_from"),
-           "Uw controle over het aanspannen en loslaten werd minder naarmate de oefening "
-           "vorderde.",
-           "Your control of squeezing and letting go faded as the exercise went on.",
-           "Stopt u de volgende keer zodra de controle minder wordt, en rust u dan eerst uit.",
-           "Next time, stop as soon as your control fades, and rest first."),
-    Advice("hold_shorter", _holds_shorter,
-           "Uw aanspanningen werden korter naarmate de oefening vorderde.",
-           "Your squeezes got shorter as the exercise went on.",
-           "Stopt u de volgende keer zodra u de aanspanning niet meer zo lang kunt "
-           "vasthouden, en rust u dan eerst uit.",
-           "Next time, stop as soon as you can no longer hold the squeeze as long, and rest "
-           "first."),
-    Advice("weaker", _fatigue,
-           "Uw aanspanningen werden zwakker naarmate de oefening vorderde.",
-           "Your squeezes got weaker as the exercise went on.",
-           "Stopt u de volgende keer zodra de aanspanningen zwakker worden, en probeert u het "
-           "een paar uur later opnieuw.",
-           "Next time, stop as soon as the squeezes get weaker, and try again a few hours "
-           "later."),
-    Advice("quick_not_released", _when(lambda s: s.get("quick_ended") in ("not_released",
-                                                                           "held")),
-           "U liet de laatste snelle aanspanningen niet helemaal los.",
-           "You did not let go completely of the last quick squeezes.",
-           "Laat u de volgende keer na elke snelle aanspanning meteen helemaal los.",
-           "Next time, let go completely and at once after each quick squeeze."),
-    Advice("early", _any_flag("early_onset"),
-           "U begon soms al aan te spannen voordat het scherm dat vroeg.",
-           "You sometimes began to squeeze before the screen asked you to.",
-           "Blijft u de volgende keer ontspannen tot het scherm zegt dat u mag aanspannen.",
-           "Next time, stay relaxed until the screen says you may squeeze."),
-    Advice("late", _any_flag("late_onset"),
-           "U begon soms pas een tijd na het startsignaal aan te spannen.",
-           "You sometimes began to squeeze a while after the start cue.",
-           "Let u de volgende keer goed op het startsignaal, en spant u dan meteen aan.",
-           "Next time, watch for the start cue, and squeeze straight away."),
-    Advice("no_contraction", _any_flag("no_contraction"),
-           "Er was bij sommige herhalingen geen aanspanning te zien.",
-           "No squeeze could be seen in some repetitions.",
-           "Let u de volgende keer goed op het startsignaal, en spant u dan meteen aan.",
-           "Next time, watch for the start cue, and squeeze straight away."),
-    Advice("held_some", _p_held(False),
-           "U hield de aanspanning {met} van de {n} keer zo lang vast als gevraagd.",
-           "You held the squeeze as long as asked in {met} of {n} "
-           "{n:repetition|repetitions}.",
-           "Houdt u de volgende keer elke aanspanning vast tot het scherm zegt dat u mag "
-           "ontspannen.",
-           "Next time, hold each squeeze until the screen says you may relax."),
-    Advice("lift_floors", _p_lift("floors"),
-           "De verdiepingen van de lift waren niet altijd goed van elkaar te onderscheiden.",
-           "The floors of the lift could not always be told apart.",
-           "Bouwt u de lift de volgende keer rustig op, verdieping voor verdieping.",
-           "Next time, build the lift up calmly, floor by floor."),
-    Advice("lift_release", _p_lift("release"),
-           "U liet de lift niet altijd in één keer los.",
-           "You did not always let the lift go in one go.",
-           "Laat u de lift de volgende keer in één keer helemaal los.",
-           "Next time, let the lift go completely in one go."),
-    Advice("incomplete", _when(lambda s: bool(s.get("incomplete"))),
-           "U hebt de oefening deze keer niet helemaal afgemaakt.",
-           "You did not finish the exercise this time.",
-           "Maakt u de oefening de volgende keer af, of stopt u bewust zodra u moe wordt.",
-           "Next time, finish the exercise, or stop on purpose as soon as you get tired."),
+# key -> (Dutch, English, Dutch next time, English next time): what happened, a full
+# sentence in the u-form with its subject and no units (no µV, MVC, ×, %, s: numbers stay in
+# the therapist's table; a count of times is not a unit), and the one thing to do next time
+# when this is the first problem found ("" for a result). In order of what matters most.
+ADVICE: dict[str, tuple[str, str, str, str]] = {
+    "no_reps": (
+        "Er is deze keer geen herhaling beoordeeld.",
+        "No repetition could be scored this time.",
+        "Volgt u de volgende keer de aanwijzingen op het scherm tot het einde van de "
+        "oefening.",
+        "Next time, follow the cues on the screen through the whole exercise."),
+    "not_judged": (
+        "Het signaal was bij een deel van de oefening verstoord; dat deel telt niet mee.",
+        "The signal was disturbed during part of the exercise; that part does not count.",
+        "Controleert u de volgende keer of de sonde goed zit en of de kabel stil ligt.",
+        "Next time, check that the probe sits well and that the cable lies still."),
+    "assessment": (
+        "Dit was een meting; uw fysiotherapeut bespreekt de uitkomst met u.",
+        "This was a measurement; your physiotherapist will discuss the result with you.",
+        "Oefent u tot de volgende keer thuis verder zoals u met uw fysiotherapeut hebt "
+        "afgesproken.",
+        "Until next time, keep practising at home as agreed with your physiotherapist."),
+    "straining": (
+        "U perste bij sommige herhalingen in plaats van de bekkenbodem aan te spannen.",
+        "You pushed down instead of squeezing in some repetitions.",
+        "Perst u de volgende keer niet, en blijft u rustig doorademen terwijl u aanspant.",
+        "Next time, do not push down, and keep breathing calmly while you squeeze."),
+    "co_contraction": (
+        "Uw buikspieren spanden mee met de bekkenbodem.",
+        "Your abdominal muscles tightened along with the pelvic floor.",
+        "Houdt u de volgende keer uw buik, billen en benen ontspannen, en spant u alleen "
+        "de bekkenbodem aan.",
+        "Next time, keep your belly, buttocks and legs relaxed, and squeeze only the "
+        "pelvic floor."),
+    "knack_late": (
+        "U spande de bekkenbodem soms pas aan nadat het hoesten begon.",
+        "You sometimes squeezed the pelvic floor only after the cough had begun.",
+        "Knijpt u de volgende keer eerst de bekkenbodem aan, en hoest u pas daarna.",
+        "Next time, squeeze the pelvic floor first, and only then cough."),
+    "too_strong": (
+        "U spande harder aan dan deze rustige oefening vraagt.",
+        "You squeezed harder than this gentle exercise asks.",
+        "Spant u de volgende keer rustiger aan; zo hard als u kunt is hier niet nodig.",
+        "Next time, squeeze more gently; as hard as you can is not needed here."),
+    "not_relaxed": (
+        "U liet na sommige aanspanningen niet helemaal los.",
+        "You did not let go completely after some squeezes.",
+        "Laat u de volgende keer na elke aanspanning helemaal los voordat u opnieuw "
+        "aanspant.",
+        "Next time, let go completely after each squeeze before you squeeze again."),
+    "control_faded": (
+        "Uw controle over het aanspannen en loslaten werd minder naarmate de oefening "
+        "vorderde.",
+        "Your control of squeezing and letting go faded as the exercise went on.",
+        "Stopt u de volgende keer zodra de controle minder wordt, en rust u dan eerst uit.",
+        "Next time, stop as soon as your control fades, and rest first."),
+    "hold_shorter": (
+        "Uw aanspanningen werden korter naarmate de oefening vorderde.",
+        "Your squeezes got shorter as the exercise went on.",
+        "Stopt u de volgende keer zodra u de aanspanning niet meer zo lang kunt "
+        "vasthouden, en rust u dan eerst uit.",
+        "Next time, stop as soon as you can no longer hold the squeeze as long, and rest "
+        "first."),
+    "weaker": (
+        "Uw aanspanningen werden zwakker naarmate de oefening vorderde.",
+        "Your squeezes got weaker as the exercise went on.",
+        "Stopt u de volgende keer zodra de aanspanningen zwakker worden, en probeert u het "
+        "een paar uur later opnieuw.",
+        "Next time, stop as soon as the squeezes get weaker, and try again a few hours "
+        "later."),
+    "quick_not_released": (
+        "U liet de laatste snelle aanspanningen niet helemaal los.",
+        "You did not let go completely of the last quick squeezes.",
+        "Laat u de volgende keer na elke snelle aanspanning meteen helemaal los.",
+        "Next time, let go completely and at once after each quick squeeze."),
+    "early": (
+        "U begon soms al aan te spannen voordat het scherm dat vroeg.",
+        "You sometimes began to squeeze before the screen asked you to.",
+        "Blijft u de volgende keer ontspannen tot het scherm zegt dat u mag aanspannen.",
+        "Next time, stay relaxed until the screen says you may squeeze."),
+    "late": (
+        "U begon soms pas een tijd na het startsignaal aan te spannen.",
+        "You sometimes began to squeeze a while after the start cue.",
+        "Let u de volgende keer goed op het startsignaal, en spant u dan meteen aan.",
+        "Next time, watch for the start cue, and squeeze straight away."),
+    "no_contraction": (
+        "Er was bij sommige herhalingen geen aanspanning te zien.",
+        "No squeeze could be seen in some repetitions.",
+        "Let u de volgende keer goed op het startsignaal, en spant u dan meteen aan.",
+        "Next time, watch for the start cue, and squeeze straight away."),
+    "held_some": (
+        "U hield de aanspanning {met} van de {n} keer zo lang vast als gevraagd.",
+        "You held the squeeze as long as asked in {met} of {n} "
+        "{n:repetition|repetitions}.",
+        "Houdt u de volgende keer elke aanspanning vast tot het scherm zegt dat u mag "
+        "ontspannen.",
+        "Next time, hold each squeeze until the screen says you may relax."),
+    "lift_floors": (
+        "De verdiepingen van de lift waren niet altijd goed van elkaar te onderscheiden.",
+        "The floors of the lift could not always be told apart.",
+        "Bouwt u de lift de volgende keer rustig op, verdieping voor verdieping.",
+        "Next time, build the lift up calmly, floor by floor."),
+    "lift_release": (
+        "U liet de lift niet altijd in één keer los.",
+        "You did not always let the lift go in one go.",
+        "Laat u de lift de volgende keer in één keer helemaal los.",
+        "Next time, let the lift go completely in one go."),
+    "incomplete": (
+        "U hebt de oefening deze keer niet helemaal afgemaakt.",
+        "You did not finish the exercise this time.",
+        "Maakt u de oefening de volgende keer af, of stopt u bewust zodra u moe wordt.",
+        "Next time, finish the exercise, or stop on purpose as soon as you get tired."),
     # results: said first, no advice of their own
-    Advice("held_all", _p_held(True),
-           "U hield de aanspanning elke keer zo lang vast als gevraagd.",
-           "You held the squeeze as long as asked every time.", good=True),
-    Advice("quick_faded", _p_quick(True),
-           "U deed {n} snelle {n:aanspanning|aanspanningen} voordat u moe werd.",
-           "You did {n} quick {n:squeeze|squeezes} before you got tired.", good=True),
-    Advice("quick_steady", _p_quick(False),
-           "U deed {n} snelle {n:aanspanning|aanspanningen}, tot het eind van de reeks.",
-           "You did {n} quick {n:squeeze|squeezes}, to the end of the set.", good=True),
-    Advice("endurance", _key("endurance_hold_s"),
-           "U hield de halve aanspanning zo lang vast als u kon.",
-           "You held the half squeeze as long as you could.", good=True),
-    Advice("lift_good", _p_lift("good"),
-           "U bouwde de lift mooi op, verdieping voor verdieping, en liet in één keer los.",
-           "You built the lift up well, floor by floor, and let go in one go.", good=True),
-)
-PATIENT_PROBLEMS = 2  # at most this many problems said: one thing to work on is enough
-PATIENT_ASSESSMENT = ("no_reps", "not_judged", "assessment")  # an assessment says only these
-PATIENT_WELL = ("U deed de oefening goed.", "You did the exercise well.")
-PATIENT_NEXT = ("Gaat u de volgende keer zo door, en oefent u zoals u met uw fysiotherapeut "
-                "hebt afgesproken.",
-                "Next time, keep it up, and practise as agreed with your physiotherapist.")
-
-
-def patient_sentences(summary: dict, reps: list[dict], lang: str) -> tuple[list[str], str]:
-    """(what happened, the one thing to do next time) for the patient, in ``lang``."""
-    found = [(a, v) for a in PATIENT if (v := a.values(summary, reps)) is not None
-             and (not assessment(summary) or a.key in PATIENT_ASSESSMENT)]
-    goods = [(a, v) for a, v in found if a.good]
-    problems = [(a, v) for a, v in found if not a.good]
-    said = [format_text(pick((a.nl, a.en), lang), lang, **v)
-            for a, v in goods + problems[:PATIENT_PROBLEMS]]
-    advice = next((pick((a.next_nl, a.next_en), lang) for a, _ in problems), None)
-    return said or [pick(PATIENT_WELL, lang)], advice or pick(PATIENT_NEXT, lang)
-
-
-def patient_text(summary: dict, reps: list[dict], lang: str) -> str:
-    """The patient's summary in ``lang``: what went well, at most two things that did not,
-    and one thing to do next time (``PATIENT``)."""
-    said, advice = patient_sentences(summary, reps, lang)
-    return " ".join([*said, advice])
+    "held_all": (
+        "U hield de aanspanning elke keer zo lang vast als gevraagd.",
+        "You held the squeeze as long as asked every time.", "", ""),
+    "quick_faded": (
+        "U deed {n} snelle {n:aanspanning|aanspanningen} voordat u moe werd.",
+        "You did {n} quick {n:squeeze|squeezes} before you got tired.", "", ""),
+    "quick_steady": (
+        "U deed {n} snelle {n:aanspanning|aanspanningen}, tot het eind van de reeks.",
+        "You did {n} quick {n:squeeze|squeezes}, to the end of the set.", "", ""),
+    "endurance": (
+        "U hield de halve aanspanning zo lang vast als u kon.",
+        "You held the half squeeze as long as you could.", "", ""),
+    "lift_good": (
+        "U bouwde de lift mooi op, verdieping voor verdieping, en liet in één keer los.",
+        "You built the lift up well, floor by floor, and let go in one go.", "", ""),
+    # nothing found: the exercise went well, keep it up
+    "well": (
+        "U deed de oefening goed.",
+        "You did the exercise well.",
+        "Gaat u de volgende keer zo door, en oefent u zoals u met uw fysiotherapeut hebt "
+        "afgesproken.",
+        "Next time, keep it up, and practise as agreed with your physiotherapist."),
+}
 
 
 def change_text(judged: dict | None, lang: str, unit: str | None = None) -> str:

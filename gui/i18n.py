@@ -3,22 +3,10 @@ catalogue, ``bbfeedback.texts`` (``GUI``)."""
 
 from __future__ import annotations
 
-import locale
-import os
-
 from bbfeedback import texts as words
+from bbfeedback.texts import system_language  # noqa: F401  (the window's default)
 
 POSTURES = ("lying", "sitting", "standing")  # a session's postures (words: texts.POSTURES)
-
-
-def system_language() -> str:
-    """'nl' when the system locale is Dutch, else 'en'."""
-    for key in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(key)
-        if value:
-            return "nl" if value.lower().startswith("nl") else "en"
-    code = (locale.getlocale()[0] or "").lower()
-    return "nl" if code.startswith("nl") else "en"
 
 
 def tr(key: str, lang: str) -> str:

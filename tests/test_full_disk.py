@@ -75,7 +75,8 @@ def assert_valid(path: Path) -> int:
 def one_error_line(got: subprocess.CompletedProcess, status: int, needle: str) -> str:
     assert "Traceback" not in got.stderr, got.stderr[-3000:]
     assert got.returncode == status, (got.returncode, got.stderr[-3000:])
-    errors = [x for x in got.stderr.splitlines() if x.startswith("bbfeedback: error:")]
+    errors = [x for x in got.stderr.splitlines()  # "fout" under --lang nl
+              if x.startswith(("bbfeedback: error:", "bbfeedback: fout:"))]
     assert len(errors) == 1 and needle in errors[0], got.stderr
     assert got.stderr.rstrip().splitlines()[-1] == errors[0]  # it ends with that line
     return errors[0]

@@ -22,7 +22,7 @@ from bbfeedback.app.recorder import SessionRecorder
 from bbfeedback.app.report import progress_report, session_report
 from bbfeedback.app.run import BlockList, run
 from bbfeedback.app.sources import SIM_FULL_SCALE
-from bbfeedback.exercise import protocols
+from bbfeedback.exercise import protocols, sentences
 from bbfeedback.exercise.scores import Flag
 from bbfeedback.exercise.session import Session
 from bbfeedback.recording import read_recording
@@ -276,19 +276,18 @@ def test_every_sentence_in_both_languages_singular_and_plural():
                                     "weak": True, "squeezes": [25.0, 42.0, 70.0],
                                     "squeezes_agree": False, "pressure_only": True}}
         for lang in ("nl", "en"):
-            text = texts.summary_text(summary, reps(n), lang)
+            text = sentences.summary_text(summary, reps(n), lang)
             check(text, lang, "all sentences")
-            shown = [s.key for s in texts.SENTENCES if s.values(summary, reps(n)) is not None]
+            shown = [key for key, _ in sentences.summary_items(summary, reps(n))]
             # with Glazer and PERFECT numbers it is an assessment: no "Hield ... vast"
-            assert set(shown) == {s.key for s in texts.SENTENCES} - {
+            assert set(shown) == set(sentences.SENTENCES) - {
                 "no_reps", "reps_met_mixed", "quick_count_steady", "reps_met"}
             practice = {k: v for k, v in summary.items() if k not in ("glazer", "perfect")}
-            check(texts.summary_text(practice, reps(n), lang), lang, "all sentences")
-            assert "reps_met" in [s.key for s in texts.SENTENCES
-                                  if s.values(practice, reps(n)) is not None]
+            check(sentences.summary_text(practice, reps(n), lang), lang, "all sentences")
+            assert "reps_met" in [key for key, _ in sentences.summary_items(practice, reps(n))]
     one = {"reps": 1, "reps_met": 1, "quick_count": 1, "fatigue_ratio": None,
            "resting_tone": {"limit": 7.0}}
-    assert texts.summary_text(one, reps(1)[:1], "nl") == (
+    assert sentences.summary_text(one, reps(1)[:1], "nl") == (
         "Herhaling 1 niet beoordeeld: het signaal was verstoord (signaal onderbroken, signaal "
         "afgekapt, elektrode los, pieken, kabelstoring, storing door het lichtnet, "
         "bewegingsstoring). "
@@ -301,9 +300,9 @@ def test_every_sentence_in_both_languages_singular_and_plural():
         "Geperst in plaats van aangespannen bij herhaling 1: niet persen, adem niet inhouden. "
         "Te hard aangespannen bij herhaling 1. 1 snelle aanspanning tot vermoeidheid. "
         "Mogelijk geperst bij herhaling 1: de druk steeg traag.")
-    assert "1 quick contraction before" in texts.summary_text(one, reps(1), "en")
-    assert "herhalingen 1, 2 en 3" in texts.summary_text({"reps": 3, "reps_met": 0},
-                                                         reps(3), "nl")
+    assert "1 quick contraction before" in sentences.summary_text(one, reps(1), "en")
+    assert "herhalingen 1, 2 en 3" in sentences.summary_text({"reps": 3, "reps_met": 0},
+                                                             reps(3), "nl")
 
 
 PATIENT_UNITS = re.compile(r"µV|MVC|×|%|cmH|\d\s*(s|Hz)\b|\d[,.]\d")
@@ -315,30 +314,26 @@ def check_patient_words(text: str, what: str) -> None:
 
 
 def test_every_patient_sentence_in_both_languages():
-    """Each of the patient's sentences (``texts.PATIENT``) plainly in its language, in the
-    u-form with its subject (Dutch: "U", "Uw", or a subject noun; the advice "... u ..."),
-    and every advice one sentence about next time."""
-    for advice in texts.PATIENT:
+    """Each of the patient's sentences (``texts.ADVICE``, with "well" when nothing was
+    found) plainly in its language, in the u-form with its subject (Dutch: "U", "Uw", or a
+    subject noun; the advice "... u ..."), and every advice one sentence about next time."""
+    for key, (said_nl, said_en, next_nl, next_en) in texts.ADVICE.items():
         for n in (1, 3):
             values = {"n": n, "met": 1}
-            nl = texts.format_text(advice.nl, "nl", **values)
-            en = texts.format_text(advice.en, "en", **values)
-            check(nl, "nl", advice.key)
-            check(en, "en", advice.key)
-            check_patient_words(nl + " " + en, advice.key)
+            nl = texts.format_text(said_nl, "nl", **values)
+            en = texts.format_text(said_en, "en", **values)
+            check(nl, "nl", key)
+            check(en, "en", key)
+            check_patient_words(nl + " " + en, key)
             assert re.search(r"\b([Uu]w?|Er|Het|De|Dit)\b", nl), nl
-        if advice.good:
-            assert not advice.next_nl and not advice.next_en
+        if key != sentences.WELL and sentences.PATIENT[key].good:
+            assert not next_nl and not next_en
             continue
-        for nl, en in ((advice.next_nl, advice.next_en),):
-            check(nl, "nl", advice.key)
-            check(en, "en", advice.key)
-            check_patient_words(nl + " " + en, advice.key)
-            assert re.search(r"\bu\b", nl) and "volgende keer" in nl, nl
-            assert "next time" in en.lower() and en.count(".") == nl.count(".") == 1, en
-    for nl, en in (texts.PATIENT_WELL, texts.PATIENT_NEXT):
-        check(nl, "nl", "patient")
-        check(en, "en", "patient")
+        check(next_nl, "nl", key)
+        check(next_en, "en", key)
+        check_patient_words(next_nl + " " + next_en, key)
+        assert re.search(r"\bu\b", next_nl) and "volgende keer" in next_nl, next_nl
+        assert "next time" in next_en.lower() and next_en.count(".") == next_nl.count(".") == 1
 
 
 def test_numbers_per_language():

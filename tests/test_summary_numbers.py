@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bbfeedback import texts
+from bbfeedback.exercise import sentences
 from bbfeedback.exercise import summary as summary_mod
 
 
@@ -71,7 +71,7 @@ def test_a_few_repetitions_are_still_listed(flagged, nl, en):
 def test_quick_flicks_without_a_total_are_counted():
     summary = {"reps": 40, "reps_met": 40, "quick_skipped": list(range(1, 40, 2))}
     rows = [{"index": i, "flags": []} for i in range(1, 41)]
-    nl = texts.summary_text(summary, rows, "nl")
-    en = texts.summary_text(summary, rows, "en")
+    nl = sentences.summary_text(summary, rows, "nl")
+    en = sentences.summary_text(summary, rows, "en")
     assert "De snelle aanspanning bij 20 herhalingen niet meegeteld" in nl
     assert "The quick contraction in 20 repetitions not counted" in en

@@ -16,7 +16,7 @@ from bbfeedback.app import tables
 from bbfeedback.app.report import _rep_table
 from bbfeedback.detect.calibration import Calibration
 from bbfeedback.detect.contractions import Contraction
-from bbfeedback.exercise import protocols, scoring
+from bbfeedback.exercise import protocols, scoring, sentences
 from bbfeedback.exercise.protocols import WORK
 from bbfeedback.exercise.scores import Flag, LiftScore, RepScore
 from bbfeedback.exercise.summary import (
@@ -468,22 +468,22 @@ def check_patient(text: str, lang: str, said: list[str], advice: str) -> None:
 def test_patient_sentences(pid, how):
     summary, reps = session(pid, how=behaviours()[how])
     for lang in ("nl", "en"):
-        said, advice = texts.patient_sentences(summary, reps, lang)
+        said, advice = sentences.patient_sentences(summary, reps, lang)
         text = summary[f"patient_text_{lang}"]
         assert text == " ".join([*said, advice])
         check_patient(text, lang, said, advice)
-        assert len(said) <= 3 + texts.PATIENT_PROBLEMS
+        assert len(said) <= 3 + sentences.PATIENT_PROBLEMS
 
 
 def test_the_first_problem_gives_the_one_advice():
     summary, reps = session("a1-strength", how=lambda steps, i, n: {
         "flags": (Flag.INCOMPLETE_RELAXATION, Flag.CO_CONTRACTION)})
-    said, advice = texts.patient_sentences(summary, reps, "nl")
+    said, advice = sentences.patient_sentences(summary, reps, "nl")
     assert said == ["U hield de aanspanning elke keer zo lang vast als gevraagd.",
                     "Uw buikspieren spanden mee met de bekkenbodem.",
                     "U liet na sommige aanspanningen niet helemaal los."]
     assert advice.startswith("Houdt u de volgende keer uw buik, billen en benen ontspannen")
     clean, reps = session("a1-strength")
-    assert texts.patient_sentences(clean, reps, "en") == (
+    assert sentences.patient_sentences(clean, reps, "en") == (
         ["You held the squeeze as long as asked every time."],
         "Next time, keep it up, and practise as agreed with your physiotherapist.")

@@ -13,7 +13,7 @@ from bbfeedback.app.run import BlockList, run
 from bbfeedback.detect.calibration import Calibration, CalibrationEstimate
 from bbfeedback.detect.contractions import Contraction, ContractionDetector, DetectorConfig
 from bbfeedback.errors import InputError
-from bbfeedback.exercise import protocols
+from bbfeedback.exercise import protocols, sentences
 from bbfeedback.exercise.calibrator import NO_MVC_SOURCES
 from bbfeedback.exercise.matching import EARLY_S
 from bbfeedback.exercise.protocols import Protocol
@@ -581,7 +581,7 @@ class Rescoring:
             summary, reps = end.result["summary"], end.result["reps"]
             _without_cues(reps)
             for lang in texts.LANGS:  # said again without the latency flags
-                summary[f"text_{lang}"] = texts.summary_text(summary, reps, lang)
+                summary[f"text_{lang}"] = sentences.summary_text(summary, reps, lang)
             _say_aligned_by_contractions(summary, self.alignment)
         end.result["protocol"]["start_s"] = round(self.session.start_s, 4)
         return end.result

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from bbfeedback import __version__
+from bbfeedback import __version__, texts
 from bbfeedback.app.options import (
     DAY_S,
     Parser,
@@ -95,7 +95,6 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if archive:
         return _cmd_archive(args)
     args.file = args.files[0]
-    from bbfeedback import texts
     from bbfeedback.app import tables
     from bbfeedback.detect.contractions import DetectorConfig
     from bbfeedback.recording import read_recording
@@ -585,6 +584,8 @@ def _main(argv: list[str] | None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
     log_to_stderr()
+    lang = message_language(sys.argv[1:] if argv is None else argv)
+    Parser.lang = lang
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):  # one line: what to type (--help says the rest)
@@ -596,10 +597,21 @@ def _main(argv: list[str] | None) -> int:
     try:
         return args.func(args)
     except InputError as exc:
-        print(f"bbfeedback: error: {_one_line(str(exc))}", file=sys.stderr)
+        print(_one_line(texts.error_line(exc.message, lang, exc.path)), file=sys.stderr)
         return getattr(exc, "exit_status", 2)  # (4: the disk refused a write)
     except BrokenPipeError:
         return 0
+
+
+def message_language(argv: list[str]) -> str:
+    """The language of the command's messages: its ``--lang``, else for the window the
+    system's (as the window itself), else English (the commands' default)."""
+    for k, arg in enumerate(argv):
+        if arg.startswith("--lang="):
+            return "nl" if arg == "--lang=nl" else "en"
+        if arg == "--lang" and k + 1 < len(argv):
+            return "nl" if argv[k + 1] == "nl" else "en"
+    return texts.system_language() if "gui" in argv[:1] else "en"
 
 
 def _one_line(text: str) -> str:

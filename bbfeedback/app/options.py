@@ -18,10 +18,17 @@ DAY_S = 24 * 3600.0
 
 class Parser(argparse.ArgumentParser):
     """argparse that reports a wrong option in one line (no usage dump), worded as every
-    other user mistake: ``bbfeedback: error: ...``."""
+    other user mistake: ``bbfeedback: error: ...``, in the language of the command line
+    (``lang``: set by the CLI before it parses, as options are read before ``--lang`` is)."""
+
+    lang = "en"
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"bbfeedback: error: {shown(message)} (see: {self.prog} --help)\n")
+        from bbfeedback import texts
+
+        see = texts.pick(texts.SEE_HELP, self.lang)
+        self.exit(2, f"{shown(texts.error_line(message, self.lang))} ({see}: {self.prog} "
+                     "--help)\n")
 
 
 @functools.cache

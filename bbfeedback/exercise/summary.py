@@ -17,7 +17,7 @@ import numpy as np
 from bbfeedback import texts as words
 from bbfeedback.detect.calibration import Calibration, squeezes_agree
 from bbfeedback.detect.contractions import Contraction
-from bbfeedback.exercise import matching, scoring
+from bbfeedback.exercise import matching, scoring, sentences
 from bbfeedback.exercise.calibrator import SOURCES
 from bbfeedback.exercise.protocols import BASELINE, PARAMS, REST, WORK, Protocol, Step
 from bbfeedback.exercise.scores import RELAX_LIMIT_PCT, Flag, RepScore
@@ -106,7 +106,7 @@ def session_fatigue(by_section: dict[str, float | None]) -> float | None:
 
 
 # holds got shorter: the mean hold of the last third of a section's repetitions below this
-# share of the first third's (the amplitude sentence's 70 %, ``texts._fatigue``), with a
+# share of the first third's (the amplitude sentence's 70 %, ``sentences._fatigue``), with a
 # falling least-squares slope over the repetitions (clinical-reference.md §7, spec
 # exercises.md "fatigue across repetitions (decline of peak / hold time from first to
 # last)"; leaflets: stop when fatigue sets in). No published threshold: a parameter here
@@ -492,19 +492,22 @@ def oxford_from_pressure(squeeze_cmH2O: float, contracted: bool = True) -> int:
 
 
 def texts(reps: list[RepScore], summary: dict) -> tuple[str, str]:
-    """The therapist's summary sentences (Dutch, English), numbers included: their words and
-    which summary keys and flags they read are the table ``bbfeedback.texts.SENTENCES``."""
+    """The therapist's summary sentences (Dutch, English), numbers included: which summary
+    keys and flags they read are the rules ``exercise.sentences.SENTENCES``, their words
+    ``bbfeedback.texts.SUMMARY``."""
     rows = [r.to_dict() for r in reps]
-    return words.summary_text(summary, rows, "nl"), words.summary_text(summary, rows, "en")
+    return (sentences.summary_text(summary, rows, "nl"),
+            sentences.summary_text(summary, rows, "en"))
 
 
 def patient_texts(reps: list[RepScore], summary: dict) -> tuple[str, str]:
     """The patient's sentences (Dutch, English): full sentences in the u-form, what went
     well and at most two things that did not, then one thing to do next time; no µV, MVC,
-    × or numbers with units (those stay in the therapist's table). The table
-    ``bbfeedback.texts.PATIENT``."""
+    × or numbers with units (those stay in the therapist's table). The rules
+    ``exercise.sentences.PATIENT``, their words ``bbfeedback.texts.ADVICE``."""
     rows = [r.to_dict() for r in reps]
-    return words.patient_text(summary, rows, "nl"), words.patient_text(summary, rows, "en")
+    return (sentences.patient_text(summary, rows, "nl"),
+            sentences.patient_text(summary, rows, "en"))
 
 
 # --- the table: what each kind of exercise adds to the summary -------------------------------
