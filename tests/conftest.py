@@ -41,22 +41,25 @@ def collect(stream, until, timeout: float = 20.0) -> tuple[list, list]:
 
 
 # --- a fast lane: ``pytest -m "not slow"`` ---------------------------------------------------
-# The tests named in slow_tests.txt (each took over SLOW_S in a measured run of the whole suite:
-# ``BBFEEDBACK_TIMINGS=t.json python3 -m pytest``, then ``python3 tests/slow_tests.py t.json``)
-# are marked ``slow``; the rest run in about two minutes on a 2-core machine.
+# The tests named in slow_tests.txt are marked ``slow``: each took over SLOW_S in a measured run,
+# or shares a module-scoped fixture that took that long to set up (deselecting only the test
+# that paid for it would move the cost to the next one: such a module is named whole, as
+# ``tests/test_x.py``). Made by ``BBFEEDBACK_TIMINGS=t.json python3 -m pytest`` (the whole
+# suite), then ``python3 tests/slow_tests.py t.json``; the rest run in about two minutes.
 SLOW_LIST = Path(__file__).resolve().parent / "slow_tests.txt"
-_TIMES: dict[str, float] = {}
+_TIMES: dict[str, dict[str, float]] = {}
 
 
 def pytest_collection_modifyitems(config, items) -> None:
     slow = set(SLOW_LIST.read_text().split()) if SLOW_LIST.exists() else set()
     for item in items:
-        if item.nodeid in slow:
+        if item.nodeid in slow or item.nodeid.split("::")[0] in slow:
             item.add_marker(pytest.mark.slow)
 
 
 def pytest_runtest_logreport(report) -> None:
-    _TIMES[report.nodeid] = _TIMES.get(report.nodeid, 0.0) + report.duration
+    phases = _TIMES.setdefault(report.nodeid, {})
+    phases[report.when] = phases.get(report.when, 0.0) + report.duration
 
 
 def pytest_sessionfinish(session) -> None:

@@ -10,7 +10,6 @@ import edfio
 import mne
 import numpy as np
 import pytest
-from bbfeedback.drivers.simulated import SimulatedSource
 from conftest import BB
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,6 +19,7 @@ from bbfeedback.app.history import session_info
 from bbfeedback.app.recorder import SessionRecorder
 from bbfeedback.app.report import session_report
 from bbfeedback.app.run import BlockList, run
+from bbfeedback.app.simulated import SimulatedSource
 from bbfeedback.app.sources import SIM_FULL_SCALE
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols

@@ -122,9 +122,9 @@ def test_a_bundled_protocol_in_an_older_writers_format_is_kept_as_shipped(tmp_pa
     """The recorded protocol is recognised by what it says, not by its text: the sample
     recording carries a1-strength as an earlier version wrote its TOML (indented phase
     tables, no tomli-w), and its anonymised copy keeps it as bundled, word for word."""
+    from bbfeedback.app.anonymise import exported
     from bbfeedback.exercise import protocols
     from bbfeedback.recording import read_recording
-    from bbfeedback.recording.anonymise import exported
 
     sample = Path(__file__).resolve().parents[1] / "sample_data" / "a1_strength_emg.edf"
     recorded = read_recording(sample).meta.last("protocol")

@@ -8,8 +8,9 @@ from dataclasses import replace
 
 import pytest
 
-from bbfeedback.app.analyze import analyze, recorded_protocol_itself
+from bbfeedback.app.analyze import analyze
 from bbfeedback.app.recorder import SessionRecorder
+from bbfeedback.app.rescore_setup import recorded_protocol_itself
 from bbfeedback.app.run import BlockList, run
 from bbfeedback.app.sources import SIM_FULL_SCALE
 from bbfeedback.detect.calibration import Calibration
@@ -137,7 +138,7 @@ def test_calibration_round_trips_through_toml_and_includes():
 @pytest.mark.parametrize("pid,mode", [("a1-strength", "none"), ("b2-contract-relax", None)])
 def test_recorded_then_analysed_scores_the_same(pid, mode, tmp_path):
     """offline == live: the recording carries its mode and its calibration (without MVC)."""
-    from bbfeedback.drivers.simulated import SimulatedSource
+    from bbfeedback.app.simulated import SimulatedSource
 
     proto = protocols.load(pid)
     if mode:

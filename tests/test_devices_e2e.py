@@ -463,7 +463,7 @@ def test_a_parser_that_keeps_failing_ends_the_stream_with_an_error():
 # --- the other sources: simulated (unbounded queue) and replay (waits, never drops) ----------
 
 def test_simulated_source_with_a_pausing_consumer_loses_nothing():
-    from bbfeedback.drivers.simulated import SimulatedSource
+    from bbfeedback.app.simulated import SimulatedSource
 
     src = SimulatedSource("a1-strength", 500.0, speed=200.0).start()
     items = []

@@ -220,7 +220,7 @@ def test_a_header_that_does_not_count_the_records_is_refused(tmp_path, capsys):
 
 
 def _export_peak(src: Path, out: Path, anonymise: bool) -> int:
-    from bbfeedback.recording.anonymise import export_file
+    from bbfeedback.app.anonymise import export_file
 
     tracemalloc.start()
     try:

@@ -371,10 +371,9 @@ def test_report_of_a_file_without_session_is_refused(real_data, tmp_path):
 def test_rebuild_skips_bad_files_and_keeps_the_good_ones(tmp_path):
     """One malformed file never costs the others: unnamed, damaged repetition scores,
     duplicate indexes and an unreadable file are skipped, each with its reason."""
-    from bbfeedback.drivers.simulated import SimulatedSource
-
     from bbfeedback.app.recorder import SessionRecorder
     from bbfeedback.app.run import BlockList, run
+    from bbfeedback.app.simulated import SimulatedSource
     from bbfeedback.app.sources import SIM_FULL_SCALE
     from bbfeedback.exercise.session import Session
     from bbfeedback.recording import Annotation, read_recording

@@ -9,7 +9,6 @@ import html
 import re
 
 import pytest
-from bbfeedback.drivers.simulated import SimulatedSource
 from bbfeedback.gui import i18n
 from bbfeedback.gui.therapist import TherapistWindow
 from PySide6 import QtWidgets
@@ -21,6 +20,7 @@ from bbfeedback.app.history import History, progress
 from bbfeedback.app.recorder import SessionRecorder
 from bbfeedback.app.report import progress_report, session_report
 from bbfeedback.app.run import BlockList, run
+from bbfeedback.app.simulated import SimulatedSource
 from bbfeedback.app.sources import SIM_FULL_SCALE
 from bbfeedback.exercise import protocols, sentences
 from bbfeedback.exercise.scores import Flag

@@ -18,9 +18,10 @@ from bbfeedback.drivers.lsl_inlet import LslInletSource, channel_kind, lsl_libra
 from conftest import SAMPLES
 
 from bbfeedback.app import cli
-from bbfeedback.app.analyze import recorded_protocol_itself, stream
+from bbfeedback.app.analyze import stream
 from bbfeedback.app.lsl import LslOutlet, source_id
 from bbfeedback.app.recorder import SessionRecorder
+from bbfeedback.app.rescore_setup import recorded_protocol_itself
 from bbfeedback.app.run import BlockList, Sink, run
 from bbfeedback.app.sources import SIM_FULL_SCALE, open_source
 from bbfeedback.exercise.session import Session

@@ -6,13 +6,14 @@ import html
 import json
 
 import pytest
-from bbfeedback.drivers.simulated import SimulatedSource
 from bbfeedback.gui.therapist import TherapistWindow
 
-from bbfeedback.app.analyze import analyze, recorded_protocol_itself
+from bbfeedback.app.analyze import analyze
 from bbfeedback.app.recorder import SessionRecorder
 from bbfeedback.app.report import session_report
+from bbfeedback.app.rescore_setup import recorded_protocol_itself
 from bbfeedback.app.run import BlockList, run
+from bbfeedback.app.simulated import SimulatedSource
 from bbfeedback.app.sources import SIM_FULL_SCALE
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.session import Session

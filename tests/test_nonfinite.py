@@ -8,11 +8,11 @@ from functools import cache
 
 import numpy as np
 import pytest
-from bbfeedback.drivers.simulated import SimulatedSource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bbfeedback.app.run import BlockList, run
+from bbfeedback.app.simulated import SimulatedSource
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.session import Session
 from bbfeedback.signal.blocks import Block, Channel, SampleGuard

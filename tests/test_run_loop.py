@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from bbfeedback.drivers.serial_transport import Status
-from bbfeedback.drivers.simulated import SimulatedSource
 from bbfeedback.gui.controller import LiveController
 
 from bbfeedback import texts
 from bbfeedback.app.analyze import analyze
 from bbfeedback.app.recorder import SessionRecorder
 from bbfeedback.app.run import BlockList, Sink, on_clock, run
+from bbfeedback.app.simulated import SimulatedSource
 from bbfeedback.app.sources import SIM_FULL_SCALE
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.session import Gap, Session
@@ -284,8 +284,7 @@ def test_a_long_simulated_session_is_made_in_pieces_without_seams(monkeypatch):
     """Issue 13 (memory): a simulated session longer than PIECES_AFTER_S is made a minute at
     a time as it plays. The pieces are cross-faded: no twitch where they meet, every rep
     found, the clock contiguous."""
-    from bbfeedback.drivers import simulated
-
+    from bbfeedback.app import simulated
     from bbfeedback.exercise import simulate
     from bbfeedback.exercise.simulate import Behaviour, session_plan
 

@@ -10,14 +10,15 @@ import subprocess
 
 import numpy as np
 import pytest
-from bbfeedback.drivers.simulated import SimulatedSource
 from bbfeedback.gui.controller import LiveController
 from conftest import BB
 
-from bbfeedback.app.analyze import analyze, recorded_protocol_itself
+from bbfeedback.app.analyze import analyze
 from bbfeedback.app.recorder import SessionRecorder
 from bbfeedback.app.replay import recorded_calibration_cues
+from bbfeedback.app.rescore_setup import recorded_protocol_itself
 from bbfeedback.app.run import BlockList, run
+from bbfeedback.app.simulated import SimulatedSource
 from bbfeedback.app.sources import SIM_FULL_SCALE
 from bbfeedback.detect.calibration import confirmed_max
 from bbfeedback.exercise import protocols

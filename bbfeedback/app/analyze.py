@@ -1,24 +1,34 @@
-"""Offline analysis: a recording through the very streaming pipeline and detector used live."""
+"""Offline analysis: a recording through the very streaming pipeline and detector used live,
+and, with a protocol, through the session engine set up as the recording was made.
+
+What this module leaves to others: which protocol, calibration and filters a recording is
+scored again with (``rescore_setup``), where its repetitions are placed when its cues are
+missing or off (``alignment``), and what the re-scored result then says (``rescoring``).
+The session set-up that joins them (``session_for``, ``Rescoring``) stays here: it runs this
+chain (``run_groups``, ``detect``) and ``analyze`` runs it, so elsewhere it would import this
+module back."""
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from bbfeedback import texts
+from bbfeedback.app.alignment import anchored_until, find_alignment
+from bbfeedback.app.rescore_setup import (
+    recorded_calibrations,
+    recorded_filters,
+    recorded_if_same_filters,
+    recorded_protocol_itself,
+)
+from bbfeedback.app.rescoring import rescored
 from bbfeedback.app.run import BlockList, run
 from bbfeedback.detect.calibration import Calibration, CalibrationEstimate
 from bbfeedback.detect.contractions import Contraction, ContractionDetector, DetectorConfig
 from bbfeedback.errors import InputError
-from bbfeedback.exercise import protocols, sentences
-from bbfeedback.exercise.calibrator import NO_MVC_SOURCES
-from bbfeedback.exercise.matching import EARLY_S
 from bbfeedback.exercise.protocols import Protocol
-from bbfeedback.exercise.rep_scorer import rep_groups
-from bbfeedback.exercise.scoring import FOLLOW_S
 from bbfeedback.exercise.session import Session, pick_channels
 from bbfeedback.exercise.signal_quality import BURST_MAX_S, BURST_PCT_MVC, SignalQuality
 from bbfeedback.recording import Recording, SignalGroup, log
@@ -31,9 +41,11 @@ BLOCK_S = 10.0  # offline block length: bounds memory (the file is read a block 
 MAINS_PROBE_S = 20.0  # seconds of signal inspected for hum
 
 
-
 @dataclass
 class AnalysisOptions:
+    """How a file is analysed (the ``analyze`` command's options); ``settings`` and
+    ``recorded`` are filled from the recording by ``run_groups``."""
+
     mains: str = "auto"  # auto | 50 | 60 | off
     window_s: float | None = None  # None: as recorded, else 0.15 s
     channels: list[str] | None = None
@@ -152,7 +164,7 @@ def process_group(group: SignalGroup, options: AnalysisOptions, where: object = 
     notch: list[float] = []
     for k in emg_cols:
         notch = sorted(set(notch) | set(resolve_notch(options.mains, probe[:, k], group.fs_hz)))
-    recorded_notch, recorded_window = _recorded_filters(options.settings, group.fs_hz, where)
+    recorded_notch, recorded_window = recorded_filters(options.settings, group.fs_hz, where)
     if options.mains == "auto" and recorded_notch is not None:
         notch = recorded_notch  # re-score as it was recorded
     window_s = options.window_s or recorded_window or DEFAULT_WINDOW_S
@@ -162,8 +174,8 @@ def process_group(group: SignalGroup, options: AnalysisOptions, where: object = 
     except ValueError as exc:
         names = ", ".join(c.name for c in group.channels)
         raise InputError(f"channel {names}: {exc}", where) from None
-    known = {**_recorded_if_same_filters(options, recorded_notch, recorded_window, config,
-                                         where), **options.calibrations}
+    known = {**recorded_if_same_filters(options.recorded, recorded_notch, recorded_window,
+                                        config, where), **options.calibrations}
     cals = [known.get(ch.name) for ch in pipeline.channels]
     spill = quality = None
     if None in cals:
@@ -172,26 +184,6 @@ def process_group(group: SignalGroup, options: AnalysisOptions, where: object = 
         cals = _self_calibrated(group, pipeline, cals, spill, quality)
     detector = ContractionDetector(pipeline, cals, options.detector)
     return ChannelResult(group, pipeline, cals, detector, spill, quality)
-
-
-def _recorded_if_same_filters(options: AnalysisOptions, notch: list[float] | None,
-                              window_s: float | None, config: PipelineConfig,
-                              where: object) -> dict[str, Calibration]:
-    """The recorded calibration, if this analysis filters as the recording did: a baseline
-    and an MVC measured through a 50 Hz notch are no scale for a signal with its hum left in
-    (``--mains off``) or with another RMS window."""
-    if not options.recorded:
-        return {}
-    same = (notch is None or config.notch_hz == notch) and (
-        window_s is None or config.window_s == window_s)
-    if not same:
-        notched = (f"notch at {', '.join(f'{f:g}' for f in config.notch_hz)} Hz"
-                   if config.notch_hz else "no notch")
-        log.warning("%s: filtered otherwise than when recorded (%s, window %g s): "
-                    "calibrating from the signal, not with the recorded calibration", where,
-                    notched, config.window_s)
-        return {}
-    return options.recorded
 
 
 def _self_calibrated(group: SignalGroup, pipeline: Pipeline, cals: list[Calibration | None],
@@ -295,38 +287,6 @@ def tag_artefacts(events: list[dict], marks: dict[str, list], mvcs: dict[str, fl
     return out
 
 
-def _recorded_filters(settings: dict, fs_hz: float, where: object
-                      ) -> tuple[list[float] | None, float | None]:
-    """The notch frequencies and envelope window a recording was made with (checked by
-    ``schemas.Settings``), the notch only if it fits this rate (a notch at or above the
-    Nyquist frequency is damage: ignored with a warning)."""
-    notch, window = settings.get("notch_hz"), settings.get("window_s")
-    if notch is not None and not all(f < fs_hz / 2 for f in notch):
-        log.warning("%s: recorded notch_hz %.40r does not fit %g Hz; detecting the hum "
-                    "instead", where, notch, fs_hz)
-        notch = None
-    return ([float(f) for f in notch] if notch is not None else None), window
-
-
-def recorded_calibrations(recording: Recording) -> dict[str, Calibration]:
-    """The calibration the live session used, as recorded (checked by ``schemas``); a
-    channel's without an MVC above rest is not used (scores need one), unless the live session
-    scored without one (calibration "none", or "previous" without an MVC): then it is used
-    as it was, µV only, so that the file scores as the session did."""
-    out = {}
-    for name, cal in (recording.meta.last("calibration") or {}).items():
-        c = Calibration.from_dict(cal)
-        if c.mvc is None and c.source in NO_MVC_SOURCES:
-            out[name] = c
-            continue
-        if c.mvc is None or c.mvc <= c.baseline_mean:
-            recording.warn(f"recorded calibration of {name!r} has no MVC above rest; "
-                           "calibrating from the signal")
-            continue
-        out[name] = c
-    return out
-
-
 def file_blocks(group: SignalGroup, recording: Recording, block_s: float = BLOCK_S
                 ) -> Iterator[Block]:
     """A recording's samples as the blocks its device delivered, read from the file a block
@@ -349,6 +309,14 @@ def file_blocks(group: SignalGroup, recording: Recording, block_s: float = BLOCK
         pos = start + lost
 
 
+def _gap_in_file(g: dict, fs_hz: float, n: int) -> tuple[int, int] | None:
+    """(first filled sample, lost samples) of a recorded gap (checked by ``schemas.Gap``),
+    if its fill lies in the file."""
+    lost = g["lost_samples"]
+    at = int(round(g["t_s"] * fs_hz))
+    return (at, lost) if at + lost <= n else None
+
+
 def run_groups(recording: Recording, options: AnalysisOptions, detect_events: bool = True
                ) -> tuple[list[ChannelResult], list[Contraction]]:
     """Every same-rate group through pipeline, calibration and (unless told not to: a
@@ -367,6 +335,8 @@ def run_groups(recording: Recording, options: AnalysisOptions, detect_events: bo
 
 
 def _channel_info(result: ChannelResult) -> list[dict]:
+    """What the document says of each channel: filters, calibration and thresholds, so that
+    a reader can tell what its contractions were measured against."""
     out = []
     for k, ch in enumerate(result.pipeline.channels):
         det = result.detector.channels[k]
@@ -404,7 +374,7 @@ def _document(recording: Recording, options: AnalysisOptions, protocol: Protocol
               results: list[ChannelResult], events: list[Contraction], start_s: float | None,
               main: str | None, accessory: str | None, align: str) -> dict:
     """``analyze``'s document, from the groups ``run_groups`` processed."""
-    scored = {}
+    scored, scored_group = {}, None
     stopped = protocol is not None and start_s is None and stopped_in_calibration(recording)
     if stopped:  # said by the command in its language (``stopped_in_calibration`` key)
         protocol = None
@@ -417,15 +387,8 @@ def _document(recording: Recording, options: AnalysisOptions, protocol: Protocol
         events = rescoring.session.contractions + [e for r in results
                                                    if r is not rescoring.group for e in detect(r)]
         events.sort(key=lambda e: (e.onset_s, e.channel))
-    marks: dict[str, list] = {}
-    mvcs: dict[str, float | None] = {}
-    for r in results:
-        names = [c.name for c in r.pipeline.channels]
-        quality = (rescoring.session.quality if protocol is not None
-                   and r is rescoring.group else r.quality)
-        for m in quality.marks if quality is not None else ():
-            marks.setdefault(names[m.channel], []).append(m)
-        mvcs.update({n: c.mvc for n, c in zip(names, r.calibrations, strict=True)})
+        scored_group = (rescoring.group, rescoring.session.quality)
+    marks, mvcs = _marks_and_mvcs(results, scored_group)
     doc = {
         "file": recording.path,
         "duration_s": round(recording.duration_s, 3),
@@ -439,118 +402,28 @@ def _document(recording: Recording, options: AnalysisOptions, protocol: Protocol
     return doc
 
 
+def _marks_and_mvcs(results: list[ChannelResult],
+                    scored: tuple[ChannelResult, SignalQuality] | None
+                    ) -> tuple[dict[str, list], dict[str, float | None]]:
+    """Each channel's artefact marks and MVC, by name (``tag_artefacts``); the group a
+    session scored (``scored``: it and the session's marks) has the session's marks, as the
+    live session saw them."""
+    marks: dict[str, list] = {}
+    mvcs: dict[str, float | None] = {}
+    for r in results:
+        names = [c.name for c in r.pipeline.channels]
+        quality = scored[1] if scored is not None and r is scored[0] else r.quality
+        for m in quality.marks if quality is not None else ():
+            marks.setdefault(names[m.channel], []).append(m)
+        mvcs.update({n: c.mvc for n, c in zip(names, r.calibrations, strict=True)})
+    return marks, mvcs
+
+
 def stopped_in_calibration(recording: Recording) -> bool:
     """A recording of ours that has calibration cues but no work cue: it was stopped before
     the exercise began (its calibration squeezes are not repetitions)."""
     cues = recording.meta.cues
     return any(c.calibration for c in cues) and recording.meta.first_work_cue_s() is None
-
-
-FIT_FRACTION = 0.8  # of the repetitions with a contraction near their cue: the rhythm fits
-# with --start-s the therapist says where the exercise began: her own rhythm replaces the
-# protocol's only when it is clearly another one (fewer than half of the cues find her), not
-# when she skipped a few repetitions
-START_FIT_FRACTION = 0.5
-
-
-def _alignment(recording: Recording, result: ChannelResult, main_name: str,
-               start_s: float | None, protocol: Protocol, align: str = "auto"
-               ) -> tuple[float, str, list[float] | None]:
-    """(first work cue, how it was found, each repetition's start when scored by its own
-    contractions). Cue annotations come first, unless ``align`` is "contractions"; without
-    them the protocol's timeline starts at the first contraction when its rhythm fits the
-    contractions (``FIT_FRACTION`` of the repetitions have one within ``FOLLOW_S`` of their
-    cue), else each repetition starts at its own contraction. ``start_s`` (``--start-s``)
-    anchors the match there; it does not force the protocol's rhythm on a patient who kept
-    her own (issue 22: a recording at another rhythm)."""
-    if start_s is not None:
-        if align != "auto":
-            raise InputError(f"--start-s and --align {align} exclude each other")
-        if start_s >= recording.duration_s:
-            raise InputError(f"--start-s {start_s:g} is after the end of the recording "
-                             f"({recording.duration_s:.1f} s)", recording.path)
-        if recording.meta.first_work_cue_s() is not None:  # cues say what she followed
-            return start_s, "--start-s", None
-        mine = [e for e in detect(result) if e.channel == main_name
-                and e.onset_s >= start_s - EARLY_S]  # she may anticipate the first cue
-        anchors = contraction_anchors(protocol, mine)
-        if len(anchors) < 2 or _fits(protocol, mine, start_s, START_FIT_FRACTION):
-            return start_s, "--start-s", None
-        return anchors[0], "--start-s, rhythm did not fit", anchors
-    first = recording.meta.first_work_cue_s()
-    if first is not None and align != "contractions":
-        return first, "cue annotations", None
-    if align == "cues":
-        raise InputError("--align cues: the recording has no cue annotations",
-                         recording.path)
-    # a session's calibration squeezes are not repetitions: from its first work cue on
-    after = -float("inf") if first is None else first - FOLLOW_S
-    mine = [e for e in detect(result) if e.channel == main_name and e.onset_s >= after]
-    if not mine:
-        raise InputError("no cue annotations and no contraction to align the protocol to "
-                         "(give --start-s)", recording.path)
-    anchors = contraction_anchors(protocol, mine)
-    if align == "contractions":
-        if not anchors:
-            raise InputError("--align contractions: no contraction long enough to be a "
-                             "repetition of this protocol", recording.path)
-        return anchors[0], "contractions", anchors
-    if _fits(protocol, mine) or len(anchors) < 2:
-        return mine[0].onset_s, "first contraction", None
-    return anchors[0], "contractions, rhythm did not fit", anchors
-
-
-def _rep_plan(protocol: Protocol) -> list[tuple[float, float | None]]:
-    """(planned start from the first repetition's, work length; None: as long as the
-    patient can) of every repetition."""
-    steps = protocol.timeline()
-    plan = [(steps[w[0]].start_s, None if any(steps[i].phase.until_fail for i in w)
-             else sum(steps[i].phase.duration_s for i in w)) for w, _ in rep_groups(steps)]
-    return [(t - plan[0][0], work) for t, work in plan]
-
-
-def _fits(protocol: Protocol, contractions: list[Contraction],
-          start_s: float | None = None, fraction: float = FIT_FRACTION) -> bool:
-    """Does the protocol's timeline, started at ``start_s`` (default: the first
-    contraction), find a contraction near the cue of most of its repetitions: from
-    ``EARLY_S`` before it (she anticipates, as ``matching``'s reaction window allows) to
-    ``FOLLOW_S`` after?"""
-    onsets = np.array([c.onset_s for c in contractions])
-    first = onsets[0] if start_s is None else start_s
-    cues = [first + t for t, _ in _rep_plan(protocol)
-            if onsets[0] + t <= contractions[-1].offset_s]  # not after the recording's end
-    near = sum(bool(((onsets >= cue - EARLY_S) & (onsets <= cue + FOLLOW_S)).any())
-               for cue in cues)
-    return near >= fraction * len(cues)
-
-
-def contraction_anchors(protocol: Protocol, contractions: list[Contraction]) -> list[float]:
-    """Each repetition's start taken from the patient's own contractions, in order: the next
-    one that begins after 60 % of the last repetition's work (a hold that breaks up is not
-    two; a hold as long as the patient can: after its end) and lasts at least 30 % of its
-    own work (at most 1 s: a twitch is not a hold)."""
-    anchors: list[float] = []
-    after = float("-inf")
-    for _, work in _rep_plan(protocol):
-        shortest = 1.0 if work is None else min(0.3 * work, 1.0)
-        c = next((c for c in contractions if c.onset_s >= after
-                  and c.offset_s - c.onset_s >= shortest), None)
-        if c is None:
-            break
-        anchors.append(c.onset_s)
-        after = c.offset_s if work is None else c.onset_s + 0.6 * work
-    return anchors
-
-
-def anchored_until(protocol: Protocol, anchors: list[float] | None) -> float | None:
-    """Where scoring by contractions ends: after the rest of the last repetition that has
-    its own contraction, when some have none (the rest were not done: the session is
-    scored as stopped there, incomplete). None: every repetition has one."""
-    plan = _rep_plan(protocol)
-    if not anchors or len(anchors) >= len(plan):
-        return None
-    k = len(anchors) - 1
-    return anchors[k] + plan[k + 1][0] - plan[k][0] - 0.25  # before the next one's cue
 
 
 @dataclass
@@ -564,6 +437,9 @@ class Rescoring:
     until_s: float | None = None  # feed no further (scored by contractions: see anchored_until)
 
     def blocks(self, block_s: float = BLOCK_S) -> Iterator[Block]:
+        """The file as its device delivered it, up to ``until_s``: repetitions after the
+        last one with its own contraction were not done, and feeding them would score them
+        as missed rather than the session as stopped there."""
         blocks = file_blocks(self.group.group, self.recording, block_s)
         if self.until_s is None:
             return blocks
@@ -571,82 +447,13 @@ class Rescoring:
         return (b.head(end - b.start_sample) for b in blocks if b.start_sample < end)
 
     def run(self, sinks: list | None = None) -> dict:
-        """Score the whole file through the run loop; the session's result."""
+        """Score the whole file through the run loop; the session's result, saying how it
+        was aligned (``rescoring.rescored``)."""
         end = run(BlockList(self.blocks()), self.session, sinks or [])
         if end.result is None:
             raise InputError("the protocol never got its calibration (file too short?)",
                              self.recording.path)
-        end.result["protocol"]["alignment"] = self.alignment
-        if self.alignment.startswith("contractions") or "rhythm did not fit" in self.alignment:
-            summary, reps = end.result["summary"], end.result["reps"]
-            _without_cues(reps)
-            for lang in texts.LANGS:  # said again without the latency flags
-                summary[f"text_{lang}"] = sentences.summary_text(summary, reps, lang)
-            _say_aligned_by_contractions(summary, self.alignment)
-        end.result["protocol"]["start_s"] = round(self.session.start_s, 4)
-        return end.result
-
-
-def _without_cues(reps: list[dict]) -> None:
-    """Repetitions placed at the patient's own contractions have no cue to react to: no rise
-    or release time and no latency flag (a 0,00 s release read as relaxing at once)."""
-    for r in reps:
-        r["rise_s"] = r["release_s"] = None
-        r["flags"] = [f for f in r["flags"] if f not in ("late_onset", "slow_release")]
-
-
-def _say_aligned_by_contractions(summary: dict, how: str) -> None:
-    """The summary says that its repetitions follow the contractions, not cues (and why)."""
-    for lang in texts.LANGS:
-        why = texts.text("rhythm_did_not_fit", lang) if "rhythm" in how else ""
-        line = texts.text("by_contractions", lang, why=why)
-        key = f"text_{lang}"
-        summary[key] = f"{summary[key]} {line}".strip() if summary.get(key) else line
-
-
-def _gap_in_file(g: dict, fs_hz: float, n: int) -> tuple[int, int] | None:
-    """(first filled sample, lost samples) of a recorded gap (checked by ``schemas.Gap``),
-    if its fill lies in the file."""
-    lost = g["lost_samples"]
-    at = int(round(g["t_s"] * fs_hz))
-    return (at, lost) if at + lost <= n else None
-
-
-def recorded_protocol(recording: Recording) -> str | None:
-    pid = recording.meta.settings.get("protocol")
-    return pid if isinstance(pid, str) else None
-
-
-def protocol_for(recording: Recording, chosen: str | None, own_channels: bool
-                 ) -> Protocol | None:
-    """``--protocol`` if given (a warning when the file ran another), else the protocol a
-    bbfeedback recording ran (unless channels were chosen), else none (contractions only)."""
-    ran = recorded_protocol(recording)
-    if chosen is None:
-        return recorded_protocol_itself(recording) if ran and not own_channels else None
-    proto = protocols.load(chosen)
-    if ran and proto.id != ran:
-        log.warning("%s: recorded with %s, scored now as %s", recording.path, ran, proto.id)
-    return proto
-
-
-def recorded_protocol_itself(recording: Recording) -> Protocol:
-    """The protocol the recorded session ran: as recorded in full (with the therapist's
-    changes), else the bundled one its settings name."""
-    text = recording.meta.last("protocol")
-    if text is not None:
-        try:
-            return protocols.loads(text, f"{recording.path} (recorded protocol)")
-        except InputError as exc:
-            recording.warn(f"{exc}; using the protocol its settings name")
-    pid = recorded_protocol(recording)
-    if pid is None:
-        raise InputError("no bbfeedback session in this file (no protocol was recorded): "
-                         "choose one", recording.path)
-    if pid not in protocols.builtin_ids():  # a name from a file is never opened as a path
-        raise InputError(f"recorded with protocol {pid!r}, which is not a bundled one: give "
-                         "it with --protocol FILE.toml", recording.path)
-    return protocols.load(pid)
+        return rescored(end.result, self.alignment, self.session.start_s)
 
 
 def session_for(recording: Recording, protocol: Protocol | None = None,
@@ -667,21 +474,29 @@ def session_for(recording: Recording, protocol: Protocol | None = None,
     group = group_of(results, main, accessory, recording.path)
     channels = group.pipeline.channels
     m, _ = pick_channels(channels, main, accessory)
-    start, how, anchors = _alignment(recording, group, channels[m].name, start_s, protocol,
-                                     align)
+    placed = find_alignment(recording, _contractions_of(group, channels[m].name), start_s,
+                            protocol, align)
     cals = {ch.name: cal for ch, cal in zip(channels, group.calibrations, strict=True)}
     try:
         session = Session(protocol, channels, group.fs_hz, cals,
                           pipeline_config=group.pipeline.config,
-                          detector_config=options.detector, start_s=start,
-                          main=main, accessory=accessory, anchors_s=anchors,
+                          detector_config=options.detector, start_s=placed.start_s,
+                          main=main, accessory=accessory, anchors_s=placed.anchors,
                           ranges=group.group.ranges)
     except ValueError as exc:
         raise InputError(str(exc), recording.path) from None
-    return Rescoring(session, group, how, recording, anchored_until(protocol, anchors))
+    return Rescoring(session, group, placed.how, recording,
+                     anchored_until(protocol, placed.anchors))
+
+
+def _contractions_of(group: ChannelResult, name: str) -> Callable[[], list[Contraction]]:
+    """One channel's contractions, detected when asked for (a pass over the file, which
+    alignment by cue annotations does not need)."""
+    return lambda: [e for e in detect(group) if e.channel == name]
 
 
 def _str(value: object) -> str | None:
+    """A recorded setting that should be a name, if it is one."""
     return value if isinstance(value, str) else None
 
 

@@ -173,7 +173,8 @@ def _skipped(path: str, pid: int) -> dict:
 def _analysed(path: str, settings: Settings) -> tuple[dict, dict]:
     """``analyze`` of one file (JSON-ready) and what identifies it: the patient's
     pseudonymous code and when it was recorded, as its header says."""
-    from bbfeedback.app.analyze import AnalysisOptions, analyze, protocol_for
+    from bbfeedback.app.analyze import AnalysisOptions, analyze
+    from bbfeedback.app.rescore_setup import protocol_for
     from bbfeedback.detect.contractions import DetectorConfig
     from bbfeedback.recording import read_recording
     from bbfeedback.recording.annotations import finite

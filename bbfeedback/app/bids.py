@@ -44,19 +44,14 @@ from pathlib import Path
 import numpy as np
 
 from bbfeedback import __version__
-from bbfeedback.app.analyze import (
-    MAINS_PROBE_S,
-    AnalysisOptions,
-    analyze,
-    recorded_protocol,
-    recorded_protocol_itself,
-)
+from bbfeedback.app.analyze import MAINS_PROBE_S, AnalysisOptions, analyze
+from bbfeedback.app.anonymise import check_finished, exported
 from bbfeedback.app.recorder import PATIENT_ID
+from bbfeedback.app.rescore_setup import recorded_protocol, recorded_protocol_itself
 from bbfeedback.errors import InputError
 from bbfeedback.exercise.protocols import Protocol
 from bbfeedback.recording import Recording, edf_header, read_recording, recording_file
 from bbfeedback.recording.annotations import finite
-from bbfeedback.recording.anonymise import check_finished, exported
 from bbfeedback.recording.outputs import write_private
 from bbfeedback.recording.repair import recording_now
 from bbfeedback.signal.blocks import EMG, OTHER, PRESSURE

@@ -104,11 +104,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     for name in (args.main, args.accessory):
         if name is not None and name not in names:
             raise InputError(f"no channel named {name!r}", rec.path)
-    from bbfeedback.app.analyze import (  # scipy: once the file is read
-        AnalysisOptions,
-        analyze,
-        protocol_for,
-    )
+    from bbfeedback.app.analyze import AnalysisOptions, analyze  # scipy: once the file is read
+    from bbfeedback.app.rescore_setup import protocol_for
     options = AnalysisOptions(
         mains=args.mains,
         window_s=args.window_s,
@@ -352,7 +349,7 @@ def _add_export(sub) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from bbfeedback.recording.anonymise import export_file
+    from bbfeedback.app.anonymise import export_file
 
     report = export_file(args.file, args.out, args.anonymise, args.force)
     print(f"wrote {shown(args.out)}" + (" (anonymised)" if args.anonymise else ""))

@@ -31,6 +31,7 @@ from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.recording import Recording, edf_header, read_recording
 from bbfeedback.recording.repair import WriteFailed
+from bbfeedback.recording.schemas import CalibrationEntry
 
 log = logging.getLogger("bbfeedback")
 MIGRATIONS = [
@@ -358,13 +359,20 @@ def _check_shapes(s: dict) -> None:
             raise ValueError("hold_s not a number")
 
 
+def calibration_of(entry: object) -> Calibration:
+    """A calibration from a history row or a recording's annotation, checked by the file
+    schema first (a row is JSON the database kept: it may have been edited); ValueError when
+    it is not one."""
+    return Calibration.from_dict(CalibrationEntry.model_validate(entry).model_dump())
+
+
 def session_calibrations(session: dict) -> dict[str, Calibration]:
     """A history session's calibration per channel; a channel whose entry does not read as
     one is left out (``previous_calibration``, ``app/visit.py``)."""
     cals = {}
     for name, c in (session.get("calibration") or {}).items():
         try:
-            cals[name] = Calibration.from_dict(c)
+            cals[name] = calibration_of(c)
         except ValueError:
             continue
     return cals
@@ -574,7 +582,7 @@ def session_info(rec: Recording) -> dict | None:
         "patient": patient, "file": str(Path(rec.path).resolve()), "started": started,
         "protocol": settings.get("protocol"), "targets": settings.get("targets") or {},
         "posture": meta.last("posture") or device.get("posture"), "device": device,
-        "calibration": {name: Calibration.from_dict(c).to_dict()
+        "calibration": {name: calibration_of(c).to_dict()
                         for name, c in (meta.last("calibration") or {}).items()},
         "summary": meta.last("summary") or {}, "reps": _reps(rec),
     }

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bbfeedback.app.simulated import SimulatedSource
 from bbfeedback.drivers import ascii_lines
 from bbfeedback.drivers.devices import DeviceSpec, make_device
 from bbfeedback.drivers.openeeg_p2 import P2Calibration
 from bbfeedback.drivers.serial_transport import DeviceStream
-from bbfeedback.drivers.simulated import SimulatedSource
 from bbfeedback.errors import InputError
 from bbfeedback.signal.blocks import Channel
 

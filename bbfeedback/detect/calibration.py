@@ -5,11 +5,11 @@ All statistics are of the *envelope* (µV RMS or zeroed cmH2O), never of the raw
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
-
-from bbfeedback.recording.schemas import CalibrationEntry
 
 # pressure thresholds never go below this many cmH2O above rest (probe noise, breathing)
 MIN_PRESSURE_STEP_CMH2O = 2.0
@@ -61,13 +61,21 @@ class Calibration:
         return out
 
     @classmethod
-    def from_dict(cls, d: dict) -> Calibration:
-        """From ``to_dict`` output as read back from a file (``schemas.CalibrationEntry``: a
-        recording's are checked when read); ValueError when it is not one."""
-        c = CalibrationEntry.model_validate(d)  # a ValidationError is a ValueError
-        squeezes = None if c.squeezes is None else tuple(c.squeezes)
-        return cls(c.baseline_mean, c.baseline_sd, c.mvc, c.unit, c.source, squeezes,
-                   c.one_more)
+    def from_dict(cls, d: Mapping[str, Any]) -> Calibration:
+        """From ``to_dict`` output, checked where it was read: a recording's annotations by
+        ``recording.schemas`` as they are decoded, a history row by the history (this layer
+        knows no file format). ValueError when it is not one."""
+        try:
+            squeezes = d.get("squeezes")
+            mvc = d.get("mvc")
+            one_more = d.get("one_more")
+            return cls(float(d["baseline_mean"]), float(d["baseline_sd"]),
+                       None if mvc is None else float(mvc), str(d.get("unit", "uV")),
+                       str(d.get("source", "recorded")),
+                       None if squeezes is None else tuple(float(x) for x in squeezes),
+                       None if one_more is None else bool(one_more))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a calibration: {exc}") from None
 
 
 MAD_TO_SD = 1.4826  # the median absolute deviation of a normal distribution, as its SD

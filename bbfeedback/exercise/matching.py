@@ -42,7 +42,7 @@ Rules (documented in docs/scoring.md):
   too tense to fall below the detector's *off* level does not (``RepScorer._squeezing``).
 
 A recording made at another rhythm (another device's cues, or the patient's own count) is
-aligned before scoring (``app/analyze.py``: each repetition anchored at her own contraction
+aligned before scoring (``app/alignment.py``: each repetition anchored at her own contraction
 when the protocol's rhythm does not fit); within a session, the cue is the rhythm.
 """
 

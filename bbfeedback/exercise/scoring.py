@@ -120,7 +120,7 @@ def work_average(trace: Trace, start_s: float, end_s: float) -> float:
 # earlier is carried over from before (its onset is not the repetition's)
 PRE_CUE_S = 1.0
 # a recording without cues fits the protocol's rhythm when its contractions begin within
-# this of the cues (``app/analyze.py``; within a session ``matching`` finds her answer)
+# this of the cues (``app/alignment.py``; within a session ``matching`` finds her answer)
 FOLLOW_S = 1.5
 NO_REST_S = 3.0  # without a rest after it, a repetition is followed this long for its release
 

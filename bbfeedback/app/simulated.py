@@ -13,7 +13,6 @@ from collections.abc import Iterable
 
 from bbfeedback.drivers.source import ThreadedSource
 from bbfeedback.drivers.status import Status
-
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.simulate import (
     Behaviour,
