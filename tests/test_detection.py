@@ -90,8 +90,8 @@ def test_events_do_not_depend_on_block_sizes(sizes):
     result = process_group(sim.recording.groups()[0], AnalysisOptions())
     whole = detect(result)
     result.pipeline.reset()
-    env = result.pipeline.process(sim.recording.blocks()[0])
-    raw = result.pipeline.filtered  # onsets are refined on it, in analysis as live
+    stages = result.pipeline.step(sim.recording.blocks()[0])
+    env, raw = stages.envelope, stages.band  # onsets are refined on the band, as live
     det = ContractionDetector(result.pipeline, result.calibrations)
     chunked = [e for b in split_blocks(env, sizes)
                for e in det.process(b, raw[b.start_sample:b.end_sample])] + det.flush()

@@ -89,8 +89,8 @@ def detections(c: Corpus, fs_hz: float = FS_HZ) -> Detected:
     with the detector's own hysteresis (on above ``on``, off below ``off``)."""
     ch = Channel.of_kind("pfm", "emg")
     pipe = Pipeline((ch,), fs_hz)
-    env_block = pipe.process(Block(c.raw_uv[:, None], fs_hz, (ch,)))
-    filtered = np.array(pipe.filtered[:, 0])
+    stages = pipe.step(Block(c.raw_uv[:, None], fs_hz, (ch,)))
+    env_block, filtered = stages.envelope, np.array(stages.band[:, 0])
     env = env_block.data[:, 0]
     a, b = (int(s * fs_hz) for s in CALIBRATION_REST_S)
     base, sd = baseline_from_rest(env[a:b])

@@ -33,7 +33,7 @@ from bbfeedback.exercise.session import Session, pick_channels
 from bbfeedback.exercise.signal_quality import BURST_MAX_S, BURST_PCT_MVC, SignalQuality
 from bbfeedback.recording import Recording, SignalGroup, log
 from bbfeedback.signal.blocks import EMG, Block, SampleGuard, split_blocks
-from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
+from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, Stages, resolve_notch
 
 DEFAULT_WINDOW_S = 0.15
 BLOCK_S = 10.0  # offline block length: bounds memory (the file is read a block at a time);
@@ -118,18 +118,19 @@ def stream(block: Block, block_s: float = BLOCK_S) -> Iterator[Block]:
 
 
 def envelopes(group: SignalGroup, pipeline: Pipeline,
-              quality: SignalQuality | None = None) -> Iterator[Block]:
-    """The group's envelope, a block at a time, from a fresh start of the pipeline; samples
-    that are not usable numbers are held as live sessions hold them (``SampleGuard``).
+              quality: SignalQuality | None = None) -> Iterator[Stages]:
+    """The group's envelope and band-passed signal, a block at a time, from a fresh start
+    of the pipeline; samples that are not usable numbers are held as live sessions hold them
+    (``SampleGuard``).
     ``quality``: checked on the way, as a live session checks its raw blocks."""
     pipeline.reset()
     guard = SampleGuard()
     for b in group.blocks(max(1, int(round(BLOCK_S * group.fs_hz)))):
         raw = guard.check(b)
-        env = pipeline.process(raw)
+        stages = pipeline.step(raw)
         if quality is not None:
             quality.check(raw)
-        yield env
+        yield stages
     if guard.replaced:
         log.warning("%s: %d samples were not usable numbers (not a number, infinite or "
                     "out of range) and were held at the last good value", group.path,
@@ -194,8 +195,9 @@ def _self_calibrated(group: SignalGroup, pipeline: Pipeline, cals: list[Calibrat
     estimates = {k: CalibrationEstimate(group.fs_hz, ch.unit)
                  for k, ch in enumerate(pipeline.channels) if cals[k] is None}
     settle = {k: int(pipeline.chain_of(k).settle_s * group.fs_hz) for k in estimates}
-    for env in envelopes(group, pipeline, quality):
-        spill.add(env, pipeline.filtered)
+    for stages in envelopes(group, pipeline, quality):
+        env = stages.envelope
+        spill.add(env, stages.band)
         for k, est in estimates.items():
             skip = max(0, settle[k] - env.start_sample)
             if skip < env.n_samples:
@@ -222,8 +224,8 @@ def detect(result: ChannelResult) -> list[Contraction]:
     if result.quality is None and result.spill is None:
         quality = SignalQuality.for_pipeline(result.pipeline, result.group.ranges)
     source = (result.spill.blocks(like) if result.spill is not None
-              else ((env, result.pipeline.filtered)  # (read as each block is made)
-                    for env in envelopes(result.group, result.pipeline, quality)))
+              else ((s.envelope, s.band)
+                    for s in envelopes(result.group, result.pipeline, quality)))
     bursts = _BurstWatch(result, quality or result.quality)
     events: list[Contraction] = []
     for env, filtered in source:  # onsets refined on the band-passed signal, as live

@@ -333,7 +333,7 @@ class ContractionDetector:
         ]
 
     def process(self, envelope_block, raw: np.ndarray | None = None) -> list[Contraction]:
-        """``raw``: the band-passed signal of the same samples (``Pipeline.filtered``), to
+        """``raw``: the band-passed signal of the same samples (``Pipeline.step(...).band``), to
         refine the EMG channels' onsets and offsets on."""
         events: list[Contraction] = []
         for k, det in enumerate(self.channels):

@@ -44,7 +44,7 @@ envelope's on-crossing; an offset ``LOOKAHEAD_S`` after its off-crossing, which 
 time the detector already waits before it closes an event (one RMS window plus the minimum gap).
 
 Calling it: ``refine_onset(raw_bandpassed, fs_hz, crossing_index)`` with the band-passed EMG
-(``Pipeline.filtered[:, column]``, not the envelope), its rate, and the index (in that same
+(``Pipeline.step(...).band[:, column]``, not the envelope), its rate, and the index (in that same
 array) of the envelope's on-crossing; it returns an index in that array. Seconds are
 ``index / fs_hz`` on that array's clock. The band-pass delays the samples by its group delay
 (``EmgChain.filter_delay_s``, about 1 ms at 1 kHz): subtract it to get the muscle's time.

@@ -53,7 +53,7 @@ class ContractionLog:
     def feed(self, env: Block, a: int, b: int,
              filtered: np.ndarray | None = None) -> list[Contraction]:
         """Detect in the envelope block's samples ``a`` to ``b`` (absolute indices);
-        ``filtered``: the band-passed signal of the block's samples (``Pipeline.filtered``),
+        ``filtered``: the band-passed signal of the block's samples (``Pipeline.step(...).band``),
         on which the detector refines onsets and offsets."""
         a = max(a, self.from_sample)
         if self.detector is None or b <= a:

@@ -201,11 +201,11 @@ class Session:
         if (held := self.log.held_before(raw.start_sample)) is not None:  # after a gap
             out += self._detect_and_score(held)
         self._position = raw.end_sample
-        env = self.pipeline.process(raw)
-        filtered = self.pipeline.filtered  # the detector refines its onsets on it
+        stages = self.pipeline.step(raw)
+        env, filtered = stages.envelope, stages.band  # the detector refines onsets on the band
         self.quality.check(raw)
         if self.channels[self.main].kind == EMG:
-            self.mdf.add(self.pipeline.filtered[:, self.main], raw.start_sample)
+            self.mdf.add(filtered[:, self.main], raw.start_sample)
         self.store.add(env.data, raw.start_sample)
         if env.n_samples:
             self.log.last_level = env.data[-1]

@@ -73,9 +73,13 @@ class EmgChain:
         ring_s = max((5 * 30.0 / (np.pi * f) for f in config.notch_hz), default=0.1)
         self.settle_s = ring_s + config.window_s
 
+    def stages(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(envelope, band-passed signal) of the same samples."""
+        band = self.filter.process(x)
+        return self.rms.process(band), band
+
     def process(self, x: np.ndarray) -> np.ndarray:
-        self.filtered = self.filter.process(x)  # kept for spectral measures (median frequency)
-        return self.rms.process(self.filtered)
+        return self.stages(x)[0]
 
     def reset(self) -> None:
         self.filter.reset()
@@ -98,8 +102,13 @@ class PressureChain:
         self.filter_delay_s = self.lowpass.group_delay_s(0.5)
         self.settle_s = 5 / (2 * np.pi * config.pressure_lowpass_hz)
 
+    def stages(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(zeroed pressure, the same): pressure has no band-passed stage of its own."""
+        out = self.zero.process(self.lowpass.process(x))
+        return out, out
+
     def process(self, x: np.ndarray) -> np.ndarray:
-        return self.zero.process(self.lowpass.process(x))
+        return self.stages(x)[0]
 
     def reset(self) -> None:
         self.lowpass.reset()
@@ -111,6 +120,16 @@ class PressureChain:
 
 
 _CHAINS = {EMG: EmgChain, PRESSURE: PressureChain}
+
+
+@dataclass(frozen=True)
+class Stages:
+    """What the pipeline makes of one block: the envelope (µV RMS, zeroed cmH2O) and the
+    band-passed EMG of the same samples (a pressure column: its processed value), on which
+    onsets are refined to the sample and the median frequency is measured."""
+
+    envelope: Block
+    band: np.ndarray
 
 
 class Pipeline:
@@ -146,24 +165,26 @@ class Pipeline:
         chain = self.chain_of(column)
         return chain.window_n / 2 / self.fs_hz + chain.filter_delay_s
 
-    def process(self, block: Block) -> Block:
-        """The envelope block; after a gap (``lost_before``) the filters restart from the
-        block's first sample rather than run straight across the missing signal."""
+    def step(self, block: Block) -> Stages:
+        """The envelope block and the band-passed signal of its samples; after a gap
+        (``lost_before``) the filters restart from the block's first sample rather than run
+        straight across the missing signal."""
         if block.lost_before:
             for _, chain in self._groups:
                 chain.restart()
         raw = block.data if self._all_columns else block.data[:, self.columns]
         if len(self._groups) == 1:  # one kind of channel: no copies between stages
-            chain = self._groups[0][1]
-            out = chain.process(raw)
-            self.filtered = getattr(chain, "filtered", out)  # band-passed EMG
-            return block.with_data(out, self.channels)
+            out, band = self._groups[0][1].stages(raw)
+            return Stages(block.with_data(out, self.channels), band)
         out = np.empty_like(raw, dtype=float)
-        self.filtered = np.empty_like(out)  # band-passed EMG (pressure: its processed value)
+        band = np.empty_like(out)
         for cols, chain in self._groups:
-            out[:, cols] = chain.process(raw[:, cols])
-            self.filtered[:, cols] = getattr(chain, "filtered", out[:, cols])
-        return block.with_data(out, self.channels)
+            out[:, cols], band[:, cols] = chain.stages(raw[:, cols])
+        return Stages(block.with_data(out, self.channels), band)
+
+    def process(self, block: Block) -> Block:
+        """The envelope block alone (``step`` gives the band-passed signal too)."""
+        return self.step(block).envelope
 
     def reset(self) -> None:
         for _, chain in self._groups:
