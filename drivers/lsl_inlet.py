@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from bbfeedback.drivers.source import ThreadedSource
-from bbfeedback.drivers.status import Status
+from bbfeedback.drivers.status import Status, StatusKind
 
 from bbfeedback.errors import InputError
 from bbfeedback.signal.blocks import EMG, OTHER, PRESSURE, Block, Channel, guess_kind, unit_kind
@@ -202,7 +202,7 @@ class LslInletSource(ThreadedSource):
             from pylsl import LostError
 
         left = f"; {self._skipped} other channel(s) left out" if self._skipped else ""
-        self._put_status(Status("connected", f"LSL stream {self.name}: connected "
+        self._put_status(Status(StatusKind.CONNECTED, f"LSL stream {self.name}: connected "
                                 f"({len(self.channels)} channels, {self.fs_hz:g} Hz{left})"))
         max_n = max(16, int(self.fs_hz * 4 * PULL_S))
         heard = time.monotonic()
@@ -215,18 +215,19 @@ class LslInletSource(ThreadedSource):
                 blocks = self.to_blocks(data, ts)
                 if now - heard >= QUIET_S and self.samples:
                     lost = blocks[0].lost_before if blocks else 0
-                    self._put_status(Status("reconnected", f"LSL stream {self.name}: data "
+                    self._put_status(Status(StatusKind.RECONNECTED, f"LSL stream {self.name}: data "
                                             f"again, {lost} samples lost", blocks[0].start_sample,
                                             lost))
                 heard = now
                 for b in blocks:
                     self.queue.put(b)
         except LostError:
-            self._put_status(Status("lost", f"LSL stream {self.name}: lost", self.samples))
+            self._put_status(Status(StatusKind.LOST, f"LSL stream {self.name}: lost", self.samples))
             return
         finally:
             self.inlet.close_stream()
-        self._put_status(Status("stopped", f"LSL stream {self.name}: stopped", self.samples))
+        self._put_status(Status(StatusKind.STOPPED, f"LSL stream {self.name}: stopped",
+                                self.samples))
 
     def _pull(self, max_n: int) -> tuple[np.ndarray, np.ndarray]:
         """What has arrived (at most ``max_n`` samples), waiting up to ``PULL_S`` for the

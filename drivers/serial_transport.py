@@ -42,7 +42,7 @@ from bbfeedback.drivers.devices import DeviceSpec
 from bbfeedback.drivers.framing import Decoded, ParserStats
 from bbfeedback.drivers.ports import PortInfo, list_serial_ports  # noqa: F401 - re-exported
 from bbfeedback.drivers.source import ThreadedSource
-from bbfeedback.drivers.status import Status
+from bbfeedback.drivers.status import Status, StatusKind
 from serial.tools import list_ports
 
 from bbfeedback.signal.blocks import Block
@@ -465,8 +465,8 @@ class DeviceStream(ThreadedSource):
 
     def _overflow_warning(self, sample: int) -> None:
         n, self._overflow_run = self._overflow_run, 0
-        self._put(Status("warning", f"{self.spec.name}: consumer too slow: {n} samples dropped",
-                         sample=sample, lost_samples=n))
+        self._put(Status(StatusKind.WARNING, f"{self.spec.name}: consumer too slow: {n} samples "
+                         "dropped", sample=sample, lost_samples=n))
 
     def _open(self, port: str) -> serial.SerialBase:
         ser = serial.serial_for_url(port, baudrate=self.spec.baud, timeout=READ_TIMEOUT_S)
@@ -487,7 +487,7 @@ class DeviceStream(ThreadedSource):
                 self._serial = self._open(port)
             except (serial.SerialException, OSError, ValueError) as exc:
                 if lost_at is None:  # never connected: report and stop
-                    self._put(Status("error", f"{port}: cannot open ({_reason(exc)})"))
+                    self._put(Status(StatusKind.ERROR, f"{port}: cannot open ({_reason(exc)})"))
                     return
                 self._stop.wait(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
                 attempt += 1
@@ -511,23 +511,23 @@ class DeviceStream(ThreadedSource):
                 break
             lost_at = self._heard_at  # what the device sent after its last byte is lost too
             self._reference = self._clock.reference(self._reference) or self._reference
-            self._put(Status("disconnected", f"{port}: {error}",
+            self._put(Status(StatusKind.DISCONNECTED, f"{port}: {error}",
                              sample=self.assembler.next_sample))
             port = self.finder()
         if self._overflow_run:  # dropped at the very end: no later block will carry them
             self._overflow_warning(self.assembler.next_sample)
-        self._put(Status("stopped", f"{port or self.port}: stopped",
+        self._put(Status(StatusKind.STOPPED, f"{port or self.port}: stopped",
                          sample=self.assembler.next_sample))
 
     def _connected(self, port: str, lost_at: float | None) -> None:
         warn = ftdi_latency_warning(port)
         if warn:
-            self._put(Status("warning", warn))
+            self._put(Status(StatusKind.WARNING, warn))
         self._port_now = port
         self._clock = LinkClock(self.spec.fs_hz, self.spec.seq_modulo)
         self._head = bytearray()
         if lost_at is None:
-            self._put(Status("connected", f"{port}: connected"))
+            self._put(Status(StatusKind.CONNECTED, f"{port}: connected"))
             return
         self._lost_before_parser += self.parser.stats.lost_frames
         self.parser = self.spec.make_parser()  # the old one's state belongs to the old link
@@ -540,7 +540,7 @@ class DeviceStream(ThreadedSource):
         gap = int(round((time.monotonic() - lost_at) * self.spec.fs_hz))
         self.assembler.pending_lost += gap  # counted in lost_samples when a block carries it
         how = self.finder.identity or "nothing received before to compare it with"
-        self._put(Status("reconnected", f"{port}: reconnected: {how}; about {gap} samples "
+        self._put(Status(StatusKind.RECONNECTED, f"{port}: reconnected: {how}; about {gap} samples "
                          "lost", sample=self.assembler.next_sample, lost_samples=gap))
 
     def _read_loop(self) -> str | None:
@@ -599,12 +599,12 @@ class DeviceStream(ThreadedSource):
         port = self._port_now
         if not verdict.same:
             self.parser = self.spec.make_parser()  # its losses are not ours
-            self._put(Status("lost", f"{port}: now answers as another device "
+            self._put(Status(StatusKind.LOST, f"{port}: now answers as another device "
                              f"({verdict.evidence}); device lost",
                              sample=self.assembler.next_sample))
             return True
         self.assembler.pending_lost += verdict.gap
-        self._put(Status("reconnected", f"{port}: reconnected: {verdict.evidence}; "
+        self._put(Status(StatusKind.RECONNECTED, f"{port}: reconnected: {verdict.evidence}; "
                          f"{verdict.gap} samples lost", sample=self.assembler.next_sample,
                          lost_samples=verdict.gap))
         for dec in proof.held:
@@ -621,10 +621,10 @@ class DeviceStream(ThreadedSource):
             self._resync_seq = self._last_seq
         at = self.assembler.next_sample
         if failures >= MAX_PARSER_FAILURES:
-            self._put(Status("error", f"{self.spec.name}: parser failed {failures} times in a "
-                             f"row ({exc!r}); stopped reading", sample=at))
+            self._put(Status(StatusKind.ERROR, f"{self.spec.name}: parser failed {failures} "
+                             f"times in a row ({exc!r}); stopped reading", sample=at))
             return True
-        self._put(Status("warning", f"{self.spec.name}: parser failed ({exc!r}); "
+        self._put(Status(StatusKind.WARNING, f"{self.spec.name}: parser failed ({exc!r}); "
                          "resynchronising", sample=at))
         return False
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from bbfeedback.app.frames import Frame, FramePublisher
 from bbfeedback.app.record import HistorySink, SafeRecorder, as_played
 from bbfeedback.app.replay import ReplaySource, recorded_calibration_cues, recorded_reps
-from bbfeedback.app.run import BlockList, Sink, Watchdog, run
+from bbfeedback.app.run import BlockList, EndReason, Sink, Watchdog, run
 from bbfeedback.app.sources import open_source
 from bbfeedback.exercise.protocols import Protocol
 from bbfeedback.exercise.session import Session
@@ -163,9 +163,10 @@ class LiveController:
         while True:
             end = run(source, session, sinks, stop=self._stop, first_sample=first,
                       watchdog=self._watchdog, until_ended=live)
-            if end.reason in ("ended", "write-failed"):  # nothing more for this session
+            # nothing more for this session
+            if end.reason in (EndReason.ENDED, EndReason.WRITE_FAILED):
                 source.stop()
-            if end.reason != "seek":
+            if end.reason != EndReason.SEEK:
                 return
             session, first = self._reseek(self.replay.take_seek())
 

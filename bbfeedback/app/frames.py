@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bbfeedback.app.run import Sink
+from bbfeedback.drivers.status import StatusKind
 from bbfeedback.exercise.session import CueChange, RepScored, Session
 from bbfeedback.signal.blocks import Block
 
@@ -121,11 +122,12 @@ class FramePublisher(Sink):
             self._built_at = now
 
     def status(self, status) -> None:
-        if status.kind in ("disconnected", "error", "warning", "lost", "silent"):
+        if status.kind in (StatusKind.DISCONNECTED, StatusKind.ERROR, StatusKind.WARNING,
+                           StatusKind.LOST, StatusKind.SILENT):
             self._base["message"] = status.message
-        if status.kind == "disconnected":
+        if status.kind == StatusKind.DISCONNECTED:
             self._base["status"] = "reconnecting"
-        elif status.kind in ("connected", "reconnected"):
+        elif status.kind in (StatusKind.CONNECTED, StatusKind.RECONNECTED):
             self._base["status"] = "connected"
         self.latest = Frame(**{**_fields(self.latest), **self._base})
 

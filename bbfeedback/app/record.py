@@ -13,7 +13,7 @@ from pathlib import Path
 from bbfeedback import texts
 from bbfeedback.app.allocator import steady_allocator
 from bbfeedback.app.recorder import SessionRecorder, check_patient_id
-from bbfeedback.app.run import RunEnd, Sink, SinkFailed, Watchdog, run
+from bbfeedback.app.run import EndReason, RunEnd, Sink, SinkFailed, Watchdog, run
 from bbfeedback.app.sources import LiveSource, open_source
 from bbfeedback.app.terminal import shown
 from bbfeedback.app.visit import calibration_for
@@ -302,7 +302,7 @@ def _record(device, port, seconds, path, patient, posture, db, speed, seed, prog
         src.stream.stop()
         if outlet is not None:
             outlet.close()
-    if end.reason == "stop-requested":
+    if end.reason == EndReason.STOP_REQUESTED:
         end = replace(end, reason="interrupted")
     if rec.failure:  # the disk refused a write: what it holds is a valid file (or none)
         print(f"bbfeedback: error: {shown(rec.failure)}{_unmade(made)}", file=sys.stderr)
@@ -310,12 +310,12 @@ def _record(device, port, seconds, path, patient, posture, db, speed, seed, prog
     if rec.samples == 0:  # nothing half-made: a failed start leaves no file behind
         rec.close()  # (again: closing twice is harmless) the in-progress marker goes too
         path.unlink(missing_ok=True)
-        if end.reason == "interrupted":
+        if end.reason == EndReason.INTERRUPTED:
             print("bbfeedback: stopped before any sample arrived; nothing recorded",
                   file=sys.stderr)
             return 0
         why = end.last_status.message if end.last_status else "no samples received"
-        if end.reason != "lost":
+        if end.reason != EndReason.LOST:
             raise InputError(f"{why}: is the device on, and is it the right one?")
         print(f"bbfeedback: error: {why}: is the device on, and is it the right one? "
               "(nothing recorded)", file=sys.stderr)
@@ -327,7 +327,7 @@ def _record(device, port, seconds, path, patient, posture, db, speed, seed, prog
               f"there is room: bbfeedback history rebuild {shown(path.parent)})",
               file=sys.stderr)
         return EXIT_WRITE_FAILED
-    if end.reason in ("lost", "error"):
+    if end.reason in (EndReason.LOST, EndReason.ERROR):
         why = end.last_status.message.removesuffix("; device lost")  # (said once)
         print(f"bbfeedback: device lost ({shown(why)}); the recording up to "
               f"then is saved in {shown(path)}", file=sys.stderr)
@@ -409,7 +409,7 @@ def _report(src: LiveSource, rec: SessionRecorder, end: RunEnd, path: Path,
           f"{shown(path)}; "
           f"samples received {rec.samples - rec.lost}; packets lost {packets_lost}; "
           f"samples lost {rec.lost}; disconnections {end.disconnects}")
-    if end.reason == "interrupted":
+    if end.reason == EndReason.INTERRUPTED:
         print("stopped early (Ctrl-C or SIGTERM); the recording is saved")
     if end.result is not None:  # the therapist's summary, then the patient's own sentences
         summary = end.result["summary"]

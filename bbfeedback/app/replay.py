@@ -23,7 +23,7 @@ from bbfeedback.app.analyze import (
     session_for,
 )
 from bbfeedback.drivers.source import ThreadedSource
-from bbfeedback.drivers.status import Status
+from bbfeedback.drivers.status import Status, StatusKind
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.clock import CueChange
 from bbfeedback.exercise.protocols import CUES
@@ -111,7 +111,7 @@ class ReplaySource(ThreadedSource):
                 self.blocks) else self.n_samples
             if not self._seek_pending:  # under the lock: no block of the old place after it
                 self._seek_pending = True
-                self._put_status(Status("seek", "seek", sample=self._seek_to))
+                self._put_status(Status(StatusKind.SEEK, "seek", sample=self._seek_to))
 
     def take_seek(self) -> int:
         """The sample to go on from after the latest seek (the consumer's side)."""
@@ -149,7 +149,7 @@ class ReplaySource(ThreadedSource):
             if not sent:
                 self._stop.wait(min(max(wait, 0.01), 0.05))
         if not self._stop.is_set():
-            self._put_status(Status("stopped", "end of recording", sample=self.n_samples))
+            self._put_status(Status(StatusKind.STOPPED, "end of recording", sample=self.n_samples))
 
 
 def replay_session(source: ReplaySource, protocol: str | None = None) -> Session:

@@ -14,12 +14,14 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
-from bbfeedback.drivers.status import Status
+from bbfeedback.drivers.status import Status, StatusKind
 from bbfeedback.exercise.session import Session
 from bbfeedback.signal.blocks import Block, SampleGuard
 
-ENDING = ("stopped", "error", "lost", "seek")  # statuses after which a source gives no more
+# statuses after which a source gives no more
+ENDING = (StatusKind.STOPPED, StatusKind.ERROR, StatusKind.LOST, StatusKind.SEEK)
 # A link that ends this close to ``until_sample`` ended where the caller wanted to stop: the
 # device's own end (an emulator of that length, a board switched off on time). Parsers keep
 # back a frame or two (BITalino emits a frame once two more followed; the first, perhaps cut,
@@ -53,18 +55,33 @@ class Sink:
         """The end: the session's last events and its result (None without a protocol)."""
 
 
+class EndReason(StrEnum):
+    """Why a run ended (a StrEnum: equal to its word)."""
+
+    LIMIT = "limit"  # --seconds, or the device's own end at the limit
+    ENDED = "ended"  # the protocol's last step is over
+    STOPPED = "stopped"  # the source ended (end of a replay, a device's stop)
+    ERROR = "error"
+    LOST = "lost"  # the device was given up
+    SEEK = "seek"  # a replay jumps: another run follows
+    STOP_REQUESTED = "stop-requested"  # the user pressed Stop (or SIGTERM)
+    INTERRUPTED = "interrupted"  # Ctrl-C
+    WRITE_FAILED = "write-failed"  # a sink raised SinkFailed: a full disk
+
+
 @dataclass
 class RunEnd:
     """How a run ended and what it saw."""
 
-    # limit | ended (the protocol's last step) | stopped | error | lost | seek |
-    # stop-requested | interrupted | write-failed (a sink raised SinkFailed: a full disk)
-    reason: str
+    reason: EndReason
     end_sample: int
     lost_samples: int
     disconnects: int
     result: dict | None
     last_status: Status | None = None
+
+    def __post_init__(self) -> None:
+        self.reason = EndReason(self.reason)
 
 
 class Watchdog:
@@ -88,10 +105,10 @@ class Watchdog:
             return item
         quiet = now - self._last
         if self.give_up_s is not None and quiet >= self.give_up_s:
-            return Status("lost", f"{self.name}: no data for {quiet:.0f} s; device lost")
+            return Status(StatusKind.LOST, f"{self.name}: no data for {quiet:.0f} s; device lost")
         if quiet >= self.silent_s and not self._said:
             self._said = True
-            return Status("silent", f"{self.name}: no data for {self.silent_s:g} s")
+            return Status(StatusKind.SILENT, f"{self.name}: no data for {self.silent_s:g} s")
         return None
 
 
@@ -103,7 +120,7 @@ class BlockList:
 
     def get(self, timeout: float | None = None) -> Block | Status:
         block = next(self._blocks, None)
-        return Status("stopped", "end of recording") if block is None else block
+        return Status(StatusKind.STOPPED, "end of recording") if block is None else block
 
 
 def on_clock(block: Block, expected: int) -> Block | None:
@@ -134,14 +151,14 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
     ``drain_on_stop``: what the source already holds when ``stop`` is set is taken too (for
     at most a second): a recording stopped by the user keeps every sample received."""
     expected, lost, disconnects = first_sample, 0, 0
-    reason, last = "stopped", None
+    reason, last = EndReason.STOPPED, None
     fs_hz: float | None = None  # the source's rate, once a block showed it
     draining_until: float | None = None
     guard = SampleGuard()
     try:
         while True:
             if stop is not None and stop.is_set() and draining_until is None:
-                reason = "stop-requested"
+                reason = EndReason.STOP_REQUESTED
                 if not drain_on_stop:
                     break
                 draining_until = time.monotonic() + 1.0
@@ -154,14 +171,14 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
                 continue
             if not isinstance(item, Block):
                 if _ended_at_limit(item, expected, until_sample, fs_hz):
-                    reason = "limit"  # the device's own end: no disconnect to report
+                    reason = EndReason.LIMIT  # the device's own end: no disconnect to report
                     break
                 last = item
-                disconnects += item.kind == "disconnected"
+                disconnects += item.kind == StatusKind.DISCONNECTED
                 for s in sinks:
                     s.status(item)
                 if item.kind in ENDING:
-                    reason = item.kind
+                    reason = EndReason(item.kind)
                     break
                 continue
             block = on_clock(item, expected)
@@ -183,28 +200,29 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
             for s in sinks:
                 s.block(block, events, session)
             if until_sample is not None and expected >= until_sample:
-                reason = "limit"
+                reason = EndReason.LIMIT
                 break
             if until_ended and session is not None and session.ended:
-                reason = "ended"
+                reason = EndReason.ENDED
                 break
     except KeyboardInterrupt:
-        reason = "interrupted"
+        reason = EndReason.INTERRUPTED
     except SinkFailed as exc:  # the sinks are told why, then closed without a result
-        failed = Status("error", str(exc), expected)
+        failed = Status(StatusKind.ERROR, str(exc), expected)
         for s in sinks:
             try:
                 s.status(failed)
             except Exception:  # noqa: BLE001 - the failure is the one to show
                 pass
         _close_after_crash(sinks)
-        return RunEnd("write-failed", expected, lost, disconnects, None, failed)
+        return RunEnd(EndReason.WRITE_FAILED, expected, lost, disconnects, None, failed)
     except Exception:  # a bug: the sinks still close (the recording is saved), then it shows
         _close_after_crash(sinks)
         raise
-    if draining_until is not None and reason not in ("limit", "ended", "interrupted"):
-        reason = "stop-requested"  # whatever the drain met, the user stopped it
-    if reason == "seek" or not finish:
+    if draining_until is not None and reason not in (EndReason.LIMIT, EndReason.ENDED,
+                                           EndReason.INTERRUPTED):
+        reason = EndReason.STOP_REQUESTED  # whatever the drain met, the user stopped it
+    if reason == EndReason.SEEK or not finish:
         return RunEnd(reason, expected, lost, disconnects, None, last)
     events = session.finish() if session is not None else []
     result = session.result() if session is not None and session.calibrated() else None
@@ -217,9 +235,9 @@ def _ended_at_limit(item: Status, expected: int, until_sample: int | None,
                     fs_hz: float | None) -> bool:
     """Whether a link that went away (or ended) did so at the limit the caller asked for,
     within what parsers keep back (``END_SLACK_S``): a clean end, not a lost device."""
-    if until_sample is None or fs_hz is None or item.kind not in ("disconnected", *ENDING):
+    if until_sample is None or fs_hz is None or item.kind not in (StatusKind.DISCONNECTED, *ENDING):
         return False
-    if item.kind == "seek":
+    if item.kind == StatusKind.SEEK:
         return False
     slack = max(END_SLACK_SAMPLES, round(END_SLACK_S * fs_hz))
     return 0 <= until_sample - expected <= slack
@@ -232,8 +250,9 @@ def _guarded(guard: SampleGuard, block: Block, sinks: list[Sink]) -> Block:
     block = guard.check(block)
     if before == 0 and guard.replaced:
         for s in sinks:
-            s.status(Status("warning", "samples that are not numbers (NaN, infinite or out of "
-                            "range) were held at the last good value", block.start_sample))
+            s.status(Status(StatusKind.WARNING, "samples that are not numbers (NaN, infinite "
+                            "or out of range) were held at the last good value",
+                            block.start_sample))
     return block
 
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 
 from bbfeedback.drivers.source import ThreadedSource
-from bbfeedback.drivers.status import Status
+from bbfeedback.drivers.status import Status, StatusKind
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.simulate import (
     Behaviour,
@@ -77,7 +77,7 @@ class SimulatedSource(ThreadedSource):
         return self._start_s
 
     def _run(self) -> None:
-        self.queue.put(Status("connected", "simulated sensor: connected"))
+        self.queue.put(Status(StatusKind.CONNECTED, "simulated sensor: connected"))
         t0 = time.monotonic()
         for b in self.blocks:
             due = b.end_sample / self.fs_hz / self.speed
@@ -86,5 +86,5 @@ class SimulatedSource(ThreadedSource):
                 break
             self.samples += b.n_samples
             self.queue.put(b)
-        self.queue.put(Status("stopped", "simulated sensor: end of session",
+        self.queue.put(Status(StatusKind.STOPPED, "simulated sensor: end of session",
                               sample=self.samples))
