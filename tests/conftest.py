@@ -51,7 +51,8 @@ _TIMES: dict[str, dict[str, float]] = {}
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    slow = set(SLOW_LIST.read_text().split()) if SLOW_LIST.exists() else set()
+    # one node id a line (ids may hold spaces: "[nl-Voor de patiënt: ...]")
+    slow = set(SLOW_LIST.read_text(encoding="utf-8").splitlines()) if SLOW_LIST.exists() else set()
     for item in items:
         if item.nodeid in slow or item.nodeid.split("::")[0] in slow:
             item.add_marker(pytest.mark.slow)
