@@ -34,6 +34,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -76,7 +77,7 @@ def ftdi_latency_warning(port: str, sysfs: str = "/sys") -> str | None:
     name = os.path.basename(os.path.realpath(port))
     for path in glob.glob(f"{sysfs}/bus/usb-serial/devices/{name}/latency_timer"):
         try:
-            value = int(open(path).read().strip())
+            value = int(Path(path).read_text().strip())  # closed at once
         except (OSError, ValueError):
             return None
         if value >= 16:
