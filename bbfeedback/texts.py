@@ -704,6 +704,13 @@ def _group(name: str, value: str, lang: str) -> str:
     return value
 
 
+def said(exc: Exception, lang: str) -> str:
+    """A user's mistake as the window shows it: its file's name, then the message in
+    ``lang`` (an error of bbfeedback's carries both apart: ``errors.InputError``)."""
+    english, path = getattr(exc, "message", str(exc)), getattr(exc, "path", None)
+    return f"{path}: {message(english, lang)}" if path is not None else message(english, lang)
+
+
 def error_line(english: str, lang: str, path: object | None = None) -> str:
     """``bbfeedback: error: ...`` / ``bbfeedback: fout: ...``, a file's name first."""
     text = message(english, lang)

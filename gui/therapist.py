@@ -29,6 +29,7 @@ from bbfeedback.gui.sound_controls import SoundControls
 from bbfeedback.gui.status_panel import CalibrationLine, StatusLine, SummaryLines
 from PySide6 import QtCore, QtWidgets
 
+from bbfeedback import texts as words
 from bbfeedback.app.recorder import check_patient_id
 from bbfeedback.app.replay import replayable
 from bbfeedback.app.visit import calibration_for
@@ -172,7 +173,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
                 records, _, _ = recover(path)
                 done.append(f"{path.name}: {records} s")
             except InputError as exc:
-                done.append(str(exc))
+                done.append(words.said(exc, self.lang))
         self.notice("; ".join(done))
         self._offer_recovery()
 
@@ -192,7 +193,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
             self.phases.show_protocol(protocols.load(pid))
         except InputError as exc:
             self.phases.clear_protocol()
-            self.notice(str(exc))
+            self.notice(words.said(exc, self.lang))
 
     def retranslate(self) -> None:
         """Every part in the window's language, drawn again at once."""
@@ -270,7 +271,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
                                        speed=self.speed, calibration=calibration,
                                        previous=previous, mains=self.mains)
         except InputError as exc:
-            self.notice(f"{tr('cannot_start', self.lang)}: {exc}")
+            self.notice(f"{tr('cannot_start', self.lang)}: {words.said(exc, self.lang)}")
             return None
         self._notice = ""
         self._anonymous = not code
@@ -301,7 +302,7 @@ class TherapistWindow(QtWidgets.QMainWindow):
             rec = replayable(path)  # before the running session is stopped for it
             self.controller.start_replay(rec, speed or self.speed)
         except InputError as exc:
-            self.notice(f"{tr('cannot_open', self.lang)}: {exc}")
+            self.notice(f"{tr('cannot_open', self.lang)}: {words.said(exc, self.lang)}")
             return
         self._notice = ""
         self._replay_rec = rec = self.controller.replay.recording

@@ -930,3 +930,14 @@ def test_a_closed_window_is_freed_without_the_garbage_collector(qtbot, tmp_path)
     finally:
         if was:
             gc.enable()
+
+
+def test_a_file_that_cannot_be_opened_is_said_in_the_windows_language(qtbot, tmp_path):
+    """Issue 24: the window's problems in its language (it said "no such file" in Dutch)."""
+    win = TherapistWindow("sim", None, "a1-strength", "nl", tmp_path)
+    qtbot.addWidget(win)
+    win.open_recording(str(tmp_path / "weg.edf"))
+    win.redraw()
+    assert "Kan de opname niet openen" in win.status.text()
+    assert "dit bestand bestaat niet" in win.status.text(), win.status.text()
+    win.close()
