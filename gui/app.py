@@ -34,7 +34,7 @@ def run(device: str = "sim", port: str | None = None, protocol: str = "a1-streng
         lang: str | None = None, out_dir: str | None = None, speed: float = 1.0,
         replay: str | None = None, quit_after_s: float | None = None,
         screenshot: str | None = None, start: bool = False, patient: str | None = None,
-        lsl: bool = False, mains: str = "50") -> int:
+        lsl: bool = False, mains: str = "50", posture: str | None = None) -> int:
     """The window; ``start``: begin the session at once (device and protocol were given
     on the command line), else it waits for Start. ``lsl``: live sessions are published as
     Lab Streaming Layer streams too."""
@@ -60,6 +60,8 @@ def run(device: str = "sim", port: str | None = None, protocol: str = "a1-streng
     win.mains = mains  # the hum notched live ("50", "60", "off")
     if patient:
         win.patient.setText(patient)
+    if posture:  # as record --posture: the posture the session is recorded with
+        win.posture.setCurrentIndex(win.posture.findData(posture))
     win.show()
     if replay:
         win.open_recording(replay)

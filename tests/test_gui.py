@@ -941,3 +941,17 @@ def test_a_file_that_cannot_be_opened_is_said_in_the_windows_language(qtbot, tmp
     assert "Kan de opname niet openen" in win.status.text()
     assert "dit bestand bestaat niet" in win.status.text(), win.status.text()
     win.close()
+
+
+def test_gui_posture_option_is_the_sessions_posture(tmp_path):
+    """Issue 24: the quick start's ``--posture`` worked for record only; the window's
+    session is recorded with the posture given on its command line."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "BBFEEDBACK_DB": str(tmp_path / "h")}
+    run = subprocess.run([*BB, "gui", "--device", "sim", "--protocol", "a3-quick", "--posture",
+                          "standing", "--speed", "10", "--out-dir", str(tmp_path / "out"),
+                          "--quit-after", "3"], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    (file,) = (tmp_path / "out").glob("*.edf")
+    meta = read_recording(file).meta
+    assert (meta.last("posture") or (meta.last("device") or {}).get("posture")) == "standing"

@@ -396,6 +396,8 @@ def _add_gui(sub) -> None:
     p.add_argument("--patient", metavar="CODE", help="pseudonymous code (recorded into the "
                    "history); none: the file is recorded without a patient")
     p.add_argument("--lang", choices=["nl", "en"], help="default: the system language")
+    p.add_argument("--posture", choices=["lying", "sitting", "standing"],
+                   help="the patient's posture (chosen in the window too)")
     p.add_argument("--out-dir", help="where recordings go (default ~/bbfeedback-sessions)")
     p.add_argument("--replay", metavar="FILE", help="open a recording to replay")
     p.add_argument("--speed", type=within(0.01, 1000.0), default=1.0, help="sim/replay speed")
@@ -435,7 +437,7 @@ def _cmd_gui(args: argparse.Namespace) -> int:
     return run(args.device or "sim", args.stream or args.port, args.protocol or "a1-strength",
                args.lang, args.out_dir, args.speed, args.replay, args.quit_after,
                args.screenshot, start=start, patient=args.patient, lsl=args.lsl,
-               mains=args.mains)
+               mains=args.mains, posture=args.posture)
 
 
 def _add_history(sub) -> None:
