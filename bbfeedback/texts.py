@@ -224,6 +224,14 @@ CORE: dict[str, tuple[str, str]] = {
                       "haar maximum duurt)",
                       "total at most {s:.0f} s (when every as-long-as-possible hold lasts to "
                       "its limit)"),
+    "calibration_first": ("eerst de kalibratie: {rest:g} s rust, dan {what} ({s:.0f} s; een "
+                          "vierde keer als de drie veel verschillen)",
+                          "first the calibration: {rest:g} s rest, then {what} ({s:.0f} s; a "
+                          "fourth time when the three differ widely)"),
+    "calibration_rest_only": ("eerst de kalibratie: {rest:g} s rust", "first the calibration: "
+                              "{rest:g} s rest"),
+    "total_with_calibration": ("{total}; met de kalibratie {s:.0f} s",
+                               "{total}; with the calibration {s:.0f} s"),
     "disk_full": ("de schijf is vol", "the disk is full"),
     "disk_refused": ("de schijf weigerde te schrijven ({why})", "the disk refused a write ({why})"),
     "disk_stopped": ("{why}: de opname stopte bij {at} s; {kept}",

@@ -205,3 +205,27 @@ def test_a_citizen_service_number_is_not_a_patient_code(tmp_path, code, refused)
         assert not out.exists() and not (tmp_path / "h.sqlite3").exists()
     else:
         assert got.returncode == 0, got.stderr
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_protocols_show_says_the_calibration_a_session_begins_with(lang):
+    """Issue 24: the table began at the lead-in, its total left out the calibration every
+    session begins with. The total with it is where a session's planned steps end (the
+    session engine's own steps; the optional fourth squeeze left out)."""
+    from bbfeedback.app.simulated import SimulatedSource
+    from bbfeedback.exercise import protocols
+    from bbfeedback.exercise.calibrator import MORE_SECTION
+    from bbfeedback.exercise.session import Session
+
+    for pid in protocols.builtin_ids():
+        out = run("protocols", "show", pid, "--lang", lang)
+        assert out.returncode == 0, out.stderr
+        lines = out.stdout.strip().splitlines()
+        assert lines[2].startswith("eerst de kalibratie" if lang == "nl" else
+                                   "first the calibration"), lines[2]
+        src = SimulatedSource(pid, 100.0)
+        session = Session(protocols.load(pid), src.channels, src.fs_hz, start_s=src.start_s)
+        # calibration steps are placed as they happen live: their lengths, not their starts
+        end_s = sum(s.phase.duration_s for s in session.steps if s.section != MORE_SECTION)
+        said = lines[-1].rsplit(" ", 2)[-2]
+        assert float(said.replace(",", ".")) == pytest.approx(end_s, abs=0.6), (pid, lines[-1])
