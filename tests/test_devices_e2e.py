@@ -234,8 +234,10 @@ def test_ftdi_latency_warning(tmp_path):
 
 
 def test_record_from_emulated_device_then_analyze(tmp_path):
+    # the emulator plays far longer than the 80 s recorded (it is ended below): record may
+    # start seconds after it on a busy machine (it had 2.5 s of slack and failed once)
     emu = subprocess.Popen([sys.executable, "-m", "bbfeedback.app.cli", "emulate", "--device", "p2",
-                            "--protocol", "b3-long-hold", "--speed", "4", "--seconds", "90",
+                            "--protocol", "b3-long-hold", "--speed", "4", "--seconds", "600",
                             "--drop", "0.01"], stdout=subprocess.PIPE, text=True)
     try:
         port = emu.stdout.readline().strip()
@@ -243,10 +245,11 @@ def test_record_from_emulated_device_then_analyze(tmp_path):
         out = tmp_path / "p2.edf"
         rec = subprocess.run([*BB, "record", "--device", "p2", "--port", port,
                               "--seconds", "80", "--out", str(out)],
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=600)  # a bound
     finally:
         emu.terminate()
-        emu.wait(5)
+        emu.wait(30)
+        emu.stdout.close()
     assert rec.returncode == 0, rec.stderr
     assert "samples received" in rec.stdout and "packets lost" in rec.stdout
     lost = int(rec.stdout.split("packets lost ")[1].split(";")[0])
