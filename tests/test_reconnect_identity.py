@@ -309,6 +309,8 @@ class Proc:
         except (subprocess.TimeoutExpired, ValueError):
             pass
         self._reader.join(5)
+        for pipe in (self.proc.stdout, self.proc.stderr):  # no open file left to the collector
+            pipe.close()
 
 
 @pytest.mark.parametrize("stranger", [("ascii",), ("p2", "--speed", "3")],

@@ -40,7 +40,7 @@ def test_a_device_that_goes_away_ends_with_status_3_and_the_file_saved(tmp_path)
                              capture_output=True, text=True, timeout=60)
     finally:
         emu.kill()
-        emu.wait()
+        emu.communicate()  # reaped, its pipes closed
     assert got.returncode == 3, got.stderr
     assert "device lost" in got.stderr and str(out) in got.stderr
     rec = read_recording(out)

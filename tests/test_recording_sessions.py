@@ -108,7 +108,7 @@ def test_sigkill_loses_at_most_the_last_second_and_recover(tmp_path):
         line = proc.stdout.readline()
         on_disk = int(line.split()[2])
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    proc.communicate()  # reaped, its pipe closed
     assert (tmp_path / "crash.edf.recording").exists()
     # the next record start offers the recovery
     again = subprocess.run([*BB, "record", "--device", "sim", "--seconds", "1",
@@ -152,7 +152,7 @@ def test_recover_refuses_a_recording_still_being_written(tmp_path):
         assert not (tmp_path / "live-recovered.edf").exists()
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        proc.communicate(timeout=20)  # reaped, its pipe closed
     assert read_recording(out).signals[0].data.size > 0  # finalised by SIGTERM, untouched
 
 
