@@ -6,6 +6,7 @@ import os
 import signal
 import stat
 import subprocess
+from pathlib import Path
 
 import edfio
 import numpy as np
@@ -87,8 +88,8 @@ def test_rescoring_with_the_recorded_protocol_and_with_other_targets(session_fil
                                      text=True).stdout)
     assert same["reps"] == recorded_reps(read_recording(session_file))
     harder = tmp_path / "a1-8s.toml"
-    text = open(os.path.join(os.path.dirname(__import__("bbfeedback").__file__),
-                             "exercise", "protocols", "a1-strength.toml")).read()
+    text = (Path(__import__("bbfeedback").__file__).parent / "exercise" / "protocols"
+            / "a1-strength.toml").read_text()
     harder.write_text(text.replace("hold_s = 5.0", "hold_s = 8.0"))
     other = json.loads(subprocess.run([*BB, "analyze", str(session_file), "--protocol",
                                        str(harder), "--json"], capture_output=True,
