@@ -11,6 +11,7 @@ module back."""
 from __future__ import annotations
 
 import tempfile
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -86,6 +87,10 @@ class EnvelopeSpill:
             raise InputError(f"cannot make a temporary file in {tempfile.gettempdir()} "
                              f"({exc.strerror or exc}; set TMPDIR)") from None
         self._starts: list[tuple[int, int]] = []  # (start_sample, samples) of each block
+        # closed when the spill is dropped too: a re-scoring or a replay holds it as long as
+        # it may detect, and no owner has to remember (an open file left to the garbage
+        # collector is a ResourceWarning, and a descriptor held longer than needed)
+        self._closer = weakref.finalize(self, self._file.close)
 
     def add(self, env: Block, filtered: np.ndarray) -> None:
         try:
@@ -109,7 +114,7 @@ class EnvelopeSpill:
             yield Block(data[:, :k], like.fs_hz, like.channels, start), data[:, k:]
 
     def close(self) -> None:
-        self._file.close()
+        self._closer()
 
 
 def stream(block: Block, block_s: float = BLOCK_S) -> Iterator[Block]:

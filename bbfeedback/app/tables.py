@@ -48,7 +48,7 @@ def _calibration_line(p, lang: str, lines: list[str]) -> float:
     """The calibration a session of ``p`` begins with, said above the table (its timeline
     starts after it), and its length: the rest and, by the protocol's calibration, three
     maximal or gentle squeezes with their rests (a fourth only when they differ)."""
-    from bbfeedback.exercise.calibrator import (
+    from bbfeedback.exercise.calibration_plan import (  # no numpy: protocols show is light
         CALIBRATION_REST_S,
         MORE_SECTION,
         calibration_steps,
