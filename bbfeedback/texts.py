@@ -713,17 +713,17 @@ def _group(name: str, value: str, lang: str) -> str:
 
 
 def said(exc: Exception, lang: str) -> str:
-    """A user's mistake as the window shows it: its file's name, then the message in
-    ``lang`` (an error of bbfeedback's carries both apart: ``errors.InputError``)."""
+    """A user's mistake in ``lang``: its file's name, then the message (an error of
+    bbfeedback's carries both apart: ``errors.InputError``); as the window shows it, and as
+    ``error_line`` prints it."""
     english, path = getattr(exc, "message", str(exc)), getattr(exc, "path", None)
     return f"{path}: {message(english, lang)}" if path is not None else message(english, lang)
 
 
-def error_line(english: str, lang: str, path: object | None = None) -> str:
-    """``bbfeedback: error: ...`` / ``bbfeedback: fout: ...``, a file's name first."""
-    text = message(english, lang)
-    where = f"{path}: " if path is not None else ""
-    return f"bbfeedback: {pick(ERROR_WORD, lang)}: {where}{text}"
+def error_line(text: str, lang: str) -> str:
+    """``bbfeedback: error: ...`` / ``bbfeedback: fout: ...`` before a message already in
+    ``lang`` (``said``, or ``message`` for argparse's)."""
+    return f"bbfeedback: {pick(ERROR_WORD, lang)}: {text}"
 
 
 # --- formatting ------------------------------------------------------------------------------

@@ -596,8 +596,7 @@ def _main(argv: list[str] | None) -> int:
     try:
         return args.func(args)
     except InputError as exc:
-        message, path = getattr(exc, "message", str(exc)), getattr(exc, "path", None)
-        print(_one_line(texts.error_line(message, lang, path)), file=sys.stderr)
+        print(_one_line(texts.error_line(texts.said(exc, lang), lang)), file=sys.stderr)
         return getattr(exc, "exit_status", 2)  # (4: the disk refused a write)
     except BrokenPipeError:
         return 0

@@ -27,8 +27,8 @@ class Parser(argparse.ArgumentParser):
         from bbfeedback import texts
 
         see = texts.pick(texts.SEE_HELP, self.lang)
-        self.exit(2, f"{shown(texts.error_line(message, self.lang))} ({see}: {self.prog} "
-                     "--help)\n")
+        line = texts.error_line(texts.message(message, self.lang), self.lang)
+        self.exit(2, f"{shown(line)} ({see}: {self.prog} --help)\n")
 
 
 @functools.cache
