@@ -216,11 +216,10 @@ def anonymised_header(header: edf_header.Header, code: str | None, report: Repor
     def blank(where: slice) -> None:
         out[where] = b" " * (where.stop - where.start)
 
-    out[edf_header.field_slice("patient")] = edf_header.encode(
-        f"{code} X X X" if code else "X X X X", 80)
-    out[edf_header.field_slice("recording")] = edf_header.encode("Startdate X X X X", 80)
-    out[edf_header.field_slice("startdate")] = b"01.01.85"
-    out[edf_header.field_slice("starttime")] = b"00.00.00"
+    edf_header.set_field(out, "patient", f"{code} X X X" if code else "X X X X")
+    edf_header.set_field(out, "recording", "Startdate X X X X")
+    edf_header.set_field(out, "startdate", "01.01.85")
+    edf_header.set_field(out, "starttime", "00.00.00")
     report.removed.append("header: patient, recording (admin code, technician, equipment) "
                           "and start date and time blanked (EDF+ style 'X')"
                           + (f"; the patient field holds the code {code}" if code else ""))
@@ -248,7 +247,8 @@ def anonymised_header(header: edf_header.Header, code: str | None, report: Repor
             continue
         transducer = s.transducer
         generic = " ".join(w for w in transducer.split() if w.lower() in GENERIC_TRANSDUCER)
-        out[sig("transducer", i)] = edf_header.encode(generic, 80)
+        where = sig("transducer", i)
+        out[where] = edf_header.encode(generic, where.stop - where.start)
         if generic and generic == transducer:
             report.kept.append(f"transducer of {label}: '{generic}' (generic words only)")
         elif generic:

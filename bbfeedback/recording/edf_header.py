@@ -35,6 +35,10 @@ class HeaderError(ValueError):
     """A header that does not describe a readable EDF/BDF file; the text says which part."""
 
 
+class TooShort(HeaderError):
+    """Fewer bytes than a header's fixed part: no EDF file at all (recovery says so)."""
+
+
 def field_slice(name: str) -> slice:
     """Where a fixed field lies in the header."""
     offset, width = FIELDS[name]
@@ -138,7 +142,7 @@ def _int(raw: bytes, what: str) -> int:
 def parse(head: bytes) -> Header:
     """A header from its bytes (at least the fixed part and every signal's part)."""
     if len(head) < FIXED_BYTES:
-        raise HeaderError("too short to be an EDF file")
+        raise TooShort("too short to be an EDF file")
     ns = _int(head[field_slice("ns")], "number of signals")
     header_bytes = _int(head[field_slice("header_bytes")], "header size")
     records = _int(head[field_slice("records")], "record count")
@@ -176,11 +180,26 @@ def read(source: Path | BinaryIO) -> Header:
     return parse(head)
 
 
+def set_field(raw: bytearray, name: str, value: object) -> None:
+    """Put ``value`` into the fixed field ``name`` of a header's bytes, at its width."""
+    raw[field_slice(name)] = encode(value, FIELDS[name][1])
+
+
 def with_record_count(raw: bytes, records: int) -> bytes:
-    """The header with its record count replaced (the writer's close, recovery)."""
+    """The header with its record count replaced (a recovered copy)."""
     out = bytearray(raw)
-    out[field_slice("records")] = encode(records, FIELDS["records"][1])
+    set_field(out, "records", records)
     return bytes(out)
+
+
+def write_record_count(fh: BinaryIO, records: int) -> None:
+    """Rewrite the record count of the open file ``fh`` in place (the writer's close, an
+    in-place recovery); the file position is left where it was."""
+    pos = fh.tell()
+    offset, width = FIELDS["records"]
+    fh.seek(offset)
+    fh.write(encode(records, width))
+    fh.seek(pos)
 
 
 def build(patient: str, recording: str, startdate: str, starttime: str, reserved: str,

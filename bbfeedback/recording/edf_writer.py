@@ -298,11 +298,7 @@ class EdfPlusWriter:
     def _write_count(self) -> None:
         """The record count in the header: the file is whole (``close`` only)."""
         self._fh.flush()
-        pos = self._fh.tell()
-        records = edf_header.field_slice("records")
-        self._fh.seek(records.start)
-        self._fh.write(edf_header.encode(self.records, records.stop - records.start))
-        self._fh.seek(pos)
+        edf_header.write_record_count(self._fh, self.records)
         self.flush()
 
     @property

@@ -163,8 +163,7 @@ def recover(path: str | Path, out: str | Path | None = None,
     if records != count or tail:
         try:  # the count first: should the cut fail, the file reads as its records already
             with p.open("r+b") as fh:
-                fh.seek(edf_header.field_slice("records").start)
-                fh.write(edf_header.encode(records, 8))
+                edf_header.write_record_count(fh, records)
                 fh.flush()
                 fh.truncate(header_bytes + records * record_bytes)
         except OSError as exc:
@@ -236,14 +235,11 @@ def _check_records(p: Path, header: edf_header.Header, records: int) -> None:
 
 def _read_header(p: Path) -> edf_header.Header:
     try:
-        header = edf_header.read(p)
+        return edf_header.read(p)  # every signal has samples: a record has bytes
+    except edf_header.TooShort:
+        raise InputError("too short to be an EDF file: nothing to recover", p) from None
     except edf_header.HeaderError as exc:
-        if str(exc).startswith("too short"):
-            raise InputError("too short to be an EDF file: nothing to recover", p) from None
         raise InputError(f"not an EDF/BDF file ({exc})", p) from None
-    if header.record_bytes <= 0:
-        raise InputError("no data records in this file: nothing to recover", p)
-    return header
 
 
 def _repaired(p: Path, header_bytes: int, data_bytes: int, records: int) -> Iterator[bytes]:
