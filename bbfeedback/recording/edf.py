@@ -72,20 +72,21 @@ class EdfSamples:
                           self._where, self._path, self._need)
 
 
-def _open(path: Path) -> tuple[pyedflib.EdfReader, bool]:
-    """The reader, and whether EDFlib read the annotations too. A file EDFlib refuses only
-    for its annotation channel is opened without it (see ``tal``)."""
+def _open(path: Path) -> tuple[pyedflib.EdfReader, bool, edf_header.Header | None]:
+    """The reader, whether EDFlib read the annotations too, and the header as checked
+    (``_check_length``). A file EDFlib refuses only for its annotation channel is opened
+    without it (see ``tal``)."""
     if path.stat().st_size == 0:
         raise InputError("empty file", path)
-    _check_length(path)
+    header = _check_length(path)
     try:
         with _quiet_stdout():
-            return _reader(path), True
+            return _reader(path), True, header
     except OSError as exc:
         reason = str(exc).split("\n")[0].strip() or "not a valid EDF/BDF file"
     try:
         with _quiet_stdout():
-            return _reader(path, pyedflib.DO_NOT_READ_ANNOTATIONS), False
+            return _reader(path, pyedflib.DO_NOT_READ_ANNOTATIONS), False, header
     except OSError:
         raise InputError(f"not a readable EDF/BDF file ({reason})", path) from None
 
@@ -120,14 +121,15 @@ def _reader(path: Path, *options: int) -> pyedflib.EdfReader:
     return reader
 
 
-def _check_length(path: Path) -> None:
+def _check_length(path: Path) -> edf_header.Header | None:
     """A file shorter than its header says (cut off, or still being written) is named as
     such, with the way out, before EDFlib looks at it; so is one longer by whole records
     (a header not brought up to date: EDFlib reads only the records the header counts,
-    without a word, 10 s of 91), so that no command uses part of a file as if it were all."""
+    without a word, 10 s of 91), so that no command uses part of a file as if it were all.
+    The header it read, for the reader (None: EDFlib will say what is wrong)."""
     header = _header_or_none(path)
     if header is None:
-        return  # not even a header: EDFlib names what is wrong
+        return None  # not even a header: EDFlib names what is wrong
     header_bytes, record_bytes, records = header.header_bytes, header.record_bytes, header.records
     # every reader comes here (``_open``), export and BIDS too
     if records == edf_header.STILL_RECORDING:
@@ -141,6 +143,7 @@ def _check_length(path: Path) -> None:
         raise InputError(f"the header says {_span(header, records)} but the file holds "
                          f"{_span(header, held)} (a recording whose header was not brought up "
                          f"to date); run `bbfeedback recover {path}`", path)
+    return header
 
 
 def _span(header: edf_header.Header, records: int) -> str:
@@ -193,9 +196,8 @@ def check_header(path: Path) -> None:
 def read_edf(path: Path, kinds: dict[str, str]) -> Recording:
     """The header and annotations now; the samples stay in the file (``EdfSamples``), which
     stays open while its signals are in use."""
-    reader, with_annotations = _open(path)
+    reader, with_annotations, header = _open(path)
     try:
-        header = _header_or_none(path)
         need = header.header_bytes + header.record_bytes * header.records if header else 0
         signals = [_read_signal(reader, i, kinds, path, need)
                    for i in range(reader.signals_in_file)]
