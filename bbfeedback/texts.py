@@ -228,6 +228,8 @@ CORE: dict[str, tuple[str, str]] = {
                           "vierde keer als de drie veel verschillen)",
                           "first the calibration: {rest:g} s rest, then {what} ({s:.0f} s; a "
                           "fourth time when the three differ widely)"),
+    "squeezes_max": ("3 keer maximaal knijpen", "3 maximal squeezes"),
+    "squeezes_gentle": ("3 keer rustig knijpen", "3 gentle squeezes"),
     "calibration_rest_only": ("eerst de kalibratie: {rest:g} s rust", "first the calibration: "
                               "{rest:g} s rest"),
     "total_with_calibration": ("{total}; met de kalibratie {s:.0f} s",

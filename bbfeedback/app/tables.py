@@ -39,15 +39,16 @@ def format_timeline(p, lang: str) -> str:
                      f"{target:<36} {cue}{posture}")
     open_ended = any(s.phase.until_fail for s in p.timeline())  # its length is a limit
     total = t("total_at_most" if open_ended else "total", lang, s=p.duration_s)
-    calibration_s = _calibration_line(p, lang, lines)
+    said, calibration_s = _calibration(p, lang)
+    lines.insert(2, said)  # above the table: its timeline starts after the calibration
     lines.append(t("total_with_calibration", lang, total=total, s=p.duration_s + calibration_s))
     return "\n".join(lines)
 
 
-def _calibration_line(p, lang: str, lines: list[str]) -> float:
-    """The calibration a session of ``p`` begins with, said above the table (its timeline
-    starts after it), and its length: the rest and, by the protocol's calibration, three
-    maximal or gentle squeezes with their rests (a fourth only when they differ)."""
+def _calibration(p, lang: str) -> tuple[str, float]:
+    """The calibration a session of ``p`` begins with, in words, and its length: the rest
+    and, by the protocol's calibration, three maximal or gentle squeezes with their rests
+    (a fourth only when they differ)."""
     from bbfeedback.exercise.calibration_plan import (  # no numpy: protocols show is light
         CALIBRATION_REST_S,
         MORE_SECTION,
@@ -56,13 +57,10 @@ def _calibration_line(p, lang: str, lines: list[str]) -> float:
 
     steps = [s for s in calibration_steps(p.calibration) if s.section != MORE_SECTION]
     seconds = sum(s.phase.duration_s for s in steps)
-    if len(steps) > 1:
-        what = t("calib_max" if p.calibration == "max" else "calib_gentle", lang).split(",")[0]
-        line = t("calibration_first", lang, rest=CALIBRATION_REST_S, what=what, s=seconds)
-    else:
-        line = t("calibration_rest_only", lang, rest=CALIBRATION_REST_S)
-    lines.insert(2, line)
-    return seconds
+    if len(steps) == 1:  # the rest only
+        return t("calibration_rest_only", lang, rest=CALIBRATION_REST_S), seconds
+    what = t("squeezes_max" if p.calibration == "max" else "squeezes_gentle", lang)
+    return t("calibration_first", lang, rest=CALIBRATION_REST_S, what=what, s=seconds), seconds
 
 
 def format_reps(result: dict, lang: str) -> str:
