@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bbfeedback.gui.i18n import tr
 from bbfeedback.gui.live_plot import LivePlot
+from bbfeedback.gui.session_text import is_assessment
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from bbfeedback import texts as words
@@ -274,8 +275,7 @@ class PatientView(QtWidgets.QWidget):
             self._seen, self._said = 0, None
         if len(snap.reps) > self._seen:
             self._seen = len(snap.reps)
-            scoring = self.protocol.scoring if self.protocol else ""
-            key = verdict(snap.reps[-1], scoring in ("glazer", "perfect"))
+            key = verdict(snap.reps[-1], is_assessment(self.protocol))
             # a repetition is scored once the rest after it is over (its release and rest
             # count): the word comes as the next one begins, so it names its repetition
             self._said = (key, snap.t_s + PRAISE_S, snap.reps[-1].get("index")) if key \
