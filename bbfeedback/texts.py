@@ -31,6 +31,18 @@ import os
 import re
 import string
 from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+
+class ShownRow(Protocol):
+    """A score table's row as this module words it (``exercise.shown.ShownRep``)."""
+
+    hold_s: float | None
+    target_hold_s: float
+    met: bool
+
+    @property
+    def judged(self) -> bool: ...
 
 LANGS = ("nl", "en")
 
@@ -849,11 +861,11 @@ def source_text(source: str, lang: str) -> str:
     return source
 
 
-def met_text(rep: dict, lang: str) -> str:
+def met_text(rep: ShownRow, lang: str) -> str:
     """A repetition's "met" cell: yes, no, or "–" when Stop cut it off (not judged)."""
-    if {"stopped", "not_judged"} & set(rep.get("flags") or ()):
+    if not rep.judged:
         return MISSING
-    return text("yes" if rep.get("met") else "no", lang)
+    return text("yes" if rep.met else "no", lang)
 
 
 def text(key: str, lang: str, **values: object) -> str:
@@ -898,59 +910,16 @@ def time_cell(value: object, lang: str, spec: str = ".2f") -> str:
     return fmt(value, lang, spec)
 
 
-def held_cells(rep: dict, lang: str, spec: str = ".2f") -> tuple[str, str]:
+def held_cells(rep: ShownRow, lang: str, spec: str = ".2f") -> tuple[str, str]:
     """(time held, target) of a repetition as a table shows them: a quick squeeze is not
     judged on hold time ("–", "snel"); an as-long-as-possible hold has no target; a hold
     that does not exist (not judged) is "–"."""
-    target = rep.get("target_hold_s") or 0.0
+    target = rep.target_hold_s or 0.0
     if target <= 0:
-        return time_cell(rep.get("hold_s"), lang, spec), text("as_long_as_possible", lang)
+        return time_cell(rep.hold_s, lang, spec), text("as_long_as_possible", lang)
     if target <= QUICK_HOLD_S:
         return MISSING, text("quick_target", lang)
-    return time_cell(rep.get("hold_s"), lang, spec), fmt(target, lang, ".1f")
-
-
-# a summary of these kinds is an assessment (``exercise.summary.ASSESSMENTS``): it measures,
-# it does not coach, so its holds are never "te kort" against the cue
-ASSESSMENT_KEYS = ("glazer", "perfect")
-
-
-def assessment(summary: dict | None) -> bool:
-    """Is this the summary of an assessment (PERFECT, Glazer)?"""
-    s = summary or {}
-    return bool(s.get("assessment")) or any(k in s for k in ASSESSMENT_KEYS)
-
-
-def shown_rep(rep: dict, summary: dict | None = None, is_assessment: bool = False) -> dict:
-    """A repetition as the tables (command line, report, window) show it: in an assessment
-    (``is_assessment``, or the summary says so) without ``short_hold``; a Glazer flick with
-    its rise and release by the flick rule of its block (``glazer_flicks``); a PERFECT hold
-    with its own endurance time held, the patient's E as target and met when it counted
-    for R (``perfect.holds``); any other hold of an assessment met when she made it (a
-    contraction answered the cue: an assessment measures the hold, it sets no target to
-    reach). The repetition itself is not changed."""
-    summary = summary or {}
-    if not (is_assessment or assessment(summary)):
-        return rep
-    out = dict(rep, flags=[f for f in rep.get("flags") or () if f != "short_hold"])
-    flick = next((f for f in summary.get("glazer_flicks") or ()
-                  if f.get("index") == rep.get("index")), None)
-    if flick is not None and rep.get("section") == "phasic":
-        out["rise_s"], out["release_s"] = flick.get("onset_latency_s"), \
-            flick.get("release_latency_s")
-    perfect = summary.get("perfect") or {}
-    hold = next((h for h in perfect.get("holds") or () if h.get("index") == rep.get("index")),
-                None)
-    judged = not {"stopped", "not_judged"} & set(out["flags"])
-    if hold is not None and judged:
-        out.update(hold_s=hold.get("e_s"), met=bool(hold.get("counted")))
-        if hold.get("why"):  # not counted for R: why (a measure, not "te kort")
-            out["flags"] = [*out["flags"], hold["why"]]
-        if (perfect.get("E") or 0) > QUICK_HOLD_S:  # (a shorter E would read as "snel")
-            out["target_hold_s"] = perfect["E"]
-    elif judged and (rep.get("target_hold_s") or 0) > QUICK_HOLD_S:
-        out["met"] = "no_contraction" not in out["flags"]
-    return out
+    return time_cell(rep.hold_s, lang, spec), fmt(target, lang, ".1f")
 
 
 def posture(name: str | None, lang: str) -> str:

@@ -17,6 +17,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from bbfeedback import texts as words
 from bbfeedback.exercise.protocols import WORK, Protocol
+from bbfeedback.exercise.scores import RepScore
 
 FLOOR_COLORS = ("#d6eaf8", "#aed6f1", "#85c1e9", "#5dade2", "#3498db")
 
@@ -171,14 +172,13 @@ class FittedLabel(QtWidgets.QLabel):
 PRAISE_S = 4.0  # how long "goed zo" / "probeer het nog eens" stays after a repetition
 
 
-def verdict(rep: dict, is_assessment: bool) -> str | None:
+def verdict(rep: RepScore, is_assessment: bool) -> str | None:
     """The patient's word on one repetition: "praise" when it met its target, "try_again"
     when it did not, None when it says nothing to her (an assessment measures and sets no
     target; a repetition stopped or not judged was not hers to make)."""
-    flags = set(rep.get("flags") or ())
-    if is_assessment or {"stopped", "not_judged"} & flags:
+    if is_assessment or not rep.counted:
         return None
-    return "praise" if words.shown_rep(rep).get("met") else "try_again"
+    return "praise" if rep.met else "try_again"
 
 
 class PatientView(QtWidgets.QWidget):
@@ -278,7 +278,7 @@ class PatientView(QtWidgets.QWidget):
             key = verdict(snap.reps[-1], is_assessment(self.protocol))
             # a repetition is scored once the rest after it is over (its release and rest
             # count): the word comes as the next one begins, so it names its repetition
-            self._said = (key, snap.t_s + PRAISE_S, snap.reps[-1].get("index")) if key \
+            self._said = (key, snap.t_s + PRAISE_S, snap.reps[-1].index) if key \
                 else None
         key = self._said[0] if self._said and snap.t_s < self._said[1] else None
         color = "#1e8449" if key == "praise" else "#7f8c8d"

@@ -4,11 +4,13 @@ What a cell says is decided in ``session_text.score_row``; this only draws it.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bbfeedback.gui.i18n import tr
 from bbfeedback.gui.session_text import score_row
 from PySide6 import QtCore, QtWidgets
+
+from bbfeedback.exercise.scores import RepScore
 
 COLUMNS = ("col_rep", "col_held", "col_met", "col_peak", "col_rep_rise", "col_rep_release",
            "col_rest", "col_flags")
@@ -34,7 +36,7 @@ class ScoreTable(QtWidgets.QTableWidget):
         """The headers in ``lang`` (the window empties the rows: drawn again in it)."""
         self.setHorizontalHeaderLabels([tr(c, lang) for c in COLUMNS])
 
-    def draw(self, reps: Sequence[dict], summary: dict | None, measured: bool,
+    def draw(self, reps: Sequence[RepScore], summary: Mapping | None, measured: bool,
              lang: str) -> None:
         """Drawn again when a repetition is added and once more when the summary comes;
         ``measured``: an assessment's rows (no "too short")."""

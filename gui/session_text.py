@@ -9,7 +9,7 @@ Every word comes from the one catalogue (``bbfeedback.texts``, through ``gui.i18
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,8 @@ from bbfeedback.gui.i18n import tr
 
 from bbfeedback import texts as words
 from bbfeedback.exercise import protocols
+from bbfeedback.exercise.scores import RepScore
+from bbfeedback.exercise.shown import shown
 from bbfeedback.exercise.summary import ASSESSMENTS
 
 if TYPE_CHECKING:  # only named: a test hands in any object with the fields read
@@ -24,7 +26,6 @@ if TYPE_CHECKING:  # only named: a test hands in any object with the fields read
     from bbfeedback.app.record import HistorySink
     from bbfeedback.recording import Recording
 
-SAME_KEYS = ("index", "met", "hold_s", "flags")  # what a re-scored repetition must keep
 STATUS_KEYS = {"connected": "connected", "reconnecting": "reconnecting", "idle": "idle",
                "replay": "replaying", "connecting": "connecting"}  # frame status: its word
 
@@ -41,11 +42,11 @@ def ended_early(snap: Frame, replaying: bool) -> bool:
     return bool(snap.summary.get("incomplete"))
 
 
-def scores_as_recorded(reps: Sequence[dict], recorded: Sequence[dict]) -> bool:
+def scores_as_recorded(reps: Sequence[RepScore], recorded: Sequence[RepScore]) -> bool:
     """A replay re-scores the file: the same repetitions, met, held and flagged as the
     scores the file carries (a changed detector shows here first)."""
-    def key(r: dict) -> tuple:
-        return tuple(r.get(k) for k in SAME_KEYS)
+    def key(r: RepScore) -> tuple:
+        return r.index, r.met, r.hold_s, r.flags
 
     return [key(r) for r in reps] == [key(r) for r in recorded]
 
@@ -200,17 +201,15 @@ def protocol_name(pid: str, lang: str) -> str:
     return f"{protocols.load(pid).name[lang]} ({pid})"
 
 
-def score_row(rep: dict, summary: dict | None, measured: bool,
+def score_row(rep: RepScore, summary: Mapping | None, measured: bool,
               lang: str) -> tuple[tuple[str, ...], str]:
     """A repetition's cells in the table (``measured``: an assessment's row) and, for its
     flags, why each was raised."""
-    r = words.shown_rep(rep, summary, measured)
-    cells = (str(r["index"]), words.held_cells(r, lang, ".1f")[0], words.met_text(r, lang),
-             words.fmt(r["peak_pct_mvc"], lang, ".0f"),
-             words.time_cell(r.get("rise_s"), lang),
-             words.time_cell(r.get("release_s"), lang),
-             words.fmt(r["rest_residual_pct"], lang, ".0f"),
-             words.flag_names(r["flags"], lang))
+    r = shown(rep, summary, measured)
+    cells = (str(r.index), words.held_cells(r, lang, ".1f")[0], words.met_text(r, lang),
+             words.fmt(r.peak_pct_mvc, lang, ".0f"), words.time_cell(r.rise_s, lang),
+             words.time_cell(r.release_s, lang), words.fmt(r.rest_residual_pct, lang, ".0f"),
+             words.flag_names(r.flags, lang))
     why = "\n".join(f"{words.flag_name(f, lang)}: {words.flag_why(f, lang)}"
-                    for f in r["flags"])
+                    for f in r.flags)
     return cells, why

@@ -106,7 +106,7 @@ def glazer_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("glazer") / "glazer.edf"
     rec = SessionRecorder(path, src.channels, src.fs_hz, SIM_FULL_SCALE, session)
     end = run(BlockList(src.blocks), session, [rec])
-    return path, json.loads(json.dumps(end.result))
+    return path, json.loads(json.dumps(end.result.to_dict()))
 
 
 def test_glazer_summary_comes_back_whole_from_three_readers(glazer_file):

@@ -149,7 +149,7 @@ def test_recorded_then_analysed_scores_the_same(pid, mode, tmp_path):
     rec = SessionRecorder(path, src.channels, src.fs_hz, SIM_FULL_SCALE, session,
                           {"name": "sim", "fs_hz": src.fs_hz})
     end = run(BlockList(src.blocks), session, [rec])
-    live = json.loads(json.dumps(end.result))
+    live = json.loads(json.dumps(end.result.to_dict()))
     recording = read_recording(path)
     assert recording.meta.settings["calibration"] == (mode or "gentle")
     recorded = recorded_protocol_itself(recording)  # the protocol TOML the file carries

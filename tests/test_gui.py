@@ -15,6 +15,7 @@ from conftest import BB, ROOT, SAMPLES
 
 from bbfeedback.app.analyze import analyze
 from bbfeedback.exercise import protocols
+from bbfeedback.exercise.scores import RepScore
 from bbfeedback.exercise.simulate import Behaviour, simulate_protocol
 from bbfeedback.recording import read_recording
 
@@ -54,9 +55,9 @@ def test_live_session_runs_to_the_end_and_scores_match_analyze(qtbot, window, tm
     assert np.array_equal(y, frame.env[:, frame.main]) and y.size > 1000
     assert np.allclose(x, frame.env_t - frame.t_s) and x[-1] <= 0.0
     assert window.table.item(4, 0).text() == "5"
-    assert window.table.item(0, 2).text() == ("yes" if frame.reps[0]["met"] else "no")
+    assert window.table.item(0, 2).text() == ("yes" if frame.reps[0].met else "no")
     assert window.start_button.text() == "Start" and window.cue.text() == "Session finished"
-    result = window.controller.result
+    result = window.controller.result.to_dict()
     offline = analyze(read_recording(window.recording_path),
                       protocol=protocols.load("a1-strength"))
     assert offline["reps"] == result["reps"]
@@ -122,7 +123,7 @@ def test_replay_of_a_sample_recording(qtbot, window):
     snap = window.controller.frame()
     assert list(snap.reps) == list(snap.recorded_reps)  # re-scored exactly as recorded
     assert [window.table.item(i, 1).text() for i in range(5)] == [
-        f"{r['hold_s']:.1f}" for r in snap.recorded_reps]
+        f"{r.hold_s:.1f}" for r in snap.recorded_reps]
     window.redraw()
     shown = window.summary.text()  # issue 13: the file's own facts, not the form's
     assert "Recording a1_strength_emg.edf: patient SAMPLE-01, sim, Strength" in shown
@@ -269,7 +270,7 @@ def test_lift_floors_set_in_the_window_are_scored(qtbot, tmp_path, floors, disti
     win.start()
     try:
         qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=90000)
-        summary = win.controller.result["summary"]
+        summary = win.controller.result.summary
         assert summary["floors_distinct"] == distinct and summary["reps"] == 3
     finally:
         win.controller.stop()
@@ -361,7 +362,7 @@ def test_every_protocol_through_the_window_equals_analyze_of_its_file(qtbot, tmp
         qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=120000)
         qtbot.waitUntil(lambda: win.controller.result is not None, timeout=10000)
         win.redraw()
-        result = win.controller.result
+        result = win.controller.result.to_dict()
         offline = analyze(read_recording(win.recording_path), protocol=protocols.load(pid))
         assert offline["reps"] == result["reps"] and offline["summary"] == result["summary"]
         assert win.table.rowCount() == len(result["reps"]) > 0
@@ -736,8 +737,8 @@ def test_patient_view_speaks_to_the_patient(qtbot, pid, lang):
     view.draw(Frame(status="idle", running=False), 0, None)
     assert view.cue.text() == tr("wait_start", lang)
     assert view.windowTitle().startswith(tr("patient_title", lang))
-    met = {"index": 1, "met": True, "flags": []}
-    missed = {"index": 2, "met": False, "flags": ["short_hold"]}
+    met = RepScore.from_dict({"index": 1, "met": True, "flags": []})
+    missed = RepScore.from_dict({"index": 2, "met": False, "flags": ["short_hold"]})
     assessment = pid == "glazer"
     view.draw(Frame(t_s=10.0, running=True, status="running", reps=(met,)), 0, None)
     said = {"praise": "Herhaling 1: goed zo!", "try_again": "Herhaling 2: probeer het nog eens"}

@@ -12,6 +12,7 @@ from bbfeedback.gui.i18n import tr
 
 from bbfeedback import texts as words
 from bbfeedback.exercise import protocols
+from bbfeedback.exercise.scores import RepScore
 
 REC = Path("/sessions/P-1-a1-strength-20260101-120000.edf")
 
@@ -24,8 +25,9 @@ def frame(**k) -> NS:
     return NS(**{**base, **k})
 
 
-def rep(index: int, met: bool = True, **k) -> dict:
-    return {"index": index, "met": met, "hold_s": 5.0, "flags": [], "peak_pct_mvc": 80.0, **k}
+def rep(index: int, met: bool = True, **k) -> RepScore:
+    return RepScore.from_dict({"index": index, "met": met, "hold_s": 5.0, "flags": [],
+                               "peak_pct_mvc": 80.0, **k})
 
 
 def history(added=None, copy_of=None, problem="") -> NS:
@@ -118,8 +120,8 @@ def test_an_assessments_rows_never_say_too_short():
     assert said.is_assessment(protocols.load("perfect"))
     assert not said.is_assessment(protocols.load("a1-strength"))
     assert not said.is_assessment(None)
-    r = dict(rep(1, flags=["late_onset"]), hold_s=2.0, target_hold_s=5.0, rise_s=None,
-             release_s=0.4, rest_residual_pct=3.0)
+    r = rep(1, flags=["late_onset"], hold_s=2.0, target_hold_s=5.0, rise_s=None,
+            release_s=0.4, rest_residual_pct=3.0)
     cells, why = said.score_row(r, None, False, "nl")
     assert cells[0] == "1" and cells[1] == "2,0" and cells[5] == "0,40"
     assert why == f"{words.flag_name('late_onset', 'nl')}: {words.flag_why('late_onset', 'nl')}"

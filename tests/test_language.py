@@ -15,7 +15,7 @@ from PySide6 import QtWidgets
 
 from bbfeedback import texts
 from bbfeedback.app import tables
-from bbfeedback.app.analyze import analyze
+from bbfeedback.app.analyze import analysis
 from bbfeedback.app.history import History, progress
 from bbfeedback.app.recorder import SessionRecorder
 from bbfeedback.app.report import progress_report, session_report
@@ -23,8 +23,9 @@ from bbfeedback.app.run import BlockList, run
 from bbfeedback.app.simulated import SimulatedSource
 from bbfeedback.app.sources import SIM_FULL_SCALE
 from bbfeedback.exercise import protocols, sentences
-from bbfeedback.exercise.scores import Flag
+from bbfeedback.exercise.scores import Flag, RepScore
 from bbfeedback.exercise.session import Session
+from bbfeedback.exercise.shown import shown
 from bbfeedback.recording import read_recording
 
 PROTOCOLS = protocols.builtin_ids()
@@ -121,7 +122,7 @@ def sessions(tmp_path_factory):
                               {"name": "sim", "fs_hz": src.fs_hz, "posture": posture}, PATIENT)
         end = run(BlockList(src.blocks), session, [rec])
         db.add(path)
-        out.setdefault(pid, (path, end.result))
+        out.setdefault(pid, (path, end.result.to_dict()))
     return out, db
 
 
@@ -155,10 +156,11 @@ def test_session_report(sessions, pid, lang):
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_cli_tables(sessions, lang):
     for pid, (path, _) in sessions[0].items():
-        doc = analyze(read_recording(path), protocol=protocols.load(pid))
+        found = analysis(read_recording(path), protocol=protocols.load(pid))
+        doc = found.to_dict()
         table = tables.format_table(doc, lang).replace(doc["file"], "FILE")
         check(table, lang, f"contractions table of {pid}")
-        check(tables.format_reps(doc, lang), lang, f"repetition table of {pid}")
+        check(tables.format_reps(found.scored, lang), lang, f"repetition table of {pid}")
         timeline = tables.format_timeline(protocols.load(pid), lang)
         # the protocol's source in Dutch words (walkthrough: "bron: Leaflet B, exercise 5");
         # in English it may quote the leaflet's Dutch ("knijp voor u hoest of niest")
@@ -181,8 +183,8 @@ def test_progress_report_and_table(sessions, lang):
     check(table, lang, "progress table")
     assert "a1-strength" not in table  # the exercise by its name, in the language
     assert protocols.load("a1-strength").name[lang] in table
-    for shown in (page, table):
-        assert "hold_s" not in shown and texts.text("suggestion", lang).lower() in shown.lower()
+    for text in (page, table):
+        assert "hold_s" not in text and texts.text("suggestion", lang).lower() in text.lower()
     if lang == "nl" and prog.suggestion["change"] == "hold_s":
         assert "vasthouden" in page and "van de herhalingen gehaald" in page
 
@@ -259,9 +261,10 @@ def test_every_sentence_in_both_languages_singular_and_plural():
     """Every summary sentence at once (all flags on every repetition, every summary key),
     then with ones: singular forms."""
     def reps(n):
-        return [{"index": i, "flags": [f.value for f in Flag], "target_hold_s": 0.5,
-                 "floors_distinct": True, "rest_level": 8.43, "rest_ratio": 2.1}
-                for i in range(1, n + 1)]
+        return [RepScore.from_dict({"index": i, "met": False, "flags": [f.value for f in Flag],
+                                    "target_hold_s": 0.5, "floors_pct_mvc": [],
+                                    "floors_distinct": True, "rest_level": 8.43,
+                                    "rest_ratio": 2.1}) for i in range(1, n + 1)]
 
     for n in (1, 3):
         summary = {"reps": n, "reps_met": 1, "quick_count": n, "endurance_hold_s": [18.4] * n,
@@ -380,8 +383,11 @@ def test_quick_threshold_is_one_rule():
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_table_cells_of_quick_and_endurance_reps(lang):
     """Physio review: quick reps read "0,00 / 0,5 / ja", an endurance hold "Doel 0,0"."""
-    quick = {"hold_s": 0.0, "target_hold_s": 0.5}
-    endurance = {"hold_s": 18.4, "target_hold_s": 0.0}
+    def row(hold_s: float, target_hold_s: float):
+        return shown(RepScore.from_dict({"index": 1, "met": True, "hold_s": hold_s,
+                                         "target_hold_s": target_hold_s}))
+
+    quick, endurance = row(0.0, 0.5), row(18.4, 0.0)
     assert texts.held_cells(quick, lang) == ("–", "snel" if lang == "nl" else "quick")
     assert texts.held_cells(endurance, lang)[1] == texts.text("as_long_as_possible", lang)
-    assert texts.held_cells({"hold_s": 4.8, "target_hold_s": 5.0}, "nl") == ("4,80", "5,0")
+    assert texts.held_cells(row(4.8, 5.0), "nl") == ("4,80", "5,0")

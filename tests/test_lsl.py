@@ -167,12 +167,12 @@ def test_round_trip_samples_timestamps_description_and_markers():
         assert stamps[i + 1] == pytest.approx(t0 + c.offset_s, abs=1e-6)  # past when sent
     reps = [(json.loads(t.split(" ", 1)[1]), s) for t, s in zip(texts, stamps, strict=True)
             if t.startswith("rep ")]
-    assert [r for r, _ in reps] == finite(session.reps) and len(reps) == 5
-    assert [s for _, s in reps] == pytest.approx([t0 + r["cue_s"] for r in session.reps],
+    assert [r for r, _ in reps] == [finite(r.to_dict()) for r in session.reps] and len(reps) == 5
+    assert [s for _, s in reps] == pytest.approx([t0 + r.cue_s for r in session.reps],
                                                  abs=1e-6)
     markers_in.close_stream()
     assert texts[-1].startswith("summary ")
-    assert json.loads(texts[-1].split(" ", 1)[1]) == finite(end.result["summary"])
+    assert json.loads(texts[-1].split(" ", 1)[1]) == finite(end.result.to_dict()["summary"])
     print(f"\nLSL round trip: {got.size} samples ({whole.n_samples} x {got.shape[1]} ch, "
           f"{whole.n_samples / fs:.0f} s) bit-equal in float32, {env.size} envelope values, "
           f"{len(texts)} markers ({len(cues)} cues, {len(ons)} contractions, {len(reps)} reps);"
@@ -274,9 +274,9 @@ def test_inlet_session_scores_equal_to_the_file(tmp_path):
                                  direct, {"name": "sim", "fs_hz": fs}, "SAMPLE-01")
     direct_end = run(BlockList(stream(whole, 0.04)), direct, [direct_rec])
     # equal: to the last bit but for sums over blocks of other sizes (the baseline's mean)
-    assert end.result == nested_approx(direct_end.result)
-    assert end.result["reps"] == direct_end.result["reps"]
-    assert len(end.result["reps"]) == 5
+    assert end.result.to_dict() == nested_approx(direct_end.result.to_dict())
+    assert end.result.to_dict()["reps"] == direct_end.result.to_dict()["reps"]
+    assert len(end.result.to_dict()["reps"]) == 5
 
     again = read_recording(path).blocks()[0]
     np.testing.assert_array_equal(again.data, whole.data)  # the file holds the same samples

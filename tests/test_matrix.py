@@ -39,7 +39,7 @@ def live(request, tmp_path_factory):
                           {"name": "sim", "fs_hz": src.fs_hz})
     end = run(BlockList(src.blocks), session, [rec])
     assert end.reason == "stopped" and end.result is not None
-    return pid, path, same(end.result)
+    return pid, path, same(end.result.to_dict())
 
 
 def test_the_live_session_scored_every_repetition(live):
@@ -72,11 +72,11 @@ def test_record_then_gui_replay(live, qtbot, tmp_path):
     win.open_recording(str(path), 1000.0)
     qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=60000)
     frame = win.controller.frame()
-    replayed = same(win.controller.result)
+    replayed = same(win.controller.result.to_dict())
     win.close()
     assert replayed["reps"] == result["reps"]
     assert replayed["summary"] == result["summary"]
-    assert same(list(frame.recorded_reps)) == result["reps"]
+    assert same([r.to_dict() for r in frame.recorded_reps]) == result["reps"]
 
 
 def test_record_then_report(live):
@@ -97,7 +97,7 @@ def gui_session(qtbot, tmp_path, pid: str, hold_s: float | None = None):
                 box.setValue(hold_s)
     win.start()
     qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=120000)
-    live, path = same(win.controller.result), win.recording_path
+    live, path = same(win.controller.result.to_dict()), win.recording_path
     win.close()
     return live, read_recording(path)
 

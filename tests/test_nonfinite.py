@@ -59,7 +59,7 @@ def test_no_stage_raises_on_bad_samples_or_empty_blocks(pid, ops):
     blocks = _damaged(src.blocks, ops)
     session = Session(protocols.load(pid), src.channels, src.fs_hz, start_s=src.start_s)
     end = run(BlockList(blocks), session, [])
-    json.dumps(end.result, allow_nan=False)
+    json.dumps(end.result.to_dict(), allow_nan=False)
     assert np.isfinite(session.trace().values).all()  # the trace the patient sees
 
 

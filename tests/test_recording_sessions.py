@@ -64,7 +64,7 @@ def test_replay_gives_the_recorded_scores(session_file):
     end = run(src.start(), session, [])
     src.stop()
     assert end.reason == "stopped"
-    assert end.result["reps"] == recorded_reps(src.recording)
+    assert end.result.reps == tuple(recorded_reps(src.recording))
     assert end.end_sample == src.recording.signals[0].data.size
 
 
@@ -86,7 +86,7 @@ def test_rescoring_with_the_recorded_protocol_and_with_other_targets(session_fil
     same = json.loads(subprocess.run([*BB, "analyze", str(session_file), "--protocol",
                                       "a1-strength", "--json"], capture_output=True,
                                      text=True).stdout)
-    assert same["reps"] == recorded_reps(read_recording(session_file))
+    assert same["reps"] == [r.to_dict() for r in recorded_reps(read_recording(session_file))]
     harder = tmp_path / "a1-8s.toml"
     text = (Path(__import__("bbfeedback").__file__).parent / "exercise" / "protocols"
             / "a1-strength.toml").read_text()

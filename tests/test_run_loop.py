@@ -11,14 +11,15 @@ import pytest
 from bbfeedback.drivers.serial_transport import Status
 from bbfeedback.gui.controller import LiveController
 
-from bbfeedback import texts
 from bbfeedback.app.analyze import analyze
 from bbfeedback.app.recorder import SessionRecorder
 from bbfeedback.app.run import BlockList, Sink, on_clock, run
 from bbfeedback.app.simulated import SimulatedSource
 from bbfeedback.app.sources import SIM_FULL_SCALE
 from bbfeedback.exercise import protocols
+from bbfeedback.exercise.scores import RepScore
 from bbfeedback.exercise.session import Gap, Session
+from bbfeedback.exercise.shown import shown
 from bbfeedback.recording import read_recording
 from bbfeedback.signal.blocks import Block, Channel
 
@@ -81,7 +82,7 @@ def test_lost_samples_reach_the_file_and_reanalysis_equals_live(tmp_path):
     noted = back.meta.all("gap")
     assert [(g["t_s"], g["lost_samples"]) for g in noted] == [
         (round(g.t_s, 4), g.lost_samples) for g in session.gaps]
-    live = json.loads(json.dumps(end.result))
+    live = json.loads(json.dumps(end.result.to_dict()))
     offline = json.loads(json.dumps(analyze(back, protocol=proto)))
     assert offline["reps"] == live["reps"] and offline["summary"] == live["summary"]
     assert offline["gaps"] == live["gaps"]
@@ -122,7 +123,7 @@ def test_the_gui_reads_frames_while_a_session_runs_at_50x():
                 f = ctl.frame()
                 float(f.raw.sum()) + float(f.env.sum())
                 _ = [dict(b) for b in f.template] + [c.to_dict() for c in f.contractions]
-                _ = [r["met"] for r in f.reps] + list(f.calibration)
+                _ = [r.met for r in f.reps] + list(f.calibration)
                 assert f.t_s >= last_t
                 last_t = f.t_s
                 frames.append(f)
@@ -143,8 +144,8 @@ def test_the_gui_reads_frames_while_a_session_runs_at_50x():
     ctl.stop()
     assert not errors, errors[0]
     assert finished and len(frames) > 100
-    assert ctl.result is not None and ctl.result["summary"]["reps"] == 11
-    assert ctl.frame().summary == ctl.result["summary"]
+    assert ctl.result is not None and ctl.result.summary["reps"] == 11
+    assert ctl.frame().summary == ctl.result.summary
 
 
 def test_gap_events_are_the_sessions_own():
@@ -202,7 +203,7 @@ def test_a_slow_consumer_and_dropped_packets_on_a_real_link(tmp_path):
     back = read_recording(path)
     assert back.signals[0].data.size == end.end_sample  # the device's clock
     assert sum(g["lost_samples"] for g in back.meta.all("gap")) == end.lost_samples
-    live = json.loads(json.dumps(end.result))
+    live = json.loads(json.dumps(end.result.to_dict()))
     offline = json.loads(json.dumps(analyze(back, protocol=proto)))
     assert offline["reps"] == live["reps"] and offline["summary"] == live["summary"]
 
@@ -222,12 +223,12 @@ def test_a_session_cut_short_scores_only_what_was_reached(pid):
         end = run(BlockList(half), session, [])
     assert end.result is not None
     reached = max(c.t_s for c in session.cues)
-    assert all(r["cue_s"] <= reached for r in end.result["reps"])
+    assert all(r["cue_s"] <= reached for r in end.result.to_dict()["reps"])
     begun = {(c.section, c.rep) for c in session.cues
              if c.kind == "work" and not c.calibration and c.rep}
-    assert len(end.result["reps"]) == len(begun)  # every begun one, and no other
-    json.dumps(end.result, allow_nan=False)  # no NaN anywhere
-    summary = end.result["summary"]  # issue 13: kept, and marked incomplete (a2: both
+    assert len(end.result.to_dict()["reps"]) == len(begun)  # every begun one, and no other
+    json.dumps(end.result.to_dict(), allow_nan=False)  # no NaN anywhere
+    summary = end.result.to_dict()["summary"]  # issue 13: kept, and marked incomplete (a2: both
     # as-long-as-possible holds were done within 40 % of its longest plan: complete)
     assert summary["incomplete"] == (pid != "a2-endurance")
     assert summary["reps"] <= summary["planned_reps"]
@@ -299,7 +300,7 @@ def test_a_long_simulated_session_is_made_in_pieces_without_seams(monkeypatch):
     end = run(BlockList(blocks), session, [])
     pfm, _, _, duration = session_plan(proto, Behaviour(), 3, calibrate=True)
     assert blocks[-1].end_sample == int(round(duration * 500.0)) > 60 * 500
-    assert end.result["summary"]["reps_met"] == 5
+    assert end.result.to_dict()["summary"]["reps_met"] == 5
     mine = [c for c in session.contractions if c.channel == "pfm"]
     reps = [sq for sq in pfm if sq.onset_s > src.start_s - 2]  # after the calibration
     assert len(mine) == len(reps) == 5  # no twitch where two pieces meet
@@ -314,10 +315,10 @@ def test_a_lift_stopped_between_its_floors_scores_what_was_reached(into_s, floor
     session = Session(proto, src.channels, src.fs_hz, start_s=src.start_s)
     stop = (src.start_s + into_s) * src.fs_hz
     end = run(BlockList([b for b in src.blocks if b.end_sample <= stop]), session, [])
-    rep = end.result["reps"][0]
-    assert len(end.result["reps"]) == 1 and end.result["summary"]["incomplete"]
+    rep = end.result.to_dict()["reps"][0]
+    assert len(end.result.to_dict()["reps"]) == 1 and end.result.to_dict()["summary"]["incomplete"]
     assert len(rep["step_holds_s"]) == floors  # the floors it reached (4 s, 3.5 s, ...)
-    json.dumps(end.result, allow_nan=False)
+    json.dumps(end.result.to_dict(), allow_nan=False)
 
 
 @pytest.mark.parametrize("name", ["a1_strength_emg", "lift", "endurance_pressure"])
@@ -376,8 +377,8 @@ def test_every_protocol_scores_through_lost_samples_as_its_file_does(pid, tmp_pa
     proto = protocols.load(pid)
     src = SimulatedSource(pid, 500.0, seed=4)
     clean = run(BlockList(list(src.blocks)),
-                Session(proto, src.channels, src.fs_hz, start_s=src.start_s), [])
-    held = [r for r in clean.result["reps"] if None not in (r["onset_s"], r["offset_s"])
+                Session(proto, src.channels, src.fs_hz, start_s=src.start_s), []).result.to_dict()
+    held = [r for r in clean["reps"] if None not in (r["onset_s"], r["offset_s"])
             and r["offset_s"] - r["onset_s"] > 0.5]
     rep = held[len(held) // 2]
     assert "signal_gap" not in rep["flags"]
@@ -389,8 +390,8 @@ def test_every_protocol_scores_through_lost_samples_as_its_file_does(pid, tmp_pa
                           session)
     end = run(BlockList(blocks), session, [rec])
     assert end.reason == "stopped" and end.lost_samples == lost == rec.lost
-    live = json.loads(json.dumps(end.result))
-    assert len(live["reps"]) == len(clean.result["reps"])
+    live = json.loads(json.dumps(end.result.to_dict()))
+    assert len(live["reps"]) == len(clean["reps"])
     scored = next(r for r in live["reps"] if r["index"] == rep["index"])
     assert "signal_gap" in scored["flags"]
     back = read_recording(tmp_path / "gaps.edf")
@@ -409,7 +410,7 @@ def test_a_repetition_cut_off_by_stop_is_not_judged_nor_counted(pid, tmp_path):
     proto = protocols.load(pid)
     src = SimulatedSource(pid, 250.0, seed=4)
     full = run(BlockList(list(src.blocks)),
-               Session(proto, src.channels, src.fs_hz, start_s=src.start_s), []).result
+               Session(proto, src.channels, src.fs_hz, start_s=src.start_s), []).result.to_dict()
     assert not any("stopped" in r["flags"] for r in full["reps"])  # a whole session: none
     held = [r for r in full["reps"] if r["target_hold_s"] >= 1.0]
     cut_rep = (held or full["reps"])[len(held or full["reps"]) // 2]
@@ -420,7 +421,7 @@ def test_a_repetition_cut_off_by_stop_is_not_judged_nor_counted(pid, tmp_path):
                           session)
     live = run(BlockList([b for b in src.blocks if b.end_sample / src.fs_hz <= cut_s]),
                session, [rec]).result
-    live = json.loads(json.dumps(live))
+    live = json.loads(json.dumps(live.to_dict()))
     last = live["reps"][-1]
     assert last["index"] == cut_rep["index"] and last["flags"] == ["stopped"]
     assert not last["met"]
@@ -428,7 +429,7 @@ def test_a_repetition_cut_off_by_stop_is_not_judged_nor_counted(pid, tmp_path):
     summary = live["summary"]
     assert summary["incomplete"] and summary["reps"] == len(judged)
     # (as the tables show them: an assessment's met is its own measure, issue 22)
-    assert summary["reps_met"] == sum(texts.shown_rep(r, summary)["met"] for r in judged)
+    assert summary["reps_met"] == sum(shown(RepScore.from_dict(r), summary).met for r in judged)
     assert "stopped" not in str([r["flags"] for r in judged])
     offline = json.loads(json.dumps(analyze(read_recording(tmp_path / "cut.edf"),
                                             protocol=proto)))

@@ -65,7 +65,7 @@ def test_ideal_patient_meets_every_protocol(pid):
     assert session.clock.skipped == set(session.clock.optional) and len(session.clock.optional) == 2
     assert [c.step for c in cues] == [i for i in range(len(session.steps))
                                       if i not in session.clock.skipped]
-    assert [e for e in events if isinstance(e, RepScored)][0].rep == result["reps"][0]
+    assert [e for e in events if isinstance(e, RepScored)][0].rep.to_dict() == result["reps"][0]
     assert result["summary"]["text_nl"] and result["summary"]["text_en"]
 
 
@@ -141,7 +141,7 @@ def test_recording_gap_flags_signal_gap():
     session = Session(proto, block.channels, 1000.0, {"pfm": CALS["pfm"]}, start_s=ps.start_s)
     arrived = [b for b in stream(block, 0.25)  # the blocks of 19.0-19.5 s never arrived
                if not 19000 <= b.start_sample < 19500]
-    result = run_loop(BlockList(arrived), session, []).result
+    result = run_loop(BlockList(arrived), session, []).result.to_dict()
     assert [r["index"] for r in result["reps"] if "signal_gap" in r["flags"]] == [2]
     assert result["gaps"] == [{"t_s": 19.0, "lost_samples": 500}]
 

@@ -321,7 +321,7 @@ def test_a_repetition_inside_a_long_gap_is_not_judged():
     lost = [(cue + 1.0, cue + 2.5), (cue + 21.0, cue + 21.5)]
     arrived = [b for b in stream(block, 0.25) if not any(
         a * 1000 <= b.start_sample < z * 1000 for a, z in lost)]
-    reps = run_loop(BlockList(arrived), session, []).result["reps"]
+    reps = run_loop(BlockList(arrived), session, []).result.to_dict()["reps"]
     assert reps[1]["flags"] == ["not_judged", "signal_gap"] and reps[1]["hold_s"] is None
     assert "signal_gap" in reps[3]["flags"] and "not_judged" not in reps[3]["flags"]
 
@@ -541,7 +541,8 @@ def test_hum_over_one_repetition_is_not_judged_for_mains_in_a_session():
     results = []
     for block_s in (0.04, 10.0):
         session = Session(proto, block.channels, FS, start_s=ps.start_s)
-        results.append(run_loop(BlockList(list(stream(hummed, block_s))), session, []).result)
+        end = run_loop(BlockList(list(stream(hummed, block_s))), session, [])
+        results.append(end.result.to_dict())
     live, offline = results
     assert live["reps"] == offline["reps"] and live["marks"] == offline["marks"]
     reps = live["reps"]

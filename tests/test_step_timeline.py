@@ -223,7 +223,7 @@ def test_recorded_then_analysed_the_fourth_squeeze_is_the_same(pid, tmp_path):
                           {"name": "sim", "fs_hz": src.fs_hz})
     end = run(BlockList(src.blocks), session, [rec], until_ended=True)
     assert end.reason == "ended"
-    live_result = end.result
+    live_result = end.result.to_dict()
     assert live_result["calibration"]["pfm"]["one_more"] is True
     recording = read_recording(path)
     again = AGAIN[proto.calibration]
@@ -336,7 +336,7 @@ def test_the_window_ends_a_live_session_with_its_last_rest(qtbot, pid, tmp_path)
         qtbot.waitUntil(lambda: ctl.frame().status == "finished", timeout=300_000)
         qtbot.waitUntil(lambda: ctl.result is not None, timeout=10_000)
         assert not ctl.frame().running
-        assert not ctl.result["summary"].get("incomplete")
+        assert not ctl.result.summary.get("incomplete")
     finally:
         ctl.stop()
     assert_ends_with_its_last_rest(path, pid)

@@ -6,21 +6,21 @@ handful of parts a count: "990 van de 1000 herhalingen" / "990 of the 1000 repet
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 import pytest
 
 from bbfeedback.exercise import sentences
 from bbfeedback.exercise import summary as summary_mod
+from bbfeedback.exercise.scores import RepScore
 
 
-def _reps(n: int, flagged, *flags: str) -> list[SimpleNamespace]:
-    """``n`` repetitions (as the summary code takes them), those in ``flagged`` with
-    ``flags``."""
+def _reps(n: int, flagged, *flags: str) -> list[RepScore]:
+    """``n`` repetitions, those in ``flagged`` with ``flags``."""
     marked = set(flagged)
-    return [SimpleNamespace(to_dict=lambda i=i: {
-        "index": i, "flags": list(flags) if i in marked else [], "rest_level": 9.0,
-        "rest_ratio": 2.5}) for i in range(1, n + 1)]
+    return [RepScore.from_dict({"index": i, "met": True,
+                                "flags": list(flags) if i in marked else [],
+                                "rest_level": 9.0, "rest_ratio": 2.5})
+            for i in range(1, n + 1)]
 
 
 def _summary_texts(n: int, flagged, *flags: str) -> tuple[str, str]:
@@ -70,7 +70,7 @@ def test_a_few_repetitions_are_still_listed(flagged, nl, en):
 
 def test_quick_flicks_without_a_total_are_counted():
     summary = {"reps": 40, "reps_met": 40, "quick_skipped": list(range(1, 40, 2))}
-    rows = [{"index": i, "flags": []} for i in range(1, 41)]
+    rows = [RepScore.from_dict({"index": i, "met": True}) for i in range(1, 41)]
     nl = sentences.summary_text(summary, rows, "nl")
     en = sentences.summary_text(summary, rows, "en")
     assert "De snelle aanspanning bij 20 herhalingen niet meegeteld" in nl

@@ -6,6 +6,7 @@ exists, and the patient's sentences. Every session here is built from ``RepScore
 truth is known exactly. The rules and their sources: docs/scoring.md, "Summary rules"."""
 
 import re
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -18,7 +19,9 @@ from bbfeedback.detect.calibration import Calibration
 from bbfeedback.detect.contractions import Contraction
 from bbfeedback.exercise import protocols, scoring, sentences
 from bbfeedback.exercise.protocols import WORK
+from bbfeedback.exercise.result import RunInfo, SessionResult
 from bbfeedback.exercise.scores import Flag, LiftScore, RepScore
+from bbfeedback.exercise.shown import ASSESSMENT_KEYS, shown
 from bbfeedback.exercise.summary import (
     ASSESSMENTS,
     QuickCount,
@@ -116,8 +119,8 @@ def facts_for(proto, reps, env: Envelope | None = None) -> SessionFacts:
                         tuple(reps), env.trace, CAL, (), tuple(env.contractions))
 
 
-def session(pid: str, how=None, env: Envelope | None = None) -> tuple[dict, list[dict]]:
-    """(summary, reps as dicts) of ``pid`` with every repetition made by ``make_rep``; ``how``
+def session(pid: str, how=None, env: Envelope | None = None) -> tuple[dict, list[RepScore]]:
+    """(summary, reps) of ``pid`` with every repetition made by ``make_rep``; ``how``
     gives its keywords from (its steps, its place in its section from 0, the section's
     number of repetitions)."""
     proto = protocols.load(pid)
@@ -130,13 +133,13 @@ def session(pid: str, how=None, env: Envelope | None = None) -> tuple[dict, list
         name = steps[0].section
         reps.append(make_rep(steps, **(how(steps, seen[name], sizes[name]) if how else {})))
         seen[name] += 1
-    return summarise(facts_for(proto, reps, env)), [r.to_dict() for r in reps]
+    return summarise(facts_for(proto, reps, env)), reps
 
 
-def result_of(pid: str, summary: dict, reps: list[dict]) -> dict:
+def result_of(pid: str, summary: dict, reps: list[RepScore]) -> SessionResult:
     """What the tables read: a result with the protocol, its repetitions and summary."""
-    return {"protocol": {"id": pid, "start_s": 3.5, "alignment": "cue annotations"},
-            "reps": reps, "summary": summary}
+    info = RunInfo(pid, {"nl": pid, "en": pid}, None, 0.0, "pfm", None, "cue annotations", 3.5)
+    return SessionResult(info, {}, tuple(reps), summary)
 
 
 # --- 1. the quick count: her own flicks until two in a row fade ---------------------------
@@ -219,7 +222,7 @@ def test_one_weak_flick_among_the_cued_ones_is_left_out_not_the_end(pid):
     summary, reps = session(pid, env=env)
     assert summary["quick_count"] == len(cues) - 1 and summary["quick_faded"] is False
     # named by its repetition, the table's number (in the daily set after a1's and a2's)
-    fourth = [r["index"] for r in reps if r["section"] == reps[-1]["section"]][3]
+    fourth = [r.index for r in reps if r.section == reps[-1].section][3]
     assert summary["quick_skipped"] == [fourth]
     assert f"De snelle aanspanning bij herhaling {fourth} niet meegeteld" in summary["text_nl"]
     assert f"The quick contraction in repetition {fourth} not counted" in summary["text_en"]
@@ -307,7 +310,7 @@ def perfect_session(holds_s: list[float], fast_pct: float = 90.0):
         else:
             env.squeeze(first.start_s + 0.3, 0.4, fast_pct)
             reps.append(make_rep(steps, pct=fast_pct))
-    return summarise(facts_for(proto, reps, env)), [r.to_dict() for r in reps]
+    return summarise(facts_for(proto, reps, env)), reps
 
 
 def test_perfect_with_fatigue_e6_r2_f10():
@@ -317,8 +320,8 @@ def test_perfect_with_fatigue_e6_r2_f10():
     assert [h["counted"] for h in p["holds"]] == [True, True] + [False] * 8
     # the table says why a hold did not count (walkthrough: "nee" with no remark), never
     # "te kort" (an assessment measures)
-    shown = [texts.shown_rep(r, summary) for r in reps[:10]]
-    assert [r["flags"] for r in shown] == [[], []] + [["shorter_than_e"]] * 8
+    rows = [shown(r, summary) for r in reps[:10]]
+    assert [r.flags for r in rows] == [(), ()] + [("shorter_than_e",)] * 8
     assert texts.flag_name("shorter_than_e", "nl") == "korter dan E"
 
 
@@ -329,15 +332,15 @@ def test_perfect_r_counts_her_own_e_long_holds_not_the_cued_10_s():
     assert summary["perfect"]["R"] == 10 and summary["holds_met"] == 10
     assert "PERFECT: E 6 s, R 10, F 10." in summary["text_nl"]
     assert "Hield" not in summary["text_nl"] and "Held" not in summary["text_en"]
-    shown = [texts.shown_rep(r, summary) for r in reps]
-    holds = [r for r in shown if r["section"] == "endurance-repetitions"]
-    assert all(r["met"] and r["target_hold_s"] == summary["perfect"]["E"] for r in holds)
+    rows = [shown(r, summary) for r in reps]
+    holds = [r for r in rows if r.section == "endurance-repetitions"]
+    assert all(r.met and r.target_hold_s == summary["perfect"]["E"] for r in holds)
     for lang in ("nl", "en"):
         table = tables.format_reps(result_of("perfect", summary, reps), lang)
         page = _rep_table(reps, lang, summary)
         for text in (table, page):
             assert texts.flag_name("short_hold", lang) not in text
-    assert "short_hold" in reps[0]["flags"]  # the repetition itself is as scored
+    assert reps[0].has(Flag.SHORT_HOLD)  # the repetition itself is as scored
 
 
 @pytest.mark.parametrize("pid", ASSESSMENTS)
@@ -348,7 +351,7 @@ def test_an_assessment_never_says_too_short(pid):
         return {"hold_s": 0.6 * target} if target > scoring.QUICK_HOLD_S else {}
 
     summary, reps = session(pid, how=short)
-    assert summary["assessment"] is True and any("short_hold" in r["flags"] for r in reps)
+    assert summary["assessment"] is True and any(r.has(Flag.SHORT_HOLD) for r in reps)
     for lang in ("nl", "en"):
         flag = texts.flag_name("short_hold", lang)
         for text in (tables.format_reps(result_of(pid, summary, reps), lang),
@@ -360,7 +363,7 @@ def test_an_assessment_never_says_too_short(pid):
 
 
 def test_assessments_are_one_rule():
-    assert set(texts.ASSESSMENT_KEYS) == set(ASSESSMENTS)
+    assert set(ASSESSMENT_KEYS) == set(ASSESSMENTS)
 
 
 # --- 4. Glazer's table: the flick rule of its block ---------------------------------------
@@ -384,8 +387,7 @@ def test_glazer_flick_times_in_the_table_are_the_blocks():
     assert block["onset_latency_s"] == pytest.approx(np.mean([f["onset_latency_s"]
                                                               for f in flick]), abs=1e-3)
     assert 0.35 < block["onset_latency_s"] < 0.5
-    dicts = [r.to_dict() for r in reps]
-    table = tables.format_reps(result_of("glazer", summary, dicts), "nl")
+    table = tables.format_reps(result_of("glazer", summary, reps), "nl")
     phasic = [line.split() for line in table.splitlines() if re.match(r"\s+[1-5] ", line)]
     assert len(phasic) == 5, table
     for cells, f in zip(phasic, flick, strict=True):  # rep, cue, held, target, met, rise, ...
@@ -403,13 +405,13 @@ def test_no_time_shows_a_dash_not_zero(pid):
         return {"rise_s": None, "release_s": None}
 
     summary, reps = session(pid, how=none_times)
-    reps[0] = dict(reps[0], hold_s=None, flags=["not_judged", "spikes"], met=False)
+    reps[0] = replace(reps[0], hold_s=None, flags=(Flag.NOT_JUDGED, Flag.SPIKES), met=False)
     for lang in ("nl", "en"):
         for text in (tables.format_reps(result_of(pid, summary, reps), lang),
                      _rep_table(reps, lang, summary)):
             assert not re.search(r"(?<![\d,.])0[,.]00\b", text), text
             assert texts.NO_TIME in text
-    cells = texts.held_cells({"hold_s": None, "target_hold_s": 5.0}, "nl")
+    cells = texts.held_cells(replace(shown(reps[1]), hold_s=None, target_hold_s=5.0), "nl")
     assert cells == ("–", "5,0")
 
 
@@ -420,7 +422,7 @@ def test_the_window_shows_a_dash_and_no_too_short(qtbot, tmp_path):
     qtbot.addWidget(win)
     win.controller.protocol = protocols.load("perfect")
     summary, reps = perfect_session([6.0] * 10)
-    reps = [dict(r, rise_s=None, release_s=None) for r in reps]
+    reps = [replace(r, rise_s=None, release_s=None) for r in reps]
     win._scores(SimpleNamespace(reps=reps, summary=None))  # live: before the summary
     cells = [win.table.item(r, c).text() for r in range(win.table.rowCount())
              for c in range(win.table.columnCount())]

@@ -69,7 +69,7 @@ def recorded(request, tmp_path_factory):
     blocks = [Block(data[a:a + n], rec.fs_hz, chans, a) for a in range(0, data.shape[0], n)]
     end = run(BlockList(blocks), session, [sink])
     assert end.reason == "stopped" and end.result is not None
-    return case, path, same(end.result)
+    return case, path, same(end.result.to_dict())
 
 
 def test_the_run_loop_judges_as_the_truth_says(recorded):
@@ -93,7 +93,7 @@ def test_gui_replay_agrees(recorded, qtbot, tmp_path):
         win.open_recording(str(path), speed=200.0)
         qtbot.waitUntil(lambda: win.controller.frame().status == "finished", timeout=300000)
         qtbot.waitUntil(lambda: win.controller.result is not None, timeout=60000)
-        replayed = same(win.controller.result)
+        replayed = same(win.controller.result.to_dict())
         assert replayed["reps"] == live["reps"]
         assert replayed["summary"] == live["summary"]
     finally:

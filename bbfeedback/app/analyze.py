@@ -30,6 +30,7 @@ from bbfeedback.detect.calibration import Calibration, CalibrationEstimate
 from bbfeedback.detect.contractions import Contraction, ContractionDetector, DetectorConfig
 from bbfeedback.errors import InputError
 from bbfeedback.exercise.protocols import Protocol
+from bbfeedback.exercise.result import SessionResult
 from bbfeedback.exercise.session import Session, pick_channels
 from bbfeedback.exercise.signal_quality import BURST_MAX_S, BURST_PCT_MVC, SignalQuality
 from bbfeedback.recording import Recording, SignalGroup, log
@@ -361,15 +362,51 @@ def _channel_info(result: ChannelResult) -> list[dict]:
     return out
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """What ``analyze`` found in a recording: its channels (name, rate, calibration and
+    detector levels), every contraction (artefacts tagged), and with a protocol the session it
+    scored. ``channels`` and ``contractions`` keep their JSON rows (``_channel_info``,
+    ``Contraction.to_dict`` + ``tag_artefacts``)."""
+
+    file: str
+    duration_s: float
+    channels: tuple[dict, ...]
+    settings: dict
+    contractions: tuple[dict, ...]
+    scored: SessionResult | None = None
+    stopped_in_calibration: bool = False  # a session stopped before its exercise began
+
+    def to_dict(self) -> dict:
+        """The ``analyze --json`` document (its documented shape)."""
+        doc = {"file": self.file, "duration_s": round(self.duration_s, 3),
+               "channels": list(self.channels), "settings": self.settings,
+               "contractions": list(self.contractions)}
+        if self.scored is not None:
+            doc.update(self.scored.to_dict())
+        if self.stopped_in_calibration:
+            doc["stopped_in_calibration"] = True
+        return doc
+
+
 def analyze(recording: Recording, options: AnalysisOptions | None = None,
             protocol: Protocol | None = None, start_s: float | None = None,
             main: str | None = None, accessory: str | None = None, align: str = "auto") -> dict:
-    """Channels, calibration and contractions of a recording, as a JSON-ready dict; with a
-    protocol also its repetitions scored by the session engine."""
+    """Channels, calibration and contractions of a recording, as the JSON document
+    (``Analysis.to_dict``); with a protocol also its repetitions scored by the session
+    engine."""
+    return analysis(recording, options, protocol, start_s, main, accessory, align).to_dict()
+
+
+def analysis(recording: Recording, options: AnalysisOptions | None = None,
+             protocol: Protocol | None = None, start_s: float | None = None,
+             main: str | None = None, accessory: str | None = None,
+             align: str = "auto") -> Analysis:
+    """``analyze`` as a typed value (the command's tables read it)."""
     options = options or AnalysisOptions()
     results, events = run_groups(recording, options, detect_events=protocol is None)
     try:
-        return _document(recording, options, protocol, results, events, start_s, main,
+        return _analysed(recording, options, protocol, results, events, start_s, main,
                          accessory, align)
     finally:
         for r in results:
@@ -377,13 +414,13 @@ def analyze(recording: Recording, options: AnalysisOptions | None = None,
                 r.spill.close()
 
 
-def _document(recording: Recording, options: AnalysisOptions, protocol: Protocol | None,
+def _analysed(recording: Recording, options: AnalysisOptions, protocol: Protocol | None,
               results: list[ChannelResult], events: list[Contraction], start_s: float | None,
-              main: str | None, accessory: str | None, align: str) -> dict:
-    """``analyze``'s document, from the groups ``run_groups`` processed."""
-    scored, scored_group = {}, None
+              main: str | None, accessory: str | None, align: str) -> Analysis:
+    """``analysis`` of the groups ``run_groups`` processed."""
+    scored, scored_group = None, None
     stopped = protocol is not None and start_s is None and stopped_in_calibration(recording)
-    if stopped:  # said by the command in its language (``stopped_in_calibration`` key)
+    if stopped:  # said by the command in its language (``stopped_in_calibration``)
         protocol = None
         events = [e for r in results for e in detect(r)]
         events.sort(key=lambda e: (e.onset_s, e.channel))
@@ -396,17 +433,11 @@ def _document(recording: Recording, options: AnalysisOptions, protocol: Protocol
         events.sort(key=lambda e: (e.onset_s, e.channel))
         scored_group = (rescoring.group, rescoring.session.quality)
     marks, mvcs = _marks_and_mvcs(results, scored_group)
-    doc = {
-        "file": recording.path,
-        "duration_s": round(recording.duration_s, 3),
-        "channels": [c for r in results for c in _channel_info(r)],
-        "settings": {"mains": options.mains, "detector": vars(options.detector)},
-        "contractions": tag_artefacts([e.to_dict() for e in events], marks, mvcs),
-    }
-    doc.update(scored)
-    if stopped:
-        doc["stopped_in_calibration"] = True
-    return doc
+    return Analysis(recording.path, recording.duration_s,
+                    tuple(c for r in results for c in _channel_info(r)),
+                    {"mains": options.mains, "detector": vars(options.detector)},
+                    tuple(tag_artefacts([e.to_dict() for e in events], marks, mvcs)), scored,
+                    stopped)
 
 
 def _marks_and_mvcs(results: list[ChannelResult],
@@ -453,7 +484,7 @@ class Rescoring:
         end = int(round(self.until_s * self.group.fs_hz))
         return (b.head(end - b.start_sample) for b in blocks if b.start_sample < end)
 
-    def run(self, sinks: list | None = None) -> dict:
+    def run(self, sinks: list | None = None) -> SessionResult:
         """Score the whole file through the run loop; the session's result, saying how it
         was aligned (``rescoring.rescored``)."""
         end = run(BlockList(self.blocks()), self.session, sinks or [])

@@ -104,7 +104,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     for name in (args.main, args.accessory):
         if name is not None and name not in names:
             raise InputError(f"no channel named {name!r}", rec.path)
-    from bbfeedback.app.analyze import AnalysisOptions, analyze  # scipy: once the file is read
+    from bbfeedback.app.analyze import AnalysisOptions, analysis  # scipy: once it is read
     from bbfeedback.app.rescore_setup import protocol_for
     options = AnalysisOptions(
         mains=args.mains,
@@ -114,8 +114,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
                                 min_gap_s=args.min_gap_s),
     )
     proto = protocol_for(rec, args.protocol, bool(args.channels or args.main))
-    result = analyze(rec, options, proto, args.start_s, args.main, args.accessory, args.align)
-    if result.get("stopped_in_calibration"):
+    found = analysis(rec, options, proto, args.start_s, args.main, args.accessory, args.align)
+    result = found.to_dict()
+    if found.stopped_in_calibration:
         print(f"bbfeedback: warning: {shown(rec.path)}: "
               f"{texts.text('stopped_in_calibration', args.lang)}", file=sys.stderr)
     if args.json:
@@ -123,8 +124,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         print()
     else:
         print(shown(tables.format_table(result, args.lang), lines=True))
-        if "protocol" in result:  # not when the session ended during its calibration
-            print(shown(tables.format_reps(result, args.lang), lines=True))
+        if found.scored is not None:  # not when the session ended during its calibration
+            print(shown(tables.format_reps(found.scored, args.lang), lines=True))
     return 0
 
 

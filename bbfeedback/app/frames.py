@@ -8,12 +8,16 @@ live session, so the session needs no lock.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from bbfeedback.app.run import Sink
 from bbfeedback.drivers.status import StatusKind
+from bbfeedback.exercise.result import SessionResult
+from bbfeedback.exercise.scores import RepScore
 from bbfeedback.exercise.session import CueChange, RepScored, Session
 from bbfeedback.signal.blocks import Block
 
@@ -44,9 +48,9 @@ class Frame:
     template: tuple = ()  # what the patient should follow, a little ahead of now
     contractions: tuple = ()
     artefacts: tuple = ()  # (start_s, end_s, kind) of the scored channel's marked artefacts
-    reps: tuple = ()
-    recorded_reps: tuple = ()
-    summary: dict | None = None
+    reps: tuple[RepScore, ...] = ()
+    recorded_reps: tuple[RepScore, ...] = ()  # a replay: the scores the file carries
+    summary: Mapping[str, Any] | None = None
     calibration: dict = field(default_factory=dict)
     thresholds: tuple | None = None
     status: str = "idle"
@@ -131,10 +135,11 @@ class FramePublisher(Sink):
             self._base["status"] = "connected"
         self.latest = Frame(**{**_fields(self.latest), **self._base})
 
-    def finish(self, session: Session | None, events: list, result: dict | None) -> None:
+    def finish(self, session: Session | None, events: list,
+               result: SessionResult | None) -> None:
         self._base.update(status="finished", running=False)
         if result is not None:
-            self._base.update(summary=result["summary"], reps=tuple(result["reps"]))
+            self._base.update(summary=result.summary, reps=result.reps)
         self.publish(session)
 
     def restart(self, session: Session, t_s: float, raw: list[np.ndarray]) -> None:

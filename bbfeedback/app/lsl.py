@@ -35,6 +35,7 @@ import numpy as np
 from bbfeedback.app.run import Sink
 from bbfeedback.detect.contractions import Contraction
 from bbfeedback.drivers.lsl_inlet import lsl_library
+from bbfeedback.exercise.result import SessionResult
 from bbfeedback.exercise.session import CueChange, Gap, RepScored, Session
 from bbfeedback.recording.annotations import cue_text, finite
 from bbfeedback.signal.blocks import EMG, PRESSURE, Block, Channel
@@ -172,10 +173,11 @@ class LslOutlet(Sink):
             self.marker(f"status:{status.kind} {marker_json(status.message)}",
                         self.samples / self.fs_hz)
 
-    def finish(self, session: Session | None, events: list, result: dict | None) -> None:
+    def finish(self, session: Session | None, events: list,
+               result: SessionResult | None) -> None:
         self._events(events)
         if result is not None:
-            self.marker(f"summary {marker_json(result['summary'])}", self.samples / self.fs_hz)
+            self.marker(f"summary {marker_json(dict(result.summary))}", self.samples / self.fs_hz)
 
     def _events(self, events: list) -> None:
         for e in events:
@@ -185,7 +187,7 @@ class LslOutlet(Sink):
                 self.marker(f"contraction:on {marker_json({'channel': e.channel})}", e.onset_s)
                 self.marker(f"contraction:off {marker_json(e.to_dict())}", e.offset_s)
             elif isinstance(e, RepScored):
-                self.marker(f"rep {marker_json(e.rep)}", e.rep["cue_s"])
+                self.marker(f"rep {marker_json(e.rep.to_dict())}", e.rep.cue_s)
             elif isinstance(e, Gap):
                 self.marker(f"gap {marker_json({'lost_samples': e.lost_samples})}", e.t_s)
 

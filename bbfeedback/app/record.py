@@ -412,9 +412,8 @@ def _report(src: LiveSource, rec: SessionRecorder, end: RunEnd, path: Path,
     if end.reason == EndReason.INTERRUPTED:
         print("stopped early (Ctrl-C or SIGTERM); the recording is saved")
     if end.result is not None:  # the therapist's summary, then the patient's own sentences
-        summary = end.result["summary"]
-        print(summary[f"text_{lang}"])
-        said = summary.get(f"patient_text_{lang}")
+        print(end.result.text(lang))
+        said = end.result.summary.get(f"patient_text_{lang}")
         if said:
             print(f"{texts.text('for_patient', lang)}: {said}")
     if history is not None and history.note and not history.write_failed:

@@ -19,6 +19,7 @@ from bbfeedback.app.run import Sink
 from bbfeedback.detect.contractions import Contraction
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
+from bbfeedback.exercise.result import SessionResult
 from bbfeedback.exercise.session import CueChange, RepScored, Session
 from bbfeedback.recording.annotations import cue_text, encode
 from bbfeedback.recording.edf_writer import EdfPlusWriter, SignalSpec
@@ -73,7 +74,7 @@ class SessionRecorder(Sink):
                                     annotation_bytes=ANNOTATION_BYTES)
         self.samples = 0  # written, fill included: the sample clock
         self.lost = 0
-        self.result: dict | None = None
+        self.result: SessionResult | None = None
         self._flushed_records = 0
         self._cal_written = False
         if session is not None:  # the protocol as it ran (a therapist may have changed it)
@@ -109,12 +110,13 @@ class SessionRecorder(Sink):
         if status.kind in NOTED_STATUS:
             self.note(self.samples / self.fs_hz, status.kind, status.message)
 
-    def finish(self, session: Session | None, events: list, result: dict | None) -> None:
+    def finish(self, session: Session | None, events: list,
+               result: SessionResult | None) -> None:
         """Annotate what is left and the summary, close the file."""
         self._annotate(session, events)
         self.result = result
         if result is not None:
-            self.note(self.samples / self.fs_hz, "summary", result["summary"])
+            self.note(self.samples / self.fs_hz, "summary", dict(result.summary))
         self.close()
 
     def close(self) -> None:
@@ -135,7 +137,7 @@ class SessionRecorder(Sink):
             elif isinstance(e, Contraction):
                 self.note(e.onset_s, "contraction", e.to_dict())
             elif isinstance(e, RepScored):
-                self.note(e.rep["cue_s"], "rep", e.rep)
+                self.note(e.rep.cue_s, "rep", e.rep.to_dict())
 
 
 def _token(text: object) -> str:

@@ -27,6 +27,7 @@ from bbfeedback.drivers.status import Status, StatusKind
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.clock import CueChange
 from bbfeedback.exercise.protocols import CUES
+from bbfeedback.exercise.scores import RepScore
 from bbfeedback.exercise.session import Session
 from bbfeedback.recording import Recording, check_rates, read_recording
 
@@ -172,7 +173,13 @@ def recorded_calibration_cues(recording: Recording) -> list[CueChange]:
     return out
 
 
-def recorded_reps(recording: Recording) -> list[dict]:
+def recorded_reps(recording: Recording) -> list[RepScore]:
     """The repetition scores the live session wrote into the recording (each checked when
     read, ``schemas.Rep``; a damaged one is left out with a warning)."""
-    return recording.meta.all("rep")
+    out = []
+    for d in recording.meta.all("rep"):
+        try:
+            out.append(RepScore.from_dict(d))
+        except ValueError:  # a flag of a newer version: not this version's score to compare
+            continue
+    return out

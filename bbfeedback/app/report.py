@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ from bbfeedback.app.history import Progress
 from bbfeedback.app.tables import PROGRESS_COLUMNS, noise_values, progress_cells
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
+from bbfeedback.exercise.scores import RepScore
+from bbfeedback.exercise.shown import shown
 from bbfeedback.recording import read_recording
 from bbfeedback.recording.annotations import finite
 from bbfeedback.recording.outputs import write_private
@@ -233,16 +236,16 @@ def session_report(path: str | Path, lang: str = "en") -> str:
     artefacts = tuple((m.start_s, m.end_s) for m in session.quality.marks_of(session.main))
     proto = session.protocol
     body = [_meta_table(rec, meta, proto, session.calibrations, lang,
-                        result["summary"].get("signal_check")),
+                        result.summary.get("signal_check")),
             f"<h2>{t('summary', lang)}</h2>",
-            f'<p class="summary">{_e(result["summary"]["text_nl" if lang == "nl" else "text_en"])}'
-            "</p>", _patient_part(result["summary"], lang),
+            f'<p class="summary">{_e(result.text(lang))}</p>',
+            _patient_part(result.summary, lang),
             f"<h2>{t('trace', lang)}</h2><figure>"
             f"{trace_svg(t_s, level, template, events, main.unit, lang, artefacts)}</figure>",
             f'<p class="note">{t("legend", lang)}</p>',
             f"<h2>{t('reps', lang)}</h2>"
-            f"{_rep_table(result['reps'], lang, result['summary'])}"]
-    summary = result["summary"]
+            f"{_rep_table(result.reps, lang, result.summary)}"]
+    summary = result.summary
     if "glazer" in summary:
         body.append(f"<h2>{t('glazer', lang)}</h2>"
                     f"{_glazer_table(summary['glazer'], lang, main.unit)}")
@@ -304,8 +307,8 @@ def _patient_part(summary: dict, lang: str) -> str:
     return f"<h2>{t('for_patient', lang)}</h2><p class=\"summary\">{_e(text)}</p>"
 
 
-def _rep_table(reps: list[dict], lang: str, summary: dict | None = None) -> str:
-    """The repetitions as the tables show them (``texts.shown_rep``: an assessment without
+def _rep_table(reps: Sequence[RepScore], lang: str, summary: Mapping | None = None) -> str:
+    """The repetitions as the tables show them (``exercise.shown``: an assessment without
     "te kort", a Glazer flick by its block's rule); a time that does not exist is "–"."""
     cols = ("col_rep", "col_cue", "col_held", "col_target", "col_met", "col_peak", "col_rep_rise",
             "col_rep_release", "col_rest")
@@ -313,17 +316,15 @@ def _rep_table(reps: list[dict], lang: str, summary: dict | None = None) -> str:
         f"{t('col_flags', lang)}</th>"
     rows = []
     for rep in reps:
-        r = words.shown_rep(rep, summary)
-        cells = (r["index"], _fmt(r["cue_s"], lang=lang), *words.held_cells(r, lang),
-                 words.met_text(r, lang),
-                 _fmt(r["peak_pct_mvc"], "{:.0f}", lang),
-                 words.time_cell(r.get("rise_s"), lang),
-                 words.time_cell(r.get("release_s"), lang),
-                 _fmt(r["rest_residual_pct"], "{:.0f}", lang))
+        r = shown(rep, summary)
+        cells = (r.index, _fmt(r.cue_s, lang=lang), *words.held_cells(r, lang),
+                 words.met_text(r, lang), _fmt(r.peak_pct_mvc, "{:.0f}", lang),
+                 words.time_cell(r.rise_s, lang), words.time_cell(r.release_s, lang),
+                 _fmt(r.rest_residual_pct, "{:.0f}", lang))
         why = "; ".join(f"{words.flag_name(f, lang)}: {words.flag_why(f, lang)}"
-                        for f in r["flags"])
+                        for f in r.flags)
         rows.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells)
-                    + f'<td class="l" title="{_e(why)}">{_e(words.flag_names(r["flags"], lang))}'
+                    + f'<td class="l" title="{_e(why)}">{_e(words.flag_names(r.flags, lang))}'
                     "</td></tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 

@@ -5,10 +5,16 @@ values: the session's own result stays as it scored."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
 from bbfeedback import texts
 from bbfeedback.exercise import sentences
+from bbfeedback.exercise.result import SessionResult
+from bbfeedback.exercise.scores import Flag, RepScore
 
-LATENCY_FLAGS = ("late_onset", "slow_release")  # said against a cue: none without one
+LATENCY_FLAGS = (Flag.LATE_ONSET, Flag.SLOW_RELEASE)  # said against a cue: none without one
 
 
 def by_contractions(how: str) -> bool:
@@ -16,35 +22,34 @@ def by_contractions(how: str) -> bool:
     return how.startswith("contractions") or "rhythm did not fit" in how
 
 
-def rescored(result: dict, how: str, start_s: float) -> dict:
-    """``result`` (``Session.result``) with its alignment and start said, and without cue
-    latencies when its repetitions follow the contractions (the summary said again)."""
-    protocol = {**result["protocol"], "alignment": how}
-    out = {**result, "protocol": protocol}
+def rescored(result: SessionResult, how: str, start_s: float) -> SessionResult:
+    """``result`` with its alignment and start said, and without cue latencies when its
+    repetitions follow the contractions (the summary said again)."""
+    out = replace(result, protocol=replace(result.protocol, alignment=how, start_s=start_s))
     if by_contractions(how):
-        reps = without_cues(result["reps"])
-        out["reps"] = reps
-        out["summary"] = said_aligned_by_contractions(resummarised(result["summary"], reps),
-                                                      how)
-    out["protocol"] = {**protocol, "start_s": round(start_s, 4)}
+        reps = without_cues(result.reps)
+        out = replace(out, reps=reps, summary=said_aligned_by_contractions(
+            resummarised(result.summary, reps), how))
     return out
 
 
-def without_cues(reps: list[dict]) -> list[dict]:
+def without_cues(reps: Sequence[RepScore]) -> tuple[RepScore, ...]:
     """Repetitions placed at the patient's own contractions have no cue to react to: no rise
     or release time and no latency flag (a 0,00 s release read as relaxing at once)."""
-    return [{**r, "rise_s": None, "release_s": None,
-             "flags": [f for f in r["flags"] if f not in LATENCY_FLAGS]} for r in reps]
+    return tuple(replace(r, rise_s=None, release_s=None,
+                         flags=tuple(f for f in r.flags if f not in LATENCY_FLAGS))
+                 for r in reps)
 
 
-def resummarised(summary: dict, reps: list[dict]) -> dict:
+def resummarised(summary: Mapping[str, Any], reps: Sequence[RepScore]) -> dict:
     """The summary's text in every language said again from ``reps``."""
+    out = dict(summary)
     for lang in texts.LANGS:
-        summary = {**summary, f"text_{lang}": sentences.summary_text(summary, reps, lang)}
-    return summary
+        out[f"text_{lang}"] = sentences.summary_text(out, reps, lang)
+    return out
 
 
-def said_aligned_by_contractions(summary: dict, how: str) -> dict:
+def said_aligned_by_contractions(summary: Mapping[str, Any], how: str) -> dict:
     """The summary saying that its repetitions follow the contractions, not cues (and why)."""
     out = dict(summary)
     for lang in texts.LANGS:

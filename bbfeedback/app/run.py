@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bbfeedback.drivers.status import Status, StatusKind
+from bbfeedback.exercise.result import SessionResult
 from bbfeedback.exercise.session import Session
 from bbfeedback.signal.blocks import Block, SampleGuard
 
@@ -51,7 +52,8 @@ class Sink:
     def status(self, status: Status) -> None:
         """A connection event (connected, disconnected, reconnected, warning, ...)."""
 
-    def finish(self, session: Session | None, events: list, result: dict | None) -> None:
+    def finish(self, session: Session | None, events: list,
+               result: SessionResult | None) -> None:
         """The end: the session's last events and its result (None without a protocol)."""
 
 
@@ -77,7 +79,7 @@ class RunEnd:
     end_sample: int
     lost_samples: int
     disconnects: int
-    result: dict | None
+    result: SessionResult | None
     last_status: Status | None = None
 
     def __post_init__(self) -> None:
@@ -225,7 +227,7 @@ def run(source, session: Session | None, sinks: list[Sink], *, until_sample: int
     if reason == EndReason.SEEK or not finish:
         return RunEnd(reason, expected, lost, disconnects, None, last)
     events = session.finish() if session is not None else []
-    result = session.result() if session is not None and session.calibrated() else None
+    result = session.scored() if session is not None and session.calibrated() else None
     for s in sinks:
         s.finish(session, events, result)
     return RunEnd(reason, expected, lost, disconnects, result, last)

@@ -3,9 +3,15 @@ repetition scores, a patient's progress."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bbfeedback import texts as words
 from bbfeedback.app import change
 from bbfeedback.exercise import protocols
+from bbfeedback.exercise.shown import shown
+
+if TYPE_CHECKING:  # named only: the command line's tables import no numpy
+    from bbfeedback.exercise.result import SessionResult
 
 
 def t(key: str, lang: str, **values) -> str:
@@ -63,32 +69,30 @@ def _calibration(p, lang: str) -> tuple[str, float]:
     return t("calibration_first", lang, rest=CALIBRATION_REST_S, what=what, s=seconds), seconds
 
 
-def format_reps(result: dict, lang: str) -> str:
+def format_reps(result: SessionResult, lang: str) -> str:
     """Per-repetition score table and the summary sentences."""
-    p = result["protocol"]
+    p = result.protocol
     cols = ("col_rep", "col_cue", "col_held", "col_target", "col_met", "col_rep_rise",
             "col_rep_release", "col_peak", "col_rest")
     heads = [t(c, lang) for c in cols]
     widths = [max(len(h), 6) for h in heads]
-    name = protocols.display_name(p["id"], lang)
-    shown = f"{name} ({p['id']})" if name != p["id"] else name
-    lines = ["", t("aligned", lang, protocol=shown, start=p["start_s"],
-                   how=words.lookup(words.ALIGNMENTS, p["alignment"], lang)),
+    name = protocols.display_name(p.id, lang)
+    title = f"{name} ({p.id})" if name != p.id else name
+    lines = ["", t("aligned", lang, protocol=title, start=p.start_s,
+                   how=words.lookup(words.ALIGNMENTS, p.alignment or "", lang)),
              " ".join(f"{h:>{w}}" for h, w in zip(heads, widths, strict=True))
              + f"  {t('col_flags', lang)}"]
-    summary = result["summary"]
-    for rep in result["reps"]:
-        r = words.shown_rep(rep, summary)  # an assessment: no "te kort", its own rules
-        cells = (str(r["index"]), words.fmt(r["cue_s"], lang, ".2f"),
-                 *words.held_cells(r, lang),
-                 words.met_text(r, lang), words.time_cell(r.get("rise_s"), lang),
-                 words.time_cell(r.get("release_s"), lang),
-                 words.fmt(r["peak_pct_mvc"], lang, ".0f"),
-                 words.fmt(r["rest_residual_pct"], lang, ".0f"))
+    summary = result.summary
+    for rep in result.reps:
+        r = shown(rep, summary)  # an assessment: no "te kort", its own rules
+        cells = (str(r.index), words.fmt(r.cue_s, lang, ".2f"), *words.held_cells(r, lang),
+                 words.met_text(r, lang), words.time_cell(r.rise_s, lang),
+                 words.time_cell(r.release_s, lang), words.fmt(r.peak_pct_mvc, lang, ".0f"),
+                 words.fmt(r.rest_residual_pct, lang, ".0f"))
         lines.append(" ".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))
-                     + f"  {words.flag_names(r['flags'], lang)}")
+                     + f"  {words.flag_names(r.flags, lang)}")
     lines.append("")
-    lines.append(summary["text_nl" if lang == "nl" else "text_en"])
+    lines.append(result.text(lang))
     patient = summary.get("patient_text_nl" if lang == "nl" else "patient_text_en")
     if patient:
         lines.append(f"{t('for_patient', lang)}: {patient}")

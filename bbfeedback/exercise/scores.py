@@ -7,8 +7,10 @@ flags as their strings.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from bbfeedback import texts
 
@@ -78,6 +80,19 @@ class LiftScore:
             out["let_go_s"] = self.let_go_s
         return out
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> LiftScore | None:
+        """The lift's part of a repetition's dict; None when it has none."""
+        if "floors_pct_mvc" not in d:
+            return None
+        floors_s = d.get("floors_s")
+        return cls(tuple(_opt(x) for x in d["floors_pct_mvc"]),
+                   tuple(_opt(x) for x in d.get("floors_cv_pct") or ()),
+                   bool(d.get("floors_distinct")), bool(d.get("release_quick")),
+                   None if floors_s is None else tuple(
+                       None if f is None else (float(f[0]), float(f[1])) for f in floors_s),
+                   _opt(d.get("let_go_s")))
+
 
 @dataclass(frozen=True)
 class RepScore:
@@ -129,3 +144,25 @@ class RepScore:
         if self.lift is not None:
             out.update(self.lift.to_dict())
         return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RepScore:
+        """From ``to_dict`` output (a results file, a history row, an annotation); fields a
+        file of an older version lacks read as not measured. ValueError when it is not one."""
+        try:
+            return cls(
+                int(d["index"]), float(d.get("cue_s") or 0.0), _opt(d.get("onset_s")),
+                _opt(d.get("offset_s")), float(d.get("target_hold_s") or 0.0),
+                _opt(d.get("hold_s")), tuple(_opt(x) for x in d.get("step_holds_s") or ()),
+                bool(d["met"]), _opt(d.get("rise_s")), _opt(d.get("release_s")),
+                _opt(d.get("peak")), _opt(d.get("peak_pct_mvc")), _opt(d.get("mean")),
+                _opt(d.get("mean_pct_mvc")), _opt(d.get("rest_residual_pct")),
+                _opt(d.get("rest_level")), _opt(d.get("rest_ratio")), str(d.get("unit") or "uV"),
+                tuple(Flag(f) for f in d.get("flags") or ()), str(d.get("section") or ""),
+                d.get("posture"), LiftScore.from_dict(d))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a repetition score: {exc}") from None
+
+
+def _opt(x: Any) -> float | None:
+    return None if x is None else float(x)

@@ -1,8 +1,9 @@
 """The rules of the session summary's sentences: which sentences a summary says, and with
 which numbers. The words are ``bbfeedback.texts`` (``SUMMARY``, ``ADVICE``): one catalogue
 in Dutch and English, keyed by the same sentence keys; this module decides, the catalogue
-says it. A summary and its repetitions are read as their JSON dicts (``RepScore.to_dict``),
-so a session, a replayed recording and a stored summary are said alike.
+says it. A summary is read as its JSON dict and its repetitions as ``RepScore``s (a stored
+one through ``RepScore.from_dict``), so a session, a replayed recording and a stored summary
+are said alike.
 
 - ``SENTENCES``: the therapist's sentences, in reading order; each rule gives its
   template's values, or None to leave the sentence out.
@@ -16,13 +17,15 @@ Adding a sentence is a rule here and a row of words in ``texts``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bbfeedback import texts as words
-from bbfeedback.texts import Numbers, assessment, flag_name, unit
+from bbfeedback.exercise.scores import Flag, RepScore
+from bbfeedback.exercise.shown import is_assessment_summary as assessment
+from bbfeedback.texts import Numbers, flag_name, unit
 
-Values = Callable[[dict, list[dict]], dict | None]
+Values = Callable[[dict, Sequence[RepScore]], dict | None]
 Item = tuple[str, dict]  # a sentence key and its template's values
 
 
@@ -35,58 +38,58 @@ def _both(name: str, row: tuple[str, str]) -> dict[str, str]:
 # --- the therapist's sentences ---------------------------------------------------------------
 def _with_flag(code: str) -> Values:
     """The repetitions flagged ``code``, by number (said when there is one)."""
-    def values(summary: dict, reps: list[dict]) -> dict | None:
-        which = [r["index"] for r in reps if code in r.get("flags", ())]
+    def values(summary: dict, reps: Sequence[RepScore]) -> dict | None:
+        which = [r.index for r in reps if r.has(code)]
         return {"reps": Numbers(which, len(reps))} if which else None
     return values
 
 
-def _holds(summary: dict, reps: list[dict]) -> tuple[int, int, float | None]:
+def _holds(summary: dict, reps: Sequence[RepScore]) -> tuple[int, int, float | None]:
     """(hold repetitions, of them met, their one target or None): the summary's ``holds``
     (quick squeezes and as-long-as-possible holds are not holds: their own sentences say
     how they went); older summaries without it: every repetition."""
     if "holds" in summary:
         return summary["holds"], summary.get("holds_met", 0), summary.get("hold_target_s")
-    targets = {r.get("target_hold_s") for r in reps}
+    targets = {r.target_hold_s for r in reps}
     return (summary.get("reps") or 0, summary.get("reps_met") or 0,
             targets.pop() if len(targets) == 1 else None)
 
 
-def _incomplete(summary: dict, reps: list[dict]) -> dict | None:
+def _incomplete(summary: dict, reps: Sequence[RepScore]) -> dict | None:
     """A session stopped early: how many of the planned repetitions were done."""
     if not summary.get("incomplete"):
         return None
     return {"reps": summary.get("reps", 0), "planned": summary.get("planned_reps", 0)}
 
 
-def _held(summary: dict, reps: list[dict]) -> dict | None:
+def _held(summary: dict, reps: Sequence[RepScore]) -> dict | None:
     """Holds met of one target; never in an assessment (it measures, it sets no target)."""
     n, met, hold = _holds(summary, reps)
     return {"met": met, "n": n, "hold": hold} if n and hold and not assessment(summary) \
         else None
 
 
-def _held_mixed(summary: dict, reps: list[dict]) -> dict | None:
+def _held_mixed(summary: dict, reps: Sequence[RepScore]) -> dict | None:
     """Holds met when their targets differ (no one time to say)."""
     n, met, hold = _holds(summary, reps)
     return {"met": met, "n": n} if n and not hold and not assessment(summary) else None
 
 
-def _holds_shorter(summary: dict, reps: list[dict]) -> dict | None:
+def _holds_shorter(summary: dict, reps: Sequence[RepScore]) -> dict | None:
     """The section whose holds got shorter (``summary.hold_fatigue``: last third against
     first third, with a falling slope)."""
     h = summary.get("hold_fatigue")
     return {"first": h["first_s"], "last": h["last_s"]} if h and h.get("shorter") else None
 
 
-def _quick_skipped(summary: dict, reps: list[dict]) -> dict | None:
+def _quick_skipped(summary: dict, reps: Sequence[RepScore]) -> dict | None:
     """Single weak or unreleased flicks the quick count left out without ending it, by the
     repetition they answered (the table's numbers)."""
     which = summary.get("quick_skipped")
     return {"flicks": Numbers(which)} if which else None
 
 
-def _quick_skipped_between(summary: dict, reps: list[dict]) -> dict | None:
+def _quick_skipped_between(summary: dict, reps: Sequence[RepScore]) -> dict | None:
     """The same, for flicks that answered no cue (her own pace, between the cues)."""
     n = summary.get("quick_skipped_between")
     return {"n": n} if n else None
@@ -94,12 +97,12 @@ def _quick_skipped_between(summary: dict, reps: list[dict]) -> dict | None:
 
 def _flagged(key: str) -> Values:
     """No values; said when the summary's ``key`` is true (how the session calibrated)."""
-    def values(summary: dict, reps: list[dict]) -> dict | None:
+    def values(summary: dict, reps: Sequence[RepScore]) -> dict | None:
         return {} if summary.get(key) else None
     return values
 
 
-def _none_scored(summary: dict, reps: list[dict]) -> dict | None:
+def _none_scored(summary: dict, reps: Sequence[RepScore]) -> dict | None:
     """No values; said when no repetition was scored (nothing else can be said then)."""
     return None if summary.get("reps") else {}
 
@@ -108,7 +111,7 @@ def _quick(faded: bool) -> Values:
     """The quick count, when it ended by fading (``faded``, with why: ``texts.QUICK_ENDS``)
     or by the section's end (older summaries without ``quick_faded``: by fading, as they
     said)."""
-    def values(summary: dict, reps: list[dict]) -> dict | None:
+    def values(summary: dict, reps: Sequence[RepScore]) -> dict | None:
         n = summary.get("quick_count")
         if n is None or summary.get("quick_faded", True) != faded:
             return None
@@ -119,7 +122,7 @@ def _quick(faded: bool) -> Values:
 
 def _key(name: str) -> Values:
     """The summary value ``name`` as ``{value}``, when the summary has it."""
-    def values(summary: dict, reps: list[dict]) -> dict | None:
+    def values(summary: dict, reps: Sequence[RepScore]) -> dict | None:
         v = summary.get(name)
         return None if v is None or v == [] else {"value": v}
     return values
@@ -128,23 +131,23 @@ def _key(name: str) -> Values:
 FATIGUE_SAID_BELOW = 0.7  # muscle activity, last against first: a fall to below this is said
 
 
-def _fatigue(summary: dict, reps: list[dict]) -> dict | None:
+def _fatigue(summary: dict, reps: Sequence[RepScore]) -> dict | None:
     """Muscle activity that fell (``fatigue_ratio``) below ``FATIGUE_SAID_BELOW``, in %."""
     fr = summary.get("fatigue_ratio")
     return {"pct": 100 * fr} if fr is not None and fr < FATIGUE_SAID_BELOW else None
 
 
-def _lift(summary: dict, reps: list[dict]) -> dict | None:
+def _lift(summary: dict, reps: Sequence[RepScore]) -> dict | None:
     """The lift's distinct floors and quick releases, of how many lifts (the repetitions
     scored as a lift; older files without them: every repetition)."""
     if summary.get("floors_distinct") is None:
         return None
-    n = sum(1 for r in reps if "floors_distinct" in r) or summary.get("reps", 0)
+    n = sum(1 for r in reps if r.lift is not None) or summary.get("reps", 0)
     return {"floors": summary["floors_distinct"], "quick": summary.get("release_quick", 0),
             "n": n}
 
 
-def _glazer(summary: dict, reps: list[dict]) -> dict | None:
+def _glazer(summary: dict, reps: Sequence[RepScore]) -> dict | None:
     """Glazer's rest before and after the exercises, in the unit of the resting tone."""
     g = summary.get("glazer") or {}
     pre, post = (g.get(k, {}).get("mean") for k in ("pre-baseline", "post-baseline"))
@@ -159,23 +162,21 @@ def _median(values: list[float]) -> float | None:
     return None if not vals else (vals[(len(vals) - 1) // 2] + vals[len(vals) // 2]) / 2
 
 
-def _tense_rest(summary: dict, reps: list[dict]) -> dict | None:
+def _tense_rest(summary: dict, reps: Sequence[RepScore]) -> dict | None:
     """The repetitions flagged tense_rest, their median rest level and ratio to the rest
     before the session, and the absolute limit (tense_rest is for EMG in µV only)."""
-    which = [r for r in reps if "tense_rest" in r.get("flags", ())]
+    which = [r for r in reps if r.has(Flag.TENSE_REST)]
     if not which:
         return None
-    return {"reps": Numbers((r["index"] for r in which), len(reps)),
-            "level": _median([r["rest_level"] for r in which
-                              if r.get("rest_level") is not None]),
-            "ratio": _median([r["rest_ratio"] for r in which
-                              if r.get("rest_ratio") is not None]),
+    return {"reps": Numbers((r.index for r in which), len(reps)),
+            "level": _median([r.rest_level for r in which if r.rest_level is not None]),
+            "ratio": _median([r.rest_ratio for r in which if r.rest_ratio is not None]),
             "limit": (summary.get("resting_tone") or {}).get("limit")}
 
 
 def _check(test: Callable[[dict], bool]) -> Values:
     """The summary's ``signal_check`` as values, when ``test`` holds for it."""
-    def values(summary: dict, reps: list[dict]) -> dict | None:
+    def values(summary: dict, reps: Sequence[RepScore]) -> dict | None:
         check = summary.get("signal_check") or {}
         return dict(check) if check and test(check) else None
     return values
@@ -195,7 +196,7 @@ def _fourth_squeeze(check: dict) -> str:
         check.get("one_more_confirmed"), "more_none")
 
 
-def _squeezes(summary: dict, reps: list[dict]) -> dict | None:
+def _squeezes(summary: dict, reps: Sequence[RepScore]) -> dict | None:
     """Calibration squeezes that disagreed: their range and the MVC taken, and whether to
     calibrate again (not when a fourth squeeze confirmed one of them: that settles it)."""
     check = summary.get("signal_check") or {}
@@ -217,18 +218,18 @@ ARTEFACT_FLAGS = ("lead_off", "spikes", "saturation", "burst", "mains", "motion"
                   "signal_gap")
 
 
-def _not_judged(summary: dict, reps: list[dict]) -> dict | None:
+def _not_judged(summary: dict, reps: Sequence[RepScore]) -> dict | None:
     """The repetitions not judged (a disturbed signal) and the disturbances found in them."""
-    which = [r for r in reps if "not_judged" in r.get("flags", ())]
+    which = [r for r in reps if r.has(Flag.NOT_JUDGED)]
     if not which:
         return None
-    causes = [c for r in which for c in r["flags"] if c in ARTEFACT_FLAGS]
-    return {"reps": Numbers((r["index"] for r in which), len(reps)),
+    causes = [c.value for r in which for c in r.flags if c in ARTEFACT_FLAGS]
+    return {"reps": Numbers((r.index for r in which), len(reps)),
             "why_nl": ", ".join(dict.fromkeys(flag_name(c, "nl") for c in causes)),
             "why_en": ", ".join(dict.fromkeys(flag_name(c, "en") for c in causes))}
 
 
-def _perfect(summary: dict, reps: list[dict]) -> dict | None:
+def _perfect(summary: dict, reps: Sequence[RepScore]) -> dict | None:
     """PERFECT's E, R and F (P is a palpation grade: the report says it)."""
     p = summary.get("perfect")
     return None if p is None else {"E": p.get("E"), "R": p.get("R"), "F": p.get("F")}
@@ -272,13 +273,13 @@ SENTENCES: dict[str, Values] = {
 }
 
 
-def summary_items(summary: dict, reps: list[dict]) -> list[Item]:
+def summary_items(summary: dict, reps: Sequence[RepScore]) -> list[Item]:
     """The therapist's sentences this summary says, in reading order, with their values."""
     return [(key, values) for key, rule in SENTENCES.items()
             if (values := rule(summary, reps)) is not None]
 
 
-def summary_text(summary: dict, reps: list[dict], lang: str) -> str:
+def summary_text(summary: dict, reps: Sequence[RepScore], lang: str) -> str:
     """The summary's sentences in ``lang``: what a therapist reads at a glance."""
     return " ".join(words.format_text(words.pick(words.SUMMARY[key], lang), lang, **values)
                     for key, values in summary_items(summary, reps))
@@ -298,21 +299,21 @@ class Advice:
 def _any_flag(*codes: str) -> Values:
     """No values (the patient hears no repetition numbers); said when any repetition has
     one of ``codes``."""
-    def values(summary: dict, reps: list[dict]) -> dict | None:
-        return {} if any(c in r.get("flags", ()) for r in reps for c in codes) else None
+    def values(summary: dict, reps: Sequence[RepScore]) -> dict | None:
+        return {} if any(r.has(c) for r in reps for c in codes) else None
     return values
 
 
 def _when(test: Callable[[dict], bool]) -> Values:
     """No values; said when ``test`` holds for the summary."""
-    def values(summary: dict, reps: list[dict]) -> dict | None:
+    def values(summary: dict, reps: Sequence[RepScore]) -> dict | None:
         return {} if test(summary) else None
     return values
 
 
 def _p_quick(faded: bool) -> Values:
     """The quick count (a count of times, not a unit), when it ended by fading or not."""
-    def values(summary: dict, reps: list[dict]) -> dict | None:
+    def values(summary: dict, reps: Sequence[RepScore]) -> dict | None:
         n = summary.get("quick_count")
         if not n or bool(summary.get("quick_faded", True)) != faded:
             return None
@@ -322,7 +323,7 @@ def _p_quick(faded: bool) -> Values:
 
 def _p_held(all_met: bool) -> Values:
     """Holds met, when all were (``all_met``) or not; never in an assessment."""
-    def values(summary: dict, reps: list[dict]) -> dict | None:
+    def values(summary: dict, reps: Sequence[RepScore]) -> dict | None:
         n, met, _ = _holds(summary, reps)
         if not n or assessment(summary) or (met >= n) != all_met:
             return None
@@ -333,7 +334,7 @@ def _p_held(all_met: bool) -> Values:
 def _p_lift(which: str) -> Values:
     """The lift: ``floors`` not always distinct, ``release`` not always in one go, ``good``
     both every time."""
-    def values(summary: dict, reps: list[dict]) -> dict | None:
+    def values(summary: dict, reps: Sequence[RepScore]) -> dict | None:
         got = _lift(summary, reps)
         if got is None or not got["n"]:
             return None
@@ -378,7 +379,7 @@ PATIENT_ASSESSMENT = ("no_reps", "not_judged", "assessment")  # an assessment sa
 WELL = "well"  # nothing found: "you did it well" and "keep it up" (``texts.ADVICE``)
 
 
-def patient_items(summary: dict, reps: list[dict]) -> tuple[list[Item], str]:
+def patient_items(summary: dict, reps: Sequence[RepScore]) -> tuple[list[Item], str]:
     """(what the patient is told: the results, then at most ``PATIENT_PROBLEMS`` problems,
     each with its values; the key whose advice is the one thing to do next time: the first
     problem's, or ``WELL``). Nothing found says ``WELL``."""
@@ -391,14 +392,14 @@ def patient_items(summary: dict, reps: list[dict]) -> tuple[list[Item], str]:
     return said or [(WELL, {})], problems[0][0] if problems else WELL
 
 
-def patient_sentences(summary: dict, reps: list[dict], lang: str) -> tuple[list[str], str]:
+def patient_sentences(summary: dict, reps: Sequence[RepScore], lang: str) -> tuple[list[str], str]:
     """(what happened, the one thing to do next time) for the patient, in ``lang``."""
     said, advice = patient_items(summary, reps)
     return ([words.format_text(words.pick(words.ADVICE[key][:2], lang), lang, **values)
              for key, values in said], words.pick(words.ADVICE[advice][2:], lang))
 
 
-def patient_text(summary: dict, reps: list[dict], lang: str) -> str:
+def patient_text(summary: dict, reps: Sequence[RepScore], lang: str) -> str:
     """The patient's summary in ``lang``: what went well, at most two things that did not,
     and one thing to do next time."""
     said, advice = patient_sentences(summary, reps, lang)

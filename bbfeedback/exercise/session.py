@@ -29,6 +29,8 @@ from bbfeedback.exercise.contraction_log import ContractionLog
 from bbfeedback.exercise.median_frequency import EpochMedianFrequency, median_frequency
 from bbfeedback.exercise.protocols import WORK, Protocol, Step, targets
 from bbfeedback.exercise.rep_scorer import RepScorer, rep_groups
+from bbfeedback.exercise.result import ResultMark, RunInfo, SessionResult
+from bbfeedback.exercise.scores import RepScore
 from bbfeedback.exercise.signal_quality import Gap, SignalQuality
 from bbfeedback.exercise.targets import Targets
 from bbfeedback.exercise.trace_store import Trace, TraceStore
@@ -41,9 +43,11 @@ __all__ = ["CueChange", "Gap", "RepScored", "Session", "calibration_steps", "med
 ACCESSORY_NAMES = ("abd", "abdominal", "accessory", "acc", "buik")
 
 
-@dataclass
+@dataclass(frozen=True)
 class RepScored:
-    rep: dict  # the repetition's score as users see it (``RepScore.to_dict()``)
+    """A repetition was scored (an event of ``Session.process``)."""
+
+    rep: RepScore
 
 
 def pick_channels(channels: tuple[Channel, ...], main: str | None,
@@ -129,7 +133,7 @@ class Session:
         kinds = summary.kinds(protocol, [s for s in steps if s.scoring != CALIBRATION])
         self.mdf = EpochMedianFrequency(fs_hz, enabled="glazer" in kinds)
         self.log = ContractionLog(self.pipeline)
-        self.reps: list[dict] = []  # the scores so far, as users see them
+        self.reps: list[RepScore] = []  # the scores so far
         self._position = 0  # sample index after the last one fed
         if self.calibrated():
             self._start_detector()
@@ -257,9 +261,8 @@ class Session:
                                        on_levels)
         if score is None:
             return None
-        rep = score.to_dict()
-        self.reps.append(rep)
-        return RepScored(rep)
+        self.reps.append(score)
+        return RepScored(score)
 
     def _start_detector(self, from_sample: int = 0) -> None:
         self.log.start([self.calibrations[c.name] for c in self.channels],
@@ -276,8 +279,8 @@ class Session:
                 else self.channels[self.accessory].name}
 
     # --- results ---------------------------------------------------------------------------
-    def result(self) -> dict:
-        """Everything scored: protocol, calibration, repetitions, summary, gaps (the JSON)."""
+    def scored(self) -> SessionResult:
+        """Everything scored: protocol, calibration, repetitions, summary, gaps, marks."""
         cal = self.calibrations[self.channels[self.main].name]
         steps = tuple(s for s in self.steps if s.scoring != CALIBRATION)
         spans = {s.index: span for s in steps if (span := self.clock.span(s.index)) is not None}
@@ -288,18 +291,16 @@ class Session:
         facts = summary.SessionFacts(self.protocol, steps, spans, tuple(self.scorer.scores),
                                      self.trace(), cal, tuple(self.mdf.epochs), own,
                                      self._signal_kinds(), tuple(marks))
-        return {
-            "protocol": {"id": self.protocol.id, "name": self.protocol.name,
-                         "source": self.protocol.path, "origin_s": round(self.origin_s, 4),
-                         "main_channel": self.channels[self.main].name,
-                         "accessory_channel": None if self.accessory is None
-                         else self.channels[self.accessory].name},
-            "calibration": {k: v.to_dict() for k, v in self.calibrations.items()},
-            "reps": self.reps,
-            "summary": summary.summarise(facts),
-            "gaps": [{"t_s": round(g.t_s, 4), "lost_samples": g.lost_samples} for g in self.gaps],
-            "marks": [m.to_dict([c.name for c in self.channels]) for m in self.quality.marks],
-        }
+        names = [c.name for c in self.channels]
+        info = RunInfo(self.protocol.id, self.protocol.name, self.protocol.path, self.origin_s,
+                       main, None if self.accessory is None else names[self.accessory])
+        return SessionResult(info, dict(self.calibrations), tuple(self.reps),
+                             summary.summarise(facts), tuple(self.gaps),
+                             tuple(ResultMark.of(m, names) for m in self.quality.marks))
+
+    def result(self) -> dict:
+        """The scored session as JSON (``SessionResult.to_dict``)."""
+        return self.scored().to_dict()
 
     def _signal_kinds(self) -> tuple[str, ...]:
         """The kinds of the session's channels (a pressure-only session says so)."""

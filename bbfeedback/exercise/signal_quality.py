@@ -145,8 +145,10 @@ class Mark:
                 "start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3)}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Gap:
+    """Samples the device lost, filled from ``t_s`` on (recording clock)."""
+
     t_s: float
     lost_samples: int
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from bbfeedback import texts as words
 from bbfeedback.detect.calibration import Calibration, squeezes_agree
 from bbfeedback.detect.contractions import Contraction
 from bbfeedback.exercise import matching, scoring, sentences
 from bbfeedback.exercise.calibrator import SOURCES
 from bbfeedback.exercise.protocols import BASELINE, PARAMS, REST, WORK, Protocol, Step
 from bbfeedback.exercise.scores import RELAX_LIMIT_PCT, Flag, RepScore
+from bbfeedback.exercise.shown import shown
 from bbfeedback.exercise.trace_store import Trace
 
 PERFECT_CAP = 10
@@ -495,9 +495,8 @@ def texts(reps: list[RepScore], summary: dict) -> tuple[str, str]:
     """The therapist's summary sentences (Dutch, English), numbers included: which summary
     keys and flags they read are the rules ``exercise.sentences.SENTENCES``, their words
     ``bbfeedback.texts.SUMMARY``."""
-    rows = [r.to_dict() for r in reps]
-    return (sentences.summary_text(summary, rows, "nl"),
-            sentences.summary_text(summary, rows, "en"))
+    return (sentences.summary_text(summary, reps, "nl"),
+            sentences.summary_text(summary, reps, "en"))
 
 
 def patient_texts(reps: list[RepScore], summary: dict) -> tuple[str, str]:
@@ -505,9 +504,8 @@ def patient_texts(reps: list[RepScore], summary: dict) -> tuple[str, str]:
     well and at most two things that did not, then one thing to do next time; no µV, MVC,
     × or numbers with units (those stay in the therapist's table). The rules
     ``exercise.sentences.PATIENT``, their words ``bbfeedback.texts.ADVICE``."""
-    rows = [r.to_dict() for r in reps]
-    return (sentences.patient_text(summary, rows, "nl"),
-            sentences.patient_text(summary, rows, "en"))
+    return (sentences.patient_text(summary, reps, "nl"),
+            sentences.patient_text(summary, reps, "en"))
 
 
 # --- the table: what each kind of exercise adds to the summary -------------------------------
@@ -680,9 +678,9 @@ def summarise(facts: SessionFacts) -> dict:
         out.update(SUMMARIES[kind](facts))
     if out.get("assessment"):  # met as the tables show it: PERFECT's holds counted for R
         # (her own E), Glazer's holds made; not the cued 10 s (``texts.shown_rep``)
-        shown = [words.shown_rep(r.to_dict(), out) for r in reps]
-        out["reps_met"] = sum(bool(r["met"]) for r in shown)
-        out["holds_met"] = sum(bool(r["met"]) for r, h in zip(shown, reps, strict=True)
+        rows = [shown(r, out) for r in reps]
+        out["reps_met"] = sum(r.met for r in rows)
+        out["holds_met"] = sum(r.met for r, h in zip(rows, reps, strict=True)
                                if h.target_hold_s > scoring.QUICK_HOLD_S)
     if facts.protocol.param("stop_when_fading"):
         out["control_faded_from"] = control_faded_from(

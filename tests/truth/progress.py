@@ -58,10 +58,10 @@ def record_all(mades: list, protocol_ids: list[str], use_visit: bool = False) ->
                                        {s.kind: s.range for s in rec.signals}, session,
                                        {"name": DEVICE, "fs_hz": rec.fs_hz}, PATIENT)
             end = run_loop(BlockList(_blocks(rec, chans)), session, [recorder])
-            cals.append(end.result["calibration"])
+            cals.append(end.result.to_dict()["calibration"])
             offline = analyze(read_recording(path), protocol=proto)
-            same.append(_same(offline["reps"]) == _same(end.result["reps"])
-                        and _same(offline["summary"]) == _same(end.result["summary"]))
+            same.append(_same(offline["reps"]) == _same(end.result.to_dict()["reps"])
+                        and _same(offline["summary"]) == _same(end.result.to_dict()["summary"]))
             history = History(db)
             try:
                 history.add(path)
