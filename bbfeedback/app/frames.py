@@ -18,7 +18,7 @@ from bbfeedback.app.run import Sink
 from bbfeedback.drivers.status import StatusKind
 from bbfeedback.exercise.result import SessionResult
 from bbfeedback.exercise.scores import RepScore
-from bbfeedback.exercise.session import CueChange, RepScored, Session
+from bbfeedback.exercise.session import CueChange, Event, RepScored, Session
 from bbfeedback.signal.blocks import Block
 
 MIN_INTERVAL_S = 0.015  # at most ~60 frames a second are built; events always publish
@@ -105,7 +105,7 @@ class FramePublisher(Sink):
         self.latest = Frame(**self._base)
 
     # --- sink ------------------------------------------------------------------------------
-    def block(self, block: Block, events: list, session: Session | None) -> None:
+    def block(self, block: Block, events: list[Event], session: Session | None) -> None:
         self.ring.push(block.data)
         band = getattr(session.pipeline, "filtered", None) if session is not None else None
         ok = band is not None and band.shape == block.data.shape
@@ -135,7 +135,7 @@ class FramePublisher(Sink):
             self._base["status"] = "connected"
         self.latest = Frame(**{**_fields(self.latest), **self._base})
 
-    def finish(self, session: Session | None, events: list,
+    def finish(self, session: Session | None, events: list[Event],
                result: SessionResult | None) -> None:
         self._base.update(status="finished", running=False)
         if result is not None:

@@ -36,7 +36,7 @@ from bbfeedback.app.run import Sink
 from bbfeedback.detect.contractions import Contraction
 from bbfeedback.drivers.lsl_inlet import lsl_library
 from bbfeedback.exercise.result import SessionResult
-from bbfeedback.exercise.session import CueChange, Gap, RepScored, Session
+from bbfeedback.exercise.session import CueChange, Event, Gap, RepScored, Session
 from bbfeedback.recording.annotations import cue_text, finite
 from bbfeedback.signal.blocks import EMG, PRESSURE, Block, Channel
 from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
@@ -155,7 +155,7 @@ class LslOutlet(Sink):
         self.markers_sent += 1
 
     # --- sink --------------------------------------------------------------------------------
-    def block(self, block: Block, events: list, session: Session | None) -> None:
+    def block(self, block: Block, events: list[Event], session: Session | None) -> None:
         if block.n_samples:
             if self.t0_lsl is None:  # the last sample of the first block arrived just now
                 self.t0_lsl = self._clock() - block.end_sample / self.fs_hz
@@ -173,13 +173,13 @@ class LslOutlet(Sink):
             self.marker(f"status:{status.kind} {marker_json(status.message)}",
                         self.samples / self.fs_hz)
 
-    def finish(self, session: Session | None, events: list,
+    def finish(self, session: Session | None, events: list[Event],
                result: SessionResult | None) -> None:
         self._events(events)
         if result is not None:
             self.marker(f"summary {marker_json(dict(result.summary))}", self.samples / self.fs_hz)
 
-    def _events(self, events: list) -> None:
+    def _events(self, events: list[Event]) -> None:
         for e in events:
             if isinstance(e, CueChange):
                 self.marker(cue_text(e.calibration, e.kind, e.cue, e.rep), e.t_s)

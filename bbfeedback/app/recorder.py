@@ -20,7 +20,7 @@ from bbfeedback.detect.contractions import Contraction
 from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.result import SessionResult
-from bbfeedback.exercise.session import CueChange, RepScored, Session
+from bbfeedback.exercise.session import CueChange, Event, RepScored, Session
 from bbfeedback.recording.annotations import cue_text, encode
 from bbfeedback.recording.edf_writer import EdfPlusWriter, SignalSpec
 from bbfeedback.recording.outputs import check_output
@@ -94,7 +94,7 @@ class SessionRecorder(Sink):
         """The session sees what the file will hold."""
         return block.with_data(self.writer.quantize(block.data))
 
-    def block(self, block: Block, events: list, session: Session | None) -> None:
+    def block(self, block: Block, events: list[Event], session: Session | None) -> None:
         gap = block.start_sample - self.samples
         if gap > 0:  # the sample clock jumped: fill, and say where and how much
             self.writer.fill(int(gap))
@@ -110,7 +110,7 @@ class SessionRecorder(Sink):
         if status.kind in NOTED_STATUS:
             self.note(self.samples / self.fs_hz, status.kind, status.message)
 
-    def finish(self, session: Session | None, events: list,
+    def finish(self, session: Session | None, events: list[Event],
                result: SessionResult | None) -> None:
         """Annotate what is left and the summary, close the file."""
         self._annotate(session, events)
@@ -123,7 +123,7 @@ class SessionRecorder(Sink):
         self.writer.close()
         remove_marker(self.path)
 
-    def _annotate(self, s: Session | None, events: list) -> None:
+    def _annotate(self, s: Session | None, events: list[Event]) -> None:
         if s is None:
             return
         if not self._cal_written and s.calibrated():

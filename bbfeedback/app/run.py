@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from bbfeedback.drivers.status import Status, StatusKind
 from bbfeedback.exercise.result import SessionResult
-from bbfeedback.exercise.session import Session
+from bbfeedback.exercise.session import Event, Session
 from bbfeedback.signal.blocks import Block, SampleGuard
 
 # statuses after which a source gives no more
@@ -46,13 +46,13 @@ class Sink:
         """The block as this sink will keep it (the recorder: quantised to the file)."""
         return block
 
-    def block(self, block: Block, events: list, session: Session | None) -> None:
+    def block(self, block: Block, events: list[Event], session: Session | None) -> None:
         """A block on the sample clock and what the session made of it."""
 
     def status(self, status: Status) -> None:
         """A connection event (connected, disconnected, reconnected, warning, ...)."""
 
-    def finish(self, session: Session | None, events: list,
+    def finish(self, session: Session | None, events: list[Event],
                result: SessionResult | None) -> None:
         """The end: the session's last events and its result (None without a protocol)."""
 

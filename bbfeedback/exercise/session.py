@@ -37,8 +37,8 @@ from bbfeedback.exercise.trace_store import Trace, TraceStore
 from bbfeedback.signal.blocks import EMG, Block, Channel, SampleGuard
 from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
 
-__all__ = ["CueChange", "Gap", "RepScored", "Session", "calibration_steps", "median_frequency",
-           "pick_channels"]
+__all__ = ["CueChange", "Event", "Gap", "RepScored", "Session", "calibration_steps",
+           "median_frequency", "pick_channels"]
 
 ACCESSORY_NAMES = ("abd", "abdominal", "accessory", "acc", "buik")
 
@@ -48,6 +48,12 @@ class RepScored:
     """A repetition was scored (an event of ``Session.process``)."""
 
     rep: RepScore
+
+
+# what ``Session.process`` and ``finish`` return, in the order it happened: a cue changed, a
+# contraction ended, a repetition was scored, samples were lost (the sinks tell them apart by
+# type)
+Event = CueChange | Contraction | RepScored | Gap
 
 
 def pick_channels(channels: tuple[Channel, ...], main: str | None,
@@ -194,14 +200,14 @@ class Session:
         return self.targets.template(self.clock, a_s, b_s)
 
     # --- feeding ---------------------------------------------------------------------------
-    def process(self, raw: Block) -> list:
+    def process(self, raw: Block) -> list[Event]:
         """Feed one raw block; return what happened (gaps, cues, contractions, scores).
         An empty block is nothing; samples that are not numbers are held (``SampleGuard``;
         the run loop has done so already, before the recorder saw them)."""
         if raw.n_samples == 0:
             return []
         raw = self._guard.check(raw)
-        out: list = self.quality.process(raw)
+        out: list[Event] = list(self.quality.process(raw))
         if (held := self.log.held_before(raw.start_sample)) is not None:  # after a gap
             out += self._detect_and_score(held)
         self._position = raw.end_sample
@@ -216,10 +222,10 @@ class Session:
         out += self._cues(raw.end_sample / self.fs_hz)
         return out + self._detect_and_score(env, filtered)
 
-    def finish(self) -> list:
+    def finish(self) -> list[Event]:
         """End of stream: close open contractions and score what is left."""
         self.quality.finish()
-        out: list = self.log.close()
+        out: list[Event] = list(self.log.close())
         self.clock.finished = True
         out += self._cues(self._position / self.fs_hz)
         while self.detector is not None and (rep := self._score_next()) is not None:
@@ -240,10 +246,10 @@ class Session:
         """The clock's hook: the calibration's one more squeeze, asked for or not."""
         return self.calibrator.skip(clock, i, self.store, self.main, self.quality)
 
-    def _detect_and_score(self, env: Block, filtered: np.ndarray | None = None) -> list:
+    def _detect_and_score(self, env: Block, filtered: np.ndarray | None = None) -> list[Event]:
         """Run the detector over an envelope block, stopping at each repetition's scoring
         sample to score it there: the same detector state whatever the block sizes."""
-        out: list = []
+        out: list[Event] = []
         a = env.start_sample
         while self.detector is not None:
             due = self.scorer.due_sample(self.detector)
