@@ -269,6 +269,11 @@ case("export-out-input", "export", "{tmp}/good.edf", "--out", "{tmp}/good.edf", 
 case("report-neither", "report", "--out", "{tmp}/r.html")
 case("record-planted-marker", "record", "--device", "sim", "--seconds", "1", "--out",
      "{tmp}/planted/new.edf")
+# a recording not named .edf: history rebuild and a folder's analysis would never find it
+case("record-out-not-edf", "record", "--device", "sim", "--seconds", "1", "--out", "{tmp}/y.txt")
+# a name with glob characters that is no file and, as a pattern, matches none: said so, not
+# "an archive needs --out"
+case("analyze-pattern-matches-nothing", "analyze", "{tmp}/nosuch[1].edf")
 for _out in ("{tmp}", "/dev/full", "{tmp}/no/such/folder/x.edf", "{tmp}/link.edf",
              "{tmp}/data-cut.edf", "{tmp}/existing.edf"):
     case(f"recover-out-{_out.replace('{tmp}', 'tmp').replace('/', '-')}", "recover",
@@ -438,9 +443,16 @@ class Warm:
         return got, answer["seconds"]
 
     def close(self) -> None:
+        """Ends and reaps the warm process: a worker left without a case closes it while it
+        may still be importing (seconds on a busy machine), so the bound is generous."""
         self.proc.stdin.close()
-        self.proc.wait(10)
-        self.proc.stdout.close()
+        try:
+            self.proc.wait(300)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        finally:
+            self.proc.stdout.close()
 
 
 @pytest.fixture(scope="module")
@@ -498,6 +510,15 @@ def test_a_bad_input_is_one_error_line_and_status_2(name, results):
     assert len(lines) == 1 and lines[0].startswith("bbfeedback: error: "), got.stderr[-2000:]
     assert len(lines[0]) < 400, lines[0][:400]
     _nothing_half_made(CASES[name], results)
+
+
+@pytest.mark.parametrize("name,said", [
+    ("record-out-not-edf", "is not an .edf name"),
+    ("analyze-pattern-matches-nothing", "no recordings (.edf, .bdf, .csv) in"),
+])
+def test_the_line_says_what_is_wrong(name, said, results):
+    got, _ = results[name]
+    assert got is not None and said in got.stderr, got.stderr[-2000:]
 
 
 def test_a_58_hour_file_of_zeros_is_streamed_not_refused(results):

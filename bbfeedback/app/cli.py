@@ -93,6 +93,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         Path(f).is_dir() or (any(ch in f for ch in "*?[") and not Path(f).exists())
         for f in args.files)
     if archive:
+        if not (args.out or args.jobs or args.scheduler is not None):
+            from bbfeedback.app.archive import expand
+            expand(args.files)  # a pattern that matches nothing is said so, before --out
         return _cmd_archive(args)
     args.file = args.files[0]
     from bbfeedback.app import tables

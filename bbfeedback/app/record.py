@@ -231,9 +231,13 @@ def record(device: str, port: str | None, protocol: str | None, seconds: float |
 def check_recording_name(out: str, force: bool) -> Path:
     """``record --out``, or one line (exit 2) before the session: a file that could not be
     created (no such folder, not writable, there already, an unfinished recording's marker),
-    or a name that is not UTF-8 text (the history keeps names as text: it would refuse the
+    a name without .edf (``history rebuild`` would never find it), or a name that is not
+    UTF-8 text (the history keeps names as text: it would refuse the
     session only after it was done)."""
     path = check_output(out, force)
+    if path.suffix.lower() != ".edf":  # history rebuild and a folder's analysis look for .edf
+        raise InputError("is not an .edf name: a recording is an EDF+ file (give FILE.edf)",
+                         path)
     try:
         str(path.absolute()).encode("utf-8")
     except UnicodeEncodeError:
