@@ -387,7 +387,29 @@ def test_a_recording_still_being_recorded_is_refused_or_skipped(tmp_path, capsys
         assert code == 0, err
         assert err == f"bbfeedback: warning: {live}: still being recorded (process " \
                       f"{proc.pid}); skipped\n"
-        assert "1 recording of 1 participant" in out and "1 still being recorded, skipped" in out
+        assert "1 recording of 1 participant" in out and "1 skipped, still being recorded" in out
+    data = list((tmp_path / "ds").rglob("*_emg.edf"))
+    assert len(data) == 1 and read_recording(data[0]).signals[0].data.size == \
+        read_recording(done).signals[0].data.size
+
+
+def test_a_cut_off_recording_in_a_folder_is_skipped_with_the_way_out(tmp_path, capsys):
+    """Before: one cut-off file in a folder stopped the whole export (nothing written);
+    named on its own it is still refused, in one line."""
+    folder = tmp_path / "today"
+    folder.mkdir()
+    done = no_code_recording(folder / "a-done.edf", "P-7")
+    cut = folder / "b-cut.edf"
+    whole = no_code_recording(tmp_path / "whole.edf", "P-8").read_bytes()
+    cut.write_bytes(whole[:-3000])
+    code, _, err = cli(capsys, str(cut), "--out", str(tmp_path / "ds"))
+    assert code == 2 and "cut off" in err and err.count("\n") == 1
+    assert not (tmp_path / "ds").exists()
+    code, out, err = cli(capsys, str(folder), "--out", str(tmp_path / "ds"))
+    assert code == 0, err
+    assert err.startswith(f"bbfeedback: warning: {cut}: is cut off") and err.count("\n") == 1
+    assert f"bbfeedback recover {cut}" in err
+    assert "1 recording of 1 participant" in out and "1 skipped" in out
     data = list((tmp_path / "ds").rglob("*_emg.edf"))
     assert len(data) == 1 and read_recording(data[0]).signals[0].data.size == \
         read_recording(done).signals[0].data.size

@@ -52,6 +52,7 @@ from bbfeedback.errors import InputError
 from bbfeedback.exercise.protocols import Protocol
 from bbfeedback.recording import Recording, edf_header, read_recording, recording_file
 from bbfeedback.recording.annotations import finite
+from bbfeedback.recording.edf import incomplete
 from bbfeedback.recording.outputs import write_private
 from bbfeedback.recording.repair import recording_now
 from bbfeedback.signal.blocks import EMG, OTHER, PRESSURE
@@ -98,7 +99,7 @@ class Export:
     out: Path
     files: dict[Path, Path] = field(default_factory=dict)  # source -> exported data file
     participants: list[str] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)  # found in a folder, still recording
+    skipped: list[Path] = field(default_factory=list)  # in a folder: recording, or cut off
 
 
 def subject_label(code: str) -> str:
@@ -116,7 +117,8 @@ def find_recordings(paths: Iterable[str | Path],
     """The EDF/BDF files named, and those directly inside the folders named (sorted), each
     once; one line for anything else (a missing file, a CSV, a folder without recordings,
     a recording named that is still being recorded). A recording in a folder that is still
-    being recorded is left out with a warning line (and added to ``skipped``): a folder of
+    being recorded, or was cut off (``recording.edf.incomplete``: it needs ``bbfeedback
+    recover``), is left out with a warning line (and added to ``skipped``): a folder of
     today's sessions may hold the one in progress, and half a session is no session."""
     found: list[Path] = []
     for given in paths:
@@ -128,8 +130,10 @@ def find_recordings(paths: Iterable[str | Path],
             if not inside:
                 raise InputError("no .edf or .bdf recordings in this folder", p)
             for f in inside:
-                if (pid := recording_now(f)) is not None:
-                    log.warning("%s: still being recorded (process %d); skipped", f, pid)
+                why = (f"still being recorded (process {pid})"
+                       if (pid := recording_now(f)) is not None else incomplete(f))
+                if why is not None:
+                    log.warning("%s: %s; skipped", f, why)
                     if skipped is not None:
                         skipped.append(f)
                 else:
@@ -257,7 +261,8 @@ def export_bids(paths: Iterable[str | Path], out: str | Path, force: bool = Fals
     skipped: list[Path] = []
     files = find_recordings(paths, skipped)
     if not files:
-        raise InputError("every recording found is still being recorded: nothing to export")
+        raise InputError("every recording found is still being recorded or cut off: nothing "
+                         "to export")
     target = check_out(out, force, files)
     sources = survey(files, subject)
     parent = target.absolute().parent

@@ -385,7 +385,7 @@ def _cmd_export_bids(args: argparse.Namespace) -> int:
     n, p, k = len(done.files), len(done.participants), len(done.skipped)
     print(f"wrote {shown(done.out)}: {n} recording{'s' * (n != 1)} of {p} "
           f"participant{'s' * (p != 1)} (EMG-BIDS)"
-          + (f"; {k} still being recorded, skipped (named above)" if k else ""))
+          + (f"; {k} skipped, still being recorded or cut off (named above)" if k else ""))
     return 0
 
 

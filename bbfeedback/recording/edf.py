@@ -121,6 +121,17 @@ def _reader(path: Path, *options: int) -> pyedflib.EdfReader:
     return reader
 
 
+def incomplete(path: Path) -> str | None:
+    """Why ``path`` is not a whole recording (cut off, still being written, a header not
+    brought up to date, with the way out), or None: the length check every reader makes,
+    for a command that skips such a file in a folder rather than stopping at it."""
+    try:
+        _check_length(path)
+    except InputError as exc:
+        return exc.message
+    return None
+
+
 def _check_length(path: Path) -> edf_header.Header | None:
     """A file shorter than its header says (cut off, or still being written) is named as
     such, with the way out, before EDFlib looks at it; so is one longer by whole records
