@@ -12,6 +12,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from bbfeedback.exercise.targets import TemplateBox
+
 RAW_PENS = ("#9bb7d4", "#d9b38c")
 ENV_PENS = ("#1f4e8c", "#b35900")
 ONSET_PEN, OFFSET_PEN = "#27ae60", "#8e44ad"  # a detected contraction's begin and end
@@ -174,16 +176,15 @@ class LivePlot(pg.PlotWidget):
 
     def _top(self, snap) -> float:
         """Top of the y axis: above the target bands and the trace."""
-        levels = [b["band"][0] * 1.3 for b in snap.template if b.get("band")
-                  and np.isfinite(b["band"][0])]
-        levels += [b["target"] * 1.3 for b in snap.template if b.get("target")]
+        levels = [b.drawn_band[0] * 1.3 for b in snap.template if b.drawn_band]
+        levels += [b.target * 1.3 for b in snap.template if b.target]
         if self.big:  # the patient's zone around her target fits whole
-            levels += [1.05 * _zone_top(b) for b in snap.template if b.get("target")
-                       and b.get("band") and np.isfinite(b["band"][0])]
+            levels += [1.05 * _zone_top(b) for b in snap.template if b.target and b.drawn_band]
         if snap.env.shape[0]:
             levels.append(float(snap.env.max()) * 1.1)
         if snap.channels and snap.main < len(snap.channels):  # the calibration's MVC fits too
-            mvc = (snap.calibration.get(snap.channels[snap.main].name) or {}).get("mvc")
+            cal = snap.calibration.get(snap.channels[snap.main].name)
+            mvc = None if cal is None else cal.mvc
             if mvc is not None and np.isfinite(mvc):
                 levels.append(float(mvc) * 1.15)
         return max(levels + [10.0])
@@ -196,22 +197,22 @@ class LivePlot(pg.PlotWidget):
         for b in snap.template:
             rect = self._pooled(self._bands, k, _rect)
             k += 1
-            if b["kind"] == "work" and b.get("band") and np.isfinite(b["band"][0]):
-                lo, hi = b["band"]
-                end = b.get("box_end_s", b["end_s"])  # quick: over the reaction window
-                aim = b.get("target")
+            if b.kind == "work" and b.drawn_band:
+                lo, hi = b.drawn_band
+                end = b.drawn_end_s  # quick: over the reaction window
+                aim = b.target
                 if self.big and aim is not None and np.isfinite(aim) and lo < aim:
                     hi = _zone_top(b)
                     line = self._pooled(self._targets, j, _rect)
                     j += 1
                     line.setBrush(pg.mkBrush(*TARGET_BRUSH))
                     line.setZValue(-9)  # over its zone
-                    line.setRect(b["start_s"] - t, aim - 0.008 * top, end - b["start_s"],
+                    line.setRect(b.start_s - t, aim - 0.008 * top, end - b.start_s,
                                  0.016 * top)
-                rect.setRect(b["start_s"] - t, lo, end - b["start_s"], min(hi, top) - lo)
+                rect.setRect(b.start_s - t, lo, end - b.start_s, min(hi, top) - lo)
                 rect.setBrush(pg.mkBrush(*WORK_BRUSH))
             else:
-                rect.setRect(b["start_s"] - t, 0, b["end_s"] - b["start_s"], 0.02 * top)
+                rect.setRect(b.start_s - t, 0, b.end_s - b.start_s, 0.02 * top)
                 rect.setBrush(pg.mkBrush(*REST_BRUSH))
         self._hide_from(self._bands, k)
         self._hide_from(self._targets, j)
@@ -240,12 +241,12 @@ class LivePlot(pg.PlotWidget):
         self._hide_from(self._marks, k)
 
 
-def _zone_top(item: dict) -> float:
+def _zone_top(item: TemplateBox) -> float:
     """The top of the patient's zone around a target. A band open to 300 % MVC gives no
     level to aim at: she sees a zone as far above the target as its lower edge is below,
     and the target itself as a line (the scores still accept the whole band)."""
-    lo, hi = item["band"]
-    aim = item["target"]
+    lo, hi = item.drawn_band
+    aim = item.target
     return min(hi, aim + max(aim - lo, 0.0))
 
 

@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from bbfeedback import texts as words
 from bbfeedback.exercise.protocols import WORK, Protocol
 from bbfeedback.exercise.scores import RepScore
+from bbfeedback.exercise.targets import TemplateBox
 
 FLOOR_COLORS = ("#d6eaf8", "#aed6f1", "#85c1e9", "#5dade2", "#3498db")
 
@@ -70,7 +71,7 @@ class LiftBar(QtWidgets.QWidget):
     def __init__(self):
         super().__init__()
         self.level_pct = 0.0
-        self._now: dict | None = None  # the work step the patient is in
+        self._now: TemplateBox | None = None  # the work step the patient is in
         self.floors: list[Floor] = floors_of(None, "nl")
         self.top = scale_top([f.target for f in self.floors])
         self.setMinimumWidth(200)
@@ -80,7 +81,7 @@ class LiftBar(QtWidgets.QWidget):
         self.top = scale_top([f.target for f in floors])
         self.update()
 
-    def set_level(self, pct: float | None, now: dict | None = None) -> None:
+    def set_level(self, pct: float | None, now: TemplateBox | None = None) -> None:
         """``now``: the work step the patient is in (its ``target_pct`` and ``band_pct``),
         if any: a level inside its band lights its box, as the scores count it."""
         self.level_pct = 0.0 if pct is None else max(0.0, min(self.top, pct))
@@ -91,10 +92,9 @@ class LiftBar(QtWidgets.QWidget):
         """The box of the work step's target while the level is inside that step's band
         (Glazer's 100 % band reaches down to 50 %: a squeeze at 60 % is in it), else the
         box the level line is in (None: below the first: at rest)."""
-        now = self._now or {}
-        band = now.get("band_pct")
+        band = None if self._now is None else self._now.band_pct
         if band and band[0] <= self.level_pct <= band[1]:
-            own = [k for k, f in enumerate(self.floors) if f.target == now.get("target_pct")]
+            own = [k for k, f in enumerate(self.floors) if f.target == self._now.target_pct]
             if own:
                 return own[0]
         return next((k for k, f in enumerate(self.floors) if f.lo <= self.level_pct < f.hi
@@ -265,8 +265,8 @@ class PatientView(QtWidgets.QWidget):
             self.count.setText(f"{math.ceil(max(0.0, snap.cue_end_s - snap.t_s) - 1e-9)} s")
         else:
             self.count.setText("")
-        now = next((i for i in snap.template if i["kind"] == "work"
-                    and i["start_s"] <= snap.t_s < i["end_s"]), None) if snap.running else None
+        now = next((i for i in snap.template if i.kind == "work"
+                    and i.start_s <= snap.t_s < i.end_s), None) if snap.running else None
         self.lift.set_level(snap.level_pct, now)
 
     def _answer(self, snap) -> None:

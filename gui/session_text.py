@@ -102,10 +102,10 @@ def calibration_text(snap: Frame, lang: str) -> str:
     lines = [f"{tr('calibration', lang)}:"]
     for k, (name, cal) in enumerate(snap.calibration.items()):
         line = words.text("calibration_of", lang, channel=words.channel(name, lang),
-                          mean=cal["baseline_mean"], sd=cal["baseline_sd"],
-                          unit=words.unit(cal["unit"]), mvc=cal["mvc"])
+                          mean=cal.baseline_mean, sd=cal.baseline_sd,
+                          unit=words.unit(cal.unit), mvc=cal.mvc)
         if k == snap.main:
-            line += f" ({words.lookup(words.CALIBRATION_SOURCES, cal['source'], lang)})"
+            line += f" ({words.lookup(words.CALIBRATION_SOURCES, cal.source, lang)})"
         lines.append(line)
     return "\n".join(lines)
 

@@ -17,6 +17,7 @@ from bbfeedback.app.analyze import analyze
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.scores import RepScore
 from bbfeedback.exercise.simulate import Behaviour, simulate_protocol
+from bbfeedback.exercise.targets import TemplateBox
 from bbfeedback.recording import read_recording
 
 
@@ -222,6 +223,12 @@ def test_without_a_display_it_says_so_in_one_line():
     assert "QT_QPA_PLATFORM=offscreen" in out.stderr and len(out.stderr.splitlines()) == 1
 
 
+def work_box(target_pct: float, band_pct: tuple[float, float]) -> TemplateBox:
+    """A work step of the template at its % MVC target and band (the lift's boxes read
+    these)."""
+    return TemplateBox(0.0, 5.0, "work", "Knijp", "Squeeze", 1, target_pct=target_pct,
+                       band_pct=band_pct)
+
 def test_gui_entry_point_smoke_run(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     out = subprocess.run([sys.executable, "-m", "bbfeedback.app.cli", "gui", "--device", "sim",
@@ -249,7 +256,7 @@ def test_calibration_mode_is_chosen_in_the_window(qtbot, tmp_path, lang):
     try:
         qtbot.waitUntil(lambda: bool(win.controller.frame().calibration), timeout=60000)
         cal = next(iter(win.controller.frame().calibration.values()))
-        assert cal["mvc"] is None and cal["source"] == "session-rest"
+        assert cal.mvc is None and cal.source == "session-rest"
         assert win.controller.frame().cue.cue != "squeeze_max"  # no maximal squeezes
     finally:
         win.controller.stop()
@@ -303,7 +310,7 @@ def test_patient_view_is_drawn_from_the_protocol(qtbot, pid):
         for ph in sec.phases:
             if ph.kind != "work" or ph.band_pct_mvc is None or ph.target_pct_mvc is None:
                 continue
-            now = {"target_pct": ph.target_pct_mvc, "band_pct": ph.band_pct_mvc}
+            now = work_box(ph.target_pct_mvc, ph.band_pct_mvc)
             own = [f.target for f in floors].index(ph.target_pct_mvc)
             for pct in (ph.band_pct_mvc[0], ph.target_pct_mvc,
                         min(ph.band_pct_mvc[1], view.lift.top)):
@@ -320,9 +327,9 @@ def test_glazer_building_lights_the_maximal_box_for_a_squeeze_in_its_band(qtbot)
     qtbot.addWidget(view)
     view.set_protocol(protocols.load("glazer"))
     labels = [f.label for f in view.lift.floors]
-    view.lift.set_level(60.0, {"target_pct": 100.0, "band_pct": (50.0, 300.0)})
+    view.lift.set_level(60.0, work_box(100.0, (50.0, 300.0)))
     assert labels[view.lift.lit()] == "100 %"
-    view.lift.set_level(60.0, {"target_pct": 50.0, "band_pct": (25.0, 80.0)})
+    view.lift.set_level(60.0, work_box(50.0, (25.0, 80.0)))
     assert labels[view.lift.lit()] == "50 %"
     view.lift.set_level(60.0)  # between steps: by the level alone
     assert labels[view.lift.lit()] == "50 %"
@@ -677,7 +684,7 @@ def test_the_second_exercise_of_a_visit_takes_its_mvc(qtbot, tmp_path, monkeypat
         win.select_protocol(pid)
         path = win.start()
         qtbot.waitUntil(lambda: _ended(win), timeout=60000)
-        sources.append(win.controller.frame().calibration["pfm"]["source"])
+        sources.append(win.controller.frame().calibration["pfm"].source)
         modes.append(read_recording(path).meta.settings["calibration"])
     win.redraw()
     assert sources == ["session-gentle", "session-visit"] and modes == ["gentle", "visit"]
@@ -751,8 +758,8 @@ def test_patient_view_speaks_to_the_patient(qtbot, pid, lang):
     assert view.praise.text() == ""
     view.draw(Frame(t_s=20.0, running=True, status="running", reps=(met, missed)), 0, None)
     assert view.praise.text() == ("" if assessment else said["try_again"])
-    work = {"kind": "work", "start_s": 21.0, "end_s": 26.0, "band": (60.0, 300.0),
-            "target": 100.0}
+    work = TemplateBox(21.0, 26.0, "work", "Knijp", "Squeeze", 1, band=(60.0, 300.0),
+                       target=100.0)
     view.draw(Frame(t_s=20.0, running=True, status="running", template=(work,)), 0, None)
     zone = view.plot._bands[0].rect()
     line = view.plot._targets[0].rect()

@@ -122,7 +122,7 @@ def test_the_gui_reads_frames_while_a_session_runs_at_50x():
             try:
                 f = ctl.frame()
                 float(f.raw.sum()) + float(f.env.sum())
-                _ = [dict(b) for b in f.template] + [c.to_dict() for c in f.contractions]
+                _ = [b.band for b in f.template] + [c.to_dict() for c in f.contractions]
                 _ = [r.met for r in f.reps] + list(f.calibration)
                 assert f.t_s >= last_t
                 last_t = f.t_s

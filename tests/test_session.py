@@ -203,10 +203,10 @@ def test_perfect_power_from_pressure(squeeze_cmH2O, grade):
 def test_template_runs_ahead_with_bands_in_units():
     session, _, _ = run("a1-strength")
     items = session.template(6.0, 20.0)
-    work = [i for i in items if i["kind"] == "work"]
-    lo, hi = work[0]["band"]
-    assert lo == pytest.approx(CALS["pfm"].level(60)) and work[0]["start_s"] == 7.0
-    assert work[0]["cue_nl"] == "Knijp zo hard als u kunt"
+    work = [i for i in items if i.kind == "work"]
+    lo, hi = work[0].band
+    assert lo == pytest.approx(CALS["pfm"].level(60)) and work[0].start_s == 7.0
+    assert work[0].cue_nl == "Knijp zo hard als u kunt"
 
 
 @settings(max_examples=6, deadline=None)

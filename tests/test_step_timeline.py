@@ -201,10 +201,10 @@ def test_the_window_draws_the_fourth_only_once_it_is_asked_for():
         ahead = session.template(t, t + 8.0)
         if sq4 - 1 in session.clock.starts and sq4 - 1 == session.clock.cue_step and \
                 seen_before is None:
-            seen_before = [i["cue_en"] for i in ahead]
-            assert all(i["end_s"] > i["start_s"] for i in ahead)
+            seen_before = [i.cue_en for i in ahead]
+            assert all(i.end_s > i.start_s for i in ahead)
         if sq4 == session.clock.cue_step and seen_after is None:
-            seen_after = [i["cue_en"] for i in ahead]
+            seen_after = [i.cue_en for i in ahead]
     assert seen_before is not None and words not in seen_before
     assert CUES["rest"]["en"] in seen_before  # the protocol's lead-in, next as planned
     assert seen_after is not None and words in seen_after

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from bbfeedback.app.run import Sink
+from bbfeedback.detect.calibration import Calibration
 from bbfeedback.drivers.status import StatusKind
 from bbfeedback.exercise.result import SessionResult
 from bbfeedback.exercise.scores import RepScore
@@ -51,7 +52,7 @@ class Frame:
     reps: tuple[RepScore, ...] = ()
     recorded_reps: tuple[RepScore, ...] = ()  # a replay: the scores the file carries
     summary: Mapping[str, Any] | None = None
-    calibration: dict = field(default_factory=dict)
+    calibration: Mapping[str, Calibration] = field(default_factory=dict)  # by channel
     thresholds: tuple | None = None
     status: str = "idle"
     lost_samples: int = 0
@@ -196,7 +197,7 @@ def _from_session(s: Session, t: float, window_s: float, ahead_s: float,
         "contractions": tuple(c for c in s.contractions if c.offset_s > t - window_s),
         "artefacts": tuple((m.start_s, m.end_s, m.kind.value) for m in
                            s.quality.marks_of(s.main) if m.end_s > t - window_s),
-        "calibration": {k: v.to_dict() for k, v in s.calibrations.items()},
+        "calibration": {k: replace(v) for k, v in s.calibrations.items()},  # (a copy each)
         "cue_end_s": (None if cue is None else cue.t_s + cue.planned_s if cue.step < 0
                       else s.step_end(cue.step)),
     }

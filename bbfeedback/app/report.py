@@ -22,6 +22,7 @@ from bbfeedback.errors import InputError
 from bbfeedback.exercise import protocols
 from bbfeedback.exercise.scores import RepScore
 from bbfeedback.exercise.shown import shown
+from bbfeedback.exercise.targets import TemplateBox
 from bbfeedback.recording import read_recording
 from bbfeedback.recording.annotations import finite
 from bbfeedback.recording.outputs import write_private
@@ -101,7 +102,7 @@ def _nice(step: float) -> float:
     return float(min((1, 2, 5, 10), key=lambda m: abs(m * mag - step)) * mag)
 
 
-def trace_svg(t_s: np.ndarray, level: np.ndarray, template: list[dict], events: list,
+def trace_svg(t_s: np.ndarray, level: np.ndarray, template: list[TemplateBox], events: list,
               unit: str, lang: str = "en", artefacts: tuple = ()) -> str:
     """The envelope over the whole session with the work bands and contraction marks, and
     the marked artefacts (``(start_s, end_s)``) shaded grey over the whole height, as the
@@ -122,10 +123,10 @@ def trace_svg(t_s: np.ndarray, level: np.ndarray, template: list[dict], events: 
             parts.append(f'<rect x="{sx(a):.1f}" y="10" width="{max(sx(b) - sx(a), 1.0):.1f}" '
                          f'height="{H - 40}" fill="#5a5a5a" fill-opacity="0.25"/>')
     for b in template:
-        if b["kind"] == "work" and b.get("band") and np.isfinite(b["band"][0]):
-            lo, hi = b["band"]
-            parts.append(f'<rect x="{sx(b["start_s"]):.1f}" y="{sy(min(hi, top)):.1f}" '
-                         f'width="{sx(b["end_s"]) - sx(b["start_s"]):.1f}" '
+        if b.kind == "work" and b.drawn_band:
+            lo, hi = b.drawn_band
+            parts.append(f'<rect x="{sx(b.start_s):.1f}" y="{sy(min(hi, top)):.1f}" '
+                         f'width="{sx(b.end_s) - sx(b.start_s):.1f}" '
                          f'height="{sy(lo) - sy(min(hi, top)):.1f}" fill="#2ea043" '
                          'fill-opacity="0.22"/>')
     step = max(1, level.size // 3000)  # at most ~3000 points: small files, fine print

@@ -32,7 +32,7 @@ from bbfeedback.exercise.rep_scorer import RepScorer, rep_groups
 from bbfeedback.exercise.result import ResultMark, RunInfo, SessionResult
 from bbfeedback.exercise.scores import RepScore
 from bbfeedback.exercise.signal_quality import Gap, SignalQuality
-from bbfeedback.exercise.targets import Targets
+from bbfeedback.exercise.targets import Targets, TemplateBox
 from bbfeedback.exercise.trace_store import Trace, TraceStore
 from bbfeedback.signal.blocks import EMG, Block, Channel, SampleGuard
 from bbfeedback.signal.pipeline import Pipeline, PipelineConfig, resolve_notch
@@ -195,7 +195,7 @@ class Session:
     def trace(self, column: int | None = None) -> Trace:
         return self.store.trace(self.main if column is None else column)
 
-    def template(self, a_s: float, b_s: float) -> list[dict]:
+    def template(self, a_s: float, b_s: float) -> list[TemplateBox]:
         """What the patient should follow between two times (drawn ahead of the trace)."""
         return self.targets.template(self.clock, a_s, b_s)
 

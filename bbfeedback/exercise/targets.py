@@ -3,6 +3,9 @@ patient follows (drawn ahead of the trace)."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 from bbfeedback.detect.calibration import Calibration
 from bbfeedback.detect.contractions import DetectorConfig, thresholds
 from bbfeedback.exercise import matching
@@ -10,6 +13,35 @@ from bbfeedback.exercise.protocols import WORK, Phase
 from bbfeedback.exercise.scoring import QUICK_HOLD_S
 
 NO_BAND = (float("inf"), float("inf"))  # no calibration yet: nothing is inside
+
+
+@dataclass(frozen=True)
+class TemplateBox:
+    """One step of what the patient follows, on the recording clock; a work step has its
+    band and target in the channel's unit (``band`` None: not a work step)."""
+
+    start_s: float
+    end_s: float
+    kind: str  # the phase's kind (``protocols.WORK``, rest, ...)
+    cue_nl: str
+    cue_en: str
+    rep: int | None
+    band: tuple[float, float] | None = None  # NO_BAND before a calibration
+    target: float | None = None
+    target_pct: float | None = None  # the protocol's % MVC (the lift's floor boxes)
+    band_pct: tuple[float, float] | None = None
+    box_end_s: float | None = None  # a quick squeeze's box reaches over a normal reaction
+
+    @property
+    def drawn_band(self) -> tuple[float, float] | None:
+        """The band to draw: a work step's, once it is known (finite)."""
+        if self.band is None or not math.isfinite(self.band[0]):
+            return None
+        return self.band
+
+    @property
+    def drawn_end_s(self) -> float:
+        return self.end_s if self.box_end_s is None else self.box_end_s
 
 
 class Targets:
@@ -45,7 +77,7 @@ class Targets:
             return None
         return cal.level(phase.target_pct_mvc)
 
-    def template(self, clock, a_s: float, b_s: float) -> list[dict]:
+    def template(self, clock, a_s: float, b_s: float) -> list[TemplateBox]:
         """What the patient should follow between two times: the steps of ``clock`` (a
         ``ProtocolClock``) as they ran or are planned, work steps with their band and target
         (a skipped step, or an optional one not asked for yet, takes no time: not drawn)."""
@@ -59,15 +91,13 @@ class Targets:
                 continue
             if start > b_s:
                 break
-            item = {"start_s": start, "end_s": end, "kind": s.phase.kind, "cue_nl":
-                    s.phase.cue_nl, "cue_en": s.phase.cue_en, "rep": s.rep}
-            if s.phase.kind == WORK:
-                item["band"] = self.band(s.phase)
-                item["target"] = self.level(s.phase)
-                item["target_pct"] = s.phase.target_pct_mvc  # (the building's box)
-                item["band_pct"] = s.phase.band_pct_mvc
-                item["box_end_s"] = end + _reaction_tail(clock.steps, i)
-            out.append(item)
+            ph = s.phase
+            if ph.kind == WORK:
+                out.append(TemplateBox(start, end, ph.kind, ph.cue_nl, ph.cue_en, s.rep,
+                                       self.band(ph), self.level(ph), ph.target_pct_mvc,
+                                       ph.band_pct_mvc, end + _reaction_tail(clock.steps, i)))
+            else:
+                out.append(TemplateBox(start, end, ph.kind, ph.cue_nl, ph.cue_en, s.rep))
         return out
 
 
