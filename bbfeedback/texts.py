@@ -619,7 +619,21 @@ TEXTS = CORE | GUI  # one lookup for every word (``text``); no key is in both (t
 # A message without a row stays English. Rows: what a physiotherapist meets in record, gui,
 # report, history, protocols and ports; tests/test_language.py runs them through the CLI.
 ERROR_WORD = ("fout", "error")
+# the word before a command-line line of each logging level (``app/options.py``)
+LEVEL_WORDS: dict[str, tuple[str, str]] = {"warning": ("waarschuwing", "warning"),
+                                           "error": ERROR_WORD, "info": ("info", "info")}
 SEE_HELP = ("zie", "see")
+
+
+def _template_row(english: str, dutch: str) -> tuple[str, str]:
+    """A ``MESSAGES`` row from a pair of ``format_text`` templates ("the hold is already
+    {hold:g} s"): each ``{name:spec}`` a group of one word, shown as given."""
+    parts = re.split(r"\{(\w+)(?::[^}]*)?\}", english)
+    pattern = "".join(re.escape(t) if i % 2 == 0 else rf"(?P<{t}>\S+)"
+                      for i, t in enumerate(parts))
+    return pattern, re.sub(r"\{(\w+):[^}]*\}", r"{\1}", dutch)
+
+
 MESSAGES: tuple[tuple[str, str], ...] = (
     # argparse and the option types (app/options.py)
     (r"the following arguments are required: (?P<a>.+)", "deze opties ontbreken: {a}"),
@@ -649,11 +663,12 @@ MESSAGES: tuple[tuple[str, str], ...] = (
      "onbekend soort bestand {t}; gebruik .edf, .bdf of .csv"),
     (r"not an EDF/BDF file \((?P<why>.+)\)", "geen EDF/BDF-bestand ({why})"),
     (r"not a readable EDF/BDF file \((?P<why>.+)\)", "geen leesbaar EDF/BDF-bestand ({why})"),
-    (r"header unreadable(?P<rest>.*)", "kop onleesbaar{rest}"),
-    (r"header size wrong", "kop heeft de verkeerde lengte"),
+    (r"header unreadable: (?P<why>.+)", "header onleesbaar: {why}"),
+    (r"header unreadable(?P<rest>.*)", "header onleesbaar{rest}"),
+    (r"header size wrong", "header heeft de verkeerde lengte"),
     (r"was not closed: its header says it is still being recorded \(it is, or its recorder "
      r"stopped\); run `bbfeedback recover (?P<f>.+)`",
-     "is niet afgesloten: volgens de kop loopt de opname nog (of stopte de opname "
+     "is niet afgesloten: volgens de header loopt de opname nog (of stopte de opname "
      "onverwacht); herstel het met `bbfeedback recover {f}`"),
     (r"is still being recorded \(process (?P<pid>\d+)\); stop that recording first",
      "wordt nog opgenomen (proces {pid}); stop eerst die opname"),
@@ -698,10 +713,334 @@ MESSAGES: tuple[tuple[str, str], ...] = (
      r"QT_QPA_PLATFORM=offscreen bbfeedback gui \.\.\.",
      "geen beeldscherm gevonden: start het op een bureaublad, of zonder scherm met "
      "`QT_QPA_PLATFORM=offscreen bbfeedback gui ...`"),
+    # analysis: aligning the protocol (app/alignment.py)
+    (r"--align cues: the recording has no cue annotations",
+     "`--align cues`: de opname heeft geen annotaties van de aanwijzingen"),
+    (r"no cue annotations and no contraction to align the protocol to \(give --start-s\)",
+     "geen annotaties van de aanwijzingen en geen aanspanning om de oefening op af te "
+     "stemmen (geef --start-s)"),
+    (r"--align contractions: no contraction long enough to be a repetition of this protocol",
+     "`--align contractions`: geen aanspanning die lang genoeg is voor een herhaling van deze "
+     "oefening"),
+    (r"--start-s and --align (?P<a>\S+) exclude each other",
+     "--start-s en `--align {a}` sluiten elkaar uit"),
+    (r"--start-s (?P<s>\S+) is after the end of the recording \((?P<d>\S+) s\)",
+     "--start-s {s} ligt na het einde van de opname ({d} s)"),
+    # analysis (app/analyze.py, recording/__init__.py, signal/)
+    (r"cannot make a temporary file in (?P<d>.+) \((?P<e>.+); set TMPDIR\)",
+     "kan geen tijdelijk bestand maken in {d} ({e}; stel TMPDIR in)"),
+    (r"no room for the envelope's temporary file in (?P<d>.+) \((?P<e>.+); it needs 16 bytes a "
+     r"sample a channel: set TMPDIR to a larger folder\)",
+     "geen ruimte voor het tijdelijke bestand van de omhullende in {d} ({e}; dat heeft 16 bytes "
+     "per meetwaarde per kanaal nodig: laat TMPDIR naar een grotere map wijzen)"),
+    (r"(?P<f>.+): (?P<n>\d+) samples were not usable numbers \(not a number, infinite or out "
+     r"of range\) and were held at the last good value",
+     "{f}: {n} meetwaarden waren geen bruikbare getallen (geen getal, oneindig of buiten "
+     "bereik) en kregen de laatste goede waarde"),
+    (r"no EMG or pressure signal in the file", "geen EMG- of druksignaal in het bestand"),
+    (r"no channel named (?P<c>.+)", "geen kanaal met de naam {c}"),
+    (r"channel (?P<c>.+) has unit (?P<u>.+), neither EMG nor pressure \(say its kind with "
+     r"--kind NAME=emg\|pressure\)", "kanaal {c} heeft eenheid {u}, geen EMG en geen druk "
+     "(geef de soort aan met `--kind NAAM=emg|pressure`)"),
+    (r"unknown channel kind (?P<k>.+) \(use emg or pressure\)",
+     "onbekende soort kanaal {k} (gebruik `emg` of `pressure`)"),
+    (r"channel (?P<c>.+?): (?P<why>.+)", "kanaal {c}: {why}"),
+    (r"sample rate (?P<fs>\S+) Hz is too low for a (?P<lo>\S+) Hz high-pass",
+     "samplefrequentie {fs} Hz is te laag voor een hoogdoorlaatfilter van {lo} Hz"),
+    (r"fs_hz must be positive", "de samplefrequentie moet positief zijn"),
+    (r"window_s must be positive", "het venster moet positief zijn"),
+    (r"unit (?P<u>.+) is not a voltage \(uV, mV, V\)",
+     "eenheid {u} is geen spanning (`uV`, `mV`, `V`)"),
+    (r"unit (?P<u>.+) is not a pressure \(cmH2O, mmHg, hPa, kPa\)",
+     "eenheid {u} is geen druk (cmH2O, mmHg, hPa, kPa)"),
+    (r"gap annotation (?P<g>.+) does not fit the signal; ignored",
+     "annotatie van een onderbreking {g} past niet bij het signaal; genegeerd"),
+    (r"the protocol never got its calibration \(file too short\?\)",
+     "de oefening kwam niet toe aan de kalibratie (is het bestand te kort?)"),
+    (r"holds (?P<n>\S+) MB of samples, more than bbfeedback holds at once \((?P<m>\S+) MB\); "
+     r"`bbfeedback analyze` reads it in pieces",
+     "bevat {n} MB aan meetwaarden, meer dan bbfeedback in één keer vasthoudt ({m} MB); "
+     "`bbfeedback analyze` leest het in delen"),
+    (r"(?P<f>.+): and (?P<n>\d+) more damaged annotations",
+     "{f}: en nog {n} beschadigde annotaties"),
+    # the scored protocol and its recorded settings (app/rescore_setup.py)
+    (r"no bbfeedback session in this file \(no protocol was recorded\): choose one",
+     "geen bbfeedback-sessie in dit bestand (er is geen protocol opgenomen): kies er een"),
+    (r"recorded with protocol (?P<p>.+), which is not a bundled one: give it with --protocol "
+     r"FILE\.toml", "opgenomen met protocol {p}, dat niet ingebouwd is: geef het met "
+     "`--protocol BESTAND.toml`"),
+    (r"(?P<f>.+): recorded with (?P<a>.+), scored now as (?P<b>.+)",
+     "{f}: opgenomen met {a}, nu gescoord als {b}"),
+    (r"(?P<f>.+) \(recorded protocol\): (?P<why>.+); using the protocol its settings name",
+     "{f} (opgenomen protocol): {why}; het protocol dat de instellingen noemen wordt gebruikt"),
+    (r"(?P<why>.+); using the protocol its settings name",
+     "{why}; het protocol dat de instellingen noemen wordt gebruikt"),
+    (r"recorded calibration of (?P<c>.+) has no MVC above rest; calibrating from the signal",
+     "de opgenomen kalibratie van {c} heeft geen MVC boven de rust; er wordt gekalibreerd "
+     "uit het signaal"),
+    (r"(?P<f>.+): recorded notch_hz (?P<n>.+) does not fit (?P<fs>\S+) Hz; detecting the hum "
+     r"instead", "{f}: het opgenomen notchfilter {n} past niet bij een samplefrequentie van "
+     "{fs} Hz; de netbrom wordt opnieuw bepaald"),
+    (r"(?P<f>.+): filtered otherwise than when recorded \((?P<why>.+), window (?P<w>\S+) s\): "
+     r"calibrating from the signal, not with the recorded calibration",
+     "{f}: anders gefilterd dan bij de opname ({why}, venster {w} s): er wordt gekalibreerd "
+     "uit het signaal, niet met de opgenomen kalibratie"),
+    (r"notch at (?P<hz>.+) Hz", "notchfilter op {hz} Hz"),
+    (r"no notch", "geen notchfilter"),
+    # reading a CSV recording (recording/csvfile.py)
+    (r"column (?P<c>.+) is not named <name>_<unit> \(e\.g\. emg_uV\)",
+     "kolom {c} heeft geen naam als `<naam>_<eenheid>` (bijvoorbeeld `emg_uV`)"),
+    (r"column (?P<c>.+): unknown unit (?P<u>.+)", "kolom {c}: onbekende eenheid {u}"),
+    (r"(?P<n>\S+) GiB is more than a CSV recording may hold \((?P<m>\S+) GiB\); use EDF for "
+     r"long recordings", "{n} GiB is meer dan een CSV-opname mag bevatten ({m} GiB); gebruik "
+     "EDF voor lange opnamen"),
+    (r"first column must be time_s, found (?P<c>.+)",
+     "de eerste kolom moet `time_s` zijn, niet {c}"),
+    (r"no signal columns after time_s", "geen signaalkolommen na `time_s`"),
+    (r"line (?P<n>\d+) is longer than (?P<m>\d+) characters; not a CSV recording",
+     "regel {n} is langer dan {m} tekens; geen CSV-opname"),
+    (r"needs at least two rows of samples", "heeft minstens twee regels met meetwaarden nodig"),
+    (r"line (?P<n>\d+): (?P<k>\d+) values, expected (?P<w>\d+)",
+     "regel {n}: {k} waarden, verwacht {w}"),
+    (r"line (?P<n>\d+): not a number in (?P<v>.+)", "regel {n}: geen getal in {v}"),
+    (r"line (?P<n>\d+): value is not finite", "regel {n}: een waarde is niet eindig"),
+    (r"time_s does not increase", "`time_s` loopt niet op"),
+    (r"uneven time steps: line (?P<n>\d+) steps (?P<s>\S+) s, expected (?P<e>\S+) s",
+     "ongelijke tijdstappen: regel {n} stapt {s} s, verwacht {e} s"),
+    (r"time steps of (?P<s>\S+) s make (?P<r>\S+) samples a second \(at most (?P<m>\S+)\): is "
+     r"time_s in seconds\?", "tijdstappen van {s} s geven {r} meetwaarden per seconde "
+     "(hoogstens {m}): staat `time_s` in seconden?"),
+    # reading an EDF/BDF recording (recording/edf.py, edf_header.py)
+    (r"its name is not UTF-8, which the EDF library cannot open here: rename the file",
+     "de naam is geen UTF-8, en die kan de EDF-bibliotheek hier niet openen: geef het bestand "
+     "een andere naam"),
+    (r"cannot be opened \((?P<e>.+)\)", "kan niet geopend worden ({e})"),
+    (r"cannot be read \((?P<e>.+)\)", "kan niet gelezen worden ({e})"),
+    (r"is cut off or still being recorded \(its header promises more than the file holds\): "
+     r"bbfeedback recover (?P<f>.+)", "is afgebroken of wordt nog opgenomen (de header belooft "
+     "meer dan het bestand bevat): herstel het met `bbfeedback recover {f}`"),
+    (r"the header says (?P<why>.+) but the file holds (?P<why2>.+) \(a recording whose header "
+     r"was not brought up to date\); run `bbfeedback recover (?P<f>.+)`",
+     "volgens de header is het {why}, maar het bestand bevat {why2} (een opname waarvan de "
+     "header niet is bijgewerkt); herstel het met `bbfeedback recover {f}`"),
+    (r"(?P<n>\d+) data records", "{n} datablokken"),
+    (r"(?P<v>-?\d+(?:\.\d+)?) s", "{v} s"),
+    (r"was cut off while being read \(it is now shorter than its header says\); nothing was "
+     r"written from it", "werd korter terwijl het gelezen werd (het is nu korter dan de header "
+     "zegt); er is niets uit geschreven"),
+    (r"the annotation channel is damaged \((?P<n>\d+) unreadable annotation lists left out; "
+     r"(?P<m>\d+) read\)", "het annotatiekanaal is beschadigd ({n} onleesbare lijsten met "
+     "annotaties weggelaten; {m} gelezen)"),
+    (r"padding annotation (?P<p>.+) does not fit the signal's end; ignored",
+     "annotatie van de opvulling {p} past niet bij het einde van het signaal; genegeerd"),
+    (r"signal (?P<s>.+): (?P<r>\S+) samples a second is not a sample rate \(record duration "
+     r"(?P<d>\S+) s in the header\)", "signaal {s}: {r} meetwaarden per seconde is geen "
+     "samplefrequentie (duur van een datablok in de header: {d} s)"),
+    (r"header cut off", "header afgebroken"),
+    (r"number of signals", "aantal signalen"),
+    (r"header size", "lengte van de header"),
+    (r"record count", "aantal datablokken"),
+    (r"samples per record", "meetwaarden per datablok"),
+    (r"a signal has no samples per record", "een signaal heeft geen meetwaarden per datablok"),
+    # output files and folders (recording/outputs.py)
+    (r"is a folder; give a file name", "is een map; geef een bestandsnaam"),
+    (r"is a folder, not a recording", "is een map, geen opname"),
+    (r"is the input file; give a new name", "is het invoerbestand; geef een nieuwe naam"),
+    (r"exists already; give another name or --force",
+     "bestaat al; geef een andere naam of --force"),
+    (r"is not a regular file", "is geen gewoon bestand"),
+    (r"is a recording still being made; give another name",
+     "is een opname die nog loopt; geef een andere naam"),
+    (r"is the in-progress marker of a recording; give another name",
+     "is het markeerbestand van een lopende opname; geef een andere naam"),
+    (r"is not a folder", "is geen map"),
+    (r"cannot make the folder \((?P<e>.+)\)", "kan de map niet maken ({e})"),
+    (r"cannot create \((?P<e>.+)\)", "kan niet worden aangemaakt ({e})"),
+    # recover (recording/repair.py) and unfinished recordings
+    (r"is still being recorded \(or its recording was cut off: bbfeedback recover "
+     r"(?P<f>.+)\)", "wordt nog opgenomen (of de opname is afgebroken: herstel het met "
+     "`bbfeedback recover {f}`)"),
+    (r"is still being recorded \(a recorder holds it open, maybe under another name\); stop "
+     r"that recording first", "wordt nog opgenomen (een opname houdt het open, misschien "
+     "onder een andere naam); stop eerst die opname"),
+    (r"no complete data record on disk: nothing to recover",
+     "geen volledig datablok op de schijf: er is niets te herstellen"),
+    (r"cannot repair it in place \((?P<e>.+)\)", "kan het niet ter plaatse herstellen ({e})"),
+    (r"no room for the repaired copy \((?P<e>.+)\); nothing changed: repair the file itself "
+     r"with --in-place, which needs no new space", "geen ruimte voor de herstelde kopie ({e}); "
+     "er is niets veranderd: herstel het bestand zelf met --in-place, dat geen extra ruimte "
+     "nodig heeft"),
+    (r"the header does not describe the data records \(a record has no time stamp where it "
+     r"should\); left unchanged", "de header beschrijft de datablokken niet (een datablok "
+     "heeft geen tijdstempel waar die hoort); niet veranderd"),
+    (r"too short to be an EDF file: nothing to recover",
+     "te kort voor een EDF-bestand: er is niets te herstellen"),
+    (r"too short to be an EDF file", "te kort voor een EDF-bestand"),
+    # export (app/anonymise.py)
+    (r"its header counts (?P<n>\d+) data records but the file holds (?P<m>\d+) and part of one "
+     r"more: bbfeedback recover (?P<f>.+) first", "volgens de header heeft het {n} datablokken, "
+     "maar het bestand bevat er {m} en een deel van nog één: herstel het eerst met "
+     "`bbfeedback recover {f}`"),
+    (r"its header counts (?P<n>\d+) data records but the file holds (?P<m>\d+): bbfeedback "
+     r"recover (?P<f>.+) first", "volgens de header heeft het {n} datablokken, maar het "
+     "bestand bevat er {m}: herstel het eerst met `bbfeedback recover {f}`"),
+    (r"was cut off while being copied", "werd korter terwijl het gekopieerd werd"),
+    (r"the anonymised annotations do not fit in the file's annotation channel; nothing was "
+     r"written", "de geanonimiseerde annotaties passen niet in het annotatiekanaal van het "
+     "bestand; er is niets geschreven"),
+    (r"--out (?P<o>.+): a copy keeps its type; name it \*(?P<s>\S+)",
+     "--out {o}: een kopie houdt hetzelfde soort bestand; noem het *{s}"),
+    (r"a CSV recording has no header fields to blank; copy it without --anonymise",
+     "een CSV-opname heeft geen headervelden om leeg te maken; kopieer het zonder --anonymise"),
+    (r"was cut off while being recorded: bbfeedback recover (?P<f>.+) first, then export the "
+     r"recovered copy", "is tijdens de opname afgebroken: herstel het eerst met `bbfeedback "
+     "recover {f}` en exporteer dan de herstelde kopie"),
+    # export-bids (app/bids.py)
+    (r"no \.edf or \.bdf recordings in this folder", "geen .edf- of .bdf-opnamen in deze map"),
+    (r"(?P<why>.+); skipped", "{why}; overgeslagen"),
+    (r"still being recorded \(process (?P<pid>\d+)\)", "wordt nog opgenomen (proces {pid})"),
+    (r"not an EDF or BDF recording \(EMG-BIDS takes \.edf or \.bdf\)",
+     "geen EDF- of BDF-opname (EMG-BIDS neemt .edf of .bdf)"),
+    (r"is a file; give a folder for the dataset", "is een bestand; geef een map voor de dataset"),
+    (r"exists already; give a new folder or --force", "bestaat al; geef een nieuwe map of --force"),
+    (r"is not an earlier bbfeedback BIDS export; not replaced \(give a new folder\)",
+     "is geen eerdere BIDS-export van bbfeedback; niet vervangen (geef een nieuwe map)"),
+    (r"holds the recording (?P<f>.+); give another folder",
+     "bevat de opname {f}; geef een andere map"),
+    (r"--subject (?P<p>.+) must be a pseudonymous code \(letters, digits, - _ \.; no spaces\), "
+     r"not a name", "--subject {p} moet een code zijn die niets over de patiënt zegt (letters, "
+     "cijfers, - _ .; geen spaties), geen naam"),
+    (r"(?P<f>.+): the same recording as (?P<g>.+); exported once",
+     "{f}: dezelfde opname als {g}; één keer geëxporteerd"),
+    (r"(?P<f>.+) and (?P<g>.+) are recordings of different patients \(their headers differ\): "
+     r"export each patient's recordings with their own --subject",
+     "{f} en {g} zijn opnamen van verschillende patiënten (hun headers verschillen): "
+     "exporteer de opnamen van elke patiënt met een eigen --subject"),
+    (r"has no pseudonymous patient code in its header; give one with --subject CODE",
+     "heeft in de header geen patiëntcode die niets over de patiënt zegt; geef er een met "
+     "`--subject CODE`"),
+    (r"patient code (?P<p>.+) in the header is not a pseudonymous code \(letters, digits, - _ "
+     r"\.\): give the participant's code with --subject CODE", "patiëntcode {p} in de header "
+     "is geen code die niets over de patiënt zegt (letters, cijfers, - _ .): geef de code van "
+     "de deelnemer met `--subject CODE`"),
+    (r"patient code (?P<p>.+) has no letters or digits for a BIDS label",
+     "patiëntcode {p} heeft geen letters of cijfers voor een BIDS-label"),
+    (r"patient codes (?P<p>.+) and (?P<q>.+) both become sub-(?P<l>\S+); export them to "
+     r"separate folders", "patiëntcodes {p} en {q} worden allebei sub-{l}; exporteer ze naar "
+     "aparte mappen"),
+    (r"every recording found is still being recorded or cut off: nothing to export",
+     "elke gevonden opname wordt nog opgenomen of is afgebroken: er is niets te exporteren"),
+    (r"(?P<why>.+); exporting its contractions without repetition scores",
+     "{why}; de aanspanningen worden geëxporteerd zonder scores per herhaling"),
+    # analyze of an archive (app/cli.py, app/archive.py)
+    (r"--(?P<o>[\w-]+) is for one recording; an archive is analysed as each file was recorded",
+     "--{o} is voor één opname; een archief wordt geanalyseerd zoals elk bestand is "
+     "opgenomen"),
+    (r"an archive needs --out FILE\.parquet or FILE\.csv",
+     "een archief heeft `--out BESTAND.parquet` of `BESTAND.csv` nodig"),
+    (r"--jobs and --scheduler exclude each other \(the cluster's workers are its jobs\)",
+     "--jobs en --scheduler sluiten elkaar uit (de rekenknopen van het cluster zijn de taken)"),
+    (r"--out (?P<o>.+): use a \.parquet or \.csv file name",
+     "--out {o}: gebruik een bestandsnaam op .parquet of .csv"),
+    (r"--scheduler (?P<a>.+): give the scheduler's address as tcp://HOST:PORT",
+     "--scheduler {a}: geef het adres van de scheduler als `tcp://HOST:PORT`"),
+    (r"--scheduler needs Dask: pip install 'bbfeedback\[research\]'",
+     "--scheduler heeft Dask nodig: `pip install 'bbfeedback[research]'`"),
+    (r"cannot reach the Dask scheduler at (?P<a>.+) \(no answer\)",
+     "kan de Dask-scheduler op {a} niet bereiken (geen antwoord)"),
+    (r"cannot reach the Dask scheduler at (?P<a>.+) \((?P<e>.+)\)",
+     "kan de Dask-scheduler op {a} niet bereiken ({e})"),
+    (r"--out \.parquet needs pyarrow: pip install 'bbfeedback\[research\]' \(or write \.csv\)",
+     "--out .parquet heeft pyarrow nodig: `pip install 'bbfeedback[research]'` (of schrijf "
+     ".csv)"),
+    (r"no recordings \(\.edf, \.bdf, \.csv\) in (?P<d>.+)",
+     "geen opnamen (.edf, .bdf, .csv) in {d}"),
+    # record, emulate and devices (app/cli.py, app/record.py, app/sources.py, app/options.py)
+    (r"--replug-after needs --unplug-after", "--replug-after heeft --unplug-after nodig"),
+    (r"--stream is for --device lsl \(the name of an LSL stream\)",
+     "--stream hoort bij `--device lsl` (de naam van een LSL-stream)"),
+    (r"--device lsl needs --stream NAME \(the name of an LSL stream\)",
+     "`--device lsl` heeft `--stream NAAM` nodig (de naam van een LSL-stream)"),
+    (r"--device (?P<d>\S+) needs --port \(a serial port, a pyserial URL, or 'emulated'\)",
+     "--device {d} heeft --port nodig (een seriële poort, een pyserial-URL of 'emulated')"),
+    (r"--kind wants NAME=emg or NAME=pressure, got (?P<v>.+)",
+     "--kind verwacht `NAAM=emg` of `NAAM=pressure`, niet {v}"),
+    (r"must be from (?P<lo>\S+) to (?P<hi>\S+): (?P<v>.+)", "moet van {lo} tot {hi} zijn: {v}"),
+    (r"(?P<why>.+); the new history database is removed again; nothing recorded",
+     "{why}; de nieuwe geschiedenis is weer verwijderd; er is niets opgenomen"),
+    (r"(?P<why>.+); nothing recorded", "{why}; er is niets opgenomen"),
+    (r"is not an \.edf name: a recording is an EDF\+ file \(give FILE\.edf\)",
+     "is geen .edf-naam: een opname is een EDF+-bestand (geef BESTAND.edf)"),
+    (r"the file name is not UTF-8 text: give a name of letters, digits and punctuation \(the "
+     r"history keeps names as text\)", "de bestandsnaam is geen UTF-8-tekst: geef een naam van "
+     "letters, cijfers en leestekens (de geschiedenis bewaart namen als tekst)"),
+    (r"cannot create: (?P<m>.+) is there \(an unfinished recording of this name\? recover it, "
+     r"or remove that marker\)", "kan niet worden aangemaakt: {m} bestaat (een onafgemaakte "
+     "opname met deze naam? Herstel die, of verwijder dat markeerbestand)"),
+    (r"--calibration previous needs --protocol and --patient \(the MVC is the patient's last "
+     r"session's, from the history\)", "`--calibration previous` heeft --protocol en --patient "
+     "nodig (de MVC komt uit de laatste sessie van de patiënt in de geschiedenis)"),
+    (r"no earlier session of patient (?P<p>.+): no history at (?P<db>.+) \(a mistyped --db\?\): "
+     r"choose --calibration max, gentle or none", "geen eerdere sessie van patiënt {p}: geen "
+     "geschiedenis in {db} (een tikfout in --db?): kies `--calibration max`, `gentle` of "
+     "`none`"),
+    # history (app/cli.py, app/history.py)
+    (r"history rebuild needs a folder of recordings",
+     "`bbfeedback history rebuild` heeft een map met opnamen nodig"),
+    (r"is not a folder \(history rebuild needs a folder of recordings\)",
+     "is geen map (`bbfeedback history rebuild` heeft een map met opnamen nodig)"),
+    (r"there is no suggestion to accept: one is made after two sessions of the same exercise "
+     r"with at least 80 % \(or both under 40 %\) of their repetitions met",
+     "er is geen suggestie om over te nemen: die komt er na twee sessies van dezelfde "
+     "oefening waarin minstens 80 % van de herhalingen gehaald is (of in beide minder dan "
+     "40 %)"),
+    (r"cannot accept the suggestion: unknown change (?P<c>.+)",
+     "kan de suggestie niet overnemen: onbekende wijziging {c}"),
+    (r"cannot accept the suggestion: (?P<why>.+)", "kan de suggestie niet overnemen: {why}"),
+    (r"the exercise asks this already \(nothing would change\)",
+     "de oefening vraagt dit al (er zou niets veranderen)"),
+    (r"an assessment is measured, not practised; it has no targets to change",
+     "een meting is om te meten, niet om te oefenen; er zijn geen doelen om aan te passen"),
+    (r"not a bundled exercise \(change its own protocol file\)",
+     "geen ingebouwde oefening (pas het eigen protocolbestand aan)"),
+    *(_template_row(en, nl) for nl, en in SUGGEST_REASONS.values()),
+    (r"is not a database file", "is geen databasebestand"),
+    (r"no room on the disk for the history database \((?P<e>.+)\)",
+     "geen ruimte op de schijf voor de geschiedenis ({e})"),
+    (r"cannot open the history database \((?P<e>.+)\)", "kan de geschiedenis niet openen ({e})"),
+    (r"database schema (?P<v>\d+) is newer than this bbfeedback \((?P<w>\d+)\): upgrade "
+     r"bbfeedback", "databaseschema {v} is nieuwer dan deze versie van bbfeedback ({w}): werk "
+     "bbfeedback bij"),
+    (r"the file name is not UTF-8 text: rename it to add the session to the history",
+     "de bestandsnaam is geen UTF-8-tekst: geef het bestand een andere naam om de sessie aan "
+     "de geschiedenis toe te voegen"),
+    (r"(?P<db>.+): session (?P<s>.+) \((?P<f>.+)\) is damaged in the history; left out "
+     r"\(history rebuild restores it\)", "{db}: sessie {s} ({f}) is beschadigd in de "
+     "geschiedenis; weggelaten (`bbfeedback history rebuild` herstelt haar)"),
+    (r"not an EDF file \(header unreadable\)", "geen EDF-bestand (header onleesbaar)"),
+    (r"cannot read \((?P<e>.+)\)", "kan niet gelezen worden ({e})"),
+    (r"no pseudonymous patient code in the file's header \(none, or a name\); not added",
+     "geen patiëntcode die niets over de patiënt zegt in de header van het bestand (geen "
+     "code, of een naam); niet toegevoegd"),
+    (r"the session was stopped during its calibration: no repetition to keep \(record and the "
+     r"live window leave it out too\)", "de sessie is tijdens de kalibratie gestopt: er is "
+     "geen herhaling om te bewaren (`bbfeedback record` en het venster laten haar ook weg)"),
+    (r"damaged repetition scores in the file; not added \(analyze it to score it again from "
+     r"the signal\)", "beschadigde scores per herhaling in het bestand; niet toegevoegd "
+     "(analyseer het met `bbfeedback analyze` om het opnieuw uit het signaal te scoren)"),
+    # the window (gui/)
+    (r"Qt needs system libraries to open a window on X11: sudo apt-get install (?P<p>.+)",
+     "Qt heeft systeembibliotheken nodig om een venster te openen op X11: "
+     "`sudo apt-get install {p}`"),
+    (r"no exercise could be read: choose one", "er kon geen oefening worden gelezen: kies er een"),
+    # last: a file's name before a message (a warning: "FILE: gap annotation ..."; an
+    # error inside another: "...: FILE: no room ...; nothing recorded")
+    (r"(?P<f>.+?): (?P<rest>.+)", "{f}: {rest}"),
 )
 
 
 TRANSLATED = ("why", "rest")  # the groups of a message that are messages themselves
+# (also numbered: "why2", a second one in the same message)
 
 
 def message(english: str, lang: str) -> str:
@@ -719,7 +1058,7 @@ def message(english: str, lang: str) -> str:
 
 
 def _group(name: str, value: str, lang: str) -> str:
-    if name in TRANSLATED:
+    if name.rstrip("0123456789") in TRANSLATED:  # "why", "why2": a message itself
         return message(value, lang)
     if re.fullmatch(r"-?\d+\.\d+", value):  # a bound ("0.01"): a decimal comma
         return value.replace(".", ",")
@@ -732,6 +1071,13 @@ def said(exc: Exception, lang: str) -> str:
     ``error_line`` prints it."""
     english, path = getattr(exc, "message", str(exc)), getattr(exc, "path", None)
     return f"{path}: {message(english, lang)}" if path is not None else message(english, lang)
+
+
+def level_line(level: str, english: str, lang: str) -> str:
+    """``bbfeedback: waarschuwing: ...``: a logged line (a warning about a file, ...) with its
+    level's word and its message in ``lang`` (``message``)."""
+    word = LEVEL_WORDS.get(level)
+    return f"bbfeedback: {pick(word, lang) if word else level}: {message(english, lang)}"
 
 
 def error_line(text: str, lang: str) -> str:

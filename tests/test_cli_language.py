@@ -84,3 +84,23 @@ def test_the_window_takes_the_system_language_for_its_messages(monkeypatch):
     assert message_language(["report", "x.edf"]) == "en"
     assert message_language(["gui", "--lang", "en"]) == "en"
     assert message_language(["report", "--lang=nl"]) == "nl"
+
+
+def test_a_warning_is_in_the_chosen_language(tmp_path):
+    """Before: warnings (logged while a command runs) stayed English under ``--lang nl``."""
+    rec = tmp_path / "a1.edf"
+    made = subprocess.run(BB + ["record", "--device", "sim", "--protocol", "a1-strength",
+                                "--seconds", "60", "--speed", "50", "--out", str(rec)],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr[-2000:]
+    said = {}
+    for lang in ("nl", "en"):
+        got = subprocess.run(BB + ["analyze", str(rec), "--protocol", "a2-endurance",
+                                   "--lang", lang], capture_output=True, text=True,
+                             timeout=600, cwd=tmp_path)
+        assert got.returncode == 0, got.stderr[-2000:]
+        said[lang] = [ln for ln in got.stderr.splitlines() if "a2-endurance" in ln]
+    assert said["nl"] == [f"bbfeedback: waarschuwing: {rec}: opgenomen met a1-strength, nu "
+                          "gescoord als a2-endurance"]
+    assert said["en"] == [f"bbfeedback: warning: {rec}: recorded with a1-strength, scored "
+                          "now as a2-endurance"]

@@ -120,7 +120,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     found = analysis(rec, options, proto, args.start_s, args.main, args.accessory, args.align)
     result = found.to_dict()
     if found.stopped_in_calibration:
-        print(f"bbfeedback: warning: {shown(rec.path)}: "
+        word = texts.pick(texts.LEVEL_WORDS["warning"], args.lang)
+        print(f"bbfeedback: {word}: {shown(rec.path)}: "
               f"{texts.text('stopped_in_calibration', args.lang)}", file=sys.stderr)
     if args.json:
         json.dump(finite(result), sys.stdout, indent=1, allow_nan=False)  # NaN is not JSON
@@ -586,8 +587,8 @@ def _main(argv: list[str] | None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a terminal without µ or ±: '?' not a crash
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
-    log_to_stderr()
     lang = message_language(sys.argv[1:] if argv is None else argv)
+    log_to_stderr(lang)
     Parser.lang = lang
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
+from bbfeedback import texts
 from bbfeedback.app.terminal import shown
 from bbfeedback.errors import InputError
 
@@ -98,8 +99,13 @@ def kinds(items: list[str]) -> dict[str, str]:
 
 
 class _OneLine(logging.Formatter):
+    """A logged line in the command's language (``lang``, set by ``log_to_stderr``)."""
+
+    lang = "en"
+
     def format(self, record: logging.LogRecord) -> str:
-        return f"bbfeedback: {record.levelname.lower()}: {shown(record.getMessage())}"
+        return shown(texts.level_line(record.levelname.lower(), record.getMessage(),
+                                      self.lang))
 
 
 class _Stderr(logging.StreamHandler):
@@ -115,8 +121,9 @@ class _Stderr(logging.StreamHandler):
         pass
 
 
-def log_to_stderr() -> None:
-    """Warnings (a damaged annotation, ...) as one line each on stderr."""
+def log_to_stderr(lang: str = "en") -> None:
+    """Warnings (a damaged annotation, ...) as one line each on stderr, in ``lang``."""
+    _OneLine.lang = lang
     logger = logging.getLogger("bbfeedback")
     if not logger.handlers:
         handler = _Stderr()
