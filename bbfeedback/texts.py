@@ -605,6 +605,8 @@ GUI: dict[str, tuple[str, str]] = {
     "now_mark": ("nu", "now"),
     "praise": ("Herhaling {n}: goed zo!", "Repetition {n}: well done!"),
     "try_again": ("Herhaling {n}: probeer het nog eens", "Repetition {n}: try it once more"),
+    "let_go": ("Herhaling {n}: laat daarna helemaal los", "Repetition {n}: let go completely "
+               "afterwards"),
     "patient_title": ("Patiëntscherm", "Patient view"),
     "raw_axis": ("ruw µV", "raw µV"),
 }
@@ -1071,6 +1073,21 @@ def said(exc: Exception, lang: str) -> str:
     ``error_line`` prints it."""
     english, path = getattr(exc, "message", str(exc)), getattr(exc, "path", None)
     return f"{path}: {message(english, lang)}" if path is not None else message(english, lang)
+
+
+MONTHS: tuple[tuple[str, str], ...] = (
+    ("jan", "Jan"), ("feb", "Feb"), ("mrt", "Mar"), ("apr", "Apr"), ("mei", "May"),
+    ("jun", "Jun"), ("jul", "Jul"), ("aug", "Aug"), ("sep", "Sep"), ("okt", "Oct"),
+    ("nov", "Nov"), ("dec", "Dec"))
+
+
+def short_date(iso: str, lang: str) -> str:
+    """"7 dec 21:53" from "2026-12-07 21:53" (or ISO with a T): the month as a word, so a
+    Dutch reader never takes 12-07 for 12 July; as given when it is no such date."""
+    m = re.match(r"\d{4}-(\d{2})-(\d{2})[T ](\d{2}:\d{2})", iso)
+    if not m or not 1 <= int(m.group(1)) <= 12:
+        return iso
+    return f"{int(m.group(2))} {pick(MONTHS[int(m.group(1)) - 1], lang)} {m.group(3)}"
 
 
 def level_line(level: str, english: str, lang: str) -> str:

@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from bbfeedback import texts as words
 from bbfeedback.exercise.protocols import WORK, Protocol
 from bbfeedback.exercise.scores import RepScore
+from bbfeedback.exercise.shown import patient_verdict
 from bbfeedback.exercise.targets import TemplateBox
 
 FLOOR_COLORS = ("#d6eaf8", "#aed6f1", "#85c1e9", "#5dade2", "#3498db")
@@ -176,9 +177,7 @@ def verdict(rep: RepScore, is_assessment: bool) -> str | None:
     """The patient's word on one repetition: "praise" when it met its target, "try_again"
     when it did not, None when it says nothing to her (an assessment measures and sets no
     target; a repetition stopped or not judged was not hers to make)."""
-    if is_assessment or not rep.counted:
-        return None
-    return "praise" if rep.met else "try_again"
+    return None if is_assessment else patient_verdict(rep)
 
 
 class PatientView(QtWidgets.QWidget):

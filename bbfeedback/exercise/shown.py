@@ -44,6 +44,28 @@ class ShownRep:
         return not NOT_JUDGED & set(self.flags)
 
 
+# a repetition held to target but done with one of these is not "well done" for the patient:
+# letting go fully is half of the exercise (leaflet B's "in één keer helemaal loslaten";
+# Glazer's post-contraction rest), and straining instead of lifting is the technique that can
+# promote incontinence (Bump et al. 1991, AJOG 165:322; clinical-reference §5, §6)
+NOT_LET_GO = (Flag.INCOMPLETE_RELAXATION, Flag.TENSE_REST)
+WRONG_WAY = (Flag.STRAINING, Flag.POSSIBLE_STRAINING, Flag.CO_CONTRACTION, Flag.KNACK_LATE,
+             Flag.TOO_STRONG)
+
+
+def patient_verdict(rep: RepScore) -> str | None:
+    """The patient's word on one repetition of an exercise (not an assessment): "praise"
+    when it met its target the right way, "let_go" when she did not let go after it,
+    "try_again" otherwise; None for one stopped or not judged (not hers to make)."""
+    if not rep.counted:
+        return None
+    if any(rep.has(f) for f in NOT_LET_GO):
+        return "let_go"
+    if rep.met and not any(rep.has(f) for f in WRONG_WAY):
+        return "praise"
+    return "try_again"
+
+
 def is_assessment_summary(summary: Mapping[str, Any] | None) -> bool:
     """Is this the summary of an assessment (PERFECT, Glazer)?"""
     s = summary or {}
