@@ -6,6 +6,7 @@ import pytest
 
 from bbfeedback.app.analyze import stream
 from bbfeedback.exercise import protocols
+from bbfeedback.exercise.scores import Flag
 from bbfeedback.exercise.session import Session
 from bbfeedback.exercise.simulate import Behaviour, simulate_protocol
 
@@ -263,3 +264,23 @@ def test_a_flick_that_is_the_last_ones_tail_is_not_met():
             if r["section"] == "phasic"]
     assert reps[2]["met"] and not reps[3]["met"]
     assert all(r["met"] for r in run("glazer")["reps"] if r["section"] == "phasic")
+
+
+def test_a_quick_rep_without_a_squeeze_has_no_release_of_one():
+    """Walkthrough (a3-quick on the simulated sensor): rep 4, the rest after rep 3 still
+    tense and no flick of hers, read "geen aanspanning, traag ontspannen" with a release of
+    2,51 s. With no squeeze there is nothing to let go slowly: the relaxation flags say what
+    happened."""
+    from bbfeedback.app.run import BlockList
+    from bbfeedback.app.run import run as run_loop
+    from bbfeedback.app.simulated import SimulatedSource
+
+    src = SimulatedSource("a3-quick", 500.0, seed=0)
+    session = Session(protocols.load("a3-quick"), src.channels, src.fs_hz, start_s=src.start_s)
+    reps = run_loop(BlockList(list(src.blocks)), session, []).result.reps
+    quiet = [r for r in reps if r.has(Flag.NO_CONTRACTION)]
+    assert [r.index for r in quiet] == [4]  # the case the walkthrough saw
+    for r in quiet:
+        assert not (r.has(Flag.SLOW_RELEASE) or r.has(Flag.LATE_ONSET)), r.flags
+        assert r.rise_s is None and r.release_s is None
+        assert r.has(Flag.INCOMPLETE_RELAXATION) and not r.met

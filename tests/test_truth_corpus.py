@@ -23,6 +23,16 @@ def test_truth(case, check):
     assert ok, f"{case.name} ({case.about}): {check.name} is wrong\n{why}"
 
 
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_no_contraction_has_no_timing_of_one(case):
+    """Walkthrough: "geen aanspanning, traag ontspannen" with a release of 2,51 s. A
+    repetition without a squeeze of hers has no rise, no release and no latency flag."""
+    for rep in case.result().get("reps") or ():
+        if "no_contraction" in rep["flags"]:
+            assert not {"late_onset", "slow_release"} & set(rep["flags"]), rep
+            assert rep["release_s"] is None and rep["rise_s"] is None, rep
+
+
 def test_known_wrong_names_real_checks():
     """Every pair in ``KNOWN_WRONG`` is a (case, check) of the corpus: a renamed check does
     not linger there."""

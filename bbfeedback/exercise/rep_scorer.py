@@ -190,6 +190,9 @@ class RepScorer:
             squeezed = mine or risen
             weak = squeezed and peak < lo
             flags = tuple(f for f in rep.flags if f not in (Flag.SHORT_HOLD, Flag.NO_CONTRACTION))
+            if not squeezed:  # no squeeze of hers: nothing rose late or let go slowly
+                flags = tuple(f for f in flags if f not in (Flag.LATE_ONSET, Flag.SLOW_RELEASE))
+                rep = replace(rep, rise_s=None, release_s=None)
             rep = replace(rep, met=squeezed and not weak, peak=round(peak, 3),
                           peak_pct_mvc=scoring.pct_of(cal, peak),
                           flags=((Flag.NO_CONTRACTION,) if not squeezed else ())
