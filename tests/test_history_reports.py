@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import BB
 
+from bbfeedback import texts
 from bbfeedback.app import history
 from bbfeedback.app.history import (
     MIGRATIONS,
@@ -350,8 +351,13 @@ def test_session_report_is_self_contained_and_bilingual(recordings, tmp_path):
 
 def test_progress_report(recordings, tmp_path):
     _, db, _ = recordings
-    text = progress_report("P-1", progress(History(db).sessions("P-1")), "nl")
+    prog = progress(History(db).sessions("P-1"))
+    text = progress_report("P-1", prog, "nl")
     assert "Voortgang" in text and text.count("<svg") == 4 and "Oefentrouw" in text
+    # the charts' dates with the month as a word (walkthrough: "12-07" read as 12 July)
+    day, month = int(prog.rows[-1]["date"][8:10]), int(prog.rows[-1]["date"][5:7])
+    assert f">{day} {texts.MONTHS[month - 1][0]} " in text
+    assert ">" + prog.rows[-1]["date"][5:10] + " " not in text  # no "12-07 22:14" label
     out = subprocess.run([*BB, "report", "--patient", "P-1", "--db", str(db),
                           "--out", str(tmp_path / "p.html")], capture_output=True, text=True)
     assert out.returncode == 0

@@ -358,7 +358,7 @@ def progress_report(patient: str, prog: Progress, lang: str = "en") -> str:
     if not prog.rows:
         raise InputError(f"no sessions of patient {patient!r} in the history")
     rows = [r for r in prog.rows if r.get("counted", True)]  # the charts: counted sessions
-    labels = [r["date"][5:16] for r in rows]
+    labels = [words.short_date(r["date"], lang) for r in rows]
     unit = next((r["unit"] for r in rows if r["unit"]), "")
     groups = [protocols.display_name(r["protocol"], lang) for r in rows]
     shares = [None if not r.get("reps") or r.get("reps_met") is None
