@@ -623,7 +623,8 @@ TEXTS = CORE | GUI  # one lookup for every word (``text``); no key is in both (t
 ERROR_WORD = ("fout", "error")
 # the word before a command-line line of each logging level (``app/options.py``)
 LEVEL_WORDS: dict[str, tuple[str, str]] = {"warning": ("waarschuwing", "warning"),
-                                           "error": ERROR_WORD, "info": ("info", "info")}
+                                           "error": ERROR_WORD, "info": ("info", "info"),
+                                           "note": ("let op", "note")}
 SEE_HELP = ("zie", "see")
 
 
@@ -986,6 +987,39 @@ MESSAGES: tuple[tuple[str, str], ...] = (
      r"choose --calibration max, gentle or none", "geen eerdere sessie van patiënt {p}: geen "
      "geschiedenis in {db} (een tikfout in --db?): kies `--calibration max`, `gentle` of "
      "`none`"),
+    # what record says while and after it records (app/record.py, the drivers' statuses)
+    (r"simulated sensor: connected", "gesimuleerde sensor: verbonden"),
+    (r"connected", "verbonden"),
+    (r"reconnected: (?P<rest>.+)", "weer verbonden: {rest}"),
+    (r"no data for (?P<s>\S+) s", "geen gegevens gedurende {s} s"),
+    (r"on disk (?P<n>\d+) samples", "{n} meetwaarden op schijf"),
+    (r"recorded (?P<n>\d+) samples \((?P<s>\S+) s\) to (?P<f>.+); samples received "
+     r"(?P<r>\d+); packets lost (?P<p>\d+); samples lost (?P<l>\d+); disconnections "
+     r"(?P<d>\d+)", "{n} meetwaarden ({s} s) opgenomen in {f}; ontvangen: {r}; verloren "
+     "pakketten: {p}; verloren meetwaarden: {l}; verbroken verbindingen: {d}"),
+    (r"stopped early \(Ctrl-C or SIGTERM\); the recording is saved",
+     "eerder gestopt (Ctrl-C of SIGTERM); de opname is bewaard"),
+    (r"added to the history \((?P<db>.+)\)", "toegevoegd aan de geschiedenis ({db})"),
+    (r"not added to the history: (?P<why>.+)", "niet toegevoegd aan de geschiedenis: {why}"),
+    (r"unfinished recording (?P<f>.+) found \(a crash\?\); recover it with: bbfeedback "
+     r"recover (?P<g>.+)", "onafgemaakte opname {f} gevonden (vastgelopen?); herstel die met "
+     "`bbfeedback recover {g}`"),
+    (r"--patient without --protocol records no scores, so the session is not added to the "
+     r"history", "--patient zonder --protocol geeft geen scores: de sessie komt niet in de "
+     "geschiedenis"),
+    (r"stopped before any sample arrived; nothing recorded",
+     "gestopt voordat er een meetwaarde binnenkwam; er is niets opgenomen"),
+    (r"(?P<why>.+): is the device on, and is it the right one\? \(nothing recorded\)",
+     "{why}: staat het apparaat aan, en is het het juiste? (er is niets opgenomen)"),
+    (r"device lost \((?P<why>.+)\); the recording up to then is saved in (?P<f>.+)",
+     "apparaat kwijt ({why}); de opname tot dan is bewaard in {f}"),
+    (r"(?P<why>.+): the session is not in the history(?P<rest>; the new history database is "
+     r"removed again)?; the recording is kept in (?P<f>.+) \(add it when there is room: "
+     r"bbfeedback history rebuild (?P<d>.+)\)", "{why}: de sessie staat niet in de "
+     "geschiedenis{rest}; de opname is bewaard in {f} (voeg haar toe als er ruimte is: "
+     "`bbfeedback history rebuild {d}`)"),
+    (r"; the new history database is removed again",
+     "; de nieuwe geschiedenis is weer verwijderd"),
     # history (app/cli.py, app/history.py)
     (r"history rebuild needs a folder of recordings",
      "`bbfeedback history rebuild` heeft een map met opnamen nodig"),

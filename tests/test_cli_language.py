@@ -104,3 +104,23 @@ def test_a_warning_is_in_the_chosen_language(tmp_path):
                           "gescoord als a2-endurance"]
     assert said["en"] == [f"bbfeedback: warning: {rec}: recorded with a1-strength, scored "
                           "now as a2-endurance"]
+
+
+def test_record_says_what_it_did_in_the_chosen_language(tmp_path):
+    """Walkthrough: ``record --lang nl`` said "simulated sensor: connected" and "recorded ...
+    samples" in English around its Dutch summary."""
+    out = {}
+    for lang in ("nl", "en"):
+        got = subprocess.run(BB + ["record", "--device", "sim", "--seconds", "2", "--speed",
+                                   "20", "--out", str(tmp_path / f"{lang}.edf"), "--lang",
+                                   lang], capture_output=True, text=True, timeout=600,
+                             cwd=tmp_path)
+        assert got.returncode == 0, got.stderr[-2000:]
+        out[lang] = got
+    nl, en = out["nl"], out["en"]
+    assert nl.stderr.strip() == "bbfeedback: gesimuleerde sensor: verbonden"
+    assert en.stderr.strip() == "bbfeedback: simulated sensor: connected"
+    assert nl.stdout.startswith("2000 meetwaarden (2,0 s) opgenomen in ") and \
+        "verloren meetwaarden: 0" in nl.stdout, nl.stdout
+    assert en.stdout.startswith("recorded 2000 samples (2.0 s) to "), en.stdout
+    assert not dutch_problems(nl.stdout.split(" opgenomen in ")[0])

@@ -33,20 +33,32 @@ from bbfeedback.recording.repair import (
 class ConsoleSink(Sink):
     """Connection events on stderr; with ``progress`` the samples safely on disk."""
 
-    def __init__(self, recorder: SessionRecorder, progress: bool):
+    def __init__(self, recorder: SessionRecorder, progress: bool, lang: str = "en"):
         self.recorder = recorder
         self.progress = progress
+        self.lang = lang
         self._records = 0
 
     def status(self, status) -> None:
         if status.kind not in ("error", "lost"):  # said once, by record(), as the end
-            print(f"bbfeedback: {shown(status.message)}", file=sys.stderr)
+            print(f"bbfeedback: {said(status.message, self.lang)}", file=sys.stderr)
 
     def block(self, block, events, session) -> None:
         w = self.recorder.writer
         if self.progress and w.records > self._records:
             self._records = w.records
-            print(f"on disk {w.records * w.per_record[0]} samples", flush=True)
+            print(said(f"on disk {w.records * w.per_record[0]} samples", self.lang),
+                  flush=True)
+
+
+def said(english: str, lang: str) -> str:
+    """A line of ``record``'s in ``lang`` (``texts.message``), safe for the terminal."""
+    return shown(texts.message(english, lang))
+
+
+def _tell(level: str, english: str, lang: str) -> None:
+    """``bbfeedback: fout: ...`` (``level`` error, warning or note) on stderr, in ``lang``."""
+    print(shown(texts.level_line(level, english, lang)), file=sys.stderr)
 
 
 class SafeRecorder(SessionRecorder):
@@ -265,8 +277,8 @@ def _record(device, port, seconds, path, patient, posture, db, speed, seed, prog
             spec_options, mains="50") -> int:
     """``record`` once its outputs are checked: the session itself."""
     for left in unfinished(path.parent):
-        print(f"bbfeedback: unfinished recording {shown(left)} found (a crash?); "
-              f"recover it with: bbfeedback recover {shown(left)}", file=sys.stderr)
+        _tell("warning", f"unfinished recording {left} found (a crash?); recover it with: "
+              f"bbfeedback recover {left}", lang)
     played = as_played(proto, calibration)
     src = open_source(device, port, played or "a1-strength", rate, seed, speed, **spec_options)
     try:
@@ -279,17 +291,16 @@ def _record(device, port, seconds, path, patient, posture, db, speed, seed, prog
                             "posture": posture}, patient, force)
     except WriteFailed as exc:
         src.stream.stop()
-        print(f"bbfeedback: error: {shown(exc)}; nothing recorded{_unmade(made)}",
-              file=sys.stderr)
+        _tell("error", f"{exc}; nothing recorded{_unmade(made)}", lang)
         return EXIT_WRITE_FAILED
     except BaseException:
         src.stream.stop()
         raise
-    sinks: list[Sink] = [rec, ConsoleSink(rec, progress)]
+    sinks: list[Sink] = [rec, ConsoleSink(rec, progress, lang)]
     history = HistorySink(path, db, rec) if patient != "X" and proto else None
     if patient != "X" and not proto:
-        print("bbfeedback: note: --patient without --protocol records no scores, so the "
-              "session is not added to the history", file=sys.stderr)
+        _tell("note", "--patient without --protocol records no scores, so the session is not "
+              "added to the history", lang)
     if history:
         sinks.append(history)
     if outlet is not None:
@@ -309,32 +320,30 @@ def _record(device, port, seconds, path, patient, posture, db, speed, seed, prog
     if end.reason == EndReason.STOP_REQUESTED:
         end = replace(end, reason="interrupted")
     if rec.failure:  # the disk refused a write: what it holds is a valid file (or none)
-        print(f"bbfeedback: error: {shown(rec.failure)}{_unmade(made)}", file=sys.stderr)
+        _tell("error", f"{rec.failure}{_unmade(made)}", lang)
         return EXIT_WRITE_FAILED
     if rec.samples == 0:  # nothing half-made: a failed start leaves no file behind
         rec.close()  # (again: closing twice is harmless) the in-progress marker goes too
         path.unlink(missing_ok=True)
         if end.reason == EndReason.INTERRUPTED:
-            print("bbfeedback: stopped before any sample arrived; nothing recorded",
-                  file=sys.stderr)
+            _tell("note", "stopped before any sample arrived; nothing recorded", lang)
             return 0
         why = end.last_status.message if end.last_status else "no samples received"
         if end.reason != EndReason.LOST:
             raise InputError(f"{why}: is the device on, and is it the right one?")
-        print(f"bbfeedback: error: {why}: is the device on, and is it the right one? "
-              "(nothing recorded)", file=sys.stderr)
+        _tell("error", f"{why}: is the device on, and is it the right one? (nothing "
+              "recorded)", lang)
         return EXIT_DEVICE_LOST
     _report(src, rec, end, path, history, lang)
     if history is not None and history.write_failed:  # the recording is whole, kept
-        print(f"bbfeedback: error: {shown(history.write_failed)}: the session is not in the "
-              f"history{_unmade(made)}; the recording is kept in {shown(path)} (add it when "
-              f"there is room: bbfeedback history rebuild {shown(path.parent)})",
-              file=sys.stderr)
+        _tell("error", f"{history.write_failed}: the session is not in the history"
+              f"{_unmade(made)}; the recording is kept in {path} (add it when there is room: "
+              f"bbfeedback history rebuild {path.parent})", lang)
         return EXIT_WRITE_FAILED
     if end.reason in (EndReason.LOST, EndReason.ERROR):
         why = end.last_status.message.removesuffix("; device lost")  # (said once)
-        print(f"bbfeedback: device lost ({shown(why)}); the recording up to "
-              f"then is saved in {shown(path)}", file=sys.stderr)
+        _tell("error", f"device lost ({why}); the recording up to then is saved in {path}",
+              lang)
         return EXIT_DEVICE_LOST
     return 0
 
@@ -409,16 +418,15 @@ def _signals_as_stop(stop: threading.Event):
 def _report(src: LiveSource, rec: SessionRecorder, end: RunEnd, path: Path,
             history: HistorySink | None, lang: str = "en") -> None:
     packets_lost = getattr(src.stream, "lost_packets", 0)  # the simulated sensor loses none
-    print(f"recorded {rec.samples} samples ({rec.samples / src.fs_hz:.1f} s) to "
-          f"{shown(path)}; "
-          f"samples received {rec.samples - rec.lost}; packets lost {packets_lost}; "
-          f"samples lost {rec.lost}; disconnections {end.disconnects}")
+    print(said(f"recorded {rec.samples} samples ({rec.samples / src.fs_hz:.1f} s) to {path}; "
+               f"samples received {rec.samples - rec.lost}; packets lost {packets_lost}; "
+               f"samples lost {rec.lost}; disconnections {end.disconnects}", lang))
     if end.reason == EndReason.INTERRUPTED:
-        print("stopped early (Ctrl-C or SIGTERM); the recording is saved")
+        print(said("stopped early (Ctrl-C or SIGTERM); the recording is saved", lang))
     if end.result is not None:  # the therapist's summary, then the patient's own sentences
         print(end.result.text(lang))
-        said = end.result.summary.get(f"patient_text_{lang}")
-        if said:
-            print(f"{texts.text('for_patient', lang)}: {said}")
+        told = end.result.summary.get(f"patient_text_{lang}")
+        if told:
+            print(f"{texts.text('for_patient', lang)}: {told}")
     if history is not None and history.note and not history.write_failed:
-        print(shown(history.note))  # (a full disk: said as the error, last)
+        print(said(history.note, lang))  # (a full disk: said as the error, last)
