@@ -282,6 +282,11 @@ def test_a_damaged_value_is_left_out_with_one_warning_and_analysis_runs_from_the
     ("padding", {"from_s": 9e6}, "does not fit the signal's end"),
     ("calibration", {"pfm": {"baseline_mean": 5.0, "baseline_sd": 1.0, "mvc": 2.0}},
      "has no MVC above rest"),
+    # attack: a channel the file lacks made the file unreadable ("no channel named 'nochan'")
+    ("settings", {"protocol": "glazer", "main": "nochan"},
+     "the recorded main channel 'nochan' is not in the file; ignored"),
+    ("settings", {"protocol": "glazer", "main": "pfm", "accessory": "nochan"},
+     "the recorded accessory channel 'nochan' is not in the file; ignored"),
 ])
 def test_a_sound_value_that_does_not_fit_the_signal_is_ignored_with_a_warning(
         glazer_file, tmp_path, key, value, needle):

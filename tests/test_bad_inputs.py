@@ -267,6 +267,7 @@ for _cmd, _args in (("record", ("record", "--device", "sim", "--seconds", "1")),
 case("report-out-input", "report", "{tmp}/good.edf", "--out", "{tmp}/good.edf", "--force")
 case("export-out-input", "export", "{tmp}/good.edf", "--out", "{tmp}/good.edf", "--force")
 case("report-neither", "report", "--out", "{tmp}/r.html")
+case("report-both", "report", "{tmp}/good.edf", "--patient", "P-1", "--out", "{tmp}/r.html")
 case("record-planted-marker", "record", "--device", "sim", "--seconds", "1", "--out",
      "{tmp}/planted/new.edf")
 # a recording not named .edf: history rebuild and a folder's analysis would never find it

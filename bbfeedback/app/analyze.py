@@ -502,11 +502,10 @@ def session_for(recording: Recording, protocol: Protocol | None = None,
     recorded protocol unless another is given, the recorded calibration, settings, channels
     and alignment."""
     options = options or AnalysisOptions()
-    settings = recording.meta.settings
     if protocol is None:
         protocol = recorded_protocol_itself(recording)
-    main = main or _str(settings.get("main"))
-    accessory = accessory or _str(settings.get("accessory"))
+    main = main or _recorded_channel(recording, "main")
+    accessory = accessory or _recorded_channel(recording, "accessory")
     if results is None:
         results, _ = run_groups(recording, options, detect_events=False)
     group = group_of(results, main, accessory, recording.path)
@@ -531,6 +530,22 @@ def _contractions_of(group: ChannelResult, name: str) -> Callable[[], list[Contr
     """One channel's contractions, detected when asked for (a pass over the file, which
     alignment by cue annotations does not need)."""
     return lambda: [e for e in detect(group) if e.channel == name]
+
+
+def _recorded_channel(recording: Recording, key: str) -> str | None:
+    """The scored (``main``) or accessory channel the settings name, if the file has one of
+    that name: a name it lacks (a hand-edited or damaged annotation) is a warning, and the
+    channels are chosen as for a file without settings (the signal is the truth)."""
+    name = _str(recording.meta.settings.get(key))
+    if name is not None and name not in {s.channel.name for s in recording.signals}:
+        if key == "main":  # (each message whole, as the catalogue of words has it)
+            log.warning("%s: the recorded main channel %r is not in the file; ignored",
+                        recording.path, name)
+        else:
+            log.warning("%s: the recorded accessory channel %r is not in the file; ignored",
+                        recording.path, name)
+        return None
+    return name
 
 
 def _str(value: object) -> str | None:

@@ -537,6 +537,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from bbfeedback.app import report
     from bbfeedback.recording.outputs import check_output
 
+    if args.file and args.patient:  # one report: the file's own would be silently dropped
+        raise InputError("report makes one report: a session FILE or --patient ID, not both")
     check_output(args.out, args.force, (args.file,) if args.file else ())
     if args.patient:
         from bbfeedback.app.history import History, progress
