@@ -170,13 +170,13 @@ class FittedLabel(QtWidgets.QLabel):
         QtWidgets.QLabel.setFont(self, font)
 
 
-PRAISE_S = 4.0  # how long "goed zo" / "probeer het nog eens" stays after a repetition
+PRAISE_S = 4.0  # how long "goed zo" (or "laat daarna helemaal los", ...) stays after a rep
 
 
 def verdict(rep: RepScore, is_assessment: bool) -> str | None:
-    """The patient's word on one repetition: "praise" when it met its target, "try_again"
-    when it did not, None when it says nothing to her (an assessment measures and sets no
-    target; a repetition stopped or not judged was not hers to make)."""
+    """The patient's word on one repetition (``exercise.shown.patient_verdict``: "praise",
+    "let_go" or "try_again"); None when it says nothing to her (an assessment measures and
+    sets no target; a repetition stopped or not judged was not hers to make)."""
     return None if is_assessment else patient_verdict(rep)
 
 
