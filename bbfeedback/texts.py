@@ -820,6 +820,10 @@ MESSAGES: tuple[tuple[str, str], ...] = (
      r"time_s in seconds\?", "tijdstappen van {s} s geven {r} meetwaarden per seconde "
      "(hoogstens {m}): staat `time_s` in seconden?"),
     # reading an EDF/BDF recording (recording/edf.py, edf_header.py)
+    (r"holds not one whole data record of the size its header gives \(cut off at its start, or "
+     r"a damaged header\): nothing can be read from it", "bevat geen enkel volledig datablok "
+     "van de grootte die de header noemt (meteen afgebroken, of een beschadigde header): er "
+     "valt niets uit te lezen"),
     (r"its name is not UTF-8, which the EDF library cannot open here: rename the file",
      "de naam is geen UTF-8, en die kan de EDF-bibliotheek hier niet openen: geef het bestand "
      "een andere naam"),

@@ -516,10 +516,14 @@ def test_a_bad_input_is_one_error_line_and_status_2(name, results):
 @pytest.mark.parametrize("name,said", [
     ("record-out-not-edf", "is not an .edf name"),
     ("analyze-pattern-matches-nothing", "no recordings (.edf, .bdf, .csv) in"),
+    ("report-both", "a session FILE or --patient ID, not both"),
+    # attack: "is cut off ...: bbfeedback recover", and recover then found nothing to recover
+    ("analyze-samples-huge.edf", "holds not one whole data record"),
 ])
 def test_the_line_says_what_is_wrong(name, said, results):
     got, _ = results[name]
     assert got is not None and said in got.stderr, got.stderr[-2000:]
+    assert "bbfeedback recover" not in got.stderr  # no way out that leads nowhere
 
 
 def test_a_58_hour_file_of_zeros_is_streamed_not_refused(results):

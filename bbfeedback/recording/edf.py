@@ -146,6 +146,10 @@ def _check_length(path: Path) -> edf_header.Header | None:
     if records == edf_header.STILL_RECORDING:
         raise not_closed(path)
     size = path.stat().st_size
+    if records > 0 and size < header_bytes + record_bytes:  # recover finds nothing either
+        raise InputError("holds not one whole data record of the size its header gives (cut "
+                         "off at its start, or a damaged header): nothing can be read from it",
+                         path)
     if size < header_bytes + records * record_bytes:
         raise InputError("is cut off or still being recorded (its header promises more "
                          f"than the file holds): bbfeedback recover {path}", path)
