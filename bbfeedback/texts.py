@@ -771,7 +771,8 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     (r"the recorded accessory channel (?P<c>.+) is not in the file; ignored",
      "het opgenomen kanaal van de buikspieren {c} staat niet in het bestand; genegeerd"),
     (r"report makes one report: a session FILE or --patient ID, not both",
-     "report maakt één rapport: van een sessiebestand of van --patient ID, niet van beide"),
+     "`bbfeedback report` maakt één rapport: van een sessiebestand of van --patient ID, niet "
+     "van beide"),
     # the scored protocol and its recorded settings (app/rescore_setup.py)
     (r"no bbfeedback session in this file \(no protocol was recorded\): choose one",
      "geen bbfeedback-sessie in dit bestand (er is geen protocol opgenomen): kies er een"),
