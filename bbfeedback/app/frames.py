@@ -108,7 +108,7 @@ class FramePublisher(Sink):
     # --- sink ------------------------------------------------------------------------------
     def block(self, block: Block, events: list[Event], session: Session | None) -> None:
         self.ring.push(block.data)
-        band = getattr(session.pipeline, "filtered", None) if session is not None else None
+        band = session.last_band if session is not None else None
         ok = band is not None and band.shape == block.data.shape
         self.band_ring.push(band if ok else block.data)
         self._t_s = block.end_sample / block.fs_hz

@@ -141,6 +141,9 @@ class Session:
         self.log = ContractionLog(self.pipeline)
         self.reps: list[RepScore] = []  # the scores so far
         self._position = 0  # sample index after the last one fed
+        # the last block's band-passed signal (the pipeline's channels, ``Stages.band``): the
+        # window draws it for the therapist (the raw trace wanders with the baseline)
+        self.last_band: np.ndarray | None = None
         if self.calibrated():
             self._start_detector()
 
@@ -212,6 +215,7 @@ class Session:
             out += self._detect_and_score(held)
         self._position = raw.end_sample
         stages = self.pipeline.step(raw)
+        self.last_band = stages.band
         env, filtered = stages.envelope, stages.band  # the detector refines onsets on the band
         self.quality.check(raw)
         if self.channels[self.main].kind == EMG:
