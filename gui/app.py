@@ -34,7 +34,8 @@ def run(device: str = "sim", port: str | None = None, protocol: str = "a1-streng
         lang: str | None = None, out_dir: str | None = None, speed: float = 1.0,
         replay: str | None = None, quit_after_s: float | None = None,
         screenshot: str | None = None, start: bool = False, patient: str | None = None,
-        lsl: bool = False, mains: str = "50", posture: str | None = None) -> int:
+        lsl: bool = False, mains: str = "50", posture: str | None = None,
+        seed: int | None = None) -> int:
     """The window; ``start``: begin the session at once (device and protocol were given
     on the command line), else it waits for Start. ``lsl``: live sessions are published as
     Lab Streaming Layer streams too."""
@@ -55,7 +56,7 @@ def run(device: str = "sim", port: str | None = None, protocol: str = "a1-streng
     steady_allocator()  # flat memory over an hour's window (benchmarks/bench_gui.py)
     QtCore.qInstallMessageHandler(_quiet_offscreen)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bbfeedback"])
-    win = TherapistWindow(device, port, protocol, lang, out_dir, speed)
+    win = TherapistWindow(device, port, protocol, lang, out_dir, speed, seed)
     win.controller.lsl = lsl
     win.mains = mains  # the hum notched live ("50", "60", "off")
     if patient:

@@ -11,6 +11,7 @@ survive."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import datetime
 from pathlib import Path
@@ -47,8 +48,12 @@ REFRESH_S = 1.0  # an unchanged frame's texts are drawn again this often
 class TherapistWindow(QtWidgets.QMainWindow):
     def __init__(self, device: str = "sim", port: str | None = None,
                  protocol: str = "a1-strength", lang: str | None = None,
-                 out_dir: str | Path | None = None, speed: float = 1.0):
+                 out_dir: str | Path | None = None, speed: float = 1.0,
+                 seed: int | None = 0):
+        """``seed``: the simulated patient's (None: another one each session, so two try-out
+        sessions are two recordings, not a copy the history refuses)."""
         super().__init__()
+        self.seed = seed
         self.lang = lang or system_language()
         self.speed = speed
         self.out_dir = Path(out_dir) if out_dir else Path.home() / "bbfeedback-sessions"
@@ -269,7 +274,9 @@ class TherapistWindow(QtWidgets.QMainWindow):
             self.controller.start_live(device, self.port.currentText().split(" ")[0] or None,
                                        proto, path, pid, self.posture.currentData(),
                                        speed=self.speed, calibration=calibration,
-                                       previous=previous, mains=self.mains)
+                                       previous=previous, mains=self.mains,
+                                       seed=secrets.randbelow(2**31) if self.seed is None
+                                       else self.seed)
         except InputError as exc:
             self.notice(f"{tr('cannot_start', self.lang)}: {words.said(exc, self.lang)}")
             return None

@@ -671,6 +671,24 @@ def test_the_same_session_twice_is_said_in_dutch(qtbot, tmp_path, monkeypatch):
     win.close()
 
 
+def test_two_try_outs_on_the_simulated_sensor_are_two_sessions(qtbot, tmp_path, monkeypatch):
+    """Walkthrough: the README's quick start, a second patient on the simulated sensor, was
+    refused by the history as "a copy of" the first (the sensor gave the same samples each
+    time). ``bbfeedback gui`` (seed None) simulates another patient each session."""
+    monkeypatch.setenv("BBFEEDBACK_DB", str(tmp_path / "h.sqlite3"))
+    win = TherapistWindow("sim", None, "b4-wink", "nl", tmp_path, speed=60.0, seed=None)
+    qtbot.addWidget(win)
+    win.calibration_mode.setCurrentIndex(win.calibration_mode.findData("gentle"))
+    for code in ("P-11", "P-12"):
+        win.patient.setText(code)
+        win.start()
+        qtbot.waitUntil(lambda: _ended(win), timeout=60000)
+        qtbot.waitUntil(lambda: _redrawn(win) and "geschiedenis" in win.summary.text(),
+                        timeout=30000)
+        assert "Opgeslagen in de geschiedenis" in win.summary.text(), win.summary.text()
+    win.close()
+
+
 def test_the_second_exercise_of_a_visit_takes_its_mvc(qtbot, tmp_path, monkeypatch):
     """Issue 21: one calibration per visit. The window's default ("as the exercise says")
     measures the MVC once; the next exercise for the same patient on the same device rests

@@ -405,6 +405,9 @@ def _add_gui(sub) -> None:
                    help="the patient's posture (chosen in the window too)")
     p.add_argument("--out-dir", help="where recordings go (default ~/bbfeedback-sessions)")
     p.add_argument("--replay", metavar="FILE", help="open a recording to replay")
+    p.add_argument("--seed", type=seed, default=None,
+                   help="sim: the same simulated patient each time (default: another one "
+                   "each session)")
     p.add_argument("--speed", type=within(0.01, 1000.0), default=1.0, help="sim/replay speed")
     p.add_argument("--quit-after", type=positive, metavar="S", help=argparse.SUPPRESS)
     p.add_argument("--screenshot", help=argparse.SUPPRESS)
@@ -442,7 +445,7 @@ def _cmd_gui(args: argparse.Namespace) -> int:
     return run(args.device or "sim", args.stream or args.port, args.protocol or "a1-strength",
                args.lang, args.out_dir, args.speed, args.replay, args.quit_after,
                args.screenshot, start=start, patient=args.patient, lsl=args.lsl,
-               mains=args.mains, posture=args.posture)
+               mains=args.mains, posture=args.posture, seed=args.seed)
 
 
 def _add_history(sub) -> None:
