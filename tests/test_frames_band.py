@@ -29,6 +29,6 @@ def test_the_frame_band_is_the_band_passed_signal():
 
 
 def _lowpass(x: np.ndarray) -> np.ndarray:
-    """Below 2 Hz: a 1-s moving average, each channel."""
+    """The slow part of each channel: a 1-s moving average (passes the 0.3 Hz wander)."""
     k = np.ones(500) / 500
     return np.column_stack([np.convolve(x[:, c], k, mode="valid") for c in range(x.shape[1])])
