@@ -313,7 +313,7 @@ def _fault(tmp: Path, name: str, device: str, emulate: tuple, seconds: tuple,
 
 def _unplug(tmp: Path, name: str) -> Run:  # pulled after 8 s of signal, never back
     return _fault(tmp, name, "p2", ("--unplug-after", "8", "--speed", "2"),
-                  ("--seconds", "60"), "unplugged", "b5-lift")
+                  ("--seconds", "60", "--progress"), "unplugged", "b5-lift")
 
 
 def _replug(tmp: Path, name: str) -> Run:  # pulled after 5 s, back 2 s later (a new pty)
@@ -324,7 +324,7 @@ def _replug(tmp: Path, name: str) -> Run:  # pulled after 5 s, back 2 s later (a
 
 def _stall(tmp: Path, name: str) -> Run:  # silent after 6 s of signal, the port still there
     return _fault(tmp, name, "cyton", ("--stall-after", "6", "--speed", "2"),
-                  ("--seconds", "60"), "stalled", "b5-lift")
+                  ("--seconds", "60", "--progress"), "stalled", "b5-lift")
 
 
 def _silent(tmp: Path, name: str) -> Run:  # a pty nobody sends on
@@ -400,6 +400,14 @@ def test_a_noisy_link_records_to_the_end_with_every_loss_annotated(name, link_ru
     assert meta.last("summary") or meta.first_work_cue_s() is None
 
 
+def kept_at_least(run: Run, sent: int) -> int:
+    """What a fault must not lose: the device's samples up to ``KEEP_S`` before it, or, when
+    the recorder lagged further behind its device (a starved one on a loaded machine read
+    288 samples late once), all that it had said was safe on disk by then. What was still in
+    the port's buffer when the cable went is gone with the cable, on any machine."""
+    return min(sent - int(KEEP_S * run.fs), run.on_disk_by(run.fault_at))
+
+
 @pytest.mark.parametrize("name", ["unplug"])
 def test_a_cable_pulled_for_good_ends_with_status_3_and_the_file_saved(name, link_runs):
     run = _get(link_runs, name)
@@ -408,7 +416,7 @@ def test_a_cable_pulled_for_good_ends_with_status_3_and_the_file_saved(name, lin
     assert run.fault_at < run.when("device lost") < run.fault_at + HANG_S  # after the wait
     kept = kept_in(run.out, run.fs)
     sent = run.sent_by(run.fault_at)
-    assert sent - KEEP_S * run.fs <= kept.samples <= sent
+    assert kept_at_least(run, sent) <= kept.samples <= sent
     assert kept.lost == 0 and any(t.startswith("bbfeedback:disconnected") for t in kept.texts)
     assert not marker_path(run.out).exists()
 
@@ -441,7 +449,7 @@ def test_a_device_that_falls_silent_ends_after_the_wait_with_the_file_saved(name
     assert run.when("device lost") < run.fault_at + HANG_S
     kept = kept_in(run.out, run.fs)
     sent = run.sent_by(run.fault_at)
-    assert sent - KEEP_S * run.fs <= kept.samples <= sent
+    assert kept_at_least(run, sent) <= kept.samples <= sent
     assert any(t.startswith("bbfeedback:lost") for t in kept.texts)
 
 
@@ -535,6 +543,12 @@ def test_a_signal_at_any_moment_keeps_what_was_sent_before_it(name, signal_runs)
     no_traceback(run)
     assert run.fault_at is not None, "record never said it was connected"
     sent = run.sent_by(run.fault_at)
+    if sig != "SIGKILL" and run.rc == 3 and "no data for" in run.err:
+        # the device (an emulator thread of this test's process, starved on a loaded machine:
+        # run 9) fell silent for the watchdog's wait, so record ended by itself as device
+        # lost; a signal while it ends is the stop already under way (it was a kill, rc -15)
+        assert "device lost" in run.err and not marker_path(run.out).exists(), run.err[-2000:]
+        return
     if sig == "SIGKILL":
         assert run.rc == -signal.SIGKILL
         assert marker_path(run.out).exists()  # in progress: recover makes it readable

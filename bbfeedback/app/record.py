@@ -307,16 +307,24 @@ def _record(device, port, seconds, path, patient, posture, db, speed, seed, prog
         sinks.append(outlet)
     watchdog = Watchdog(src.port or src.name, SILENT_S, max(wait_s, SILENT_S))
     stop = threading.Event()
-    try:
-        with _signals_as_stop(stop):
+    # the signals stay caught until record ends: one that comes while the file is finished
+    # (or its unused marker removed) is the stop already under way, never a kill half-way
+    with _signals_as_stop(stop):
+        try:
             end = run(src.stream, session, sinks,
                       until_sample=None if seconds is None else int(seconds * src.fs_hz),
                       stop=stop, watchdog=watchdog, drain_on_stop=True,
                       until_ended=session is not None)
-    finally:
-        src.stream.stop()
-        if outlet is not None:
-            outlet.close()
+        finally:
+            src.stream.stop()
+            if outlet is not None:
+                outlet.close()
+        return _ended(src, rec, end, path, history, made, lang)
+
+
+def _ended(src: LiveSource, rec: SessionRecorder, end: RunEnd, path: Path,
+           history: HistorySink | None, made: Path | None, lang: str) -> int:
+    """What ``record`` says and returns once the run is over (the file is closed)."""
     if end.reason == EndReason.STOP_REQUESTED:
         end = replace(end, reason="interrupted")
     if rec.failure:  # the disk refused a write: what it holds is a valid file (or none)
